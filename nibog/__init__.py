@@ -1,0 +1,132 @@
+"""NIBOG platform: the JSON API, the parent site and the admin dashboard on one core."""
+
+from __future__ import annotations
+
+import importlib
+import importlib.util
+
+from flask import Flask
+from werkzeug.middleware.proxy_fix import ProxyFix
+
+from nibog.config import Config, config_from_env
+
+
+def create_app(config: type[Config] | dict | None = None) -> Flask:
+    from nibog import extensions as ext
+    from nibog.blueprints import BLUEPRINTS
+    from nibog.core.api import Api
+    from nibog.core.auth import register_jwt_callbacks
+    from nibog.core.errors import register_error_handlers
+    from nibog.core.logging import configure_logging
+
+    app = Flask(
+        __name__,
+        instance_relative_config=True,
+        template_folder="../templates",
+        static_folder="../static",
+    )
+    base = config_from_env()
+    overrides: dict = {}
+    if isinstance(config, dict):
+        overrides = config
+    elif config is not None:
+        base = config
+    app.config.from_object(base)
+    app.config.update(overrides)
+    base.validate(app.config)
+
+    _configure_database(app)
+    app.config.setdefault("WTF_CSRF_CHECK_DEFAULT", False)  # API uses tokens; forms opt in
+    app.config["RATELIMIT_STORAGE_URI"] = app.config.get("REDIS_URL") or "memory://"
+    app.config["RATELIMIT_ENABLED"] = app.config.get("RATELIMIT_ENABLED", True)
+
+    proxies = int(app.config.get("TRUSTED_PROXY_COUNT", 0))
+    if proxies > 0:
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=proxies, x_proto=proxies, x_host=proxies)
+
+    configure_logging(app)
+    ext.db.init_app(app)
+    ext.migrate.init_app(app, ext.db, directory=str(_root() / "migrations"), render_as_batch=True)
+    ext.login_manager.init_app(app)
+    ext.jwt.init_app(app)
+    ext.csrf.init_app(app)
+    ext.limiter.init_app(app)
+    ext.init_redis(app)
+    # One Api per app: apispec keeps per-document state, and tests build several apps.
+    api = Api(app)
+    app.extensions["nibog_api"] = api
+    api.spec.components.security_scheme(
+        "bearerAuth", {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"}
+    )
+
+    import nibog.models  # noqa: F401  - the whole schema, for Alembic and relationships
+
+    register_error_handlers(app)
+    register_jwt_callbacks(app)
+    _register_login_loader()
+    _register_blueprints(app, BLUEPRINTS)
+    _register_job_flush(app)
+
+    from nibog.cli import register_cli
+
+    register_cli(app)
+    return app
+
+
+def _root():
+    from nibog.config import ROOT
+
+    return ROOT
+
+
+def _configure_database(app: Flask) -> None:
+    uri = app.config["SQLALCHEMY_DATABASE_URI"]
+    options = dict(app.config.get("SQLALCHEMY_ENGINE_OPTIONS") or {})
+    if uri.startswith("sqlite"):
+        (_root() / "instance").mkdir(exist_ok=True)
+    else:
+        options.setdefault("pool_size", app.config["DB_POOL_SIZE"])
+        options.setdefault("max_overflow", app.config["DB_MAX_OVERFLOW"])
+        options.setdefault("pool_pre_ping", True)
+        options.setdefault("pool_recycle", 1800)
+    app.config["SQLALCHEMY_ENGINE_OPTIONS"] = options
+
+
+def _register_login_loader() -> None:
+    from nibog.accounts.models import User
+    from nibog.extensions import db, login_manager
+
+    @login_manager.user_loader
+    def load_user(user_id: str):
+        user = db.session.get(User, int(user_id))
+        return user if user is not None and user.is_active else None
+
+
+def _register_blueprints(app: Flask, entries: list[tuple[str, str]]) -> None:
+    api = app.extensions["nibog_api"]
+    for kind, target in entries:
+        module_name, _, attr = target.partition(":")
+        if not _module_exists(module_name):
+            continue
+        blueprint = getattr(importlib.import_module(module_name), attr)
+        if kind == "api":
+            api.register_blueprint(blueprint)
+        else:
+            app.register_blueprint(blueprint)
+
+
+def _module_exists(dotted: str) -> bool:
+    try:
+        return importlib.util.find_spec(dotted) is not None
+    except ModuleNotFoundError:  # the parent package is not there yet
+        return False
+
+
+def _register_job_flush(app: Flask) -> None:
+    """Safety net: jobs from a commit made outside ``core.tx.commit`` still get dispatched."""
+    from nibog.core.jobs import dispatch_committed_jobs
+
+    @app.after_request
+    def flush_jobs(response):
+        dispatch_committed_jobs()
+        return response

@@ -1,0 +1,59 @@
+"""Command line: flask create-admin, flask seed-demo (and feature commands as they land)."""
+
+from __future__ import annotations
+
+import click
+from flask import Flask
+from sqlalchemy import select
+
+from nibog.core import tx
+from nibog.extensions import db
+
+
+def register_cli(app: Flask) -> None:
+    @app.cli.command("create-admin")
+    @click.option("--email", required=True)
+    @click.option("--password", required=True)
+    @click.option("--name", default="NIBOG Admin")
+    def create_admin(email: str, password: str, name: str) -> None:
+        """Create an admin, or promote and reset the password of an existing user."""
+        from nibog.accounts.models import User
+        from nibog.auth.passwords import hash_password
+
+        if len(password) < 8:
+            raise click.BadParameter("at least 8 characters", param_hint="--password")
+        email = email.strip().lower()
+        user = db.session.scalar(select(User).where(User.email == email))
+        if user is None:
+            user = User(email=email, full_name=name)
+            db.session.add(user)
+        user.role = "admin"
+        user.password_hash = hash_password(password)
+        user.email_verified = True
+        user.is_active_account = True
+        tx.commit()
+        click.echo(f"admin {email} ready (id {user.id})")
+
+    @app.cli.command("seed-demo")
+    def seed_demo() -> None:
+        """Load the demo catalogue; running it again changes nothing."""
+        from nibog.seed import seed_demo_data
+
+        summary = seed_demo_data()
+        tx.commit()
+        click.echo("demo data: " + ", ".join(f"{k}={v}" for k, v in summary.items()))
+
+    for register in _feature_cli():
+        register(app)
+
+
+def _feature_cli():
+    """Feature packages may expose ``register_cli(app)`` in a ``cli`` module."""
+    import importlib
+
+    from nibog import _module_exists
+
+    for name in ("auth", "booking", "payments", "notifications", "documents", "admin"):
+        module = f"nibog.{name}.cli"
+        if _module_exists(module):
+            yield importlib.import_module(module).register_cli

@@ -1,0 +1,175 @@
+"""Settings read from the environment: one class per environment.
+
+Development defaults let `make run` work with nothing installed; production refuses to start
+without its secrets (see ``ProductionConfig.validate``).
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def _bool(name: str, default: bool) -> bool:
+    raw = os.environ.get(name)
+    if raw is None or raw == "":
+        return default
+    return raw.strip().lower() in {"1", "true", "yes", "on"}
+
+
+def _int(name: str, default: int) -> int:
+    raw = os.environ.get(name)
+    return int(raw) if raw not in (None, "") else default
+
+
+def normalise_database_url(url: str) -> str:
+    """Pin the driver we install.
+
+    Hosting platforms hand out ``postgres://``; SQLAlchemy 2.1 maps a bare ``postgresql://`` to
+    psycopg 3, which we do not ship.
+    """
+    if url.startswith("postgres://"):
+        url = "postgresql://" + url[len("postgres://") :]
+    if url.startswith("postgresql://"):
+        url = "postgresql+psycopg2://" + url[len("postgresql://") :]
+    return url
+
+
+class Config:
+    ENV_NAME = "development"
+    DEBUG = False
+    TESTING = False
+
+    SECRET_KEY = os.environ.get("SECRET_KEY", "dev-secret-key-not-for-production")
+    JWT_SECRET_KEY = os.environ.get("JWT_SECRET_KEY", "dev-jwt-secret-not-for-production")
+    JWT_ACCESS_TOKEN_EXPIRES = _int("JWT_ACCESS_TOKEN_SECONDS", 15 * 60)
+    JWT_REFRESH_TOKEN_EXPIRES = _int("JWT_REFRESH_TOKEN_SECONDS", 30 * 24 * 3600)
+    JWT_TOKEN_LOCATION = ["headers"]
+    JWT_ERROR_MESSAGE_KEY = "message"
+
+    SQLALCHEMY_DATABASE_URI = normalise_database_url(
+        os.environ.get("DATABASE_URL") or f"sqlite:///{ROOT / 'instance' / 'nibog.db'}"
+    )
+    DATABASE_REPLICA_URL = os.environ.get("DATABASE_REPLICA_URL") or None
+    SQLALCHEMY_ENGINE_OPTIONS: dict = {}
+    DB_POOL_SIZE = _int("DB_POOL_SIZE", 10)
+    DB_MAX_OVERFLOW = _int("DB_MAX_OVERFLOW", 10)
+
+    REDIS_URL = os.environ.get("REDIS_URL") or None
+    # Tests and local debugging can run RQ jobs synchronously on a real Redis.
+    JOBS_SYNC = _bool("JOBS_SYNC", False)
+
+    RATELIMIT_ENABLED = _bool("RATELIMIT_ENABLED", True)
+    RATELIMIT_HEADERS_ENABLED = True
+    TRUSTED_PROXY_COUNT = _int("TRUSTED_PROXY_COUNT", 0)
+
+    MAX_CONTENT_LENGTH = _int("MAX_CONTENT_LENGTH", 1024 * 1024)
+
+    # Business settings
+    BOOKING_HOLD_SECONDS = _int("BOOKING_HOLD_SECONDS", 900)
+    REFUND_FULL_BEFORE_HOURS = _int("REFUND_FULL_BEFORE_HOURS", 48)
+    WAITLIST_OFFER_SECONDS = _int("WAITLIST_OFFER_SECONDS", 3600)
+    STUCK_PAYMENT_MINUTES = _int("STUCK_PAYMENT_MINUTES", 20)
+    DISPLAY_TIMEZONE = "Asia/Kolkata"
+    PUBLIC_BASE_URL = os.environ.get("PUBLIC_BASE_URL", "http://127.0.0.1:5000")
+
+    # Payments
+    PAYMENT_PROVIDER = os.environ.get("PAYMENT_PROVIDER", "sandbox")
+    RAZORPAY_KEY_ID = os.environ.get("RAZORPAY_KEY_ID", "rzp_test_sandbox")
+    RAZORPAY_KEY_SECRET = os.environ.get("RAZORPAY_KEY_SECRET", "sandbox-key-secret")
+    RAZORPAY_WEBHOOK_SECRET = os.environ.get("RAZORPAY_WEBHOOK_SECRET", "sandbox-webhook-secret")
+    PHONEPE_MERCHANT_ID = os.environ.get("PHONEPE_MERCHANT_ID", "")
+    PHONEPE_SALT_KEY = os.environ.get("PHONEPE_SALT_KEY", "")
+    PHONEPE_SALT_INDEX = os.environ.get("PHONEPE_SALT_INDEX", "1")
+    PHONEPE_ENV = os.environ.get("PHONEPE_ENV", "uat")
+
+    # Sign-in
+    GOOGLE_CLIENT_ID = os.environ.get("GOOGLE_CLIENT_ID", "")
+
+    # Messages: nothing leaves the machine unless configured to.
+    MAIL_BACKEND = os.environ.get("MAIL_BACKEND", "console")
+    MAIL_SERVER = os.environ.get("MAIL_SERVER", "localhost")
+    MAIL_PORT = _int("MAIL_PORT", 25)
+    MAIL_USE_TLS = _bool("MAIL_USE_TLS", False)
+    MAIL_USERNAME = os.environ.get("MAIL_USERNAME", "")
+    MAIL_PASSWORD = os.environ.get("MAIL_PASSWORD", "")
+    MAIL_DEFAULT_SENDER = os.environ.get("MAIL_DEFAULT_SENDER", "NIBOG <no-reply@nibog.in>")
+    STAFF_NOTIFY_EMAIL = os.environ.get("STAFF_NOTIFY_EMAIL", "support@nibog.in")
+    SMS_BACKEND = os.environ.get("SMS_BACKEND", "console")
+    WHATSAPP_BACKEND = os.environ.get("WHATSAPP_BACKEND", "console")
+    NOTIFY_WEBHOOK_SECRET = os.environ.get("NOTIFY_WEBHOOK_SECRET", "dev-notify-webhook-secret")
+
+    # Files (tickets, certificates, reports)
+    STORAGE_BACKEND = os.environ.get("STORAGE_BACKEND", "local")
+    STORAGE_LOCAL_PATH = os.environ.get("STORAGE_LOCAL_PATH", str(ROOT / "instance" / "files"))
+
+    # OpenAPI (flask-smorest)
+    API_TITLE = "NIBOG API"
+    API_VERSION = "1.0"
+    OPENAPI_VERSION = "3.0.3"
+    OPENAPI_URL_PREFIX = "/api"
+    OPENAPI_JSON_PATH = "openapi.json"
+    OPENAPI_SWAGGER_UI_PATH = "/docs"
+    OPENAPI_SWAGGER_UI_URL = "https://cdn.jsdelivr.net/npm/swagger-ui-dist/"
+
+    LOG_LEVEL = os.environ.get("LOG_LEVEL", "INFO")
+    LOG_JSON = _bool("LOG_JSON", True)
+
+    REQUIRED_SECRETS: tuple[str, ...] = ()
+
+    @classmethod
+    def validate(cls, settings: dict) -> None:
+        """Refuse to start when a secret this environment needs is missing."""
+
+
+class DevelopmentConfig(Config):
+    DEBUG = False
+
+
+class TestingConfig(Config):
+    ENV_NAME = "testing"
+    TESTING = True
+    SQLALCHEMY_DATABASE_URI = normalise_database_url(
+        os.environ.get("TEST_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/nibog_test")
+    )
+    REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
+    JOBS_SYNC = True
+    WTF_CSRF_ENABLED = False
+    LOG_JSON = False
+    LOG_LEVEL = "WARNING"
+
+
+class ProductionConfig(Config):
+    ENV_NAME = "production"
+    REQUIRED_SECRETS = ("SECRET_KEY", "JWT_SECRET_KEY", "DATABASE_URL", "REDIS_URL")
+
+    @classmethod
+    def validate(cls, settings: dict) -> None:
+        missing = [name for name in cls.REQUIRED_SECRETS if not os.environ.get(name)]
+        if settings.get("PAYMENT_PROVIDER") == "razorpay":
+            missing += [
+                n
+                for n in ("RAZORPAY_KEY_ID", "RAZORPAY_KEY_SECRET", "RAZORPAY_WEBHOOK_SECRET")
+                if not os.environ.get(n)
+            ]
+        if settings.get("PAYMENT_PROVIDER") == "phonepe":
+            missing += [
+                n for n in ("PHONEPE_MERCHANT_ID", "PHONEPE_SALT_KEY") if not os.environ.get(n)
+            ]
+        if missing:
+            raise RuntimeError(
+                "Refusing to start in production without: " + ", ".join(sorted(set(missing)))
+            )
+
+
+CONFIGS = {
+    "development": DevelopmentConfig,
+    "testing": TestingConfig,
+    "production": ProductionConfig,
+}
+
+
+def config_from_env() -> type[Config]:
+    return CONFIGS[os.environ.get("NIBOG_ENV", "development")]

@@ -1,0 +1,116 @@
+"""Test fixtures (flaskr's names: app, client, runner).
+
+The schema is built once per run by applying the migrations to a fresh PostgreSQL database, so
+migrations are tested too. Tests commit for real (requests use their own sessions) and each test
+ends by truncating every table and flushing its Redis database: no test sees another's rows.
+With pytest-xdist each worker gets its own database and Redis database number.
+"""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+import redis as redis_lib
+import sqlalchemy as sa
+from sqlalchemy.engine import make_url
+
+os.environ["NIBOG_ENV"] = "testing"
+
+from nibog import create_app  # noqa: E402
+from nibog.config import normalise_database_url  # noqa: E402
+from nibog.extensions import db as _db
+
+PG_HINT = (
+    "PostgreSQL is not reachable at {url}. Start it with:\n"
+    "  pg_ctlcluster --skip-systemctl-redirect $(ls /etc/postgresql) main start"
+)
+REDIS_HINT = (
+    "Redis is not reachable at {url}. Start it with:\n"
+    '  redis-server --daemonize yes --bind 127.0.0.1 --port 6379 --save "" --appendonly no'
+)
+
+
+def _worker_index(config) -> int:
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "gw0")
+    return int(worker[2:]) if worker.startswith("gw") else 0
+
+
+@pytest.fixture(scope="session")
+def database_urls(request):
+    base = make_url(
+        normalise_database_url(
+            os.environ.get("TEST_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/nibog_test")
+        )
+    )
+    index = _worker_index(request.config)
+    db_url = base.set(database=f"{base.database}_{index}")
+    redis_base = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
+    redis_url = redis_base.rsplit("/", 1)[0] + f"/{15 - index}"
+    return db_url, redis_url
+
+
+@pytest.fixture(scope="session")
+def app(database_urls):
+    db_url, redis_url = database_urls
+    admin_engine = sa.create_engine(db_url.set(database="postgres"), isolation_level="AUTOCOMMIT")
+    try:
+        with admin_engine.connect() as conn:
+            conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{db_url.database}" WITH (FORCE)'))
+            conn.execute(sa.text(f'CREATE DATABASE "{db_url.database}"'))
+    except sa.exc.OperationalError as exc:
+        pytest.exit(PG_HINT.format(url=db_url.render_as_string()) + f"\n{exc}", returncode=3)
+    try:
+        redis_lib.Redis.from_url(redis_url).ping()
+    except redis_lib.exceptions.ConnectionError as exc:
+        pytest.exit(REDIS_HINT.format(url=redis_url) + f"\n{exc}", returncode=3)
+
+    app = create_app(
+        {"SQLALCHEMY_DATABASE_URI": db_url.render_as_string(hide_password=False), "REDIS_URL": redis_url}
+    )
+    with app.app_context():
+        from flask_migrate import upgrade
+
+        upgrade()
+    yield app
+    with app.app_context():
+        _db.engine.dispose()
+    with admin_engine.connect() as conn:
+        conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{db_url.database}" WITH (FORCE)'))
+    admin_engine.dispose()
+
+
+def truncate_all(app) -> None:
+    with app.app_context():
+        tables = ", ".join(f'"{t.name}"' for t in _db.metadata.sorted_tables)
+        with _db.engine.begin() as conn:
+            conn.execute(sa.text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
+
+
+@pytest.fixture(autouse=True)
+def _clean_state(app):
+    ctx = app.app_context()
+    ctx.push()
+    yield
+    _db.session.remove()
+    ctx.pop()
+    truncate_all(app)
+    redis_lib.Redis.from_url(app.config["REDIS_URL"]).flushdb()
+    from nibog.extensions import limiter
+
+    limiter.reset()
+
+
+@pytest.fixture
+def db(app):
+    return _db
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+@pytest.fixture
+def runner(app):
+    return app.test_cli_runner()

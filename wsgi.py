@@ -1,0 +1,5 @@
+"""WSGI entry point: gunicorn wsgi:app (see Procfile)."""
+
+from nibog import create_app
+
+app = create_app()
