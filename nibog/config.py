@@ -136,6 +136,7 @@ class TestingConfig(Config):
     )
     REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
     JOBS_SYNC = True
+    DB_POOL_SIZE = 5
     WTF_CSRF_ENABLED = False
     LOG_JSON = False
     LOG_LEVEL = "WARNING"

@@ -46,7 +46,8 @@ def database_urls(request):
     index = _worker_index(request.config)
     db_url = base.set(database=f"{base.database}_{index}")
     redis_base = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
-    redis_url = redis_base.rsplit("/", 1)[0] + f"/{15 - index}"
+    prefix, _, base_db = redis_base.rpartition("/")
+    redis_url = f"{prefix}/{int(base_db or 15) - index}"
     return db_url, redis_url
 
 
