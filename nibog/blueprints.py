@@ -23,6 +23,7 @@ BLUEPRINTS: list[tuple[str, str]] = [
     ("web", "nibog.payments.sandbox_views:bp"),
     ("api", "nibog.notifications.webhooks:blp"),
     ("api", "nibog.integrations.webhooks:blp"),
+    ("api", "nibog.documents.api:blp"),
     ("api", "nibog.admin.api:blp"),
     ("web", "nibog.web.views:bp"),
     ("web", "nibog.admin.views:bp"),

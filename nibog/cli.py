@@ -53,7 +53,10 @@ def _feature_cli():
 
     from nibog import _module_exists
 
-    for name in ("auth", "booking", "payments", "notifications", "documents", "admin"):
+    for name in (
+        "auth", "accounts", "catalog", "content", "booking", "payments", "notifications",
+        "documents", "admin", "integrations",
+    ):
         module = f"nibog.{name}.cli"
         if _module_exists(module):
             yield importlib.import_module(module).register_cli
