@@ -17,6 +17,7 @@ BLUEPRINTS: list[tuple[str, str]] = [
     ("api", "nibog.content.admin_api:blp"),
     ("api", "nibog.booking.api:blp"),
     ("api", "nibog.booking.waitlist_api:blp"),
+    ("api", "nibog.booking.reviews_api:blp"),
     ("api", "nibog.booking.admin_api:blp"),
     ("api", "nibog.payments.api:blp"),
     ("api", "nibog.payments.webhooks:blp"),

@@ -21,6 +21,8 @@ class PeriodicJob:
 
 # Feature packages append their entries here (see each feature's tasks module).
 PERIODIC_JOBS: list[PeriodicJob] = []
+# Waiting list: unpaid offers pass on to the next entry within a minute of their deadline.
+PERIODIC_JOBS.append(PeriodicJob("nibog.booking.waitlist_tasks.expire_waitlist_offers", 60))
 
 
 def register_periodic_jobs(conn) -> None:

@@ -1,0 +1,110 @@
+"""Parents' reviews of an event, one per booking, once the event is over."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import select
+
+from nibog.booking.models import Booking
+from nibog.catalog.models import Event, Review
+from nibog.core.errors import AppError, Conflict, NotFound
+from nibog.core.timeutil import local_to_utc, utcnow
+from nibog.extensions import db
+
+# A booking that never took place (cancelled, expired, unpaid) has nothing to review.
+REVIEWABLE_STATUSES = ("confirmed", "completed")
+
+
+def _own_booking(booking_id: int, user_id: int, *, lock: bool = False) -> Booking:
+    stmt = select(Booking).where(Booking.id == booking_id)
+    if lock:
+        stmt = stmt.with_for_update()
+    booking = db.session.scalar(stmt)
+    # Someone else's booking is "not found": never reveal that it exists.
+    if booking is None or booking.user_id != user_id:
+        raise NotFound("Booking")
+    return booking
+
+
+def _event_over(event: Event, now: datetime) -> bool:
+    return event.status == "completed" or now >= local_to_utc(event.event_date, event.end_time)
+
+
+def _check_reviewable(booking: Booking) -> Event:
+    if booking.status not in REVIEWABLE_STATUSES:
+        raise AppError(
+            "booking_not_reviewable",
+            "Only a confirmed booking can be reviewed",
+            422,
+            {"status": booking.status},
+        )
+    event = db.session.get(Event, booking.event_id)
+    if not _event_over(event, utcnow()):
+        raise AppError(
+            "event_not_over",
+            "You can review the event once it is over",
+            422,
+            {"event_date": event.event_date.isoformat()},
+        )
+    return event
+
+
+def get_review(booking_id: int, user_id: int) -> Review:
+    _own_booking(booking_id, user_id)
+    review = db.session.scalar(select(Review).where(Review.booking_id == booking_id))
+    if review is None:
+        raise NotFound("Review")
+    return review
+
+
+def create_review(booking_id: int, user_id: int, *, rating: int, comment: str = "") -> Review:
+    # The booking row lock serialises two concurrent first reviews; the unique booking_id
+    # constraint stays the last line of defence.
+    booking = _own_booking(booking_id, user_id, lock=True)
+    _check_reviewable(booking)
+    if db.session.scalar(select(Review.id).where(Review.booking_id == booking_id)) is not None:
+        raise Conflict("review_exists", "This booking already has a review; edit it instead")
+    review = Review(
+        booking_id=booking.id,
+        event_id=booking.event_id,
+        user_id=user_id,
+        rating=rating,
+        comment=(comment or "").strip(),
+    )
+    db.session.add(review)
+    db.session.flush()
+    _invalidate(booking.event_id)
+    return review
+
+
+def update_review(
+    booking_id: int, user_id: int, *, rating: int | None = None, comment: str | None = None
+) -> Review:
+    review = get_review(booking_id, user_id)
+    booking = db.session.get(Booking, booking_id)
+    _check_reviewable(booking)
+    if rating is not None:
+        review.rating = rating
+    if comment is not None:
+        review.comment = comment.strip()
+    db.session.flush()
+    _invalidate(booking.event_id)
+    return review
+
+
+def delete_review(booking_id: int, user_id: int) -> None:
+    review = get_review(booking_id, user_id)
+    event_id = review.event_id
+    db.session.delete(review)
+    db.session.flush()
+    _invalidate(event_id)
+
+
+def _invalidate(event_id: int) -> None:
+    """The event page shows the rating; let the catalog drop its cached copy if it keeps one."""
+    try:
+        from nibog.catalog.cache import invalidate_event
+    except ImportError:
+        return
+    invalidate_event(event_id)

@@ -1,0 +1,333 @@
+"""Waiting list for full slots, with automatic offers.
+
+A parent queues a child for a full slot. When seats free up (a cancellation, an expired hold, a
+raised capacity) ``offer_seats`` walks the queue in order and, while seats are free, *holds a
+seat* for the next child: a ``pending_payment`` booking through the normal booking engine, so
+prices, eligibility and capacity rules are the same as for any booking. The parent is notified
+and has ``WAITLIST_OFFER_SECONDS`` to pay; an unpaid offer expires with its hold, which frees the
+seat again and passes it to the next entry.
+
+Entry states: waiting → offered → booked, or → expired (offer not taken) / cancelled (left the
+list, or skipped because the child could no longer be booked). Only waiting and offered are
+active; a partial unique index keeps one active entry per child and slot.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import timedelta
+
+from flask import current_app
+from sqlalchemy import and_, func, or_, select
+from sqlalchemy.exc import IntegrityError
+
+from nibog.accounts.models import Child, User
+from nibog.booking.models import Booking, BookingItem, WaitingListEntry
+from nibog.catalog.models import Event, EventGame, GameSlot
+from nibog.core.errors import AppError, Conflict, NotFound
+from nibog.core.timeutil import age_in_months, as_utc, today_ist, utcnow
+from nibog.extensions import db
+
+log = logging.getLogger(__name__)
+
+ACTIVE = ("waiting", "offered")
+# Errors from the booking engine that mean "this child cannot take this seat": skip the entry.
+# Any other refusal (slot_full, registration_closed, ...) concerns everyone: the round stops.
+SKIP_CODES = ("already_booked", "child_not_eligible", "not_found")
+
+
+# ---------------------------------------------------------------- joining and leaving
+
+
+def _slot_with_event(slot_id: int, *, lock: bool = False) -> tuple[GameSlot, EventGame, Event]:
+    stmt = select(GameSlot).where(GameSlot.id == slot_id)
+    if lock:
+        stmt = stmt.with_for_update()
+    slot = db.session.scalar(stmt)
+    if slot is None:
+        raise NotFound("Slot")
+    event_game = db.session.get(EventGame, slot.event_game_id)
+    return slot, event_game, db.session.get(Event, event_game.event_id)
+
+
+def _check_open(event: Event, slot: GameSlot) -> None:
+    now = utcnow()
+    closed = (
+        event.status != "published"
+        or not slot.is_open
+        or event.event_date < today_ist()
+        or (event.registration_closes_at is not None and now > as_utc(event.registration_closes_at))
+    )
+    if closed:
+        raise AppError(
+            "registration_closed", "Registration for this slot is closed", 422, {"slot_id": slot.id}
+        )
+
+
+def _check_eligible(child: Child, event_game: EventGame, event: Event) -> None:
+    template = event_game.template
+    low = event_game.min_age_months if event_game.min_age_months is not None else template.min_age_months
+    high = event_game.max_age_months if event_game.max_age_months is not None else template.max_age_months
+    age = age_in_months(child.date_of_birth, event.event_date)
+    if not low <= age <= high:
+        raise AppError(
+            "child_not_eligible",
+            f"{child.full_name} will be {age} months old on the event day; "
+            f"this game is for {low}-{high} months",
+            422,
+            {"child_id": child.id, "age_months": age, "min_age_months": low, "max_age_months": high},
+        )
+
+
+def join(user_id: int, slot_id: int, child_id: int) -> WaitingListEntry:
+    child = db.session.get(Child, child_id)
+    if child is None or child.user_id != user_id or child.deleted_at is not None:
+        raise NotFound("Child")
+    slot, event_game, event = _slot_with_event(slot_id)
+    _check_open(event, slot)
+    _check_eligible(child, event_game, event)
+    already = db.session.scalar(
+        select(BookingItem.id).where(
+            BookingItem.child_id == child_id,
+            BookingItem.slot_id == slot_id,
+            BookingItem.is_live.is_(True),
+        )
+    )
+    if already is not None:
+        raise Conflict("already_booked", "This child already has a seat in this slot")
+    if slot.booked_count < slot.capacity:
+        raise Conflict(
+            "slot_not_full",
+            "This slot still has seats; book it directly",
+            {"slot_id": slot.id, "seats_left": slot.capacity - slot.booked_count},
+        )
+    entry = WaitingListEntry(slot_id=slot_id, child_id=child_id, user_id=user_id, status="waiting")
+    try:
+        with db.session.begin_nested():
+            db.session.add(entry)
+    except IntegrityError:
+        # The partial unique index: this child is already queued (or offered) for this slot.
+        raise Conflict(
+            "already_waitlisted", "This child is already on the waiting list for this slot"
+        ) from None
+    return entry
+
+
+def leave(user_id: int, entry_id: int, *, actor_id: int | None = None) -> WaitingListEntry:
+    entry = db.session.scalar(
+        select(WaitingListEntry).where(WaitingListEntry.id == entry_id).with_for_update()
+    )
+    if entry is None or entry.user_id != user_id:
+        raise NotFound("Waiting list entry")
+    if entry.status == "cancelled":
+        return entry
+    if entry.status not in ACTIVE:
+        raise Conflict(
+            "waitlist_entry_closed",
+            f"This entry is already {entry.status}",
+            {"status": entry.status},
+        )
+    if entry.status == "offered" and entry.offered_booking_id is not None:
+        held = db.session.get(Booking, entry.offered_booking_id)
+        if held is not None and held.status == "pending_payment":
+            # Giving up the offer gives up its seat: the next entry gets it.
+            from nibog.booking.service import cancel_booking
+
+            cancel_booking(held.id, actor_id=actor_id or user_id, reason="left the waiting list")
+    entry.status = "cancelled"
+    db.session.flush()
+    return entry
+
+
+def positions(entries: list[WaitingListEntry]) -> dict[int, int]:
+    """1-based rank of each waiting entry among its slot's waiting entries (created_at, id)."""
+    waiting = [e for e in entries if e.status == "waiting"]
+    if not waiting:
+        return {}
+    ahead = WaitingListEntry.__table__.alias("ahead")
+    out: dict[int, int] = {}
+    for entry in waiting:
+        out[entry.id] = 1 + (
+            db.session.scalar(
+                select(func.count())
+                .select_from(ahead)
+                .where(
+                    ahead.c.slot_id == entry.slot_id,
+                    ahead.c.status == "waiting",
+                    or_(
+                        ahead.c.created_at < entry.created_at,
+                        and_(ahead.c.created_at == entry.created_at, ahead.c.id < entry.id),
+                    ),
+                )
+            )
+            or 0
+        )
+    return out
+
+
+def entries_for_user(user_id: int, status: str | None = None) -> list[WaitingListEntry]:
+    _reconcile(select(WaitingListEntry.id).where(WaitingListEntry.user_id == user_id))
+    stmt = select(WaitingListEntry).where(WaitingListEntry.user_id == user_id)
+    if status:
+        stmt = stmt.where(WaitingListEntry.status == status)
+    return list(db.session.scalars(stmt.order_by(WaitingListEntry.created_at.desc(), WaitingListEntry.id.desc())))
+
+
+def entries_for_slot(slot_id: int) -> list[WaitingListEntry]:
+    return list(
+        db.session.scalars(
+            select(WaitingListEntry)
+            .where(WaitingListEntry.slot_id == slot_id)
+            .order_by(WaitingListEntry.created_at, WaitingListEntry.id)
+        )
+    )
+
+
+# ---------------------------------------------------------------- offers
+
+
+def _reconcile(entry_ids_stmt) -> set[int]:
+    """Bring offered entries in line with their held booking; returns slots that freed a seat.
+
+    Paid → booked. Hold expired or cancelled → expired (the offer passed). The booking engine
+    does not know about the list, so this runs before every offer round and in the periodic job.
+    """
+    rows = db.session.execute(
+        select(WaitingListEntry, Booking.status)
+        .join(Booking, Booking.id == WaitingListEntry.offered_booking_id)
+        .where(WaitingListEntry.id.in_(entry_ids_stmt), WaitingListEntry.status == "offered")
+        .with_for_update(of=WaitingListEntry, skip_locked=True)
+    ).all()
+    freed: set[int] = set()
+    for entry, status in rows:
+        if status in ("confirmed", "completed"):
+            entry.status = "booked"
+        elif status in ("expired", "cancelled"):
+            entry.status = "expired"
+            freed.add(entry.slot_id)
+    if rows:
+        db.session.flush()
+    return freed
+
+
+def offer_seats(slot_id: int) -> int:
+    """Offer the slot's free seats to the first waiting entries. Returns the offers made.
+
+    The slot row is locked for the whole round, so two rounds for the same slot (a cancel and
+    the periodic job, say) run one after the other instead of offering one seat twice; entries
+    a parent is leaving at that moment are skipped (SKIP LOCKED), not waited for.
+    """
+    from nibog.booking.service import create_booking
+
+    _reconcile(select(WaitingListEntry.id).where(WaitingListEntry.slot_id == slot_id))
+    slot = db.session.scalar(select(GameSlot).where(GameSlot.id == slot_id).with_for_update())
+    if slot is None:
+        return 0
+    event_id = db.session.scalar(select(EventGame.event_id).where(EventGame.id == slot.event_game_id))
+    offers = 0
+    while slot.booked_count < slot.capacity:
+        entry = db.session.scalar(
+            select(WaitingListEntry)
+            .where(WaitingListEntry.slot_id == slot_id, WaitingListEntry.status == "waiting")
+            .order_by(WaitingListEntry.created_at, WaitingListEntry.id)
+            .limit(1)
+            .with_for_update(skip_locked=True)
+        )
+        if entry is None:
+            break
+        try:
+            with db.session.begin_nested():
+                booking = create_booking(
+                    user_id=entry.user_id,
+                    event_id=event_id,
+                    items=[{"child_id": entry.child_id, "slot_id": slot_id}],
+                    addons=[],
+                    promo_code=None,
+                    source="waitlist",
+                )
+        except AppError as exc:
+            if exc.code not in SKIP_CODES:
+                # Unknown or slot-wide refusal (full, closed): keep the queue untouched.
+                log.info("waitlist offers for slot %s stopped: %s", slot_id, exc.code)
+                break
+            _skip(entry, exc)
+            continue
+        _mark_offered(entry, booking)
+        offers += 1
+        db.session.refresh(slot)
+    return offers
+
+
+def _skip(entry: WaitingListEntry, exc: AppError) -> None:
+    from nibog.admin.audit import record
+
+    entry.status = "cancelled"
+    # No reason column on the entry: the audit log keeps why it was passed over.
+    record(
+        "waitlist.skipped",
+        entry,
+        actor_id=None,
+        after={"status": "cancelled", "reason": exc.code, "message": exc.message},
+    )
+    db.session.flush()
+
+
+def _mark_offered(entry: WaitingListEntry, booking: Booking) -> None:
+    now = utcnow()
+    entry.offered_booking_id = booking.id
+    entry.offered_at = now
+    if booking.status in ("confirmed", "completed"):
+        # A free game confirms at once: nothing left to claim.
+        entry.status = "booked"
+    else:
+        entry.status = "offered"
+        # A parent needs longer than a checkout hold to notice the offer, so the hold is
+        # stretched to the offer window; the hold expiry job then passes it on when unpaid.
+        window = now + timedelta(seconds=current_app.config["WAITLIST_OFFER_SECONDS"])
+        hold = as_utc(booking.hold_expires_at)
+        entry.offer_expires_at = max(window, hold) if hold else window
+        booking.hold_expires_at = entry.offer_expires_at
+    db.session.flush()
+    _notify(entry, booking)
+
+
+def _notify(entry: WaitingListEntry, booking: Booking) -> None:
+    from nibog.notifications.service import queue_email, queue_sms
+
+    user = db.session.get(User, entry.user_id)
+    child = db.session.get(Child, entry.child_id)
+    context = {
+        "booking_id": booking.id,
+        "booking_number": booking.booking_number,
+        "status": booking.status,
+        "total": booking.total,
+        "child_name": child.full_name if child else "",
+        "slot_id": entry.slot_id,
+        "event_id": booking.event_id,
+        "offer_expires_at": entry.offer_expires_at.isoformat() if entry.offer_expires_at else None,
+        "entry_id": entry.id,
+    }
+    if user is None:
+        return
+    if user.email:
+        queue_email("waitlist_offer", user.email, context, user_id=user.id, booking_id=booking.id)
+    elif user.phone:
+        queue_sms("waitlist_offer", user.phone, context, user_id=user.id, booking_id=booking.id)
+
+
+def expire_offers() -> set[int]:
+    """Periodic: settle offers whose hold ended; returns slots to offer again.
+
+    Overdue holds are expired first (the booking engine's own function, idempotent), so an
+    offer passes on at its deadline even when this job runs before the hold expiry job.
+    """
+    from nibog.booking.service import expire_holds
+
+    overdue = db.session.scalar(
+        select(func.count())
+        .select_from(WaitingListEntry)
+        .where(WaitingListEntry.status == "offered", WaitingListEntry.offer_expires_at <= utcnow())
+    )
+    if overdue:
+        expire_holds()
+    return _reconcile(select(WaitingListEntry.id).where(WaitingListEntry.status == "offered"))

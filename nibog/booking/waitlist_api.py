@@ -1,0 +1,148 @@
+"""Waiting list: POST /api/waiting-list, DELETE /api/waiting-list/{id}, GET (own entries)."""
+
+from __future__ import annotations
+
+from flask_smorest import Blueprint
+from marshmallow import Schema, fields, validate
+
+from nibog.accounts.models import Child
+from nibog.booking import waitlist
+from nibog.booking.models import WAITLIST_STATUSES, Booking
+from nibog.catalog.models import Event, EventGame, GameSlot
+from nibog.core import tx
+from nibog.core.auth import auth_required, current_user
+from nibog.core.errors import NotFound
+from nibog.core.timeutil import isoformat_ist
+from nibog.extensions import db
+
+blp = Blueprint("waiting_list", __name__, url_prefix="/api", description="Waiting list for full slots")
+
+
+class JoinSchema(Schema):
+    slot_id = fields.Integer(required=True, validate=validate.Range(min=1))
+    child_id = fields.Integer(required=True, validate=validate.Range(min=1))
+
+
+class ListArgsSchema(Schema):
+    status = fields.String(validate=validate.OneOf(WAITLIST_STATUSES))
+
+
+class JoinedSchema(Schema):
+    id = fields.Integer()
+    position = fields.Integer()
+    status = fields.String()
+
+
+class EntrySchema(Schema):
+    id = fields.Integer()
+    status = fields.String(metadata={"description": "waiting, offered, booked, expired, cancelled"})
+    position = fields.Integer(allow_none=True, metadata={"description": "1 = next; only while waiting"})
+    child = fields.Dict()
+    slot = fields.Dict()
+    event = fields.Dict()
+    offered_booking = fields.Dict(allow_none=True)
+    offered_at = fields.String(allow_none=True)
+    offer_expires_at = fields.String(allow_none=True)
+    created_at = fields.String()
+
+
+def _entries_out(entries) -> list[dict]:
+    ranks = waitlist.positions(entries)
+    out = []
+    for entry in entries:
+        child = db.session.get(Child, entry.child_id)
+        slot = db.session.get(GameSlot, entry.slot_id)
+        event_game = db.session.get(EventGame, slot.event_game_id)
+        event = db.session.get(Event, event_game.event_id)
+        booking = db.session.get(Booking, entry.offered_booking_id) if entry.offered_booking_id else None
+        out.append(
+            {
+                "id": entry.id,
+                "status": entry.status,
+                "position": ranks.get(entry.id),
+                "child": {"id": child.id, "full_name": child.full_name},
+                "slot": {
+                    "id": slot.id,
+                    "game_name": event_game.template.name,
+                    "start_time": slot.start_time.strftime("%H:%M"),
+                    "end_time": slot.end_time.strftime("%H:%M"),
+                },
+                "event": {
+                    "id": event.id,
+                    "title": event.title,
+                    "event_date": event.event_date.isoformat(),
+                },
+                "offered_booking": (
+                    {
+                        "id": booking.id,
+                        "booking_number": booking.booking_number,
+                        "status": booking.status,
+                        "total": booking.total,
+                        "hold_expires_at": isoformat_ist(booking.hold_expires_at),
+                    }
+                    if booking
+                    else None
+                ),
+                "offered_at": isoformat_ist(entry.offered_at),
+                "offer_expires_at": isoformat_ist(entry.offer_expires_at),
+                "created_at": isoformat_ist(entry.created_at),
+            }
+        )
+    return out
+
+
+@blp.post("/waiting-list")
+@auth_required()
+@blp.arguments(JoinSchema)
+@blp.response(201, JoinedSchema)
+def join(data: dict):
+    entry = waitlist.join(current_user().id, data["slot_id"], data["child_id"])
+    tx.commit()
+    return {"id": entry.id, "position": waitlist.positions([entry])[entry.id], "status": entry.status}
+
+
+def _list(args: dict) -> list[dict]:
+    entries = waitlist.entries_for_user(current_user().id, args.get("status"))
+    result = _entries_out(entries)
+    # Listing settles offers that were paid or lapsed; keep that.
+    tx.commit()
+    return result
+
+
+@blp.get("/waiting-list")
+@auth_required()
+@blp.arguments(ListArgsSchema, location="query")
+@blp.response(200, EntrySchema(many=True))
+def list_entries(args: dict):
+    return _list(args)
+
+
+@blp.get("/users/me/waiting-list")
+@auth_required()
+@blp.arguments(ListArgsSchema, location="query")
+@blp.response(200, EntrySchema(many=True))
+def list_my_entries(args: dict):
+    return _list(args)
+
+
+@blp.get("/waiting-list/<int:entry_id>")
+@auth_required()
+@blp.response(200, EntrySchema)
+def get_entry(entry_id: int):
+    entry = next((e for e in waitlist.entries_for_user(current_user().id) if e.id == entry_id), None)
+    if entry is None:
+        raise NotFound("Waiting list entry")
+    result = _entries_out([entry])[0]
+    tx.commit()
+    return result
+
+
+@blp.delete("/waiting-list/<int:entry_id>")
+@auth_required()
+@blp.response(204)
+def leave(entry_id: int):
+    user = current_user()
+    waitlist.leave(user.id, entry_id)
+    tx.commit()
+    return ""
+

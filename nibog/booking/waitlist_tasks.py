@@ -1,0 +1,34 @@
+"""Waiting-list jobs: offer freed seats, and pass on offers that were not taken."""
+
+from __future__ import annotations
+
+from nibog.core import tx
+from nibog.core.jobs import enqueue
+
+
+def offer_waitlist_seats(slot_id: int) -> int:
+    """Enqueued by whoever frees seats in a slot (cancel, hold expiry, capacity raised)."""
+    from nibog.booking.waitlist import offer_seats
+
+    try:
+        offers = offer_seats(slot_id)
+        tx.commit()
+    except Exception:
+        tx.rollback()
+        raise
+    return offers
+
+
+def expire_waitlist_offers() -> int:
+    """Periodic: unpaid offers past their deadline expire; their slots are offered again."""
+    from nibog.booking.waitlist import expire_offers
+
+    try:
+        slots = expire_offers()
+        for slot_id in sorted(slots):
+            enqueue("nibog.booking.waitlist_tasks.offer_waitlist_seats", slot_id)
+        tx.commit()
+    except Exception:
+        tx.rollback()
+        raise
+    return len(slots)
