@@ -1,14 +1,58 @@
-"""gunicorn settings for the `web` process (Procfile). Every value can be overridden by env."""
+"""gunicorn settings for the `web` process (Procfile). Every value can be overridden by env.
+
+Defaults come from the booking-burst benchmark on a 2-core machine (docs/performance.md, which
+also records what the other settings gave). Sizing rule for the database: every worker process
+keeps at most DB_POOL_SIZE + DB_MAX_OVERFLOW PostgreSQL connections, so
+WEB_CONCURRENCY x (DB_POOL_SIZE + DB_MAX_OVERFLOW) + the RQ workers' connections must stay well
+under PostgreSQL's max_connections (100 by default).
+"""
 
 import os
 
 bind = f"0.0.0.0:{os.environ.get('PORT', '5000')}"
-workers = int(os.environ.get("WEB_CONCURRENCY", "2"))
 worker_class = os.environ.get("GUNICORN_WORKER_CLASS", "gthread")
+workers = int(os.environ.get("WEB_CONCURRENCY", "2"))
 threads = int(os.environ.get("GUNICORN_THREADS", "8"))
+# Connections one worker takes off the listen queue (gthread and gevent). Past that they wait in
+# the kernel's queue, which is what `backlog` sizes.
+worker_connections = int(os.environ.get("GUNICORN_WORKER_CONNECTIONS", "1000"))
 # Room for a sales burst: thousands of connections wait in the kernel queue, not refused.
+# Linux caps it at net.core.somaxconn (4096 on current kernels).
 backlog = int(os.environ.get("GUNICORN_BACKLOG", "8192"))
 timeout = int(os.environ.get("GUNICORN_TIMEOUT", "60"))
-keepalive = 5
+keepalive = int(os.environ.get("GUNICORN_KEEPALIVE", "5"))
 accesslog = os.environ.get("GUNICORN_ACCESSLOG")  # off by default: the app logs requests
 errorlog = "-"
+
+# One pool connection per thread that can use it at once; more only queue inside PostgreSQL.
+if worker_class == "gthread":
+    os.environ.setdefault("DB_POOL_SIZE", str(threads))
+    os.environ.setdefault("DB_MAX_OVERFLOW", "2")
+
+
+def post_fork(server, worker):
+    """Under gevent, let psycopg2 yield to other greenlets while it waits on PostgreSQL.
+
+    Without this every query blocks the whole worker (libpq does its own socket I/O, which the
+    gevent monkey-patching cannot see). Same technique as the psycogreen package.
+    """
+    if worker_class != "gevent":
+        return
+    import psycopg2
+    from psycopg2 import extensions
+
+    def wait_callback(conn, timeout=None):
+        from gevent.socket import wait_read, wait_write
+
+        while True:
+            state = conn.poll()
+            if state == extensions.POLL_OK:
+                return
+            if state == extensions.POLL_READ:
+                wait_read(conn.fileno(), timeout=timeout)
+            elif state == extensions.POLL_WRITE:
+                wait_write(conn.fileno(), timeout=timeout)
+            else:
+                raise psycopg2.OperationalError(f"bad state from poll: {state!r}")
+
+    extensions.set_wait_callback(wait_callback)

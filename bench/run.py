@@ -1,0 +1,365 @@
+"""`make bench`: the 5000-concurrent-booking benchmark (issue 8), end to end, in one command.
+
+    .venv/bin/python bench/run.py [--attempts 5000] [--levers] [--json FILE]
+
+1. A fresh `nibog_bench` database (flask db upgrade) and Redis db 1 (BENCH_DB / BENCH_REDIS_DB).
+2. The production process model: gunicorn -c gunicorn.conf.py wsgi:app + python worker.py.
+3. Set-up through the public API (bench/setup.py says what goes in bulk, and why).
+4. The burst: one connection per attempt, all opened first, then every booking request written at
+   once, each for a random one of the event's 10 slots x 50 seats. Checked against the database.
+5. Reference points in the same run: /healthz throughput with the same generator, pgbench running
+   the booking transaction's SQL (bench/pgbench_booking.sql), and the read benchmark.
+6. With --levers: the same burst (on a fresh event each time) under each gunicorn/pool setting.
+
+Every process it starts is stopped on exit. Results: printed, and saved as JSON under
+instance/bench/.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import random
+import re
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+sys.path.insert(1, str(HERE.parent))
+
+import stack  # noqa: E402
+
+# The app's settings are read from the environment at import: export the bench's before anything
+# imports nibog (token minting in setup.py does).
+os.environ.update(stack.bench_env())
+
+import procstat  # noqa: E402
+import setup as bench_setup  # noqa: E402
+
+TRIVIAL = "healthz"
+
+# Settings compared by --levers. Every one runs the same burst on a fresh event. Kept to what the
+# issue lists: worker class and counts, threads, backlog, the SQLAlchemy pool.
+LEVERS: list[tuple[str, dict]] = [
+    ("sync w=5", {"GUNICORN_WORKER_CLASS": "sync", "WEB_CONCURRENCY": "5"}),
+    ("sync w=9", {"GUNICORN_WORKER_CLASS": "sync", "WEB_CONCURRENCY": "9"}),
+    ("gthread w=2 t=4", {"GUNICORN_WORKER_CLASS": "gthread", "WEB_CONCURRENCY": "2",
+                         "GUNICORN_THREADS": "4"}),
+    ("gthread w=2 t=8", {"GUNICORN_WORKER_CLASS": "gthread", "WEB_CONCURRENCY": "2",
+                         "GUNICORN_THREADS": "8"}),
+    ("gthread w=2 t=16", {"GUNICORN_WORKER_CLASS": "gthread", "WEB_CONCURRENCY": "2",
+                          "GUNICORN_THREADS": "16"}),
+    ("gthread w=3 t=8", {"GUNICORN_WORKER_CLASS": "gthread", "WEB_CONCURRENCY": "3",
+                         "GUNICORN_THREADS": "8"}),
+    ("gthread w=4 t=4", {"GUNICORN_WORKER_CLASS": "gthread", "WEB_CONCURRENCY": "4",
+                         "GUNICORN_THREADS": "4"}),
+    ("gthread w=2 t=8 backlog=2048", {"GUNICORN_WORKER_CLASS": "gthread", "WEB_CONCURRENCY": "2",
+                                      "GUNICORN_THREADS": "8", "GUNICORN_BACKLOG": "2048"}),
+    ("gthread w=2 t=8 pool=4", {"GUNICORN_WORKER_CLASS": "gthread", "WEB_CONCURRENCY": "2",
+                                "GUNICORN_THREADS": "8", "DB_POOL_SIZE": "4",
+                                "DB_MAX_OVERFLOW": "0"}),
+    ("gevent w=2 pool=10", {"GUNICORN_WORKER_CLASS": "gevent", "WEB_CONCURRENCY": "2",
+                            "DB_POOL_SIZE": "10", "DB_MAX_OVERFLOW": "0"}),
+    ("gevent w=2 pool=20", {"GUNICORN_WORKER_CLASS": "gevent", "WEB_CONCURRENCY": "2",
+                            "DB_POOL_SIZE": "20", "DB_MAX_OVERFLOW": "0"}),
+    ("gevent w=3 pool=10", {"GUNICORN_WORKER_CLASS": "gevent", "WEB_CONCURRENCY": "3",
+                            "DB_POOL_SIZE": "10", "DB_MAX_OVERFLOW": "0"}),
+]
+
+
+def log(msg: str) -> None:
+    print(f"[{time.strftime('%H:%M:%S')}] {msg}", flush=True)
+
+
+# -- the burst ---------------------------------------------------------------------------------
+def run_burst(web: stack.Web, worker: stack.RqWorker, data: dict, attempts: int, seed: int,
+              label: str, timeout: float = 120.0) -> dict:
+    """One burst on a fresh event (so every run starts from empty slots, whatever the engine
+    caches in Redis), checked against the database afterwards."""
+    base = web.url("")
+    event = bench_setup.create_event(base, data, f"Bench Burst Event {label} {seed}")
+    rng = random.Random(seed)
+    parents = data["parents"]
+    if attempts > len(parents):
+        raise SystemExit(f"{attempts} attempts need as many parents (have {len(parents)})")
+    chosen = rng.sample(parents, attempts)
+    plan = {
+        "host": "127.0.0.1", "port": web.port, "timeout": timeout, "connect_parallel": 500,
+        "attempts": [{"token": p["token"], "event_id": event["event_id"], "child_id": p["child_id"],
+                      "slot_id": rng.choice(event["slot_ids"])} for p in chosen],
+    }
+    with tempfile.TemporaryDirectory() as tmp:
+        plan_path, out_path = Path(tmp, "plan.json"), Path(tmp, "out.json")
+        plan_path.write_text(json.dumps(plan))
+        gen = subprocess.Popen(
+            [sys.executable, str(HERE / "burst.py"), str(plan_path), str(out_path)],
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, cwd=HERE,
+        )
+        try:
+            ready = gen.stdout.readline().split()
+            if not ready or ready[0] != "READY":
+                raise RuntimeError(f"generator did not get ready: {ready}")
+            meter = procstat.CpuMeter(server_groups(web, worker))
+            rss = procstat.RssSampler(web.worker_pids)
+            hwm_before = {pid: procstat.rss_kib(pid)[1] for pid in web.worker_pids()}
+            rss.start()
+            meter.start()
+            gen.stdin.write("GO\n")
+            gen.stdin.flush()
+            gen.stdout.readline()  # DONE
+            gen.wait(timeout + 60)
+            cpu = meter.stop()
+            peak_sum = rss.stop()
+            result = json.loads(out_path.read_text())
+        finally:
+            if gen.poll() is None:
+                gen.kill()
+    hwm = {pid: procstat.rss_kib(pid)[1] for pid in web.worker_pids()}
+    result.update(
+        label=label,
+        settings=web.settings,
+        event_id=event["event_id"],
+        db=check_database(event["event_id"]),
+        cpu=cpu,
+        web_workers=len(hwm),
+        web_rss_peak_sum_mib=round(peak_sum / 1024, 1),
+        web_rss_peak_per_worker_mib=round(max(hwm.values(), default=0) / 1024, 1),
+        web_rss_before_per_worker_mib=round(max(hwm_before.values(), default=0) / 1024, 1),
+    )
+    result["ok"] = (
+        result["errors"] == 0 and result["unexpected"] == 0
+        and result["db"]["seats_booked"] == result["db"]["capacity"] == result["held"]
+        == result["db"]["live_items"] and result["held"] + result["slot_full"] == attempts
+    )
+    return result
+
+
+def server_groups(web: stack.Web, worker: stack.RqWorker) -> dict:
+    return {
+        "web": web.all_pids,
+        "rq_worker": worker.pids,
+        "postgres": stack.postgres_backend_pids,
+        "redis": stack.redis_server_pids,
+    }
+
+
+def check_database(event_id: int) -> dict:
+    import psycopg2
+
+    with psycopg2.connect(stack.db_url()) as conn, conn.cursor() as cur:
+        cur.execute(
+            "SELECT coalesce(sum(s.capacity), 0), coalesce(sum(s.booked_count), 0), "
+            "coalesce(max(s.booked_count - s.capacity), 0) FROM game_slots s "
+            "JOIN event_games g ON g.id = s.event_game_id WHERE g.event_id = %s", (event_id,),
+        )
+        capacity, booked, worst = cur.fetchone()
+        cur.execute(
+            "SELECT count(*) FROM booking_items i JOIN bookings b ON b.id = i.booking_id "
+            "WHERE b.event_id = %s AND i.is_live", (event_id,),
+        )
+        live_items = cur.fetchone()[0]
+    return {"capacity": int(capacity), "seats_booked": int(booked), "live_items": int(live_items),
+            "max_over_capacity": int(worst)}
+
+
+# -- reference points --------------------------------------------------------------------------
+def run_read(web: stack.Web, worker: stack.RqWorker, targets: list[dict], concurrency: int,
+             seconds: float) -> dict:
+    out = {}
+    for target in targets:
+        plan = {"host": "127.0.0.1", "port": web.port, "concurrency": concurrency,
+                "seconds": seconds, "warmup": 1.0, "targets": [target]}
+        with tempfile.TemporaryDirectory() as tmp:
+            plan_path, out_path = Path(tmp, "plan.json"), Path(tmp, "out.json")
+            plan_path.write_text(json.dumps(plan))
+            meter = procstat.CpuMeter(server_groups(web, worker))
+            meter.start()
+            subprocess.run([sys.executable, str(HERE / "read_bench.py"), str(plan_path),
+                            str(out_path)], check=True, cwd=HERE, timeout=seconds + 120)
+            cpu = meter.stop()
+            res = json.loads(out_path.read_text())[target["name"]]
+        res["cpu"] = cpu
+        out[target["name"]] = res
+    return out
+
+
+def find_pgbench() -> str | None:
+    from shutil import which
+
+    found = which("pgbench")
+    if found:
+        return found
+    for candidate in sorted(Path("/usr/lib/postgresql").glob("*/bin/pgbench"), reverse=True):
+        return str(candidate)
+    return None
+
+
+def run_pgbench(data: dict, base: str, clients: int, transactions: int) -> dict:
+    """The booking transaction's SQL alone, on a fresh event: the database's ceiling."""
+    import psycopg2
+
+    exe = find_pgbench()
+    if exe is None:
+        return {"skipped": "pgbench not found"}
+    event = bench_setup.create_event(base, data, f"Bench pgbench Event {time.time_ns()}")
+    bulk = data["parents"][data["api_parents"]:]
+    with psycopg2.connect(stack.db_url()) as conn, conn.cursor() as cur:
+        cur.execute("CREATE SEQUENCE IF NOT EXISTS bench_pgbench_seq")
+    per_client = max(1, transactions // clients)
+    defs = {
+        "slot_lo": min(event["slot_ids"]), "slot_hi": max(event["slot_ids"]),
+        "child_lo": bulk[0]["child_id"], "user_lo": bulk[0]["user_id"], "nkids": len(bulk),
+        "event_id": event["event_id"],
+    }
+    cmd = [exe, "-n", "-h", "127.0.0.1", "-p", "5432", "-U", "postgres", "-M", "prepared",
+           "-c", str(clients), "-j", "2", "-t", str(per_client), "-f",
+           str(HERE / "pgbench_booking.sql")]
+    for k, v in defs.items():
+        cmd += ["-D", f"{k}={v}"]
+    cmd.append(stack.BENCH_DB)
+    t0 = time.perf_counter()
+    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
+    wall = time.perf_counter() - t0
+    if proc.returncode != 0:
+        return {"error": proc.stderr[-800:], "command": " ".join(cmd)}
+    tps = re.search(r"tps = ([\d.]+) \(without initial connection time\)", proc.stdout)
+    lat = re.search(r"latency average = ([\d.]+) ms", proc.stdout)
+    db = check_database(event["event_id"])
+    return {
+        "clients": clients, "transactions": per_client * clients,
+        "tps": float(tps.group(1)) if tps else None,
+        "latency_avg_ms": float(lat.group(1)) if lat else None,
+        "wall_s": round(wall, 2), "db": db,
+        "command": " ".join(cmd[:1] + cmd[1:]),
+    }
+
+
+# -- report ------------------------------------------------------------------------------------
+def fmt_burst(r: dict) -> str:
+    cpu = r["cpu"]
+    server_cpu = sum(cpu[g]["cpu_s"] for g in ("web", "rq_worker", "postgres", "redis"))
+    lines = [
+        f"burst [{r['label']}] {r['attempts']} attempts: held {r['held']} "
+        f"(DB: {r['db']['seats_booked']}/{r['db']['capacity']} seats, {r['db']['live_items']} live items), "
+        f"slot_full {r['slot_full']}, errors {r['errors']} {r['errors_detail']}, "
+        f"unexpected {r['unexpected']} -> {'OK' if r['ok'] else 'FAILED'}",
+        f"  wall {r['wall_s']} s  ->  {r['attempts_per_s']} attempts/s;  latency p50 {r['p50_ms']} ms, "
+        f"p95 {r['p95_ms']} ms, p99 {r['p99_ms']} ms, max {r['max_ms']} ms "
+        f"(connections opened in {r['connect_s']} s, requests written in {r['send_s']} s)",
+        f"  CPU s: web {cpu['web']['cpu_s']}, rq worker {cpu['rq_worker']['cpu_s']}, "
+        f"postgres {cpu['postgres']['cpu_s']}, redis {cpu['redis']['cpu_s']} (server {server_cpu:.2f}); "
+        f"generator {r['generator_cpu_s']}; machine {cpu['machine']['cpu_s']} "
+        f"({cpu['machine']['util_pct']}% of all cores over {cpu['wall_s']} s)",
+        f"  web workers: {r['web_workers']}, peak RSS {r['web_rss_peak_per_worker_mib']} MiB/worker "
+        f"(was {r['web_rss_before_per_worker_mib']} before), peak sum {r['web_rss_peak_sum_mib']} MiB",
+    ]
+    if r["unexpected"] or r["errors"]:
+        lines.append(f"  status codes: {r['status_codes']}; samples: {r['error_samples'][:3]}")
+    return "\n".join(lines)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--attempts", type=int, default=5000)
+    parser.add_argument("--parents", type=int, default=None, help="default: = attempts")
+    parser.add_argument("--api-parents", type=int, default=40,
+                        help="parents registered through POST /api/auth/register")
+    parser.add_argument("--list-events", type=int, default=12)
+    parser.add_argument("--read-seconds", type=float, default=5.0)
+    parser.add_argument("--read-concurrency", type=int, default=64)
+    parser.add_argument("--pgbench-clients", type=int, default=16)
+    parser.add_argument("--levers", action="store_true", help="also compare gunicorn/pool settings")
+    parser.add_argument("--only", default=None, help="with --levers: run levers whose name contains this")
+    parser.add_argument("--seed", type=int, default=8)
+    parser.add_argument("--json", default=None, help="write results here too")
+    args = parser.parse_args()
+    parents = args.parents or args.attempts
+
+    machine = procstat.machine_info()
+    log(f"machine: {machine}")
+    results: dict = {"machine": machine, "args": vars(args), "started": time.strftime("%F %T %Z")}
+
+    log(f"fresh database {stack.BENCH_DB}, redis db {stack.BENCH_REDIS_DB}; migrating")
+    stack.recreate_database()
+    stack.flush_redis()
+    stack.run_flask("db", "upgrade")
+    worker = stack.RqWorker().start()
+    web = stack.Web(label="web-default").start()
+    log(f"gunicorn on :{web.port} with {len(web.worker_pids())} workers (gunicorn.conf.py defaults); "
+        "RQ worker up")
+
+    t0 = time.perf_counter()
+    data = bench_setup.setup_all(web.url(""), parents, args.api_parents, args.list_events)
+    log(f"set-up in {time.perf_counter() - t0:.1f} s: {data['api_parents']} parents via the API, "
+        f"{data['bulk_parents']} in bulk; {len(data['listed_event_ids'])} listed events")
+
+    burst = run_burst(web, worker, data, args.attempts, args.seed, "default")
+    log(fmt_burst(burst))
+    results["burst"] = burst
+
+    detail_id = data["listed_event_ids"][0]
+    reads = run_read(web, worker, [
+        {"name": TRIVIAL, "path": "/healthz"},
+        {"name": "events_by_city", "path": f"/api/events?city_id={data['city_id']}"},
+        {"name": "event_detail", "path": f"/api/events/{detail_id}"},
+    ], args.read_concurrency, args.read_seconds)
+    base_rps = reads[TRIVIAL]["rps"] or 1
+    for name, r in reads.items():
+        r["ratio_to_trivial"] = round(r["rps"] / base_rps, 3)
+        log(f"read {name:15s} {r['rps']:8.1f} req/s ({100 * r['ratio_to_trivial']:.0f}% of /healthz), "
+            f"p50 {r['p50_ms']} ms p99 {r['p99_ms']} ms, non-2xx {r['non_2xx']}, errors {r['errors']}, "
+            f"web CPU {r['cpu']['web']['cores']} cores, generator {r['generator_cpu_s']} s")
+    results["read"] = reads
+
+    pg = run_pgbench(data, web.url(""), args.pgbench_clients, args.attempts)
+    results["pgbench"] = pg
+    if pg.get("tps"):
+        log(f"pgbench booking transaction: {pg['tps']:.0f} tps with {pg['clients']} clients "
+            f"(latency avg {pg['latency_avg_ms']} ms; seats {pg['db']['seats_booked']}/{pg['db']['capacity']})")
+    else:
+        log(f"pgbench: {pg}")
+
+    ratios = {
+        "burst_vs_trivial": round(burst["attempts_per_s"] / base_rps, 3),
+        "burst_vs_pgbench": round(burst["attempts_per_s"] / pg["tps"], 3) if pg.get("tps") else None,
+        "events_by_city_vs_trivial": reads["events_by_city"]["ratio_to_trivial"],
+        "event_detail_vs_trivial": reads["event_detail"]["ratio_to_trivial"],
+    }
+    results["ratios"] = ratios
+    log(f"ratios: {ratios}")
+
+    if args.levers:
+        web.stop()
+        results["levers"] = []
+        for i, (name, settings) in enumerate(LEVERS):
+            if args.only and args.only not in name:
+                continue
+            lever_web = stack.Web(settings, label=f"web-lever-{i}").start()
+            try:
+                r = run_burst(lever_web, worker, data, args.attempts, args.seed + i + 1, name)
+                triv = run_read(lever_web, worker, [{"name": TRIVIAL, "path": "/healthz"}],
+                                args.read_concurrency, 3.0)[TRIVIAL]
+                r["trivial_rps"] = triv["rps"]
+            except Exception as exc:  # noqa: BLE001 - one broken setting must not end the run
+                r = {"label": name, "settings": settings, "failed": repr(exc)}
+            finally:
+                lever_web.stop()
+            results["levers"].append(r)
+            log(fmt_burst(r) + f"\n  /healthz {r['trivial_rps']} req/s" if "failed" not in r
+                else f"lever {name} failed: {r['failed']}")
+
+    out = Path(args.json) if args.json else stack.LOG_DIR / f"results-{time.strftime('%Y%m%d-%H%M%S')}.json"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(results, indent=2, default=str))
+    log(f"results saved to {out}")
+    stack.stop_all()
+    return 0 if burst["ok"] else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
