@@ -63,7 +63,9 @@ def move_item(booking_id: int, item_id: int, new_slot_id: int, *, check_age: boo
             {"slot_id": new_slot_id, "event_id": booking.event_id},
         )
     if check_age:
-        _check_age(db.session.get(Child, item.child_id), new_game)
+        from nibog.booking.waitlist import check_eligible
+
+        check_eligible(db.session.get(Child, item.child_id), new_game, db.session.get(Event, new_game.event_id))
     taken = db.session.scalar(
         select(BookingItem.id).where(
             BookingItem.child_id == item.child_id,
@@ -85,23 +87,6 @@ def move_item(booking_id: int, item_id: int, new_slot_id: int, *, check_age: boo
     enqueue("nibog.booking.waitlist_tasks.offer_waitlist_seats", old_slot_id)
     _invalidate(booking.event_id)
     return item
-
-
-def _check_age(child: Child, event_game: EventGame) -> None:
-    from nibog.core.timeutil import age_in_months
-
-    event = db.session.get(Event, event_game.event_id)
-    template = event_game.template
-    low = event_game.min_age_months if event_game.min_age_months is not None else template.min_age_months
-    high = event_game.max_age_months if event_game.max_age_months is not None else template.max_age_months
-    age = age_in_months(child.date_of_birth, event.event_date)
-    if not low <= age <= high:
-        raise AppError(
-            "child_not_eligible",
-            f"{child.full_name} will be {age} months old; that game is for {low}-{high} months",
-            422,
-            {"child_id": child.id, "age_months": age},
-        )
 
 
 def _invalidate(event_id: int) -> None:

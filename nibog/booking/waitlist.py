@@ -25,7 +25,7 @@ from nibog.accounts.models import Child, User
 from nibog.booking.models import Booking, BookingItem, WaitingListEntry
 from nibog.catalog.models import Event, EventGame, GameSlot
 from nibog.core.errors import AppError, Conflict, NotFound
-from nibog.core.timeutil import age_in_months, as_utc, today_ist, utcnow
+from nibog.core.timeutil import as_utc, utcnow
 from nibog.extensions import db
 
 log = logging.getLogger(__name__)
@@ -51,31 +51,25 @@ def _slot_with_event(slot_id: int, *, lock: bool = False) -> tuple[GameSlot, Eve
 
 
 def _check_open(event: Event, slot: GameSlot) -> None:
-    now = utcnow()
-    closed = (
-        event.status != "published"
-        or not slot.is_open
-        or event.event_date < today_ist()
-        or (event.registration_closes_at is not None and now > as_utc(event.registration_closes_at))
-    )
-    if closed:
+    from nibog.booking.eligibility import ensure_registration_open
+
+    ensure_registration_open(event, utcnow())
+    if not slot.is_open:
         raise AppError(
-            "registration_closed", "Registration for this slot is closed", 422, {"slot_id": slot.id}
+            "registration_closed", "This slot is closed for booking", 422, {"slot_id": slot.id}
         )
 
 
-def _check_eligible(child: Child, event_game: EventGame, event: Event) -> None:
-    template = event_game.template
-    low = event_game.min_age_months if event_game.min_age_months is not None else template.min_age_months
-    high = event_game.max_age_months if event_game.max_age_months is not None else template.max_age_months
-    age = age_in_months(child.date_of_birth, event.event_date)
-    if not low <= age <= high:
+def check_eligible(child: Child, event_game: EventGame, event: Event) -> None:
+    from nibog.booking.eligibility import ineligibility
+
+    reason = ineligibility(child, event, event_game, event_game.template)
+    if reason is not None:
         raise AppError(
             "child_not_eligible",
-            f"{child.full_name} will be {age} months old on the event day; "
-            f"this game is for {low}-{high} months",
+            f"{child.full_name} is not in this game's age range on the event date",
             422,
-            {"child_id": child.id, "age_months": age, "min_age_months": low, "max_age_months": high},
+            reason,
         )
 
 
@@ -85,7 +79,7 @@ def join(user_id: int, slot_id: int, child_id: int) -> WaitingListEntry:
         raise NotFound("Child")
     slot, event_game, event = _slot_with_event(slot_id)
     _check_open(event, slot)
-    _check_eligible(child, event_game, event)
+    check_eligible(child, event_game, event)
     already = db.session.scalar(
         select(BookingItem.id).where(
             BookingItem.child_id == child_id,
@@ -217,8 +211,6 @@ def offer_seats(slot_id: int) -> int:
     the periodic job, say) run one after the other instead of offering one seat twice; entries
     a parent is leaving at that moment are skipped (SKIP LOCKED), not waited for.
     """
-    from nibog.booking.service import create_booking
-
     _reconcile(select(WaitingListEntry.id).where(WaitingListEntry.slot_id == slot_id))
     slot = db.session.scalar(select(GameSlot).where(GameSlot.id == slot_id).with_for_update())
     if slot is None:
@@ -235,6 +227,8 @@ def offer_seats(slot_id: int) -> int:
         )
         if entry is None:
             break
+        from nibog.booking.service import create_booking
+
         try:
             with db.session.begin_nested():
                 booking = create_booking(

@@ -1,0 +1,181 @@
+"""Partner webhooks: signature check, exactly-once processing, bookings through the engine.
+
+A partner sends ``X-Nibog-Partner: <slug>``, ``X-Nibog-Signature: hex(HMAC-SHA256(raw body,
+partner.webhook_secret))`` and a delivery id in ``X-Nibog-Event-Id`` (or ``Idempotency-Key``).
+Each delivery is recorded in ``webhook_events`` under provider ``partner:<slug>`` together with
+the response it got; a repeat of the same id replays that response and changes nothing. The
+row is inserted *before* the work, in the same transaction, so a concurrent duplicate delivery
+blocks on the unique index until the first commits, then replays its result.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+from collections.abc import Callable
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+
+from nibog.core.errors import AppError, Conflict, NotFound
+from nibog.extensions import db
+from nibog.integrations.models import Partner
+from nibog.payments.models import WebhookEvent
+
+
+def _unauthorized(message: str) -> AppError:
+    return AppError("invalid_signature", message, 401)
+
+
+def sign(secret: str, raw_body: bytes) -> str:
+    return hmac.new(secret.encode(), raw_body, hashlib.sha256).hexdigest()
+
+
+def authenticate(slug: str | None, raw_body: bytes, signature: str | None) -> Partner:
+    """The signing partner, or 401; an unknown partner looks exactly like a bad signature."""
+    partner = None
+    if slug:
+        partner = db.session.scalar(select(Partner).where(Partner.slug == slug.strip().lower()))
+    if partner is None or not partner.is_active or not signature:
+        raise _unauthorized("Missing or invalid partner signature")
+    if not hmac.compare_digest(sign(partner.webhook_secret, raw_body), signature.strip().lower()):
+        raise _unauthorized("Missing or invalid partner signature")
+    return partner
+
+
+def _canonical(payload: Any) -> str:
+    return json.dumps(payload, sort_keys=True, separators=(",", ":"))
+
+
+def process_once(
+    partner: Partner,
+    event_id: str,
+    event_type: str,
+    payload: dict,
+    handler: Callable[[Partner, dict], dict],
+) -> tuple[dict, bool]:
+    """Run ``handler`` once per (partner, event id). Returns (response body, replayed?)."""
+    provider = f"partner:{partner.slug}"
+
+    def stored() -> WebhookEvent | None:
+        return db.session.scalar(
+            select(WebhookEvent).where(
+                WebhookEvent.provider == provider, WebhookEvent.event_id == event_id
+            )
+        )
+
+    def replay(row: WebhookEvent) -> tuple[dict, bool]:
+        if _canonical(row.payload) != _canonical(payload) or row.event_type != event_type:
+            raise Conflict(
+                "idempotency_key_reused",
+                "This event id was already used with a different body",
+                {"event_id": event_id},
+            )
+        return json.loads(row.result), True
+
+    row = stored()
+    if row is not None:
+        return replay(row)
+    row = WebhookEvent(provider=provider, event_id=event_id, event_type=event_type, payload=payload)
+    try:
+        with db.session.begin_nested():
+            db.session.add(row)
+    except IntegrityError:
+        # A concurrent delivery of the same event committed first: answer with its result.
+        existing = stored()
+        if existing is None:  # it rolled back after all; let the partner retry
+            raise Conflict("delivery_in_progress", "This event is being processed; retry") from None
+        return replay(existing)
+    result = handler(partner, payload)
+    row.processed = True
+    row.result = json.dumps(result)
+    db.session.flush()
+    return result, False
+
+
+# ---------------------------------------------------------------- handlers
+
+
+def create_partner_booking(partner: Partner, data: dict) -> dict:
+    """A booking through the same engine as the app (source "partner")."""
+    from nibog.booking.models import Booking
+    from nibog.booking.ops_serialize import booking_dict
+
+    existing = db.session.scalar(
+        select(Booking).where(
+            Booking.partner_id == partner.id, Booking.external_ref == data["external_ref"]
+        )
+    )
+    if existing is not None:
+        raise Conflict(
+            "external_ref_exists",
+            "A booking with this external_ref already exists",
+            {"booking_id": existing.id, "booking_number": existing.booking_number},
+        )
+    booking = _engine_create(partner, data)
+    booking.partner_id = partner.id
+    booking.external_ref = data["external_ref"]
+    db.session.flush()
+    _audit("partner.booking_create", booking, partner)
+    return {"status": "created", "booking": booking_dict(booking)}
+
+
+def _engine_create(partner: Partner, data: dict):
+    from nibog.booking.service import create_booking
+
+    customer = data["customer"]
+    return create_booking(
+        user_id=None,
+        event_id=data["event_id"],
+        items=data["items"],
+        addons=data.get("addons") or [],
+        promo_code=data.get("promo_code"),
+        source="partner",
+        guest={
+            "full_name": customer["full_name"],
+            "email": customer["email"],
+            "phone": customer.get("phone"),
+            "children": data["children"],
+        },
+        payment_mode="cash" if data.get("paid") else "online",
+    )
+
+
+def update_partner_booking(partner: Partner, data: dict) -> dict:
+    """Status changes a partner may make to its own bookings: cancel, or confirm once paid."""
+    from nibog.booking.models import Booking
+    from nibog.booking.ops_serialize import booking_dict
+
+    booking = db.session.scalar(
+        select(Booking).where(
+            Booking.partner_id == partner.id, Booking.external_ref == data["external_ref"]
+        )
+    )
+    if booking is None:
+        raise NotFound("Booking")
+    if data["action"] == "cancel":
+        from nibog.booking.service import cancel_booking
+
+        _, refund = cancel_booking(
+            booking.id, actor_id=None, reason=data.get("reason") or f"cancelled by {partner.slug}"
+        )
+        result = {"status": "cancelled", "refund": {"amount": refund, "currency": "INR"}}
+    else:
+        from nibog.booking.service import confirm_booking
+
+        confirm_booking(booking.id, source="partner")
+        result = {"status": "confirmed"}
+    db.session.refresh(booking)
+    _audit(f"partner.booking_{data['action']}", booking, partner)
+    result["booking"] = booking_dict(booking)
+    return result
+
+
+def _audit(action: str, booking, partner: Partner) -> None:
+    from nibog.admin.audit import record
+
+    record(action, booking, actor_id=None, before=None, after={
+        "status": booking.status, "partner": partner.slug, "external_ref": booking.external_ref,
+    })
