@@ -22,7 +22,10 @@ from nibog.core.pagination import PageArgsSchema, page_schema
 from nibog.extensions import db
 
 blp = Blueprint(
-    "admin_bookings", __name__, url_prefix="/api/admin", description="Admin: bookings, stats, check-in"
+    "admin_bookings",
+    __name__,
+    url_prefix="/api/admin",
+    description="Admin: bookings, stats, check-in",
 )
 
 READ = ("admin", "staff")
@@ -292,7 +295,9 @@ def cancel_booking(args: dict, booking_id: int):
 def update_item(data: dict, booking_id: int, item_id: int):
     if not data:
         raise AppError(
-            "validation_error", "Nothing to change", 422,
+            "validation_error",
+            "Nothing to change",
+            422,
             {"attendance": ["Send attendance, result_position or slot_id"]},
         )
     item = db.session.get(BookingItem, item_id)
@@ -310,7 +315,13 @@ def update_item(data: dict, booking_id: int, item_id: int):
             clear_position="result_position" in data and data["result_position"] is None,
         )
     item = db.session.get(BookingItem, item_id)
-    record("booking_item.update", item, actor_id=current_user().id, before=before, client_ip=client_ip())
+    record(
+        "booking_item.update",
+        item,
+        actor_id=current_user().id,
+        before=before,
+        client_ip=client_ip(),
+    )
     tx.commit()
     return _fresh(booking_id)
 

@@ -53,7 +53,11 @@ def search_bookings(args: dict) -> dict:
                 func.lower(Booking.booking_number).like(pattern, escape="\\"),
                 func.lower(Booking.guest_email).like(pattern, escape="\\"),
                 func.lower(Booking.guest_name).like(pattern, escape="\\"),
-                *([Booking.guest_phone.like(_like(digits), escape="\\")] if len(digits) >= 4 else []),
+                *(
+                    [Booking.guest_phone.like(_like(digits), escape="\\")]
+                    if len(digits) >= 4
+                    else []
+                ),
                 Booking.external_ref == q,
                 exists(user_match),
             )

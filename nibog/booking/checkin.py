@@ -28,7 +28,9 @@ class CheckInResult:
     already_checked_in_item_ids: list[int] = field(default_factory=list)
 
 
-def _resolve(qr_payload: str | None, booking_number: str | None) -> tuple[int | None, str | None, set[int] | None]:
+def _resolve(
+    qr_payload: str | None, booking_number: str | None
+) -> tuple[int | None, str | None, set[int] | None]:
     """Booking id or number, and the item ids the ticket admits (None: every live item)."""
     if qr_payload:
         from nibog.documents.qr import InvalidTicket, verify_ticket

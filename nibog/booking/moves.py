@@ -21,7 +21,9 @@ from nibog.extensions import db
 MOVABLE_STATUSES = ("pending_payment", "confirmed")
 
 
-def move_item(booking_id: int, item_id: int, new_slot_id: int, *, check_age: bool = True) -> BookingItem:
+def move_item(
+    booking_id: int, item_id: int, new_slot_id: int, *, check_age: bool = True
+) -> BookingItem:
     booking = db.session.scalar(select(Booking).where(Booking.id == booking_id).with_for_update())
     if booking is None:
         raise NotFound("Booking")
@@ -37,7 +39,9 @@ def move_item(booking_id: int, item_id: int, new_slot_id: int, *, check_age: boo
     if item is None or not item.is_live:
         raise NotFound("Booking item")
     if item.slot_id == new_slot_id:
-        raise AppError("same_slot", "The item is already in this slot", 422, {"slot_id": new_slot_id})
+        raise AppError(
+            "same_slot", "The item is already in this slot", 422, {"slot_id": new_slot_id}
+        )
     if item.checked_in_at is not None:
         raise Conflict("item_checked_in", "A checked-in item cannot be moved")
 
@@ -65,7 +69,9 @@ def move_item(booking_id: int, item_id: int, new_slot_id: int, *, check_age: boo
     if check_age:
         from nibog.booking.waitlist import check_eligible
 
-        check_eligible(db.session.get(Child, item.child_id), new_game, db.session.get(Event, new_game.event_id))
+        check_eligible(
+            db.session.get(Child, item.child_id), new_game, db.session.get(Event, new_game.event_id)
+        )
     taken = db.session.scalar(
         select(BookingItem.id).where(
             BookingItem.child_id == item.child_id,

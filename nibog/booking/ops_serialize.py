@@ -105,7 +105,12 @@ def admin_booking_dict(booking: Booking) -> dict:
             "source": booking.source,
             "payment_mode": booking.payment_mode,
             "user": (
-                {"id": user.id, "full_name": user.full_name, "email": user.email, "phone": user.phone}
+                {
+                    "id": user.id,
+                    "full_name": user.full_name,
+                    "email": user.email,
+                    "phone": user.phone,
+                }
                 if user
                 else None
             ),

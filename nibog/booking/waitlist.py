@@ -164,7 +164,11 @@ def entries_for_user(user_id: int, status: str | None = None) -> list[WaitingLis
     stmt = select(WaitingListEntry).where(WaitingListEntry.user_id == user_id)
     if status:
         stmt = stmt.where(WaitingListEntry.status == status)
-    return list(db.session.scalars(stmt.order_by(WaitingListEntry.created_at.desc(), WaitingListEntry.id.desc())))
+    return list(
+        db.session.scalars(
+            stmt.order_by(WaitingListEntry.created_at.desc(), WaitingListEntry.id.desc())
+        )
+    )
 
 
 def entries_for_slot(slot_id: int) -> list[WaitingListEntry]:
@@ -215,7 +219,9 @@ def offer_seats(slot_id: int) -> int:
     slot = db.session.scalar(select(GameSlot).where(GameSlot.id == slot_id).with_for_update())
     if slot is None:
         return 0
-    event_id = db.session.scalar(select(EventGame.event_id).where(EventGame.id == slot.event_game_id))
+    event_id = db.session.scalar(
+        select(EventGame.event_id).where(EventGame.id == slot.event_game_id)
+    )
     offers = 0
     while slot.booked_count < slot.capacity:
         entry = db.session.scalar(

@@ -15,7 +15,9 @@ from nibog.core.errors import NotFound
 from nibog.core.timeutil import isoformat_ist
 from nibog.extensions import db
 
-blp = Blueprint("waiting_list", __name__, url_prefix="/api", description="Waiting list for full slots")
+blp = Blueprint(
+    "waiting_list", __name__, url_prefix="/api", description="Waiting list for full slots"
+)
 
 
 class JoinSchema(Schema):
@@ -36,7 +38,9 @@ class JoinedSchema(Schema):
 class EntrySchema(Schema):
     id = fields.Integer()
     status = fields.String(metadata={"description": "waiting, offered, booked, expired, cancelled"})
-    position = fields.Integer(allow_none=True, metadata={"description": "1 = next; only while waiting"})
+    position = fields.Integer(
+        allow_none=True, metadata={"description": "1 = next; only while waiting"}
+    )
     child = fields.Dict()
     slot = fields.Dict()
     event = fields.Dict()
@@ -54,7 +58,9 @@ def _entries_out(entries) -> list[dict]:
         slot = db.session.get(GameSlot, entry.slot_id)
         event_game = db.session.get(EventGame, slot.event_game_id)
         event = db.session.get(Event, event_game.event_id)
-        booking = db.session.get(Booking, entry.offered_booking_id) if entry.offered_booking_id else None
+        booking = (
+            db.session.get(Booking, entry.offered_booking_id) if entry.offered_booking_id else None
+        )
         out.append(
             {
                 "id": entry.id,
@@ -98,7 +104,11 @@ def _entries_out(entries) -> list[dict]:
 def join(data: dict):
     entry = waitlist.join(current_user().id, data["slot_id"], data["child_id"])
     tx.commit()
-    return {"id": entry.id, "position": waitlist.positions([entry])[entry.id], "status": entry.status}
+    return {
+        "id": entry.id,
+        "position": waitlist.positions([entry])[entry.id],
+        "status": entry.status,
+    }
 
 
 def _list(args: dict) -> list[dict]:
@@ -129,7 +139,9 @@ def list_my_entries(args: dict):
 @auth_required()
 @blp.response(200, EntrySchema)
 def get_entry(entry_id: int):
-    entry = next((e for e in waitlist.entries_for_user(current_user().id) if e.id == entry_id), None)
+    entry = next(
+        (e for e in waitlist.entries_for_user(current_user().id) if e.id == entry_id), None
+    )
     if entry is None:
         raise NotFound("Waiting list entry")
     result = _entries_out([entry])[0]
@@ -145,4 +157,3 @@ def leave(entry_id: int):
     waitlist.leave(user.id, entry_id)
     tx.commit()
     return ""
-

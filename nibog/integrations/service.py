@@ -176,6 +176,14 @@ def update_partner_booking(partner: Partner, data: dict) -> dict:
 def _audit(action: str, booking, partner: Partner) -> None:
     from nibog.admin.audit import record
 
-    record(action, booking, actor_id=None, before=None, after={
-        "status": booking.status, "partner": partner.slug, "external_ref": booking.external_ref,
-    })
+    record(
+        action,
+        booking,
+        actor_id=None,
+        before=None,
+        after={
+            "status": booking.status,
+            "partner": partner.slug,
+            "external_ref": booking.external_ref,
+        },
+    )

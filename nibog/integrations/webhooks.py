@@ -99,7 +99,9 @@ def _signed_payload(schema: Schema):
         request.headers.get("X-Nibog-Event-Id") or request.headers.get("Idempotency-Key") or ""
     ).strip()
     if not event_id or len(event_id) > 200:
-        raise ValidationFailed({"X-Nibog-Event-Id": ["A delivery id (1-200 characters) is required"]})
+        raise ValidationFailed(
+            {"X-Nibog-Event-Id": ["A delivery id (1-200 characters) is required"]}
+        )
     try:
         body = json.loads(raw or b"null")
     except ValueError:

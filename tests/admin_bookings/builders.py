@@ -39,7 +39,9 @@ def make_booking(user, pairs, *, status="confirmed", price=79900, payment_mode="
     db.session.flush()
     for child, s in pairs:
         db.session.add(
-            BookingItem(booking_id=booking.id, child_id=child.id, slot_id=s.id, price=price, is_live=live)
+            BookingItem(
+                booking_id=booking.id, child_id=child.id, slot_id=s.id, price=price, is_live=live
+            )
         )
         if live:
             db.session.get(GameSlot, s.id).booked_count += 1

@@ -3,7 +3,13 @@ from nibog.booking.models import BookingItem
 from nibog.catalog.models import GameSlot
 from nibog.extensions import db
 from tests.admin_bookings.builders import make_booking
-from tests.factories import ChildFactory, EventFactory, EventGameFactory, GameSlotFactory, UserFactory
+from tests.factories import (
+    ChildFactory,
+    EventFactory,
+    EventGameFactory,
+    GameSlotFactory,
+    UserFactory,
+)
 from tests.helpers import auth_headers, error_code
 
 
@@ -90,4 +96,9 @@ def test_attendance_and_result_per_item(client):
     )
     assert cleared.get_json()["items"][0]["attendance"] == "no_show"
     assert cleared.get_json()["items"][0]["result_position"] is None
-    assert client.put(url, json={"attendance": "attended"}, headers=auth_headers(UserFactory(role="staff"))).status_code == 403
+    assert (
+        client.put(
+            url, json={"attendance": "attended"}, headers=auth_headers(UserFactory(role="staff"))
+        ).status_code
+        == 403
+    )

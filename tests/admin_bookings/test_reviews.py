@@ -4,7 +4,13 @@ from nibog.catalog.models import Review
 from nibog.core.timeutil import today_ist
 from nibog.extensions import db
 from tests.admin_bookings.builders import make_booking
-from tests.factories import ChildFactory, EventFactory, EventGameFactory, GameSlotFactory, UserFactory
+from tests.factories import (
+    ChildFactory,
+    EventFactory,
+    EventGameFactory,
+    GameSlotFactory,
+    UserFactory,
+)
 from tests.helpers import auth_headers, error_code
 
 
@@ -18,7 +24,9 @@ def _booking(days_from_today=-1, status="confirmed"):
 def test_owner_reviews_once_after_the_event_then_edits_and_deletes(client):
     parent, booking = _booking()
     url = f"/api/bookings/{booking.id}/review"
-    resp = client.post(url, json={"rating": 5, "comment": " Lovely day "}, headers=auth_headers(parent))
+    resp = client.post(
+        url, json={"rating": 5, "comment": " Lovely day "}, headers=auth_headers(parent)
+    )
     assert resp.status_code == 201, resp.get_json()
     assert resp.get_json()["rating"] == 5 and resp.get_json()["comment"] == "Lovely day"
     assert resp.get_json()["event_id"] == booking.event_id

@@ -2,7 +2,13 @@ from datetime import timedelta
 
 from nibog.core.timeutil import today_ist, utcnow
 from tests.admin_bookings.builders import make_booking, pay
-from tests.factories import ChildFactory, EventFactory, EventGameFactory, GameSlotFactory, UserFactory
+from tests.factories import (
+    ChildFactory,
+    EventFactory,
+    EventGameFactory,
+    GameSlotFactory,
+    UserFactory,
+)
 from tests.helpers import auth_headers
 
 
@@ -57,4 +63,7 @@ def test_failed_refund_keeps_the_revenue(client):
 
 def test_stats_need_staff(client):
     assert client.get("/api/admin/dashboard/stats").status_code == 401
-    assert client.get("/api/admin/dashboard/stats", headers=auth_headers(UserFactory())).status_code == 403
+    assert (
+        client.get("/api/admin/dashboard/stats", headers=auth_headers(UserFactory())).status_code
+        == 403
+    )

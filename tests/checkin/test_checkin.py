@@ -6,7 +6,13 @@ from nibog.core.timeutil import today_ist
 from nibog.documents.qr import sign_ticket, ticket_data
 from nibog.extensions import db
 from tests.admin_bookings.builders import make_booking
-from tests.factories import ChildFactory, EventFactory, EventGameFactory, GameSlotFactory, UserFactory
+from tests.factories import (
+    ChildFactory,
+    EventFactory,
+    EventGameFactory,
+    GameSlotFactory,
+    UserFactory,
+)
 from tests.helpers import auth_headers, error_code
 
 
@@ -16,7 +22,9 @@ def _setup(days_from_today=0, status="confirmed", n_children=1):
     parent = UserFactory()
     children = [ChildFactory(parent=parent) for _ in range(n_children)]
     booking = make_booking(parent, [(c, slot) for c in children], status=status)
-    items = db.session.scalars(db.select(BookingItem).where(BookingItem.booking_id == booking.id)).all()
+    items = db.session.scalars(
+        db.select(BookingItem).where(BookingItem.booking_id == booking.id)
+    ).all()
     return booking, list(items)
 
 
@@ -29,7 +37,9 @@ def test_staff_checks_in_by_qr_and_second_scan_is_409_with_first_time(client):
     staff = UserFactory(role="staff")
     payload = _qr(booking, items)
 
-    first = client.post("/api/admin/check-in", json={"qr_payload": payload}, headers=auth_headers(staff))
+    first = client.post(
+        "/api/admin/check-in", json={"qr_payload": payload}, headers=auth_headers(staff)
+    )
     assert first.status_code == 200, first.get_json()
     body = first.get_json()
     assert body["checked_in_item_ids"] == [items[0].id]
@@ -37,7 +47,9 @@ def test_staff_checks_in_by_qr_and_second_scan_is_409_with_first_time(client):
     assert checked_at is not None and checked_at.endswith("+05:30")
     assert body["booking"]["items"][0]["attendance"] == "attended"
 
-    again = client.post("/api/admin/check-in", json={"qr_payload": payload}, headers=auth_headers(staff))
+    again = client.post(
+        "/api/admin/check-in", json={"qr_payload": payload}, headers=auth_headers(staff)
+    )
     assert again.status_code == 409
     assert error_code(again) == "already_checked_in"
     assert again.get_json()["error"]["details"]["checked_in_at"] == checked_at
@@ -56,7 +68,9 @@ def test_check_in_by_booking_number_one_item_at_a_time(client):
     assert first.get_json()["checked_in_item_ids"] == [items[0].id]
     # Without item_id the rest of the booking is checked in; the earlier one is reported.
     rest = client.post(
-        "/api/admin/check-in", json={"booking_number": booking.booking_number}, headers=auth_headers(admin)
+        "/api/admin/check-in",
+        json={"booking_number": booking.booking_number},
+        headers=auth_headers(admin),
     )
     assert rest.get_json()["checked_in_item_ids"] == [items[1].id]
     assert rest.get_json()["already_checked_in_item_ids"] == [items[0].id]
@@ -72,13 +86,17 @@ def test_not_event_day_unless_forced(client):
     booking, items = _setup(days_from_today=3)
     staff = UserFactory(role="staff")
     payload = _qr(booking, items)
-    resp = client.post("/api/admin/check-in", json={"qr_payload": payload}, headers=auth_headers(staff))
+    resp = client.post(
+        "/api/admin/check-in", json={"qr_payload": payload}, headers=auth_headers(staff)
+    )
     assert resp.status_code == 422
     assert error_code(resp) == "not_event_day"
     assert db.session.get(BookingItem, items[0].id).checked_in_at is None
 
     forced = client.post(
-        "/api/admin/check-in", json={"qr_payload": payload, "force": True}, headers=auth_headers(staff)
+        "/api/admin/check-in",
+        json={"qr_payload": payload, "force": True},
+        headers=auth_headers(staff),
     )
     assert forced.status_code == 200
     db.session.expire_all()
@@ -91,12 +109,18 @@ def test_tampered_or_foreign_qr_is_refused(client):
     payload = _qr(booking, items)
     prefix, body, sig = payload.split(".")
     tampered = f"{prefix}.{body[:-2]}xx.{sig}"
-    resp = client.post("/api/admin/check-in", json={"qr_payload": tampered}, headers=auth_headers(staff))
+    resp = client.post(
+        "/api/admin/check-in", json={"qr_payload": tampered}, headers=auth_headers(staff)
+    )
     assert resp.status_code == 422
     assert error_code(resp) == "invalid_ticket"
     # A validly signed payload for a booking number that does not match the id is not found.
-    forged = sign_ticket({"b": booking.id, "n": "NIB-26-AAAAAA", "e": booking.event_id, "i": [items[0].id]})
-    resp = client.post("/api/admin/check-in", json={"qr_payload": forged}, headers=auth_headers(staff))
+    forged = sign_ticket(
+        {"b": booking.id, "n": "NIB-26-AAAAAA", "e": booking.event_id, "i": [items[0].id]}
+    )
+    resp = client.post(
+        "/api/admin/check-in", json={"qr_payload": forged}, headers=auth_headers(staff)
+    )
     assert resp.status_code == 404
 
 
@@ -117,9 +141,13 @@ def test_check_in_roles_and_input(client):
     assert resp.status_code == 401
     parent = UserFactory()
     resp = client.post(
-        "/api/admin/check-in", json={"booking_number": booking.booking_number}, headers=auth_headers(parent)
+        "/api/admin/check-in",
+        json={"booking_number": booking.booking_number},
+        headers=auth_headers(parent),
     )
     assert resp.status_code == 403
-    resp = client.post("/api/admin/check-in", json={}, headers=auth_headers(UserFactory(role="staff")))
+    resp = client.post(
+        "/api/admin/check-in", json={}, headers=auth_headers(UserFactory(role="staff"))
+    )
     assert resp.status_code == 422
     assert "qr_payload" in resp.get_json()["error"]["details"]

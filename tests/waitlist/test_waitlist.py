@@ -48,7 +48,10 @@ def test_queue_positions_follow_arrival_order(client, full_slot):
 
     # The first leaves: everyone behind moves up.
     first_id = joined[0].get_json()["id"]
-    assert client.delete(f"/api/waiting-list/{first_id}", headers=auth_headers(parents[0])).status_code == 204
+    assert (
+        client.delete(f"/api/waiting-list/{first_id}", headers=auth_headers(parents[0])).status_code
+        == 204
+    )
     mine = client.get("/api/users/me/waiting-list", headers=auth_headers(parents[2])).get_json()
     assert [(e["position"], e["status"]) for e in mine] == [(1 + 1, "waiting")]
     assert mine[0]["slot"]["id"] == slot.id and mine[0]["child"]["id"] == kids[2].id
@@ -76,7 +79,12 @@ def test_join_rules(client, full_slot):
     resp = _join(client, parent, baby, slot)
     assert resp.status_code == 422 and error_code(resp) == "child_not_eligible"
 
-    assert client.post("/api/waiting-list", json={"slot_id": slot.id, "child_id": child.id}).status_code == 401
+    assert (
+        client.post(
+            "/api/waiting-list", json={"slot_id": slot.id, "child_id": child.id}
+        ).status_code
+        == 401
+    )
     resp = client.post("/api/waiting-list", json={"slot_id": slot.id}, headers=auth_headers(parent))
     assert resp.status_code == 422 and "child_id" in resp.get_json()["error"]["details"]
 
@@ -104,7 +112,12 @@ def test_leaving_someone_elses_entry_is_not_found(client, full_slot):
     slot, _ = full_slot
     parent = UserFactory()
     entry_id = _join(client, parent, ChildFactory(parent=parent), slot).get_json()["id"]
-    assert client.delete(f"/api/waiting-list/{entry_id}", headers=auth_headers(UserFactory())).status_code == 404
+    assert (
+        client.delete(
+            f"/api/waiting-list/{entry_id}", headers=auth_headers(UserFactory())
+        ).status_code
+        == 404
+    )
     assert db.session.get(WaitingListEntry, entry_id).status == "waiting"
 
 
@@ -113,7 +126,9 @@ def _free_seat(booking_id: int, slot_id: int, status: str = "cancelled") -> None
     from nibog.booking.models import BookingItem
 
     db.session.get(Booking, booking_id).status = status
-    for item in db.session.scalars(db.select(BookingItem).where(BookingItem.booking_id == booking_id)):
+    for item in db.session.scalars(
+        db.select(BookingItem).where(BookingItem.booking_id == booking_id)
+    ):
         item.is_live = False
     db.session.get(GameSlot, slot_id).booked_count -= 1
     db.session.commit()
@@ -137,7 +152,9 @@ def test_freed_seat_goes_to_the_first_entry_then_passes_on(client, full_slot):
     assert offer.user_id == parents[0].id
     assert offer.hold_expires_at == first.offer_expires_at > utcnow() + timedelta(minutes=50)
     assert db.session.get(GameSlot, slot.id).booked_count == 1
-    note = db.session.scalar(db.select(NotificationLog).where(NotificationLog.template == "waitlist_offer"))
+    note = db.session.scalar(
+        db.select(NotificationLog).where(NotificationLog.template == "waitlist_offer")
+    )
     assert note.recipient == parents[0].email and note.booking_id == offer.id
 
     # The parent sees the offer, with the held booking to pay.
