@@ -1,0 +1,25 @@
+"""Pick the payment gateway by name (``PAYMENT_PROVIDER`` by default)."""
+
+from __future__ import annotations
+
+from flask import current_app
+
+from nibog.payments.gateways.base import Gateway, GatewayError, InvalidSignature
+
+PROVIDERS = ("sandbox", "razorpay", "phonepe")
+
+__all__ = ["Gateway", "GatewayError", "InvalidSignature", "PROVIDERS", "get_gateway"]
+
+
+def get_gateway(name: str | None = None) -> Gateway:
+    """The gateway a new payment uses, or the one an existing payment was made with."""
+    name = name or current_app.config.get("PAYMENT_PROVIDER", "sandbox")
+    if name == "sandbox":
+        from nibog.payments.gateways.sandbox import SandboxGateway as cls
+    elif name == "razorpay":
+        from nibog.payments.gateways.razorpay import RazorpayGateway as cls
+    elif name == "phonepe":
+        from nibog.payments.gateways.phonepe import PhonePeGateway as cls
+    else:
+        raise ValueError(f"unknown payment provider {name!r}")
+    return cls(current_app.config)

@@ -1,0 +1,136 @@
+"""The gateway interface every payment provider implements.
+
+Gateways are stateless adapters: they talk to the provider (or simulate it) and translate its
+answers into the small value types below. They never touch the database; the payments service
+decides what an answer means for a payment, a booking or a refund.
+"""
+
+from __future__ import annotations
+
+import hmac
+from abc import ABC, abstractmethod
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+
+class GatewayError(Exception):
+    """The provider could not be reached or refused the call.
+
+    ``transient`` errors (timeouts, 5xx) are worth retrying; the others are not.
+    """
+
+    def __init__(self, message: str, *, transient: bool = True, raw: Any = None):
+        super().__init__(message)
+        self.transient = transient
+        self.raw = raw
+
+
+class InvalidSignature(Exception):
+    """A callback or webhook whose signature does not verify: nothing in it is trusted."""
+
+
+@dataclass
+class OrderResult:
+    provider_order_id: str
+    checkout: dict[str, Any]
+    raw: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class PaymentInfo:
+    """The provider's view of a payment attempt on an order.
+
+    ``status`` is one of ``captured``, ``failed`` or ``pending`` (no final outcome yet).
+    """
+
+    status: str
+    provider_payment_id: str | None = None
+    amount: int | None = None
+    currency: str | None = None
+    method: str | None = None
+    failure_reason: str | None = None
+    raw: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class GatewayEvent:
+    """A verified webhook or server-to-server callback.
+
+    ``kind``: ``payment_captured``, ``payment_failed``, ``refund_processed``, ``refund_failed`` or
+    ``ignored`` (an event type we do not act on).
+    """
+
+    event_id: str
+    event_type: str
+    kind: str
+    provider_order_id: str | None = None
+    provider_payment_id: str | None = None
+    provider_refund_id: str | None = None
+    amount: int | None = None
+    currency: str | None = None
+    method: str | None = None
+    failure_reason: str | None = None
+    payload: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class RefundResult:
+    """``status``: ``processed``, ``pending`` (the provider will finish later) or ``failed``."""
+
+    provider_refund_id: str | None
+    status: str
+    raw: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class PaymentMethod:
+    code: str
+    name: str
+
+
+class Gateway(ABC):
+    name: str = ""
+    # Razorpay-style clients send (payment id, signature) back after checkout; PhonePe redirects
+    # and the server asks the status API instead.
+    client_signature: bool = True
+
+    def __init__(self, config: Mapping[str, Any]):
+        self.config = config
+
+    @abstractmethod
+    def create_order(
+        self, *, reference: str, amount: int, currency: str, customer: dict[str, Any]
+    ) -> OrderResult: ...
+
+    @abstractmethod
+    def verify_payment_signature(
+        self, provider_order_id: str, provider_payment_id: str, signature: str
+    ) -> bool: ...
+
+    @abstractmethod
+    def parse_webhook(self, raw_body: bytes, headers: Mapping[str, str]) -> GatewayEvent:
+        """Verify the signature over the raw body, then parse it. Raises InvalidSignature."""
+
+    @abstractmethod
+    def fetch_payment(self, provider_order_id: str, provider_payment_id: str | None) -> PaymentInfo:
+        """The provider's current answer for an order (and payment, when known)."""
+
+    @abstractmethod
+    def refund(
+        self, *, provider_order_id: str, provider_payment_id: str, amount: int, reference: str
+    ) -> RefundResult: ...
+
+    def methods(self) -> list[PaymentMethod]:
+        return [
+            PaymentMethod("upi", "UPI"),
+            PaymentMethod("card", "Credit / debit card"),
+            PaymentMethod("netbanking", "Net banking"),
+            PaymentMethod("wallet", "Wallet"),
+        ]
+
+
+def constant_time_equal(a: str | None, b: str | None) -> bool:
+    if not a or not b:
+        return False
+    return hmac.compare_digest(a.encode(), b.encode())

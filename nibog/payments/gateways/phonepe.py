@@ -1,0 +1,236 @@
+"""PhonePe PG standard checkout (pay page, S2S callback, status API, refunds).
+
+Every request carries ``X-VERIFY = sha256(<base64 payload> + <api path> + salt_key) + "###" +
+salt_index`` computed here on the server (never in a browser). The server-to-server callback
+posts ``{"response": <base64>}`` with ``X-VERIFY = sha256(response + salt_key) + "###" +
+salt_index``, verified before anything in it is read. PhonePe has no client-side signature: after
+the redirect the server asks the status API, which is also what reconciliation uses.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import secrets
+from collections.abc import Mapping
+from typing import Any
+
+import requests
+
+from nibog.payments.gateways.base import (
+    Gateway,
+    GatewayError,
+    GatewayEvent,
+    InvalidSignature,
+    OrderResult,
+    PaymentInfo,
+    RefundResult,
+    constant_time_equal,
+)
+
+HOSTS = {
+    "uat": "https://api-preprod.phonepe.com/apis/pg-sandbox",
+    "production": "https://api.phonepe.com/apis/hermes",
+}
+PAY_PATH = "/pg/v1/pay"
+REFUND_PATH = "/pg/v1/refund"
+TIMEOUT_SECONDS = 15
+
+_FAILED_CODES = {
+    "PAYMENT_ERROR",
+    "PAYMENT_DECLINED",
+    "TIMED_OUT",
+    "AUTHORIZATION_FAILED",
+    "TRANSACTION_NOT_FOUND",
+}
+
+
+def encode_payload(payload: dict) -> str:
+    return base64.b64encode(json.dumps(payload, separators=(",", ":")).encode()).decode()
+
+
+def request_checksum(base64_payload: str, api_path: str, salt_key: str, salt_index: str) -> str:
+    digest = hashlib.sha256((base64_payload + api_path + salt_key).encode()).hexdigest()
+    return f"{digest}###{salt_index}"
+
+
+def callback_checksum(base64_response: str, salt_key: str, salt_index: str) -> str:
+    digest = hashlib.sha256((base64_response + salt_key).encode()).hexdigest()
+    return f"{digest}###{salt_index}"
+
+
+def payment_info_from_response(body: Mapping[str, Any]) -> PaymentInfo:
+    data = body.get("data") or {}
+    code = body.get("code")
+    state = data.get("state")
+    if code == "PAYMENT_SUCCESS" and state in (None, "COMPLETED"):
+        status = "captured"
+    elif code in _FAILED_CODES or state == "FAILED":
+        status = "failed"
+    else:
+        status = "pending"
+    return PaymentInfo(
+        status=status,
+        provider_payment_id=data.get("transactionId"),
+        amount=data.get("amount"),
+        currency="INR",  # PhonePe settles in rupees only; amounts are paise
+        method=((data.get("paymentInstrument") or {}).get("type") or "").lower() or None,
+        failure_reason=None if status != "failed" else (body.get("message") or code),
+        raw=dict(body),
+    )
+
+
+class PhonePeGateway(Gateway):
+    name = "phonepe"
+    client_signature = False
+
+    @property
+    def merchant_id(self) -> str:
+        return self.config["PHONEPE_MERCHANT_ID"]
+
+    @property
+    def salt_key(self) -> str:
+        return self.config["PHONEPE_SALT_KEY"]
+
+    @property
+    def salt_index(self) -> str:
+        return str(self.config["PHONEPE_SALT_INDEX"])
+
+    @property
+    def host(self) -> str:
+        return HOSTS.get(self.config.get("PHONEPE_ENV", "uat"), HOSTS["uat"])
+
+    def _public(self, path: str) -> str:
+        return self.config.get("PUBLIC_BASE_URL", "").rstrip("/") + path
+
+    def _call(self, method: str, path: str, *, headers: dict, body: dict | None = None) -> dict:
+        try:
+            resp = requests.request(
+                method,
+                self.host + path,
+                json=body,
+                timeout=TIMEOUT_SECONDS,
+                headers={"Content-Type": "application/json", **headers},
+            )
+        except requests.RequestException as exc:
+            raise GatewayError(f"phonepe unreachable: {exc.__class__.__name__}") from exc
+        try:
+            data = resp.json()
+        except ValueError:
+            data = {"body": resp.text[:500]}
+        if resp.status_code >= 500 or resp.status_code == 429:
+            raise GatewayError(f"phonepe {resp.status_code}", raw=data)
+        if resp.status_code >= 400 and data.get("code") not in _FAILED_CODES:
+            raise GatewayError(
+                f"phonepe refused: {data.get('code') or resp.status_code}",
+                transient=False,
+                raw=data,
+            )
+        return data
+
+    def _post_signed(self, path: str, payload: dict) -> dict:
+        encoded = encode_payload(payload)
+        checksum = request_checksum(encoded, path, self.salt_key, self.salt_index)
+        return self._call("POST", path, headers={"X-VERIFY": checksum}, body={"request": encoded})
+
+    # -- interface -------------------------------------------------------------------------
+    def create_order(self, *, reference, amount, currency, customer) -> OrderResult:
+        if currency != "INR":
+            raise GatewayError("PhonePe accepts INR only", transient=False)
+        merchant_txn = "NBT" + secrets.token_hex(12).upper()
+        payload = {
+            "merchantId": self.merchant_id,
+            "merchantTransactionId": merchant_txn,
+            "merchantUserId": customer.get("merchant_user_id") or "GUEST",
+            "amount": amount,
+            "redirectUrl": self._public(f"/payments/phonepe/return/{merchant_txn}"),
+            "redirectMode": "POST",
+            "callbackUrl": self._public("/webhooks/payment/phonepe"),
+            "paymentInstrument": {"type": "PAY_PAGE"},
+        }
+        if customer.get("phone"):
+            payload["mobileNumber"] = customer["phone"].removeprefix("+91")[-10:]
+        data = self._post_signed(PAY_PATH, payload)
+        redirect = ((data.get("data") or {}).get("instrumentResponse") or {}).get(
+            "redirectInfo"
+        ) or {}
+        if not data.get("success") or not redirect.get("url"):
+            raise GatewayError(
+                f"phonepe did not start the payment: {data.get('code')}", transient=False, raw=data
+            )
+        checkout = {
+            "type": "redirect",
+            "redirect_url": redirect["url"],
+            "method": redirect.get("method", "GET"),
+            "merchant_transaction_id": merchant_txn,
+        }
+        return OrderResult(merchant_txn, checkout, data)
+
+    def verify_payment_signature(self, provider_order_id, provider_payment_id, signature) -> bool:
+        return False  # no client-side signature exists; see client_signature
+
+    def parse_webhook(self, raw_body: bytes, headers: Mapping[str, str]) -> GatewayEvent:
+        try:
+            encoded = json.loads(raw_body)["response"]
+            if not isinstance(encoded, str):
+                raise TypeError
+        except (ValueError, KeyError, TypeError) as exc:
+            raise InvalidSignature("callback body has no base64 response") from exc
+        expected = callback_checksum(encoded, self.salt_key, self.salt_index)
+        if not constant_time_equal(expected, headers.get("X-VERIFY")):
+            raise InvalidSignature("X-VERIFY does not match the response")
+        try:
+            body = json.loads(base64.b64decode(encoded, validate=True))
+        except ValueError as exc:
+            raise InvalidSignature("signed response is not base64 JSON") from exc
+        info = payment_info_from_response(body)
+        data = body.get("data") or {}
+        kind = {"captured": "payment_captured", "failed": "payment_failed"}.get(
+            info.status, "ignored"
+        )
+        return GatewayEvent(
+            event_id=f"{data.get('merchantTransactionId')}:{data.get('transactionId')}:"
+            f"{body.get('code')}",
+            event_type=str(body.get("code")),
+            kind=kind,
+            payload=body,
+            provider_order_id=data.get("merchantTransactionId"),
+            provider_payment_id=info.provider_payment_id,
+            amount=info.amount,
+            currency=info.currency,
+            method=info.method,
+            failure_reason=info.failure_reason,
+        )
+
+    def fetch_payment(self, provider_order_id, provider_payment_id) -> PaymentInfo:
+        path = f"/pg/v1/status/{self.merchant_id}/{provider_order_id}"
+        checksum = request_checksum("", path, self.salt_key, self.salt_index)
+        data = self._call(
+            "GET", path, headers={"X-VERIFY": checksum, "X-MERCHANT-ID": self.merchant_id}
+        )
+        return payment_info_from_response(data)
+
+    def refund(self, *, provider_order_id, provider_payment_id, amount, reference) -> RefundResult:
+        # The refund's own merchantTransactionId is our stable reference: PhonePe refuses a
+        # duplicate, so a retried job cannot refund twice.
+        data = self._post_signed(
+            REFUND_PATH,
+            {
+                "merchantId": self.merchant_id,
+                "merchantUserId": "NIBOG",
+                "originalTransactionId": provider_order_id,
+                "merchantTransactionId": reference,
+                "amount": amount,
+                "callbackUrl": self._public("/webhooks/payment/phonepe"),
+            },
+        )
+        code = data.get("code")
+        state = (data.get("data") or {}).get("state")
+        if code == "PAYMENT_SUCCESS" and state in (None, "COMPLETED"):
+            status = "processed"
+        elif code in _FAILED_CODES or state == "FAILED" or not data.get("success", True):
+            status = "failed"
+        else:
+            status = "pending"
+        return RefundResult((data.get("data") or {}).get("transactionId"), status, data)

@@ -1,0 +1,180 @@
+"""Refunds: reserved on the payment in the caller's transaction, sent to the gateway by a job.
+
+A refund row is created ``pending`` and its amount is added to ``payment.amount_refunded`` at
+once, so two refunds racing for the same money cannot both pass the "never above what was
+captured" check (the payment row is locked while it is checked). The gateway call happens in
+``nibog.payments.tasks.process_refund`` after the commit; if the gateway finally refuses, the
+reservation is given back.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from sqlalchemy import select
+
+from nibog.core.errors import AppError, NotFound
+from nibog.core.jobs import enqueue
+from nibog.core.timeutil import utcnow
+from nibog.extensions import db
+from nibog.payments.history import flag, lock_booking, lock_payment, record
+from nibog.payments.models import Payment, Refund
+
+log = logging.getLogger(__name__)
+
+REFUNDABLE_STATUSES = ("captured", "partially_refunded")
+
+
+def refundable_amount(payment: Payment) -> int:
+    if payment.status not in REFUNDABLE_STATUSES:
+        return 0
+    return payment.amount - payment.amount_refunded
+
+
+def _settle_status(payment: Payment) -> str:
+    if payment.amount_refunded <= 0:
+        return "captured"
+    return "refunded" if payment.amount_refunded >= payment.amount else "partially_refunded"
+
+
+def create_refund(
+    payment: Payment, amount: int, *, reason: str, actor_id: int | None, source: str
+) -> Refund:
+    """Reserve ``amount`` on a payment the caller has locked, and queue the gateway call."""
+    if amount <= 0 or amount > refundable_amount(payment):
+        raise AppError(
+            "refund_exceeds_captured",
+            f"At most {refundable_amount(payment)} paise can be refunded on this payment",
+            422,
+            {"amount": [f"must be between 1 and {refundable_amount(payment)}"]},
+        )
+    refund = Refund(
+        payment_id=payment.id,
+        amount=amount,
+        status="pending",
+        reason=reason or "",
+        requested_by_id=actor_id,
+    )
+    db.session.add(refund)
+    db.session.flush()
+    before = payment.status
+    payment.amount_refunded += amount
+    payment.status = _settle_status(payment)
+    record(payment, before, source=source, note=f"refund #{refund.id} of {amount} requested")
+    record(payment, None, source=source, refund=refund, note=reason or "")
+    enqueue("nibog.payments.tasks.process_refund", refund.id, queue="payments", retries=5)
+    return refund
+
+
+def refund_payment(
+    payment_id: int, amount: int | None, *, reason: str, actor_id: int | None, source: str = "admin"
+) -> Refund:
+    """Staff refund of a payment, full (``amount`` None) or partial."""
+    payment = db.session.get(Payment, payment_id)
+    if payment is None:
+        raise NotFound("Payment")
+    # Lock order everywhere: booking, then its payments, so refunds never deadlock captures.
+    lock_booking(payment.booking_id)
+    payment = lock_payment(payment_id)
+    if payment.status not in REFUNDABLE_STATUSES or refundable_amount(payment) <= 0:
+        raise AppError(
+            "payment_not_refundable",
+            f"Payment {payment.id} is {payment.status}; nothing can be refunded",
+            409,
+            {"status": payment.status},
+        )
+    return create_refund(
+        payment,
+        refundable_amount(payment) if amount is None else amount,
+        reason=reason,
+        actor_id=actor_id,
+        source=source,
+    )
+
+
+def refund_booking_payments(
+    booking_id: int, amount: int, *, reason: str, actor_id: int | None
+) -> list[Refund]:
+    """Refund up to ``amount`` across a booking's captured payments (never above what was paid).
+
+    Called by the booking engine inside its transaction (it holds the booking lock); the gateway
+    calls run in jobs after that transaction commits.
+    """
+    if amount <= 0:
+        return []
+    payments = db.session.scalars(
+        select(Payment)
+        .where(Payment.booking_id == booking_id, Payment.status.in_(REFUNDABLE_STATUSES))
+        .order_by(Payment.id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    ).all()
+    refunds: list[Refund] = []
+    remaining = amount
+    for payment in payments:
+        take = min(remaining, refundable_amount(payment))
+        if take <= 0:
+            continue
+        refunds.append(
+            create_refund(payment, take, reason=reason, actor_id=actor_id, source="booking")
+        )
+        remaining -= take
+        if remaining == 0:
+            break
+    if remaining > 0:
+        log.warning(
+            "refund capped at captured amount",
+            extra={"booking_id": booking_id, "asked": amount, "not_refunded": remaining},
+        )
+    return refunds
+
+
+def mark_refund_processed(refund: Refund, provider_refund_id: str | None, *, source: str) -> bool:
+    """The gateway paid the refund out. Returns False when it was already recorded."""
+    if refund.status == "processed":
+        return False
+    before = refund.status
+    refund.status = "processed"
+    refund.provider_refund_id = provider_refund_id or refund.provider_refund_id
+    refund.processed_at = utcnow()
+    payment = db.session.get(Payment, refund.payment_id)
+    record(payment, before, to_status="processed", source=source, refund=refund)
+    _notify_refund(payment, refund)
+    return True
+
+
+def mark_refund_failed(refund: Refund, note: str, *, source: str) -> bool:
+    """The gateway refused for good: give the reservation back and flag it for support."""
+    if refund.status != "pending":
+        return False
+    payment = db.session.get(Payment, refund.payment_id)
+    lock_booking(payment.booking_id)
+    payment = lock_payment(payment.id)
+    refund.status = "failed"
+    record(payment, "pending", to_status="failed", source=source, refund=refund, note=note)
+    before = payment.status
+    payment.amount_refunded -= refund.amount
+    payment.status = _settle_status(payment)
+    record(payment, before, source=source, note=f"refund #{refund.id} failed: {note}")
+    flag(payment, source, f"refund #{refund.id} of {refund.amount} failed at the gateway: {note}")
+    return True
+
+
+def _notify_refund(payment: Payment, refund: Refund) -> None:
+    from nibog.notifications.service import queue_email
+    from nibog.payments.history import booking_contact
+
+    booking, email = booking_contact(payment.booking_id)
+    if email:
+        queue_email(
+            "refund_processed",
+            email,
+            {
+                "booking_number": booking.booking_number,
+                "amount": refund.amount,
+                "currency": payment.currency,
+                "refund_id": refund.id,
+            },
+            user_id=booking.user_id,
+            booking_id=booking.id,
+        )

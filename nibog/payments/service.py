@@ -1,0 +1,435 @@
+"""Payments: orders, captures, failures, webhooks and reconciliation.
+
+Money rules (the old system broke each of these):
+- the amount always comes from the booking, never from the client;
+- nothing is trusted before its signature verifies, on the server;
+- every capture path (client confirm, webhook, status poll) goes through ``apply_capture``, which
+  locks the booking and then the payment row: whichever arrives first captures and confirms, the
+  others find the work done - one capture, one confirmation, one message;
+- a captured amount or currency that differs from the order never confirms anything;
+- a capture that cannot confirm its booking (seats gone, booking cancelled, already paid) is
+  refunded in full, automatically.
+Lock order everywhere: booking, then payment, then slots (inside the booking engine).
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import timedelta
+
+from flask import current_app
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+
+from nibog.core.errors import AppError, NotFound
+from nibog.core.timeutil import as_utc, utcnow
+from nibog.extensions import db
+from nibog.payments.gateways import GatewayError, InvalidSignature, get_gateway
+from nibog.payments.gateways.base import Gateway, GatewayEvent, PaymentInfo
+from nibog.payments.history import booking_contact, flag, lock_booking, lock_payment, record
+from nibog.payments.models import Payment, Refund, WebhookEvent
+from nibog.payments.refunds import (  # noqa: F401 - the cross-team names live here
+    create_refund,
+    mark_refund_failed,
+    mark_refund_processed,
+    refund_booking_payments,
+    refund_payment,
+)
+
+log = logging.getLogger(__name__)
+
+PAID_STATUSES = ("captured", "refunded", "partially_refunded")
+
+
+def gateway_unavailable(exc: GatewayError) -> AppError:
+    return AppError(
+        "payment_gateway_error",
+        "The payment gateway did not answer; nothing was charged twice, please retry",
+        502 if exc.transient else 422,
+    )
+
+
+# -- create ------------------------------------------------------------------------------------
+def _payable_booking(booking_id: int, *, user, access_code: str | None):
+    from nibog.booking.models import Booking
+
+    booking = db.session.get(Booking, booking_id)
+    if user is not None:
+        if booking is None or booking.user_id != user.id:
+            raise NotFound("Booking")
+    elif booking is None or booking.user_id is not None or not _guest_code_ok(booking, access_code):
+        raise NotFound("Booking")
+    if booking.status != "pending_payment":
+        raise AppError(
+            "booking_not_payable",
+            f"Booking {booking.booking_number} is {booking.status} and cannot be paid",
+            409,
+            {"status": booking.status},
+        )
+    if booking.hold_expires_at is not None and as_utc(booking.hold_expires_at) <= utcnow():
+        raise AppError(
+            "hold_expired",
+            "The seats hold has expired; please book again",
+            409,
+            {"status": "expired"},
+        )
+    if booking.total <= 0:
+        raise AppError("booking_not_payable", "This booking has nothing to pay", 409)
+    return booking
+
+
+def _guest_code_ok(booking, access_code: str | None) -> bool:
+    if not access_code or not booking.access_code_hash:
+        return False
+    try:
+        from nibog.booking.service import verify_access_code  # the booking engine owns the hash
+    except ImportError:
+        from nibog.auth.passwords import verify_password
+
+        return verify_password(booking.access_code_hash, access_code)
+    return bool(verify_access_code(booking, access_code))
+
+
+def _open_payment(booking_id: int) -> Payment | None:
+    return db.session.scalars(
+        select(Payment).where(Payment.booking_id == booking_id, Payment.status == "created")
+    ).first()
+
+
+def create_payment(booking_id: int, *, user, access_code: str | None = None) -> Payment:
+    """Open (or return the already open) gateway order for a booking awaiting payment."""
+    booking = _payable_booking(booking_id, user=user, access_code=access_code)
+    existing = _open_payment(booking.id)
+    if existing is not None:
+        return existing
+    gateway = get_gateway()
+    _booking, email = booking_contact(booking.id)
+    customer = {
+        "name": user.full_name if user is not None else booking.guest_name,
+        "email": email,
+        "phone": (user.phone if user is not None else booking.guest_phone) or "",
+        "description": booking.booking_number,
+        "merchant_user_id": f"U{user.id}" if user is not None else "GUEST",
+    }
+    # The network call happens before anything is locked or written.
+    try:
+        order = gateway.create_order(
+            reference=booking.booking_number,
+            amount=booking.total,
+            currency=booking.currency,
+            customer=customer,
+        )
+    except GatewayError as exc:
+        log.warning("gateway create_order failed", extra={"booking_id": booking.id})
+        raise gateway_unavailable(exc) from exc
+    payment = Payment(
+        booking_id=booking.id,
+        user_id=booking.user_id,
+        provider=gateway.name,
+        provider_order_id=order.provider_order_id,
+        amount=booking.total,
+        currency=booking.currency,
+        status="created",
+        raw={"order": order.raw, "checkout": order.checkout},
+    )
+    try:
+        with db.session.begin_nested():
+            db.session.add(payment)
+            db.session.flush()
+    except IntegrityError:
+        # A parallel request opened one first (partial unique index): that one is the answer;
+        # the extra gateway order is never paid and is harmless.
+        winner = _open_payment(booking.id)
+        if winner is None:
+            raise
+        return winner
+    record(payment, None, source="api", note=f"order {order.provider_order_id}")
+    return payment
+
+
+# -- capture / failure -------------------------------------------------------------------------
+def confirm_payment(
+    payment_id: int, *, user, provider_payment_id: str | None, signature: str | None
+) -> Payment:
+    """The client's "I paid": verified on the server, then the shared capture path."""
+    payment = db.session.get(Payment, payment_id)
+    if payment is None or (
+        payment.user_id is not None and (user is None or user.id != payment.user_id)
+    ):
+        raise NotFound("Payment")
+    gateway = get_gateway(payment.provider)
+    if gateway.client_signature:
+        missing = {
+            name: ["Missing data for required field."]
+            for name, value in (
+                ("provider_payment_id", provider_payment_id),
+                ("signature", signature),
+            )
+            if not value
+        }
+        if missing:
+            raise AppError("validation_error", "Invalid input", 422, missing)
+        if not gateway.verify_payment_signature(
+            payment.provider_order_id, provider_payment_id, signature
+        ):
+            raise AppError(
+                "invalid_signature",
+                "The payment signature does not verify",
+                422,
+                {"signature": ["does not match this order and payment"]},
+            )
+        if payment.status in PAID_STATUSES and payment.provider_payment_id == provider_payment_id:
+            return payment  # confirming twice is harmless
+    try:
+        info = gateway.fetch_payment(payment.provider_order_id, provider_payment_id)
+    except GatewayError as exc:
+        raise gateway_unavailable(exc) from exc
+    apply_outcome(payment.id, info, source="api")
+    db.session.refresh(payment)
+    return payment
+
+
+def apply_outcome(payment_id: int, info: PaymentInfo, *, source: str) -> str:
+    if info.status == "captured":
+        return apply_capture(payment_id, info, source=source)
+    if info.status == "failed":
+        return apply_failure(payment_id, info, source=source)
+    return "pending"
+
+
+def apply_capture(payment_id: int, info: PaymentInfo, *, source: str) -> str:
+    unlocked = db.session.get(Payment, payment_id)
+    booking = lock_booking(unlocked.booking_id)
+    payment = lock_payment(payment_id)
+    if payment.status in PAID_STATUSES:
+        if info.provider_payment_id in (None, payment.provider_payment_id):
+            return "already_captured"
+        flag(payment, source, f"second capture {info.provider_payment_id} on a paid order")
+        return "duplicate_capture_flagged"
+    currency = (info.currency or "").upper()
+    if info.amount != payment.amount or currency != payment.currency:
+        flag(
+            payment,
+            source,
+            f"amount_mismatch: gateway {info.amount} {currency or '?'} "
+            f"({info.provider_payment_id}), order {payment.amount} {payment.currency}",
+        )
+        payment.failure_reason = "amount_mismatch"
+        return "amount_mismatch"
+    before = payment.status
+    payment.status = "captured"
+    payment.provider_payment_id = info.provider_payment_id
+    payment.method = (info.method or "")[:30] or None
+    payment.captured_at = utcnow()
+    payment.failure_reason = None
+    record(payment, before, source=source, note=f"payment {info.provider_payment_id}")
+    db.session.flush()
+    return _confirm_booking_or_refund(payment, booking, source)
+
+
+def _confirm_booking_or_refund(payment: Payment, booking, source: str) -> str:
+    from nibog.booking.service import confirm_booking
+
+    if booking.status in ("confirmed", "completed"):
+        # Paid already (another order, or cash at the desk): this money goes back.
+        create_refund(
+            payment,
+            payment.amount,
+            reason="duplicate payment for a paid booking",
+            actor_id=None,
+            source=source,
+        )
+        return "duplicate_payment_refunded"
+    try:
+        with db.session.begin_nested():
+            confirm_booking(booking.id, source="payment")
+    except AppError as exc:
+        # Seats gone after the hold expired (SeatsNoLongerAvailable), or the booking was
+        # cancelled while the parent was paying: nothing to sell, so the money goes back.
+        create_refund(
+            payment,
+            payment.amount,
+            reason=f"payment arrived too late ({exc.code})",
+            actor_id=None,
+            source=source,
+        )
+        _tell_late_payment(payment)
+        return "late_payment_refunded"
+    return "captured"
+
+
+def _tell_late_payment(payment: Payment) -> None:
+    from nibog.notifications.service import queue_email
+
+    booking, email = booking_contact(payment.booking_id)
+    if email:
+        queue_email(
+            "late_payment_refunded",
+            email,
+            {
+                "booking_number": booking.booking_number,
+                "amount": payment.amount,
+                "currency": payment.currency,
+            },
+            user_id=booking.user_id,
+            booking_id=booking.id,
+        )
+
+
+def apply_failure(payment_id: int, info: PaymentInfo, *, source: str) -> str:
+    unlocked = db.session.get(Payment, payment_id)
+    lock_booking(unlocked.booking_id)
+    payment = lock_payment(payment_id)
+    if payment.status != "created":
+        # A failed attempt reported after a capture (out of order) never un-captures.
+        return f"ignored_{payment.status}"
+    payment.status = "failed"
+    payment.failure_reason = (info.failure_reason or "payment failed")[:500]
+    record(payment, "created", source=source, note=payment.failure_reason)
+    return "failed"
+
+
+# -- webhooks ----------------------------------------------------------------------------------
+def handle_webhook(gateway: Gateway, raw_body: bytes, headers) -> dict:
+    """Verify, de-duplicate and apply one gateway event. The caller commits."""
+    try:
+        event = gateway.parse_webhook(raw_body, headers)
+    except InvalidSignature as exc:
+        raise AppError("invalid_signature", "Webhook signature does not verify", 401) from exc
+    row = WebhookEvent(
+        provider=gateway.name,
+        event_id=event.event_id[:200],
+        event_type=event.event_type[:60],
+        payload=event.payload,
+    )
+    try:
+        with db.session.begin_nested():
+            db.session.add(row)
+            db.session.flush()
+    except IntegrityError:
+        return {"status": "duplicate", "event_id": event.event_id}
+    row.result = _apply_event(gateway, event)
+    row.processed = True
+    return {"status": "processed", "event_id": event.event_id, "result": row.result}
+
+
+def _apply_event(gateway: Gateway, event: GatewayEvent) -> str:
+    if event.kind == "ignored":
+        return "ignored"
+    if event.kind.startswith("refund_"):
+        return _apply_refund_event(gateway, event)
+    payment = db.session.scalars(
+        select(Payment).where(
+            Payment.provider == gateway.name, Payment.provider_order_id == event.provider_order_id
+        )
+    ).one_or_none()
+    if payment is None:
+        # Never invent a booking for money we cannot match: support reconciles it by hand.
+        log.error("webhook for an unknown order", extra={"order": event.provider_order_id})
+        return "unknown_order"
+    info = PaymentInfo(
+        status="captured" if event.kind == "payment_captured" else "failed",
+        provider_payment_id=event.provider_payment_id,
+        amount=event.amount,
+        currency=event.currency,
+        method=event.method,
+        failure_reason=event.failure_reason,
+    )
+    return apply_outcome(payment.id, info, source="webhook")
+
+
+def _apply_refund_event(gateway: Gateway, event: GatewayEvent) -> str:
+    payment = db.session.scalars(
+        select(Payment).where(
+            Payment.provider == gateway.name,
+            Payment.provider_payment_id == event.provider_payment_id,
+        )
+    ).one_or_none()
+    if payment is None:
+        log.error("refund webhook for an unknown payment", extra={"event": event.event_id})
+        return "unknown_payment"
+    # Ours by gateway id, or (webhook faster than our job's commit) the pending one of that amount.
+    candidates = select(Refund).where(Refund.payment_id == payment.id)
+    refund = db.session.scalars(
+        candidates.where(Refund.provider_refund_id == event.provider_refund_id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    ).one_or_none()
+    if refund is None:
+        refund = db.session.scalars(
+            candidates.where(
+                Refund.provider_refund_id.is_(None),
+                Refund.status == "pending",
+                Refund.amount == event.amount,
+            )
+            .order_by(Refund.id)
+            .with_for_update()
+            .execution_options(populate_existing=True)
+        ).first()
+    if refund is None:
+        flag(payment, "webhook", f"gateway refund {event.provider_refund_id} we did not request")
+        return "unknown_refund"
+    if event.kind == "refund_failed":
+        return (
+            "refund_failed" if mark_refund_failed(refund, "gateway", source="webhook") else "noop"
+        )
+    if mark_refund_processed(refund, event.provider_refund_id, source="webhook"):
+        return "refund_processed"
+    return "already_processed"
+
+
+# -- reconciliation ----------------------------------------------------------------------------
+def reconcile_payment(payment_id: int, *, source: str = "reconcile") -> str:
+    """Ask the gateway what happened to an open order and apply it (the status poll)."""
+    payment = db.session.get(Payment, payment_id)
+    if payment is None or payment.status != "created":
+        return "not_open"
+    info = get_gateway(payment.provider).fetch_payment(payment.provider_order_id, None)
+    payment.last_checked_at = utcnow()
+    if info.status != "pending":
+        return apply_outcome(payment.id, info, source=source)
+    from nibog.booking.models import Booking
+
+    booking = db.session.get(Booking, payment.booking_id)
+    if booking.status != "pending_payment":
+        # Nothing was paid and the booking moved on: close the order. Should money still
+        # arrive later, the capture path confirms or refunds it.
+        info.failure_reason = f"abandoned: booking {booking.status}, nothing paid"
+        return apply_failure(payment.id, info, source=source)
+    return "pending"
+
+
+def stuck_payment_ids(now=None, limit: int = 100) -> list[int]:
+    now = now or utcnow()
+    minutes = int(current_app.config.get("STUCK_PAYMENT_MINUTES", 20))
+    cutoff = now - timedelta(minutes=minutes)
+    recheck = now - timedelta(minutes=max(1, minutes // 4))
+    return list(
+        db.session.scalars(
+            select(Payment.id)
+            .where(
+                Payment.status == "created",
+                Payment.created_at < cutoff,
+                (Payment.last_checked_at.is_(None)) | (Payment.last_checked_at < recheck),
+            )
+            .order_by(Payment.created_at)
+            .limit(limit)
+        )
+    )
+
+
+def stale_refund_ids(now=None, limit: int = 100) -> list[int]:
+    """Pending refunds the gateway never accepted (every retry failed): try them again."""
+    cutoff = (now or utcnow()) - timedelta(minutes=10)
+    return list(
+        db.session.scalars(
+            select(Refund.id)
+            .where(
+                Refund.status == "pending",
+                Refund.provider_refund_id.is_(None),
+                Refund.created_at < cutoff,
+            )
+            .order_by(Refund.id)
+            .limit(limit)
+        )
+    )

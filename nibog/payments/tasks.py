@@ -1,0 +1,95 @@
+"""Payment jobs: gateway refund calls (retried) and the stuck-payment reconciliation sweep.
+
+Jobs take ids, load fresh state, commit once and are safe to run twice.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from sqlalchemy import select
+
+from nibog.core import tx
+from nibog.core.jobs import enqueue
+from nibog.core.timeutil import as_utc
+from nibog.extensions import db
+from nibog.payments.gateways import GatewayError, get_gateway
+from nibog.payments.models import Payment, Refund
+
+log = logging.getLogger(__name__)
+
+
+def refund_reference(refund: Refund) -> str:
+    # Stable across retries (the gateway de-duplicates on it) and unique across databases.
+    return f"NBR{refund.id}T{int(as_utc(refund.created_at).timestamp())}"
+
+
+def process_refund(refund_id: int) -> str:
+    from nibog.payments.refunds import mark_refund_failed, mark_refund_processed
+
+    # SKIP LOCKED: a second worker running the same job finds the row busy and leaves; the row
+    # stays locked across the gateway call so the refund can never be sent twice at once.
+    refund = db.session.scalars(
+        select(Refund)
+        .where(Refund.id == refund_id, Refund.status == "pending")
+        .with_for_update(skip_locked=True)
+        .execution_options(populate_existing=True)
+    ).one_or_none()
+    if refund is None:
+        tx.rollback()
+        return "nothing_to_do"
+    payment = db.session.get(Payment, refund.payment_id)
+    try:
+        result = get_gateway(payment.provider).refund(
+            provider_order_id=payment.provider_order_id,
+            provider_payment_id=payment.provider_payment_id,
+            amount=refund.amount,
+            reference=refund_reference(refund),
+        )
+    except GatewayError as exc:
+        if exc.transient:
+            tx.rollback()
+            log.warning("refund gateway call failed; will retry", extra={"refund_id": refund_id})
+            raise  # RQ retries with backoff; the reconcile sweep picks up what is left
+        mark_refund_failed(refund, str(exc), source="job")
+        tx.commit()
+        return "failed"
+    except Exception:
+        tx.rollback()
+        raise
+    if result.status == "processed":
+        mark_refund_processed(refund, result.provider_refund_id, source="job")
+    elif result.status == "failed":
+        refund.provider_refund_id = result.provider_refund_id
+        mark_refund_failed(refund, "gateway refused the refund", source="job")
+    else:
+        # Accepted, paid out later: the refund webhook (or callback) finishes it.
+        refund.provider_refund_id = result.provider_refund_id
+    tx.commit()
+    return result.status
+
+
+def reconcile_stuck_payments() -> dict:
+    """Periodic: settle orders left ``created`` (callback lost, app closed) and stuck refunds."""
+    from nibog.payments.service import reconcile_payment, stale_refund_ids, stuck_payment_ids
+
+    results: dict[str, int] = {}
+    for payment_id in stuck_payment_ids():
+        try:
+            outcome = reconcile_payment(payment_id)
+            tx.commit()
+        except GatewayError:
+            tx.rollback()
+            outcome = "gateway_error"
+        except Exception:  # noqa: BLE001 - one bad row must not stop the sweep
+            tx.rollback()
+            log.exception("reconcile failed", extra={"payment_id": payment_id})
+            outcome = "error"
+        results[outcome] = results.get(outcome, 0) + 1
+    refund_ids = stale_refund_ids()
+    for refund_id in refund_ids:
+        enqueue("nibog.payments.tasks.process_refund", refund_id, queue="payments", retries=5)
+    if refund_ids:
+        tx.commit()
+        results["refunds_retried"] = len(refund_ids)
+    return results
