@@ -64,6 +64,13 @@ class Config:
     RATELIMIT_ENABLED = _bool("RATELIMIT_ENABLED", True)
     RATELIMIT_HEADERS_ENABLED = True
     TRUSTED_PROXY_COUNT = _int("TRUSTED_PROXY_COUNT", 0)
+    # Auth rate limits (Flask-Limiter syntax). Account failures count only wrong passwords.
+    RATELIMIT_LOGIN_IP = os.environ.get("RATELIMIT_LOGIN_IP", "20 per minute")
+    RATELIMIT_LOGIN_ACCOUNT = os.environ.get("RATELIMIT_LOGIN_ACCOUNT", "10 per 15 minutes")
+    RATELIMIT_REGISTER = os.environ.get("RATELIMIT_REGISTER", "10 per hour")
+    RATELIMIT_OTP_REQUEST = os.environ.get("RATELIMIT_OTP_REQUEST", "10 per hour")
+    RATELIMIT_OTP_VERIFY = os.environ.get("RATELIMIT_OTP_VERIFY", "20 per 15 minutes")
+    RATELIMIT_FORGOT_PASSWORD = os.environ.get("RATELIMIT_FORGOT_PASSWORD", "5 per 15 minutes")
 
     MAX_CONTENT_LENGTH = _int("MAX_CONTENT_LENGTH", 1024 * 1024)
 

@@ -1,0 +1,75 @@
+"""/api/admin/users: staff may read; only admins write. Writes are audited."""
+
+from __future__ import annotations
+
+from flask_smorest import Blueprint
+
+from nibog.accounts import admin_service
+from nibog.accounts import schemas as s
+from nibog.core import tx
+from nibog.core.auth import auth_required, current_user
+from nibog.core.client_ip import client_ip
+from nibog.core.pagination import paginate
+
+blp = Blueprint(
+    "admin_users", __name__, url_prefix="/api/admin/users", description="Admin: user accounts"
+)
+
+
+@blp.get("")
+@blp.arguments(s.AdminUserListArgs, location="query")
+@blp.response(200, s.AdminUserPageSchema)
+@auth_required("admin", "staff")
+def list_users(args):
+    """Search ``q`` matches email, name or phone; filter by ``role`` and ``is_active``."""
+    stmt = admin_service.users_query(args.get("q"), args.get("role"), args.get("is_active"))
+    return paginate(stmt, args["page"], args["per_page"])
+
+
+@blp.get("/<int:user_id>")
+@blp.response(200, s.AdminUserDetailSchema)
+@auth_required("admin", "staff")
+def get_user(user_id):
+    detail = admin_service.user_detail(user_id)
+    body = s.AdminUserDetailSchema().dump(detail["user"])
+    body["children"] = s.AdminChildSchema(many=True).dump(detail["children"])
+    body["bookings"] = s.AdminBookingSummarySchema(many=True).dump(detail["bookings"])
+    return _as_json(body)
+
+
+@blp.post("")
+@blp.arguments(s.AdminUserCreateSchema)
+@blp.response(201, s.AdminUserSchema)
+@auth_required("admin")
+def create_user(data):
+    user = admin_service.create_user(data, actor_id=current_user().id, client_ip=client_ip())
+    tx.commit()
+    return user
+
+
+@blp.put("/<int:user_id>")
+@blp.arguments(s.AdminUserUpdateSchema)
+@blp.response(200, s.AdminUserSchema)
+@auth_required("admin")
+def update_user(data, user_id):
+    user = admin_service.update_user(
+        user_id, data, actor_id=current_user().id, client_ip=client_ip()
+    )
+    tx.commit()
+    return user
+
+
+@blp.delete("/<int:user_id>")
+@blp.response(204)
+@auth_required("admin")
+def delete_user(user_id):
+    """Deactivates and anonymises; bookings and payments stay for accounting."""
+    admin_service.delete_user(user_id, actor_id=current_user().id, client_ip=client_ip())
+    tx.commit()
+
+
+def _as_json(body: dict):
+    # Already dumped (children and bookings are separate queries); skip a second dump.
+    from flask import jsonify
+
+    return jsonify(body)

@@ -1,0 +1,159 @@
+"""/api/users/me: profile, verification, children and favourites of the signed-in parent."""
+
+from __future__ import annotations
+
+from flask_smorest import Blueprint
+
+from nibog.accounts import children, favorites, service
+from nibog.accounts import schemas as s
+from nibog.auth import ratelimits as rl
+from nibog.auth import service as auth_service
+from nibog.auth.schemas import AcceptedSchema, OtpSentSchema
+from nibog.core import tx
+from nibog.core.auth import auth_required, current_user
+from nibog.core.pagination import PageArgsSchema, paginate
+
+blp = Blueprint(
+    "accounts", __name__, url_prefix="/api/users/me", description="Profile, children, favourites"
+)
+
+
+@blp.get("")
+@blp.response(200, s.ProfileSchema)
+@auth_required()
+def get_me():
+    return current_user()
+
+
+@blp.put("")
+@blp.arguments(s.ProfileUpdateSchema)
+@blp.response(200, s.ProfileSchema)
+@auth_required()
+def update_me(data):
+    """Changing the email or phone clears its verified flag."""
+    user = service.update_profile(current_user(), data)
+    tx.commit()
+    return user
+
+
+@blp.delete("")
+@blp.response(204)
+@auth_required()
+def delete_me():
+    """Anonymises the account, signs it out everywhere and releases unpaid holds. Paid
+    bookings and payments stay (without the personal data) for accounting."""
+    service.deactivate_and_anonymise(current_user())
+    tx.commit()
+
+
+@blp.post("/verify-email")
+@blp.response(202, AcceptedSchema)
+@auth_required()
+@rl.forgot_per_ip
+def request_email_verification():
+    auth_service.request_email_verification(current_user())
+    tx.commit()
+    return {"message": "A verification link is on its way"}
+
+
+@blp.post("/verify-phone")
+@blp.response(202, OtpSentSchema)
+@auth_required()
+@rl.otp_request_per_ip
+def request_phone_verification():
+    auth_service.request_phone_verification(current_user())
+    tx.commit()
+    otp = auth_service.otp
+    return {
+        "message": "A code has been sent by SMS",
+        "expires_in": otp.OTP_TTL_SECONDS,
+        "resend_after": otp.OTP_RESEND_SECONDS,
+    }
+
+
+@blp.post("/verify-phone/confirm")
+@blp.arguments(s.OtpConfirmSchema)
+@blp.response(200, s.ProfileSchema)
+@auth_required()
+@rl.otp_verify_per_ip
+def confirm_phone(data):
+    user = auth_service.confirm_phone(current_user(), data["otp"])
+    tx.commit()
+    return user
+
+
+# --- children -----------------------------------------------------------------------------------
+
+
+@blp.get("/children")
+@blp.arguments(PageArgsSchema, location="query")
+@blp.response(200, s.ChildPageSchema)
+@auth_required()
+def list_children(args):
+    return paginate(children.children_query(current_user()), args["page"], args["per_page"])
+
+
+@blp.post("/children")
+@blp.arguments(s.ChildInputSchema)
+@blp.response(201, s.ChildSchema)
+@auth_required()
+def add_child(data):
+    child = children.add_child(current_user(), data)
+    tx.commit()
+    return child
+
+
+@blp.get("/children/<int:child_id>")
+@blp.response(200, s.ChildSchema)
+@auth_required()
+def get_child(child_id):
+    return children.get_child(current_user(), child_id)
+
+
+@blp.put("/children/<int:child_id>")
+@blp.arguments(s.ChildUpdateSchema)
+@blp.response(200, s.ChildSchema)
+@auth_required()
+def update_child(data, child_id):
+    child = children.update_child(current_user(), child_id, data)
+    tx.commit()
+    return child
+
+
+@blp.delete("/children/<int:child_id>")
+@blp.response(204)
+@auth_required()
+def delete_child(child_id):
+    """409 ``child_has_bookings`` while the child has upcoming confirmed or unpaid bookings."""
+    children.delete_child(current_user(), child_id)
+    tx.commit()
+
+
+# --- favourites ---------------------------------------------------------------------------------
+
+
+@blp.get("/favorites")
+@blp.arguments(PageArgsSchema, location="query")
+@blp.response(200, s.FavoritePageSchema)
+@auth_required()
+def list_favorites(args):
+    return paginate(favorites.favorites_query(current_user()), args["page"], args["per_page"])
+
+
+@blp.post("/favorites/<int:event_id>")
+@blp.response(201, s.FavoriteEventSchema)
+@auth_required()
+def add_favorite(event_id):
+    """Idempotent: adding an event twice answers 201 both times and stores it once."""
+    favorites.add_favorite(current_user(), event_id)
+    tx.commit()
+    return favorites.visible_event(event_id)
+
+
+@blp.delete("/favorites/<int:event_id>")
+@blp.response(204)
+@auth_required()
+def remove_favorite(event_id):
+    favorites.remove_favorite(current_user(), event_id)
+    tx.commit()
+

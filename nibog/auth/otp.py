@@ -1,0 +1,172 @@
+"""One-time SMS codes: 6 digits, stored as an HMAC (never in clear) for 5 minutes, 5 tries,
+no resend within 30 seconds.
+
+Redis holds the codes so every web process sees them. Without Redis (the embedded default, one
+process) a small in-memory store stands in.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+import threading
+import time
+
+import phonenumbers
+from flask import current_app
+
+from nibog.core.errors import AppError, ValidationFailed
+from nibog.extensions import get_redis
+
+OTP_TTL_SECONDS = 300
+OTP_MAX_ATTEMPTS = 5
+OTP_RESEND_SECONDS = 30
+
+
+def normalise_phone(raw: str, field: str = "phone") -> str:
+    """E.164 (``+919876543210``). Numbers without a country code are read as Indian."""
+    try:
+        number = phonenumbers.parse(raw, "IN")
+    except phonenumbers.NumberParseException:
+        raise ValidationFailed({field: ["Not a valid phone number"]}) from None
+    if not phonenumbers.is_valid_number(number):
+        raise ValidationFailed({field: ["Not a valid phone number"]})
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+
+
+def code_key(purpose: str, phone: str) -> str:
+    return f"otp:{purpose}:{phone}"
+
+
+def gap_key(purpose: str, phone: str) -> str:
+    return f"otp-gap:{purpose}:{phone}"
+
+
+def _digest(purpose: str, phone: str, code: str) -> str:
+    # Keyed with the app secret: a leaked Redis dump does not give away 6-digit codes, which a
+    # plain hash would (a million guesses).
+    key = current_app.config["SECRET_KEY"].encode()
+    return hmac.new(key, f"{purpose}:{phone}:{code}".encode(), hashlib.sha256).hexdigest()
+
+
+def issue_code(purpose: str, phone: str) -> str:
+    """Create and store a new code; 429 if the previous one was sent less than 30 s ago."""
+    store = _store()
+    wait = store.claim_gap(gap_key(purpose, phone), OTP_RESEND_SECONDS)
+    if wait:
+        raise AppError(
+            "rate_limited",
+            f"Please wait {wait} seconds before asking for another code",
+            429,
+            headers={"Retry-After": str(wait)},
+        )
+    code = f"{secrets.randbelow(10**6):06d}"
+    store.put_code(code_key(purpose, phone), _digest(purpose, phone, code), OTP_TTL_SECONDS)
+    return code
+
+
+def check_code(purpose: str, phone: str, code: str) -> None:
+    """Consume the code if it matches; otherwise count the attempt. Raises 401 on failure."""
+    store = _store()
+    key = code_key(purpose, phone)
+    # The attempt is counted before comparing, atomically, so parallel guesses cannot exceed
+    # the limit.
+    found = store.count_attempt(key)
+    if found is None:
+        raise AppError("otp_expired", "No valid code; ask for a new one", 401)
+    digest, attempts = found
+    if attempts > OTP_MAX_ATTEMPTS:
+        store.delete(key)
+        raise AppError("otp_attempts_exceeded", "Too many wrong codes; ask for a new one", 401)
+    if not hmac.compare_digest(digest, _digest(purpose, phone, code or "")):
+        if attempts >= OTP_MAX_ATTEMPTS:
+            store.delete(key)
+            raise AppError("otp_attempts_exceeded", "Too many wrong codes; ask for a new one", 401)
+        raise AppError(
+            "invalid_otp",
+            "The code is not correct",
+            401,
+            {"attempts_left": OTP_MAX_ATTEMPTS - attempts},
+        )
+    store.delete(key)
+
+
+# --- stores -------------------------------------------------------------------------------------
+
+
+class RedisOtpStore:
+    def __init__(self, conn):
+        self.conn = conn
+
+    def claim_gap(self, key: str, seconds: int) -> int:
+        if self.conn.set(key, "1", nx=True, ex=seconds):
+            return 0
+        return max(1, int(self.conn.ttl(key)))
+
+    def put_code(self, key: str, digest: str, ttl: int) -> None:
+        pipe = self.conn.pipeline()
+        pipe.delete(key)
+        pipe.hset(key, mapping={"digest": digest, "attempts": 0})
+        pipe.expire(key, ttl)
+        pipe.execute()
+
+    def count_attempt(self, key: str) -> tuple[str, int] | None:
+        # HINCRBY on a missing key would create it without a TTL, so check existence in the
+        # same transaction and clean up.
+        pipe = self.conn.pipeline()
+        pipe.exists(key)
+        pipe.hincrby(key, "attempts", 1)
+        pipe.hget(key, "digest")
+        exists, attempts, digest = pipe.execute()
+        if not exists or digest is None:
+            self.conn.delete(key)
+            return None
+        return digest.decode(), int(attempts)
+
+    def delete(self, key: str) -> None:
+        self.conn.delete(key)
+
+
+class MemoryOtpStore:
+    def __init__(self):
+        self._lock = threading.Lock()
+        self._data: dict[str, tuple[float, dict]] = {}
+
+    def _get(self, key: str) -> dict | None:
+        entry = self._data.get(key)
+        if entry is None or entry[0] <= time.monotonic():
+            self._data.pop(key, None)
+            return None
+        return entry[1]
+
+    def claim_gap(self, key: str, seconds: int) -> int:
+        with self._lock:
+            if self._get(key) is not None:
+                return max(1, int(self._data[key][0] - time.monotonic()))
+            self._data[key] = (time.monotonic() + seconds, {})
+            return 0
+
+    def put_code(self, key: str, digest: str, ttl: int) -> None:
+        with self._lock:
+            self._data[key] = (time.monotonic() + ttl, {"digest": digest, "attempts": 0})
+
+    def count_attempt(self, key: str) -> tuple[str, int] | None:
+        with self._lock:
+            value = self._get(key)
+            if value is None:
+                return None
+            value["attempts"] += 1
+            return value["digest"], value["attempts"]
+
+    def delete(self, key: str) -> None:
+        with self._lock:
+            self._data.pop(key, None)
+
+
+_memory_store = MemoryOtpStore()
+
+
+def _store():
+    conn = get_redis()
+    return RedisOtpStore(conn) if conn is not None else _memory_store

@@ -1,0 +1,59 @@
+"""Rate limits of the sign-in endpoints (Flask-Limiter on Redis; memory without Redis).
+
+Limits are read from config at request time so deployments (and tests) can tune them. The
+client IP comes from ``nibog.core.client_ip`` (ProxyFix-aware), so a forged ``X-Forwarded-For``
+is ignored unless a trusted proxy count is configured.
+"""
+
+from __future__ import annotations
+
+from flask import current_app, request
+
+from nibog.core.client_ip import client_ip
+from nibog.extensions import limiter
+
+
+def _setting(name: str):
+    return lambda: current_app.config[name]
+
+
+def _json_field(name: str) -> str:
+    body = request.get_json(silent=True)
+    value = body.get(name) if isinstance(body, dict) else None
+    return str(value).strip().lower() if value else "-"
+
+
+def _account_key() -> str:
+    return f"account:{_json_field('email')}"
+
+
+def _failed(response) -> bool:
+    return response.status_code == 401
+
+
+login_per_ip = limiter.limit(_setting("RATELIMIT_LOGIN_IP"), key_func=client_ip, scope="login-ip")
+# Only failures count, so a parent who logs in correctly is never locked out by their own use;
+# the 11th wrong password in 15 minutes (from any IP) gets 429, and so does a correct one then.
+login_per_account = limiter.limit(
+    _setting("RATELIMIT_LOGIN_ACCOUNT"),
+    key_func=_account_key,
+    scope="login-account",
+    deduct_when=_failed,
+)
+register_per_ip = limiter.limit(
+    _setting("RATELIMIT_REGISTER"), key_func=client_ip, scope="register-ip"
+)
+otp_request_per_ip = limiter.limit(
+    _setting("RATELIMIT_OTP_REQUEST"), key_func=client_ip, scope="otp-request-ip"
+)
+otp_verify_per_ip = limiter.limit(
+    _setting("RATELIMIT_OTP_VERIFY"), key_func=client_ip, scope="otp-verify-ip"
+)
+forgot_per_ip = limiter.limit(
+    _setting("RATELIMIT_FORGOT_PASSWORD"), key_func=client_ip, scope="forgot-ip"
+)
+forgot_per_email = limiter.limit(
+    _setting("RATELIMIT_FORGOT_PASSWORD"),
+    key_func=lambda: f"forgot:{_json_field('email')}",
+    scope="forgot-email",
+)

@@ -1,0 +1,57 @@
+"""Helpers for the auth and accounts tests."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import pytest
+
+from nibog.auth.passwords import hash_password
+from tests.factories import UserFactory
+
+PASSWORD = "s3cret-password"
+
+
+@dataclass
+class Outbox:
+    """Messages queued through the real notification service (which still runs)."""
+
+    sent: list[tuple[str, str, str, dict]] = field(default_factory=list)
+
+    def of(self, template: str) -> list[tuple[str, dict]]:
+        return [(to, ctx) for _ch, tpl, to, ctx in self.sent if tpl == template]
+
+    def last(self, template: str) -> tuple[str, dict]:
+        found = self.of(template)
+        assert found, f"no {template!r} message queued"
+        return found[-1]
+
+
+@pytest.fixture
+def outbox(monkeypatch) -> Outbox:
+    from nibog.notifications import service
+
+    box = Outbox()
+    for channel, name in (("email", "queue_email"), ("sms", "queue_sms")):
+        real = getattr(service, name)
+
+        def spy(template, to, context=None, *, _real=real, _channel=channel, **kwargs):
+            box.sent.append((_channel, template, to, dict(context or {})))
+            return _real(template, to, context, **kwargs)
+
+        monkeypatch.setattr(service, name, spy)
+    return box
+
+
+def make_user(**kwargs):
+    """A user whose password is PASSWORD, hashed with the cheap test parameters."""
+    kwargs.setdefault("password_hash", hash_password(PASSWORD))
+    return UserFactory(**kwargs)
+
+
+def login(client, email: str, password: str = PASSWORD, **kwargs):
+    return client.post("/api/auth/login", json={"email": email, "password": password}, **kwargs)
+
+
+def bearer(token: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}"}
