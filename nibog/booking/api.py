@@ -1,0 +1,139 @@
+"""/api/bookings: parse, authorise, call the engine, shape the answer. No rules here."""
+
+from __future__ import annotations
+
+from flask import request
+from flask_smorest import Blueprint
+from sqlalchemy import select
+
+from nibog.booking import guests, idempotency, service
+from nibog.booking import schemas as s
+from nibog.booking.models import Booking
+from nibog.booking.serialize import booking_to_dict, bookings_to_dicts
+from nibog.core import tx
+from nibog.core.auth import auth_required, current_user
+from nibog.core.money import CURRENCY
+from nibog.core.pagination import paginate
+
+blp = Blueprint("bookings", __name__, url_prefix="/api/bookings", description="Bookings")
+
+
+def _raw_body():
+    body = request.get_json(silent=True)
+    return body if isinstance(body, dict) else {}
+
+
+@blp.post("")
+@auth_required()
+@blp.arguments(s.CreateBookingIn)
+@blp.response(201, s.BookingEnvelope)
+@blp.doc(parameters=[{"in": "header", "name": "Idempotency-Key", "schema": {"type": "string"}}])
+def create(args):
+    """Hold seats for children in slots (all or nothing); free bookings confirm at once."""
+    user = current_user()
+
+    def produce():
+        booking = service.create_booking(
+            user_id=user.id,
+            event_id=args["event_id"],
+            items=args["items"],
+            addons=args["addons"],
+            promo_code=args["promo_code"],
+            source="app",
+        )
+        return {"booking": booking_to_dict(booking)}, 201
+
+    return idempotency.respond(
+        scope=f"user:{user.id}", key=request.headers.get("Idempotency-Key"),
+        endpoint="POST /api/bookings", body=_raw_body(), produce=produce,
+    )
+
+
+@blp.get("")
+@auth_required()
+@blp.arguments(s.BookingListArgs, location="query")
+@blp.response(200, s.BookingPage)
+def list_own(args):
+    """The caller's bookings, newest first; ``?status=`` filters."""
+    stmt = select(Booking).where(Booking.user_id == current_user().id)
+    if args.get("status"):
+        stmt = stmt.where(Booking.status == args["status"])
+    stmt = stmt.order_by(Booking.created_at.desc(), Booking.id.desc())
+    return paginate(stmt, args["page"], args["per_page"], bookings_to_dicts)
+
+
+@blp.get("/<int:booking_id>")
+@auth_required()
+@blp.response(200, s.BookingEnvelope)
+def get_one(booking_id):
+    return {"booking": booking_to_dict(service.get_booking_for_user(booking_id, current_user().id))}
+
+
+@blp.put("/<int:booking_id>/cancel")
+@auth_required()
+@blp.arguments(s.BookingCancelIn)
+@blp.response(200, s.BookingCancelOut)
+def cancel(args, booking_id):
+    """Cancel and free the seats; a paid booking is refunded as the policy allows."""
+    user = current_user()
+    service.get_booking_for_user(booking_id, user.id)
+    try:
+        booking, refund = service.cancel_booking(
+            booking_id, actor_id=user.id, reason=args.get("reason")
+        )
+        tx.commit()
+    except Exception:
+        tx.rollback()
+        raise
+    return {"booking": booking_to_dict(booking), "refund": _refund(booking, refund)}
+
+
+def _refund(booking: Booking, amount: int) -> dict:
+    if booking.confirmed_at is None or booking.total == 0:
+        policy = "not_paid"
+    else:
+        policy = "full" if amount else "none"
+    return {"amount": amount, "currency": CURRENCY, "policy": policy}
+
+
+@blp.post("/validate-promo")
+@auth_required(optional=True)
+@blp.arguments(s.BookingValidatePromoIn)
+@blp.response(200, s.BookingValidatePromoOut)
+def validate_promo(args):
+    """Preview a promo code's discount for a basket; counts no use."""
+    user = current_user(optional=True)
+    return service.preview_promo(
+        code=args["code"], event_id=args["event_id"], items=args["items"],
+        addons=args["addons"], user_id=user.id if user else None,
+    )
+
+
+@blp.post("/guest")
+@blp.arguments(s.GuestBookingIn)
+@blp.response(201, s.GuestBookingOut)
+@blp.doc(parameters=[{"in": "header", "name": "Idempotency-Key", "schema": {"type": "string"}}])
+def create_guest(args):
+    """Book without an account; the booking is later found by booking number + e-mail."""
+
+    def produce():
+        booking, access_code = guests.create_guest_booking(
+            guest=args["guest"], children=args["children"], event_id=args["event_id"],
+            items=args["items"], addons=args["addons"], promo_code=args["promo_code"],
+        )
+        return {"booking": booking_to_dict(booking), "access_code": access_code}, 201
+
+    return idempotency.respond(
+        scope=f"guest:{args['guest']['email'].strip().lower()}",
+        key=request.headers.get("Idempotency-Key"),
+        endpoint="POST /api/bookings/guest", body=_raw_body(), produce=produce,
+    )
+
+
+@blp.post("/guest/lookup")
+@blp.arguments(s.GuestBookingLookupIn)
+@blp.response(200, s.BookingEnvelope)
+def guest_lookup(args):
+    """A guest's booking by booking number + the e-mail it was made with (404 otherwise)."""
+    booking = guests.find_guest_booking(args["booking_number"], args["email"])
+    return {"booking": booking_to_dict(booking)}

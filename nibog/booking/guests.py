@@ -1,0 +1,164 @@
+"""Guest bookings: parents who book without an account.
+
+Design: a guest's children need an owner (``children.user_id`` is NOT NULL), so each guest
+e-mail gets a *placeholder* user: no e-mail, no phone, no password, inactive - it can never sign
+in and never collides with the unique e-mail of a real account. The booking itself carries
+``guest_email/name/phone`` and no ``user_id``. Booking again with the same e-mail reuses the
+placeholder and its children (same name and birth date), so ``already_booked`` still protects a
+guest child. When an account with that e-mail appears, ``attach_guest_bookings(user)`` moves the
+bookings and children over to it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+
+from sqlalchemy import select
+
+from nibog.accounts.models import Child, User
+from nibog.booking.models import Booking, BookingItem
+from nibog.booking.numbers import ALPHABET
+from nibog.core.errors import NotFound, ValidationFailed
+from nibog.extensions import db
+
+ACCESS_CODE_LENGTH = 10
+
+
+def _hash_code(code: str) -> str:
+    # A random 10-character code has ~49 bits; a plain digest is enough (no password reuse).
+    return hashlib.sha256(code.encode()).hexdigest()
+
+
+def _placeholder_for(email: str) -> User | None:
+    return db.session.scalar(
+        select(User)
+        .join(Child, Child.user_id == User.id)
+        .join(BookingItem, BookingItem.child_id == Child.id)
+        .join(Booking, Booking.id == BookingItem.booking_id)
+        .where(
+            Booking.guest_email == email,
+            Booking.user_id.is_(None),
+            User.email.is_(None),
+            User.password_hash.is_(None),
+            User.is_active_account.is_(False),
+        )
+        .order_by(User.id)
+        .limit(1)
+    )
+
+
+def _children_for(owner: User, children: list[dict]) -> list[Child]:
+    existing = list(
+        db.session.scalars(select(Child).where(Child.user_id == owner.id, Child.deleted_at.is_(None)))
+    )
+    out = []
+    for spec in children:
+        name = spec["full_name"].strip()
+        match = next(
+            (c for c in existing
+             if c.full_name.casefold() == name.casefold() and c.date_of_birth == spec["date_of_birth"]),
+            None,
+        )
+        if match is None:
+            match = Child(user_id=owner.id, full_name=name, date_of_birth=spec["date_of_birth"],
+                          gender=spec.get("gender"))
+            db.session.add(match)
+            existing.append(match)
+        out.append(match)
+    db.session.flush()
+    return out
+
+
+def create_guest_booking(
+    *, guest: dict, children: list[dict], event_id: int, items: list[dict],
+    addons: list[dict] | None, promo_code: str | None, source: str = "guest",
+) -> tuple[Booking, str]:
+    """Book through the same engine; returns the booking and its one-time access code."""
+    from nibog.booking.service import create_booking
+
+    email = guest["email"].strip().lower()
+    resolved = []
+    for n, item in enumerate(items):
+        index = item["child_index"]
+        if not 0 <= index < len(children):
+            raise ValidationFailed({"items": [f"items[{n}].child_index has no matching child"]})
+        resolved.append(index)
+    owner = _placeholder_for(email)
+    if owner is None:
+        owner = User(email=None, phone=None, password_hash=None, full_name=guest["full_name"].strip(),
+                     role="parent", is_active_account=False)
+        db.session.add(owner)
+        db.session.flush()
+    kids = _children_for(owner, children)
+    booking = create_booking(
+        user_id=None,
+        event_id=event_id,
+        items=[{"child_id": kids[i].id, "slot_id": item["slot_id"]}
+               for i, item in zip(resolved, items, strict=True)],
+        addons=addons,
+        promo_code=promo_code,
+        source=source,
+        guest={**guest, "email": email},
+        child_owner_id=owner.id,
+    )
+    code = "".join(secrets.choice(ALPHABET) for _ in range(ACCESS_CODE_LENGTH))
+    booking.access_code_hash = _hash_code(code)
+    db.session.flush()
+    return booking, code
+
+
+def find_guest_booking(booking_number: str, email: str, access_code: str | None = None) -> Booking:
+    """404 unless number and e-mail (and the access code, when given) match a guest booking."""
+    booking = db.session.scalar(
+        select(Booking).where(Booking.booking_number == booking_number.strip().upper())
+    )
+    email = email.strip().lower()
+    if (
+        booking is None
+        or booking.guest_email is None
+        or not hmac.compare_digest(booking.guest_email, email)
+        or (access_code is not None and not hmac.compare_digest(
+            booking.access_code_hash or "", _hash_code(access_code.strip().upper())))
+    ):
+        raise NotFound("Booking")
+    return booking
+
+
+def attach_guest_bookings(user: User) -> int:
+    """Give a (new) account the guest bookings made with its e-mail, and their children.
+
+    Call it once the account owns the address (after registration, better after the e-mail is
+    verified). Flushes only; returns how many bookings were attached.
+    """
+    if not user.email:
+        return 0
+    bookings = list(
+        db.session.scalars(
+            select(Booking).where(Booking.guest_email == user.email.lower(), Booking.user_id.is_(None))
+        )
+    )
+    if not bookings:
+        return 0
+    owner_ids = set(
+        db.session.scalars(
+            select(Child.user_id)
+            .join(BookingItem, BookingItem.child_id == Child.id)
+            .where(BookingItem.booking_id.in_([b.id for b in bookings]))
+        )
+    )
+    placeholders = set(
+        db.session.scalars(
+            select(User.id).where(
+                User.id.in_(owner_ids), User.email.is_(None), User.password_hash.is_(None),
+                User.is_active_account.is_(False),
+            )
+        )
+    )
+    for child in db.session.scalars(select(Child).where(Child.user_id.in_(placeholders))):
+        child.user_id = user.id
+    for booking in bookings:
+        booking.user_id = user.id
+    db.session.flush()
+    return len(bookings)

@@ -1,0 +1,152 @@
+"""Idempotency-Key handling for create endpoints, kept in PostgreSQL next to the bookings.
+
+The key row is inserted ``in_progress`` in its own, immediately committed transaction, so a
+concurrent retry sees it at once: it waits briefly for the first request to finish and replays
+its response, or gets ``409 idempotency_in_progress``. The finished response is written in the
+same transaction as the booking, so "booking exists" and "key answers with it" commit together.
+A request that fails (4xx/5xx) deletes its key: nothing was created, the client may retry.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import timedelta
+
+from flask import Response, jsonify
+from sqlalchemy import delete, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+
+from nibog.booking.models import IdempotencyKey
+from nibog.core import tx
+from nibog.core.errors import AppError, Conflict, ValidationFailed
+from nibog.core.timeutil import as_utc, utcnow
+from nibog.extensions import db
+
+KEY_TTL = timedelta(hours=24)
+WAIT_FOR_FIRST_SECONDS = 5.0
+POLL_SECONDS = 0.05
+MAX_KEY_LENGTH = 255
+
+
+@dataclass
+class Replay:
+    status: int
+    body: dict
+
+
+def request_hash(endpoint: str, body) -> str:
+    canonical = json.dumps([endpoint, body], sort_keys=True, separators=(",", ":"), default=str)
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def _insert_stmt(values: dict):
+    dialect = db.engine.dialect.name
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    return insert(IdempotencyKey).values(**values).on_conflict_do_nothing(
+        index_elements=["scope", "key"]
+    )
+
+
+def begin(scope: str, key: str, endpoint: str, body) -> int | Replay:
+    """Claim the key (returns its row id) or answer with the first request's response."""
+    if not key or len(key) > MAX_KEY_LENGTH:
+        raise ValidationFailed({"Idempotency-Key": [f"1-{MAX_KEY_LENGTH} characters"]})
+    digest = request_hash(endpoint, body)
+    deadline = time.monotonic() + WAIT_FOR_FIRST_SECONDS
+    while True:
+        now = utcnow()
+        with db.engine.begin() as conn:
+            key_id = conn.execute(
+                _insert_stmt(
+                    {"scope": scope, "key": key, "endpoint": endpoint, "request_hash": digest,
+                     "state": "in_progress", "expires_at": now + KEY_TTL}
+                ).returning(IdempotencyKey.id)
+            ).scalar()
+            if key_id is not None:
+                return key_id
+            row = conn.execute(
+                select(IdempotencyKey.__table__).where(
+                    IdempotencyKey.scope == scope, IdempotencyKey.key == key
+                )
+            ).one_or_none()
+            if row is not None and as_utc(row.expires_at) <= now:
+                conn.execute(delete(IdempotencyKey).where(IdempotencyKey.id == row.id))
+                continue
+        if row is None:
+            continue  # deleted between our insert and select: try to claim it again
+        if row.request_hash != digest:
+            raise Conflict(
+                "idempotency_key_reused",
+                "This Idempotency-Key was already used with a different request",
+            )
+        if row.state == "done":
+            return Replay(row.response_status, row.response_body)
+        if time.monotonic() >= deadline:
+            raise AppError(
+                "idempotency_in_progress",
+                "A request with this Idempotency-Key is still being processed; retry shortly",
+                409,
+                headers={"Retry-After": "1"},
+            )
+        time.sleep(POLL_SECONDS)
+
+
+def finish(key_id: int, status: int, body: dict) -> None:
+    """Record the response in the caller's transaction (it commits with the booking)."""
+    db.session.execute(
+        update(IdempotencyKey)
+        .where(IdempotencyKey.id == key_id)
+        .values(state="done", response_status=status, response_body=body)
+    )
+
+
+def abandon(key_id: int) -> None:
+    with db.engine.begin() as conn:
+        conn.execute(
+            delete(IdempotencyKey).where(
+                IdempotencyKey.id == key_id, IdempotencyKey.state == "in_progress"
+            )
+        )
+
+
+def respond(
+    *, scope: str, key: str | None, endpoint: str, body, produce: Callable[[], tuple[dict, int]]
+) -> Response:
+    """The view boundary for an idempotent create: run ``produce`` once per key, commit once."""
+    if key is None:
+        try:
+            payload, status = produce()
+            tx.commit()
+        except Exception:
+            tx.rollback()
+            raise
+        return _json(payload, status)
+    claimed = begin(scope, key, endpoint, body)
+    if isinstance(claimed, Replay):
+        resp = _json(claimed.body, claimed.status)
+        resp.headers["Idempotent-Replayed"] = "true"
+        return resp
+    try:
+        payload, status = produce()
+        finish(claimed, status, payload)
+        tx.commit()
+    except BaseException:
+        tx.rollback()
+        abandon(claimed)
+        raise
+    return _json(payload, status)
+
+
+def _json(payload: dict, status: int) -> Response:
+    resp = jsonify(payload)
+    resp.status_code = status
+    return resp
+
+
+def purge_expired() -> int:
+    result = db.session.execute(delete(IdempotencyKey).where(IdempotencyKey.expires_at < utcnow()))
+    return result.rowcount or 0

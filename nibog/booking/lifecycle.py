@@ -1,0 +1,310 @@
+"""Every status change of a booking, one function each: confirm, cancel, expire, complete.
+
+Each locks the booking row first, then (through ``holds``) the slot, promo and variant rows in
+the global lock order, so it can run from a request, a webhook or a job at the same time as any
+other without double-counting a seat.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import Counter
+from datetime import datetime, timedelta
+
+from flask import current_app
+from sqlalchemy import select, update
+
+from nibog.booking import holds, promos
+from nibog.booking.eligibility import event_start_utc
+from nibog.booking.models import Booking, BookingAddon, BookingItem, PromoCode
+from nibog.catalog.models import Event
+from nibog.core.errors import AppError, Conflict, NotFound
+from nibog.core.jobs import enqueue
+from nibog.core.timeutil import isoformat_ist, utcnow
+from nibog.extensions import db
+
+log = logging.getLogger(__name__)
+
+EXPIRY_BATCH = 200
+
+
+class SeatsNoLongerAvailable(AppError):
+    """A late payment for a booking whose seats went to someone else; nothing was changed."""
+
+    def __init__(self, message: str = "The seats of this booking are no longer available",
+                 details: dict | None = None):
+        super().__init__("seats_unavailable", message, 409, details)
+
+
+def lock_booking(booking_id: int) -> Booking:
+    booking = db.session.scalar(
+        select(Booking)
+        .where(Booking.id == booking_id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    )
+    if booking is None:
+        raise NotFound("Booking")
+    return booking
+
+
+def _recipient(booking: Booking) -> tuple[str | None, int | None]:
+    if booking.user_id is not None:
+        from nibog.accounts.models import User
+
+        user = db.session.get(User, booking.user_id)
+        if user is not None and user.email:
+            return user.email, user.id
+        return None, booking.user_id
+    return booking.guest_email, None
+
+
+def notify_status(booking: Booking, **extra) -> None:
+    """Queue the e-mail for the booking's current status; it leaves after the commit."""
+    template = {
+        "pending_payment": "booking_held",
+        "confirmed": "booking_confirmed",
+        "cancelled": "booking_cancelled",
+    }.get(booking.status)
+    to, user_id = _recipient(booking)
+    if template is None or not to:
+        return
+    from nibog.notifications.service import queue_email
+
+    context = {
+        "booking_id": booking.id,
+        "booking_number": booking.booking_number,
+        "status": booking.status,
+        "total": booking.total,
+        "currency": booking.currency,
+        "event_id": booking.event_id,
+        "hold_expires_at": isoformat_ist(booking.hold_expires_at),
+        **extra,
+    }
+    queue_email(template, to, context, user_id=user_id, booking_id=booking.id)
+
+
+def _mark_confirmed(booking: Booking) -> None:
+    booking.status = "confirmed"
+    booking.confirmed_at = utcnow()
+    booking.hold_expires_at = None
+    db.session.flush()
+    notify_status(booking)
+
+
+def confirm_booking(booking_id: int, *, source: str) -> Booking:
+    """Paid (or otherwise settled): pending_payment -> confirmed. Safe to call twice.
+
+    An expired hold is revived if its seats, promo use and stock can all be taken again; if not,
+    SeatsNoLongerAvailable is raised and nothing changes (the caller refunds).
+    """
+    booking = lock_booking(booking_id)
+    if booking.status in ("confirmed", "completed"):
+        return booking
+    if booking.status == "cancelled":
+        raise SeatsNoLongerAvailable("This booking was cancelled", {"status": "cancelled"})
+    if booking.status == "expired":
+        try:
+            with db.session.begin_nested():
+                _retake(booking)
+        except AppError as exc:
+            raise SeatsNoLongerAvailable(details={"reason": exc.code, **exc.details}) from exc
+        enqueue("nibog.booking.tasks.seats_changed", booking.event_id)
+    log.info("booking %s confirmed via %s", booking.booking_number, source)
+    _mark_confirmed(booking)
+    return booking
+
+
+def _retake(booking: Booking) -> None:
+    items = list(db.session.scalars(select(BookingItem).where(BookingItem.booking_id == booking.id)))
+    seats = Counter(i.slot_id for i in items)
+    slots = holds.lock_slots(seats)
+    holds.ensure_not_booked([(i.child_id, i.slot_id) for i in items], exclude_booking_id=booking.id)
+    holds.claim_seats(slots, seats)
+    if booking.promo_code_id is not None:
+        # The parent already paid the discounted price: only the global cap still applies.
+        promos.take_use(booking.promo_code_id, user_id=None, guest_email=None)
+    stock = _stock_of([booking.id])
+    if stock:
+        holds.take_stock(stock)
+    for item in items:
+        item.is_live = True
+    db.session.flush()
+
+
+def _stock_of(booking_ids: list[int]) -> Counter:
+    stock: Counter = Counter()
+    for variant_id, quantity in db.session.execute(
+        select(BookingAddon.variant_id, BookingAddon.quantity).where(
+            BookingAddon.booking_id.in_(booking_ids), BookingAddon.variant_id.is_not(None)
+        )
+    ):
+        stock[variant_id] += quantity
+    return stock
+
+
+def _release(bookings: list[Booking]) -> list[int]:
+    """Give back the seats, promo uses and stock of live bookings, in the global lock order."""
+    ids = [b.id for b in bookings]
+    if not ids:
+        return []
+    items = list(
+        db.session.scalars(
+            select(BookingItem).where(BookingItem.booking_id.in_(ids), BookingItem.is_live)
+        )
+    )
+    freed = holds.give_back_seats(Counter(i.slot_id for i in items))
+    for item in items:
+        item.is_live = False
+    for promo_id in sorted({b.promo_code_id for b in bookings if b.promo_code_id}):
+        uses = sum(1 for b in bookings if b.promo_code_id == promo_id)
+        promo = holds.lock_one(PromoCode, promo_id)
+        promo.used_count = max(0, promo.used_count - uses)
+    stock = _stock_of(ids)
+    if stock:
+        holds.give_back_stock(stock)
+    db.session.flush()
+    return freed
+
+
+def _after_seats_freed(event_id: int, slot_ids: list[int]) -> None:
+    enqueue("nibog.booking.tasks.seats_changed", event_id)
+    event = db.session.get(Event, event_id)
+    if event is not None and event.status == "published":
+        for slot_id in slot_ids:
+            enqueue("nibog.booking.waitlist_tasks.offer_waitlist_seats", slot_id)
+
+
+def refund_amount_for(booking: Booking, event: Event, *, now: datetime, by_admin: bool) -> int:
+    """Full refund of a paid booking until REFUND_FULL_BEFORE_HOURS before the start, then none."""
+    if booking.status not in ("confirmed", "completed") or booking.total <= 0:
+        return 0
+    if by_admin:
+        return booking.total
+    hours = current_app.config["REFUND_FULL_BEFORE_HOURS"]
+    return booking.total if now <= event_start_utc(event) - timedelta(hours=hours) else 0
+
+
+def cancel_booking(
+    booking_id: int, *, actor_id: int | None, reason: str | None = None, by_admin: bool = False
+) -> tuple[Booking, int]:
+    """Cancel a held or confirmed booking: free everything, refund what the policy allows."""
+    booking = lock_booking(booking_id)
+    if booking.status not in ("pending_payment", "confirmed"):
+        raise Conflict(
+            "booking_not_cancellable",
+            f"A booking that is {booking.status.replace('_', ' ')} cannot be cancelled",
+            {"status": booking.status},
+        )
+    event = db.session.get(Event, booking.event_id)
+    now = utcnow()
+    refund = refund_amount_for(booking, event, now=now, by_admin=by_admin)
+    freed = _release([booking])
+    booking.status = "cancelled"
+    booking.cancelled_at = now
+    booking.hold_expires_at = None
+    booking.cancel_reason = (reason or "").strip()[:1000] or None
+    db.session.flush()
+    if refund > 0 and booking.payment_mode == "online":
+        _request_refund(booking.id, refund, reason=reason or "Booking cancelled", actor_id=actor_id)
+    notify_status(booking, refund_amount=refund)
+    _after_seats_freed(booking.event_id, freed)
+    return booking, refund
+
+
+def _request_refund(booking_id: int, amount: int, *, reason: str, actor_id: int | None) -> None:
+    try:
+        from nibog.payments.service import refund_booking_payments
+    except ModuleNotFoundError as exc:  # only until the payments feature lands
+        if exc.name != "nibog.payments.service":
+            raise
+        log.error("refund of %s paise for booking %s not requested: no payments service",
+                  amount, booking_id)
+        return
+    refund_booking_payments(booking_id, amount, reason=reason, actor_id=actor_id)
+
+
+def expire_holds(now: datetime | None = None) -> int:
+    """Periodic: unpaid holds past their deadline turn expired and free their seats.
+
+    SKIP LOCKED leaves bookings being paid right now to the payment path; the caller commits and
+    calls again while a full batch came back.
+    """
+    now = now or utcnow()
+    bookings = list(
+        db.session.scalars(
+            select(Booking)
+            .where(Booking.status == "pending_payment", Booking.hold_expires_at <= now)
+            .order_by(Booking.hold_expires_at, Booking.id)
+            .limit(EXPIRY_BATCH)
+            .with_for_update(skip_locked=True)
+            .execution_options(populate_existing=True)
+        )
+    )
+    if not bookings:
+        return 0
+    # One release for the whole batch keeps the slot locks in id order across bookings.
+    _release(bookings)
+    by_event: dict[int, set[int]] = {}
+    slot_rows = db.session.execute(
+        select(BookingItem.booking_id, BookingItem.slot_id).where(
+            BookingItem.booking_id.in_([b.id for b in bookings])
+        )
+    )
+    event_of = {b.id: b.event_id for b in bookings}
+    for booking_id, slot_id in slot_rows:
+        by_event.setdefault(event_of[booking_id], set()).add(slot_id)
+    for booking in bookings:
+        booking.status = "expired"
+        booking.expired_at = now
+    db.session.flush()
+    for event_id, slot_ids in by_event.items():
+        _after_seats_freed(event_id, sorted(slot_ids))
+    return len(bookings)
+
+
+def release_unpaid_holds_for_user(user_id: int) -> int:
+    """Account deletion: the user's unpaid holds are cancelled and their seats freed."""
+    bookings = list(
+        db.session.scalars(
+            select(Booking)
+            .where(Booking.user_id == user_id, Booking.status == "pending_payment")
+            .order_by(Booking.id)
+            .with_for_update()
+            .execution_options(populate_existing=True)
+        )
+    )
+    if not bookings:
+        return 0
+    _release(bookings)
+    now = utcnow()
+    events: dict[int, set[int]] = {}
+    for booking in bookings:
+        booking.status = "cancelled"
+        booking.cancelled_at = now
+        booking.hold_expires_at = None
+        booking.cancel_reason = "Account deleted"
+    slot_rows = db.session.execute(
+        select(BookingItem.booking_id, BookingItem.slot_id).where(
+            BookingItem.booking_id.in_([b.id for b in bookings])
+        )
+    )
+    event_of = {b.id: b.event_id for b in bookings}
+    for booking_id, slot_id in slot_rows:
+        events.setdefault(event_of[booking_id], set()).add(slot_id)
+    db.session.flush()
+    for event_id, slot_ids in events.items():
+        _after_seats_freed(event_id, sorted(slot_ids))
+    return len(bookings)
+
+
+def complete_event(event_id: int) -> int:
+    """The event took place: its confirmed bookings become completed (they keep their seats)."""
+    result = db.session.execute(
+        update(Booking)
+        .where(Booking.event_id == event_id, Booking.status == "confirmed")
+        .values(status="completed", completed_at=utcnow())
+        .execution_options(synchronize_session="fetch")
+    )
+    db.session.flush()
+    return result.rowcount or 0

@@ -1,0 +1,366 @@
+"""The booking engine's entry points, shared by the API, the site, the admin, webhooks and jobs.
+
+``create_booking`` validates everything it can without locks, then runs the short locked part:
+slot rows by id (seats, duplicates), the promo row (uses), add-on variants by id (stock), the
+rows of the booking. Services only flush; the caller's boundary commits, and notifications are
+queued so they leave only after that commit. Status changes live in ``lifecycle`` and are
+re-exported here under the names other features import.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass
+from datetime import timedelta
+
+from flask import current_app
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+
+from nibog.accounts.models import Child
+from nibog.booking import holds, promos
+from nibog.booking.eligibility import ensure_registration_open, ineligibility
+from nibog.booking.lifecycle import (  # noqa: F401 - the agreed import path for other features
+    SeatsNoLongerAvailable,
+    cancel_booking,
+    complete_event,
+    confirm_booking,
+    expire_holds,
+    notify_status,
+    refund_amount_for,
+    release_unpaid_holds_for_user,
+)
+from nibog.booking.models import BOOKING_SOURCES, Booking, BookingAddon, BookingItem
+from nibog.booking.numbers import new_booking_number
+from nibog.booking.pricing import addon_unit_price, item_price
+from nibog.catalog.models import AddOn, AddOnVariant, Event, EventGame, GameSlot, GameTemplate
+from nibog.core.errors import AppError, NotFound, ValidationFailed
+from nibog.core.jobs import enqueue
+from nibog.core.timeutil import today_ist, utcnow
+from nibog.extensions import db
+
+MAX_ITEMS = 20
+MAX_ADDON_QUANTITY = 20
+NUMBER_ATTEMPTS = 5
+
+
+@dataclass
+class Line:
+    child: Child
+    slot: GameSlot
+    event_game: EventGame
+    template: GameTemplate
+    price: int
+
+
+@dataclass
+class AddonLine:
+    addon: AddOn
+    variant: AddOnVariant | None
+    quantity: int
+    unit_price: int
+
+    @property
+    def total(self) -> int:
+        return self.unit_price * self.quantity
+
+
+@dataclass
+class Quote:
+    event: Event
+    lines: list[Line]
+    addon_lines: list[AddonLine]
+    subtotal: int
+    discount: int
+    promo_id: int | None
+
+    @property
+    def total(self) -> int:
+        return self.subtotal - self.discount
+
+
+def get_event(event_id: int) -> Event:
+    event = db.session.get(Event, event_id)
+    if event is None:
+        raise NotFound("Event")
+    return event
+
+
+def _int_field(row: dict, name: str, where: str) -> int:
+    value = row.get(name) if isinstance(row, dict) else None
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise ValidationFailed({where: [f"{name} must be an integer"]})
+    return value
+
+
+def resolve_lines(event: Event, items: list[dict], owner_id: int | None) -> list[Line]:
+    """Children (the owner's, not deleted), slots (of this event), prices and eligibility."""
+    if not items:
+        raise ValidationFailed({"items": ["Choose at least one game slot"]})
+    if len(items) > MAX_ITEMS:
+        raise ValidationFailed({"items": [f"At most {MAX_ITEMS} items per booking"]})
+    pairs = [(_int_field(i, "child_id", "items"), _int_field(i, "slot_id", "items")) for i in items]
+    if len(set(pairs)) != len(pairs):
+        raise holds.already_booked([p for p in pairs if pairs.count(p) > 1])
+    child_ids = {c for c, _ in pairs}
+    children = {
+        c.id: c
+        for c in db.session.scalars(
+            select(Child).where(
+                Child.id.in_(child_ids), Child.user_id == owner_id, Child.deleted_at.is_(None)
+            )
+        )
+    } if owner_id is not None else {}
+    missing = sorted(child_ids - children.keys())
+    if missing:
+        raise AppError("not_found", "Child not found", 404, {"child_ids": missing})
+    rows = db.session.execute(
+        select(GameSlot, EventGame, GameTemplate)
+        .join(EventGame, EventGame.id == GameSlot.event_game_id)
+        .join(GameTemplate, GameTemplate.id == EventGame.game_template_id)
+        .where(GameSlot.id.in_({s for _, s in pairs}))
+    ).all()
+    slots = {slot.id: (slot, eg, tpl) for slot, eg, tpl in rows if eg.event_id == event.id}
+    foreign = sorted({s for _, s in pairs} - slots.keys())
+    if foreign:
+        raise ValidationFailed(
+            {"items": [f"Slot {s} is not part of this event" for s in foreign]},
+            "Some slots do not belong to this event",
+        )
+    lines, refused = [], []
+    for child_id, slot_id in pairs:
+        slot, eg, tpl = slots[slot_id]
+        child = children[child_id]
+        reason = ineligibility(child, event, eg, tpl)
+        if reason:
+            refused.append({**reason, "slot_id": slot_id})
+        lines.append(Line(child, slot, eg, tpl, item_price(slot, eg, tpl)))
+    if refused:
+        raise AppError(
+            "child_not_eligible",
+            "A child's age on the event date is outside the game's age band",
+            422,
+            {"items": refused},
+        )
+    return lines
+
+
+def resolve_addons(event: Event, addons: list[dict] | None) -> list[AddonLine]:
+    merged: Counter = Counter()
+    for row in addons or []:
+        addon_id = _int_field(row, "addon_id", "addons")
+        variant_id = row.get("variant_id")
+        if variant_id is not None:
+            variant_id = _int_field(row, "variant_id", "addons")
+        quantity = _int_field(row, "quantity", "addons") if "quantity" in row else 1
+        if not 1 <= quantity <= MAX_ADDON_QUANTITY:
+            raise ValidationFailed({"addons": [f"quantity must be 1-{MAX_ADDON_QUANTITY}"]})
+        merged[(addon_id, variant_id)] += quantity
+    if not merged:
+        return []
+    found = {
+        a.id: a
+        for a in db.session.scalars(
+            select(AddOn).where(
+                AddOn.id.in_({a for a, _ in merged}), AddOn.event_id == event.id, AddOn.is_active
+            )
+        )
+    }
+    variants: dict[int, list[AddOnVariant]] = {}
+    for v in db.session.scalars(
+        select(AddOnVariant).where(AddOnVariant.addon_id.in_(found), AddOnVariant.is_active)
+    ):
+        variants.setdefault(v.addon_id, []).append(v)
+    out = []
+    for (addon_id, variant_id), quantity in merged.items():
+        addon = found.get(addon_id)
+        if addon is None:
+            raise ValidationFailed({"addons": [f"Add-on {addon_id} is not offered for this event"]})
+        options = {v.id: v for v in variants.get(addon_id, [])}
+        if variant_id is None and options:
+            raise ValidationFailed({"addons": [f"Choose a variant of {addon.name}"]})
+        if variant_id is not None and variant_id not in options:
+            raise ValidationFailed({"addons": [f"Variant {variant_id} is not offered for {addon.name}"]})
+        variant = options.get(variant_id) if variant_id is not None else None
+        out.append(AddonLine(addon, variant, quantity, addon_unit_price(addon, variant)))
+    return out
+
+
+def quote(
+    *, event: Event, items: list[dict], addons: list[dict] | None, promo_code: str | None,
+    owner_id: int | None,
+) -> Quote:
+    """Everything priced on the server; raises the validation errors. Counts nothing."""
+    lines = resolve_lines(event, items, owner_id)
+    addon_lines = resolve_addons(event, addons)
+    subtotal = sum(line.price for line in lines) + sum(a.total for a in addon_lines)
+    discount, promo_id = 0, None
+    if promos.normalise_code(promo_code):
+        promo = promos.find_promo(promo_code)
+        discount = promos.compute_discount(
+            promo,
+            event_id=event.id,
+            lines=[promos.PricedLine(line.template.id, line.price) for line in lines],
+            addons_total=sum(a.total for a in addon_lines),
+            now=utcnow(),
+        )
+        promo_id = promo.id
+    return Quote(event, lines, addon_lines, subtotal, discount, promo_id)
+
+
+def create_booking(
+    *,
+    user_id: int | None,
+    event_id: int,
+    items: list[dict],
+    addons: list[dict] | None,
+    promo_code: str | None,
+    source: str,
+    guest: dict | None = None,
+    created_by_id: int | None = None,
+    payment_mode: str = "online",
+    child_owner_id: int | None = None,
+) -> Booking:
+    """Hold (or, when nothing is due, confirm) seats for children in an event's slots.
+
+    ``child_owner_id`` is for guest bookings, whose children belong to a placeholder account.
+    """
+    if source not in BOOKING_SOURCES:
+        raise ValueError(f"unknown booking source {source!r}")
+    if payment_mode not in ("online", "cash"):
+        raise ValidationFailed({"payment_mode": ["Must be online or cash"]})
+    guest_email = (guest or {}).get("email", "").strip().lower() or None
+    if user_id is None and guest_email is None:
+        raise ValueError("a booking needs a user or a guest email")
+    event = get_event(event_id)
+    ensure_registration_open(event, utcnow(), walk_in=source == "admin")
+    q = quote(
+        event=event, items=items, addons=addons, promo_code=promo_code,
+        owner_id=user_id if user_id is not None else child_owner_id,
+    )
+
+    # The locked section: slots (id order), promo, variants (id order); nothing slow inside.
+    seats = Counter(line.slot.id for line in q.lines)
+    slots = holds.lock_slots(seats)
+    holds.ensure_not_booked([(line.child.id, line.slot.id) for line in q.lines])
+    holds.claim_seats(slots, seats)
+    if q.promo_id is not None:
+        promos.take_use(q.promo_id, user_id=user_id, guest_email=None if user_id else guest_email)
+    stock = Counter({a.variant.id: a.quantity for a in q.addon_lines if a.variant is not None})
+    if stock:
+        holds.take_stock(stock)
+
+    booking = _insert_booking(
+        user_id=user_id, event_id=event.id, source=source, guest=guest, guest_email=guest_email,
+        subtotal=q.subtotal, discount=q.discount, promo_id=q.promo_id,
+        payment_mode=payment_mode, created_by_id=created_by_id,
+    )
+    _insert_lines(booking, q)
+    now = utcnow()
+    if q.total == 0 or payment_mode == "cash":
+        booking.status, booking.confirmed_at = "confirmed", now
+    else:
+        booking.status = "pending_payment"
+        booking.hold_expires_at = now + timedelta(seconds=current_app.config["BOOKING_HOLD_SECONDS"])
+    db.session.flush()
+    notify_status(booking)
+    enqueue("nibog.booking.tasks.seats_changed", event.id)
+    return booking
+
+
+def _insert_booking(*, user_id, event_id, source, guest, guest_email, subtotal, discount,
+                    promo_id, payment_mode, created_by_id) -> Booking:
+    """Insert with a fresh random number; a collision retries inside a savepoint."""
+    guest = guest or {}
+    for attempt in range(NUMBER_ATTEMPTS):
+        booking = Booking(
+            booking_number=new_booking_number(today_ist()),
+            user_id=user_id,
+            event_id=event_id,
+            status="pending_payment",
+            source=source,
+            guest_name=(guest.get("full_name") or None) if guest_email else None,
+            guest_email=guest_email,
+            guest_phone=(guest.get("phone") or None) if guest_email else None,
+            subtotal=subtotal,
+            discount=discount,
+            total=subtotal - discount,
+            promo_code_id=promo_id,
+            payment_mode=payment_mode,
+            created_by_id=created_by_id,
+        )
+        try:
+            with db.session.begin_nested():
+                db.session.add(booking)
+                db.session.flush()
+            return booking
+        except IntegrityError as exc:
+            if "booking_number" not in str(exc.orig) or attempt == NUMBER_ATTEMPTS - 1:
+                raise
+    raise AssertionError("unreachable")
+
+
+def _insert_lines(booking: Booking, q: Quote) -> None:
+    items = [
+        BookingItem(booking_id=booking.id, child_id=line.child.id, slot_id=line.slot.id,
+                    price=line.price)
+        for line in q.lines
+    ]
+    try:
+        with db.session.begin_nested():
+            db.session.add_all(items)
+            db.session.flush()
+    except IntegrityError as exc:
+        # The partial unique index caught a duplicate the locked check could not see.
+        if "uq_booking_items_live_child_slot" in str(exc.orig):
+            raise holds.already_booked([(i.child_id, i.slot_id) for i in items]) from None
+        raise
+    db.session.add_all(
+        BookingAddon(
+            booking_id=booking.id,
+            addon_id=a.addon.id,
+            variant_id=a.variant.id if a.variant else None,
+            name=f"{a.addon.name} ({a.variant.name})" if a.variant else a.addon.name,
+            quantity=a.quantity,
+            unit_price=a.unit_price,
+            total=a.total,
+        )
+        for a in q.addon_lines
+    )
+
+
+def preview_promo(
+    *, code: str, event_id: int, items: list[dict], addons: list[dict] | None,
+    user_id: int | None,
+) -> dict:
+    """validate-promo: the discount a booking would get now, without counting a use."""
+    event = get_event(event_id)
+    try:
+        q = quote(event=event, items=items, addons=addons, promo_code=code, owner_id=user_id)
+        if q.promo_id is None:
+            raise AppError("promo_invalid", "Enter a promo code", 422)
+        promo = db.session.get(promos.PromoCode, q.promo_id)
+        promos.ensure_uses_left(promo, user_id=user_id, guest_email=None)
+    except AppError as exc:
+        if exc.code not in ("promo_invalid", "promo_exhausted"):
+            raise
+        subtotal = _subtotal_or_none(event, items, addons, user_id)
+        return {"valid": False, "discount": 0, "subtotal": subtotal, "total": subtotal,
+                "message": exc.message, "code": exc.code}
+    return {"valid": True, "discount": q.discount, "subtotal": q.subtotal, "total": q.total,
+            "message": "Promo code applied", "code": None}
+
+
+def _subtotal_or_none(event, items, addons, user_id) -> int | None:
+    try:
+        q = quote(event=event, items=items, addons=addons, promo_code=None, owner_id=user_id)
+    except AppError:
+        return None
+    return q.subtotal
+
+
+def get_booking_for_user(booking_id: int, user_id: int) -> Booking:
+    booking = db.session.get(Booking, booking_id)
+    if booking is None or booking.user_id != user_id:
+        raise NotFound("Booking")
+    return booking

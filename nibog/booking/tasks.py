@@ -1,0 +1,89 @@
+"""Booking jobs: thin wrappers that call the engine and own the commit (jobs are boundaries)."""
+
+from __future__ import annotations
+
+import logging
+
+from sqlalchemy import func, select
+
+from nibog.core import tx
+from nibog.extensions import db
+
+log = logging.getLogger(__name__)
+
+
+def expire_holds() -> int:
+    """Periodic: expire every overdue hold, one committed batch at a time."""
+    from nibog.booking.lifecycle import EXPIRY_BATCH
+    from nibog.booking.service import expire_holds as expire
+
+    total = 0
+    while True:
+        try:
+            count = expire()
+            tx.commit()
+        except Exception:
+            tx.rollback()
+            raise
+        total += count
+        if count < EXPIRY_BATCH:
+            return total
+
+
+def cancel_event_bookings(event_id: int, actor_id: int | None = None) -> int:
+    """The event was cancelled: cancel and fully refund every live booking, one commit each.
+
+    Safe to run twice: bookings already cancelled are no longer selected.
+    """
+    from nibog.booking.models import Booking
+    from nibog.booking.service import cancel_booking
+
+    ids = list(
+        db.session.scalars(
+            select(Booking.id)
+            .where(Booking.event_id == event_id, Booking.status.in_(("pending_payment", "confirmed")))
+            .order_by(Booking.id)
+        )
+    )
+    tx.rollback()  # end the read; each cancellation is its own transaction
+    done = 0
+    for booking_id in ids:
+        try:
+            cancel_booking(booking_id, actor_id=actor_id, reason="Event cancelled", by_admin=True)
+            tx.commit()
+            done += 1
+        except Exception:
+            tx.rollback()
+            log.exception("cancelling booking %s of cancelled event %s failed", booking_id, event_id)
+    return done
+
+
+def seats_changed(event_id: int) -> None:
+    """After a commit that moved seats: refresh the event's live booking count, drop caches."""
+    from nibog.booking.models import LIVE_BOOKING_STATUSES, Booking
+    from nibog.catalog.models import Event
+
+    count = db.session.scalar(
+        select(func.count())
+        .select_from(Booking)
+        .where(Booking.event_id == event_id, Booking.status.in_(LIVE_BOOKING_STATUSES))
+    )
+    event = db.session.get(Event, event_id)
+    if event is not None and event.bookings_count != count:
+        event.bookings_count = count
+    try:
+        from nibog.catalog.cache import invalidate_event
+    except ModuleNotFoundError:
+        invalidate_event = None
+    if invalidate_event is not None:
+        invalidate_event(event_id)
+    tx.commit()
+
+
+def purge_idempotency_keys() -> int:
+    from nibog.booking.idempotency import purge_expired
+
+    count = purge_expired()
+    tx.commit()
+    return count
+

@@ -1,0 +1,219 @@
+"""POST /api/bookings: pricing, validation, holds and the contract's booking object."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from sqlalchemy import select
+
+from nibog.booking.models import Booking, BookingItem
+from nibog.catalog.models import AddOnVariant, GameSlot
+from nibog.core.timeutil import utcnow
+from nibog.extensions import db
+from nibog.notifications.models import NotificationLog
+from tests.booking.world import add_variant, make_world
+from tests.factories import ChildFactory, UserFactory
+from tests.helpers import auth_headers, error_code
+
+
+def post(client, user, body, **headers):
+    return client.post("/api/bookings", json=body, headers={**auth_headers(user), **headers})
+
+
+def test_multi_child_multi_slot_booking_with_addon_is_held_and_priced_on_server(client):
+    w = make_world(price=50000)
+    variant = add_variant(w.event, price=29900, variant_price=19900, stock=5)
+    c1, c2 = w.children
+    s1, s2 = w.slots
+    resp = post(client, w.parent, {
+        "event_id": w.event.id,
+        "items": [{"child_id": c1.id, "slot_id": s1.id, "price": 1},
+                  {"child_id": c2.id, "slot_id": s1.id},
+                  {"child_id": c1.id, "slot_id": s2.id}],
+        "addons": [{"addon_id": variant.addon_id, "variant_id": variant.id, "quantity": 2,
+                    "unit_price": 0}],
+        "total": 100,
+    })
+    assert resp.status_code == 201, resp.get_json()
+    b = resp.get_json()["booking"]
+    assert b["status"] == "pending_payment"
+    assert b["subtotal"] == 3 * 50000 + 2 * 19900
+    assert b["discount"] == 0 and b["total"] == b["subtotal"] and b["currency"] == "INR"
+    assert [i["price"] for i in b["items"]] == [50000, 50000, 50000]
+    assert b["items"][0]["child"] == {"id": c1.id, "full_name": c1.full_name}
+    assert b["items"][0]["slot"]["game_name"] == w.games[0].template.name
+    assert b["items"][0]["checked_in_at"] is None
+    assert b["addons"] == [{"addon_id": variant.addon_id, "variant_id": variant.id,
+                            "name": f"Meal Pack ({variant.name})", "quantity": 2,
+                            "unit_price": 19900, "total": 39800}]
+    assert b["hold_expires_at"].endswith("+05:30") and b["created_at"].endswith("+05:30")
+    assert b["event"]["id"] == w.event.id and b["booking_number"].startswith("NIB-")
+    db.session.expire_all()
+    assert db.session.get(GameSlot, s1.id).booked_count == 2
+    assert db.session.get(GameSlot, s2.id).booked_count == 1
+    assert db.session.get(AddOnVariant, variant.id).sold_count == 2
+    assert db.session.scalar(select(NotificationLog.template)) == "booking_held"
+
+
+def test_price_falls_back_from_slot_to_game_to_template(client):
+    w = make_world(game_price=60000, template_price=70000)
+    resp = post(client, w.parent, {"event_id": w.event.id,
+                                   "items": [{"child_id": w.children[0].id, "slot_id": w.slots[0].id}]})
+    assert resp.get_json()["booking"]["total"] == 60000
+    w2 = make_world(template_price=70000)
+    resp = post(client, w2.parent, {"event_id": w2.event.id,
+                                    "items": [{"child_id": w2.children[0].id, "slot_id": w2.slots[0].id}]})
+    assert resp.get_json()["booking"]["total"] == 70000
+
+
+def test_free_booking_is_confirmed_at_once(client):
+    w = make_world(price=0)
+    resp = post(client, w.parent, {"event_id": w.event.id,
+                                   "items": [{"child_id": w.children[0].id, "slot_id": w.slots[0].id}]})
+    b = resp.get_json()["booking"]
+    assert resp.status_code == 201 and b["status"] == "confirmed" and b["hold_expires_at"] is None
+    assert db.session.scalar(select(NotificationLog.template)) == "booking_confirmed"
+
+
+def test_full_slot_books_nothing_and_names_the_slot(client):
+    w = make_world(capacity=1)
+    c1, c2 = w.children
+    s1, s2 = w.slots
+    assert post(client, w.parent, {"event_id": w.event.id,
+                                   "items": [{"child_id": c1.id, "slot_id": s1.id}]}).status_code == 201
+    resp = post(client, w.parent, {"event_id": w.event.id,
+                                   "items": [{"child_id": c2.id, "slot_id": s2.id},
+                                             {"child_id": c2.id, "slot_id": s1.id}]})
+    assert resp.status_code == 409 and error_code(resp) == "slot_full"
+    assert resp.get_json()["error"]["details"]["slot_ids"] == [s1.id]
+    db.session.expire_all()
+    assert db.session.get(GameSlot, s2.id).booked_count == 0  # all or nothing
+    assert db.session.scalar(select(db.func.count()).select_from(Booking)) == 1
+
+
+def test_same_child_same_slot_is_already_booked(client):
+    w = make_world()
+    c1 = w.children[0]
+    s1 = w.slots[0]
+    body = {"event_id": w.event.id, "items": [{"child_id": c1.id, "slot_id": s1.id}]}
+    assert post(client, w.parent, body).status_code == 201
+    resp = post(client, w.parent, body)
+    assert resp.status_code == 409 and error_code(resp) == "already_booked"
+    twice = {"event_id": w.event.id, "items": [{"child_id": w.children[1].id, "slot_id": s1.id}] * 2}
+    resp = post(client, w.parent, twice)
+    assert resp.status_code == 409 and error_code(resp) == "already_booked"
+    db.session.expire_all()
+    assert db.session.get(GameSlot, s1.id).booked_count == 1
+
+
+def test_unique_index_violation_is_reported_as_already_booked(client, monkeypatch):
+    """With the locked duplicate check bypassed, the partial unique index still refuses."""
+    from nibog.booking import holds
+
+    w = make_world()
+    body = {"event_id": w.event.id, "items": [{"child_id": w.children[0].id, "slot_id": w.slots[0].id}]}
+    assert post(client, w.parent, body).status_code == 201
+    monkeypatch.setattr(holds, "ensure_not_booked", lambda *a, **k: None)
+    resp = post(client, w.parent, body)
+    assert resp.status_code == 409 and error_code(resp) == "already_booked"
+
+
+def test_someone_elses_or_deleted_child_is_not_found(client):
+    w = make_world()
+    stranger_child = ChildFactory()
+    resp = post(client, w.parent, {"event_id": w.event.id,
+                                   "items": [{"child_id": stranger_child.id, "slot_id": w.slots[0].id}]})
+    assert resp.status_code == 404
+    w.children[0].deleted_at = utcnow()
+    db.session.commit()
+    resp = post(client, w.parent, {"event_id": w.event.id,
+                                   "items": [{"child_id": w.children[0].id, "slot_id": w.slots[0].id}]})
+    assert resp.status_code == 404
+
+
+def test_slot_of_another_event_is_422(client):
+    w = make_world()
+    other = make_world()
+    resp = post(client, w.parent, {"event_id": w.event.id,
+                                   "items": [{"child_id": w.children[0].id, "slot_id": other.slots[0].id}]})
+    assert resp.status_code == 422 and error_code(resp) == "validation_error"
+
+
+def test_bad_shapes_are_422(client):
+    w = make_world()
+    user = UserFactory()
+    for body in ({"event_id": w.event.id, "items": []},
+                 {"event_id": w.event.id, "items": [{"child_id": "x", "slot_id": 1}]},
+                 {"items": [{"child_id": 1, "slot_id": 1}]}):
+        resp = post(client, user, body)
+        assert resp.status_code == 422, body
+
+
+def test_booking_requires_login(client):
+    assert client.post("/api/bookings", json={}).status_code == 401
+
+
+def test_booking_number_collision_is_retried(client, monkeypatch):
+    from nibog.booking import service
+
+    w = make_world()
+    numbers = iter(["NIB-26-AAAAAA", "NIB-26-AAAAAA", "NIB-26-BBBBBB"])
+    monkeypatch.setattr(service, "new_booking_number", lambda today=None: next(numbers))
+    first = post(client, w.parent, {"event_id": w.event.id,
+                                    "items": [{"child_id": w.children[0].id, "slot_id": w.slots[0].id}]})
+    second = post(client, w.parent, {"event_id": w.event.id,
+                                     "items": [{"child_id": w.children[1].id, "slot_id": w.slots[0].id}]})
+    assert first.get_json()["booking"]["booking_number"] == "NIB-26-AAAAAA"
+    assert second.status_code == 201
+    assert second.get_json()["booking"]["booking_number"] == "NIB-26-BBBBBB"
+    assert db.session.scalar(select(db.func.count()).select_from(BookingItem)) == 2
+
+
+def test_addon_stock_is_checked(client):
+    w = make_world()
+    variant = add_variant(w.event, stock=1)
+    resp = post(client, w.parent, {"event_id": w.event.id,
+                                   "items": [{"child_id": w.children[0].id, "slot_id": w.slots[0].id}],
+                                   "addons": [{"addon_id": variant.addon_id, "variant_id": variant.id,
+                                               "quantity": 2}]})
+    assert resp.status_code == 409 and error_code(resp) == "addon_out_of_stock"
+    db.session.expire_all()
+    assert db.session.get(GameSlot, w.slots[0].id).booked_count == 0
+
+
+def test_addon_of_other_event_or_missing_variant_is_422(client):
+    w = make_world()
+    other = make_world()
+    foreign = add_variant(other.event)
+    own = add_variant(w.event)
+    item = [{"child_id": w.children[0].id, "slot_id": w.slots[0].id}]
+    resp = post(client, w.parent, {"event_id": w.event.id, "items": item,
+                                   "addons": [{"addon_id": foreign.addon_id, "variant_id": foreign.id}]})
+    assert resp.status_code == 422
+    resp = post(client, w.parent, {"event_id": w.event.id, "items": item,
+                                   "addons": [{"addon_id": own.addon_id, "quantity": 1}]})
+    assert resp.status_code == 422
+
+
+def test_list_and_get_own_bookings_only(client):
+    w = make_world()
+    resp = post(client, w.parent, {"event_id": w.event.id,
+                                   "items": [{"child_id": w.children[0].id, "slot_id": w.slots[0].id}]})
+    booking_id = resp.get_json()["booking"]["id"]
+    page = client.get("/api/bookings", headers=auth_headers(w.parent)).get_json()
+    assert page["total"] == 1 and page["items"][0]["id"] == booking_id
+    assert client.get("/api/bookings?status=confirmed", headers=auth_headers(w.parent)).get_json()["total"] == 0
+    assert client.get(f"/api/bookings/{booking_id}", headers=auth_headers(w.parent)).status_code == 200
+    stranger = UserFactory()
+    assert client.get(f"/api/bookings/{booking_id}", headers=auth_headers(stranger)).status_code == 404
+    assert client.get("/api/bookings", headers=auth_headers(stranger)).get_json()["total"] == 0
+
+
+def test_hold_lasts_booking_hold_seconds(client, app, monkeypatch):
+    monkeypatch.setitem(app.config, "BOOKING_HOLD_SECONDS", 120)
+    w = make_world()
+    before = utcnow()
+    post(client, w.parent, {"event_id": w.event.id,
+                            "items": [{"child_id": w.children[0].id, "slot_id": w.slots[0].id}]})
+    hold = db.session.scalar(select(Booking.hold_expires_at))
+    assert before + timedelta(seconds=119) <= hold <= utcnow() + timedelta(seconds=121)

@@ -1,0 +1,51 @@
+"""A small bookable world: a published event with games, slots and add-ons, and a parent."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import time, timedelta
+
+from nibog.core.timeutil import today_ist
+from tests.factories import (
+    AddOnFactory,
+    AddOnVariantFactory,
+    ChildFactory,
+    EventFactory,
+    EventGameFactory,
+    GameSlotFactory,
+    GameTemplateFactory,
+    UserFactory,
+    birth_date_for_age,
+)
+
+
+@dataclass
+class World:
+    event: object
+    games: list = field(default_factory=list)
+    slots: list = field(default_factory=list)
+    parent: object = None
+    children: list = field(default_factory=list)
+
+
+def make_world(*, days_ahead=30, capacity=10, n_slots=2, n_children=2, child_age=24,
+               price=None, game_price=None, template_price=79900, **event_kw) -> World:
+    event = EventFactory(event_date=today_ist() + timedelta(days=days_ahead), **event_kw)
+    template = GameTemplateFactory(min_age_months=12, max_age_months=48, default_price=template_price)
+    game = EventGameFactory(event=event, template=template, price=game_price)
+    slots = [
+        GameSlotFactory(event_game=game, capacity=capacity, price=price,
+                        start_time=time(10 + i, 0), end_time=time(10 + i, 30))
+        for i in range(n_slots)
+    ]
+    parent = UserFactory()
+    children = [
+        ChildFactory(parent=parent, date_of_birth=birth_date_for_age(child_age, event.event_date))
+        for _ in range(n_children)
+    ]
+    return World(event=event, games=[game], slots=slots, parent=parent, children=children)
+
+
+def add_variant(event, *, price=29900, variant_price=None, stock=10, name="Meal Pack"):
+    addon = AddOnFactory(event=event, name=name, price=price)
+    return AddOnVariantFactory(addon=addon, price=variant_price, stock=stock)
