@@ -13,6 +13,7 @@ BLUEPRINTS: list[tuple[str, str]] = [
     ("api", "nibog.accounts.admin_api:blp"),
     ("api", "nibog.catalog.api:blp"),
     ("api", "nibog.catalog.admin_api:blp"),
+    ("api", "nibog.catalog.promo_admin_api:blp"),
     ("api", "nibog.content.api:blp"),
     ("api", "nibog.content.admin_api:blp"),
     ("api", "nibog.booking.api:blp"),

@@ -1,0 +1,386 @@
+"""Admin event writes: create with nested games, slots and add-ons; incremental edits.
+
+Incremental edit rules (``PUT /api/admin/events/{id}``): top-level fields are changed only when
+sent; in ``games``/``slots``/``addons``/``variants`` an entry with ``id`` changes that row, one
+without ``id`` adds a row, and ``"_delete": true`` removes it. Rows not mentioned stay as they are.
+
+Seat safety: a slot's capacity is changed under a row lock (the booking engine takes the same lock),
+and never below its booked seats (409). Raising it offers the freed seats to the waiting list.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import delete, exists, select
+from sqlalchemy.orm import selectinload
+
+from nibog.admin.audit import snapshot
+from nibog.catalog.admin_service import Actor, audit, unique_slug
+from nibog.catalog.cache import invalidate_catalog
+from nibog.catalog.models import (
+    AddOn,
+    AddOnVariant,
+    City,
+    Event,
+    EventGame,
+    GameSlot,
+    GameTemplate,
+    Venue,
+)
+from nibog.core.errors import Conflict, NotFound, ValidationFailed
+from nibog.core.jobs import enqueue
+from nibog.core.timeutil import utcnow
+from nibog.extensions import db
+
+EVENT_FIELDS = (
+    "title", "city_id", "venue_id", "event_date", "start_time", "end_time", "description",
+    "is_featured", "image_url", "registration_opens_at", "registration_closes_at",
+    "certificate_template",
+)
+
+
+def load_for_edit(event_id: int, *, lock: bool = False) -> Event:
+    stmt = (
+        select(Event)
+        .options(selectinload(Event.games).selectinload(EventGame.slots))
+        .where(Event.id == event_id)
+    )
+    if lock:
+        stmt = stmt.with_for_update(of=Event)
+    event = db.session.scalar(stmt)
+    if event is None:
+        raise NotFound("Event")
+    return event
+
+
+def event_addons(event_id: int) -> list[AddOn]:
+    return list(
+        db.session.scalars(
+            select(AddOn)
+            .options(selectinload(AddOn.variants))
+            .where(AddOn.event_id == event_id)
+            .order_by(AddOn.sort_order, AddOn.id)
+        )
+    )
+
+
+def event_snapshot(event: Event) -> dict:
+    """The event with its games, slots, add-ons and variants, for the audit log."""
+    return {
+        **snapshot(event),
+        "games": [
+            {**snapshot(g), "slots": [snapshot(s) for s in g.slots]} for g in event.games
+        ],
+        "addons": [
+            {**snapshot(a), "variants": [snapshot(v) for v in a.variants]}
+            for a in event_addons(event.id)
+        ],
+    }
+
+
+# -- validation ------------------------------------------------------------------------------
+
+
+def _check_place(city_id: int, venue_id: int) -> None:
+    if db.session.get(City, city_id) is None:
+        raise ValidationFailed({"city_id": [f"No city {city_id}"]})
+    venue = db.session.get(Venue, venue_id)
+    if venue is None:
+        raise ValidationFailed({"venue_id": [f"No venue {venue_id}"]})
+    if venue.city_id != city_id:
+        raise ValidationFailed({"venue_id": [f"Venue {venue_id} is not in city {city_id}"]})
+
+
+def _check_event(event: Event) -> None:
+    if event.start_time >= event.end_time:
+        raise ValidationFailed({"end_time": ["must be after start_time"]})
+    opens, closes = event.registration_opens_at, event.registration_closes_at
+    if opens is not None and closes is not None and opens >= closes:
+        raise ValidationFailed({"registration_closes_at": ["must be after registration_opens_at"]})
+
+
+def _template(template_id: int) -> GameTemplate:
+    template = db.session.get(GameTemplate, template_id)
+    if template is None:
+        raise ValidationFailed({"games": [f"No game template {template_id}"]})
+    return template
+
+
+def _check_game(game: EventGame, template: GameTemplate) -> None:
+    lo = game.min_age_months if game.min_age_months is not None else template.min_age_months
+    hi = game.max_age_months if game.max_age_months is not None else template.max_age_months
+    if lo > hi:
+        raise ValidationFailed({"games": [f"{template.name}: min_age_months is above max_age_months"]})
+
+
+def _check_slot(slot: GameSlot, game: EventGame, template: GameTemplate) -> None:
+    if slot.start_time >= slot.end_time:
+        raise ValidationFailed({"slots": [f"{template.name}: slot end_time must be after start_time"]})
+    if slot.price is None and game.price is None and template.default_price is None:
+        # Without any price the booking engine could not charge: refuse here, not at checkout.
+        raise ValidationFailed(
+            {"slots": [f"{template.name}: give the slot or game a price (the template has none)"]}
+        )
+
+
+# -- create ----------------------------------------------------------------------------------
+
+
+def _add_slot(game: EventGame, template: GameTemplate, data: dict) -> GameSlot:
+    slot = GameSlot(event_game_id=game.id, **data)
+    _check_slot(slot, game, template)
+    db.session.add(slot)
+    return slot
+
+
+def _add_game(event: Event, data: dict) -> EventGame:
+    slots = data.pop("slots", None) or []
+    template = _template(data["game_template_id"])
+    game = EventGame(event_id=event.id, **data)
+    _check_game(game, template)
+    db.session.add(game)
+    db.session.flush()
+    for slot_data in slots:
+        _add_slot(game, template, dict(slot_data))
+    return game
+
+
+def _add_addon(event: Event, data: dict) -> AddOn:
+    variants = data.pop("variants", None) or []
+    addon = AddOn(event_id=event.id, **data)
+    db.session.add(addon)
+    db.session.flush()
+    for variant in variants:
+        db.session.add(AddOnVariant(addon_id=addon.id, **variant))
+    return addon
+
+
+def create_event(data: dict, actor: Actor) -> Event:
+    games, addons = data.pop("games", []), data.pop("addons", [])
+    status = data.pop("status", "draft")
+    _check_place(data["city_id"], data["venue_id"])
+    event = Event(
+        **{k: v for k, v in data.items() if k in EVENT_FIELDS},
+        slug=unique_slug(Event, data["title"], 220),
+        status="draft",
+        created_by_id=actor.id,
+    )
+    _check_event(event)
+    db.session.add(event)
+    db.session.flush()
+    for game in games:
+        _add_game(event, dict(game))
+    for addon in addons:
+        _add_addon(event, dict(addon))
+    db.session.flush()
+    if status == "published":
+        from nibog.catalog.event_lifecycle import check_publishable
+
+        check_publishable(event.id)
+        event.status = "published"
+        event.published_at = utcnow()
+    db.session.flush()
+    audit("event.create", event, actor, None, after=event_snapshot(load_for_edit(event.id)))
+    invalidate_catalog()
+    return event
+
+
+# -- incremental update ----------------------------------------------------------------------
+
+
+def _remove(obj, children: list) -> None:
+    """Delete one row and let the database cascade to its children.
+
+    The ORM would instead null the children's NOT NULL foreign keys (the relationships have no
+    delete cascade), so delete in SQL and drop the objects from the session.
+    """
+    db.session.flush()
+    model = type(obj)
+    db.session.execute(delete(model).where(model.id == obj.id))
+    for child in children:
+        db.session.expunge(child)
+    db.session.expunge(obj)
+
+
+def _has_items(slot_ids: list[int]) -> bool:
+    from nibog.booking.models import BookingItem
+
+    if not slot_ids:
+        return False
+    return bool(db.session.scalar(select(exists().where(BookingItem.slot_id.in_(slot_ids)))))
+
+
+def _change_capacity(slot: GameSlot, capacity: int) -> None:
+    # Re-read under lock: booked_count moves with every booking, the cached value may be old.
+    locked = db.session.scalar(
+        select(GameSlot).where(GameSlot.id == slot.id).with_for_update().execution_options(
+            populate_existing=True
+        )
+    )
+    if capacity < locked.booked_count:
+        raise Conflict(
+            "capacity_below_booked",
+            f"Slot {slot.id} has {locked.booked_count} seats booked; capacity cannot go below that",
+            {"slot_id": slot.id, "booked_count": locked.booked_count, "capacity": capacity},
+        )
+    if capacity > locked.capacity:
+        enqueue("nibog.booking.waitlist_tasks.offer_waitlist_seats", slot.id)
+    locked.capacity = capacity
+
+
+def _edit_slots(game: EventGame, template: GameTemplate, entries: list[dict]) -> None:
+    by_id = {s.id: s for s in game.slots}
+    for entry in entries:
+        entry = dict(entry)
+        slot_id, remove = entry.pop("id", None), entry.pop("delete", False)
+        if slot_id is None:
+            if remove:
+                continue
+            missing = [f for f in ("start_time", "end_time", "capacity") if f not in entry]
+            if missing:
+                raise ValidationFailed({"slots": [f"A new slot needs {', '.join(missing)}"]})
+            _add_slot(game, template, entry)
+            continue
+        slot = by_id.get(slot_id)
+        if slot is None:
+            raise ValidationFailed({"slots": [f"Slot {slot_id} is not part of game {game.id}"]})
+        if remove:
+            if _has_items([slot.id]):
+                raise Conflict(
+                    "slot_has_bookings",
+                    f"Slot {slot.id} has bookings; close it (is_open: false) instead",
+                    {"slot_id": slot.id},
+                )
+            db.session.delete(slot)
+            continue
+        if "capacity" in entry:
+            _change_capacity(slot, entry.pop("capacity"))
+        for key, value in entry.items():
+            setattr(slot, key, value)
+        _check_slot(slot, game, template)
+
+
+def _edit_games(event: Event, entries: list[dict]) -> None:
+    by_id = {g.id: g for g in event.games}
+    for entry in entries:
+        entry = dict(entry)
+        game_id, remove = entry.pop("id", None), entry.pop("delete", False)
+        if game_id is None:
+            if remove:
+                continue
+            if "game_template_id" not in entry:
+                raise ValidationFailed({"games": ["A new game needs game_template_id"]})
+            _add_game(event, entry)
+            continue
+        game = by_id.get(game_id)
+        if game is None:
+            raise ValidationFailed({"games": [f"Game {game_id} is not part of event {event.id}"]})
+        if remove:
+            if _has_items([s.id for s in game.slots]):
+                raise Conflict(
+                    "game_has_bookings", f"Game {game.id} has bookings; it cannot be removed",
+                    {"event_game_id": game.id},
+                )
+            _remove(game, list(game.slots))
+            db.session.expire(event, ["games"])
+            continue
+        slots = entry.pop("slots", None)
+        for key, value in entry.items():
+            setattr(game, key, value)
+        template = _template(game.game_template_id)
+        _check_game(game, template)
+        if slots:
+            _edit_slots(game, template, slots)
+        else:
+            for slot in game.slots:  # a game price change may leave a slot without any price
+                _check_slot(slot, game, template)
+
+
+def _addon_has_sales(column, ids: list[int]) -> bool:
+
+    return bool(ids) and bool(db.session.scalar(select(exists().where(column.in_(ids)))))
+
+
+def _edit_addons(event: Event, entries: list[dict]) -> None:
+    from nibog.booking.models import BookingAddon
+
+    by_id = {a.id: a for a in event_addons(event.id)}
+    for entry in entries:
+        entry = dict(entry)
+        addon_id, remove = entry.pop("id", None), entry.pop("delete", False)
+        if addon_id is None:
+            if not remove:
+                if "name" not in entry or "price" not in entry:
+                    raise ValidationFailed({"addons": ["A new add-on needs name and price"]})
+                _add_addon(event, entry)
+            continue
+        addon = by_id.get(addon_id)
+        if addon is None:
+            raise ValidationFailed({"addons": [f"Add-on {addon_id} is not part of event {event.id}"]})
+        if remove:
+            if _addon_has_sales(BookingAddon.addon_id, [addon.id]):
+                raise Conflict("addon_has_bookings", f"Add-on {addon.id} was sold; deactivate it")
+            _remove(addon, list(addon.variants))
+            continue
+        variants = entry.pop("variants", None) or []
+        for key, value in entry.items():
+            setattr(addon, key, value)
+        _edit_variants(addon, variants)
+
+
+def _edit_variants(addon: AddOn, entries: list[dict]) -> None:
+    from nibog.booking.models import BookingAddon
+
+    by_id = {v.id: v for v in addon.variants}
+    for entry in entries:
+        entry = dict(entry)
+        variant_id, remove = entry.pop("id", None), entry.pop("delete", False)
+        if variant_id is None:
+            if not remove:
+                if "name" not in entry:
+                    raise ValidationFailed({"variants": ["A new variant needs a name"]})
+                db.session.add(AddOnVariant(addon_id=addon.id, **entry))
+            continue
+        variant = by_id.get(variant_id)
+        if variant is None:
+            raise ValidationFailed({"variants": [f"Variant {variant_id} is not part of add-on {addon.id}"]})
+        if remove:
+            if _addon_has_sales(BookingAddon.variant_id, [variant.id]):
+                raise Conflict("addon_has_bookings", f"Variant {variant.id} was sold; deactivate it")
+            db.session.delete(variant)
+            continue
+        if entry.get("stock") is not None:
+            locked = db.session.get(AddOnVariant, variant.id, with_for_update=True)
+            if entry["stock"] < locked.sold_count:
+                raise Conflict(
+                    "stock_below_sold",
+                    f"Variant {variant.id} has sold {locked.sold_count}; stock cannot go below that",
+                )
+        for key, value in entry.items():
+            setattr(variant, key, value)
+
+
+def update_event(event_id: int, data: dict, actor: Actor) -> Event:
+    event = load_for_edit(event_id, lock=True)
+    before = event_snapshot(event)
+    new_status = data.pop("status", None)
+    games, addons = data.pop("games", None), data.pop("addons", None)
+    for key, value in data.items():
+        setattr(event, key, value)
+    if "city_id" in data or "venue_id" in data:
+        _check_place(event.city_id, event.venue_id)
+    _check_event(event)
+    if games:
+        _edit_games(event, games)
+    if addons:
+        _edit_addons(event, addons)
+    db.session.flush()
+    if new_status is not None and new_status != event.status:
+        from nibog.catalog.event_lifecycle import transition
+
+        transition(event, new_status, actor, audit_it=False)
+    db.session.flush()
+    db.session.expire_all()
+    audit("event.update", event, actor, before, after=event_snapshot(load_for_edit(event_id)))
+    invalidate_catalog()
+    return event
+

@@ -1,0 +1,192 @@
+"""Site content: FAQs, testimonials, pages and contact messages (public reads + admin writes)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import current_app
+from sqlalchemy import delete, select
+
+from nibog.admin.audit import record, snapshot
+from nibog.content.models import ContactMessage, ContentPage, Faq, Testimonial
+from nibog.core import cache as core_cache
+from nibog.core.errors import NotFound
+from nibog.core.timeutil import isoformat_ist
+from nibog.extensions import db
+
+NAMESPACE = "content"
+CONTENT_TTL = 300
+# The slugs the site links to; admins may add others.
+STANDARD_PAGES = ("about", "terms", "privacy", "refund-policy")
+
+
+def _invalidate() -> None:
+    core_cache.invalidate_after_commit(NAMESPACE)
+
+
+def faq_dict(f: Faq) -> dict:
+    return {"id": f.id, "question": f.question, "answer": f.answer, "category": f.category,
+            "sort_order": f.sort_order, "is_published": f.is_published}
+
+
+def testimonial_dict(t: Testimonial) -> dict:
+    return {"id": t.id, "author_name": t.author_name, "city_name": t.city_name,
+            "content": t.content, "rating": t.rating, "image_url": t.image_url,
+            "is_featured": t.is_featured, "is_published": t.is_published,
+            "sort_order": t.sort_order}
+
+
+def page_dict(p: ContentPage) -> dict:
+    return {"slug": p.slug, "title": p.title, "body_html": p.body_html,
+            "updated_at": isoformat_ist(p.updated_at)}
+
+
+# -- public ----------------------------------------------------------------------------------
+
+
+def public_faqs_json(category: str | None) -> str:
+    def build():
+        stmt = select(Faq).where(Faq.is_published.is_(True)).order_by(Faq.sort_order, Faq.id)
+        if category:
+            stmt = stmt.where(Faq.category == category)
+        return [{k: v for k, v in faq_dict(f).items() if k != "is_published"}
+                for f in db.session.scalars(stmt)]
+
+    return core_cache.cached_json(NAMESPACE, "faqs", {"c": category}, CONTENT_TTL, build)
+
+
+def public_testimonials_json(featured_only: bool) -> str:
+    def build():
+        stmt = (select(Testimonial).where(Testimonial.is_published.is_(True))
+                .order_by(Testimonial.sort_order, Testimonial.id))
+        if featured_only:
+            stmt = stmt.where(Testimonial.is_featured.is_(True))
+        return [testimonial_dict(t) for t in db.session.scalars(stmt)]
+
+    return core_cache.cached_json(
+        NAMESPACE, "testimonials", {"f": featured_only}, CONTENT_TTL, build
+    )
+
+
+def public_page_json(slug: str) -> str:
+    def build():
+        page = db.session.scalar(select(ContentPage).where(ContentPage.slug == slug))
+        return page_dict(page) if page is not None else None
+
+    text = core_cache.cached_json(NAMESPACE, "page", {"s": slug}, CONTENT_TTL, build)
+    if text == "null":
+        raise NotFound("Page")
+    return text
+
+
+def submit_contact(data: dict, client_ip: str | None) -> ContactMessage:
+    """Store the message and tell staff (email queued after the commit)."""
+    from nibog.notifications.service import queue_email
+
+    msg = ContactMessage(
+        name=data["name"].strip(), email=data["email"].strip().lower(),
+        phone=(data.get("phone") or "").strip() or None, message=data["message"].strip(),
+        client_ip=client_ip,
+    )
+    db.session.add(msg)
+    db.session.flush()
+    queue_email(
+        "contact_message",
+        current_app.config["STAFF_NOTIFY_EMAIL"],
+        {"contact_message_id": msg.id, "name": msg.name, "email": msg.email,
+         "phone": msg.phone or "", "message": msg.message},
+    )
+    return msg
+
+
+# -- admin -----------------------------------------------------------------------------------
+
+_MODELS = {"faq": Faq, "testimonial": Testimonial}
+
+
+def admin_list(kind: str) -> list:
+    model = _MODELS[kind]
+    return list(db.session.scalars(select(model).order_by(model.sort_order, model.id)))
+
+
+def admin_get(kind: str, obj_id: int):
+    obj = db.session.get(_MODELS[kind], obj_id)
+    if obj is None:
+        raise NotFound(kind.capitalize())
+    return obj
+
+
+def admin_create(kind: str, data: dict[str, Any], actor_id: int, ip: str | None):
+    obj = _MODELS[kind](**data)
+    db.session.add(obj)
+    db.session.flush()
+    record(f"{kind}.create", obj, actor_id=actor_id, client_ip=ip)
+    _invalidate()
+    return obj
+
+
+def admin_update(kind: str, obj_id: int, data: dict[str, Any], actor_id: int, ip: str | None):
+    obj = admin_get(kind, obj_id)
+    before = snapshot(obj)
+    for key, value in data.items():
+        setattr(obj, key, value)
+    db.session.flush()
+    record(f"{kind}.update", obj, actor_id=actor_id, before=before, client_ip=ip)
+    _invalidate()
+    return obj
+
+
+def admin_delete(kind: str, obj_id: int, actor_id: int, ip: str | None) -> None:
+    obj = admin_get(kind, obj_id)
+    before = snapshot(obj)
+    model = _MODELS[kind]
+    db.session.execute(delete(model).where(model.id == obj_id))
+    db.session.expunge(obj)
+    record(f"{kind}.delete", None, actor_id=actor_id, before=before,
+           entity_type=model.__tablename__, entity_id=obj_id, client_ip=ip)
+    _invalidate()
+
+
+def list_pages() -> list[ContentPage]:
+    return list(db.session.scalars(select(ContentPage).order_by(ContentPage.slug)))
+
+
+def get_page(slug: str) -> ContentPage:
+    page = db.session.scalar(select(ContentPage).where(ContentPage.slug == slug))
+    if page is None:
+        raise NotFound("Page")
+    return page
+
+
+def upsert_page(slug: str, data: dict, actor_id: int, ip: str | None) -> tuple[ContentPage, bool]:
+    page = db.session.scalar(
+        select(ContentPage).where(ContentPage.slug == slug).with_for_update()
+    )
+    created = page is None
+    before = None if created else snapshot(page)
+    if created:
+        if "title" not in data:
+            from nibog.core.errors import ValidationFailed
+
+            raise ValidationFailed({"title": ["A new page needs a title"]})
+        page = ContentPage(slug=slug, **data)
+        db.session.add(page)
+    else:
+        for key, value in data.items():
+            setattr(page, key, value)
+    db.session.flush()
+    db.session.refresh(page)  # updated_at comes from the database
+    record("content_page.create" if created else "content_page.update", page,
+           actor_id=actor_id, before=before, client_ip=ip)
+    _invalidate()
+    return page, created
+
+
+def delete_page(slug: str, actor_id: int, ip: str | None) -> None:
+    page = get_page(slug)
+    before = snapshot(page)
+    db.session.execute(delete(ContentPage).where(ContentPage.id == page.id))
+    db.session.expunge(page)
+    record("content_page.delete", None, actor_id=actor_id, before=before,
+           entity_type="content_pages", entity_id=page.id, client_ip=ip)
+    _invalidate()
