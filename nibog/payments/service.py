@@ -81,13 +81,11 @@ def _payable_booking(booking_id: int, *, user, access_code: str | None):
 def _guest_code_ok(booking, access_code: str | None) -> bool:
     if not access_code or not booking.access_code_hash:
         return False
-    try:
-        from nibog.booking.service import verify_access_code  # the booking engine owns the hash
-    except ImportError:
-        from nibog.auth.passwords import verify_password
+    import hmac
 
-        return verify_password(booking.access_code_hash, access_code)
-    return bool(verify_access_code(booking, access_code))
+    from nibog.booking.guests import _hash_code  # the booking engine owns the code's hash
+
+    return hmac.compare_digest(booking.access_code_hash, _hash_code(access_code.strip().upper()))
 
 
 def _open_payment(booking_id: int) -> Payment | None:
@@ -185,7 +183,8 @@ def confirm_payment(
     except GatewayError as exc:
         raise gateway_unavailable(exc) from exc
     apply_outcome(payment.id, info, source="api")
-    db.session.refresh(payment)
+    db.session.flush()
+    # lock_payment loaded the locked row into this same identity: `payment` is current.
     return payment
 
 
@@ -286,6 +285,7 @@ def apply_failure(payment_id: int, info: PaymentInfo, *, source: str) -> str:
     payment.status = "failed"
     payment.failure_reason = (info.failure_reason or "payment failed")[:500]
     record(payment, "created", source=source, note=payment.failure_reason)
+    db.session.flush()
     return "failed"
 
 
