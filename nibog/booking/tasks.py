@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 
 from nibog.core import tx
 from nibog.extensions import db
@@ -63,14 +63,14 @@ def seats_changed(event_id: int) -> None:
     from nibog.booking.models import LIVE_BOOKING_STATUSES, Booking
     from nibog.catalog.models import Event
 
-    count = db.session.scalar(
+    # One statement, so the last job to run after a burst writes a count that saw every commit.
+    live = (
         select(func.count())
         .select_from(Booking)
         .where(Booking.event_id == event_id, Booking.status.in_(LIVE_BOOKING_STATUSES))
+        .scalar_subquery()
     )
-    event = db.session.get(Event, event_id)
-    if event is not None and event.bookings_count != count:
-        event.bookings_count = count
+    db.session.execute(update(Event).where(Event.id == event_id).values(bookings_count=live, updated_at=Event.updated_at))
     try:
         from nibog.catalog.cache import invalidate_event
     except ModuleNotFoundError:

@@ -49,3 +49,22 @@ def make_world(*, days_ahead=30, capacity=10, n_slots=2, n_children=2, child_age
 def add_variant(event, *, price=29900, variant_price=None, stock=10, name="Meal Pack"):
     addon = AddOnFactory(event=event, name=name, price=price)
     return AddOnVariantFactory(addon=addon, price=variant_price, stock=stock)
+
+
+def make_promo(code="EARLY10", *, kind="percent", value=10, event_ids=(), game_template_ids=(),
+               **fields):
+    """A committed promo code, optionally scoped to events and game templates."""
+    from nibog.booking.models import PromoCode, promo_code_events, promo_code_games
+    from nibog.extensions import db
+
+    promo = PromoCode(code=code, kind=kind, value=value, **fields)
+    db.session.add(promo)
+    db.session.flush()
+    for event_id in event_ids:
+        db.session.execute(promo_code_events.insert().values(promo_code_id=promo.id, event_id=event_id))
+    for template_id in game_template_ids:
+        db.session.execute(
+            promo_code_games.insert().values(promo_code_id=promo.id, game_template_id=template_id)
+        )
+    db.session.commit()
+    return promo
