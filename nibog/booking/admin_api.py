@@ -253,9 +253,9 @@ def update_booking(data: dict, booking_id: int):
             client_ip=client_ip(),
         )
     elif data["status"] == "confirmed":
-        from nibog.booking.service import confirm_booking
+        from nibog.booking.admin_actions import confirm_offline
 
-        confirm_booking(booking_id, source="admin")
+        confirm_offline(booking_id)
         _audit("booking.admin_confirm", booking, before)
     else:
         from nibog.booking.service import cancel_booking
