@@ -60,6 +60,7 @@ def request_email_verification():
 @blp.response(202, OtpSentSchema)
 @auth_required()
 @rl.otp_request_per_ip
+@rl.own_retry_after
 def request_phone_verification():
     auth_service.request_phone_verification(current_user())
     tx.commit()

@@ -51,6 +51,7 @@ def login_google(data):
 @blp.arguments(s.PhoneSchema)
 @blp.response(202, s.OtpSentSchema)
 @rl.otp_request_per_ip
+@rl.own_retry_after
 def login_phone(data):
     """Sends a 6-digit code by SMS; a new one no sooner than 30 seconds later."""
     service.request_phone_login(data["phone"])

@@ -7,9 +7,12 @@ is ignored unless a trusted proxy count is configured.
 
 from __future__ import annotations
 
+from functools import wraps
+
 from flask import current_app, request
 
 from nibog.core.client_ip import client_ip
+from nibog.core.errors import AppError
 from nibog.extensions import limiter
 
 
@@ -57,3 +60,22 @@ forgot_per_email = limiter.limit(
     key_func=lambda: f"forgot:{_json_field('email')}",
     scope="forgot-email",
 )
+
+
+def own_retry_after(fn):
+    """For views that raise their own 429 (the OTP resend gap) with an exact Retry-After.
+
+    Flask-Limiter would otherwise rewrite Retry-After on the way out to the reset time of the
+    view's (unbreached) per-IP window - an hour away - and send the client to sleep for nothing.
+    """
+
+    @wraps(fn)
+    def wrapper(*args, **kwargs):
+        try:
+            return fn(*args, **kwargs)
+        except AppError as exc:
+            if exc.status == 429:
+                limiter.context.view_rate_limit = None
+            raise
+
+    return wrapper

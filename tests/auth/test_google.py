@@ -1,0 +1,123 @@
+"""Google sign-in: tokens signed with a local RSA key, whose public half is injected as the key
+set. No network."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
+from google.auth import crypt
+from google.auth import jwt as google_jwt
+
+from nibog.accounts.models import User
+from tests.auth.support import make_user
+from tests.helpers import error_code
+
+CLIENT_ID = "nibog-test.apps.googleusercontent.com"
+
+
+def _keypair():
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    private = key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    ).decode()
+    public = key.public_key().public_bytes(
+        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+    ).decode()
+    return private, public
+
+
+GOOGLE_KEY = _keypair()
+ATTACKER_KEY = _keypair()
+
+
+@pytest.fixture
+def google(app, monkeypatch):
+    monkeypatch.setitem(app.config, "GOOGLE_CLIENT_ID", CLIENT_ID)
+    monkeypatch.setitem(app.extensions, "nibog_google_certs", lambda: {"key-1": GOOGLE_KEY[1]})
+
+
+def id_token(private_pem=GOOGLE_KEY[0], kid="key-1", **claims) -> str:
+    now = int(time.time())
+    payload = {
+        "iss": "https://accounts.google.com",
+        "aud": CLIENT_ID,
+        "sub": "google-sub-1",
+        "email": "priya@gmail.com",
+        "email_verified": True,
+        "name": "Priya Nair",
+        "iat": now,
+        "exp": now + 3600,
+    }
+    payload.update(claims)
+    signer = crypt.RSASigner.from_string(private_pem, key_id=kid)
+    return google_jwt.encode(signer, payload).decode()
+
+
+def google_login(client, token):
+    return client.post("/api/auth/login/google", json={"id_token": token})
+
+
+def test_valid_token_creates_a_verified_account(client, db, google, outbox):
+    resp = google_login(client, id_token())
+    assert resp.status_code == 200
+    user = resp.get_json()["user"]
+    assert user["email"] == "priya@gmail.com" and user["email_verified"] is True
+    assert user["full_name"] == "Priya Nair"
+    assert outbox.last("welcome")[0] == "priya@gmail.com"
+    again = google_login(client, id_token(email="renamed@gmail.com"))
+    assert again.get_json()["user"]["id"] == user["id"]  # found by subject, not email
+    assert db.session.query(User).count() == 1
+
+
+def test_links_an_existing_account_by_verified_email(client, db, google):
+    existing = make_user(email="priya@gmail.com", email_verified=False)
+    resp = google_login(client, id_token(email="Priya@Gmail.com"))
+    assert resp.get_json()["user"]["id"] == existing.id
+    db.session.expire_all()
+    linked = db.session.get(User, existing.id)
+    assert linked.google_sub == "google-sub-1" and linked.email_verified is True
+
+
+def test_unverified_google_email_does_not_take_over_an_account(client, db, google):
+    existing = make_user(email="priya@gmail.com")
+    resp = google_login(client, id_token(email_verified=False))
+    assert resp.status_code == 200
+    assert resp.get_json()["user"]["id"] != existing.id
+    assert resp.get_json()["user"]["email"] is None
+
+
+@pytest.mark.parametrize(
+    "token_kwargs",
+    [
+        pytest.param({"aud": "someone-else.apps.googleusercontent.com"}, id="wrong-audience"),
+        pytest.param({"exp": int(time.time()) - 600, "iat": int(time.time()) - 4200}, id="expired"),
+        pytest.param({"private_pem": ATTACKER_KEY[0]}, id="bad-signature"),
+        pytest.param({"iss": "https://evil.example.com"}, id="wrong-issuer"),
+        pytest.param({"kid": "unknown-key"}, id="unknown-key-id"),
+    ],
+)
+def test_invalid_tokens_are_refused(client, db, google, token_kwargs):
+    resp = google_login(client, id_token(**token_kwargs))
+    assert resp.status_code == 401
+    assert error_code(resp) == "invalid_token"
+    assert db.session.query(User).count() == 0
+
+
+def test_garbage_token_is_refused(client, google):
+    resp = google_login(client, "not-a-jwt")
+    assert resp.status_code == 401 and error_code(resp) == "invalid_token"
+
+
+def test_deactivated_linked_account_cannot_sign_in(client, google):
+    make_user(email="priya@gmail.com", google_sub="google-sub-1", is_active_account=False)
+    resp = google_login(client, id_token())
+    assert resp.status_code == 401
+
+
+def test_google_sign_in_needs_a_client_id(app, client, monkeypatch):
+    monkeypatch.setitem(app.config, "GOOGLE_CLIENT_ID", "")
+    resp = google_login(client, id_token())
+    assert resp.status_code == 503 and error_code(resp) == "google_sign_in_disabled"

@@ -1,0 +1,167 @@
+"""Phone OTP login and phone verification: hashed codes in Redis, 5 min, 5 tries, 30 s resend."""
+
+from __future__ import annotations
+
+from nibog.accounts.models import User
+from nibog.auth import otp
+from nibog.extensions import get_redis
+from tests.auth.support import bearer, login, make_user
+from tests.helpers import error_code
+
+PHONE = "+919812345678"
+
+
+def request_code(client, phone=PHONE):
+    return client.post("/api/auth/login/phone", json={"phone": phone})
+
+
+def verify(client, code, phone=PHONE):
+    return client.post("/api/auth/login/phone/verify", json={"phone": phone, "otp": code})
+
+
+def wrong(code: str) -> str:
+    return f"{(int(code) + 1) % 10**6:06d}"
+
+
+def test_first_verified_login_creates_the_account(client, db, outbox):
+    resp = request_code(client, "98123 45678")  # Indian number without +91 is accepted
+    assert resp.status_code == 202
+    assert resp.get_json()["expires_in"] == 300
+    to, context = outbox.last("login_otp")
+    assert to == PHONE and len(context["otp"]) == 6 and context["otp"].isdigit()
+
+    resp = verify(client, context["otp"])
+    assert resp.status_code == 200
+    user = resp.get_json()["user"]
+    assert user["phone"] == PHONE and user["phone_verified"] is True and user["email"] is None
+    assert client.get("/api/users/me", headers=bearer(resp.get_json()["access_token"])).status_code == 200
+    # The next login finds the same account.
+    get_redis().delete(otp.gap_key("login", PHONE))
+    request_code(client)
+    next_code = outbox.last("login_otp")[1]["otp"]
+    assert verify(client, next_code).get_json()["user"]["id"] == user["id"]
+    assert db.session.query(User).count() == 1
+
+
+def test_code_is_stored_hashed_for_five_minutes(client, outbox):
+    request_code(client)
+    code = outbox.last("login_otp")[1]["otp"]
+    conn = get_redis()
+    key = otp.code_key("login", PHONE)
+    stored = conn.hgetall(key)
+    assert code.encode() not in b"".join(stored.values())
+    assert 290 <= conn.ttl(key) <= 300
+
+
+def test_expired_code_is_refused(client, outbox):
+    request_code(client)
+    code = outbox.last("login_otp")[1]["otp"]
+    conn = get_redis()
+    conn.expire(otp.code_key("login", PHONE), 0)  # five minutes have passed
+    resp = verify(client, code)
+    assert resp.status_code == 401 and error_code(resp) == "otp_expired"
+
+
+def test_five_wrong_attempts_burn_the_code(client, outbox):
+    request_code(client)
+    code = outbox.last("login_otp")[1]["otp"]
+    for attempt in range(1, 5):
+        resp = verify(client, wrong(code))
+        assert resp.status_code == 401 and error_code(resp) == "invalid_otp"
+        assert resp.get_json()["error"]["details"]["attempts_left"] == 5 - attempt
+    resp = verify(client, wrong(code))
+    assert error_code(resp) == "otp_attempts_exceeded"
+    # Even the right code is now useless.
+    resp = verify(client, code)
+    assert resp.status_code == 401 and error_code(resp) == "otp_expired"
+
+
+def test_resend_waits_thirty_seconds(client, outbox):
+    assert request_code(client).status_code == 202
+    resp = request_code(client)
+    assert resp.status_code == 429 and error_code(resp) == "rate_limited"
+    assert 0 < int(resp.headers["Retry-After"]) <= 30
+    assert len(outbox.of("login_otp")) == 1
+    get_redis().expire(otp.gap_key("login", PHONE), 0)  # thirty seconds later
+    assert request_code(client).status_code == 202
+    first, second = (ctx["otp"] for _to, ctx in outbox.of("login_otp"))
+    # Only the newest code works.
+    if first != second:
+        assert verify(client, first).status_code == 401
+    assert verify(client, second).status_code == 200
+
+
+def test_invalid_phone_is_422(client):
+    resp = request_code(client, "12345")
+    assert resp.status_code == 422 and "phone" in resp.get_json()["error"]["details"]
+    resp = verify(client, "12ab56")
+    assert resp.status_code == 422
+
+
+def test_code_for_one_number_does_not_open_another(client, outbox):
+    request_code(client)
+    code = outbox.last("login_otp")[1]["otp"]
+    assert verify(client, code, phone="+919898989898").status_code == 401
+
+
+def test_unverified_phone_on_another_account_goes_to_its_proven_owner(client, db, outbox):
+    squatter = make_user(email="squatter@example.com", phone=PHONE, phone_verified=False)
+    request_code(client)
+    resp = verify(client, outbox.last("login_otp")[1]["otp"])
+    assert resp.status_code == 200
+    assert resp.get_json()["user"]["id"] != squatter.id
+    db.session.expire_all()
+    assert db.session.get(User, squatter.id).phone is None
+    assert login(client, "squatter@example.com").status_code == 200
+
+
+def test_verified_phone_logs_into_the_existing_account(client, outbox):
+    owner = make_user(phone=PHONE, phone_verified=True)
+    request_code(client)
+    resp = verify(client, outbox.last("login_otp")[1]["otp"])
+    assert resp.get_json()["user"]["id"] == owner.id
+
+
+def test_phone_verification_of_the_profile(client, outbox):
+    make_user(email="meera@example.com", phone=PHONE, phone_verified=False)
+    access = login(client, "meera@example.com").get_json()["access_token"]
+    assert client.post("/api/users/me/verify-phone", headers=bearer(access)).status_code == 202
+    to, context = outbox.last("phone_verify_otp")
+    assert to == PHONE
+    resp = client.post("/api/users/me/verify-phone/confirm", json={"otp": wrong(context["otp"])},
+                       headers=bearer(access))
+    assert resp.status_code == 401 and error_code(resp) == "invalid_otp"
+    # A login code for the same number is another purpose: it cannot confirm the profile.
+    request_code(client)
+    login_code = outbox.last("login_otp")[1]["otp"]
+    if login_code != context["otp"]:
+        resp = client.post("/api/users/me/verify-phone/confirm", json={"otp": login_code},
+                           headers=bearer(access))
+        assert resp.status_code == 401
+    resp = client.post("/api/users/me/verify-phone/confirm", json={"otp": context["otp"]},
+                       headers=bearer(access))
+    assert resp.status_code == 200 and resp.get_json()["phone_verified"] is True
+    assert error_code(client.post("/api/users/me/verify-phone", headers=bearer(access))) == (
+        "already_verified"
+    )
+
+
+def test_memory_store_without_redis(app, monkeypatch):
+    """The embedded default (no REDIS_URL) keeps codes in process memory, same rules."""
+    monkeypatch.setitem(app.extensions, "nibog_redis", None)
+    monkeypatch.setattr(otp, "_memory_store", otp.MemoryOtpStore())
+    code = otp.issue_code("login", PHONE)
+    import pytest
+
+    from nibog.core.errors import AppError
+
+    with pytest.raises(AppError) as resend:
+        otp.issue_code("login", PHONE)
+    assert resend.value.status == 429
+    for _ in range(4):
+        with pytest.raises(AppError):
+            otp.check_code("login", PHONE, wrong(code))
+    otp.check_code("login", PHONE, code)  # fifth attempt, right code: accepted
+    with pytest.raises(AppError) as used:
+        otp.check_code("login", PHONE, code)
+    assert used.value.code == "otp_expired"
