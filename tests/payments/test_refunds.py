@@ -1,0 +1,199 @@
+"""Staff refunds, booking-cancellation refunds and late payments (sandbox gateway)."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from sqlalchemy import select
+
+from nibog.booking.models import Booking
+from nibog.core import tx
+from nibog.core.timeutil import utcnow
+from nibog.extensions import db
+from nibog.payments.models import Payment, PaymentStatusChange, Refund
+from tests.factories import GameSlotFactory
+from tests.helpers import auth_headers, error_code
+from tests.payments.support import (
+    PRICE,
+    confirm,
+    make_booking,
+    messages,
+    open_payment,
+    post_webhook,
+    reload,
+    sandbox,
+    transitions,
+    webhook_for,
+)
+
+
+def paid_booking(client, app, user, **kw):
+    booking = make_booking(user, **kw)
+    order = open_payment(client, user, booking)
+    paid = sandbox(app).simulate_payment(order["provider_order_id"])
+    resp = confirm(client, user, order["payment_id"], paid["payment"]["id"], paid["signature"])
+    assert resp.get_json()["status"] == "captured"
+    return booking, order["payment_id"]
+
+
+def refund(client, user, payment_id, amount=None, reason="Customer asked"):
+    body = {"payment_id": payment_id, "reason": reason}
+    if amount is not None:
+        body["amount"] = amount
+    return client.post("/api/payments/refund", json=body, headers=auth_headers(user))
+
+
+def test_partial_then_full_refund_never_above_captured(client, app, parent, admin):
+    booking, payment_id = paid_booking(client, app, parent)
+
+    resp = refund(client, admin, payment_id, 30000)
+    assert resp.status_code == 201, resp.get_json()
+    assert resp.get_json()["amount"] == 30000
+    payment = reload(Payment, payment_id)
+    assert (payment.status, payment.amount_refunded) == ("partially_refunded", 30000)
+    first = reload(Refund, resp.get_json()["id"])
+    assert first.status == "processed"  # the job ran after the commit
+    assert first.provider_refund_id.startswith("rfnd_")
+    assert messages("refund_processed", booking.id) == 1
+
+    over = refund(client, admin, payment_id, PRICE - 30000 + 1)
+    assert over.status_code == 422
+    assert error_code(over) == "refund_exceeds_captured"
+    assert reload(Payment, payment_id).amount_refunded == 30000
+
+    rest = refund(client, admin, payment_id)  # no amount: whatever is left
+    assert rest.status_code == 201
+    assert rest.get_json()["amount"] == PRICE - 30000
+    payment = reload(Payment, payment_id)
+    assert (payment.status, payment.amount_refunded) == ("refunded", PRICE)
+
+    again = refund(client, admin, payment_id, 1)
+    assert again.status_code == 409
+    assert error_code(again) == "payment_not_refundable"
+    # Money only: the booking itself is untouched by a staff refund.
+    assert reload(Booking, booking.id).status == "confirmed"
+
+    history = [(c.from_status, c.to_status) for c in transitions(payment_id)]
+    assert history[-2:] == [("captured", "partially_refunded"), ("partially_refunded", "refunded")]
+    refund_history = db.session.scalars(
+        select(PaymentStatusChange.to_status)
+        .where(PaymentStatusChange.refund_id == first.id)
+        .order_by(PaymentStatusChange.id)
+    ).all()
+    assert refund_history == ["pending", "processed"]
+
+
+def test_only_staff_and_admins_refund(client, app, parent, other_parent, staff):
+    _, payment_id = paid_booking(client, app, parent)
+    assert refund(client, parent, payment_id).status_code == 403
+    assert refund(client, other_parent, payment_id).status_code == 403
+    no_token = client.post("/api/payments/refund", json={"payment_id": payment_id, "reason": "x"})
+    assert no_token.status_code == 401
+    assert reload(Payment, payment_id).amount_refunded == 0
+
+    assert refund(client, staff, payment_id, 100).status_code == 201
+    assert refund(client, staff, 999999, 100).status_code == 404
+    missing_reason = client.post(
+        "/api/payments/refund", json={"payment_id": payment_id}, headers=auth_headers(staff)
+    )
+    assert missing_reason.status_code == 422
+
+
+def test_an_unpaid_order_cannot_be_refunded(client, parent, admin):
+    order = open_payment(client, parent, make_booking(parent))
+    resp = refund(client, admin, order["payment_id"])
+    assert resp.status_code == 409
+    assert error_code(resp) == "payment_not_refundable"
+
+
+def test_cancelling_a_paid_booking_refunds_it(client, app, parent):
+    from nibog.booking.service import cancel_booking
+
+    booking, payment_id = paid_booking(client, app, parent)
+    _, amount = cancel_booking(booking.id, actor_id=parent.id, reason="Child unwell")
+    tx.commit()
+
+    assert amount == PRICE
+    payment = reload(Payment, payment_id)
+    assert (payment.status, payment.amount_refunded) == ("refunded", PRICE)
+    (row,) = db.session.scalars(select(Refund).where(Refund.payment_id == payment_id)).all()
+    assert (row.amount, row.status, row.reason) == (PRICE, "processed", "Child unwell")
+    assert messages("refund_processed", booking.id) == 1
+
+
+def test_refund_booking_payments_is_capped_at_what_was_paid(client, app, parent):
+    from nibog.payments.service import refund_booking_payments
+
+    booking, payment_id = paid_booking(client, app, parent)
+    assert refund_booking_payments(booking.id, 0, reason="x", actor_id=None) == []
+    refunds = refund_booking_payments(booking.id, PRICE * 5, reason="goodwill", actor_id=None)
+    tx.commit()
+    assert [r.amount for r in refunds] == [PRICE]
+    assert refund_booking_payments(booking.id, 100, reason="again", actor_id=None) == []
+    tx.commit()
+    assert reload(Payment, payment_id).amount_refunded == PRICE
+
+
+def _expire(booking_id):
+    from nibog.booking.service import expire_holds
+
+    assert expire_holds(now=utcnow() + timedelta(hours=1)) >= 1
+    tx.commit()
+    assert reload(Booking, booking_id).status == "expired"
+
+
+def test_late_payment_retakes_free_seats(client, app, parent):
+    booking = make_booking(parent)
+    order = open_payment(client, parent, booking)
+    _expire(booking.id)
+
+    paid = sandbox(app).simulate_payment(order["provider_order_id"])
+    resp = post_webhook(client, *webhook_for(app, "payment.captured", paid["payment"]))
+    assert resp.get_json()["result"] == "captured"
+    assert reload(Booking, booking.id).status == "confirmed"
+    assert reload(Payment, order["payment_id"]).status == "captured"
+    assert messages("late_payment_refunded") == 0
+
+
+def test_late_payment_without_seats_is_refunded_in_full(client, app, parent, other_parent):
+    slot = GameSlotFactory(capacity=1)
+    booking = make_booking(parent, slot=slot)
+    order = open_payment(client, parent, booking)
+    _expire(booking.id)
+    make_booking(other_parent, slot=slot)  # the freed seat is sold to someone else
+
+    paid = sandbox(app).simulate_payment(order["provider_order_id"])
+    resp = confirm(client, parent, order["payment_id"], paid["payment"]["id"], paid["signature"])
+    assert resp.status_code == 200
+    assert resp.get_json()["status"] == "refunded"
+    assert resp.get_json()["booking_status"] == "expired"
+
+    payment = reload(Payment, order["payment_id"])
+    assert (payment.status, payment.amount_refunded) == ("refunded", PRICE)
+    (row,) = db.session.scalars(select(Refund).where(Refund.payment_id == payment.id)).all()
+    assert (row.amount, row.status) == (PRICE, "processed")
+    assert messages("late_payment_refunded", booking.id) == 1
+    assert messages("booking_confirmed", booking.id) == 0
+    # The webhook for the same capture arriving afterwards finds the work done.
+    resp = post_webhook(client, *webhook_for(app, "payment.captured", paid["payment"]))
+    assert resp.get_json()["result"] == "already_captured"
+    assert db.session.query(Refund).count() == 1
+
+
+def test_a_second_payment_for_a_paid_booking_is_refunded(client, app, parent):
+    booking = make_booking(parent)
+    first = open_payment(client, parent, booking)
+    failed = sandbox(app).simulate_payment(first["provider_order_id"], outcome="failed")
+    post_webhook(client, *webhook_for(app, "payment.failed", failed["payment"]), route="failure")
+    second = open_payment(client, parent, booking)
+    paid = sandbox(app).simulate_payment(second["provider_order_id"])
+    confirm(client, parent, second["payment_id"], paid["payment"]["id"], paid["signature"])
+    assert reload(Booking, booking.id).status == "confirmed"
+
+    # The parent's bank finally pushes through a retry on the first order as well.
+    late = sandbox(app).simulate_payment(first["provider_order_id"])
+    resp = post_webhook(client, *webhook_for(app, "payment.captured", late["payment"]))
+    assert resp.get_json()["result"] == "duplicate_payment_refunded"
+    assert reload(Payment, first["payment_id"]).status == "refunded"
+    assert reload(Payment, second["payment_id"]).status == "captured"
+    assert messages("booking_confirmed", booking.id) == 1
