@@ -1,13 +1,21 @@
-"""RQ worker with the scheduler (Procfile `worker`): runs every queue, and the periodic jobs."""
+"""RQ worker with the scheduler (Procfile `worker`): runs every queue, and the periodic jobs.
+
+On start it relays outbox rows left behind while Redis was unreachable, then starts the periodic
+scheduler thread (see ``nibog/core/periodic.py``) and works the queues; RQ's own scheduler
+(``with_scheduler``) moves retries with backoff back onto their queues.
+"""
 
 from __future__ import annotations
 
+import logging
 import os
 import sys
 
 from nibog import create_app
 from nibog.core.jobs import QUEUES
 from nibog.extensions import get_redis
+
+log = logging.getLogger("nibog.worker")
 
 
 def main(argv: list[str]) -> int:
@@ -20,11 +28,22 @@ def main(argv: list[str]) -> int:
             print("REDIS_URL is not set: jobs run in-process; no worker needed.", file=sys.stderr)
             return 1
         names = argv or os.environ.get("RQ_QUEUES", ",".join(QUEUES)).split(",")
+        from nibog.core.jobs import relay_outbox
         from nibog.core.periodic import register_periodic_jobs
 
-        register_periodic_jobs(conn)
+        try:
+            relay_outbox(grace_seconds=0)
+        except Exception:  # noqa: BLE001 - the periodic relay will try again
+            log.exception("outbox relay on start failed")
+        stop = None
+        if os.environ.get("RQ_PERIODIC", "1") != "0":
+            stop = register_periodic_jobs(conn)
         queues = [Queue(name, connection=conn) for name in names]
-        Worker(queues, connection=conn).work(with_scheduler=True)
+        try:
+            Worker(queues, connection=conn).work(with_scheduler=True)
+        finally:
+            if stop is not None:
+                stop.set()
     return 0
 
 

@@ -60,6 +60,8 @@ class Config:
     REDIS_URL = os.environ.get("REDIS_URL") or None
     # Tests and local debugging can run RQ jobs synchronously on a real Redis.
     JOBS_SYNC = _bool("JOBS_SYNC", False)
+    # Backoff (seconds) between retries of a failing job (network work: email, SMS, gateways).
+    JOB_RETRY_INTERVALS = os.environ.get("JOB_RETRY_INTERVALS", "10,60,300")
 
     RATELIMIT_ENABLED = _bool("RATELIMIT_ENABLED", True)
     RATELIMIT_HEADERS_ENABLED = True
@@ -107,10 +109,23 @@ class Config:
     SMS_BACKEND = os.environ.get("SMS_BACKEND", "console")
     WHATSAPP_BACKEND = os.environ.get("WHATSAPP_BACKEND", "console")
     NOTIFY_WEBHOOK_SECRET = os.environ.get("NOTIFY_WEBHOOK_SECRET", "dev-notify-webhook-secret")
+    MAIL_USE_SSL = _bool("MAIL_USE_SSL", False)
+    MAIL_TIMEOUT = _int("MAIL_TIMEOUT", 15)
+    TWILIO_ACCOUNT_SID = os.environ.get("TWILIO_ACCOUNT_SID", "")
+    TWILIO_AUTH_TOKEN = os.environ.get("TWILIO_AUTH_TOKEN", "")
+    TWILIO_SMS_FROM = os.environ.get("TWILIO_SMS_FROM", "")
+    TWILIO_STATUS_CALLBACK = os.environ.get("TWILIO_STATUS_CALLBACK", "")
+    WHATSAPP_TOKEN = os.environ.get("WHATSAPP_TOKEN", "")
+    WHATSAPP_PHONE_NUMBER_ID = os.environ.get("WHATSAPP_PHONE_NUMBER_ID", "")
 
     # Files (tickets, certificates, reports)
     STORAGE_BACKEND = os.environ.get("STORAGE_BACKEND", "local")
     STORAGE_LOCAL_PATH = os.environ.get("STORAGE_LOCAL_PATH", str(ROOT / "instance" / "files"))
+    STORAGE_S3_ENDPOINT = os.environ.get("STORAGE_S3_ENDPOINT", "")
+    STORAGE_S3_BUCKET = os.environ.get("STORAGE_S3_BUCKET", "")
+    STORAGE_S3_REGION = os.environ.get("STORAGE_S3_REGION", "us-east-1")
+    STORAGE_S3_ACCESS_KEY_ID = os.environ.get("STORAGE_S3_ACCESS_KEY_ID", "")
+    STORAGE_S3_SECRET_ACCESS_KEY = os.environ.get("STORAGE_S3_SECRET_ACCESS_KEY", "")
 
     # OpenAPI (flask-smorest)
     API_TITLE = "NIBOG API"

@@ -1,27 +1,44 @@
-"""Enqueue-after-commit.
+"""Enqueue-after-commit, through a job outbox.
 
-``enqueue("nibog.notifications.tasks.send_booking_confirmed", booking_id, queue="notifications")``
-records the job on the current session. When that session commits, the job goes to RQ (with a
-``REDIS_URL``), or runs in-process (the embedded default and ``JOBS_SYNC``). On rollback it is
-dropped. Jobs take ids, never objects, and must be safe to run twice.
+``enqueue("nibog.notifications.tasks.deliver", log_id, ctx, queue="notifications")`` adds an
+``OutboxJob`` row to the current session, so the job is written in the SAME transaction as the
+change that caused it. When that transaction commits the job is handed over: pushed to RQ (with a
+``REDIS_URL``) or run in-process (the embedded default), and the row is marked relayed. On rollback
+the row vanishes with everything else, so a rolled-back booking sends nothing.
+
+If Redis is unreachable at that moment the row simply stays pending; ``relay_outbox`` (a periodic
+job, ``flask relay-outbox`` and every worker start) pushes it later. A job may therefore run twice
+(a crash between the push and the mark): jobs take ids, load fresh state and are idempotent.
 """
 
 from __future__ import annotations
 
 import importlib
+import json
 import logging
 from dataclasses import dataclass, field
+from datetime import timedelta
 from typing import Any
 
 from flask import current_app, has_app_context
-from sqlalchemy import event
+from redis.exceptions import RedisError
+from sqlalchemy import event, inspect, select, update
 from sqlalchemy.orm import Session
 
+from nibog.core.models import OutboxJob
+from nibog.core.timeutil import utcnow
 from nibog.extensions import db, get_redis
 
 log = logging.getLogger(__name__)
 
 QUEUES = ("default", "notifications", "payments", "reports")
+DEFAULT_RETRY_INTERVALS = (10, 60, 300)
+# A row younger than this may still be on its way through the after-commit push; the periodic
+# relay leaves it alone so a healthy commit is not pushed twice.
+RELAY_GRACE_SECONDS = 30
+# In the embedded mode a failing job is retried by the relay this many times, then left for admins.
+MAX_INPROCESS_ATTEMPTS = 5
+FAILED_JOB_TTL = 14 * 24 * 3600
 
 _PENDING = "nibog_pending_jobs"
 _READY = "nibog_ready_jobs"
@@ -34,21 +51,41 @@ class JobSpec:
     kwargs: dict[str, Any] = field(default_factory=dict)
     queue: str = "default"
     retries: int = 3
+    outbox: OutboxJob | None = None
+    outbox_id: int | None = None
 
 
 def enqueue(func: str, *args: Any, queue: str = "default", retries: int = 3, **kwargs: Any) -> None:
+    """Queue ``func(*args, **kwargs)`` to run after the current transaction commits.
+
+    Arguments must be JSON values (ids, strings, numbers, lists, dicts): they are stored in the
+    outbox row.
+    """
     if queue not in QUEUES:
         raise ValueError(f"unknown queue {queue!r}")
+    # The row must always insert (a bad value would fail the caller's commit): values JSON cannot
+    # hold are stored as text; the after-commit dispatch still passes the originals.
+    stored_args, stored_kwargs = json.loads(json.dumps([list(args), kwargs], default=str))
+    row = OutboxJob(queue=queue, func=func, args=stored_args, kwargs=stored_kwargs or None)
+    db.session.add(row)
     db.session.info.setdefault(_PENDING, []).append(
-        JobSpec(func=func, args=args, kwargs=kwargs, queue=queue, retries=retries)
+        JobSpec(func=func, args=args, kwargs=kwargs, queue=queue, retries=retries, outbox=row)
     )
 
 
 @event.listens_for(Session, "after_commit")
 def _promote_on_commit(session: Session) -> None:
     pending = session.info.pop(_PENDING, None)
-    if pending:
-        session.info.setdefault(_READY, []).extend(pending)
+    if not pending:
+        return
+    ready = session.info.setdefault(_READY, [])
+    for spec in pending:
+        # No SQL may run here: read the primary key from the identity map, not the expired row.
+        identity = inspect(spec.outbox).identity if spec.outbox is not None else None
+        if identity is None:
+            continue  # the row was rolled back with a savepoint: its job must not run either
+        spec.outbox_id, spec.outbox = identity[0], None
+        ready.append(spec)
 
 
 @event.listens_for(Session, "after_soft_rollback")
@@ -69,17 +106,37 @@ def resolve(func_path: str):
 def run_job(func_path: str, *args: Any, **kwargs: Any) -> Any:
     """Entry point RQ calls: runs the job inside an app context (the worker pushes one)."""
     if has_app_context():
-        return resolve(func_path)(*args, **kwargs)
+        return _call(func_path, args, kwargs)
     from nibog import create_app
 
     with create_app().app_context():
+        try:
+            return _call(func_path, args, kwargs)
+        finally:
+            db.session.remove()
+
+
+def _call(func_path: str, args: tuple, kwargs: dict) -> Any:
+    try:
         return resolve(func_path)(*args, **kwargs)
+    except Exception:
+        # Leave the session usable for the next job (and never dispatch a failed job's jobs).
+        db.session.rollback()
+        discard_pending_jobs()
+        raise
 
 
-def rq_queue(name: str):
+def retry_intervals() -> list[int]:
+    raw = current_app.config.get("JOB_RETRY_INTERVALS") or DEFAULT_RETRY_INTERVALS
+    if isinstance(raw, str):
+        raw = [int(x) for x in raw.split(",") if x.strip()]
+    return [int(x) for x in raw]
+
+
+def rq_queue(name: str, connection=None):
     from rq import Queue
 
-    conn = get_redis()
+    conn = connection if connection is not None else get_redis()
     return Queue(name, connection=conn, is_async=not current_app.config.get("JOBS_SYNC"))
 
 
@@ -98,19 +155,126 @@ def dispatch_committed_jobs() -> None:
 
 
 def _dispatch(spec: JobSpec) -> None:
-    redis_conn = get_redis()
-    if redis_conn is not None:
-        from rq import Retry
-
-        retry = Retry(max=spec.retries, interval=[10, 60, 300][: spec.retries]) if spec.retries else None
-        rq_queue(spec.queue).enqueue_call(
-            func=run_job, args=(spec.func, *spec.args), kwargs=spec.kwargs, retry=retry
-        )
+    conn = get_redis()
+    if conn is None:
+        _run_in_process(spec)
         return
-    # Embedded default: no broker, run now. A failing job must not fail the request that
-    # already committed; it is logged for the operator.
     try:
-        resolve(spec.func)(*spec.args, **spec.kwargs)
-    except Exception:  # noqa: BLE001
-        log.exception("in-process job failed", extra={"job": spec.func})
+        _push(conn, spec)
+    except RedisError as exc:
+        log.warning("redis unavailable, job stays in the outbox: %s (%s)", spec.func, exc)
+        _mark(spec.outbox_id, error=f"redis: {exc}")
+        return
+    _mark(spec.outbox_id, relayed=True)
+
+
+def _push(conn, spec: JobSpec) -> None:
+    from rq import Retry
+
+    intervals = retry_intervals()[: spec.retries] if spec.retries else []
+    retry = Retry(max=spec.retries, interval=intervals) if spec.retries else None
+    rq_queue(spec.queue, conn).enqueue_call(
+        func=run_job,
+        args=(spec.func, *spec.args),
+        kwargs=spec.kwargs,
+        retry=retry,
+        job_id=f"outbox-{spec.outbox_id}" if spec.outbox_id else None,
+        failure_ttl=FAILED_JOB_TTL,
+        description=spec.func,
+    )
+
+
+def _run_in_process(spec: JobSpec) -> None:
+    # Embedded default: no broker, run now. A failing job must not fail the request that
+    # already committed; it stays in the outbox with its error for `flask relay-outbox`.
+    try:
+        _call(spec.func, spec.args, spec.kwargs)
+    except Exception as exc:  # noqa: BLE001
+        log.exception("in-process job failed: %s", spec.func)
+        _mark(spec.outbox_id, error=f"{type(exc).__name__}: {exc}")
+        return
+    _mark(spec.outbox_id, relayed=True)
+
+
+def _mark(outbox_id: int | None, *, relayed: bool = False, error: str | None = None) -> None:
+    """Record the hand-over on its own connection: the caller's session is left untouched."""
+    if outbox_id is None:
+        return
+    values: dict[str, Any] = {"attempts": OutboxJob.attempts + 1}
+    if relayed:
+        values["relayed_at"] = utcnow()
+    if error is not None:
+        values["last_error"] = error[:2000]
+    with db.engine.begin() as conn:
+        conn.execute(update(OutboxJob).where(OutboxJob.id == outbox_id).values(**values))
+
+
+def _spec_from_row(row) -> JobSpec:
+    return JobSpec(
+        func=row.func,
+        args=tuple(row.args or ()),
+        kwargs=dict(row.kwargs or {}),
+        queue=row.queue,
+        outbox_id=row.id,
+    )
+
+
+def relay_outbox(grace_seconds: int | None = None, limit: int = 500) -> int:
+    """Push outbox rows that never reached the queue. Returns how many were handed over."""
+    grace = RELAY_GRACE_SECONDS if grace_seconds is None else grace_seconds
+    cutoff = utcnow() - timedelta(seconds=grace)
+    pending = (
+        select(OutboxJob.id, OutboxJob.func, OutboxJob.args, OutboxJob.kwargs, OutboxJob.queue)
+        .where(OutboxJob.relayed_at.is_(None), OutboxJob.created_at <= cutoff)
+        .order_by(OutboxJob.id)
+        .limit(limit)
+    )
+    redis_conn = get_redis()
+    if redis_conn is None:
+        rows = db.session.execute(pending.where(OutboxJob.attempts < MAX_INPROCESS_ATTEMPTS)).all()
+        specs = [_spec_from_row(r) for r in rows]
         db.session.rollback()
+        for spec in specs:
+            _run_in_process(spec)
+        return len(specs)
+
+    relayed = 0
+    # Rows stay locked (SKIP LOCKED: concurrent relays share the work) on a connection of our own
+    # while we push, so a job run synchronously in the session cannot collide with the bookkeeping.
+    with db.engine.connect() as conn, conn.begin():
+        rows = conn.execute(pending.with_for_update(skip_locked=True)).all()
+        for row in rows:
+            spec = _spec_from_row(row)
+            try:
+                _push(redis_conn, spec)
+            except RedisError as exc:
+                conn.execute(
+                    update(OutboxJob)
+                    .where(OutboxJob.id == row.id)
+                    .values(attempts=OutboxJob.attempts + 1, last_error=f"redis: {exc}"[:2000])
+                )
+                log.warning("relay stopped, redis unavailable: %s", exc)
+                break
+            conn.execute(
+                update(OutboxJob)
+                .where(OutboxJob.id == row.id)
+                .values(relayed_at=utcnow(), attempts=OutboxJob.attempts + 1)
+            )
+            relayed += 1
+    if relayed:
+        log.info("relayed %s outbox jobs", relayed)
+    return relayed
+
+
+def purge_relayed_outbox(days: int = 7) -> int:
+    """Relayed rows are history once the job has had time to run; keep the table small."""
+    from sqlalchemy import delete
+
+    cutoff = utcnow() - timedelta(days=days)
+    result = db.session.execute(
+        delete(OutboxJob).where(OutboxJob.relayed_at.is_not(None), OutboxJob.relayed_at < cutoff)
+    )
+    from nibog.core import tx
+
+    tx.commit()
+    return result.rowcount or 0

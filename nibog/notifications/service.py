@@ -2,16 +2,20 @@
 
 Callers say *what* to send (template name + context of plain JSON values); the job renders the
 template and sends it through the configured channel backend, recording the outcome in the
-``notifications`` log.
+``notifications`` log. A message that must not go (bounced address, marketing to a parent who
+opted out) is still logged, as ``suppressed``, and no job is queued.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
+from sqlalchemy import delete, func, select
+
 from nibog.core.jobs import enqueue
 from nibog.extensions import db
-from nibog.notifications.models import NotificationLog
+from nibog.notifications.models import EmailSuppression, NotificationLog
+from nibog.notifications.templates import is_marketing
 
 
 def queue_email(
@@ -36,7 +40,34 @@ def queue_sms(
     return _queue("sms", template, to, context, user_id=user_id, booking_id=booking_id)
 
 
+def queue_whatsapp(
+    template: str,
+    to: str,
+    context: dict[str, Any] | None = None,
+    *,
+    user_id: int | None = None,
+    booking_id: int | None = None,
+) -> NotificationLog:
+    return _queue("whatsapp", template, to, context, user_id=user_id, booking_id=booking_id)
+
+
+def suppression_reason(channel: str, template: str, recipient: str, user_id: int | None) -> str | None:
+    """Why this message must not be sent, or None. Checked when queued and again when sent."""
+    if channel == "email" and is_suppressed(recipient):
+        return "address bounced"
+    if is_marketing(template) and user_id is not None:
+        from nibog.accounts.models import User
+
+        user = db.session.get(User, user_id)
+        if user is not None and not user.marketing_opt_in:
+            return "opted out of marketing messages"
+    return None
+
+
 def _queue(channel, template, recipient, context, *, user_id, booking_id) -> NotificationLog:
+    recipient = (recipient or "").strip()
+    if channel == "email":
+        recipient = recipient.lower()
     entry = NotificationLog(
         channel=channel,
         template=template,
@@ -45,7 +76,57 @@ def _queue(channel, template, recipient, context, *, user_id, booking_id) -> Not
         booking_id=booking_id,
         status="queued",
     )
+    reason = suppression_reason(channel, template, recipient, user_id)
+    if reason:
+        entry.status, entry.error = "suppressed", reason
     db.session.add(entry)
     db.session.flush()
-    enqueue("nibog.notifications.tasks.deliver", entry.id, context or {}, queue="notifications")
+    if not reason:
+        enqueue("nibog.notifications.tasks.deliver", entry.id, context or {}, queue="notifications")
     return entry
+
+
+# --- bounced addresses --------------------------------------------------------------------------
+
+
+def _normalise(email: str) -> str:
+    return (email or "").strip().lower()
+
+
+def is_suppressed(email: str) -> bool:
+    return (
+        db.session.scalar(
+            select(func.count())
+            .select_from(EmailSuppression)
+            .where(EmailSuppression.email == _normalise(email))
+        )
+        > 0
+    )
+
+
+def suppress_email(email: str, reason: str = "bounce") -> None:
+    """Stop all email to this address (flushes). Repeated bounces keep one row."""
+    from sqlalchemy.dialects.postgresql import insert as pg_insert
+
+    email = _normalise(email)
+    if not email:
+        return
+    if db.session.get_bind().dialect.name == "postgresql":
+        db.session.execute(
+            pg_insert(EmailSuppression)
+            .values(email=email, reason=reason[:200])
+            .on_conflict_do_nothing(index_elements=["email"])
+        )
+    elif not is_suppressed(email):
+        db.session.add(EmailSuppression(email=email, reason=reason[:200]))
+        db.session.flush()
+
+
+def clear_suppression(email: str) -> bool:
+    """Email may go to this address again: call it when a user sets or changes their email
+    (the new mailbox, or the old one fixed, deserves a fresh start). Flushes; returns whether a
+    suppression was removed."""
+    result = db.session.execute(
+        delete(EmailSuppression).where(EmailSuppression.email == _normalise(email))
+    )
+    return bool(result.rowcount)

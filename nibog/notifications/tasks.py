@@ -3,28 +3,141 @@
 from __future__ import annotations
 
 import logging
+from datetime import timedelta
 from typing import Any
 
+from flask import current_app
+from sqlalchemy import exists, select
+
 from nibog.core import tx
-from nibog.core.timeutil import utcnow
+from nibog.core.timeutil import today_ist, utcnow
 from nibog.extensions import db
+from nibog.notifications.channels import ChannelError, OutgoingMessage, get_backend
 from nibog.notifications.models import NotificationLog
 
 log = logging.getLogger(__name__)
 
+# Without RQ (embedded mode) nothing retries for us: the outbox relay does, this many times.
+EMBEDDED_MAX_ATTEMPTS = 4
+
+
+class DeliveryFailed(RuntimeError):
+    """Raised after a transient failure is recorded, so RQ retries the job with backoff."""
+
+
+def _retries_left(entry: NotificationLog) -> int:
+    from rq import get_current_job
+
+    job = get_current_job()
+    if job is None:
+        return max(0, EMBEDDED_MAX_ATTEMPTS - entry.attempts)
+    if job.worker_name == "sync":
+        return 0  # a synchronous queue (JOBS_SYNC) never retries: fail now, visibly
+    return int(job.retries_left or 0)
+
+
+def _compose(entry: NotificationLog, context: dict[str, Any]) -> OutgoingMessage:
+    from nibog.notifications import templates
+
+    ctx = templates.build_context(context, booking_id=entry.booking_id, user_id=entry.user_id)
+    if entry.channel == "email":
+        subject, text, html = templates.render_email(entry.template, ctx)
+        return OutgoingMessage(
+            channel="email",
+            to=entry.recipient,
+            subject=subject,
+            body=text,
+            html=html,
+            attachments=templates.attachments_for(entry.template, ctx),
+            reference=str(entry.id),
+        )
+    return OutgoingMessage(
+        channel=entry.channel,
+        to=entry.recipient,
+        body=templates.render_short_text(entry.template, ctx),
+        reference=str(entry.id),
+    )
+
 
 def deliver(log_id: int, context: dict[str, Any]) -> None:
+    from nibog.notifications.service import suppression_reason
+
+    # The row stays locked while we send: a second run of this job (relay after a crash, a
+    # duplicate push) waits here and then finds the message already sent.
     entry = db.session.get(NotificationLog, log_id, with_for_update=True)
     if entry is None or entry.status != "queued":
         tx.rollback()
         return
+    reason = suppression_reason(entry.channel, entry.template, entry.recipient, entry.user_id)
+    if reason:
+        entry.status, entry.error = "suppressed", reason
+        tx.commit()
+        return
     entry.attempts += 1
-    # Console backend: the message is logged, nothing leaves the machine.
-    log.info(
-        "message",
-        extra={"channel": entry.channel, "template": entry.template, "to": entry.recipient,
-               "context": context},
-    )
+    try:
+        message = _compose(entry, context)
+        provider_id = get_backend(entry.channel).send(message)
+    except ChannelError as exc:
+        entry.error = str(exc)[:2000]
+        retry = exc.transient and _retries_left(entry) > 0
+        if not retry:
+            entry.status = "failed"
+        tx.commit()
+        log.warning("notification %s failed (retry=%s): %s", log_id, retry, exc)
+        if retry:
+            raise DeliveryFailed(str(exc)) from exc
+        return
     entry.status = "sent"
+    entry.error = None
     entry.sent_at = utcnow()
+    entry.provider_message_id = provider_id or None
     tx.commit()
+
+
+def send_event_reminders() -> int:
+    """The day before an event, remind each confirmed booking once (email, and SMS if known)."""
+    from nibog.booking.models import Booking
+    from nibog.catalog.models import Event
+    from nibog.documents.booking_view import load_booking_view
+    from nibog.notifications.service import queue_email, queue_sms
+
+    tomorrow = today_ist() + timedelta(days=1)
+    already = exists().where(
+        NotificationLog.booking_id == Booking.id, NotificationLog.template == "event_reminder"
+    )
+    ids = db.session.scalars(
+        select(Booking.id)
+        .join(Event, Event.id == Booking.event_id)
+        .where(
+            Event.event_date == tomorrow,
+            Event.status == "published",
+            Booking.status == "confirmed",
+            ~already,
+        )
+        .order_by(Booking.id)
+    ).all()
+    tx.rollback()
+    sent = 0
+    for booking_id in ids:
+        # Lock the booking so two overlapping runs cannot both remind it.
+        booking = db.session.get(Booking, booking_id, with_for_update=True)
+        done = db.session.scalar(
+            select(NotificationLog.id).where(
+                NotificationLog.booking_id == booking_id,
+                NotificationLog.template == "event_reminder",
+            ).limit(1)
+        )
+        if booking is None or booking.status != "confirmed" or done:
+            tx.rollback()
+            continue
+        view = load_booking_view(booking_id)
+        context = {"booking_id": booking_id}
+        if view["email"]:
+            queue_email("event_reminder", view["email"], context, user_id=view["user_id"],
+                        booking_id=booking_id)
+        if view["phone"] and current_app.config.get("SMS_REMINDERS", True):
+            queue_sms("event_reminder", view["phone"], context, user_id=view["user_id"],
+                      booking_id=booking_id)
+        tx.commit()
+        sent += 1
+    return sent

@@ -1,0 +1,95 @@
+"""Tickets and certificates of a booking: GET /api/bookings/{id}/ticket,
+GET /api/bookings/{id}/certificate?child_id=, POST /api/bookings/{id}/certificate/email."""
+
+from __future__ import annotations
+
+from flask import Response, request
+from flask_smorest import Blueprint
+from marshmallow import Schema, fields
+
+from nibog.core import tx
+from nibog.core.auth import auth_required, current_user
+from nibog.documents import service
+
+blp = Blueprint(
+    "booking_documents",
+    __name__,
+    url_prefix="/api/bookings",
+    description="Booking documents: ticket and certificates",
+)
+
+
+class CertificateArgsSchema(Schema):
+    child_id = fields.Integer(
+        load_default=None, metadata={"description": "required when the booking has several children"}
+    )
+
+
+class CertificateEmailSchema(Schema):
+    child_id = fields.Integer(load_default=None, allow_none=True)
+
+
+class TicketItemSchema(Schema):
+    id = fields.Integer()
+    child_id = fields.Integer()
+    child_name = fields.String()
+    game_name = fields.String()
+    start_time = fields.String()
+    end_time = fields.String()
+
+
+class TicketSchema(Schema):
+    booking_id = fields.Integer()
+    booking_number = fields.String()
+    status = fields.String()
+    qr_payload = fields.String(metadata={"description": "signed; check-in verifies it offline"})
+    event = fields.Dict()
+    items = fields.List(fields.Nested(TicketItemSchema))
+    addons = fields.List(fields.Dict())
+
+
+class CertificateEmailResultSchema(Schema):
+    queued = fields.Boolean()
+    status = fields.String()
+    email = fields.String()
+    child_ids = fields.List(fields.Integer())
+
+
+def _pdf(data: bytes, filename: str) -> Response:
+    resp = Response(data, mimetype="application/pdf")
+    resp.headers["Content-Disposition"] = f'inline; filename="{filename}"'
+    resp.headers["Cache-Control"] = "private, no-store"
+    return resp
+
+
+@blp.route("/<int:booking_id>/ticket", methods=["GET"])
+@auth_required()
+@blp.response(200, TicketSchema, description="application/pdf, or this JSON with Accept: application/json")
+@blp.alt_response(200, description="The ticket PDF", content_type="application/pdf", success=True)
+def ticket(booking_id: int):
+    user = current_user()
+    wanted = request.accept_mimetypes.best_match(["application/pdf", "application/json"])
+    if wanted == "application/json":
+        return service.ticket_json(booking_id, user)
+    data, filename = service.ticket_pdf(booking_id, user)
+    return _pdf(data, filename)
+
+
+@blp.route("/<int:booking_id>/certificate", methods=["GET"])
+@auth_required()
+@blp.arguments(CertificateArgsSchema, location="query")
+@blp.alt_response(200, description="The certificate PDF", content_type="application/pdf", success=True)
+def certificate(args, booking_id: int):
+    data, filename = service.certificate_pdf(booking_id, current_user(), args["child_id"])
+    tx.commit()  # the stored file's key on the booking items
+    return _pdf(data, filename)
+
+
+@blp.route("/<int:booking_id>/certificate/email", methods=["POST"])
+@auth_required()
+@blp.arguments(CertificateEmailSchema)
+@blp.response(202, CertificateEmailResultSchema)
+def email_certificate(args, booking_id: int):
+    result = service.email_certificate(booking_id, current_user(), args.get("child_id"))
+    tx.commit()
+    return result

@@ -1,0 +1,202 @@
+"""Participation and winner certificates, one PDF per child per booking (a page per game).
+
+The look comes from the template an admin picks per event (``Event.certificate_template``);
+a winner page (``BookingItem.result_position`` set) names the place.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from reportlab.lib import colors
+from reportlab.lib.pagesizes import A4, landscape
+from reportlab.lib.units import mm
+from reportlab.pdfgen import canvas
+from sqlalchemy import update
+
+from nibog.booking.models import BookingItem
+from nibog.core.errors import AppError, NotFound
+from nibog.core.timeutil import IST
+from nibog.documents.booking_view import TICKET_STATUSES, load_booking_view
+from nibog.documents.storage import StorageError, get_storage
+from nibog.extensions import db
+
+
+@dataclass(frozen=True)
+class CertificateTemplate:
+    name: str
+    label: str
+    border: colors.Color
+    accent: colors.Color
+    title_font: str
+    body_font: str
+
+
+TEMPLATES: dict[str, CertificateTemplate] = {
+    "classic": CertificateTemplate(
+        "classic", "Classic", colors.HexColor("#8a6d1d"), colors.HexColor("#1f4e9c"),
+        "Times-Bold", "Times-Roman",
+    ),
+    "playful": CertificateTemplate(
+        "playful", "Playful", colors.HexColor("#ff7a00"), colors.HexColor("#d6246e"),
+        "Helvetica-Bold", "Helvetica",
+    ),
+}
+DEFAULT_TEMPLATE = "classic"
+
+
+def available_templates() -> list[dict[str, str]]:
+    return [{"name": t.name, "label": t.label} for t in TEMPLATES.values()]
+
+
+def ordinal(n: int) -> str:
+    suffix = "th" if 10 <= n % 100 <= 20 else {1: "st", 2: "nd", 3: "rd"}.get(n % 10, "th")
+    return f"{n}{suffix}"
+
+
+class CertificateUnavailable(AppError):
+    def __init__(self, message: str):
+        super().__init__("certificate_unavailable", message, 409)
+
+
+def event_is_over(event: dict[str, Any], now: datetime | None = None) -> bool:
+    now = (now or datetime.now(IST)).astimezone(IST)
+    end = datetime.fromisoformat(f"{event['event_date']}T{event['end_time']}").replace(tzinfo=IST)
+    return now >= end
+
+
+def certificate_items(view: dict[str, Any], child_id: int) -> list[dict[str, Any]]:
+    """The child's games that earn a certificate, or an error saying why there is none yet.
+
+    Completed event: every game the child was not marked absent from. Event over but not yet
+    completed by the organisers: only games the child was checked in to.
+    """
+    items = [i for i in view["live_items"] if i["child_id"] == child_id]
+    if not items:
+        raise NotFound("Child in this booking")
+    event = view["event"]
+    if view["status"] not in TICKET_STATUSES or event["status"] == "cancelled":
+        raise CertificateUnavailable("This booking has no certificates")
+    if event["status"] == "completed":
+        eligible = [i for i in items if i["attendance"] != "no_show"]
+    elif event_is_over(event):
+        eligible = [i for i in items if i["attendance"] == "attended"]
+    else:
+        raise CertificateUnavailable("Certificates are available once the event is over")
+    if not eligible:
+        raise CertificateUnavailable("Certificates are only for children who took part")
+    return eligible
+
+
+def _draw_page(c: canvas.Canvas, tpl: CertificateTemplate, view: dict, item: dict) -> None:
+    width, height = landscape(A4)
+    c.setStrokeColor(tpl.border)
+    c.setLineWidth(6)
+    c.rect(12 * mm, 12 * mm, width - 24 * mm, height - 24 * mm)
+    c.setLineWidth(1.5)
+    c.rect(17 * mm, 17 * mm, width - 34 * mm, height - 34 * mm)
+    if tpl.name == "playful":
+        for i, colour in enumerate(("#ffcc00", "#29b6f6", "#66bb6a", "#d6246e")):
+            c.setFillColor(colors.HexColor(colour))
+            c.circle(30 * mm + i * 12 * mm, height - 30 * mm, 4 * mm, stroke=0, fill=1)
+            c.circle(width - 30 * mm - i * 12 * mm, 30 * mm, 4 * mm, stroke=0, fill=1)
+
+    position = item["result_position"]
+    title = "Certificate of Achievement" if position else "Certificate of Participation"
+    centre = width / 2
+    c.setFillColor(tpl.accent)
+    c.setFont(tpl.title_font, 34)
+    c.drawCentredString(centre, height - 55 * mm, title)
+    c.setFillColor(colors.black)
+    c.setFont(tpl.body_font, 16)
+    c.drawCentredString(centre, height - 75 * mm, "This certificate is proudly presented to")
+    c.setFont(tpl.title_font, 30)
+    c.drawCentredString(centre, height - 95 * mm, item["child_name"])
+    c.setFont(tpl.body_font, 16)
+    if position:
+        line = f"for winning {ordinal(position)} place in {item['game_name']}"
+    else:
+        line = f"for taking part in {item['game_name']}"
+    c.drawCentredString(centre, height - 112 * mm, line)
+    event, venue = view["event"], view["venue"]
+    c.drawCentredString(centre, height - 124 * mm, f"at {event['title']}")
+    c.setFont(tpl.body_font, 12)
+    c.drawCentredString(
+        centre, height - 134 * mm, f"{venue['name']}, {venue['city']} - {event['date_display']}"
+    )
+    c.line(width - 110 * mm, 38 * mm, width - 40 * mm, 38 * mm)
+    c.drawCentredString(width - 75 * mm, 32 * mm, "NIBOG - New India Baby Olympic Games")
+    c.setFont(tpl.body_font, 9)
+    c.drawString(30 * mm, 32 * mm, f"Booking {view['booking_number']}")
+
+
+def render_certificate_pdf(booking_id: int, child_id: int, view: dict | None = None) -> bytes:
+    view = view or load_booking_view(booking_id)
+    items = certificate_items(view, child_id)
+    tpl = TEMPLATES.get(view["event"]["certificate_template"], TEMPLATES[DEFAULT_TEMPLATE])
+    buf = io.BytesIO()
+    c = canvas.Canvas(buf, pagesize=landscape(A4))
+    c.setTitle(f"NIBOG certificate {view['booking_number']} - {items[0]['child_name']}")
+    c.setAuthor("NIBOG")
+    for item in items:
+        _draw_page(c, tpl, view, item)
+        c.showPage()
+    c.save()
+    return buf.getvalue()
+
+
+def _storage_key(view: dict, child_id: int) -> str:
+    # The key changes with anything printed on the certificate, so a corrected result or a new
+    # template regenerates it instead of serving the stale file.
+    items = [i for i in view["live_items"] if i["child_id"] == child_id]
+    fingerprint = json.dumps(
+        [view["event"]["certificate_template"], view["event"]["status"], view["event"]["title"]]
+        + [[i["id"], i["child_name"], i["attendance"], i["result_position"]] for i in items]
+    )
+    digest = hashlib.sha256(fingerprint.encode()).hexdigest()[:12]
+    return f"certificates/{view['event']['id']}/{view['booking_id']}-{child_id}-{digest}.pdf"
+
+
+def certificate_for(booking_id: int, child_id: int) -> tuple[bytes, bool]:
+    """The stored certificate, generating and storing it first if needed.
+
+    Returns (pdf, created). Marks the child's items with the file's key (flushes only).
+    """
+    view = load_booking_view(booking_id)
+    certificate_items(view, child_id)  # raises when not available
+    key = _storage_key(view, child_id)
+    storage = get_storage()
+    items = [i for i in view["live_items"] if i["child_id"] == child_id]
+    if all(i["certificate_path"] == key for i in items):
+        try:
+            return storage.get(key), False
+        except StorageError:
+            pass  # lost file: regenerate below
+    pdf = render_certificate_pdf(booking_id, child_id, view)
+    storage.put(key, pdf, "application/pdf")
+    db.session.execute(
+        update(BookingItem).where(BookingItem.id.in_([i["id"] for i in items])).values(certificate_path=key)
+    )
+    return pdf, True
+
+
+def certificate_filename(view: dict, child_id: int) -> str:
+    name = next((i["child_name"] for i in view["live_items"] if i["child_id"] == child_id), "child")
+    safe = "".join(ch if ch.isalnum() else "-" for ch in name).strip("-") or "child"
+    return f"certificate-{view['booking_number']}-{safe}.pdf"
+
+
+def eligible_children(view: dict) -> list[int]:
+    out = []
+    for child_id in dict.fromkeys(i["child_id"] for i in view["live_items"]):
+        try:
+            certificate_items(view, child_id)
+        except AppError:
+            continue
+        out.append(child_id)
+    return out

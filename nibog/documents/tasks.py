@@ -1,0 +1,50 @@
+"""Document jobs: certificates for a whole event, generated when the event is completed."""
+
+from __future__ import annotations
+
+import logging
+
+from sqlalchemy import select
+
+from nibog.booking.models import Booking
+from nibog.core import tx
+from nibog.core.errors import AppError
+from nibog.documents.booking_view import TICKET_STATUSES, load_booking_view
+from nibog.documents.certificates import certificate_for, eligible_children
+from nibog.extensions import db
+
+log = logging.getLogger(__name__)
+
+
+def generate_event_certificates(event_id: int) -> int:
+    """Generate and store every certificate of the event; email each family once.
+
+    Safe to run twice: stored certificates are reused and only a booking that got a new
+    certificate is emailed. One transaction per booking keeps locks short and progress durable.
+    Returns the number of certificates generated.
+    """
+    from nibog.notifications.service import queue_email
+
+    booking_ids = db.session.scalars(
+        select(Booking.id)
+        .where(Booking.event_id == event_id, Booking.status.in_(TICKET_STATUSES))
+        .order_by(Booking.id)
+    ).all()
+    tx.rollback()
+    generated = 0
+    for booking_id in booking_ids:
+        try:
+            view = load_booking_view(booking_id)
+            children = eligible_children(view)
+            new = [child_id for child_id in children if certificate_for(booking_id, child_id)[1]]
+            if new and view["email"]:
+                queue_email(
+                    "certificate_ready", view["email"], {"booking_id": booking_id, "child_ids": children},
+                    user_id=view["user_id"], booking_id=booking_id,
+                )
+            tx.commit()
+            generated += len(new)
+        except AppError as exc:
+            tx.rollback()
+            log.warning("no certificates for booking %s: %s", booking_id, exc.message)
+    return generated

@@ -1,0 +1,140 @@
+"""Ticket PDF: booking number, event, venue, date, each child's games and slot times, add-ons,
+and a QR code carrying the signed payload check-in verifies offline (``documents/qr.py``)."""
+
+from __future__ import annotations
+
+import io
+from typing import Any
+from xml.sax.saxutils import escape
+
+import qrcode
+from reportlab.lib import colors
+from reportlab.lib.pagesizes import A4
+from reportlab.lib.styles import getSampleStyleSheet
+from reportlab.lib.units import mm
+from reportlab.platypus import Image, Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
+from sqlalchemy import select
+
+from nibog.booking.models import Booking, BookingItem
+from nibog.core.errors import AppError, NotFound
+from nibog.documents.booking_view import TICKET_STATUSES, load_booking_view
+from nibog.documents.qr import sign_ticket, ticket_data
+from nibog.extensions import db
+
+BRAND = colors.HexColor("#1f4e9c")
+
+
+class TicketUnavailable(AppError):
+    def __init__(self, status: str):
+        super().__init__(
+            "ticket_unavailable",
+            f"A ticket exists only for confirmed bookings (this one is {status})",
+            409,
+        )
+
+
+def qr_payload(booking_id: int) -> str:
+    booking = db.session.get(Booking, booking_id)
+    if booking is None:
+        raise NotFound("Booking")
+    items = db.session.scalars(
+        select(BookingItem).where(BookingItem.booking_id == booking_id, BookingItem.is_live)
+    ).all()
+    return sign_ticket(ticket_data(booking, items))
+
+
+def ticket_json(booking_id: int) -> dict[str, Any]:
+    """What the app shows instead of the PDF (``Accept: application/json``)."""
+    view = load_booking_view(booking_id)
+    if view["status"] not in TICKET_STATUSES:
+        raise TicketUnavailable(view["status"])
+    return {
+        "booking_id": view["booking_id"],
+        "booking_number": view["booking_number"],
+        "status": view["status"],
+        "qr_payload": qr_payload(booking_id),
+        "event": {**view["event"], "venue": view["venue"]},
+        "items": [
+            {k: i[k] for k in ("id", "child_id", "child_name", "game_name", "start_time", "end_time")}
+            for i in view["live_items"]
+        ],
+        "addons": [{k: a[k] for k in ("name", "quantity")} for a in view["addons"]],
+    }
+
+
+def qr_png(payload: str) -> bytes:
+    code = qrcode.QRCode(error_correction=qrcode.constants.ERROR_CORRECT_M, box_size=6, border=4)
+    code.add_data(payload)
+    code.make(fit=True)
+    buf = io.BytesIO()
+    code.make_image(fill_color="black", back_color="white").save(buf, format="PNG")
+    return buf.getvalue()
+
+
+def render_ticket_pdf(booking_id: int) -> bytes:
+    view = load_booking_view(booking_id)
+    if view["status"] not in TICKET_STATUSES:
+        raise TicketUnavailable(view["status"])
+    payload = qr_payload(booking_id)
+    styles = getSampleStyleSheet()
+    h1, body, small = styles["Title"], styles["BodyText"], styles["Italic"]
+    event, venue = view["event"], view["venue"]
+
+    def p(text: str, style=body) -> Paragraph:
+        return Paragraph(escape(str(text)), style)
+
+    header = Table(
+        [
+            [
+                [
+                    p("NIBOG entry ticket", h1),
+                    p(f"Booking {view['booking_number']}", styles["Heading2"]),
+                    p(event["title"], styles["Heading3"]),
+                    p(f"Date: {event['date_display']}, {event['start_time']} - {event['end_time']}"),
+                    p(f"Venue: {venue['name']}, {venue['address']}, {venue['city']}"),
+                    p(f"Parent: {view['parent_name']}"),
+                ],
+                Image(io.BytesIO(qr_png(payload)), width=55 * mm, height=55 * mm),
+            ]
+        ],
+        colWidths=[115 * mm, 60 * mm],
+    )
+    header.setStyle(TableStyle([("VALIGN", (0, 0), (-1, -1), "TOP")]))
+
+    rows = [["Child", "Game", "Slot"]] + [
+        [p(i["child_name"]), p(i["game_name"]), f"{i['start_time']} - {i['end_time']}"]
+        for i in view["live_items"]
+    ]
+    games = Table(rows, colWidths=[60 * mm, 75 * mm, 40 * mm], repeatRows=1)
+    games.setStyle(
+        TableStyle(
+            [
+                ("BACKGROUND", (0, 0), (-1, 0), BRAND),
+                ("TEXTCOLOR", (0, 0), (-1, 0), colors.white),
+                ("GRID", (0, 0), (-1, -1), 0.5, colors.grey),
+                ("VALIGN", (0, 0), (-1, -1), "MIDDLE"),
+            ]
+        )
+    )
+    story = [header, Spacer(1, 6 * mm), p("Games", styles["Heading3"]), games]
+    if view["addons"]:
+        story += [Spacer(1, 4 * mm), p("Add-ons", styles["Heading3"])]
+        story += [p(f"{a['quantity']} x {a['name']}") for a in view["addons"]]
+    story += [
+        Spacer(1, 6 * mm),
+        p("Show the QR code at the entrance. Please arrive 30 minutes before your first slot.", small),
+    ]
+    buf = io.BytesIO()
+    doc = SimpleDocTemplate(
+        buf,
+        pagesize=A4,
+        leftMargin=18 * mm,
+        rightMargin=18 * mm,
+        topMargin=15 * mm,
+        bottomMargin=15 * mm,
+        title=f"NIBOG ticket {view['booking_number']}",
+        author="NIBOG",
+        subject=event["title"],
+    )
+    doc.build(story)
+    return buf.getvalue()

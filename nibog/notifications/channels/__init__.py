@@ -1,0 +1,55 @@
+"""Delivery channels: email, SMS, WhatsApp. Each has a console backend (nothing leaves the
+machine; development and tests) and one real provider, chosen by configuration."""
+
+from __future__ import annotations
+
+from collections import deque
+from dataclasses import dataclass, field
+
+# Console backends keep the last messages here so a developer (or a test) can look at them.
+CONSOLE_OUTBOX: deque = deque(maxlen=200)
+
+
+class ChannelError(RuntimeError):
+    """A send that did not happen. ``transient`` failures are retried with backoff."""
+
+    def __init__(self, message: str, *, transient: bool):
+        super().__init__(message)
+        self.transient = transient
+
+
+@dataclass
+class Attachment:
+    filename: str
+    content_type: str
+    data: bytes
+
+
+@dataclass
+class OutgoingMessage:
+    channel: str
+    to: str
+    body: str
+    subject: str = ""
+    html: str | None = None
+    attachments: list[Attachment] = field(default_factory=list)
+    reference: str = ""  # our log id, echoed back by providers that support it
+
+
+def get_backend(channel: str):
+    from flask import current_app
+
+    cfg = current_app.config
+    if channel == "email":
+        from nibog.notifications.channels import email
+
+        return email.backend(cfg.get("MAIL_BACKEND", "console"))
+    if channel == "sms":
+        from nibog.notifications.channels import sms
+
+        return sms.backend(cfg.get("SMS_BACKEND", "console"))
+    if channel == "whatsapp":
+        from nibog.notifications.channels import whatsapp
+
+        return whatsapp.backend(cfg.get("WHATSAPP_BACKEND", "console"))
+    raise ValueError(f"unknown channel {channel!r}")

@@ -1,0 +1,102 @@
+"""Delivery receipts from providers: delivered, bounced, failed. Idempotent by event id.
+
+A receipt names its message by our log id (``notification_id``, echoed from the
+``X-Nibog-Notification`` header) or by the provider's id (``message_id``).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+from typing import Any
+
+from flask import current_app
+from sqlalchemy import select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+
+from nibog.core.errors import AppError
+from nibog.core.timeutil import utcnow
+from nibog.extensions import db
+from nibog.notifications.models import NotificationLog
+from nibog.notifications.service import suppress_email
+from nibog.payments.models import WebhookEvent
+
+# A later, weaker status never overwrites a final one (a late "delivered" after a bounce).
+_FINAL = {"bounced", "failed"}
+
+
+def verify_signature(raw: bytes, signature: str | None) -> None:
+    secret = current_app.config.get("NOTIFY_WEBHOOK_SECRET", "")
+    expected = hmac.new(secret.encode(), raw, hashlib.sha256).hexdigest()
+    if not secret or not signature or not hmac.compare_digest(expected, signature.strip().lower()):
+        raise AppError("invalid_signature", "Webhook signature does not match", 401)
+
+
+def _claim_event(provider: str, event_id: str, event_type: str, payload: dict) -> bool:
+    """Record the event; False if it was seen before (a replay)."""
+    if db.session.get_bind().dialect.name == "postgresql":
+        inserted = db.session.execute(
+            pg_insert(WebhookEvent)
+            .values(provider=provider, event_id=event_id, event_type=event_type, payload=payload,
+                    processed=True)
+            .on_conflict_do_nothing(index_elements=["provider", "event_id"])
+            .returning(WebhookEvent.id)
+        ).scalar()
+        return inserted is not None
+    seen = db.session.scalar(
+        select(WebhookEvent.id).where(WebhookEvent.provider == provider, WebhookEvent.event_id == event_id)
+    )
+    if seen:
+        return False
+    db.session.add(WebhookEvent(provider=provider, event_id=event_id, event_type=event_type,
+                                payload=payload, processed=True))
+    db.session.flush()
+    return True
+
+
+def _find_entry(payload: dict, channel: str) -> NotificationLog | None:
+    stmt = select(NotificationLog).where(NotificationLog.channel == channel).with_for_update()
+    if payload.get("notification_id"):
+        try:
+            log_id = int(payload["notification_id"])
+        except (TypeError, ValueError):
+            return None
+        return db.session.scalar(stmt.where(NotificationLog.id == log_id))
+    if payload.get("message_id"):
+        return db.session.scalar(
+            stmt.where(NotificationLog.provider_message_id == str(payload["message_id"]))
+        )
+    return None
+
+
+def record_receipt(kind: str, event_id: str, payload: dict[str, Any]) -> dict[str, Any]:
+    """kind: email_delivery | email_bounce | sms_delivery. Flushes; the view commits."""
+    channel = "sms" if kind == "sms_delivery" else "email"
+    if not _claim_event(f"notify-{channel}", event_id, kind, payload):
+        return {"received": True, "duplicate": True}
+    entry = _find_entry(payload, channel)
+    status = str(payload.get("status") or "").lower()
+    if kind == "email_bounce":
+        email = payload.get("email") or (entry.recipient if entry else None)
+        if payload.get("type", "hard") != "soft" and email:
+            suppress_email(email, reason=f"bounce: {payload.get('reason') or 'hard bounce'}")
+        new_status = "bounced"
+    elif status == "delivered":
+        new_status = "delivered"
+    elif status in ("failed", "undelivered", "rejected"):
+        new_status = "failed"
+    else:
+        new_status = None  # intermediate states (accepted, sent, queued) change nothing
+    if entry is not None and new_status and entry.status not in _FINAL:
+        entry.status = new_status
+        if new_status == "delivered":
+            entry.delivered_at = utcnow()
+        elif payload.get("reason"):
+            entry.error = str(payload["reason"])[:2000]
+    db.session.flush()
+    return {
+        "received": True,
+        "duplicate": False,
+        "notification_id": entry.id if entry else None,
+        "status": entry.status if entry else None,
+    }

@@ -1,0 +1,111 @@
+"""Message templates: subjects, rendering, what is marketing, and what gets attached.
+
+Email bodies live in ``templates/email/<name>.txt`` and ``.html``; SMS and WhatsApp text in
+``templates/sms/<name>.txt``. The context the caller queued (plain JSON values) is completed at send
+time with fresh data: the booking as it is now, links, the brand.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from flask import current_app, render_template, render_template_string
+from jinja2 import TemplateNotFound
+
+from nibog.notifications.channels import Attachment
+
+SUBJECTS: dict[str, str] = {
+    "welcome": "Welcome to NIBOG, {{ full_name or 'there' }}!",
+    "verify_email": "Confirm your email address",
+    "password_reset": "Reset your NIBOG password",
+    "login_otp": "Your NIBOG sign-in code",
+    "phone_verify_otp": "Your NIBOG verification code",
+    "booking_held": "Complete your payment for booking {{ booking.booking_number }}",
+    "booking_confirmed": "Booking confirmed: {{ booking.booking_number }} - {{ booking.event.title }}",
+    "booking_cancelled": "Booking {{ booking.booking_number }} cancelled",
+    "refund_processed": "Your refund for booking {{ booking.booking_number }}",
+    "late_payment_refunded": "Payment refunded: booking {{ booking.booking_number }}",
+    "waitlist_offer": "A seat opened up for {{ child_name or 'your child' }}!",
+    "event_reminder": "See you tomorrow at {{ booking.event.title }}",
+    "certificate_ready": "Certificates for {{ booking.event.title }}",
+    "contact_message": "Contact form: {{ name }}",
+    "event_announcement": "New NIBOG event: {{ event_title }}",
+}
+
+# Promotional messages honour User.marketing_opt_in; everything else is transactional and goes.
+MARKETING_TEMPLATES = frozenset({"event_announcement"})
+
+
+def is_marketing(template: str) -> bool:
+    return template in MARKETING_TEMPLATES
+
+
+def build_context(
+    context: dict[str, Any], *, booking_id: int | None, user_id: int | None
+) -> dict[str, Any]:
+    cfg = current_app.config
+    base = cfg.get("PUBLIC_BASE_URL", "").rstrip("/")
+    ctx: dict[str, Any] = {
+        "brand": "NIBOG",
+        "base_url": base,
+        "support_email": cfg.get("STAFF_NOTIFY_EMAIL", ""),
+    }
+    ctx.update(context or {})
+    booking_id = booking_id or ctx.get("booking_id")
+    if booking_id:
+        from nibog.documents.booking_view import load_booking_view
+
+        booking = load_booking_view(int(booking_id))
+        ctx["booking"] = booking
+        ctx.setdefault("full_name", booking["parent_name"])
+        ctx.setdefault("booking_url", f"{base}/account/bookings/{booking_id}")
+        ctx.setdefault("pay_url", f"{base}/book/{booking_id}/pay")
+        if booking["hold_expires_at"]:
+            deadline = datetime.fromisoformat(booking["hold_expires_at"])
+            ctx.setdefault("pay_deadline", deadline.strftime("%d %b %Y, %H:%M IST"))
+    if user_id and "full_name" not in ctx:
+        from nibog.accounts.models import User
+        from nibog.extensions import db
+
+        user = db.session.get(User, user_id)
+        if user is not None:
+            ctx["full_name"] = user.full_name
+    return ctx
+
+
+def render_email(template: str, ctx: dict[str, Any]) -> tuple[str, str, str | None]:
+    subject = render_template_string(SUBJECTS.get(template, "NIBOG"), **ctx).strip()
+    text = render_template(f"email/{template}.txt", **ctx)
+    try:
+        html = render_template(f"email/{template}.html", **ctx)
+    except TemplateNotFound:
+        html = None
+    return subject, text, html
+
+
+def render_short_text(template: str, ctx: dict[str, Any]) -> str:
+    return render_template(f"sms/{template}.txt", **ctx).strip()
+
+
+def attachments_for(template: str, ctx: dict[str, Any]) -> list[Attachment]:
+    booking = ctx.get("booking")
+    if template == "booking_confirmed" and booking:
+        from nibog.documents.tickets import render_ticket_pdf
+
+        pdf = render_ticket_pdf(booking["booking_id"])
+        return [Attachment(f"ticket-{booking['booking_number']}.pdf", "application/pdf", pdf)]
+    if template == "certificate_ready" and booking:
+        from nibog.documents.certificates import (
+            certificate_filename,
+            certificate_for,
+            eligible_children,
+        )
+
+        child_ids = ctx.get("child_ids") or eligible_children(booking)
+        out = []
+        for child_id in child_ids:
+            pdf, _ = certificate_for(booking["booking_id"], int(child_id))
+            out.append(Attachment(certificate_filename(booking, int(child_id)), "application/pdf", pdf))
+        return out
+    return []

@@ -1,0 +1,98 @@
+"""Provider delivery receipts: POST /webhooks/email/delivery, /webhooks/email/bounce and
+/webhooks/sms/delivery.
+
+Signed like every non-payment webhook: ``X-Nibog-Signature`` = hex HMAC-SHA256 of the raw body
+keyed with ``NOTIFY_WEBHOOK_SECRET`` (checked before the body is parsed). The event id comes from
+``X-Nibog-Event-Id`` or the body's ``event_id``; a replay answers 200 and changes nothing.
+"""
+
+from __future__ import annotations
+
+import json
+
+from flask import request
+from flask_smorest import Blueprint
+from marshmallow import Schema, fields
+
+from nibog.core import tx
+from nibog.core.errors import AppError, ValidationFailed
+from nibog.notifications import receipts
+
+blp = Blueprint(
+    "notification_webhooks",
+    __name__,
+    url_prefix="/webhooks",
+    description="Email and SMS delivery receipts (HMAC-SHA256 signed)",
+)
+
+
+class ReceiptSchema(Schema):
+    event_id = fields.String(metadata={"description": "unique per delivery of this event"})
+    notification_id = fields.Integer(metadata={"description": "our id (X-Nibog-Notification)"})
+    message_id = fields.String(metadata={"description": "the provider's message id"})
+    status = fields.String(metadata={"description": "delivered | failed | undelivered | ..."})
+    email = fields.String(metadata={"description": "bounce: the address that bounced"})
+    type = fields.String(metadata={"description": "bounce: hard (default) or soft"})
+    reason = fields.String()
+
+
+class ReceiptResultSchema(Schema):
+    received = fields.Boolean()
+    duplicate = fields.Boolean()
+    notification_id = fields.Integer(allow_none=True)
+    status = fields.String(allow_none=True)
+
+
+DOC = {
+    "parameters": [
+        {
+            "in": "header",
+            "name": "X-Nibog-Signature",
+            "required": True,
+            "schema": {"type": "string"},
+            "description": "hex HMAC-SHA256 of the raw body keyed with NOTIFY_WEBHOOK_SECRET",
+        }
+    ],
+    "requestBody": {"content": {"application/json": {"schema": ReceiptSchema}}},
+}
+
+
+def _handle(kind: str):
+    raw = request.get_data(cache=True)
+    receipts.verify_signature(raw, request.headers.get("X-Nibog-Signature"))
+    try:
+        body = json.loads(raw or b"null")
+    except ValueError:
+        raise AppError("bad_request", "Request body is not valid JSON", 400) from None
+    if not isinstance(body, dict):
+        raise AppError("bad_request", "Request body must be a JSON object", 400)
+    event_id = str(request.headers.get("X-Nibog-Event-Id") or body.get("event_id") or "").strip()
+    if not event_id or len(event_id) > 200:
+        raise ValidationFailed({"event_id": ["An event id (1-200 characters) is required"]})
+    if kind == "email_bounce" and not (body.get("email") or body.get("notification_id")
+                                       or body.get("message_id")):
+        raise ValidationFailed({"email": ["Say which address or message bounced"]})
+    result = receipts.record_receipt(kind, event_id, body)
+    tx.commit()
+    return result
+
+
+@blp.route("/email/delivery", methods=["POST"])
+@blp.doc(**DOC)
+@blp.response(200, ReceiptResultSchema)
+def email_delivery():
+    return _handle("email_delivery")
+
+
+@blp.route("/email/bounce", methods=["POST"])
+@blp.doc(**DOC)
+@blp.response(200, ReceiptResultSchema)
+def email_bounce():
+    return _handle("email_bounce")
+
+
+@blp.route("/sms/delivery", methods=["POST"])
+@blp.doc(**DOC)
+@blp.response(200, ReceiptResultSchema)
+def sms_delivery():
+    return _handle("sms_delivery")
