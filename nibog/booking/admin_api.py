@@ -34,7 +34,7 @@ READ = ("admin", "staff")
 # ---------------------------------------------------------------- schemas
 
 
-class BookingListArgs(PageArgsSchema):
+class AdminBookingListArgs(PageArgsSchema):
     q = fields.String(metadata={"description": "booking number, phone, email or name"})
     status = fields.String(validate=validate.OneOf(BOOKING_STATUSES))
     event_id = fields.Integer()
@@ -77,12 +77,12 @@ class AdminBookingSchema(Schema):
 AdminBookingPage = page_schema(AdminBookingSchema, "AdminBookingPage")
 
 
-class ItemInSchema(Schema):
+class AdminItemInSchema(Schema):
     child_id = fields.Integer(required=True)
     slot_id = fields.Integer(required=True)
 
 
-class AddonInSchema(Schema):
+class AdminAddonInSchema(Schema):
     addon_id = fields.Integer(required=True)
     variant_id = fields.Integer(load_default=None, allow_none=True)
     quantity = fields.Integer(load_default=1, validate=validate.Range(min=1, max=50))
@@ -91,13 +91,15 @@ class AddonInSchema(Schema):
 class AdminCreateSchema(Schema):
     user_id = fields.Integer(required=True)
     event_id = fields.Integer(required=True)
-    items = fields.List(fields.Nested(ItemInSchema), required=True, validate=validate.Length(min=1))
-    addons = fields.List(fields.Nested(AddonInSchema), load_default=list)
+    items = fields.List(
+        fields.Nested(AdminItemInSchema), required=True, validate=validate.Length(min=1)
+    )
+    addons = fields.List(fields.Nested(AdminAddonInSchema), load_default=list)
     promo_code = fields.String(load_default=None, allow_none=True)
     payment_mode = fields.String(load_default="cash", validate=validate.OneOf(("cash", "online")))
 
 
-class MoveSchema(Schema):
+class AdminMoveSchema(Schema):
     item_id = fields.Integer(required=True)
     slot_id = fields.Integer(required=True)
 
@@ -105,7 +107,7 @@ class MoveSchema(Schema):
 class AdminUpdateSchema(Schema):
     status = fields.String(validate=validate.OneOf(("confirmed", "cancelled")))
     reason = fields.String(validate=validate.Length(max=500))
-    move = fields.Nested(MoveSchema)
+    move = fields.Nested(AdminMoveSchema)
 
     @validates_schema
     def one_change(self, data, **kwargs):
@@ -115,22 +117,22 @@ class AdminUpdateSchema(Schema):
             raise MmValidationError("Send either status or move, not both", "move")
 
 
-class CancelArgsSchema(Schema):
+class AdminCancelArgsSchema(Schema):
     reason = fields.String(load_default="cancelled by admin", validate=validate.Length(max=500))
 
 
-class CancelledSchema(Schema):
+class AdminCancelledSchema(Schema):
     booking = fields.Nested(AdminBookingSchema)
     refund = fields.Dict()
 
 
-class ItemResultSchema(Schema):
+class AdminItemResultSchema(Schema):
     attendance = fields.String(validate=validate.OneOf(checkin.ATTENDANCE_VALUES))
     result_position = fields.Integer(allow_none=True, validate=validate.Range(min=1, max=1000))
     slot_id = fields.Integer(metadata={"description": "move the item to this slot"})
 
 
-class CheckInSchema(Schema):
+class CheckInRequestSchema(Schema):
     qr_payload = fields.String(validate=validate.Length(max=2000))
     booking_number = fields.String(validate=validate.Length(max=20))
     item_id = fields.Integer()
@@ -148,7 +150,7 @@ class CheckInResultSchema(Schema):
     already_checked_in_item_ids = fields.List(fields.Integer())
 
 
-class StatsSchema(Schema):
+class DashboardStatsSchema(Schema):
     class Meta:
         unknown = "include"
 
@@ -196,7 +198,7 @@ def _fresh(booking_id: int) -> dict:
 
 @blp.get("/bookings")
 @auth_required(*READ)
-@blp.arguments(BookingListArgs, location="query")
+@blp.arguments(AdminBookingListArgs, location="query")
 @blp.response(200, AdminBookingPage)
 def list_bookings(args: dict):
     return admin_queries.search_bookings(args)
@@ -273,8 +275,8 @@ def update_booking(data: dict, booking_id: int):
 
 @blp.delete("/bookings/<int:booking_id>")
 @auth_required("admin")
-@blp.arguments(CancelArgsSchema, location="query")
-@blp.response(200, CancelledSchema)
+@blp.arguments(AdminCancelArgsSchema, location="query")
+@blp.response(200, AdminCancelledSchema)
 def cancel_booking(args: dict, booking_id: int):
     from nibog.booking.service import cancel_booking as engine_cancel
 
@@ -290,7 +292,7 @@ def cancel_booking(args: dict, booking_id: int):
 
 @blp.put("/bookings/<int:booking_id>/items/<int:item_id>")
 @auth_required("admin")
-@blp.arguments(ItemResultSchema)
+@blp.arguments(AdminItemResultSchema)
 @blp.response(200, AdminBookingSchema)
 def update_item(data: dict, booking_id: int, item_id: int):
     if not data:
@@ -331,14 +333,14 @@ def update_item(data: dict, booking_id: int, item_id: int):
 
 @blp.get("/dashboard/stats")
 @auth_required(*READ)
-@blp.response(200, StatsSchema)
+@blp.response(200, DashboardStatsSchema)
 def dashboard_stats():
     return stats.dashboard_stats()
 
 
 @blp.post("/check-in")
 @auth_required(*READ)
-@blp.arguments(CheckInSchema)
+@blp.arguments(CheckInRequestSchema)
 @blp.response(200, CheckInResultSchema)
 def check_in(data: dict):
     result = checkin.check_in(

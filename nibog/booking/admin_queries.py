@@ -6,7 +6,7 @@ from sqlalchemy import exists, func, or_, select
 
 from nibog.accounts.models import User
 from nibog.booking.models import Booking
-from nibog.booking.ops_serialize import admin_booking_dict
+from nibog.booking.ops_serialize import admin_booking_dicts
 from nibog.catalog.models import Event
 from nibog.core.errors import AppError, NotFound
 from nibog.core.pagination import paginate
@@ -67,7 +67,7 @@ def search_bookings(args: dict) -> dict:
         stmt,
         args["page"],
         args["per_page"],
-        transform=lambda rows: [admin_booking_dict(b) for b in rows],
+        transform=admin_booking_dicts,
     )
 
 

@@ -16,17 +16,17 @@ blp = Blueprint(
 )
 
 
-class ReviewInSchema(Schema):
+class BookingReviewInSchema(Schema):
     rating = fields.Integer(required=True, validate=validate.Range(min=1, max=5))
     comment = fields.String(load_default="", validate=validate.Length(max=2000))
 
 
-class ReviewUpdateSchema(Schema):
+class BookingReviewUpdateSchema(Schema):
     rating = fields.Integer(validate=validate.Range(min=1, max=5))
     comment = fields.String(validate=validate.Length(max=2000))
 
 
-class ReviewSchema(Schema):
+class BookingReviewSchema(Schema):
     id = fields.Integer()
     booking_id = fields.Integer()
     event_id = fields.Integer()
@@ -50,15 +50,15 @@ def _out(review) -> dict:
 
 @blp.get("/<int:booking_id>/review")
 @auth_required()
-@blp.response(200, ReviewSchema)
+@blp.response(200, BookingReviewSchema)
 def get_review(booking_id: int):
     return _out(reviews.get_review(booking_id, current_user().id))
 
 
 @blp.post("/<int:booking_id>/review")
 @auth_required()
-@blp.arguments(ReviewInSchema)
-@blp.response(201, ReviewSchema)
+@blp.arguments(BookingReviewInSchema)
+@blp.response(201, BookingReviewSchema)
 def create_review(data: dict, booking_id: int):
     review = reviews.create_review(booking_id, current_user().id, **data)
     tx.commit()
@@ -67,8 +67,8 @@ def create_review(data: dict, booking_id: int):
 
 @blp.put("/<int:booking_id>/review")
 @auth_required()
-@blp.arguments(ReviewUpdateSchema)
-@blp.response(200, ReviewSchema)
+@blp.arguments(BookingReviewUpdateSchema)
+@blp.response(200, BookingReviewSchema)
 def update_review(data: dict, booking_id: int):
     review = reviews.update_review(booking_id, current_user().id, **data)
     tx.commit()

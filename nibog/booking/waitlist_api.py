@@ -20,22 +20,22 @@ blp = Blueprint(
 )
 
 
-class JoinSchema(Schema):
+class WaitlistJoinSchema(Schema):
     slot_id = fields.Integer(required=True, validate=validate.Range(min=1))
     child_id = fields.Integer(required=True, validate=validate.Range(min=1))
 
 
-class ListArgsSchema(Schema):
+class WaitlistListArgsSchema(Schema):
     status = fields.String(validate=validate.OneOf(WAITLIST_STATUSES))
 
 
-class JoinedSchema(Schema):
+class WaitlistJoinedSchema(Schema):
     id = fields.Integer()
     position = fields.Integer()
     status = fields.String()
 
 
-class EntrySchema(Schema):
+class WaitlistEntrySchema(Schema):
     id = fields.Integer()
     status = fields.String(metadata={"description": "waiting, offered, booked, expired, cancelled"})
     position = fields.Integer(
@@ -99,8 +99,8 @@ def _entries_out(entries) -> list[dict]:
 
 @blp.post("/waiting-list")
 @auth_required()
-@blp.arguments(JoinSchema)
-@blp.response(201, JoinedSchema)
+@blp.arguments(WaitlistJoinSchema)
+@blp.response(201, WaitlistJoinedSchema)
 def join(data: dict):
     entry = waitlist.join(current_user().id, data["slot_id"], data["child_id"])
     tx.commit()
@@ -121,23 +121,23 @@ def _list(args: dict) -> list[dict]:
 
 @blp.get("/waiting-list")
 @auth_required()
-@blp.arguments(ListArgsSchema, location="query")
-@blp.response(200, EntrySchema(many=True))
+@blp.arguments(WaitlistListArgsSchema, location="query")
+@blp.response(200, WaitlistEntrySchema(many=True))
 def list_entries(args: dict):
     return _list(args)
 
 
 @blp.get("/users/me/waiting-list")
 @auth_required()
-@blp.arguments(ListArgsSchema, location="query")
-@blp.response(200, EntrySchema(many=True))
+@blp.arguments(WaitlistListArgsSchema, location="query")
+@blp.response(200, WaitlistEntrySchema(many=True))
 def list_my_entries(args: dict):
     return _list(args)
 
 
 @blp.get("/waiting-list/<int:entry_id>")
 @auth_required()
-@blp.response(200, EntrySchema)
+@blp.response(200, WaitlistEntrySchema)
 def get_entry(entry_id: int):
     entry = next(
         (e for e in waitlist.entries_for_user(current_user().id) if e.id == entry_id), None
