@@ -35,6 +35,8 @@ PERIODIC_JOBS: list[PeriodicJob] = [
     # Unpaid booking holds past their deadline free their seats (BOOKING_HOLD_SECONDS is 15 min).
     PeriodicJob("nibog.booking.tasks.expire_holds", 30, "default"),
 ]
+# Payments left `created` past STUCK_PAYMENT_MINUTES are settled against the gateway's status API.
+PERIODIC_JOBS.append(PeriodicJob("nibog.payments.tasks.reconcile_stuck_payments", 300, "payments"))
 
 _KEY = "nibog:periodic:"
 

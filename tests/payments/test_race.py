@@ -1,0 +1,122 @@
+"""The callback-versus-poll race, with real parallel requests on separate connections.
+
+The client's confirm, the gateway's webhook and the status poll (reconciliation) all report the
+same capture at the same moment. Exactly one capture, one booking confirmation and one
+confirmation message may result. The control switches the row locks off and shows the race is
+real: then every path records its own capture.
+"""
+
+from __future__ import annotations
+
+import threading
+
+import pytest
+
+from nibog.booking.models import Booking
+from nibog.core import tx
+from nibog.extensions import db
+from nibog.payments import service
+from nibog.payments.models import Payment
+from tests.helpers import auth_headers
+from tests.payments.support import (
+    make_booking,
+    messages,
+    open_payment,
+    reload,
+    sandbox,
+    transitions,
+    webhook_for,
+)
+
+ROUNDS = 4
+
+
+def _race(app, parent, order, paid):
+    body, headers = webhook_for(app, "payment.captured", paid["payment"])
+    confirm_body = {
+        "payment_id": order["payment_id"],
+        "provider_payment_id": paid["payment"]["id"],
+        "signature": paid["signature"],
+    }
+    confirm_headers = auth_headers(parent)
+    barrier = threading.Barrier(3, timeout=30)
+    results: dict[str, object] = {}
+
+    def client_confirm():
+        client = app.test_client()
+        barrier.wait()
+        results["confirm"] = client.post(
+            "/api/payments/confirm", json=confirm_body, headers=confirm_headers
+        ).status_code
+
+    def gateway_webhook():
+        client = app.test_client()
+        barrier.wait()
+        results["webhook"] = client.post(
+            "/webhooks/payment/success", data=body, headers=headers
+        ).status_code
+
+    def status_poll():
+        with app.app_context():
+            barrier.wait()
+            try:
+                results["poll"] = service.reconcile_payment(order["payment_id"])
+                tx.commit()
+            except Exception as exc:  # noqa: BLE001 - reported below
+                tx.rollback()
+                results["poll"] = exc
+            finally:
+                db.session.remove()
+
+    threads = [threading.Thread(target=f) for f in (client_confirm, gateway_webhook, status_poll)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=60)
+    return results
+
+
+def _paid_order(client, app, parent):
+    booking = make_booking(parent)
+    order = open_payment(client, parent, booking)
+    paid = sandbox(app).simulate_payment(order["provider_order_id"])
+    return booking, order, paid
+
+
+def test_confirm_webhook_and_poll_together_capture_once(client, app, parent):
+    for _ in range(ROUNDS):
+        booking, order, paid = _paid_order(client, app, parent)
+        results = _race(app, parent, order, paid)
+
+        assert results["confirm"] == 200
+        assert results["webhook"] == 200
+        assert results["poll"] in ("captured", "not_open", "already_captured")
+        assert len(transitions(order["payment_id"], "captured")) == 1
+        assert reload(Payment, order["payment_id"]).status == "captured"
+        assert reload(Booking, booking.id).status == "confirmed"
+        assert messages("booking_confirmed", booking.id) == 1
+
+
+@pytest.fixture
+def locks_switched_off(monkeypatch):
+    """Control: plain reads instead of SELECT … FOR UPDATE, all three paths reading first."""
+    barrier = threading.Barrier(3, timeout=30)
+
+    def unlocked_booking(booking_id):
+        return db.session.get(Booking, booking_id)
+
+    def unlocked_payment(payment_id):
+        payment = db.session.get(Payment, payment_id, populate_existing=True)
+        barrier.wait()
+        return payment
+
+    monkeypatch.setattr(service, "lock_booking", unlocked_booking)
+    monkeypatch.setattr(service, "lock_payment", unlocked_payment)
+
+
+def test_control_without_locks_the_race_double_captures(client, app, parent, locks_switched_off):
+    booking, order, paid = _paid_order(client, app, parent)
+    results = _race(app, parent, order, paid)
+    assert results["confirm"] == 200 and results["webhook"] == 200
+    # Every path saw "created" and recorded its own capture: the guard is what prevents it.
+    assert len(transitions(order["payment_id"], "captured")) == 3
