@@ -26,6 +26,13 @@ READ = ("admin", "staff")
 WRITE = ("admin",)
 
 
+@blp.teardown_request
+def _end_transaction(_exc=None):
+    # A write that failed after flushing must not leave its rows in the session for the next
+    # commit to pick up; after a successful commit this is a no-op.
+    tx.rollback()
+
+
 def actor() -> svc.Actor:
     return svc.Actor(id=current_user().id, ip=client_ip())
 

@@ -53,7 +53,8 @@ def unique_slug(model, base: str, max_len: int = 200) -> str:
 
 
 def get_or_404(model, obj_id: int, what: str, *, lock: bool = False):
-    obj = db.session.get(model, obj_id, with_for_update=lock or None)
+    # ``of``: some models eager-join a parent, and PostgreSQL refuses FOR UPDATE on outer joins.
+    obj = db.session.get(model, obj_id, with_for_update={"of": model} if lock else None)
     if obj is None:
         raise NotFound(what)
     return obj

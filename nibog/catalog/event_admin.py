@@ -125,8 +125,13 @@ def _check_slot(slot: GameSlot, game: EventGame, template: GameTemplate) -> None
 # -- create ----------------------------------------------------------------------------------
 
 
+def _clean(data: dict) -> dict:
+    """Drop the edit markers (``id``/``_delete``) an entry for a new row may carry."""
+    return {k: v for k, v in data.items() if k not in ("id", "delete")}
+
+
 def _add_slot(game: EventGame, template: GameTemplate, data: dict) -> GameSlot:
-    slot = GameSlot(event_game_id=game.id, **data)
+    slot = GameSlot(event_game_id=game.id, **_clean(data))
     _check_slot(slot, game, template)
     db.session.add(slot)
     return slot
@@ -135,7 +140,7 @@ def _add_slot(game: EventGame, template: GameTemplate, data: dict) -> GameSlot:
 def _add_game(event: Event, data: dict) -> EventGame:
     slots = data.pop("slots", None) or []
     template = _template(data["game_template_id"])
-    game = EventGame(event_id=event.id, **data)
+    game = EventGame(event_id=event.id, **_clean(data))
     _check_game(game, template)
     db.session.add(game)
     db.session.flush()
@@ -146,11 +151,11 @@ def _add_game(event: Event, data: dict) -> EventGame:
 
 def _add_addon(event: Event, data: dict) -> AddOn:
     variants = data.pop("variants", None) or []
-    addon = AddOn(event_id=event.id, **data)
+    addon = AddOn(event_id=event.id, **_clean(data))
     db.session.add(addon)
     db.session.flush()
     for variant in variants:
-        db.session.add(AddOnVariant(addon_id=addon.id, **variant))
+        db.session.add(AddOnVariant(addon_id=addon.id, **_clean(variant)))
     return addon
 
 
@@ -338,7 +343,7 @@ def _edit_variants(addon: AddOn, entries: list[dict]) -> None:
             if not remove:
                 if "name" not in entry:
                     raise ValidationFailed({"variants": ["A new variant needs a name"]})
-                db.session.add(AddOnVariant(addon_id=addon.id, **entry))
+                db.session.add(AddOnVariant(addon_id=addon.id, **_clean(entry)))
             continue
         variant = by_id.get(variant_id)
         if variant is None:

@@ -84,6 +84,13 @@ class PromoListArgs(PageArgsSchema):
 
 PromoPage = page_schema(PromoOut, "PromoCodePage")
 
+
+@blp.teardown_request
+def _end_transaction(_exc=None):
+    # A write that failed after flushing must not leave its rows in the session for the next
+    # commit to pick up; after a successful commit this is a no-op.
+    tx.rollback()
+
 @blp.get("/promo-codes")
 @auth_required("admin", "staff")
 @blp.arguments(PromoListArgs, location="query")

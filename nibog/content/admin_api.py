@@ -18,6 +18,13 @@ READ = ("admin", "staff")
 _SLUG = validate.Regexp(r"^[a-z0-9][a-z0-9-]{0,59}$")
 
 
+@blp.teardown_request
+def _end_transaction(_exc=None):
+    # A write that failed after flushing must not leave its rows in the session for the next
+    # commit to pick up; after a successful commit this is a no-op.
+    tx.rollback()
+
+
 def _who() -> tuple[int, str]:
     return current_user().id, client_ip()
 

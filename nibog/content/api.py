@@ -17,6 +17,13 @@ blp = Blueprint("content", __name__, url_prefix="/api", description="Site conten
 CONTACT_LIMIT = "5 per hour"
 
 
+@blp.teardown_request
+def _end_transaction(_exc=None):
+    # A write that failed after flushing must not leave its rows in the session for the next
+    # commit to pick up; after a successful commit this is a no-op.
+    tx.rollback()
+
+
 def _json(text: str) -> Response:
     return Response(text, mimetype="application/json")
 
