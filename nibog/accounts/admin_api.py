@@ -17,9 +17,9 @@ blp = Blueprint(
 
 
 @blp.get("")
+@auth_required("admin", "staff")
 @blp.arguments(s.AdminUserListArgs, location="query")
 @blp.response(200, s.AdminUserPageSchema)
-@auth_required("admin", "staff")
 def list_users(args):
     """Search ``q`` matches email, name or phone; filter by ``role`` and ``is_active``."""
     stmt = admin_service.users_query(args.get("q"), args.get("role"), args.get("is_active"))
@@ -27,8 +27,8 @@ def list_users(args):
 
 
 @blp.get("/<int:user_id>")
-@blp.response(200, s.AdminUserDetailSchema)
 @auth_required("admin", "staff")
+@blp.response(200, s.AdminUserDetailSchema)
 def get_user(user_id):
     detail = admin_service.user_detail(user_id)
     body = s.AdminUserDetailSchema().dump(detail["user"])
@@ -38,9 +38,9 @@ def get_user(user_id):
 
 
 @blp.post("")
+@auth_required("admin")
 @blp.arguments(s.AdminUserCreateSchema)
 @blp.response(201, s.AdminUserSchema)
-@auth_required("admin")
 def create_user(data):
     user = admin_service.create_user(data, actor_id=current_user().id, client_ip=client_ip())
     tx.commit()
@@ -48,9 +48,9 @@ def create_user(data):
 
 
 @blp.put("/<int:user_id>")
+@auth_required("admin")
 @blp.arguments(s.AdminUserUpdateSchema)
 @blp.response(200, s.AdminUserSchema)
-@auth_required("admin")
 def update_user(data, user_id):
     user = admin_service.update_user(
         user_id, data, actor_id=current_user().id, client_ip=client_ip()
@@ -60,8 +60,8 @@ def update_user(data, user_id):
 
 
 @blp.delete("/<int:user_id>")
-@blp.response(204)
 @auth_required("admin")
+@blp.response(204)
 def delete_user(user_id):
     """Deactivates and anonymises; bookings and payments stay for accounting."""
     admin_service.delete_user(user_id, actor_id=current_user().id, client_ip=client_ip())

@@ -19,16 +19,16 @@ blp = Blueprint(
 
 
 @blp.get("")
-@blp.response(200, s.ProfileSchema)
 @auth_required()
+@blp.response(200, s.ProfileSchema)
 def get_me():
     return current_user()
 
 
 @blp.put("")
+@auth_required()
 @blp.arguments(s.ProfileUpdateSchema)
 @blp.response(200, s.ProfileSchema)
-@auth_required()
 def update_me(data):
     """Changing the email or phone clears its verified flag."""
     user = service.update_profile(current_user(), data)
@@ -37,8 +37,8 @@ def update_me(data):
 
 
 @blp.delete("")
-@blp.response(204)
 @auth_required()
+@blp.response(204)
 def delete_me():
     """Anonymises the account, signs it out everywhere and releases unpaid holds. Paid
     bookings and payments stay (without the personal data) for accounting."""
@@ -47,8 +47,8 @@ def delete_me():
 
 
 @blp.post("/verify-email")
-@blp.response(202, AcceptedSchema)
 @auth_required()
+@blp.response(202, AcceptedSchema)
 @rl.forgot_per_ip
 def request_email_verification():
     auth_service.request_email_verification(current_user())
@@ -57,8 +57,8 @@ def request_email_verification():
 
 
 @blp.post("/verify-phone")
-@blp.response(202, OtpSentSchema)
 @auth_required()
+@blp.response(202, OtpSentSchema)
 @rl.otp_request_per_ip
 @rl.own_retry_after
 def request_phone_verification():
@@ -73,9 +73,9 @@ def request_phone_verification():
 
 
 @blp.post("/verify-phone/confirm")
+@auth_required()
 @blp.arguments(s.OtpConfirmSchema)
 @blp.response(200, s.ProfileSchema)
-@auth_required()
 @rl.otp_verify_per_ip
 def confirm_phone(data):
     user = auth_service.confirm_phone(current_user(), data["otp"])
@@ -87,17 +87,17 @@ def confirm_phone(data):
 
 
 @blp.get("/children")
+@auth_required()
 @blp.arguments(PageArgsSchema, location="query")
 @blp.response(200, s.ChildPageSchema)
-@auth_required()
 def list_children(args):
     return paginate(children.children_query(current_user()), args["page"], args["per_page"])
 
 
 @blp.post("/children")
+@auth_required()
 @blp.arguments(s.ChildInputSchema)
 @blp.response(201, s.ChildSchema)
-@auth_required()
 def add_child(data):
     child = children.add_child(current_user(), data)
     tx.commit()
@@ -105,16 +105,16 @@ def add_child(data):
 
 
 @blp.get("/children/<int:child_id>")
-@blp.response(200, s.ChildSchema)
 @auth_required()
+@blp.response(200, s.ChildSchema)
 def get_child(child_id):
     return children.get_child(current_user(), child_id)
 
 
 @blp.put("/children/<int:child_id>")
+@auth_required()
 @blp.arguments(s.ChildUpdateSchema)
 @blp.response(200, s.ChildSchema)
-@auth_required()
 def update_child(data, child_id):
     child = children.update_child(current_user(), child_id, data)
     tx.commit()
@@ -122,8 +122,8 @@ def update_child(data, child_id):
 
 
 @blp.delete("/children/<int:child_id>")
-@blp.response(204)
 @auth_required()
+@blp.response(204)
 def delete_child(child_id):
     """409 ``child_has_bookings`` while the child has upcoming confirmed or unpaid bookings."""
     children.delete_child(current_user(), child_id)
@@ -134,16 +134,16 @@ def delete_child(child_id):
 
 
 @blp.get("/favorites")
+@auth_required()
 @blp.arguments(PageArgsSchema, location="query")
 @blp.response(200, s.FavoritePageSchema)
-@auth_required()
 def list_favorites(args):
     return paginate(favorites.favorites_query(current_user()), args["page"], args["per_page"])
 
 
 @blp.post("/favorites/<int:event_id>")
-@blp.response(201, s.FavoriteEventSchema)
 @auth_required()
+@blp.response(201, s.FavoriteEventSchema)
 def add_favorite(event_id):
     """Idempotent: adding an event twice answers 201 both times and stores it once."""
     favorites.add_favorite(current_user(), event_id)
@@ -152,8 +152,8 @@ def add_favorite(event_id):
 
 
 @blp.delete("/favorites/<int:event_id>")
-@blp.response(204)
 @auth_required()
+@blp.response(204)
 def remove_favorite(event_id):
     favorites.remove_favorite(current_user(), event_id)
     tx.commit()

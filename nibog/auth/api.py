@@ -75,16 +75,16 @@ def login_phone_verify(data):
 
 
 @blp.post("/refresh")
-@blp.response(200, s.AccessTokenResponseSchema)
 @auth_required(refresh=True)
+@blp.response(200, s.AccessTokenResponseSchema)
 def refresh():
     """Send the refresh token as the bearer token; answers a new access token."""
     return tokens.issue_access_token(current_user(), get_jwt()["jti"])
 
 
 @blp.post("/logout")
-@blp.response(204)
 @auth_required()
+@blp.response(204)
 def logout():
     """Revokes this access token and the refresh token issued with it."""
     tokens.revoke_session(get_jwt())
@@ -92,9 +92,9 @@ def logout():
 
 
 @blp.put("/change-password")
+@auth_required()
 @blp.arguments(s.ChangePasswordSchema)
 @blp.response(200, s.TokenResponseSchema)
-@auth_required()
 @rl.login_per_ip
 def change_password(data):
     """Every existing token of the user stops working, including the one used for this call;
