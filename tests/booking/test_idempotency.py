@@ -1,0 +1,143 @@
+"""Idempotency-Key on POST /api/bookings and /guest: one booking per key, even in parallel."""
+
+from __future__ import annotations
+
+import threading
+import time
+
+import pytest
+from sqlalchemy import func, select
+
+from nibog.booking import holds, idempotency
+from nibog.booking.models import Booking, IdempotencyKey
+from nibog.catalog.models import GameSlot
+from nibog.extensions import db
+from tests.booking.test_guest import guest_body
+from tests.booking.world import make_world
+from tests.helpers import auth_headers, error_code
+
+
+def bookings():
+    return db.session.scalar(select(func.count()).select_from(Booking))
+
+
+def test_retry_with_same_key_replays_the_first_response(client):
+    w = make_world()
+    body = {"event_id": w.event.id, "items": [{"child_id": w.children[0].id, "slot_id": w.slots[0].id}]}
+    headers = {**auth_headers(w.parent), "Idempotency-Key": "k-1"}
+    first = client.post("/api/bookings", json=body, headers=headers)
+    second = client.post("/api/bookings", json=body, headers=headers)
+    assert first.status_code == second.status_code == 201
+    assert first.get_json() == second.get_json()
+    assert second.headers.get("Idempotent-Replayed") == "true"
+    assert bookings() == 1
+    db.session.expire_all()
+    assert db.session.get(GameSlot, w.slots[0].id).booked_count == 1
+
+
+def test_same_key_with_another_body_is_409(client):
+    w = make_world()
+    headers = {**auth_headers(w.parent), "Idempotency-Key": "k-1"}
+    client.post("/api/bookings", headers=headers, json={
+        "event_id": w.event.id, "items": [{"child_id": w.children[0].id, "slot_id": w.slots[0].id}]})
+    resp = client.post("/api/bookings", headers=headers, json={
+        "event_id": w.event.id, "items": [{"child_id": w.children[1].id, "slot_id": w.slots[0].id}]})
+    assert resp.status_code == 409 and error_code(resp) == "idempotency_key_reused"
+    assert bookings() == 1
+
+
+def test_keys_are_scoped_per_user(client):
+    w = make_world()
+    other = make_world()
+    for world in (w, other):
+        resp = client.post("/api/bookings", headers={**auth_headers(world.parent), "Idempotency-Key": "same"},
+                           json={"event_id": world.event.id,
+                                 "items": [{"child_id": world.children[0].id, "slot_id": world.slots[0].id}]})
+        assert resp.status_code == 201
+    assert bookings() == 2
+
+
+def test_failed_request_frees_its_key(client):
+    w = make_world(capacity=0)
+    body = {"event_id": w.event.id, "items": [{"child_id": w.children[0].id, "slot_id": w.slots[0].id}]}
+    headers = {**auth_headers(w.parent), "Idempotency-Key": "k-full"}
+    assert error_code(client.post("/api/bookings", json=body, headers=headers)) == "slot_full"
+    assert db.session.scalar(select(func.count()).select_from(IdempotencyKey)) == 0
+    db.session.get(GameSlot, w.slots[0].id).capacity = 1
+    db.session.commit()
+    assert client.post("/api/bookings", json=body, headers=headers).status_code == 201
+
+
+def test_guest_retry_replays_with_the_same_access_code(client):
+    w = make_world(n_children=0)
+    headers = {"Idempotency-Key": "guest-1"}
+    first = client.post("/api/bookings/guest", json=guest_body(w), headers=headers)
+    second = client.post("/api/bookings/guest", json=guest_body(w), headers=headers)
+    assert first.status_code == second.status_code == 201
+    assert first.get_json() == second.get_json()
+    assert bookings() == 1
+
+
+@pytest.mark.parametrize("wait_seconds, others", [(20.0, "replayed"), (0.0, "idempotency_in_progress")])
+def test_concurrent_retries_create_one_booking(app, monkeypatch, wait_seconds, others):
+    """Parallel requests with one key: one books; the others wait and replay it, or - when the
+    wait is over before the first finishes - get 409 idempotency_in_progress."""
+    monkeypatch.setattr(idempotency, "WAIT_FOR_FIRST_SECONDS", wait_seconds)
+    w = make_world()
+    body = {"event_id": w.event.id, "items": [{"child_id": w.children[0].id, "slot_id": w.slots[0].id}]}
+    with app.test_request_context():
+        headers = {**auth_headers(w.parent), "Idempotency-Key": "parallel"}
+    n = 4
+    start = threading.Barrier(n, timeout=20)
+    seen = threading.Condition()
+    waiting, finished = set(), set()
+
+    class CountingTime:
+        """The idempotency module's clock, noting which requests found the key in progress."""
+
+        monotonic = staticmethod(time.monotonic)
+
+        @staticmethod
+        def sleep(seconds):
+            with seen:
+                waiting.add(threading.get_ident())
+                seen.notify_all()
+            time.sleep(seconds)
+
+    monkeypatch.setattr(idempotency, "time", CountingTime)
+
+    def hold_first_request(stage):
+        # Only the request that claimed the key gets here: keep it inside its transaction until
+        # every other request has met the in-progress key (polling, or already answered 409).
+        if stage == "seats_read":
+            with seen:
+                assert seen.wait_for(lambda: len(waiting | finished) >= n - 1, timeout=20)
+
+    monkeypatch.setattr(holds, "PAUSE", hold_first_request)
+    results = [None] * n
+
+    def worker(i):
+        c = app.test_client()
+        start.wait()
+        resp = c.post("/api/bookings", json=body, headers=headers)
+        replayed = resp.headers.get("Idempotent-Replayed") == "true"
+        results[i] = (resp.status_code, resp.get_json(), replayed)
+        if resp.status_code == 409:
+            with seen:
+                finished.add(threading.get_ident())
+                seen.notify_all()
+
+    threads = [threading.Thread(target=worker, args=(i,)) for i in range(n)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    created = [r[1] for r in results if r[0] == 201]
+    assert created and all(b == created[0] for b in created)
+    outcome = sorted(
+        "replayed" if r[2] else ("created" if r[0] == 201 else r[1]["error"]["code"]) for r in results
+    )
+    assert outcome == sorted(["created"] + [others] * (n - 1))
+    db.session.expire_all()
+    assert bookings() == 1
+    assert db.session.get(GameSlot, w.slots[0].id).booked_count == 1
