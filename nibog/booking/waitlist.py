@@ -25,7 +25,7 @@ from nibog.accounts.models import Child, User
 from nibog.booking.models import Booking, BookingItem, WaitingListEntry
 from nibog.catalog.models import Event, EventGame, GameSlot
 from nibog.core.errors import AppError, Conflict, NotFound
-from nibog.core.timeutil import as_utc, utcnow
+from nibog.core.timeutil import as_utc, to_ist, utcnow
 from nibog.extensions import db
 
 log = logging.getLogger(__name__)
@@ -304,7 +304,11 @@ def _notify(entry: WaitingListEntry, booking: Booking) -> None:
         "child_name": child.full_name if child else "",
         "slot_id": entry.slot_id,
         "event_id": booking.event_id,
-        "offer_expires_at": entry.offer_expires_at.isoformat() if entry.offer_expires_at else None,
+        "offer_expires_at": (
+            to_ist(entry.offer_expires_at).strftime("%d %b %Y, %H:%M IST")
+            if entry.offer_expires_at
+            else None
+        ),
         "entry_id": entry.id,
     }
     if user is None:

@@ -128,3 +128,31 @@ def test_offer_expiry_job_passes_an_overdue_offer_on(queue):
     first, second = _state(entry_ids)
     assert first.status == "expired"
     assert second.status == "offered"
+
+
+def test_concurrent_offer_rounds_offer_a_seat_once(app, queue):
+    """Two workers react to the same freed seat: one offer, the queue order kept."""
+    import threading
+
+    from nibog.booking.waitlist_tasks import offer_waitlist_seats
+
+    slot, _, _, _, entry_ids = queue
+    slot_id = slot.id  # plain id: ORM objects stay with the test's session
+    db.session.get(GameSlot, slot_id).capacity = 2
+    db.session.commit()
+    barrier = threading.Barrier(2)
+    results = []
+
+    def worker():
+        with app.app_context():
+            barrier.wait()
+            results.append(offer_waitlist_seats(slot_id))
+
+    threads = [threading.Thread(target=worker) for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert sorted(results) == [0, 1]
+    assert [e.status for e in _state(entry_ids)] == ["offered", "waiting"]
+    assert db.session.get(GameSlot, slot_id).booked_count == 2
