@@ -33,13 +33,14 @@ def list_failed(limit: int = 100) -> dict[str, Any]:
                 if job is None:
                     continue
                 args = list(job.args or ())
+                result = job.latest_result()
                 items.append({
                     "source": "rq",
                     "id": job.id,
                     "queue": name,
                     "func": args[0] if args else job.func_name,
                     "args": args[1:],
-                    "error": _last_line(job.exc_info),
+                    "error": _last_line(result.exc_string if result else ""),
                     "failed_at": isoformat_ist(job.ended_at),
                     "attempts": None,
                 })

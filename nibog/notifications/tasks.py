@@ -84,7 +84,8 @@ def deliver(log_id: int, context: dict[str, Any]) -> None:
             entry.status = "failed"
         tx.commit()
         log.warning("notification %s failed (retry=%s): %s", log_id, retry, exc)
-        if retry:
+        if exc.transient:
+            # Retried by RQ while retries are left; the last one lands in the failed registry.
             raise DeliveryFailed(str(exc)) from exc
         return
     entry.status = "sent"

@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from flask import current_app, render_template, render_template_string
+from flask import current_app, render_template
 from jinja2 import TemplateNotFound
 
 from nibog.notifications.channels import Attachment
@@ -75,7 +75,9 @@ def build_context(
 
 
 def render_email(template: str, ctx: dict[str, Any]) -> tuple[str, str, str | None]:
-    subject = render_template_string(SUBJECTS.get(template, "NIBOG"), **ctx).strip()
+    # Subjects are plain text: no HTML escaping (render_template_string would turn ' into &#39;).
+    env = current_app.jinja_env.overlay(autoescape=False)
+    subject = " ".join(env.from_string(SUBJECTS.get(template, "NIBOG")).render(**ctx).split())
     text = render_template(f"email/{template}.txt", **ctx)
     try:
         html = render_template(f"email/{template}.html", **ctx)

@@ -1,0 +1,137 @@
+"""Enqueue-after-commit through the job outbox: nothing before the commit, nothing after a
+rollback, and nothing lost when Redis is down at the moment of the commit."""
+
+from __future__ import annotations
+
+from sqlalchemy import func, select
+
+from nibog.core import tx
+from nibog.core.jobs import enqueue, relay_outbox
+from nibog.core.models import OutboxJob
+from nibog.extensions import db
+from nibog.notifications.channels import CONSOLE_OUTBOX
+from nibog.notifications.models import NotificationLog
+from nibog.notifications.service import queue_email
+from tests.documents.helpers import make_booking
+from tests.factories import UserFactory
+from tests.helpers import auth_headers
+
+RUNS: list = []
+
+
+def record_run(*args):
+    """A job for these tests: remembers that it ran."""
+    RUNS.append(args)
+
+
+def boom(*args):
+    raise RuntimeError("the job broke")
+
+
+def _count(model) -> int:
+    return db.session.scalar(select(func.count()).select_from(model))
+
+
+def test_rolled_back_booking_sends_nothing(app):
+    booking, info = make_booking(status="pending_payment")
+    booking.status = "confirmed"
+    queue_email("booking_confirmed", info["user"].email, {"booking_id": booking.id},
+                user_id=info["user"].id, booking_id=booking.id)
+    enqueue("tests.jobs.test_outbox.record_run", booking.id)
+    tx.rollback()
+
+    assert _count(NotificationLog) == 0
+    assert _count(OutboxJob) == 0
+    assert RUNS == [] and list(CONSOLE_OUTBOX) == []
+    # Another commit on the same session does not resurrect the discarded jobs.
+    UserFactory()
+    assert RUNS == [] and list(CONSOLE_OUTBOX) == []
+
+
+def test_job_runs_only_after_commit_and_row_is_marked_relayed(app):
+    RUNS.clear()
+    enqueue("tests.jobs.test_outbox.record_run", 7, "x")
+    db.session.flush()
+    assert RUNS == []  # flushed is not committed
+    tx.commit()
+    assert RUNS == [(7, "x")]
+    row = db.session.scalar(select(OutboxJob))
+    assert row.func == "tests.jobs.test_outbox.record_run" and row.args == [7, "x"]
+    assert row.relayed_at is not None
+
+
+def test_savepoint_rolled_back_drops_its_job(app):
+    RUNS.clear()
+    with db.session.begin_nested():
+        enqueue("tests.jobs.test_outbox.record_run", "kept")
+    nested = db.session.begin_nested()
+    enqueue("tests.jobs.test_outbox.record_run", "dropped")
+    nested.rollback()
+    tx.commit()
+    assert RUNS == [("kept",)]
+
+
+def test_redis_outage_at_commit_then_relay_delivers(app, redis_outage):
+    start_outage, end_outage = redis_outage
+    user = UserFactory()
+    start_outage()
+    entry = queue_email("welcome", user.email, {"full_name": "Asha"}, user_id=user.id)
+    tx.commit()  # the commit itself succeeds: the job is safe in the outbox
+
+    assert list(CONSOLE_OUTBOX) == []
+    row = db.session.scalar(select(OutboxJob))
+    assert row.relayed_at is None and "redis" in row.last_error
+    assert db.session.get(NotificationLog, entry.id).status == "queued"
+    assert relay_outbox(grace_seconds=0) == 0  # still down: nothing moves, nothing is lost
+    db.session.expire_all()
+    assert db.session.scalar(select(OutboxJob)).relayed_at is None
+
+    end_outage()
+    assert relay_outbox(grace_seconds=0) == 1
+    db.session.expire_all()
+    assert db.session.get(NotificationLog, entry.id).status == "sent"
+    assert [m["To"] for m in CONSOLE_OUTBOX] == [user.email]
+    assert db.session.scalar(select(OutboxJob)).relayed_at is not None
+    # A second relay finds nothing left to push: the parent gets one email.
+    assert relay_outbox(grace_seconds=0) == 0
+    assert len(CONSOLE_OUTBOX) == 1
+
+
+def test_periodic_relay_leaves_fresh_rows_to_the_after_commit_push(app, redis_outage):
+    start_outage, end_outage = redis_outage
+    start_outage()
+    enqueue("tests.jobs.test_outbox.record_run", 1)
+    tx.commit()
+    end_outage()
+    assert relay_outbox() == 0  # younger than the grace period
+    assert relay_outbox(grace_seconds=0) == 1
+
+
+def test_embedded_mode_runs_in_process_and_cli_relays_failures(app, runner, no_redis):
+    RUNS.clear()
+    enqueue("tests.jobs.test_outbox.record_run", "now")
+    enqueue("tests.jobs.test_outbox.boom", 1)
+    tx.commit()
+    assert RUNS == [("now",)]
+    failed = db.session.scalar(select(OutboxJob).where(OutboxJob.func.like("%boom")))
+    assert failed.relayed_at is None and "the job broke" in failed.last_error
+    assert failed.attempts == 1
+
+    result = runner.invoke(args=["relay-outbox"])
+    assert result.exit_code == 0 and "relayed 1 jobs" in result.output
+    db.session.expire_all()
+    assert db.session.get(OutboxJob, failed.id).attempts == 2
+
+
+def test_failed_jobs_are_visible_to_admins(client, app):
+    enqueue("tests.jobs.test_outbox.boom", 42, queue="default")
+    tx.commit()
+    admin = UserFactory(role="admin")
+    resp = client.get("/api/admin/jobs/failed", headers=auth_headers(admin))
+    assert resp.status_code == 200
+    [job] = [j for j in resp.get_json()["items"] if j["source"] == "rq"]
+    assert job["func"] == "tests.jobs.test_outbox.boom" and job["args"] == [42]
+    assert "the job broke" in job["error"]
+
+    parent = UserFactory()
+    assert client.get("/api/admin/jobs/failed", headers=auth_headers(parent)).status_code == 403

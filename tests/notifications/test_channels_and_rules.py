@@ -1,0 +1,107 @@
+"""SMS (Twilio) and WhatsApp (Meta Cloud API) over HTTP (mocked at transport level with
+`responses`), marketing opt-out, and the day-before reminder sent once per booking."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from urllib.parse import parse_qs
+
+import responses
+from sqlalchemy import select
+
+from nibog.core import tx
+from nibog.core.timeutil import today_ist
+from nibog.extensions import db
+from nibog.notifications.channels import CONSOLE_OUTBOX
+from nibog.notifications.models import NotificationLog
+from nibog.notifications.service import queue_email, queue_sms, queue_whatsapp
+from nibog.notifications.tasks import send_event_reminders
+from tests.documents.helpers import make_booking
+from tests.factories import UserFactory
+
+TWILIO = "https://api.twilio.com/2010-04-01/Accounts/AC123/Messages.json"
+
+
+def _twilio(app, monkeypatch):
+    monkeypatch.setitem(app.config, "SMS_BACKEND", "twilio")
+    monkeypatch.setitem(app.config, "TWILIO_ACCOUNT_SID", "AC123")
+    monkeypatch.setitem(app.config, "TWILIO_AUTH_TOKEN", "secret")
+    monkeypatch.setitem(app.config, "TWILIO_SMS_FROM", "+15005550006")
+
+
+@responses.activate
+def test_sms_goes_through_twilio(app, monkeypatch):
+    _twilio(app, monkeypatch)
+    responses.add(responses.POST, TWILIO, json={"sid": "SM42", "status": "queued"}, status=201)
+    entry = queue_sms("login_otp", "+919876500001", {"otp": "482913", "expires_minutes": 5})
+    tx.commit()
+    [call] = responses.calls
+    form = parse_qs(call.request.body)
+    assert form["To"] == ["+919876500001"] and "482913" in form["Body"][0]
+    assert call.request.headers["Authorization"].startswith("Basic ")
+    db.session.expire_all()
+    logged = db.session.get(NotificationLog, entry.id)
+    assert logged.status == "sent" and logged.provider_message_id == "SM42"
+
+
+@responses.activate
+def test_sms_provider_refusal_fails_the_message(app, monkeypatch):
+    _twilio(app, monkeypatch)
+    responses.add(responses.POST, TWILIO, json={"message": "invalid To"}, status=400)
+    entry = queue_sms("login_otp", "+919876500001", {"otp": "111111"})
+    tx.commit()
+    db.session.expire_all()
+    logged = db.session.get(NotificationLog, entry.id)
+    assert logged.status == "failed" and "400" in logged.error
+
+
+@responses.activate
+def test_whatsapp_goes_through_the_cloud_api(app, monkeypatch):
+    monkeypatch.setitem(app.config, "WHATSAPP_BACKEND", "meta")
+    monkeypatch.setitem(app.config, "WHATSAPP_TOKEN", "tok")
+    monkeypatch.setitem(app.config, "WHATSAPP_PHONE_NUMBER_ID", "555")
+    responses.add(responses.POST, "https://graph.facebook.com/v19.0/555/messages",
+                  json={"messages": [{"id": "wamid.1"}]})
+    booking, info = make_booking()
+    entry = queue_whatsapp("booking_confirmed", "+919876500002", {"booking_id": booking.id},
+                           booking_id=booking.id)
+    tx.commit()
+    body = responses.calls[0].request.body.decode()
+    assert booking.booking_number in body and '"to": "919876500002"' in body
+    db.session.expire_all()
+    assert db.session.get(NotificationLog, entry.id).provider_message_id == "wamid.1"
+
+
+def test_marketing_respects_opt_out_but_transactional_always_goes(app):
+    user = UserFactory(marketing_opt_in=False, full_name="Asha O'Brien")
+    promo = queue_email("event_announcement", user.email, {"event_title": "Delhi Games"},
+                        user_id=user.id)
+    receipt = queue_email("welcome", user.email, {}, user_id=user.id)
+    tx.commit()
+    assert promo.status == "suppressed" and "opted out" in promo.error
+    assert [m["Subject"] for m in CONSOLE_OUTBOX] == ["Welcome to NIBOG, Asha O'Brien!"]
+    db.session.expire_all()
+    assert db.session.get(NotificationLog, receipt.id).status == "sent"
+
+    fan = UserFactory(marketing_opt_in=True)
+    queue_email("event_announcement", fan.email, {"event_title": "Delhi Games"}, user_id=fan.id)
+    tx.commit()
+    assert CONSOLE_OUTBOX[-1]["Subject"] == "New NIBOG event: Delhi Games"
+
+
+def test_reminder_the_day_before_goes_once_per_booking(app):
+    tomorrow = today_ist() + timedelta(days=1)
+    booking, info = make_booking(event_date=tomorrow, title="Kochi Games")
+    unpaid, _ = make_booking(event=info["event"], status="pending_payment", child_names=("Riya",))
+    later, _ = make_booking(event_date=tomorrow + timedelta(days=1))
+
+    assert send_event_reminders() == 1
+    logs = db.session.scalars(
+        select(NotificationLog).where(NotificationLog.template == "event_reminder")
+    ).all()
+    assert {(log.channel, log.booking_id) for log in logs} == {
+        ("email", booking.id), ("sms", booking.id)
+    }
+    mail = next(m for m in CONSOLE_OUTBOX if hasattr(m, "get_body"))
+    assert "Kochi Games" in mail["Subject"]
+    assert send_event_reminders() == 0  # hourly runs do not repeat it

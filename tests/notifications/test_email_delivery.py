@@ -1,0 +1,130 @@
+"""Email through a real local SMTP server (aiosmtpd): what arrives, attachments, idempotent
+re-runs, retries with backoff on a failing server (a real RQ worker), permanent failures."""
+
+from __future__ import annotations
+
+import io
+
+import pypdf
+from rq import Queue, SimpleWorker
+from sqlalchemy import func, select
+
+from nibog.core import tx
+from nibog.extensions import db, get_redis
+from nibog.notifications.models import NotificationLog
+from nibog.notifications.service import queue_email
+from nibog.notifications.tasks import deliver
+from tests.documents.helpers import make_booking
+from tests.factories import UserFactory
+
+
+def _log(entry_id) -> NotificationLog:
+    db.session.expire_all()
+    return db.session.get(NotificationLog, entry_id)
+
+
+def test_booking_confirmed_arrives_with_the_ticket_attached(app, smtp_server):
+    booking, info = make_booking(title="Chennai Summer Games", addon=("Meal Pack", 1, 29900))
+    entry = queue_email("booking_confirmed", info["user"].email, {"booking_id": booking.id},
+                        user_id=info["user"].id, booking_id=booking.id)
+    tx.commit()
+
+    [mail] = smtp_server.messages
+    assert mail["To"] == info["user"].email
+    assert booking.booking_number in mail["Subject"]
+    text = mail.get_body(preferencelist=("plain",)).get_content()
+    assert "Chennai Summer Games" in text and "Aarav" in text and "1 x Meal Pack" in text
+    html = mail.get_body(preferencelist=("html",)).get_content()
+    assert booking.booking_number in html
+    [attachment] = list(mail.iter_attachments())
+    assert attachment.get_content_type() == "application/pdf"
+    assert attachment.get_filename() == f"ticket-{booking.booking_number}.pdf"
+    pdf_text = pypdf.PdfReader(io.BytesIO(attachment.get_content())).pages[0].extract_text()
+    assert booking.booking_number in pdf_text
+
+    logged = _log(entry.id)
+    assert logged.status == "sent" and logged.attempts == 1
+    assert logged.provider_message_id == mail["Message-ID"]
+
+
+def test_password_reset_and_held_booking_carry_their_links(app, smtp_server):
+    user = UserFactory()
+    queue_email("password_reset", user.email,
+                {"full_name": "Asha", "reset_url": "http://127.0.0.1:5000/reset-password?token=abc.def"},
+                user_id=user.id)
+    booking, info = make_booking(status="pending_payment")
+    booking.hold_expires_at = booking.created_at
+    queue_email("booking_held", info["user"].email, {"booking_id": booking.id},
+                user_id=info["user"].id, booking_id=booking.id)
+    tx.commit()
+
+    reset, held = smtp_server.messages
+    assert "token=abc.def" in reset.get_body(preferencelist=("plain",)).get_content()
+    held_text = held.get_body(preferencelist=("plain",)).get_content()
+    assert f"/book/{booking.id}/pay" in held_text
+    assert "IST" in held_text  # the payment deadline, in Indian time
+
+
+def test_delivering_twice_sends_once(app, smtp_server):
+    user = UserFactory()
+    entry = queue_email("welcome", user.email, {"full_name": "Asha"}, user_id=user.id)
+    tx.commit()
+    deliver(entry.id, {"full_name": "Asha"})  # a duplicate run (relay after a crash, say)
+    deliver(entry.id, {"full_name": "Asha"})
+    assert len(smtp_server.messages) == 1
+    assert _log(entry.id).attempts == 1
+
+
+def _run_worker_with_retries(app, monkeypatch):
+    monkeypatch.setitem(app.config, "JOBS_SYNC", False)
+    monkeypatch.setitem(app.config, "JOB_RETRY_INTERVALS", [0, 0, 0])
+
+
+def _work(queue_name="notifications"):
+    conn = get_redis()
+    SimpleWorker([Queue(queue_name, connection=conn)], connection=conn).work(burst=True)
+
+
+def test_failing_smtp_server_is_retried_until_it_accepts(app, smtp_server, monkeypatch):
+    _run_worker_with_retries(app, monkeypatch)
+    smtp_server.fail_next = 2
+    user = UserFactory()
+    entry = queue_email("welcome", user.email, {"full_name": "Asha"}, user_id=user.id)
+    tx.commit()
+    assert smtp_server.messages == []  # queued in Redis, not sent yet
+
+    _work()
+    assert len(smtp_server.messages) == 1
+    logged = _log(entry.id)
+    assert logged.status == "sent" and logged.attempts == 3
+
+
+def test_smtp_server_that_never_recovers_ends_failed_and_visible(client, app, smtp_server, monkeypatch):
+    _run_worker_with_retries(app, monkeypatch)
+    smtp_server.fail_next = 100
+    user = UserFactory()
+    entry = queue_email("welcome", user.email, {}, user_id=user.id)
+    tx.commit()
+    _work()
+    logged = _log(entry.id)
+    assert logged.status == "failed" and logged.attempts == 4  # first try + 3 retries
+    assert "451" in logged.error
+
+    from tests.helpers import auth_headers
+
+    admin = UserFactory(role="admin")
+    items = client.get("/api/admin/jobs/failed", headers=auth_headers(admin)).get_json()["items"]
+    assert {"rq", "notification"} <= {i["source"] for i in items}
+
+
+def test_permanent_smtp_refusal_is_not_retried(app, smtp_server, monkeypatch):
+    _run_worker_with_retries(app, monkeypatch)
+    smtp_server.fail_next = 100
+    smtp_server.fail_reply = "554 5.7.1 Message rejected"
+    user = UserFactory()
+    entry = queue_email("welcome", user.email, {}, user_id=user.id)
+    tx.commit()
+    _work()
+    logged = _log(entry.id)
+    assert logged.status == "failed" and logged.attempts == 1
+    assert db.session.scalar(select(func.count()).select_from(NotificationLog)) == 1

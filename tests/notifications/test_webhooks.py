@@ -1,0 +1,119 @@
+"""Delivery and bounce receipts: signed, idempotent by event id; a bounced address gets no more
+email until it is cleared (``clear_suppression``, called when the user's email changes)."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+
+from sqlalchemy import func, select
+
+from nibog.core import tx
+from nibog.extensions import db
+from nibog.notifications.channels import CONSOLE_OUTBOX
+from nibog.notifications.models import EmailSuppression, NotificationLog
+from nibog.notifications.service import clear_suppression, queue_email, queue_sms
+from tests.factories import UserFactory
+from tests.helpers import error_code
+
+
+def _post(client, app, path, body, *, secret=None):
+    raw = json.dumps(body).encode()
+    key = (secret or app.config["NOTIFY_WEBHOOK_SECRET"]).encode()
+    sig = hmac.new(key, raw, hashlib.sha256).hexdigest()
+    return client.post(path, data=raw, content_type="application/json",
+                       headers={"X-Nibog-Signature": sig})
+
+
+def _sent_email(user):
+    entry = queue_email("welcome", user.email, {}, user_id=user.id)
+    tx.commit()
+    db.session.expire_all()
+    return db.session.get(NotificationLog, entry.id)
+
+
+def test_bad_signature_is_401_and_changes_nothing(client, app):
+    user = UserFactory()
+    entry = _sent_email(user)
+    body = {"event_id": "evt-1", "notification_id": entry.id, "status": "delivered"}
+    resp = _post(client, app, "/webhooks/email/delivery", body, secret="not-the-secret")
+    assert resp.status_code == 401 and error_code(resp) == "invalid_signature"
+    resp = client.post("/webhooks/email/delivery", json=body)  # unsigned
+    assert resp.status_code == 401
+    db.session.expire_all()
+    assert db.session.get(NotificationLog, entry.id).status == "sent"
+
+
+def test_delivery_receipt_marks_the_message_and_replay_is_harmless(client, app):
+    user = UserFactory()
+    entry = _sent_email(user)
+    body = {"event_id": "evt-2", "message_id": entry.provider_message_id, "status": "delivered"}
+    resp = _post(client, app, "/webhooks/email/delivery", body)
+    assert resp.status_code == 200
+    assert resp.get_json() == {"received": True, "duplicate": False,
+                               "notification_id": entry.id, "status": "delivered"}
+    db.session.expire_all()
+    delivered_at = db.session.get(NotificationLog, entry.id).delivered_at
+    assert delivered_at is not None
+
+    resp = _post(client, app, "/webhooks/email/delivery", body)
+    assert resp.status_code == 200 and resp.get_json()["duplicate"] is True
+    db.session.expire_all()
+    assert db.session.get(NotificationLog, entry.id).delivered_at == delivered_at
+
+
+def test_bounce_suppresses_the_address_until_it_is_cleared(client, app):
+    user = UserFactory()
+    entry = _sent_email(user)
+    body = {"event_id": "evt-3", "notification_id": entry.id, "reason": "mailbox does not exist"}
+    resp = _post(client, app, "/webhooks/email/bounce", body)
+    assert resp.status_code == 200
+    db.session.expire_all()
+    assert db.session.get(NotificationLog, entry.id).status == "bounced"
+    # A late "delivered" for the same message does not undo the bounce.
+    _post(client, app, "/webhooks/email/delivery",
+          {"event_id": "evt-4", "notification_id": entry.id, "status": "delivered"})
+    db.session.expire_all()
+    assert db.session.get(NotificationLog, entry.id).status == "bounced"
+
+    CONSOLE_OUTBOX.clear()
+    again = queue_email("password_reset", user.email.upper(), {"reset_url": "x?token=1"},
+                        user_id=user.id)
+    tx.commit()
+    assert again.status == "suppressed" and list(CONSOLE_OUTBOX) == []
+
+    # Replayed bounce: still one suppression.
+    assert _post(client, app, "/webhooks/email/bounce", body).get_json()["duplicate"] is True
+    assert db.session.scalar(select(func.count()).select_from(EmailSuppression)) == 1
+
+    assert clear_suppression(user.email) is True
+    tx.commit()
+    queue_email("password_reset", user.email, {"reset_url": "x?token=2"}, user_id=user.id)
+    tx.commit()
+    assert [m["To"] for m in CONSOLE_OUTBOX] == [user.email]
+
+
+def test_bounce_by_address_alone_and_soft_bounce(client, app):
+    resp = _post(client, app, "/webhooks/email/bounce",
+                 {"event_id": "evt-5", "email": "Gone@Example.com", "type": "soft"})
+    assert resp.status_code == 200
+    assert db.session.scalar(select(func.count()).select_from(EmailSuppression)) == 0
+    _post(client, app, "/webhooks/email/bounce", {"event_id": "evt-6", "email": "Gone@Example.com"})
+    assert db.session.scalar(select(EmailSuppression.email)) == "gone@example.com"
+    resp = _post(client, app, "/webhooks/email/bounce", {"event_id": "evt-7"})
+    assert resp.status_code == 422
+
+
+def test_sms_delivery_receipt(client, app):
+    user = UserFactory()
+    entry = queue_sms("login_otp", user.phone, {"otp": "123456", "expires_minutes": 5})
+    tx.commit()
+    db.session.expire_all()
+    sid = db.session.get(NotificationLog, entry.id).provider_message_id
+    resp = _post(client, app, "/webhooks/sms/delivery",
+                 {"event_id": "sms-1", "message_id": sid, "status": "undelivered",
+                  "reason": "handset off"})
+    assert resp.status_code == 200 and resp.get_json()["status"] == "failed"
+    resp = _post(client, app, "/webhooks/sms/delivery", {"status": "delivered"})
+    assert resp.status_code == 422  # no event id
