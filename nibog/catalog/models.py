@@ -89,6 +89,14 @@ class Event(TimestampMixin, db.Model):
         Index("ix_events_status_date", "status", "event_date"),
         Index("ix_events_city_status_date", "city_id", "status", "event_date"),
         Index("ix_events_featured_date", "is_featured", "event_date"),
+        # Full-text search for the listing's ``q`` (PostgreSQL only; SQLite falls back to LIKE).
+        # The expression must stay identical to ``catalog.queries.search_vector``.
+        Index(
+            "ix_events_search",
+            # Written as PostgreSQL prints it back, so the drift check compares equal.
+            text("to_tsvector('simple'::regconfig, (title::text || ' '::text) || description)"),
+            postgresql_using="gin",
+        ).ddl_if(dialect="postgresql"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
