@@ -59,7 +59,7 @@ def check_in(
     force: bool = False,
 ) -> CheckInResult:
     booking_id, number, admitted = _resolve(qr_payload, booking_number)
-    stmt = select(Booking).with_for_update()
+    stmt = select(Booking).with_for_update().execution_options(populate_existing=True)
     if booking_id is not None:
         stmt = stmt.where(Booking.id == booking_id, Booking.booking_number == number)
     else:
@@ -139,6 +139,7 @@ def set_item_result(
         select(BookingItem)
         .where(BookingItem.id == item_id, BookingItem.booking_id == booking_id)
         .with_for_update()
+        .execution_options(populate_existing=True)
     )
     if item is None:
         raise NotFound("Booking item")

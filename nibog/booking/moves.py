@@ -9,6 +9,8 @@ kept: a move is a service gesture, not a new sale.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from sqlalchemy import select
 
 from nibog.accounts.models import Child
@@ -20,11 +22,21 @@ from nibog.extensions import db
 
 MOVABLE_STATUSES = ("pending_payment", "confirmed")
 
+# Test-only switches for the concurrency test's control (set with monkeypatch): LOCK_ROWS=False
+# reads the seat counters without FOR UPDATE, and PAUSE runs between reading and writing them.
+LOCK_ROWS = True
+PAUSE: Callable[[], None] | None = None
+
 
 def move_item(
     booking_id: int, item_id: int, new_slot_id: int, *, check_age: bool = True
 ) -> BookingItem:
-    booking = db.session.scalar(select(Booking).where(Booking.id == booking_id).with_for_update())
+    booking = db.session.scalar(
+        select(Booking)
+        .where(Booking.id == booking_id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    )
     if booking is None:
         raise NotFound("Booking")
     if booking.status not in MOVABLE_STATUSES:
@@ -46,15 +58,15 @@ def move_item(
         raise Conflict("item_checked_in", "A checked-in item cannot be moved")
 
     old_slot_id = item.slot_id
-    slots = {
-        s.id: s
-        for s in db.session.scalars(
-            select(GameSlot)
-            .where(GameSlot.id.in_(sorted({old_slot_id, new_slot_id})))
-            .order_by(GameSlot.id)
-            .with_for_update()
-        )
-    }
+    stmt = (
+        select(GameSlot)
+        .where(GameSlot.id.in_(sorted({old_slot_id, new_slot_id})))
+        .order_by(GameSlot.id)
+        .execution_options(populate_existing=True)
+    )
+    if LOCK_ROWS:
+        stmt = stmt.with_for_update()
+    slots = {s.id: s for s in db.session.scalars(stmt)}
     new_slot = slots.get(new_slot_id)
     if new_slot is None:
         raise NotFound("Slot")
@@ -86,6 +98,8 @@ def move_item(
             "slot_full", f"Slot {new_slot_id} has no seats left", {"slot_ids": [new_slot_id]}
         )
 
+    if PAUSE is not None:
+        PAUSE()
     new_slot.booked_count += 1
     slots[old_slot_id].booked_count -= 1
     item.slot_id = new_slot_id

@@ -19,7 +19,7 @@ REVIEWABLE_STATUSES = ("confirmed", "completed")
 def _own_booking(booking_id: int, user_id: int, *, lock: bool = False) -> Booking:
     stmt = select(Booking).where(Booking.id == booking_id)
     if lock:
-        stmt = stmt.with_for_update()
+        stmt = stmt.with_for_update().execution_options(populate_existing=True)
     booking = db.session.scalar(stmt)
     # Someone else's booking is "not found": never reveal that it exists.
     if booking is None or booking.user_id != user_id:

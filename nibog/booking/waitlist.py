@@ -42,7 +42,7 @@ SKIP_CODES = ("already_booked", "child_not_eligible", "not_found")
 def _slot_with_event(slot_id: int, *, lock: bool = False) -> tuple[GameSlot, EventGame, Event]:
     stmt = select(GameSlot).where(GameSlot.id == slot_id)
     if lock:
-        stmt = stmt.with_for_update()
+        stmt = stmt.with_for_update().execution_options(populate_existing=True)
     slot = db.session.scalar(stmt)
     if slot is None:
         raise NotFound("Slot")
@@ -109,7 +109,10 @@ def join(user_id: int, slot_id: int, child_id: int) -> WaitingListEntry:
 
 def leave(user_id: int, entry_id: int, *, actor_id: int | None = None) -> WaitingListEntry:
     entry = db.session.scalar(
-        select(WaitingListEntry).where(WaitingListEntry.id == entry_id).with_for_update()
+        select(WaitingListEntry)
+        .where(WaitingListEntry.id == entry_id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
     )
     if entry is None or entry.user_id != user_id:
         raise NotFound("Waiting list entry")
@@ -195,6 +198,7 @@ def _reconcile(entry_ids_stmt) -> set[int]:
         .join(Booking, Booking.id == WaitingListEntry.offered_booking_id)
         .where(WaitingListEntry.id.in_(entry_ids_stmt), WaitingListEntry.status == "offered")
         .with_for_update(of=WaitingListEntry, skip_locked=True)
+        .execution_options(populate_existing=True)
     ).all()
     freed: set[int] = set()
     for entry, status in rows:
@@ -216,7 +220,12 @@ def offer_seats(slot_id: int) -> int:
     a parent is leaving at that moment are skipped (SKIP LOCKED), not waited for.
     """
     _reconcile(select(WaitingListEntry.id).where(WaitingListEntry.slot_id == slot_id))
-    slot = db.session.scalar(select(GameSlot).where(GameSlot.id == slot_id).with_for_update())
+    slot = db.session.scalar(
+        select(GameSlot)
+        .where(GameSlot.id == slot_id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    )
     if slot is None:
         return 0
     event_id = db.session.scalar(
@@ -230,6 +239,7 @@ def offer_seats(slot_id: int) -> int:
             .order_by(WaitingListEntry.created_at, WaitingListEntry.id)
             .limit(1)
             .with_for_update(skip_locked=True)
+            .execution_options(populate_existing=True)
         )
         if entry is None:
             break
