@@ -15,6 +15,7 @@ from sqlalchemy import select
 
 from nibog.core.errors import AppError, NotFound
 from nibog.core.jobs import enqueue
+from nibog.core.money import format_inr
 from nibog.core.timeutil import utcnow
 from nibog.extensions import db
 from nibog.payments.history import flag, lock_booking, lock_payment, record
@@ -172,6 +173,7 @@ def _notify_refund(payment: Payment, refund: Refund) -> None:
             {
                 "booking_number": booking.booking_number,
                 "amount": refund.amount,
+                "amount_display": format_inr(refund.amount),
                 "currency": payment.currency,
                 "refund_id": refund.id,
             },

@@ -22,6 +22,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from nibog.core.errors import AppError, NotFound
+from nibog.core.money import format_inr
 from nibog.core.timeutil import as_utc, utcnow
 from nibog.extensions import db
 from nibog.payments.gateways import GatewayError, InvalidSignature, get_gateway
@@ -147,12 +148,21 @@ def create_payment(booking_id: int, *, user, access_code: str | None = None) -> 
 
 # -- capture / failure -------------------------------------------------------------------------
 def confirm_payment(
-    payment_id: int, *, user, provider_payment_id: str | None, signature: str | None
+    payment_id: int,
+    *,
+    user,
+    provider_payment_id: str | None,
+    signature: str | None,
+    check_owner: bool = True,
+    source: str = "api",
 ) -> Payment:
-    """The client's "I paid": verified on the server, then the shared capture path."""
+    """The client's "I paid": verified on the server, then the shared capture path.
+
+    ``check_owner=False`` is for the sandbox checkout page, which plays the parent's browser.
+    """
     payment = db.session.get(Payment, payment_id)
     if payment is None or (
-        payment.user_id is not None and (user is None or user.id != payment.user_id)
+        check_owner and payment.user_id is not None and (user is None or user.id != payment.user_id)
     ):
         raise NotFound("Payment")
     gateway = get_gateway(payment.provider)
@@ -182,7 +192,7 @@ def confirm_payment(
         info = gateway.fetch_payment(payment.provider_order_id, provider_payment_id)
     except GatewayError as exc:
         raise gateway_unavailable(exc) from exc
-    apply_outcome(payment.id, info, source="api")
+    apply_outcome(payment.id, info, source=source)
     db.session.flush()
     # lock_payment loaded the locked row into this same identity: `payment` is current.
     return payment
@@ -268,6 +278,7 @@ def _tell_late_payment(payment: Payment) -> None:
             {
                 "booking_number": booking.booking_number,
                 "amount": payment.amount,
+                "amount_display": format_inr(payment.amount),
                 "currency": payment.currency,
             },
             user_id=booking.user_id,

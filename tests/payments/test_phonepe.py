@@ -1,0 +1,267 @@
+"""PAYMENT_PROVIDER=phonepe: pay request, S2S callback, status check, refund (no network)."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+from datetime import timedelta
+
+import pytest
+import responses
+from sqlalchemy import update
+
+from nibog.booking.models import Booking
+from nibog.core.timeutil import utcnow
+from nibog.extensions import db
+from nibog.payments.models import Payment, Refund
+from nibog.payments.tasks import reconcile_stuck_payments
+from tests.helpers import auth_headers, error_code
+from tests.payments.support import PRICE, make_booking, messages, open_payment, reload, transitions
+
+HOST = "https://api-preprod.phonepe.com/apis/pg-sandbox"
+MID, SALT, INDEX = "PGTESTPAYUAT", "099eb0cd-02cf-4e2a-8aca-3e6c6aff0399", "1"
+REDIRECT = "https://mercury-uat.phonepe.com/transact/simulator?token=Yz1Nq9"
+
+
+@pytest.fixture
+def phonepe(app, monkeypatch):
+    for key, value in (
+        ("PAYMENT_PROVIDER", "phonepe"),
+        ("PHONEPE_MERCHANT_ID", MID),
+        ("PHONEPE_SALT_KEY", SALT),
+        ("PHONEPE_SALT_INDEX", INDEX),
+        ("PHONEPE_ENV", "uat"),
+    ):
+        monkeypatch.setitem(app.config, key, value)
+    with responses.RequestsMock(assert_all_requests_are_fired=False) as rsps:
+        rsps.post(
+            f"{HOST}/pg/v1/pay",
+            json={
+                "success": True,
+                "code": "PAYMENT_INITIATED",
+                "message": "Payment Iniiated",
+                "data": {
+                    "merchantId": MID,
+                    "merchantTransactionId": "ignored",
+                    "instrumentResponse": {
+                        "type": "PAY_PAGE",
+                        "redirectInfo": {"url": REDIRECT, "method": "GET"},
+                    },
+                },
+            },
+        )
+        yield rsps
+
+
+def sha(text: str) -> str:
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def outcome(mtid: str, code="PAYMENT_SUCCESS", state="COMPLETED", amount=PRICE, txn="T2312011"):
+    return {
+        "success": code == "PAYMENT_SUCCESS",
+        "code": code,
+        "message": "Your payment is done",
+        "data": {
+            "merchantId": MID,
+            "merchantTransactionId": mtid,
+            "transactionId": txn,
+            "amount": amount,
+            "state": state,
+            "responseCode": "SUCCESS",
+            "paymentInstrument": {"type": "UPI", "utr": "206378866112"},
+        },
+    }
+
+
+def callback(client, body: dict, verify: str | None = None):
+    encoded = base64.b64encode(json.dumps(body).encode()).decode()
+    return client.post(
+        "/webhooks/payment/phonepe",
+        json={"response": encoded},
+        headers={"X-VERIFY": verify or f"{sha(encoded + SALT)}###{INDEX}"},
+    )
+
+
+def test_pay_request_is_signed_on_the_server(client, phonepe, parent):
+    booking = make_booking(parent)
+    order = open_payment(client, parent, booking)
+    call = phonepe.calls[0]
+    encoded = json.loads(call.request.body)["request"]
+    assert call.request.headers["X-VERIFY"] == f"{sha(encoded + '/pg/v1/pay' + SALT)}###{INDEX}"
+    payload = json.loads(base64.b64decode(encoded))
+    assert payload["merchantId"] == MID
+    assert payload["amount"] == PRICE  # from the booking
+    assert payload["merchantTransactionId"] == order["provider_order_id"]
+    assert payload["callbackUrl"].endswith("/webhooks/payment/phonepe")
+    assert payload["redirectUrl"].endswith(
+        f"/payments/phonepe/return/{payload['merchantTransactionId']}"
+    )
+    assert payload["paymentInstrument"] == {"type": "PAY_PAGE"}
+    assert order["provider"] == "phonepe"
+    assert order["checkout"] == {
+        "type": "redirect",
+        "redirect_url": REDIRECT,
+        "method": "GET",
+        "merchant_transaction_id": order["provider_order_id"],
+    }
+    assert SALT not in json.dumps(order)
+
+
+def test_s2s_callback_captures_once_and_replays_are_harmless(client, phonepe, parent):
+    booking = make_booking(parent)
+    order = open_payment(client, parent, booking)
+    body = outcome(order["provider_order_id"])
+
+    forged = callback(client, body, verify=f"{sha('x')}###{INDEX}")
+    assert forged.status_code == 401
+    assert error_code(forged) == "invalid_signature"
+    assert reload(Payment, order["payment_id"]).status == "created"
+
+    resp = callback(client, body)
+    assert resp.status_code == 200
+    assert resp.get_json()["result"] == "captured"
+    payment = reload(Payment, order["payment_id"])
+    assert (payment.status, payment.provider_payment_id, payment.method) == (
+        "captured",
+        "T2312011",
+        "upi",
+    )
+    assert reload(Booking, booking.id).status == "confirmed"
+
+    assert callback(client, body).get_json()["status"] == "duplicate"
+    assert len(transitions(payment.id, "captured")) == 1
+    assert messages("booking_confirmed", booking.id) == 1
+
+
+def test_callback_with_a_wrong_amount_never_confirms(client, phonepe, parent):
+    booking = make_booking(parent)
+    order = open_payment(client, parent, booking)
+    resp = callback(client, outcome(order["provider_order_id"], amount=100))
+    assert resp.get_json()["result"] == "amount_mismatch"
+    assert reload(Booking, booking.id).status == "pending_payment"
+
+
+def test_failed_callback_marks_the_payment_failed(client, phonepe, parent):
+    booking = make_booking(parent)
+    order = open_payment(client, parent, booking)
+    body = outcome(order["provider_order_id"], code="PAYMENT_ERROR", state="FAILED")
+    assert callback(client, body).get_json()["result"] == "failed"
+    assert reload(Payment, order["payment_id"]).status == "failed"
+
+
+def _status(phonepe, mtid: str, body: dict):
+    path = f"/pg/v1/status/{MID}/{mtid}"
+    return phonepe.get(
+        f"{HOST}{path}",
+        json=body,
+        match=[
+            responses.matchers.header_matcher(
+                {"X-VERIFY": f"{sha(path + SALT)}###{INDEX}", "X-MERCHANT-ID": MID}
+            )
+        ],
+    )
+
+
+def test_confirm_after_redirect_asks_the_status_api(client, phonepe, parent):
+    booking = make_booking(parent)
+    order = open_payment(client, parent, booking)
+    status = _status(phonepe, order["provider_order_id"], outcome(order["provider_order_id"]))
+    resp = client.post(
+        "/api/payments/confirm",
+        json={"payment_id": order["payment_id"]},
+        headers=auth_headers(parent),
+    )
+    assert resp.status_code == 200, resp.get_json()
+    assert resp.get_json()["status"] == "captured"
+    assert status.call_count == 1
+    # The S2S callback arriving afterwards finds the work done.
+    assert callback(client, outcome(order["provider_order_id"])).get_json()["result"] == (
+        "already_captured"
+    )
+    assert messages("booking_confirmed", booking.id) == 1
+
+
+def test_the_return_page_settles_through_the_status_api(client, phonepe, parent):
+    booking = make_booking(parent)
+    order = open_payment(client, parent, booking)
+    _status(phonepe, order["provider_order_id"], outcome(order["provider_order_id"]))
+    page = client.post(
+        f"/payments/phonepe/return/{order['provider_order_id']}", data={"code": "PAYMENT_SUCCESS"}
+    )
+    assert page.status_code == 200
+    assert b'data-status="captured"' in page.data
+    assert reload(Booking, booking.id).status == "confirmed"
+
+
+def test_stuck_payment_is_reconciled(client, phonepe, parent):
+    booking = make_booking(parent)
+    order = open_payment(client, parent, booking)
+    _status(
+        phonepe,
+        order["provider_order_id"],
+        outcome(order["provider_order_id"], code="PAYMENT_PENDING", state="PENDING"),
+    )
+    db.session.execute(
+        update(Payment)
+        .where(Payment.id == order["payment_id"])
+        .values(created_at=utcnow() - timedelta(hours=1))
+    )
+    db.session.commit()
+    assert reconcile_stuck_payments() == {"pending": 1}
+
+    phonepe.replace(
+        responses.GET,
+        f"{HOST}/pg/v1/status/{MID}/{order['provider_order_id']}",
+        json=outcome(order["provider_order_id"]),
+    )
+    db.session.execute(
+        update(Payment)
+        .where(Payment.id == order["payment_id"])
+        .values(last_checked_at=utcnow() - timedelta(hours=1))
+    )
+    db.session.commit()
+    assert reconcile_stuck_payments() == {"captured": 1}
+    assert reload(Booking, booking.id).status == "confirmed"
+
+
+def test_refund_is_a_signed_request(client, phonepe, parent, admin):
+    booking = make_booking(parent)
+    order = open_payment(client, parent, booking)
+    callback(client, outcome(order["provider_order_id"]))
+    refund_call = phonepe.post(
+        f"{HOST}/pg/v1/refund",
+        json={
+            "success": True,
+            "code": "PAYMENT_SUCCESS",
+            "message": "Refund done",
+            "data": {
+                "merchantId": MID,
+                "merchantTransactionId": "x",
+                "transactionId": "TR77",
+                "amount": 20000,
+                "state": "COMPLETED",
+                "responseCode": "SUCCESS",
+            },
+        },
+    )
+
+    resp = client.post(
+        "/api/payments/refund",
+        json={"payment_id": order["payment_id"], "amount": 20000, "reason": "Partial"},
+        headers=auth_headers(admin),
+    )
+    assert resp.status_code == 201
+    encoded = json.loads(refund_call.calls[0].request.body)["request"]
+    assert refund_call.calls[0].request.headers["X-VERIFY"] == (
+        f"{sha(encoded + '/pg/v1/refund' + SALT)}###{INDEX}"
+    )
+    payload = json.loads(base64.b64decode(encoded))
+    assert (payload["originalTransactionId"], payload["amount"]) == (
+        order["provider_order_id"],
+        20000,
+    )
+    row = reload(Refund, resp.get_json()["id"])
+    assert (row.status, row.provider_refund_id) == ("processed", "TR77")
+    assert reload(Payment, order["payment_id"]).status == "partially_refunded"
