@@ -18,6 +18,7 @@ blp = Blueprint(
 
 @blp.get("")
 @auth_required("admin", "staff")
+@blp.doc(security=[{"bearerAuth": []}])
 @blp.arguments(s.AdminUserListArgs, location="query")
 @blp.response(200, s.AdminUserPageSchema)
 def list_users(args):
@@ -28,10 +29,11 @@ def list_users(args):
 
 @blp.get("/<int:user_id>")
 @auth_required("admin", "staff")
+@blp.doc(security=[{"bearerAuth": []}])
 @blp.response(200, s.AdminUserDetailSchema)
 def get_user(user_id):
     detail = admin_service.user_detail(user_id)
-    body = s.AdminUserDetailSchema().dump(detail["user"])
+    body = s.AdminUserSchema().dump(detail["user"])
     body["children"] = s.AdminChildSchema(many=True).dump(detail["children"])
     body["bookings"] = s.AdminBookingSummarySchema(many=True).dump(detail["bookings"])
     return _as_json(body)
@@ -39,6 +41,7 @@ def get_user(user_id):
 
 @blp.post("")
 @auth_required("admin")
+@blp.doc(security=[{"bearerAuth": []}])
 @blp.arguments(s.AdminUserCreateSchema)
 @blp.response(201, s.AdminUserSchema)
 def create_user(data):
@@ -49,6 +52,7 @@ def create_user(data):
 
 @blp.put("/<int:user_id>")
 @auth_required("admin")
+@blp.doc(security=[{"bearerAuth": []}])
 @blp.arguments(s.AdminUserUpdateSchema)
 @blp.response(200, s.AdminUserSchema)
 def update_user(data, user_id):
@@ -61,6 +65,7 @@ def update_user(data, user_id):
 
 @blp.delete("/<int:user_id>")
 @auth_required("admin")
+@blp.doc(security=[{"bearerAuth": []}])
 @blp.response(204)
 def delete_user(user_id):
     """Deactivates and anonymises; bookings and payments stay for accounting."""

@@ -20,6 +20,7 @@ blp = Blueprint(
 
 @blp.get("")
 @auth_required()
+@blp.doc(security=[{"bearerAuth": []}])
 @blp.response(200, s.ProfileSchema)
 def get_me():
     return current_user()
@@ -27,6 +28,7 @@ def get_me():
 
 @blp.put("")
 @auth_required()
+@blp.doc(security=[{"bearerAuth": []}])
 @blp.arguments(s.ProfileUpdateSchema)
 @blp.response(200, s.ProfileSchema)
 def update_me(data):
@@ -38,6 +40,7 @@ def update_me(data):
 
 @blp.delete("")
 @auth_required()
+@blp.doc(security=[{"bearerAuth": []}])
 @blp.response(204)
 def delete_me():
     """Anonymises the account, signs it out everywhere and releases unpaid holds. Paid
@@ -48,6 +51,7 @@ def delete_me():
 
 @blp.post("/verify-email")
 @auth_required()
+@blp.doc(security=[{"bearerAuth": []}])
 @blp.response(202, AcceptedSchema)
 @rl.forgot_per_ip
 def request_email_verification():
@@ -58,6 +62,7 @@ def request_email_verification():
 
 @blp.post("/verify-phone")
 @auth_required()
+@blp.doc(security=[{"bearerAuth": []}])
 @blp.response(202, OtpSentSchema)
 @rl.otp_request_per_ip
 @rl.own_retry_after
@@ -74,6 +79,7 @@ def request_phone_verification():
 
 @blp.post("/verify-phone/confirm")
 @auth_required()
+@blp.doc(security=[{"bearerAuth": []}])
 @blp.arguments(s.OtpConfirmSchema)
 @blp.response(200, s.ProfileSchema)
 @rl.otp_verify_per_ip
@@ -88,6 +94,7 @@ def confirm_phone(data):
 
 @blp.get("/children")
 @auth_required()
+@blp.doc(security=[{"bearerAuth": []}])
 @blp.arguments(PageArgsSchema, location="query")
 @blp.response(200, s.ChildPageSchema)
 def list_children(args):
@@ -96,6 +103,7 @@ def list_children(args):
 
 @blp.post("/children")
 @auth_required()
+@blp.doc(security=[{"bearerAuth": []}])
 @blp.arguments(s.ChildInputSchema)
 @blp.response(201, s.ChildSchema)
 def add_child(data):
@@ -106,6 +114,7 @@ def add_child(data):
 
 @blp.get("/children/<int:child_id>")
 @auth_required()
+@blp.doc(security=[{"bearerAuth": []}])
 @blp.response(200, s.ChildSchema)
 def get_child(child_id):
     return children.get_child(current_user(), child_id)
@@ -113,6 +122,7 @@ def get_child(child_id):
 
 @blp.put("/children/<int:child_id>")
 @auth_required()
+@blp.doc(security=[{"bearerAuth": []}])
 @blp.arguments(s.ChildUpdateSchema)
 @blp.response(200, s.ChildSchema)
 def update_child(data, child_id):
@@ -123,6 +133,7 @@ def update_child(data, child_id):
 
 @blp.delete("/children/<int:child_id>")
 @auth_required()
+@blp.doc(security=[{"bearerAuth": []}])
 @blp.response(204)
 def delete_child(child_id):
     """409 ``child_has_bookings`` while the child has upcoming confirmed or unpaid bookings."""
@@ -135,6 +146,7 @@ def delete_child(child_id):
 
 @blp.get("/favorites")
 @auth_required()
+@blp.doc(security=[{"bearerAuth": []}])
 @blp.arguments(PageArgsSchema, location="query")
 @blp.response(200, s.FavoritePageSchema)
 def list_favorites(args):
@@ -143,6 +155,7 @@ def list_favorites(args):
 
 @blp.post("/favorites/<int:event_id>")
 @auth_required()
+@blp.doc(security=[{"bearerAuth": []}])
 @blp.response(201, s.FavoriteEventSchema)
 def add_favorite(event_id):
     """Idempotent: adding an event twice answers 201 both times and stores it once."""
@@ -153,6 +166,7 @@ def add_favorite(event_id):
 
 @blp.delete("/favorites/<int:event_id>")
 @auth_required()
+@blp.doc(security=[{"bearerAuth": []}])
 @blp.response(204)
 def remove_favorite(event_id):
     favorites.remove_favorite(current_user(), event_id)

@@ -76,6 +76,7 @@ def login_phone_verify(data):
 
 @blp.post("/refresh")
 @auth_required(refresh=True)
+@blp.doc(security=[{"bearerAuth": []}])
 @blp.response(200, s.AccessTokenResponseSchema)
 def refresh():
     """Send the refresh token as the bearer token; answers a new access token."""
@@ -84,6 +85,7 @@ def refresh():
 
 @blp.post("/logout")
 @auth_required()
+@blp.doc(security=[{"bearerAuth": []}])
 @blp.response(204)
 def logout():
     """Revokes this access token and the refresh token issued with it."""
@@ -93,6 +95,7 @@ def logout():
 
 @blp.put("/change-password")
 @auth_required()
+@blp.doc(security=[{"bearerAuth": []}])
 @blp.arguments(s.ChangePasswordSchema)
 @blp.response(200, s.TokenResponseSchema)
 @rl.login_per_ip

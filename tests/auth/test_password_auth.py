@@ -180,3 +180,16 @@ def test_deactivating_a_user_kills_their_tokens_at_once(client, db):
     db.session.commit()
     resp = client.get("/api/users/me", headers=bearer(token))
     assert resp.status_code == 401 and error_code(resp) == "unauthorized"
+
+
+def test_openapi_documents_the_auth_and_account_endpoints(client):
+    paths = client.get("/api/openapi.json").get_json()["paths"]
+    for path in ("/api/auth/register", "/api/auth/login", "/api/auth/login/google",
+                 "/api/auth/login/phone", "/api/auth/login/phone/verify", "/api/auth/refresh",
+                 "/api/auth/logout", "/api/auth/change-password", "/api/auth/forgot-password",
+                 "/api/auth/reset-password", "/api/auth/verify-email", "/api/users/me",
+                 "/api/users/me/children/{child_id}", "/api/users/me/favorites/{event_id}",
+                 "/api/users/me/verify-phone/confirm", "/api/admin/users/{user_id}"):
+        assert path in paths, path
+    login_doc = paths["/api/auth/login"]["post"]
+    assert "requestBody" in login_doc and "200" in login_doc["responses"]
