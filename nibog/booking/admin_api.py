@@ -13,7 +13,7 @@ from marshmallow import ValidationError as MmValidationError
 from nibog.admin.audit import record, snapshot
 from nibog.booking import admin_queries, checkin, stats
 from nibog.booking.models import BOOKING_SOURCES, BOOKING_STATUSES, Booking, BookingItem
-from nibog.booking.ops_serialize import admin_booking_dict
+from nibog.booking.ops_serialize import admin_booking_detail, admin_booking_dict
 from nibog.core import tx
 from nibog.core.auth import auth_required, current_user
 from nibog.core.client_ip import client_ip
@@ -72,6 +72,7 @@ class AdminBookingSchema(Schema):
     expired_at = fields.String(allow_none=True)
     completed_at = fields.String(allow_none=True)
     cancel_reason = fields.String(allow_none=True)
+    payments = fields.List(fields.Dict(), metadata={"description": "detail view only"})
 
 
 AdminBookingPage = page_schema(AdminBookingSchema, "AdminBookingPage")
@@ -208,7 +209,7 @@ def list_bookings(args: dict):
 @auth_required(*READ)
 @blp.response(200, AdminBookingSchema)
 def get_booking(booking_id: int):
-    return admin_booking_dict(_booking(booking_id))
+    return admin_booking_detail(_booking(booking_id))
 
 
 @blp.post("/bookings")

@@ -62,6 +62,47 @@ def admin_booking_dict(booking: Booking) -> dict:
     return admin_booking_dicts([booking])[0]
 
 
+def admin_booking_detail(booking: Booking) -> dict:
+    """One booking for the admin's detail page: also its payments and refunds."""
+    from nibog.payments.models import Payment, Refund
+
+    data = admin_booking_dict(booking)
+    payments = list(
+        db.session.scalars(
+            select(Payment).where(Payment.booking_id == booking.id).order_by(Payment.id)
+        )
+    )
+    refunds: dict[int, list[dict]] = {p.id: [] for p in payments}
+    if payments:
+        for r in db.session.scalars(
+            select(Refund).where(Refund.payment_id.in_(list(refunds))).order_by(Refund.id)
+        ):
+            refunds[r.payment_id].append(
+                {
+                    "id": r.id,
+                    "amount": r.amount,
+                    "status": r.status,
+                    "reason": r.reason,
+                    "created_at": isoformat_ist(r.created_at),
+                }
+            )
+    data["payments"] = [
+        {
+            "id": p.id,
+            "provider": p.provider,
+            "status": p.status,
+            "amount": p.amount,
+            "amount_refunded": p.amount_refunded,
+            "currency": p.currency,
+            "method": p.method,
+            "captured_at": isoformat_ist(p.captured_at),
+            "refunds": refunds[p.id],
+        }
+        for p in payments
+    ]
+    return data
+
+
 def _admin_fields(booking: Booking, user: User | None) -> dict:
     return {
         "source": booking.source,

@@ -162,6 +162,23 @@ def positions(entries: list[WaitingListEntry]) -> dict[int, int]:
     return out
 
 
+def skip_reasons(entries: list[WaitingListEntry]) -> dict[int, str]:
+    """Why the offer round passed over cancelled entries (kept in the audit log)."""
+    from nibog.admin.models import AuditLog
+
+    ids = [str(e.id) for e in entries if e.status == "cancelled"]
+    if not ids:
+        return {}
+    rows = db.session.execute(
+        select(AuditLog.entity_id, AuditLog.after).where(
+            AuditLog.action == "waitlist.skipped",
+            AuditLog.entity_type == WaitingListEntry.__tablename__,
+            AuditLog.entity_id.in_(ids),
+        )
+    )
+    return {int(entity_id): (after or {}).get("reason") for entity_id, after in rows}
+
+
 def entries_for_user(user_id: int, status: str | None = None) -> list[WaitingListEntry]:
     _reconcile(select(WaitingListEntry.id).where(WaitingListEntry.user_id == user_id))
     stmt = select(WaitingListEntry).where(WaitingListEntry.user_id == user_id)

@@ -48,10 +48,15 @@ class WaitlistEntrySchema(Schema):
     offered_at = fields.String(allow_none=True)
     offer_expires_at = fields.String(allow_none=True)
     created_at = fields.String()
+    closed_reason = fields.String(
+        allow_none=True,
+        metadata={"description": "why the list passed over this entry, e.g. child_not_eligible"},
+    )
 
 
 def _entries_out(entries) -> list[dict]:
     ranks = waitlist.positions(entries)
+    reasons = waitlist.skip_reasons(entries)
     out = []
     for entry in entries:
         child = db.session.get(Child, entry.child_id)
@@ -92,6 +97,7 @@ def _entries_out(entries) -> list[dict]:
                 "offered_at": isoformat_ist(entry.offered_at),
                 "offer_expires_at": isoformat_ist(entry.offer_expires_at),
                 "created_at": isoformat_ist(entry.created_at),
+                "closed_reason": reasons.get(entry.id),
             }
         )
     return out

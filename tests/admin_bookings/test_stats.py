@@ -67,3 +67,17 @@ def test_stats_need_staff(client):
         client.get("/api/admin/dashboard/stats", headers=auth_headers(UserFactory())).status_code
         == 403
     )
+
+
+def test_admin_detail_shows_payments_and_refunds(client):
+    event = EventFactory()
+    slot = GameSlotFactory(event_game=EventGameFactory(event=event))
+    parent = UserFactory()
+    booking = make_booking(parent, [(ChildFactory(parent=parent), slot)], status="cancelled")
+    pay(booking, refunded=79900)
+    detail = client.get(
+        f"/api/admin/bookings/{booking.id}", headers=auth_headers(UserFactory(role="staff"))
+    ).get_json()
+    assert detail["payments"][0]["amount"] == 79900
+    assert detail["payments"][0]["refunds"][0]["amount"] == 79900
+    assert detail["user"]["id"] == parent.id

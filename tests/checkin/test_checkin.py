@@ -151,3 +151,29 @@ def test_check_in_roles_and_input(client):
     )
     assert resp.status_code == 422
     assert "qr_payload" in resp.get_json()["error"]["details"]
+
+
+def test_two_scanners_at_once_check_in_once(app):
+    import threading
+
+    booking, items = _setup()
+    staff = UserFactory(role="staff")
+    payload = _qr(booking, items)
+    headers = auth_headers(staff)
+    barrier = threading.Barrier(2)
+    statuses = []
+
+    def scan():
+        with app.app_context():
+            barrier.wait()
+            resp = app.test_client().post(
+                "/api/admin/check-in", json={"qr_payload": payload}, headers=headers
+            )
+            statuses.append(resp.status_code)
+
+    threads = [threading.Thread(target=scan) for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert sorted(statuses) == [200, 409]

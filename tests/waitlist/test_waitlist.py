@@ -195,6 +195,8 @@ def test_ineligible_entry_is_skipped_not_offered(client, full_slot):
     assert db.session.get(WaitingListEntry, late_id).status == "offered"
     skipped = db.session.scalar(db.select(AuditLog).where(AuditLog.action == "waitlist.skipped"))
     assert skipped.after["reason"] == "child_not_eligible"
+    listed = client.get("/api/waiting-list", headers=auth_headers(early)).get_json()
+    assert (listed[0]["status"], listed[0]["closed_reason"]) == ("cancelled", "child_not_eligible")
 
 
 def test_paid_offer_becomes_booked(client, full_slot):
