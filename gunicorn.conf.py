@@ -12,7 +12,8 @@ import os
 bind = f"0.0.0.0:{os.environ.get('PORT', '5000')}"
 worker_class = os.environ.get("GUNICORN_WORKER_CLASS", "gthread")
 workers = int(os.environ.get("WEB_CONCURRENCY", "2"))
-threads = int(os.environ.get("GUNICORN_THREADS", "8"))
+# Only gthread uses threads (gunicorn silently turns "sync" with threads > 1 into gthread).
+threads = int(os.environ.get("GUNICORN_THREADS", "8")) if worker_class == "gthread" else 1
 # Connections one worker takes off the listen queue (gthread and gevent). Past that they wait in
 # the kernel's queue, which is what `backlog` sizes.
 worker_connections = int(os.environ.get("GUNICORN_WORKER_CONNECTIONS", "1000"))

@@ -28,13 +28,14 @@ def children_of(pid: int) -> list[int]:
 
 
 def cpu_seconds(pid: int) -> float:
-    """utime + stime of one process in seconds (0 if it is gone)."""
+    """utime + stime of one process and of its reaped children (RQ's per-job work horses), in
+    seconds (0 if it is gone)."""
     try:
         stat = Path(f"/proc/{pid}/stat").read_text()
     except OSError:
         return 0.0
     fields = stat[stat.rfind(")") + 2 :].split()
-    return (int(fields[11]) + int(fields[12])) / CLK_TCK
+    return sum(int(f) for f in fields[11:15]) / CLK_TCK
 
 
 def rss_kib(pid: int) -> tuple[int, int]:
@@ -136,11 +137,16 @@ class RssSampler(threading.Thread):
         self.pids = pids
         self.interval = interval
         self.peak_total_kib = 0
+        self.peak_each_kib: dict[int, int] = {}
         self._halt = threading.Event()
 
     def run(self) -> None:
         while not self._halt.is_set():
-            total = sum(rss_kib(pid)[0] for pid in self.pids())
+            total = 0
+            for pid in self.pids():
+                rss = rss_kib(pid)[0]
+                total += rss
+                self.peak_each_kib[pid] = max(self.peak_each_kib.get(pid, 0), rss)
             self.peak_total_kib = max(self.peak_total_kib, total)
             self._halt.wait(self.interval)
 
