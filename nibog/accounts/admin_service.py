@@ -12,15 +12,18 @@ from nibog.core.errors import AppError
 from nibog.extensions import db
 
 
-def users_query(q: str | None = None, role: str | None = None, is_active: bool | None = None) -> Select:
+def users_query(
+    q: str | None = None, role: str | None = None, is_active: bool | None = None
+) -> Select:
     stmt = select(User).order_by(User.id.desc())
-    if q:
-        like = f"%{q.strip().lower()}%"
+    if q and q.strip():
+        # autoescape: a "%" or "_" typed by the admin is a character, not a wildcard.
+        term = q.strip().lower()
         stmt = stmt.where(
             or_(
-                User.email.like(like),
-                db.func.lower(User.full_name).like(like),
-                User.phone.like(f"%{q.strip()}%"),
+                User.email.contains(term, autoescape=True),
+                db.func.lower(User.full_name).contains(term, autoescape=True),
+                User.phone.contains(term, autoescape=True),
             )
         )
     if role:
@@ -37,7 +40,9 @@ def user_detail(user_id: int) -> dict:
     from nibog.booking.models import Booking
 
     user = service.get_user(user_id)
-    kids = list(db.session.scalars(select(Child).where(Child.user_id == user.id).order_by(Child.id)))
+    kids = list(
+        db.session.scalars(select(Child).where(Child.user_id == user.id).order_by(Child.id))
+    )
     bookings = list(
         db.session.scalars(
             select(Booking).where(Booking.user_id == user.id).order_by(Booking.created_at.desc())
@@ -71,7 +76,9 @@ def update_user(user_id: int, data: dict, *, actor_id: int, client_ip: str | Non
         data.get("role", user.role) != user.role or data.get("is_active") is False
     ):
         # An admin locking themselves out leaves nobody to undo it.
-        raise AppError("cannot_modify_self", "You cannot change your own role or deactivate yourself", 409)
+        raise AppError(
+            "cannot_modify_self", "You cannot change your own role or deactivate yourself", 409
+        )
     before = audit.snapshot(user)
     service.apply_contact_changes(user, data)
     for flag in ("email_verified", "phone_verified"):

@@ -171,4 +171,3 @@ def add_favorite(event_id):
 def remove_favorite(event_id):
     favorites.remove_favorite(current_user(), event_id)
     tx.commit()
-

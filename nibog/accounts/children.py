@@ -34,9 +34,7 @@ def validate_birth_date(value: date) -> None:
 
 def children_query(user: User) -> Select:
     return (
-        select(Child)
-        .where(Child.user_id == user.id, Child.deleted_at.is_(None))
-        .order_by(Child.id)
+        select(Child).where(Child.user_id == user.id, Child.deleted_at.is_(None)).order_by(Child.id)
     )
 
 

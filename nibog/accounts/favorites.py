@@ -31,7 +31,9 @@ def add_favorite(user: User, event_id: int):
     """Idempotent: favouriting twice (even concurrently) leaves one row."""
     event = visible_event(event_id)
     existing = db.session.scalar(
-        select(UserFavorite).where(UserFavorite.user_id == user.id, UserFavorite.event_id == event.id)
+        select(UserFavorite).where(
+            UserFavorite.user_id == user.id, UserFavorite.event_id == event.id
+        )
     )
     if existing is None:
         try:
@@ -44,7 +46,9 @@ def add_favorite(user: User, event_id: int):
 
 def remove_favorite(user: User, event_id: int) -> None:
     db.session.execute(
-        delete(UserFavorite).where(UserFavorite.user_id == user.id, UserFavorite.event_id == event_id)
+        delete(UserFavorite).where(
+            UserFavorite.user_id == user.id, UserFavorite.event_id == event_id
+        )
     )
 
 

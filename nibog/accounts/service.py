@@ -62,7 +62,9 @@ def flush_unique(user: User) -> None:
     except IntegrityError as exc:
         text = str(exc.orig).lower()
         if "phone" in text:
-            raise Conflict("phone_taken", "An account with this phone number already exists") from None
+            raise Conflict(
+                "phone_taken", "An account with this phone number already exists"
+            ) from None
         if "email" in text:
             raise Conflict("email_taken", "An account with this email already exists") from None
         raise

@@ -63,8 +63,10 @@ def verify_id_token(token: str) -> dict[str, Any]:
             token, certs=certs, audience=client_id, clock_skew_in_seconds=CLOCK_SKEW_SECONDS
         )
     except (ValueError, google_exceptions.GoogleAuthError) as exc:
-        message = "Google token has expired" if "expired" in str(exc).lower() else (
-            "Google token is not valid"
+        message = (
+            "Google token has expired"
+            if "expired" in str(exc).lower()
+            else ("Google token is not valid")
         )
         raise AppError("invalid_token", message, 401) from None
     if claims.get("iss") not in GOOGLE_ISSUERS:

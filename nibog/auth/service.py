@@ -112,7 +112,9 @@ def request_email_verification(user: User) -> None:
         raise AppError("already_verified", "Your email address is already verified", 409)
     link = _link("/api/auth/verify-email", token=tokens.make_verify_email_token(user))
     notifications.queue_email(
-        "verify_email", user.email, {"full_name": user.full_name, "verify_url": link},
+        "verify_email",
+        user.email,
+        {"full_name": user.full_name, "verify_url": link},
         user_id=user.id,
     )
 
@@ -131,8 +133,10 @@ def request_phone_verification(user: User) -> None:
         raise AppError("already_verified", "Your phone number is already verified", 409)
     code = otp.issue_code(OTP_PHONE_VERIFY, user.phone)
     notifications.queue_sms(
-        "phone_verify_otp", user.phone,
-        {"otp": code, "expires_minutes": otp.OTP_TTL_SECONDS // 60}, user_id=user.id,
+        "phone_verify_otp",
+        user.phone,
+        {"otp": code, "expires_minutes": otp.OTP_TTL_SECONDS // 60},
+        user_id=user.id,
     )
 
 
@@ -154,7 +158,9 @@ def request_phone_login(raw_phone: str) -> str:
     code = otp.issue_code(OTP_LOGIN, phone)
     user = accounts.find_by_phone(phone)
     notifications.queue_sms(
-        "login_otp", phone, {"otp": code, "expires_minutes": otp.OTP_TTL_SECONDS // 60},
+        "login_otp",
+        phone,
+        {"otp": code, "expires_minutes": otp.OTP_TTL_SECONDS // 60},
         user_id=user.id if user else None,
     )
     return phone
@@ -201,7 +207,9 @@ def google_login(id_token: str) -> User:
         )
         if user.email:
             notifications.queue_email(
-                "welcome", user.email, {"full_name": user.full_name, "user_id": user.id},
+                "welcome",
+                user.email,
+                {"full_name": user.full_name, "user_id": user.id},
                 user_id=user.id,
             )
     if not user.is_active:

@@ -93,7 +93,9 @@ def check_reset_token(token: str, load_user) -> User:
         or data.get("tv") != user.token_version
         or data.get("pw") != _password_fingerprint(user)
     ):
-        raise AppError("invalid_token", "This link has already been used or is no longer valid", 400)
+        raise AppError(
+            "invalid_token", "This link has already been used or is no longer valid", 400
+        )
     return user
 
 
@@ -107,7 +109,9 @@ def check_verify_email_token(token: str, load_user) -> User:
     # Bound to the address it was sent to: after an email change the old link is worthless;
     # once verified, a second click is refused (single use).
     if user is None or not user.is_active or user.email != data.get("email") or user.email_verified:
-        raise AppError("invalid_token", "This link has already been used or is no longer valid", 400)
+        raise AppError(
+            "invalid_token", "This link has already been used or is no longer valid", 400
+        )
     return user
 
 

@@ -28,7 +28,9 @@ def test_anonymous_is_401_parent_is_403_staff_reads_only(client):
     assert client.get(BASE, headers=auth_headers(staff)).status_code == 200
     assert client.get(f"{BASE}/{parent.id}", headers=auth_headers(staff)).status_code == 200
     for resp in (
-        client.post(BASE, headers=auth_headers(staff), json={"email": "x@example.com", "full_name": "X"}),
+        client.post(
+            BASE, headers=auth_headers(staff), json={"email": "x@example.com", "full_name": "X"}
+        ),
         client.put(f"{BASE}/{parent.id}", headers=auth_headers(staff), json={"role": "admin"}),
         client.delete(f"{BASE}/{parent.id}", headers=auth_headers(staff)),
         client.post(BASE, json={"email": "x@example.com", "full_name": "X"}),
@@ -67,9 +69,17 @@ def test_detail_has_children_and_bookings(client, admin):
 
 
 def test_create_user_is_audited(client, db, admin):
-    resp = client.post(BASE, headers=auth_headers(admin), json={
-        "email": "New.Staff@Example.com", "full_name": "New Staff", "role": "staff",
-        "password": "staff-password-1", "phone": "+919855555555"})
+    resp = client.post(
+        BASE,
+        headers=auth_headers(admin),
+        json={
+            "email": "New.Staff@Example.com",
+            "full_name": "New Staff",
+            "role": "staff",
+            "password": "staff-password-1",
+            "phone": "+919855555555",
+        },
+    )
     assert resp.status_code == 201
     body = resp.get_json()
     assert body["email"] == "new.staff@example.com" and body["role"] == "staff"
@@ -77,16 +87,22 @@ def test_create_user_is_audited(client, db, admin):
     entry = db.session.query(AuditLog).filter_by(action="user.create").one()
     assert entry.actor_id == admin.id and entry.entity_id == str(body["id"])
     assert "password_hash" not in (entry.after or {})
-    dup = client.post(BASE, headers=auth_headers(admin), json={
-        "email": "new.staff@example.com", "full_name": "Again"})
+    dup = client.post(
+        BASE,
+        headers=auth_headers(admin),
+        json={"email": "new.staff@example.com", "full_name": "Again"},
+    )
     assert dup.status_code == 409 and error_code(dup) == "email_taken"
 
 
 def test_update_role_and_active_flag_takes_effect_at_once(client, db, admin):
     parent = make_user(email="meera@example.com")
     session = login(client, "meera@example.com").get_json()
-    resp = client.put(f"{BASE}/{parent.id}", headers=auth_headers(admin),
-                      json={"role": "staff", "full_name": "Meera (staff)"})
+    resp = client.put(
+        f"{BASE}/{parent.id}",
+        headers=auth_headers(admin),
+        json={"role": "staff", "full_name": "Meera (staff)"},
+    )
     assert resp.status_code == 200 and resp.get_json()["role"] == "staff"
     # Tokens carrying the old role are dead.
     assert client.get("/api/users/me", headers=bearer(session["access_token"])).status_code == 401

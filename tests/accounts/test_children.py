@@ -24,9 +24,16 @@ def years_ago(years: int) -> date:
 def test_create_and_read_child_with_age_today(client):
     user = make_user()
     dob = birth_date_for_age(20)
-    resp = client.post("/api/users/me/children", headers=auth_headers(user), json={
-        "full_name": "Aarav", "date_of_birth": dob.isoformat(), "gender": "male",
-        "school_name": "Little Steps"})
+    resp = client.post(
+        "/api/users/me/children",
+        headers=auth_headers(user),
+        json={
+            "full_name": "Aarav",
+            "date_of_birth": dob.isoformat(),
+            "gender": "male",
+            "school_name": "Little Steps",
+        },
+    )
     assert resp.status_code == 201
     child = resp.get_json()
     assert child["date_of_birth"] == dob.isoformat()
@@ -40,8 +47,11 @@ def test_create_and_read_child_with_age_today(client):
 def test_birth_dates_round_trip_exactly(client, db, dob):
     """The old system shifted birthdays by a day through a timezone; a DATE never moves."""
     user = make_user()
-    resp = client.post("/api/users/me/children", headers=auth_headers(user),
-                       json={"full_name": "Kid", "date_of_birth": dob})
+    resp = client.post(
+        "/api/users/me/children",
+        headers=auth_headers(user),
+        json={"full_name": "Kid", "date_of_birth": dob},
+    )
     assert resp.status_code == 201, resp.get_json()
     assert resp.get_json()["date_of_birth"] == dob
     db.session.expire_all()
@@ -63,8 +73,11 @@ def test_birth_dates_round_trip_exactly(client, db, dob):
 )
 def test_birth_date_limits(client, dob, ok):
     user = make_user()
-    resp = client.post("/api/users/me/children", headers=auth_headers(user),
-                       json={"full_name": "Kid", "date_of_birth": dob().isoformat()})
+    resp = client.post(
+        "/api/users/me/children",
+        headers=auth_headers(user),
+        json={"full_name": "Kid", "date_of_birth": dob().isoformat()},
+    )
     if ok:
         assert resp.status_code == 201
     else:
@@ -77,11 +90,17 @@ def test_validation_errors(client):
     h = auth_headers(user)
     resp = client.post("/api/users/me/children", headers=h, json={"date_of_birth": "2023-01-01"})
     assert resp.status_code == 422 and "full_name" in resp.get_json()["error"]["details"]
-    resp = client.post("/api/users/me/children", headers=h,
-                       json={"full_name": "Kid", "date_of_birth": "01/02/2023"})
+    resp = client.post(
+        "/api/users/me/children",
+        headers=h,
+        json={"full_name": "Kid", "date_of_birth": "01/02/2023"},
+    )
     assert resp.status_code == 422
-    resp = client.post("/api/users/me/children", headers=h,
-                       json={"full_name": "Kid", "date_of_birth": "2023-01-01", "gender": "robot"})
+    resp = client.post(
+        "/api/users/me/children",
+        headers=h,
+        json={"full_name": "Kid", "date_of_birth": "2023-01-01", "gender": "robot"},
+    )
     assert resp.status_code == 422 and "gender" in resp.get_json()["error"]["details"]
 
 
@@ -89,13 +108,18 @@ def test_update_child(client):
     user = make_user()
     child = ChildFactory(parent=user)
     h = auth_headers(user)
-    resp = client.put(f"/api/users/me/children/{child.id}", headers=h,
-                      json={"full_name": "Renamed", "date_of_birth": "2022-06-15"})
+    resp = client.put(
+        f"/api/users/me/children/{child.id}",
+        headers=h,
+        json={"full_name": "Renamed", "date_of_birth": "2022-06-15"},
+    )
     assert resp.status_code == 200
     assert resp.get_json()["full_name"] == "Renamed"
     assert resp.get_json()["date_of_birth"] == "2022-06-15"
     future = (today_ist() + timedelta(days=3)).isoformat()
-    resp = client.put(f"/api/users/me/children/{child.id}", headers=h, json={"date_of_birth": future})
+    resp = client.put(
+        f"/api/users/me/children/{child.id}", headers=h, json={"date_of_birth": future}
+    )
     assert resp.status_code == 422
 
 
@@ -138,7 +162,10 @@ def test_child_with_upcoming_booking_cannot_be_deleted(client, status):
     make_booking(user, child, status=status)
     resp = client.delete(f"/api/users/me/children/{child.id}", headers=auth_headers(user))
     assert resp.status_code == 409 and error_code(resp) == "child_has_bookings"
-    assert client.get(f"/api/users/me/children/{child.id}", headers=auth_headers(user)).status_code == 200
+    assert (
+        client.get(f"/api/users/me/children/{child.id}", headers=auth_headers(user)).status_code
+        == 200
+    )
 
 
 def test_past_or_cancelled_bookings_do_not_block_deletion(client):

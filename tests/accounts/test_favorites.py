@@ -51,12 +51,22 @@ def test_favorites_are_private_to_each_user(client):
         client.post(f"/api/users/me/favorites/{event.id}", headers=auth_headers(alice))
     client.post(f"/api/users/me/favorites/{shared.id}", headers=auth_headers(bob))
 
-    bob_ids = [e["id"] for e in client.get("/api/users/me/favorites", headers=auth_headers(bob)).get_json()["items"]]
+    bob_ids = [
+        e["id"]
+        for e in client.get("/api/users/me/favorites", headers=auth_headers(bob)).get_json()[
+            "items"
+        ]
+    ]
     assert bob_ids == [shared.id]
     # Bob removing "his" favourites never touches Alice's.
     client.delete(f"/api/users/me/favorites/{shared.id}", headers=auth_headers(bob))
     client.delete(f"/api/users/me/favorites/{only_alice.id}", headers=auth_headers(bob))
-    alice_ids = {e["id"] for e in client.get("/api/users/me/favorites", headers=auth_headers(alice)).get_json()["items"]}
+    alice_ids = {
+        e["id"]
+        for e in client.get("/api/users/me/favorites", headers=auth_headers(alice)).get_json()[
+            "items"
+        ]
+    }
     assert alice_ids == {shared.id, only_alice.id}
 
 

@@ -21,8 +21,11 @@ def test_get_me_returns_the_contract_user(client):
 def test_update_name_and_city(client):
     user = make_user()
     city = CityFactory()
-    resp = client.put("/api/users/me", json={"full_name": " Meera K ", "city_id": city.id},
-                      headers=auth_headers(user))
+    resp = client.put(
+        "/api/users/me",
+        json={"full_name": " Meera K ", "city_id": city.id},
+        headers=auth_headers(user),
+    )
     assert resp.status_code == 200
     assert resp.get_json()["full_name"] == "Meera K" and resp.get_json()["city_id"] == city.id
     resp = client.put("/api/users/me", json={"city_id": 999999}, headers=auth_headers(user))
@@ -32,11 +35,17 @@ def test_update_name_and_city(client):
 def test_changing_email_or_phone_resets_its_verification(client):
     user = make_user(email="meera@example.com", email_verified=True, phone_verified=True)
     headers = auth_headers(user)
-    body = client.put("/api/users/me", json={"full_name": "Same Contacts"}, headers=headers).get_json()
+    body = client.put(
+        "/api/users/me", json={"full_name": "Same Contacts"}, headers=headers
+    ).get_json()
     assert body["email_verified"] is True and body["phone_verified"] is True
-    body = client.put("/api/users/me", json={"email": "MEERA@example.com"}, headers=headers).get_json()
+    body = client.put(
+        "/api/users/me", json={"email": "MEERA@example.com"}, headers=headers
+    ).get_json()
     assert body["email_verified"] is True  # same address, only the case differs
-    body = client.put("/api/users/me", json={"email": "new@example.com"}, headers=headers).get_json()
+    body = client.put(
+        "/api/users/me", json={"email": "new@example.com"}, headers=headers
+    ).get_json()
     assert body["email"] == "new@example.com" and body["email_verified"] is False
     assert body["phone_verified"] is True
     body = client.put("/api/users/me", json={"phone": "98222 33444"}, headers=headers).get_json()
@@ -46,7 +55,9 @@ def test_changing_email_or_phone_resets_its_verification(client):
 def test_update_refuses_taken_email_and_phone(client):
     make_user(email="taken@example.com", phone="+919833333333")
     user = make_user()
-    resp = client.put("/api/users/me", json={"email": "Taken@example.com"}, headers=auth_headers(user))
+    resp = client.put(
+        "/api/users/me", json={"email": "Taken@example.com"}, headers=auth_headers(user)
+    )
     assert resp.status_code == 409 and error_code(resp) == "email_taken"
     resp = client.put("/api/users/me", json={"phone": "+919833333333"}, headers=auth_headers(user))
     assert resp.status_code == 409 and error_code(resp) == "phone_taken"
@@ -62,7 +73,9 @@ def test_delete_me_anonymises_revokes_and_releases_unpaid_holds(client, db):
     assert client.delete("/api/users/me", headers=bearer(access["access_token"])).status_code == 204
 
     assert client.get("/api/users/me", headers=bearer(access["access_token"])).status_code == 401
-    assert client.post("/api/auth/refresh", headers=bearer(access["refresh_token"])).status_code == 401
+    assert (
+        client.post("/api/auth/refresh", headers=bearer(access["refresh_token"])).status_code == 401
+    )
     assert login(client, "meera@example.com").status_code == 401
     db.session.expire_all()
     gone = db.session.get(User, user.id)
@@ -74,6 +87,8 @@ def test_delete_me_anonymises_revokes_and_releases_unpaid_holds(client, db):
     assert db.session.get(Booking, hold.id).status == "cancelled"
     assert db.session.get(GameSlot, hold_slot.id).booked_count == 0
     # The freed email can be registered again.
-    resp = client.post("/api/auth/register", json={
-        "email": "meera@example.com", "password": "long-enough-pw", "full_name": "New Meera"})
+    resp = client.post(
+        "/api/auth/register",
+        json={"email": "meera@example.com", "password": "long-enough-pw", "full_name": "New Meera"},
+    )
     assert resp.status_code == 201

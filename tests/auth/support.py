@@ -82,8 +82,9 @@ def make_booking(user, child, *, status="confirmed", event_date=None, total=7990
     db.session.add(booking)
     db.session.flush()
     db.session.add(
-        BookingItem(booking_id=booking.id, child_id=child.id, slot_id=slot.id, price=total,
-                    is_live=live)
+        BookingItem(
+            booking_id=booking.id, child_id=child.id, slot_id=slot.id, price=total, is_live=live
+        )
     )
     db.session.commit()
     return booking, slot

@@ -36,16 +36,28 @@ def test_reset_password_sets_password_revokes_tokens_and_is_single_use(client, o
     forgot(client, "meera@example.com")
     token = token_from(outbox.last("password_reset")[1]["reset_url"])
 
-    resp = client.post("/api/auth/reset-password", json={"token": token, "password": "fresh-password-1"})
+    resp = client.post(
+        "/api/auth/reset-password", json={"token": token, "password": "fresh-password-1"}
+    )
     assert resp.status_code == 200
-    assert client.get("/api/users/me", headers=bearer(resp.get_json()["access_token"])).status_code == 200
+    assert (
+        client.get("/api/users/me", headers=bearer(resp.get_json()["access_token"])).status_code
+        == 200
+    )
     # Every earlier token of the user is dead.
-    assert client.get("/api/users/me", headers=bearer(old_session["access_token"])).status_code == 401
-    assert client.post("/api/auth/refresh", headers=bearer(old_session["refresh_token"])).status_code == 401
+    assert (
+        client.get("/api/users/me", headers=bearer(old_session["access_token"])).status_code == 401
+    )
+    assert (
+        client.post("/api/auth/refresh", headers=bearer(old_session["refresh_token"])).status_code
+        == 401
+    )
     assert login(client, "meera@example.com").status_code == 401
     assert login(client, "meera@example.com", "fresh-password-1").status_code == 200
 
-    again = client.post("/api/auth/reset-password", json={"token": token, "password": "another-pass-2"})
+    again = client.post(
+        "/api/auth/reset-password", json={"token": token, "password": "another-pass-2"}
+    )
     assert again.status_code == 400 and error_code(again) == "invalid_token"
     assert login(client, "meera@example.com", "fresh-password-1").status_code == 200
 
@@ -55,9 +67,14 @@ def test_reset_link_dies_when_the_password_changes_another_way(client, outbox):
     forgot(client, "meera@example.com")
     token = token_from(outbox.last("password_reset")[1]["reset_url"])
     access = login(client, "meera@example.com").get_json()["access_token"]
-    client.put("/api/auth/change-password", headers=bearer(access),
-               json={"current_password": PASSWORD, "new_password": "changed-meanwhile"})
-    resp = client.post("/api/auth/reset-password", json={"token": token, "password": "fresh-password-1"})
+    client.put(
+        "/api/auth/change-password",
+        headers=bearer(access),
+        json={"current_password": PASSWORD, "new_password": "changed-meanwhile"},
+    )
+    resp = client.post(
+        "/api/auth/reset-password", json={"token": token, "password": "fresh-password-1"}
+    )
     assert resp.status_code == 400 and error_code(resp) == "invalid_token"
 
 
@@ -71,24 +88,32 @@ def make_reset_token_aged(user, seconds: int, monkeypatch) -> str:
 def test_reset_token_is_valid_for_an_hour_only(client, monkeypatch):
     user = make_user(email="meera@example.com")
     stale = make_reset_token_aged(user, 3601, monkeypatch)
-    resp = client.post("/api/auth/reset-password", json={"token": stale, "password": "fresh-password-1"})
+    resp = client.post(
+        "/api/auth/reset-password", json={"token": stale, "password": "fresh-password-1"}
+    )
     assert resp.status_code == 400 and error_code(resp) == "token_expired"
     recent = make_reset_token_aged(user, 3500, monkeypatch)
-    resp = client.post("/api/auth/reset-password", json={"token": recent, "password": "fresh-password-1"})
+    resp = client.post(
+        "/api/auth/reset-password", json={"token": recent, "password": "fresh-password-1"}
+    )
     assert resp.status_code == 200
 
 
 @pytest.mark.parametrize("token", ["garbage", "eyJ1aWQiOjF9.forged.sig"])
 def test_forged_reset_token_is_refused(client, token):
     make_user(email="meera@example.com")
-    resp = client.post("/api/auth/reset-password", json={"token": token, "password": "fresh-password-1"})
+    resp = client.post(
+        "/api/auth/reset-password", json={"token": token, "password": "fresh-password-1"}
+    )
     assert resp.status_code == 400 and error_code(resp) == "invalid_token"
 
 
 def test_a_verification_token_is_not_a_reset_token(client):
     user = make_user(email="meera@example.com")
     token = tokens.make_verify_email_token(user)
-    resp = client.post("/api/auth/reset-password", json={"token": token, "password": "fresh-password-1"})
+    resp = client.post(
+        "/api/auth/reset-password", json={"token": token, "password": "fresh-password-1"}
+    )
     assert resp.status_code == 400
 
 
@@ -107,7 +132,10 @@ def test_email_verification_flow(client, outbox):
     # Single use.
     again = client.get(f"{url.path}?{url.query}")
     assert again.status_code == 400 and error_code(again) == "invalid_token"
-    assert error_code(client.post("/api/users/me/verify-email", headers=bearer(access))) == "already_verified"
+    assert (
+        error_code(client.post("/api/users/me/verify-email", headers=bearer(access)))
+        == "already_verified"
+    )
 
 
 def test_verification_link_for_an_old_address_is_worthless(client, outbox):

@@ -11,8 +11,16 @@ from nibog.notifications.models import NotificationLog
 from tests.auth.support import PASSWORD, bearer, login, make_user
 from tests.helpers import error_code
 
-USER_KEYS = {"id", "email", "phone", "full_name", "role", "email_verified", "phone_verified",
-             "created_at"}
+USER_KEYS = {
+    "id",
+    "email",
+    "phone",
+    "full_name",
+    "role",
+    "email_verified",
+    "phone_verified",
+    "created_at",
+}
 
 
 def register(client, **overrides):
@@ -107,7 +115,9 @@ def test_refresh_with_refresh_token_gives_new_access_token(client):
     new_access = resp.get_json()["access_token"]
     assert client.get("/api/users/me", headers=bearer(new_access)).status_code == 200
     # An access token is not a refresh token, and vice versa.
-    assert client.post("/api/auth/refresh", headers=bearer(tokens["access_token"])).status_code == 401
+    assert (
+        client.post("/api/auth/refresh", headers=bearer(tokens["access_token"])).status_code == 401
+    )
     assert client.get("/api/users/me", headers=bearer(tokens["refresh_token"])).status_code == 401
 
 
@@ -115,17 +125,23 @@ def test_logout_revokes_access_and_its_refresh_token(app, client):
     make_user(email="meera@example.com")
     tokens = login(client, "meera@example.com").get_json()
     other_device = login(client, "meera@example.com").get_json()
-    assert client.post("/api/auth/logout", headers=bearer(tokens["access_token"])).status_code == 204
+    assert (
+        client.post("/api/auth/logout", headers=bearer(tokens["access_token"])).status_code == 204
+    )
     resp = client.get("/api/users/me", headers=bearer(tokens["access_token"]))
     assert resp.status_code == 401
-    assert client.post("/api/auth/refresh", headers=bearer(tokens["refresh_token"])).status_code == 401
+    assert (
+        client.post("/api/auth/refresh", headers=bearer(tokens["refresh_token"])).status_code == 401
+    )
     # The revocation lives in Redis with a TTL no longer than the token's life.
     from nibog.extensions import get_redis
 
     jti = decode_token(tokens["access_token"])["jti"]
     assert 0 < get_redis().ttl(f"revoked:{jti}") <= 15 * 60
     # Another session of the same user is untouched.
-    assert client.get("/api/users/me", headers=bearer(other_device["access_token"])).status_code == 200
+    assert (
+        client.get("/api/users/me", headers=bearer(other_device["access_token"])).status_code == 200
+    )
 
 
 def test_no_or_garbage_token_is_401(client):
@@ -147,7 +163,10 @@ def test_change_password_revokes_other_tokens_and_returns_fresh_pair(client, db)
     fresh = resp.get_json()
     for old in (first, second):
         assert client.get("/api/users/me", headers=bearer(old["access_token"])).status_code == 401
-        assert client.post("/api/auth/refresh", headers=bearer(old["refresh_token"])).status_code == 401
+        assert (
+            client.post("/api/auth/refresh", headers=bearer(old["refresh_token"])).status_code
+            == 401
+        )
     assert client.get("/api/users/me", headers=bearer(fresh["access_token"])).status_code == 200
     assert login(client, "meera@example.com").status_code == 401
     assert login(client, "meera@example.com", "brand-new-password").status_code == 200
@@ -184,12 +203,24 @@ def test_deactivating_a_user_kills_their_tokens_at_once(client, db):
 
 def test_openapi_documents_the_auth_and_account_endpoints(client):
     paths = client.get("/api/openapi.json").get_json()["paths"]
-    for path in ("/api/auth/register", "/api/auth/login", "/api/auth/login/google",
-                 "/api/auth/login/phone", "/api/auth/login/phone/verify", "/api/auth/refresh",
-                 "/api/auth/logout", "/api/auth/change-password", "/api/auth/forgot-password",
-                 "/api/auth/reset-password", "/api/auth/verify-email", "/api/users/me",
-                 "/api/users/me/children/{child_id}", "/api/users/me/favorites/{event_id}",
-                 "/api/users/me/verify-phone/confirm", "/api/admin/users/{user_id}"):
+    for path in (
+        "/api/auth/register",
+        "/api/auth/login",
+        "/api/auth/login/google",
+        "/api/auth/login/phone",
+        "/api/auth/login/phone/verify",
+        "/api/auth/refresh",
+        "/api/auth/logout",
+        "/api/auth/change-password",
+        "/api/auth/forgot-password",
+        "/api/auth/reset-password",
+        "/api/auth/verify-email",
+        "/api/users/me",
+        "/api/users/me/children/{child_id}",
+        "/api/users/me/favorites/{event_id}",
+        "/api/users/me/verify-phone/confirm",
+        "/api/admin/users/{user_id}",
+    ):
         assert path in paths, path
     login_doc = paths["/api/auth/login"]["post"]
     assert "requestBody" in login_doc and "200" in login_doc["responses"]

@@ -34,7 +34,10 @@ def test_first_verified_login_creates_the_account(client, db, outbox):
     assert resp.status_code == 200
     user = resp.get_json()["user"]
     assert user["phone"] == PHONE and user["phone_verified"] is True and user["email"] is None
-    assert client.get("/api/users/me", headers=bearer(resp.get_json()["access_token"])).status_code == 200
+    assert (
+        client.get("/api/users/me", headers=bearer(resp.get_json()["access_token"])).status_code
+        == 200
+    )
     # The next login finds the same account.
     get_redis().delete(otp.gap_key("login", PHONE))
     request_code(client)
@@ -128,18 +131,23 @@ def test_phone_verification_of_the_profile(client, outbox):
     assert client.post("/api/users/me/verify-phone", headers=bearer(access)).status_code == 202
     to, context = outbox.last("phone_verify_otp")
     assert to == PHONE
-    resp = client.post("/api/users/me/verify-phone/confirm", json={"otp": wrong(context["otp"])},
-                       headers=bearer(access))
+    resp = client.post(
+        "/api/users/me/verify-phone/confirm",
+        json={"otp": wrong(context["otp"])},
+        headers=bearer(access),
+    )
     assert resp.status_code == 401 and error_code(resp) == "invalid_otp"
     # A login code for the same number is another purpose: it cannot confirm the profile.
     request_code(client)
     login_code = outbox.last("login_otp")[1]["otp"]
     if login_code != context["otp"]:
-        resp = client.post("/api/users/me/verify-phone/confirm", json={"otp": login_code},
-                           headers=bearer(access))
+        resp = client.post(
+            "/api/users/me/verify-phone/confirm", json={"otp": login_code}, headers=bearer(access)
+        )
         assert resp.status_code == 401
-    resp = client.post("/api/users/me/verify-phone/confirm", json={"otp": context["otp"]},
-                       headers=bearer(access))
+    resp = client.post(
+        "/api/users/me/verify-phone/confirm", json={"otp": context["otp"]}, headers=bearer(access)
+    )
     assert resp.status_code == 200 and resp.get_json()["phone_verified"] is True
     assert error_code(client.post("/api/users/me/verify-phone", headers=bearer(access))) == (
         "already_verified"
