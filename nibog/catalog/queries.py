@@ -137,7 +137,9 @@ def search_condition(q: str, dialect: str):
         # Prefix match per word ("hyder" finds "Hyderabad"), served by the GIN index
         # ix_events_search (see docs/catalog-indexes.md); the expression must match it exactly.
         query = " & ".join(f"{t}:*" for t in terms)
-        return search_vector().op("@@")(func.to_tsquery("simple", query))
+        return search_vector().op("@@")(
+            func.to_tsquery(literal_column("'simple'::regconfig"), query)
+        )
     return and_(*[or_(Event.title.ilike(f"%{t}%"), Event.description.ilike(f"%{t}%")) for t in terms])
 
 
@@ -203,19 +205,25 @@ def _order_by(sort: str) -> list:
     return by_date
 
 
-def list_events(f: EventFilters, sort: str, page: int, per_page: int) -> tuple[list, int]:
-    """One page of published events with their summaries: exactly two statements."""
-    session = read_session()
-    conds = listing_conditions(f, session.get_bind().dialect.name)
-    total = session.scalar(select(func.count(Event.id)).where(*conds)) or 0
-    rows = session.execute(
+def listing_statement(f: EventFilters, sort: str, dialect: str):
+    """(count statement, page statement without limit) for the public listing."""
+    conds = listing_conditions(f, dialect)
+    count = select(func.count(Event.id)).where(*conds)
+    rows = (
         select(Event, price_from_col, min_age_col, max_age_col, seats_left_col)
         .options(joinedload(Event.city), joinedload(Event.venue))
         .where(*conds)
         .order_by(*_order_by(sort))
-        .limit(per_page)
-        .offset((page - 1) * per_page)
-    ).all()
+    )
+    return count, rows
+
+
+def list_events(f: EventFilters, sort: str, page: int, per_page: int) -> tuple[list, int]:
+    """One page of published events with their summaries: exactly two statements."""
+    session = read_session()
+    count, stmt = listing_statement(f, sort, session.get_bind().dialect.name)
+    total = session.scalar(count) or 0
+    rows = session.execute(stmt.limit(per_page).offset((page - 1) * per_page)).all()
     return [tuple(r) for r in rows], total
 
 
