@@ -63,6 +63,12 @@ class Config:
     # Backoff (seconds) between retries of a failing job (network work: email, SMS, gateways).
     JOB_RETRY_INTERVALS = os.environ.get("JOB_RETRY_INTERVALS", "10,60,300")
 
+    # Public catalog cache: listings carry seat counts, so they live seconds; details overlay
+    # live seats on every read and may live longer. Admin writes invalidate both at once.
+    CATALOG_CACHE_ENABLED = _bool("CATALOG_CACHE_ENABLED", True)
+    CATALOG_LIST_CACHE_SECONDS = _int("CATALOG_LIST_CACHE_SECONDS", 3)
+    CATALOG_DETAIL_CACHE_SECONDS = _int("CATALOG_DETAIL_CACHE_SECONDS", 60)
+
     RATELIMIT_ENABLED = _bool("RATELIMIT_ENABLED", True)
     RATELIMIT_HEADERS_ENABLED = True
     TRUSTED_PROXY_COUNT = _int("TRUSTED_PROXY_COUNT", 0)
