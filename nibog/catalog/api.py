@@ -29,13 +29,7 @@ def json_text(text: str) -> Response:
 def list_events(args):
     """Published events, filtered, sorted and paginated. Without date_from, from today on."""
     page, per_page, sort = args.pop("page"), args.pop("per_page"), args.pop("sort")
-    args.setdefault("date_from", None)
-    if args["date_from"] is None:
-        from nibog.core.timeutil import today_ist
-
-        args["date_from"] = today_ist()
-    filters = queries.EventFilters(**args)
-    return json_text(service.list_events_json(filters, sort, page, per_page))
+    return json_text(service.list_events_json(queries.EventFilters(**args), sort, page, per_page))
 
 
 @blp.get("/featured")

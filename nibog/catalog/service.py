@@ -46,6 +46,9 @@ def list_events(filters: q.EventFilters, sort: str, page: int, per_page: int) ->
 
 
 def list_events_json(filters: q.EventFilters, sort: str, page: int, per_page: int) -> str:
+    if filters.date_from is None:
+        # Parents browse what they can still attend; past dates only when asked for.
+        filters.date_from = today_ist()
     params = {**asdict(filters), "sort": sort, "page": page, "per_page": per_page}
     return catalog_cache.cached(
         "events", params, catalog_cache.list_ttl(),
