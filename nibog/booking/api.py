@@ -12,10 +12,15 @@ from nibog.booking.models import Booking
 from nibog.booking.serialize import booking_to_dict, bookings_to_dicts
 from nibog.core import tx
 from nibog.core.auth import auth_required, current_user
+from nibog.core.client_ip import client_ip
 from nibog.core.money import CURRENCY
 from nibog.core.pagination import paginate
+from nibog.extensions import limiter
 
 blp = Blueprint("bookings", __name__, url_prefix="/api/bookings", description="Bookings")
+
+# Number + e-mail is the guest's only key: slow down anyone trying many combinations.
+GUEST_LOOKUP_LIMIT = "30 per minute"
 
 
 def _raw_body():
@@ -131,6 +136,7 @@ def create_guest(args):
 
 
 @blp.post("/guest/lookup")
+@limiter.limit(GUEST_LOOKUP_LIMIT, key_func=client_ip)
 @blp.arguments(s.GuestBookingLookupIn)
 @blp.response(200, s.BookingEnvelope)
 def guest_lookup(args):

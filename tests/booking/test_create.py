@@ -217,3 +217,27 @@ def test_hold_lasts_booking_hold_seconds(client, app, monkeypatch):
                             "items": [{"child_id": w.children[0].id, "slot_id": w.slots[0].id}]})
     hold = db.session.scalar(select(Booking.hold_expires_at))
     assert before + timedelta(seconds=119) <= hold <= utcnow() + timedelta(seconds=121)
+
+
+def test_admin_cash_booking_is_confirmed_and_may_book_after_online_registration_closed(app):
+    """The desk books a walk-in after online registration closed, paid in cash."""
+    from nibog.booking.service import create_booking
+    from nibog.core import tx
+    from nibog.core.errors import AppError
+
+    w = make_world(days_ahead=2, registration_closes_at=utcnow() - timedelta(minutes=1))
+    admin = UserFactory(role="admin")
+    items = [{"child_id": w.children[0].id, "slot_id": w.slots[0].id}]
+    try:
+        create_booking(user_id=w.parent.id, event_id=w.event.id, items=items, addons=[],
+                       promo_code=None, source="app")
+        raise AssertionError("an online booking after the close must be refused")
+    except AppError as exc:
+        assert exc.code == "registration_closed"
+    tx.rollback()
+    booking = create_booking(user_id=w.parent.id, event_id=w.event.id, items=items, addons=[],
+                             promo_code=None, source="admin", created_by_id=admin.id,
+                             payment_mode="cash")
+    tx.commit()
+    assert booking.status == "confirmed" and booking.total == 79900
+    assert booking.created_by_id == admin.id and booking.payment_mode == "cash"
