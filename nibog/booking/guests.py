@@ -74,6 +74,7 @@ def _children_for(owner: User, children: list[dict]) -> list[Child]:
 def create_guest_booking(
     *, guest: dict, children: list[dict], event_id: int, items: list[dict],
     addons: list[dict] | None, promo_code: str | None, source: str = "guest",
+    payment_mode: str = "online",
 ) -> tuple[Booking, str]:
     """Book through the same engine; returns the booking and its one-time access code."""
     from nibog.booking.service import create_booking
@@ -102,6 +103,7 @@ def create_guest_booking(
         source=source,
         guest={**guest, "email": email},
         child_owner_id=owner.id,
+        payment_mode=payment_mode,
     )
     code = "".join(secrets.choice(ALPHABET) for _ in range(ACCESS_CODE_LENGTH))
     booking.access_code_hash = _hash_code(code)

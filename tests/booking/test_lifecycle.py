@@ -293,3 +293,40 @@ def test_child_eligibility_uses_age_on_event_date(client):
     assert no.status_code == 422 and error_code(no) == "child_not_eligible"
     detail = no.get_json()["error"]["details"]["items"][0]
     assert detail["age_months_on_event_date"] == 11 and detail["min_age_months"] == 12
+
+
+# --- freed seats go to the waiting list ---------------------------------------------------------
+
+def _join_waitlist(client, w_parent, child, slot):
+    return client.post("/api/waiting-list", json={"slot_id": slot.id, "child_id": child.id},
+                       headers=auth_headers(w_parent))
+
+
+def test_freed_seat_is_offered_to_the_waiting_list(client, app):
+    from nibog.booking.models import WaitingListEntry
+
+    w = make_world(capacity=1)
+    first = book(w)
+    waiting_child = w.children[1]
+    joined = _join_waitlist(client, w.parent, waiting_child, w.slots[0])
+    assert joined.status_code == 201, joined.get_json()
+    cancel_booking(first.id, actor_id=w.parent.id)
+    tx.commit()  # the offer job runs after this commit
+    db.session.expire_all()
+    entry = db.session.scalar(select(WaitingListEntry))
+    assert entry.status == "offered"
+    offered = db.session.get(Booking, entry.offered_booking_id)
+    assert offered.status == "pending_payment" and offered.source == "waitlist"
+    assert seats(w.slots[0]) == 1
+
+
+def test_expired_hold_seat_is_offered_to_the_waiting_list(client, app):
+    from nibog.booking.models import WaitingListEntry
+
+    w = make_world(capacity=1)
+    book(w)
+    assert _join_waitlist(client, w.parent, w.children[1], w.slots[0]).status_code == 201
+    expire_holds(now=utcnow() + timedelta(hours=1))
+    tx.commit()
+    db.session.expire_all()
+    assert db.session.scalar(select(WaitingListEntry.status)) == "offered"
