@@ -13,13 +13,27 @@ import sys
 
 from nibog import create_app
 from nibog.core.jobs import QUEUES
-from nibog.extensions import get_redis
+from nibog.extensions import db, get_redis
 
 log = logging.getLogger("nibog.worker")
 
 
+def _worker_class():
+    from rq import Worker
+
+    class NibogWorker(Worker):
+        def main_work_horse(self, job, queue):
+            # In the forked child: drop inherited connections without closing the parent's.
+            db.engine.dispose(close=False)
+            return super().main_work_horse(job, queue)
+
+    return NibogWorker
+
+
 def main(argv: list[str]) -> int:
-    from rq import Queue, Worker
+    from rq import Queue
+
+    NibogWorker = _worker_class()  # noqa: N806
 
     app = create_app()
     with app.app_context():
@@ -39,8 +53,11 @@ def main(argv: list[str]) -> int:
         if os.environ.get("RQ_PERIODIC", "1") != "0":
             stop = register_periodic_jobs(conn)
         queues = [Queue(name, connection=conn) for name in names]
+        # The work horse is a fork: it must not share the parent's pooled connections.
+        db.session.remove()
+        db.engine.dispose()
         try:
-            Worker(queues, connection=conn).work(with_scheduler=True)
+            NibogWorker(queues, connection=conn).work(with_scheduler=True)
         finally:
             if stop is not None:
                 stop.set()
