@@ -45,7 +45,10 @@ def load_for_edit(event_id: int, *, lock: bool = False) -> Event:
         .where(Event.id == event_id)
     )
     if lock:
-        stmt = stmt.with_for_update(of=Event)
+        # NO KEY UPDATE: serialises admin edits of this event without blocking the booking
+        # engine, whose INSERTs take KEY SHARE on the event row while it holds slot locks
+        # (a plain FOR UPDATE here plus a slot lock below could deadlock with it).
+        stmt = stmt.with_for_update(of=Event, key_share=True)
     event = db.session.scalar(stmt)
     if event is None:
         raise NotFound("Event")
@@ -214,6 +217,20 @@ def _has_items(slot_ids: list[int]) -> bool:
     return bool(db.session.scalar(select(exists().where(BookingItem.slot_id.in_(slot_ids)))))
 
 
+def _lock_resized_slots(games: list[dict]) -> None:
+    """Lock every slot whose capacity changes, in id order, as the booking engine does."""
+    ids = sorted(
+        entry["id"]
+        for game in games
+        for entry in game.get("slots") or []
+        if entry.get("id") and "capacity" in entry
+    )
+    if ids:
+        db.session.execute(
+            select(GameSlot.id).where(GameSlot.id.in_(ids)).order_by(GameSlot.id).with_for_update()
+        )
+
+
 def _change_capacity(slot: GameSlot, capacity: int) -> None:
     # Re-read under lock: booked_count moves with every booking, the cached value may be old.
     locked = db.session.scalar(
@@ -300,75 +317,12 @@ def _edit_games(event: Event, entries: list[dict]) -> None:
                 _check_slot(slot, game, template)
 
 
-def _addon_has_sales(column, ids: list[int]) -> bool:
-
-    return bool(ids) and bool(db.session.scalar(select(exists().where(column.in_(ids)))))
-
-
-def _edit_addons(event: Event, entries: list[dict]) -> None:
-    from nibog.booking.models import BookingAddon
-
-    by_id = {a.id: a for a in event_addons(event.id)}
-    for entry in entries:
-        entry = dict(entry)
-        addon_id, remove = entry.pop("id", None), entry.pop("delete", False)
-        if addon_id is None:
-            if not remove:
-                if "name" not in entry or "price" not in entry:
-                    raise ValidationFailed({"addons": ["A new add-on needs name and price"]})
-                _add_addon(event, entry)
-            continue
-        addon = by_id.get(addon_id)
-        if addon is None:
-            raise ValidationFailed({"addons": [f"Add-on {addon_id} is not part of event {event.id}"]})
-        if remove:
-            if _addon_has_sales(BookingAddon.addon_id, [addon.id]):
-                raise Conflict("addon_has_bookings", f"Add-on {addon.id} was sold; deactivate it")
-            _remove(addon, list(addon.variants))
-            continue
-        variants = entry.pop("variants", None) or []
-        for key, value in entry.items():
-            setattr(addon, key, value)
-        _edit_variants(addon, variants)
-
-
-def _edit_variants(addon: AddOn, entries: list[dict]) -> None:
-    from nibog.booking.models import BookingAddon
-
-    by_id = {v.id: v for v in addon.variants}
-    for entry in entries:
-        entry = dict(entry)
-        variant_id, remove = entry.pop("id", None), entry.pop("delete", False)
-        if variant_id is None:
-            if not remove:
-                if "name" not in entry:
-                    raise ValidationFailed({"variants": ["A new variant needs a name"]})
-                db.session.add(AddOnVariant(addon_id=addon.id, **_clean(entry)))
-            continue
-        variant = by_id.get(variant_id)
-        if variant is None:
-            raise ValidationFailed({"variants": [f"Variant {variant_id} is not part of add-on {addon.id}"]})
-        if remove:
-            if _addon_has_sales(BookingAddon.variant_id, [variant.id]):
-                raise Conflict("addon_has_bookings", f"Variant {variant.id} was sold; deactivate it")
-            db.session.delete(variant)
-            continue
-        if entry.get("stock") is not None:
-            locked = db.session.get(AddOnVariant, variant.id, with_for_update=True)
-            if entry["stock"] < locked.sold_count:
-                raise Conflict(
-                    "stock_below_sold",
-                    f"Variant {variant.id} has sold {locked.sold_count}; stock cannot go below that",
-                )
-        for key, value in entry.items():
-            setattr(variant, key, value)
-
-
 def update_event(event_id: int, data: dict, actor: Actor) -> Event:
     event = load_for_edit(event_id, lock=True)
     before = event_snapshot(event)
     new_status = data.pop("status", None)
     games, addons = data.pop("games", None), data.pop("addons", None)
+    _lock_resized_slots(games or [])
     for key, value in data.items():
         setattr(event, key, value)
     if "city_id" in data or "venue_id" in data:
@@ -377,7 +331,9 @@ def update_event(event_id: int, data: dict, actor: Actor) -> Event:
     if games:
         _edit_games(event, games)
     if addons:
-        _edit_addons(event, addons)
+        from nibog.catalog.addon_admin import edit_addons
+
+        edit_addons(event, addons)
     db.session.flush()
     if new_status is not None and new_status != event.status:
         from nibog.catalog.event_lifecycle import transition

@@ -77,8 +77,13 @@ eff_slot_price = func.coalesce(GameSlot.price, EventGame.price, GameTemplate.def
 eff_game_price = func.coalesce(EventGame.price, GameTemplate.default_price)
 eff_min_age = func.coalesce(EventGame.min_age_months, GameTemplate.min_age_months)
 eff_max_age = func.coalesce(EventGame.max_age_months, GameTemplate.max_age_months)
+# CASE rather than greatest(): SQLite (the embedded default) has no greatest().
 slot_seats_left = case(
-    (GameSlot.is_open, func.greatest(GameSlot.capacity - GameSlot.booked_count, 0)), else_=0
+    (
+        and_(GameSlot.is_open, GameSlot.capacity > GameSlot.booked_count),
+        GameSlot.capacity - GameSlot.booked_count,
+    ),
+    else_=0,
 )
 
 

@@ -289,3 +289,22 @@ def test_roles(client, admin_h, staff_h, parent, place):
     assert client.post("/api/admin/events", json=payload(place), headers=staff_h).status_code == 403
     assert client.post(f"/api/admin/events/clone/{ev['id']}", json={"event_date": "2031-01-01"},
                        headers=staff_h).status_code == 403
+
+
+def test_addon_edits_respect_sales(client, admin_h, place):
+    ev = create(client, admin_h, place)
+    addon = ev["addons"][0]
+    variant_id = addon["variants"][0]["id"]
+    db.session.execute(sa.update(AddOnVariant).values(sold_count=8))
+    db.session.commit()
+    url = f"/api/admin/events/{ev['id']}"
+    low = client.put(url, headers=admin_h, json={"addons": [
+        {"id": addon["id"], "variants": [{"id": variant_id, "stock": 5}]}]})
+    assert low.status_code == 409 and error_code(low) == "stock_below_sold"
+    ok = client.put(url, headers=admin_h, json={"addons": [
+        {"id": addon["id"], "price": 19900, "variants": [{"id": variant_id, "stock": 8}]}]})
+    assert ok.get_json()["addons"][0]["variants"][0] == {
+        "id": variant_id, "name": "S", "price": 19900, "stock_left": 0}
+    removed = client.put(url, headers=admin_h, json={"addons": [{"id": addon["id"],
+                                                                 "_delete": True}]})
+    assert removed.status_code == 200 and removed.get_json()["addons"] == []

@@ -1,0 +1,77 @@
+"""Incremental edits of an event's add-ons and their variants (see ``event_admin``).
+
+Sold rows are never deleted (booking add-ons point at them); stock never drops below sold.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import exists, select
+
+from nibog.catalog.event_admin import _add_addon, _clean, _remove, event_addons
+from nibog.catalog.models import AddOn, AddOnVariant, Event
+from nibog.core.errors import Conflict, ValidationFailed
+from nibog.extensions import db
+
+
+def _addon_has_sales(column, ids: list[int]) -> bool:
+
+    return bool(ids) and bool(db.session.scalar(select(exists().where(column.in_(ids)))))
+
+
+def edit_addons(event: Event, entries: list[dict]) -> None:
+    from nibog.booking.models import BookingAddon
+
+    by_id = {a.id: a for a in event_addons(event.id)}
+    for entry in entries:
+        entry = dict(entry)
+        addon_id, remove = entry.pop("id", None), entry.pop("delete", False)
+        if addon_id is None:
+            if not remove:
+                if "name" not in entry or "price" not in entry:
+                    raise ValidationFailed({"addons": ["A new add-on needs name and price"]})
+                _add_addon(event, entry)
+            continue
+        addon = by_id.get(addon_id)
+        if addon is None:
+            raise ValidationFailed({"addons": [f"Add-on {addon_id} is not part of event {event.id}"]})
+        if remove:
+            if _addon_has_sales(BookingAddon.addon_id, [addon.id]):
+                raise Conflict("addon_has_bookings", f"Add-on {addon.id} was sold; deactivate it")
+            _remove(addon, list(addon.variants))
+            continue
+        variants = entry.pop("variants", None) or []
+        for key, value in entry.items():
+            setattr(addon, key, value)
+        _edit_variants(addon, variants)
+
+
+def _edit_variants(addon: AddOn, entries: list[dict]) -> None:
+    from nibog.booking.models import BookingAddon
+
+    by_id = {v.id: v for v in addon.variants}
+    for entry in entries:
+        entry = dict(entry)
+        variant_id, remove = entry.pop("id", None), entry.pop("delete", False)
+        if variant_id is None:
+            if not remove:
+                if "name" not in entry:
+                    raise ValidationFailed({"variants": ["A new variant needs a name"]})
+                db.session.add(AddOnVariant(addon_id=addon.id, **_clean(entry)))
+            continue
+        variant = by_id.get(variant_id)
+        if variant is None:
+            raise ValidationFailed({"variants": [f"Variant {variant_id} is not part of add-on {addon.id}"]})
+        if remove:
+            if _addon_has_sales(BookingAddon.variant_id, [variant.id]):
+                raise Conflict("addon_has_bookings", f"Variant {variant.id} was sold; deactivate it")
+            db.session.delete(variant)
+            continue
+        if entry.get("stock") is not None:
+            locked = db.session.get(AddOnVariant, variant.id, with_for_update=True)
+            if entry["stock"] < locked.sold_count:
+                raise Conflict(
+                    "stock_below_sold",
+                    f"Variant {variant.id} has sold {locked.sold_count}; stock cannot go below that",
+                )
+        for key, value in entry.items():
+            setattr(variant, key, value)
