@@ -76,6 +76,18 @@ def deliver(log_id: int, context: dict[str, Any]) -> None:
     entry.attempts += 1
     try:
         message = _compose(entry, context)
+    except Exception as exc:  # noqa: BLE001 - e.g. the booking was cancelled before we sent
+        db.session.rollback()
+        entry = db.session.get(NotificationLog, log_id, with_for_update=True)
+        if entry is None or entry.status != "queued":
+            tx.rollback()
+            return
+        entry.attempts += 1
+        entry.status, entry.error = "failed", f"could not compose: {exc}"[:2000]
+        tx.commit()
+        log.warning("notification %s could not be composed: %s", log_id, exc)
+        return
+    try:
         provider_id = get_backend(entry.channel).send(message)
     except ChannelError as exc:
         entry.error = str(exc)[:2000]

@@ -13,6 +13,7 @@ from typing import Any
 from flask import current_app, render_template
 from jinja2 import TemplateNotFound
 
+from nibog.core.money import format_inr
 from nibog.notifications.channels import Attachment
 
 SUBJECTS: dict[str, str] = {
@@ -52,6 +53,9 @@ def build_context(
         "support_email": cfg.get("STAFF_NOTIFY_EMAIL", ""),
     }
     ctx.update(context or {})
+    for key in ("amount", "refund_amount", "total"):
+        if isinstance(ctx.get(key), int) and f"{key}_display" not in ctx:
+            ctx[f"{key}_display"] = format_inr(ctx[key])
     booking_id = booking_id or ctx.get("booking_id")
     if booking_id:
         from nibog.documents.booking_view import load_booking_view

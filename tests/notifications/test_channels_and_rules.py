@@ -105,3 +105,23 @@ def test_reminder_the_day_before_goes_once_per_booking(app):
     mail = next(m for m in CONSOLE_OUTBOX if hasattr(m, "get_body"))
     assert "Kochi Games" in mail["Subject"]
     assert send_event_reminders() == 0  # hourly runs do not repeat it
+
+
+def test_cancellation_email_shows_the_refund_in_rupees(app):
+    booking, info = make_booking(status="cancelled")
+    queue_email("booking_cancelled", info["user"].email,
+                {"booking_id": booking.id, "refund_amount": 79900}, booking_id=booking.id)
+    tx.commit()
+    text = CONSOLE_OUTBOX[-1].get_body(preferencelist=("plain",)).get_content()
+    assert "A refund of ₹799.00 is on its way" in text
+
+
+def test_ticket_email_for_a_booking_cancelled_meanwhile_fails_without_retrying(app):
+    booking, info = make_booking(status="cancelled")
+    entry = queue_email("booking_confirmed", info["user"].email, {"booking_id": booking.id},
+                        booking_id=booking.id)
+    tx.commit()
+    db.session.expire_all()
+    logged = db.session.get(NotificationLog, entry.id)
+    assert logged.status == "failed" and "ticket" in logged.error
+    assert list(CONSOLE_OUTBOX) == []
