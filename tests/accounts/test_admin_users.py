@@ -52,6 +52,7 @@ def test_list_search_filters_and_pagination(client, admin):
     assert "old@example.com" not in emails(client.get(f"{BASE}?is_active=true", headers=h))
     page = client.get(f"{BASE}?per_page=2&page=2", headers=h).get_json()
     assert page["total"] == 4 and page["pages"] == 2 and len(page["items"]) == 2
+    assert client.get(f"{BASE}?q=%25", headers=h).get_json()["items"] == []  # "%" is literal
     assert client.get(f"{BASE}?role=wizard", headers=h).status_code == 422
     assert client.get(f"{BASE}?per_page=500", headers=h).status_code == 422
 

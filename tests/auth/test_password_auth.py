@@ -112,6 +112,8 @@ def test_refresh_with_refresh_token_gives_new_access_token(client):
     tokens = login(client, "meera@example.com").get_json()
     resp = client.post("/api/auth/refresh", headers=bearer(tokens["refresh_token"]))
     assert resp.status_code == 200
+    assert resp.get_json()["token_type"] == "Bearer" and resp.get_json()["expires_in"] == 900
+    assert resp.get_json()["user"]["email"] == "meera@example.com"
     new_access = resp.get_json()["access_token"]
     assert client.get("/api/users/me", headers=bearer(new_access)).status_code == 200
     # An access token is not a refresh token, and vice versa.
