@@ -396,13 +396,15 @@ def reconcile_payment(payment_id: int, *, source: str = "reconcile") -> str:
     if payment is None or payment.status != "created":
         return "not_open"
     info = get_gateway(payment.provider).fetch_payment(payment.provider_order_id, None)
+    # Take the locks (booking, then payment) before writing anything: an early UPDATE of the
+    # payment row would hold its lock while waiting for the booking's - a deadlock with a
+    # capture arriving at the same moment.
+    booking = lock_booking(payment.booking_id)
+    payment = lock_payment(payment_id)
     payment.last_checked_at = utcnow()
     if info.status != "pending":
         return apply_outcome(payment.id, info, source=source)
-    from nibog.booking.models import Booking
-
-    booking = db.session.get(Booking, payment.booking_id)
-    if booking.status != "pending_payment":
+    if payment.status == "created" and booking.status != "pending_payment":
         # Nothing was paid and the booking moved on: close the order. Should money still
         # arrive later, the capture path confirms or refunds it.
         info.failure_reason = f"abandoned: booking {booking.status}, nothing paid"

@@ -105,9 +105,13 @@ def locks_switched_off(monkeypatch):
     def unlocked_booking(booking_id):
         return db.session.get(Booking, booking_id)
 
+    seen = threading.local()
+
     def unlocked_payment(payment_id):
         payment = db.session.get(Payment, payment_id, populate_existing=True)
-        barrier.wait()
+        if not getattr(seen, "waited", False):  # the poll path reads twice; meet once
+            seen.waited = True
+            barrier.wait()
         return payment
 
     monkeypatch.setattr(service, "lock_booking", unlocked_booking)
@@ -118,5 +122,6 @@ def test_control_without_locks_the_race_double_captures(client, app, parent, loc
     booking, order, paid = _paid_order(client, app, parent)
     results = _race(app, parent, order, paid)
     assert results["confirm"] == 200 and results["webhook"] == 200
-    # Every path saw "created" and recorded its own capture: the guard is what prevents it.
-    assert len(transitions(order["payment_id"], "captured")) == 3
+    # Confirm and webhook both saw "created" and each recorded its own capture (the poll reads
+    # again later and may or may not): the row locks are what prevent it.
+    assert len(transitions(order["payment_id"], "captured")) >= 2
