@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from nibog.booking.models import Booking, BookingItem
 from nibog.catalog.models import Event
@@ -63,7 +63,8 @@ def check_in(
     if booking_id is not None:
         stmt = stmt.where(Booking.id == booking_id, Booking.booking_number == number)
     else:
-        stmt = stmt.where(func.upper(Booking.booking_number) == number)
+        # Stored upper-case (numbers.py); an exact match keeps the unique index usable.
+        stmt = stmt.where(Booking.booking_number == number)
     booking = db.session.scalar(stmt)
     if booking is None:
         raise NotFound("Booking")

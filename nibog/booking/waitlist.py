@@ -18,14 +18,14 @@ import logging
 from datetime import timedelta
 
 from flask import current_app
-from sqlalchemy import and_, func, or_, select
+from sqlalchemy import and_, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
 from nibog.accounts.models import Child, User
 from nibog.booking.models import Booking, BookingItem, WaitingListEntry
 from nibog.catalog.models import Event, EventGame, GameSlot
 from nibog.core.errors import AppError, Conflict, NotFound
-from nibog.core.timeutil import as_utc, to_ist, utcnow
+from nibog.core.timeutil import as_utc, to_ist, today_ist, utcnow
 from nibog.extensions import db
 
 log = logging.getLogger(__name__)
@@ -361,4 +361,29 @@ def expire_offers() -> set[int]:
     )
     if overdue:
         expire_holds()
+    close_stale_entries()
     return _reconcile(select(WaitingListEntry.id).where(WaitingListEntry.status == "offered"))
+
+
+def close_stale_entries() -> int:
+    """Waiting entries for an event that is over, cancelled or closed can never be offered."""
+    now = utcnow()
+    stale_slots = (
+        select(GameSlot.id)
+        .join(EventGame, EventGame.id == GameSlot.event_game_id)
+        .join(Event, Event.id == EventGame.event_id)
+        .where(
+            or_(
+                Event.status.in_(("cancelled", "completed")),
+                Event.event_date < today_ist(),
+                Event.registration_closes_at < now,
+            )
+        )
+    )
+    result = db.session.execute(
+        update(WaitingListEntry)
+        .where(WaitingListEntry.status == "waiting", WaitingListEntry.slot_id.in_(stale_slots))
+        .values(status="expired")
+        .execution_options(synchronize_session=False)
+    )
+    return result.rowcount or 0

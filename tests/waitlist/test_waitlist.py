@@ -212,3 +212,18 @@ def test_paid_offer_becomes_booked(client, full_slot):
     db.session.commit()
     listed = client.get("/api/waiting-list", headers=auth_headers(parent)).get_json()
     assert listed[0]["status"] == "booked"
+
+
+def test_entries_of_a_cancelled_event_are_closed_by_the_periodic_job(client, full_slot):
+    from nibog.booking.waitlist_tasks import expire_waitlist_offers
+    from nibog.catalog.models import Event, EventGame
+
+    slot, _ = full_slot
+    parent = UserFactory()
+    entry_id = _join(client, parent, ChildFactory(parent=parent), slot).get_json()["id"]
+    event_id = db.session.get(EventGame, slot.event_game_id).event_id
+    db.session.get(Event, event_id).status = "cancelled"
+    db.session.commit()
+    expire_waitlist_offers()
+    db.session.expire_all()
+    assert db.session.get(WaitingListEntry, entry_id).status == "expired"
