@@ -31,9 +31,10 @@ from nibog.extensions import db
 log = logging.getLogger(__name__)
 
 ACTIVE = ("waiting", "offered")
-# Errors from the booking engine that mean "this child cannot take this seat": skip the entry.
-# Any other refusal (slot_full, registration_closed, ...) concerns everyone: the round stops.
-SKIP_CODES = ("already_booked", "child_not_eligible", "not_found")
+# Refusals from the booking engine that concern everyone in the queue: the round stops and the
+# queue keeps its order. Any other refusal (already_booked, child_not_eligible, a deleted
+# child...) concerns this entry only: it is passed over, so one bad entry never stalls the list.
+STOP_CODES = ("slot_full", "slot_closed", "registration_closed")
 
 
 # ---------------------------------------------------------------- joining and leaving
@@ -191,16 +192,6 @@ def entries_for_user(user_id: int, status: str | None = None) -> list[WaitingLis
     )
 
 
-def entries_for_slot(slot_id: int) -> list[WaitingListEntry]:
-    return list(
-        db.session.scalars(
-            select(WaitingListEntry)
-            .where(WaitingListEntry.slot_id == slot_id)
-            .order_by(WaitingListEntry.created_at, WaitingListEntry.id)
-        )
-    )
-
-
 # ---------------------------------------------------------------- offers
 
 
@@ -273,8 +264,7 @@ def offer_seats(slot_id: int) -> int:
                     source="waitlist",
                 )
         except AppError as exc:
-            if exc.code not in SKIP_CODES:
-                # Unknown or slot-wide refusal (full, closed): keep the queue untouched.
+            if exc.code in STOP_CODES:
                 log.info("waitlist offers for slot %s stopped: %s", slot_id, exc.code)
                 break
             _skip(entry, exc)

@@ -156,3 +156,29 @@ def test_concurrent_offer_rounds_offer_a_seat_once(app, queue):
     assert sorted(results) == [0, 1]
     assert [e.status for e in _state(entry_ids)] == ["offered", "waiting"]
     assert db.session.get(GameSlot, slot_id).booked_count == 2
+
+
+def test_a_child_booked_meanwhile_is_passed_over(client, queue):
+    from nibog.booking.service import create_booking
+    from nibog.booking.waitlist_tasks import offer_waitlist_seats
+
+    slot, _, _, parents, entry_ids = queue
+    first, _ = _state(entry_ids)
+    event_id = db.session.get(EventGame, slot.event_game_id).event_id
+    db.session.get(GameSlot, slot.id).capacity = 3
+    db.session.commit()
+    # The first parent grabbed one of the new seats directly, before the offer round ran.
+    create_booking(
+        user_id=parents[0].id,
+        event_id=event_id,
+        items=[{"child_id": first.child_id, "slot_id": slot.id}],
+        addons=[],
+        promo_code=None,
+        source="app",
+    )
+    tx.commit()
+    assert offer_waitlist_seats(slot.id) == 1
+    first, second = _state(entry_ids)
+    assert (first.status, second.status) == ("cancelled", "offered")
+    listed = client.get("/api/waiting-list", headers=auth_headers(parents[0])).get_json()
+    assert listed[0]["closed_reason"] == "already_booked"
