@@ -143,3 +143,19 @@ def guest_lookup(args):
     """A guest's booking by booking number + the e-mail it was made with (404 otherwise)."""
     booking = guests.find_guest_booking(args["booking_number"], args["email"])
     return {"booking": booking_to_dict(booking)}
+
+
+@blp.post("/guest/cancel")
+@limiter.limit(GUEST_LOOKUP_LIMIT, key_func=client_ip)
+@blp.arguments(s.GuestBookingCancelIn)
+@blp.response(200, s.BookingCancelOut)
+def guest_cancel(args):
+    """A guest cancels with booking number + e-mail + the access code given at booking time."""
+    booking = guests.find_guest_booking(args["booking_number"], args["email"], args["access_code"])
+    try:
+        booking, refund = service.cancel_booking(booking.id, actor_id=None, reason=args.get("reason"))
+        tx.commit()
+    except Exception:
+        tx.rollback()
+        raise
+    return {"booking": booking_to_dict(booking), "refund": _refund(booking, refund)}

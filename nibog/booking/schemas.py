@@ -86,6 +86,11 @@ class GuestBookingLookupIn(_In):
     email = fields.Email(required=True)
 
 
+class GuestBookingCancelIn(GuestBookingLookupIn):
+    access_code = fields.String(required=True, validate=validate.Length(min=1, max=40))
+    reason = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=1000))
+
+
 class BookingListArgs(PageArgsSchema):
     status = fields.String(load_default=None, validate=validate.OneOf(BOOKING_STATUSES))
 

@@ -86,3 +86,17 @@ def test_guest_bookings_attach_to_the_account_registered_with_that_email(client)
     assert [b["id"] for b in mine["items"]] == [booking_id]
     assert [c.full_name for c in db.session.scalars(select(Child).where(Child.user_id == user.id))] == ["Anu"]
     assert attach_guest_bookings(user) == 0
+
+
+def test_guest_cancels_with_the_access_code(client):
+    w = make_world(n_children=0)
+    body = client.post("/api/bookings/guest", json=guest_body(w)).get_json()
+    number = body["booking"]["booking_number"]
+    wrong = client.post("/api/bookings/guest/cancel", json={
+        "booking_number": number, "email": "asha@example.com", "access_code": "WRONGCODE"})
+    assert wrong.status_code == 404
+    ok = client.post("/api/bookings/guest/cancel", json={
+        "booking_number": number, "email": "asha@example.com", "access_code": body["access_code"]})
+    assert ok.status_code == 200 and ok.get_json()["booking"]["status"] == "cancelled"
+    db.session.expire_all()
+    assert db.session.get(GameSlot, w.slots[0].id).booked_count == 0
