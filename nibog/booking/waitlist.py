@@ -180,16 +180,24 @@ def skip_reasons(entries: list[WaitingListEntry]) -> dict[int, str]:
     return {int(entity_id): (after or {}).get("reason") for entity_id, after in rows}
 
 
-def entries_for_user(user_id: int, status: str | None = None) -> list[WaitingListEntry]:
+def entries_for_user(user_id: int, status: str | None = None):
+    """The user's entries, newest first (a statement, for the page envelope).
+
+    Offers are settled first (paid → booked, lapsed → expired) so the parent sees the truth.
+    """
     _reconcile(select(WaitingListEntry.id).where(WaitingListEntry.user_id == user_id))
     stmt = select(WaitingListEntry).where(WaitingListEntry.user_id == user_id)
     if status:
         stmt = stmt.where(WaitingListEntry.status == status)
-    return list(
-        db.session.scalars(
-            stmt.order_by(WaitingListEntry.created_at.desc(), WaitingListEntry.id.desc())
-        )
-    )
+    return stmt.order_by(WaitingListEntry.created_at.desc(), WaitingListEntry.id.desc())
+
+
+def entry_for_user(user_id: int, entry_id: int) -> WaitingListEntry:
+    _reconcile(select(WaitingListEntry.id).where(WaitingListEntry.id == entry_id))
+    entry = db.session.get(WaitingListEntry, entry_id)
+    if entry is None or entry.user_id != user_id:
+        raise NotFound("Waiting list entry")
+    return entry
 
 
 # ---------------------------------------------------------------- offers

@@ -11,7 +11,7 @@ from nibog.booking.models import WAITLIST_STATUSES, Booking
 from nibog.catalog.models import Event, EventGame, GameSlot
 from nibog.core import tx
 from nibog.core.auth import auth_required, current_user
-from nibog.core.errors import NotFound
+from nibog.core.pagination import PageArgsSchema, page_schema, paginate
 from nibog.core.timeutil import isoformat_ist
 from nibog.extensions import db
 
@@ -25,7 +25,7 @@ class WaitlistJoinSchema(Schema):
     child_id = fields.Integer(required=True, validate=validate.Range(min=1))
 
 
-class WaitlistListArgsSchema(Schema):
+class WaitlistListArgsSchema(PageArgsSchema):
     status = fields.String(validate=validate.OneOf(WAITLIST_STATUSES))
 
 
@@ -52,6 +52,9 @@ class WaitlistEntrySchema(Schema):
         allow_none=True,
         metadata={"description": "why the list passed over this entry, e.g. child_not_eligible"},
     )
+
+
+WaitlistEntryPage = page_schema(WaitlistEntrySchema, "WaitlistEntryPage")
 
 
 def _entries_out(entries) -> list[dict]:
@@ -117,18 +120,18 @@ def join(data: dict):
     }
 
 
-def _list(args: dict) -> list[dict]:
-    entries = waitlist.entries_for_user(current_user().id, args.get("status"))
-    result = _entries_out(entries)
+def _list(args: dict) -> dict:
+    stmt = waitlist.entries_for_user(current_user().id, args.get("status"))
+    page = paginate(stmt, args["page"], args["per_page"], transform=_entries_out)
     # Listing settles offers that were paid or lapsed; keep that.
     tx.commit()
-    return result
+    return page
 
 
 @blp.get("/waiting-list")
 @auth_required()
 @blp.arguments(WaitlistListArgsSchema, location="query")
-@blp.response(200, WaitlistEntrySchema(many=True))
+@blp.response(200, WaitlistEntryPage)
 def list_entries(args: dict):
     return _list(args)
 
@@ -136,7 +139,7 @@ def list_entries(args: dict):
 @blp.get("/users/me/waiting-list")
 @auth_required()
 @blp.arguments(WaitlistListArgsSchema, location="query")
-@blp.response(200, WaitlistEntrySchema(many=True))
+@blp.response(200, WaitlistEntryPage)
 def list_my_entries(args: dict):
     return _list(args)
 
@@ -145,12 +148,7 @@ def list_my_entries(args: dict):
 @auth_required()
 @blp.response(200, WaitlistEntrySchema)
 def get_entry(entry_id: int):
-    entry = next(
-        (e for e in waitlist.entries_for_user(current_user().id) if e.id == entry_id), None
-    )
-    if entry is None:
-        raise NotFound("Waiting list entry")
-    result = _entries_out([entry])[0]
+    result = _entries_out([waitlist.entry_for_user(current_user().id, entry_id)])[0]
     tx.commit()
     return result
 

@@ -52,10 +52,19 @@ def test_queue_positions_follow_arrival_order(client, full_slot):
         client.delete(f"/api/waiting-list/{first_id}", headers=auth_headers(parents[0])).status_code
         == 204
     )
-    mine = client.get("/api/users/me/waiting-list", headers=auth_headers(parents[2])).get_json()
+    mine = client.get("/api/users/me/waiting-list", headers=auth_headers(parents[2])).get_json()[
+        "items"
+    ]
     assert [(e["position"], e["status"]) for e in mine] == [(1 + 1, "waiting")]
     assert mine[0]["slot"]["id"] == slot.id and mine[0]["child"]["id"] == kids[2].id
-    left = client.get("/api/waiting-list", headers=auth_headers(parents[0])).get_json()
+    third_id = joined[2].get_json()["id"]
+    one = client.get(f"/api/waiting-list/{third_id}", headers=auth_headers(parents[2]))
+    assert one.status_code == 200 and one.get_json()["position"] == 2
+    other = client.get(f"/api/waiting-list/{third_id}", headers=auth_headers(parents[1]))
+    assert other.status_code == 404
+    page = client.get("/api/waiting-list", headers=auth_headers(parents[0])).get_json()
+    assert (page["total"], page["page"], page["pages"]) == (1, 1, 1)
+    left = page["items"]
     assert [(e["status"], e["position"]) for e in left] == [("cancelled", None)]
 
 
@@ -158,7 +167,9 @@ def test_freed_seat_goes_to_the_first_entry_then_passes_on(client, full_slot):
     assert note.recipient == parents[0].email and note.booking_id == offer.id
 
     # The parent sees the offer, with the held booking to pay.
-    listed = client.get("/api/waiting-list", headers=auth_headers(parents[0])).get_json()[0]
+    listed = client.get("/api/waiting-list", headers=auth_headers(parents[0])).get_json()["items"][
+        0
+    ]
     assert listed["status"] == "offered" and listed["offered_booking"]["id"] == offer.id
 
     # Nothing is free any more: another round offers nothing.
@@ -195,7 +206,7 @@ def test_ineligible_entry_is_skipped_not_offered(client, full_slot):
     assert db.session.get(WaitingListEntry, late_id).status == "offered"
     skipped = db.session.scalar(db.select(AuditLog).where(AuditLog.action == "waitlist.skipped"))
     assert skipped.after["reason"] == "child_not_eligible"
-    listed = client.get("/api/waiting-list", headers=auth_headers(early)).get_json()
+    listed = client.get("/api/waiting-list", headers=auth_headers(early)).get_json()["items"]
     assert (listed[0]["status"], listed[0]["closed_reason"]) == ("cancelled", "child_not_eligible")
 
 
@@ -210,7 +221,7 @@ def test_paid_offer_becomes_booked(client, full_slot):
     entry = db.session.get(WaitingListEntry, entry_id)
     db.session.get(Booking, entry.offered_booking_id).status = "confirmed"
     db.session.commit()
-    listed = client.get("/api/waiting-list", headers=auth_headers(parent)).get_json()
+    listed = client.get("/api/waiting-list", headers=auth_headers(parent)).get_json()["items"]
     assert listed[0]["status"] == "booked"
 
 

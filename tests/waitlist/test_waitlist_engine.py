@@ -94,7 +94,9 @@ def test_paid_offer_is_booked_and_leaving_an_offer_hands_it_on(client, queue):
 
     confirm_booking(second.offered_booking_id, source="payment")
     tx.commit()
-    listed = client.get("/api/users/me/waiting-list", headers=auth_headers(parents[1])).get_json()
+    listed = client.get("/api/users/me/waiting-list", headers=auth_headers(parents[1])).get_json()[
+        "items"
+    ]
     assert listed[0]["status"] == "booked"
     assert listed[0]["offered_booking"]["status"] == "confirmed"
 
@@ -180,5 +182,5 @@ def test_a_child_booked_meanwhile_is_passed_over(client, queue):
     assert offer_waitlist_seats(slot.id) == 1
     first, second = _state(entry_ids)
     assert (first.status, second.status) == ("cancelled", "offered")
-    listed = client.get("/api/waiting-list", headers=auth_headers(parents[0])).get_json()
+    listed = client.get("/api/waiting-list", headers=auth_headers(parents[0])).get_json()["items"]
     assert listed[0]["closed_reason"] == "already_booked"
