@@ -317,8 +317,22 @@ def _mark_offered(entry: WaitingListEntry, booking: Booking) -> None:
 
 
 def _notify(entry: WaitingListEntry, booking: Booking) -> None:
+    from nibog.notifications.models import NotificationLog
     from nibog.notifications.service import queue_email, queue_sms
 
+    # The engine queued its generic "complete your payment" mail for the hold; the offer mail
+    # says the same and more, so the generic one is marked suppressed (its job then skips it)
+    # and the parent gets one message, not two.
+    db.session.execute(
+        update(NotificationLog)
+        .where(
+            NotificationLog.booking_id == booking.id,
+            NotificationLog.template == "booking_held",
+            NotificationLog.status == "queued",
+        )
+        .values(status="suppressed", error="superseded by waitlist_offer")
+        .execution_options(synchronize_session=False)
+    )
     user = db.session.get(User, entry.user_id)
     child = db.session.get(Child, entry.child_id)
     context = {
