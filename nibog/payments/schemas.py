@@ -13,13 +13,6 @@ class CreatePaymentIn(Schema):
     access_code = fields.String(load_default=None, validate=validate.Length(max=100))
 
 
-class CheckoutOut(Schema):
-    class Meta:
-        unknown = "include"
-
-    type = fields.String()
-
-
 class CreatePaymentOut(Schema):
     payment_id = fields.Integer()
     provider = fields.String()

@@ -26,7 +26,7 @@ from nibog.core.money import format_inr
 from nibog.core.timeutil import as_utc, utcnow
 from nibog.extensions import db
 from nibog.payments.gateways import GatewayError, InvalidSignature, get_gateway
-from nibog.payments.gateways.base import Gateway, GatewayEvent, PaymentInfo
+from nibog.payments.gateways.base import Gateway, GatewayEvent, MalformedEvent, PaymentInfo
 from nibog.payments.history import booking_contact, flag, lock_booking, lock_payment, record
 from nibog.payments.models import Payment, Refund, WebhookEvent
 from nibog.payments.refunds import (  # noqa: F401 - the cross-team names live here
@@ -307,6 +307,8 @@ def handle_webhook(gateway: Gateway, raw_body: bytes, headers) -> dict:
         event = gateway.parse_webhook(raw_body, headers)
     except InvalidSignature as exc:
         raise AppError("invalid_signature", "Webhook signature does not verify", 401) from exc
+    except MalformedEvent as exc:
+        raise AppError("bad_request", str(exc), 400) from exc
     row = WebhookEvent(
         provider=gateway.name,
         event_id=event.event_id[:200],

@@ -197,3 +197,20 @@ def test_methods_history_and_reading_a_payment(client, parent, other_parent, app
         == 404
     )
     assert client.get("/api/payments/history").status_code == 401
+
+
+def test_every_payment_endpoint_is_documented(client):
+    paths = client.get("/api/openapi.json").get_json()["paths"]
+    for path in (
+        "/api/payments/create",
+        "/api/payments/confirm",
+        "/api/payments/methods",
+        "/api/payments/history",
+        "/api/payments/{payment_id}",
+        "/api/payments/refund",
+        "/webhooks/payment/success",
+        "/webhooks/payment/failure",
+        "/webhooks/payment/refund",
+        "/webhooks/payment/phonepe",
+    ):
+        assert path in paths, path

@@ -265,3 +265,43 @@ def test_refund_is_a_signed_request(client, phonepe, parent, admin):
     row = reload(Refund, resp.get_json()["id"])
     assert (row.status, row.provider_refund_id) == ("processed", "TR77")
     assert reload(Payment, order["payment_id"]).status == "partially_refunded"
+
+
+def test_callback_and_status_check_together_capture_once(client, phonepe, app, parent):
+    """PhonePe's S2S callback and the parent's return (status API) arrive at the same moment."""
+    import threading
+
+    booking = make_booking(parent)
+    order = open_payment(client, parent, booking)
+    mtid = order["provider_order_id"]
+    _status(phonepe, mtid, outcome(mtid))
+    encoded = base64.b64encode(json.dumps(outcome(mtid)).encode()).decode()
+    verify = f"{sha(encoded + SALT)}###{INDEX}"
+    headers = auth_headers(parent)
+    barrier = threading.Barrier(3, timeout=30)
+    codes = {}
+
+    def run(name, fn):
+        local = app.test_client()
+        barrier.wait()
+        codes[name] = fn(local).status_code
+
+    calls = {
+        "callback": lambda c: c.post(
+            "/webhooks/payment/phonepe", json={"response": encoded}, headers={"X-VERIFY": verify}
+        ),
+        "confirm": lambda c: c.post(
+            "/api/payments/confirm", json={"payment_id": order["payment_id"]}, headers=headers
+        ),
+        "return": lambda c: c.get(f"/payments/phonepe/return/{mtid}"),
+    }
+    threads = [threading.Thread(target=run, args=item) for item in calls.items()]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=60)
+
+    assert codes == {"callback": 200, "confirm": 200, "return": 200}
+    assert len(transitions(order["payment_id"], "captured")) == 1
+    assert reload(Booking, booking.id).status == "confirmed"
+    assert messages("booking_confirmed", booking.id) == 1

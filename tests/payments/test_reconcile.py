@@ -88,3 +88,14 @@ def test_a_declined_order_is_marked_failed(client, app, parent):
     assert reconcile_stuck_payments() == {"failed": 1}
     assert reload(Payment, order["payment_id"]).status == "failed"
     assert reload(Booking, booking.id).status == "pending_payment"
+
+
+def test_cli_runs_the_sweep(client, app, parent, runner):
+    booking = make_booking(parent)
+    order = open_payment(client, parent, booking)
+    sandbox(app).simulate_payment(order["provider_order_id"])
+    _age(order["payment_id"], app.config["STUCK_PAYMENT_MINUTES"] + 1)
+    result = runner.invoke(args=["payments", "reconcile"])
+    assert result.exit_code == 0, result.output
+    assert "captured=1" in result.output
+    assert reload(Booking, booking.id).status == "confirmed"

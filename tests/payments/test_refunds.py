@@ -197,3 +197,20 @@ def test_a_second_payment_for_a_paid_booking_is_refunded(client, app, parent):
     assert reload(Payment, first["payment_id"]).status == "refunded"
     assert reload(Payment, second["payment_id"]).status == "captured"
     assert messages("booking_confirmed", booking.id) == 1
+
+
+def test_payment_for_a_booking_cancelled_meanwhile_is_refunded(client, app, parent):
+    from nibog.booking.service import cancel_booking
+
+    booking = make_booking(parent)
+    order = open_payment(client, parent, booking)
+    cancel_booking(booking.id, actor_id=parent.id, reason="Changed plans")
+    tx.commit()
+
+    paid = sandbox(app).simulate_payment(order["provider_order_id"])
+    resp = post_webhook(client, *webhook_for(app, "payment.captured", paid["payment"]))
+    assert resp.get_json()["result"] == "late_payment_refunded"
+    assert reload(Booking, booking.id).status == "cancelled"
+    payment = reload(Payment, order["payment_id"])
+    assert (payment.status, payment.amount_refunded) == ("refunded", PRICE)
+    assert messages("late_payment_refunded", booking.id) == 1

@@ -165,3 +165,15 @@ def test_events_we_do_not_act_on_are_acknowledged(client, app):
     resp = post_webhook(client, *webhook_for(app, "payment.authorized", {"id": "pay_x"}))
     assert resp.status_code == 200
     assert resp.get_json()["result"] == "ignored"
+
+
+def test_signed_but_unreadable_body_is_400(client, app):
+    from nibog.payments.gateways.razorpay import webhook_signature
+
+    body = b"not json"
+    headers = {
+        "X-Razorpay-Signature": webhook_signature(body, app.config["RAZORPAY_WEBHOOK_SECRET"])
+    }
+    resp = post_webhook(client, body, headers)
+    assert resp.status_code == 400
+    assert error_code(resp) == "bad_request"

@@ -30,6 +30,10 @@ class InvalidSignature(Exception):
     """A callback or webhook whose signature does not verify: nothing in it is trusted."""
 
 
+class MalformedEvent(ValueError):
+    """Correctly signed, but not an event we can read."""
+
+
 @dataclass
 class OrderResult:
     provider_order_id: str

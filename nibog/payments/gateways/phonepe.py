@@ -23,6 +23,7 @@ from nibog.payments.gateways.base import (
     GatewayError,
     GatewayEvent,
     InvalidSignature,
+    MalformedEvent,
     OrderResult,
     PaymentInfo,
     RefundResult,
@@ -183,7 +184,7 @@ class PhonePeGateway(Gateway):
         try:
             body = json.loads(base64.b64decode(encoded, validate=True))
         except ValueError as exc:
-            raise InvalidSignature("signed response is not base64 JSON") from exc
+            raise MalformedEvent("signed response is not base64 JSON") from exc
         info = payment_info_from_response(body)
         data = body.get("data") or {}
         kind = {"captured": "payment_captured", "failed": "payment_failed"}.get(

@@ -20,6 +20,7 @@ from nibog.payments.gateways.base import (
     GatewayError,
     GatewayEvent,
     InvalidSignature,
+    MalformedEvent,
     OrderResult,
     PaymentInfo,
     RefundResult,
@@ -149,7 +150,7 @@ class RazorpayGateway(Gateway):
             event_type = str(body["event"])
             payload = body.get("payload") or {}
         except (ValueError, KeyError, TypeError) as exc:
-            raise InvalidSignature("signed body is not a Razorpay event") from exc
+            raise MalformedEvent("signed body is not a Razorpay event") from exc
         event_id = headers.get("X-Razorpay-Event-Id") or (
             "sha256:" + hashlib.sha256(raw_body).hexdigest()
         )
