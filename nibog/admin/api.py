@@ -5,11 +5,14 @@ from __future__ import annotations
 from flask import Response
 from flask_smorest import Blueprint
 from marshmallow import Schema, fields, validate
+from sqlalchemy import select
 
 from nibog.admin import failed_jobs, reports
 from nibog.admin.audit import record
+from nibog.admin.models import ReportExport
 from nibog.core import tx
 from nibog.core.auth import auth_required, current_user
+from nibog.core.pagination import PageArgsSchema, page_schema, paginate
 
 blp = Blueprint(
     "admin_reports_jobs",
@@ -84,6 +87,16 @@ def create_report(data):
     record("report.request", report, actor_id=user.id)
     tx.commit()
     return reports.serialize(reports.get_report(report.id))
+
+
+@blp.route("/reports", methods=["GET"])
+@auth_required("admin")
+@blp.arguments(PageArgsSchema, location="query")
+@blp.response(200, page_schema(ReportSchema, "ReportPage"))
+def list_reports(args):
+    stmt = select(ReportExport).order_by(ReportExport.id.desc())
+    return paginate(stmt, args["page"], args["per_page"],
+                    lambda rows: [reports.serialize(r) for r in rows])
 
 
 @blp.route("/reports/<int:report_id>", methods=["GET"])

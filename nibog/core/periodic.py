@@ -34,6 +34,8 @@ PERIODIC_JOBS: list[PeriodicJob] = [
     PeriodicJob("nibog.core.housekeeping.purge_expired", 3600, "default"),
     # Unpaid booking holds past their deadline free their seats (BOOKING_HOLD_SECONDS is 15 min).
     PeriodicJob("nibog.booking.tasks.expire_holds", 30, "default"),
+    # Unclaimed waiting-list offers expire and their seats are offered to the next family.
+    PeriodicJob("nibog.booking.waitlist_tasks.expire_waitlist_offers", 60, "default"),
 ]
 # Payments left `created` past STUCK_PAYMENT_MINUTES are settled against the gateway's status API.
 PERIODIC_JOBS.append(PeriodicJob("nibog.payments.tasks.reconcile_stuck_payments", 300, "payments"))

@@ -4,12 +4,15 @@ GET /api/bookings/{id}/certificate?child_id=, POST /api/bookings/{id}/certificat
 from __future__ import annotations
 
 from flask import Response, request
+from flask_jwt_extended import verify_jwt_in_request
 from flask_smorest import Blueprint
 from marshmallow import Schema, fields
 
 from nibog.core import tx
 from nibog.core.auth import auth_required, current_user
+from nibog.core.client_ip import client_ip
 from nibog.documents import service
+from nibog.extensions import limiter
 
 blp = Blueprint(
     "booking_documents",
@@ -55,6 +58,17 @@ class CertificateEmailResultSchema(Schema):
     child_ids = fields.List(fields.Integer())
 
 
+def _user_key() -> str:
+    # Per account: a parent asking again and again must not turn us into a mail cannon. The
+    # limiter runs before the view, so the token is read here (a bad one falls back to the IP).
+    try:
+        verify_jwt_in_request(optional=True)
+        user = current_user(optional=True)
+    except Exception:  # noqa: BLE001 - the view answers 401 properly
+        user = None
+    return f"user:{user.id}" if user is not None else f"ip:{client_ip()}"
+
+
 def _pdf(data: bytes, filename: str) -> Response:
     resp = Response(data, mimetype="application/pdf")
     resp.headers["Content-Disposition"] = f'inline; filename="{filename}"'
@@ -86,6 +100,7 @@ def certificate(args, booking_id: int):
 
 
 @blp.route("/<int:booking_id>/certificate/email", methods=["POST"])
+@limiter.limit("10 per hour", key_func=_user_key)
 @auth_required()
 @blp.arguments(CertificateEmailSchema)
 @blp.response(202, CertificateEmailResultSchema)

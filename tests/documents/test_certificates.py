@@ -152,3 +152,12 @@ def test_certificate_email_on_request(client, db):
     assert mail["To"] == info["user"].email
     [attachment] = list(mail.iter_attachments())
     assert "Aarav" in _pages(attachment.get_content())[0]
+
+
+def test_certificate_email_requests_are_rate_limited_per_parent(client, db):
+    booking, info = make_booking(event_date=YESTERDAY())
+    _set_items(db, booking, attendance="attended")
+    headers = auth_headers(info["user"])
+    codes = [client.post(f"/api/bookings/{booking.id}/certificate/email", json={},
+                         headers=headers).status_code for _ in range(11)]
+    assert codes[:10] == [202] * 10 and codes[10] == 429

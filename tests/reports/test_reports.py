@@ -74,6 +74,10 @@ def test_bookings_csv_and_event_filter(client, db, admin_headers):
                              filters={"event_id": info["event"].id, "status": "confirmed"}))
     assert {r["booking_number"] for r in rows} == {first.booking_number, second.booking_number}
 
+    listing = client.get("/api/admin/reports", headers=admin_headers).get_json()
+    assert listing["total"] == 2 and [r["kind"] for r in listing["items"]] == ["bookings"] * 2
+    assert listing["items"][0]["filters"]["status"] == "confirmed"  # newest first
+
 
 def test_participants_per_slot_xlsx(client, db, admin_headers):
     first, second, unpaid, other, info = _setup(db)
