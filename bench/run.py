@@ -48,10 +48,12 @@ def _gthread(workers: int, threads: int) -> dict:
             "GUNICORN_THREADS": str(threads)}
 
 
-def _gevent(workers: int, pool: int) -> dict:
-    # The pool, not the greenlet count, bounds how many requests talk to PostgreSQL at once.
+def _gevent(workers: int, pool: int, connections: int = 64) -> dict:
+    # Greenlets per worker stay under redis-py's default pool of 100 connections (past it every
+    # Redis call raises "Too many connections" -> 500); the SQLAlchemy pool bounds how many talk
+    # to PostgreSQL at once.
     return {"GUNICORN_WORKER_CLASS": "gevent", "WEB_CONCURRENCY": str(workers),
-            "GUNICORN_WORKER_CONNECTIONS": "2500", "DB_POOL_SIZE": str(pool),
+            "GUNICORN_WORKER_CONNECTIONS": str(connections), "DB_POOL_SIZE": str(pool),
             "DB_MAX_OVERFLOW": "0"}
 
 
@@ -69,6 +71,7 @@ LEVERS: list[tuple[str, dict]] = [
     ("gevent w=2 pool=8", _gevent(2, 8)),
     ("gevent w=2 pool=20", _gevent(2, 20)),
     ("gevent w=3 pool=8", _gevent(3, 8)),
+    ("gevent w=2 pool=8 conns=1000", _gevent(2, 8, 1000)),
 ]
 
 
