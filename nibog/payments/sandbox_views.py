@@ -15,7 +15,7 @@ from sqlalchemy import select
 
 from nibog.core import tx
 from nibog.extensions import csrf, db
-from nibog.payments import service
+from nibog.payments import events, service
 from nibog.payments.gateways import GatewayError, get_gateway
 from nibog.payments.models import Payment
 
@@ -85,7 +85,7 @@ def sandbox_checkout_submit(order_id: str):
         # 2) ... and the "gateway" sends its signed webhook, which finds the work done.
         event = "payment.captured" if action == "pay" else "payment.failed"
         body, headers = gateway.signed_webhook(event, attempt["payment"])
-        service.handle_webhook(gateway, body, headers)
+        events.handle_webhook(gateway, body, headers)
         tx.commit()
     except Exception:
         tx.rollback()

@@ -12,8 +12,8 @@ from flask import current_app, request
 from flask_smorest import Blueprint
 
 from nibog.core import tx
+from nibog.payments import events
 from nibog.payments import schemas as s
-from nibog.payments import service
 from nibog.payments.gateways import get_gateway
 
 blp = Blueprint(
@@ -29,7 +29,7 @@ def _razorpay_family():
 
 def _handle(gateway) -> dict:
     try:
-        result = service.handle_webhook(gateway, request.get_data(cache=True), request.headers)
+        result = events.handle_webhook(gateway, request.get_data(cache=True), request.headers)
         tx.commit()
     except Exception:
         tx.rollback()

@@ -1,0 +1,114 @@
+"""Gateway events (webhooks and S2S callbacks): verified, de-duplicated, applied once.
+
+The event row is inserted first under the (provider, event_id) unique constraint: a replay, or
+the same delivery racing itself, finds the row and stops. The event then goes through the same
+capture / failure / refund code as every other path (``nibog.payments.service``).
+"""
+
+from __future__ import annotations
+
+import logging
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+
+from nibog.core.errors import AppError
+from nibog.extensions import db
+from nibog.payments.gateways import InvalidSignature
+from nibog.payments.gateways.base import Gateway, GatewayEvent, MalformedEvent, PaymentInfo
+from nibog.payments.history import flag
+from nibog.payments.models import Payment, Refund, WebhookEvent
+from nibog.payments.refunds import mark_refund_failed, mark_refund_processed
+from nibog.payments.service import apply_outcome
+
+log = logging.getLogger(__name__)
+
+
+def handle_webhook(gateway: Gateway, raw_body: bytes, headers) -> dict:
+    """Verify, de-duplicate and apply one gateway event. The caller commits."""
+    try:
+        event = gateway.parse_webhook(raw_body, headers)
+    except InvalidSignature as exc:
+        raise AppError("invalid_signature", "Webhook signature does not verify", 401) from exc
+    except MalformedEvent as exc:
+        raise AppError("bad_request", str(exc), 400) from exc
+    row = WebhookEvent(
+        provider=gateway.name,
+        event_id=event.event_id[:200],
+        event_type=event.event_type[:60],
+        payload=event.payload,
+    )
+    try:
+        with db.session.begin_nested():
+            db.session.add(row)
+            db.session.flush()
+    except IntegrityError:
+        return {"status": "duplicate", "event_id": event.event_id}
+    row.result = _apply_event(gateway, event)
+    row.processed = True
+    return {"status": "processed", "event_id": event.event_id, "result": row.result}
+
+
+def _apply_event(gateway: Gateway, event: GatewayEvent) -> str:
+    if event.kind == "ignored":
+        return "ignored"
+    if event.kind.startswith("refund_"):
+        return _apply_refund_event(gateway, event)
+    payment = db.session.scalars(
+        select(Payment).where(
+            Payment.provider == gateway.name, Payment.provider_order_id == event.provider_order_id
+        )
+    ).one_or_none()
+    if payment is None:
+        # Never invent a booking for money we cannot match: support reconciles it by hand.
+        log.error("webhook for an unknown order", extra={"order": event.provider_order_id})
+        return "unknown_order"
+    info = PaymentInfo(
+        status="captured" if event.kind == "payment_captured" else "failed",
+        provider_payment_id=event.provider_payment_id,
+        amount=event.amount,
+        currency=event.currency,
+        method=event.method,
+        failure_reason=event.failure_reason,
+    )
+    return apply_outcome(payment.id, info, source="webhook")
+
+
+def _apply_refund_event(gateway: Gateway, event: GatewayEvent) -> str:
+    payment = db.session.scalars(
+        select(Payment).where(
+            Payment.provider == gateway.name,
+            Payment.provider_payment_id == event.provider_payment_id,
+        )
+    ).one_or_none()
+    if payment is None:
+        log.error("refund webhook for an unknown payment", extra={"event": event.event_id})
+        return "unknown_payment"
+    # Ours by gateway id, or (webhook faster than our job's commit) the pending one of that amount.
+    candidates = select(Refund).where(Refund.payment_id == payment.id)
+    refund = db.session.scalars(
+        candidates.where(Refund.provider_refund_id == event.provider_refund_id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    ).one_or_none()
+    if refund is None:
+        refund = db.session.scalars(
+            candidates.where(
+                Refund.provider_refund_id.is_(None),
+                Refund.status == "pending",
+                Refund.amount == event.amount,
+            )
+            .order_by(Refund.id)
+            .with_for_update()
+            .execution_options(populate_existing=True)
+        ).first()
+    if refund is None:
+        flag(payment, "webhook", f"gateway refund {event.provider_refund_id} we did not request")
+        return "unknown_refund"
+    if event.kind == "refund_failed":
+        return (
+            "refund_failed" if mark_refund_failed(refund, "gateway", source="webhook") else "noop"
+        )
+    if mark_refund_processed(refund, event.provider_refund_id, source="webhook"):
+        return "refund_processed"
+    return "already_processed"
