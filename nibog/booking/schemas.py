@@ -32,10 +32,17 @@ class CreateBookingIn(_In):
     promo_code = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=40))
 
 
+class PromoPreviewItemIn(_In):
+    # Optional: a guest previews a code before any child exists; then eligibility is not checked.
+    child_id = fields.Integer(load_default=None, allow_none=True, strict=True)
+    slot_id = fields.Integer(required=True, strict=True)
+
+
 class BookingValidatePromoIn(_In):
     code = fields.String(required=True, validate=validate.Length(min=1, max=40))
     event_id = fields.Integer(required=True, strict=True)
-    items = fields.List(fields.Nested(BookingItemIn), required=True, validate=validate.Length(min=1, max=20))
+    items = fields.List(fields.Nested(PromoPreviewItemIn), required=True,
+                        validate=validate.Length(min=1, max=20))
     addons = fields.List(fields.Nested(BookingAddonIn), load_default=list)
 
 

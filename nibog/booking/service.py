@@ -51,7 +51,7 @@ NUMBER_ATTEMPTS = 5
 
 @dataclass
 class Line:
-    child: Child
+    child: Child | None  # None only in a promo preview priced before children are chosen
     slot: GameSlot
     event_game: EventGame
     template: GameTemplate
@@ -98,12 +98,39 @@ def _int_field(row: dict, name: str, where: str) -> int:
     return value
 
 
-def resolve_lines(event: Event, items: list[dict], owner_id: int | None) -> list[Line]:
-    """Children (the owner's, not deleted), slots (of this event), prices and eligibility."""
+def _load_slots(event: Event, slot_ids: list[int]) -> dict[int, tuple]:
+    """slot id -> (slot, event game, template); 422 when a slot is not part of this event."""
+    rows = db.session.execute(
+        select(GameSlot, EventGame, GameTemplate)
+        .join(EventGame, EventGame.id == GameSlot.event_game_id)
+        .join(GameTemplate, GameTemplate.id == EventGame.game_template_id)
+        .where(GameSlot.id.in_(set(slot_ids)))
+    ).all()
+    slots = {slot.id: (slot, eg, tpl) for slot, eg, tpl in rows if eg.event_id == event.id}
+    foreign = sorted(set(slot_ids) - slots.keys())
+    if foreign:
+        raise ValidationFailed(
+            {"items": [f"Slot {s} is not part of this event" for s in foreign]},
+            "Some slots do not belong to this event",
+        )
+    return slots
+
+
+def resolve_lines(
+    event: Event, items: list[dict], owner_id: int | None, *, with_children: bool = True
+) -> list[Line]:
+    """Children (the owner's, not deleted), slots (of this event), prices and eligibility.
+
+    ``with_children=False`` prices the slots only (a promo preview before children are known).
+    """
     if not items:
         raise ValidationFailed({"items": ["Choose at least one game slot"]})
     if len(items) > MAX_ITEMS:
         raise ValidationFailed({"items": [f"At most {MAX_ITEMS} items per booking"]})
+    if not with_children:
+        slot_ids = [_int_field(i, "slot_id", "items") for i in items]
+        slots = _load_slots(event, slot_ids)
+        return [Line(None, *slots[sid], item_price(*slots[sid])) for sid in slot_ids]
     pairs = [(_int_field(i, "child_id", "items"), _int_field(i, "slot_id", "items")) for i in items]
     if len(set(pairs)) != len(pairs):
         raise holds.already_booked([p for p in pairs if pairs.count(p) > 1])
@@ -119,19 +146,7 @@ def resolve_lines(event: Event, items: list[dict], owner_id: int | None) -> list
     missing = sorted(child_ids - children.keys())
     if missing:
         raise AppError("not_found", "Child not found", 404, {"child_ids": missing})
-    rows = db.session.execute(
-        select(GameSlot, EventGame, GameTemplate)
-        .join(EventGame, EventGame.id == GameSlot.event_game_id)
-        .join(GameTemplate, GameTemplate.id == EventGame.game_template_id)
-        .where(GameSlot.id.in_({s for _, s in pairs}))
-    ).all()
-    slots = {slot.id: (slot, eg, tpl) for slot, eg, tpl in rows if eg.event_id == event.id}
-    foreign = sorted({s for _, s in pairs} - slots.keys())
-    if foreign:
-        raise ValidationFailed(
-            {"items": [f"Slot {s} is not part of this event" for s in foreign]},
-            "Some slots do not belong to this event",
-        )
+    slots = _load_slots(event, [s for _, s in pairs])
     lines, refused = [], []
     for child_id, slot_id in pairs:
         slot, eg, tpl = slots[slot_id]
@@ -193,10 +208,10 @@ def resolve_addons(event: Event, addons: list[dict] | None) -> list[AddonLine]:
 
 def quote(
     *, event: Event, items: list[dict], addons: list[dict] | None, promo_code: str | None,
-    owner_id: int | None,
+    owner_id: int | None, with_children: bool = True,
 ) -> Quote:
     """Everything priced on the server; raises the validation errors. Counts nothing."""
-    lines = resolve_lines(event, items, owner_id)
+    lines = resolve_lines(event, items, owner_id, with_children=with_children)
     addon_lines = resolve_addons(event, addons)
     subtotal = sum(line.price for line in lines) + sum(a.total for a in addon_lines)
     discount, promo_id = 0, None
@@ -340,8 +355,11 @@ def preview_promo(
 ) -> dict:
     """validate-promo: the discount a booking would get now, without counting a use."""
     event = get_event(event_id)
+    # A guest, or a basket without children yet: price the slots and skip the children.
+    with_children = user_id is not None and all(i.get("child_id") is not None for i in items)
     try:
-        q = quote(event=event, items=items, addons=addons, promo_code=code, owner_id=user_id)
+        q = quote(event=event, items=items, addons=addons, promo_code=code, owner_id=user_id,
+                  with_children=with_children)
         if q.promo_id is None:
             raise AppError("promo_invalid", "Enter a promo code", 422)
         promo = db.session.get(promos.PromoCode, q.promo_id)
@@ -349,16 +367,17 @@ def preview_promo(
     except AppError as exc:
         if exc.code not in ("promo_invalid", "promo_exhausted"):
             raise
-        subtotal = _subtotal_or_none(event, items, addons, user_id)
+        subtotal = _subtotal_or_none(event, items, addons, user_id, with_children)
         return {"valid": False, "discount": 0, "subtotal": subtotal, "total": subtotal,
                 "message": exc.message, "code": exc.code}
     return {"valid": True, "discount": q.discount, "subtotal": q.subtotal, "total": q.total,
             "message": "Promo code applied", "code": None}
 
 
-def _subtotal_or_none(event, items, addons, user_id) -> int | None:
+def _subtotal_or_none(event, items, addons, user_id, with_children) -> int | None:
     try:
-        q = quote(event=event, items=items, addons=addons, promo_code=None, owner_id=user_id)
+        q = quote(event=event, items=items, addons=addons, promo_code=None, owner_id=user_id,
+                  with_children=with_children)
     except AppError:
         return None
     return q.subtotal

@@ -185,3 +185,11 @@ def test_validate_promo_reports_used_up_code(client):
     out = client.post("/api/bookings/validate-promo", json=body, headers=auth_headers(w.parent)).get_json()
     assert out["valid"] is False and out["code"] == "promo_exhausted"
     assert db.session.scalar(select(PromoCode.used_count)) == 1
+
+
+def test_guest_previews_a_promo_without_children(client):
+    w = make_world(template_price=79900)
+    make_promo("GUEST5", kind="fixed", value=5000)
+    out = client.post("/api/bookings/validate-promo", json={
+        "code": "GUEST5", "event_id": w.event.id, "items": [{"slot_id": w.slots[0].id}]}).get_json()
+    assert out["valid"] is True and out["discount"] == 5000 and out["total"] == 74900
