@@ -320,9 +320,8 @@ def _notify(entry: WaitingListEntry, booking: Booking) -> None:
     from nibog.notifications.models import NotificationLog
     from nibog.notifications.service import queue_email, queue_sms
 
-    # The engine queued its generic "complete your payment" mail for the hold; the offer mail
-    # says the same and more, so the generic one is marked suppressed (its job then skips it)
-    # and the parent gets one message, not two.
+    # If the engine queued its generic "complete your payment" mail for the hold, the offer
+    # mail supersedes it: it is marked suppressed (its job then skips it), one message per offer.
     db.session.execute(
         update(NotificationLog)
         .where(

@@ -19,8 +19,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
-from nibog.accounts.models import User
-from nibog.core.errors import AppError, Conflict, NotFound, ValidationFailed
+from nibog.core.errors import AppError, Conflict, NotFound
 from nibog.extensions import db
 from nibog.integrations.models import Partner
 from nibog.payments.models import WebhookEvent
@@ -129,50 +128,24 @@ def _engine_create(partner: Partner, data: dict):
     A booking the partner already collected money for is settled outside our gateway, like the
     admin's cash bookings, so it confirms at once and never asks the parent to pay.
     """
-    from nibog.booking import guests
-    from nibog.booking.service import create_booking
+    from nibog.booking.service import create_guest_booking
 
     customer = data["customer"]
-    guest = {
-        "full_name": customer["full_name"],
-        "email": customer["email"].strip().lower(),
-        "phone": customer.get("phone"),
-    }
-    if not data.get("paid"):
-        booking, _code = guests.create_guest_booking(
-            guest=guest,
-            children=data["children"],
-            event_id=data["event_id"],
-            items=data["items"],
-            addons=data.get("addons") or [],
-            promo_code=data.get("promo_code"),
-            source="partner",
-        )
-        return booking
-    for n, item in enumerate(data["items"]):
-        if item["child_index"] >= len(data["children"]):
-            raise ValidationFailed({"items": [f"items[{n}].child_index has no matching child"]})
-    # Same placeholder-owner rules as guests.create_guest_booking, which has no cash mode.
-    owner = guests._placeholder_for(guest["email"])
-    if owner is None:
-        owner = User(full_name=guest["full_name"], role="parent", is_active_account=False)
-        db.session.add(owner)
-        db.session.flush()
-    kids = guests._children_for(owner, data["children"])
-    return create_booking(
-        user_id=None,
+    booking, _access_code = create_guest_booking(
+        guest={
+            "full_name": customer["full_name"],
+            "email": customer["email"],
+            "phone": customer.get("phone"),
+        },
+        children=data["children"],
         event_id=data["event_id"],
-        items=[
-            {"child_id": kids[item["child_index"]].id, "slot_id": item["slot_id"]}
-            for item in data["items"]
-        ],
+        items=data["items"],
         addons=data.get("addons") or [],
         promo_code=data.get("promo_code"),
         source="partner",
-        guest=guest,
-        payment_mode="cash",
-        child_owner_id=owner.id,
+        payment_mode="cash" if data.get("paid") else "online",
     )
+    return booking
 
 
 def update_partner_booking(partner: Partner, data: dict) -> dict:
