@@ -39,6 +39,8 @@ RELAY_GRACE_SECONDS = 30
 # In the embedded mode a failing job is retried by the relay this many times, then left for admins.
 MAX_INPROCESS_ATTEMPTS = 5
 FAILED_JOB_TTL = 14 * 24 * 3600
+# Reports read whole tables; everything else should finish well inside RQ's default 180 s.
+JOB_TIMEOUTS = {"reports": 30 * 60}
 
 _PENDING = "nibog_pending_jobs"
 _READY = "nibog_ready_jobs"
@@ -180,6 +182,7 @@ def _push(conn, spec: JobSpec) -> None:
         retry=retry,
         job_id=f"outbox-{spec.outbox_id}" if spec.outbox_id else None,
         failure_ttl=FAILED_JOB_TTL,
+        job_timeout=JOB_TIMEOUTS.get(spec.queue),
         description=spec.func,
     )
 
