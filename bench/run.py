@@ -341,14 +341,24 @@ def main() -> int:
     parser.add_argument("--only", default=None, help="with --levers: run levers whose name contains this")
     parser.add_argument("--burst-only", action="store_true",
                         help="skip the read benchmark and pgbench (quick experiments)")
+    parser.add_argument("--priority", type=int, default=None, metavar="NICE",
+                        help="on a machine shared with other work: run the bench's sessions and "
+                             "its PostgreSQL backends at this autogroup niceness (e.g. -10; root)")
     parser.add_argument("--seed", type=int, default=8)
     parser.add_argument("--json", default=None, help="write results here too")
     args = parser.parse_args()
     parents = args.parents or args.attempts
 
+    prioritiser = None
+    if args.priority is not None:
+        stack.set_autogroup_nice(os.getpid(), args.priority)  # this session: generator, pgbench
+        prioritiser = stack.Prioritiser(args.priority, stack.bench_pids)
+        prioritiser.start()
     machine = procstat.machine_info()
     log(f"machine: {machine}")
     results: dict = {"machine": machine, "args": vars(args), "started": time.strftime("%F %T %Z")}
+    if args.priority is not None:
+        log(f"bench sessions and its PostgreSQL backends at autogroup niceness {args.priority}")
 
     log(f"fresh database {stack.BENCH_DB}, redis db {stack.BENCH_REDIS_DB}; migrating")
     stack.recreate_database()
@@ -399,6 +409,8 @@ def main() -> int:
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(results, indent=2, default=str))
     log(f"results saved to {out}")
+    if prioritiser is not None:
+        prioritiser.stop()
     stack.stop_all()
     return 0 if burst["ok"] else 1
 

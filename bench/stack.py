@@ -12,6 +12,7 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 import urllib.request
 from pathlib import Path
@@ -59,6 +60,11 @@ def bench_env(**extra: str) -> dict:
     )
     env.update({k: str(v) for k, v in extra.items()})
     return env
+
+
+def bench_pids() -> list[int]:
+    """Every process this bench started and is still running (for --priority)."""
+    return [p.pid for p in _procs if p.poll() is None]
 
 
 def free_port() -> int:
@@ -221,6 +227,46 @@ def postgres_backend_pids() -> list[int]:
             return [r[0] for r in cur.fetchall()]
     finally:
         conn.close()
+
+
+def set_autogroup_nice(pid: int, niceness: int) -> bool:
+    """Linux schedules by session ("autogroup"): a plain nice value only ranks processes within
+    their own session. This sets the priority of the session ``pid`` belongs to (root only)."""
+    try:
+        Path(f"/proc/{pid}/autogroup").write_text(str(niceness))
+        return True
+    except OSError:
+        return False
+
+
+class Prioritiser(threading.Thread):
+    """``run.py --priority N``: the bench's sessions and the bench database's PostgreSQL backends
+    (each backend is its own session) get autogroup niceness N while the bench runs.
+
+    Only for a development machine shared with other work (other people's test suites); it never
+    touches any other process, and the backends it changed are gone when the bench stops.
+    """
+
+    def __init__(self, niceness: int, pids):
+        super().__init__(daemon=True)
+        self.niceness = niceness
+        self.pids = pids
+        self.halt = threading.Event()
+        self.done: set[int] = set()
+
+    def run(self) -> None:
+        while not self.halt.is_set():
+            try:
+                for pid in [*self.pids(), *postgres_backend_pids()]:
+                    if pid not in self.done and set_autogroup_nice(pid, self.niceness):
+                        self.done.add(pid)
+            except Exception:  # noqa: BLE001 - best effort only
+                pass
+            self.halt.wait(0.25)
+
+    def stop(self) -> None:
+        self.halt.set()
+        self.join(timeout=2)
 
 
 def redis_server_pids() -> list[int]:
