@@ -182,7 +182,7 @@ def _push(conn, spec: JobSpec) -> None:
         retry=retry,
         job_id=f"outbox-{spec.outbox_id}" if spec.outbox_id else None,
         failure_ttl=FAILED_JOB_TTL,
-        job_timeout=JOB_TIMEOUTS.get(spec.queue),
+        timeout=JOB_TIMEOUTS.get(spec.queue),
         description=spec.func,
     )
 
