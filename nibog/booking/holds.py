@@ -102,7 +102,8 @@ def ensure_not_booked(pairs: list[tuple[int, int]], *, exclude_booking_id: int |
     """409 already_booked when a child already holds a live seat in one of these slots.
 
     Runs under the slot locks, so two parallel requests for the same child and slot see each
-    other; the partial unique index on live items backs it up.
+    other; the partial unique index on live items backs it up. The details name the booking
+    that holds the seat, so an app can send the parent to pay that hold instead.
     """
     seen: set[tuple[int, int]] = set()
     repeated = []
@@ -110,22 +111,31 @@ def ensure_not_booked(pairs: list[tuple[int, int]], *, exclude_booking_id: int |
         if pair in seen:
             repeated.append(pair)
         seen.add(pair)
-    if not repeated and pairs:
-        stmt = select(BookingItem.child_id, BookingItem.slot_id).where(
-            BookingItem.is_live.is_(True), tuple_(BookingItem.child_id, BookingItem.slot_id).in_(pairs)
-        )
-        if exclude_booking_id is not None:
-            stmt = stmt.where(BookingItem.booking_id != exclude_booking_id)
-        repeated = [tuple(r) for r in db.session.execute(stmt)]
     if repeated:
         raise already_booked(repeated)
+    if not pairs:
+        return
+    stmt = select(BookingItem.child_id, BookingItem.slot_id, BookingItem.booking_id).where(
+        BookingItem.is_live.is_(True), tuple_(BookingItem.child_id, BookingItem.slot_id).in_(pairs)
+    )
+    if exclude_booking_id is not None:
+        stmt = stmt.where(BookingItem.booking_id != exclude_booking_id)
+    taken = db.session.execute(stmt).all()
+    if taken:
+        raise already_booked([(c, s) for c, s, _ in taken], {(c, s): b for c, s, b in taken})
 
 
-def already_booked(pairs) -> Conflict:
+def already_booked(pairs, holders: dict | None = None) -> Conflict:
+    holders = holders or {}
     return Conflict(
         "already_booked",
         "This child is already booked into this slot",
-        {"items": [{"child_id": c, "slot_id": s} for c, s in sorted(set(pairs))]},
+        {
+            "items": [
+                {"child_id": c, "slot_id": s, "booking_id": holders.get((c, s))}
+                for c, s in sorted(set(pairs))
+            ]
+        },
     )
 
 

@@ -96,9 +96,11 @@ def test_same_child_same_slot_is_already_booked(client):
     c1 = w.children[0]
     s1 = w.slots[0]
     body = {"event_id": w.event.id, "items": [{"child_id": c1.id, "slot_id": s1.id}]}
-    assert post(client, w.parent, body).status_code == 201
+    first = post(client, w.parent, body).get_json()["booking"]
     resp = post(client, w.parent, body)
     assert resp.status_code == 409 and error_code(resp) == "already_booked"
+    assert resp.get_json()["error"]["details"]["items"] == [
+        {"child_id": c1.id, "slot_id": s1.id, "booking_id": first["id"]}]
     twice = {"event_id": w.event.id, "items": [{"child_id": w.children[1].id, "slot_id": s1.id}] * 2}
     resp = post(client, w.parent, twice)
     assert resp.status_code == 409 and error_code(resp) == "already_booked"
