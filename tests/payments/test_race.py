@@ -125,3 +125,61 @@ def test_control_without_locks_the_race_double_captures(client, app, parent, loc
     # Confirm and webhook both saw "created" and each recorded its own capture (the poll reads
     # again later and may or may not): the row locks are what prevent it.
     assert len(transitions(order["payment_id"], "captured")) >= 2
+
+
+def _in_parallel(app, calls: dict) -> dict:
+    barrier = threading.Barrier(len(calls), timeout=30)
+    out: dict = {}
+
+    def run(name, fn):
+        local = app.test_client()
+        barrier.wait()
+        resp = fn(local)
+        out[name] = (resp.status_code, resp.get_json())
+
+    threads = [threading.Thread(target=run, args=item) for item in calls.items()]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=60)
+    return out
+
+
+def test_the_same_webhook_delivered_twice_at_once_applies_once(client, app, parent):
+    booking, order, paid = _paid_order(client, app, parent)
+    body, headers = webhook_for(app, "payment.captured", paid["payment"])
+
+    def deliver(c):
+        return c.post("/webhooks/payment/success", data=body, headers=headers)
+
+    out = _in_parallel(app, {"first": deliver, "second": deliver})
+    assert sorted(status for status, _ in out.values()) == [200, 200]
+    assert sorted(body["status"] for _, body in out.values()) == ["duplicate", "processed"]
+    assert len(transitions(order["payment_id"], "captured")) == 1
+    assert messages("booking_confirmed", booking.id) == 1
+
+
+def test_parallel_refunds_never_exceed_the_captured_amount(client, app, parent):
+    from tests.factories import UserFactory
+
+    _, order, paid = _paid_order(client, app, parent)
+    client.post(
+        "/webhooks/payment/success",
+        data=webhook_for(app, "payment.captured", paid["payment"])[0],
+        headers=webhook_for(app, "payment.captured", paid["payment"])[1],
+    )
+    assert reload(Payment, order["payment_id"]).status == "captured"
+    admins = [auth_headers(UserFactory(role="admin")) for _ in range(3)]
+    amount = reload(Payment, order["payment_id"]).amount // 2 + 1  # two of these do not fit
+
+    def refund_with(headers):
+        return lambda c: c.post(
+            "/api/payments/refund",
+            headers=headers,
+            json={"payment_id": order["payment_id"], "amount": amount, "reason": "race"},
+        )
+
+    out = _in_parallel(app, {i: refund_with(h) for i, h in enumerate(admins)})
+    assert sorted(status for status, _ in out.values()) == [201, 422, 422]
+    payment = reload(Payment, order["payment_id"])
+    assert (payment.amount_refunded, payment.status) == (amount, "partially_refunded")

@@ -179,9 +179,9 @@ class RazorpayGateway(Gateway):
         if provider_payment_id:
             entity = self._call("GET", f"/payments/{provider_payment_id}")
             if entity.get("order_id") != provider_order_id:
-                # A valid payment of some other order: never let it pay this one.
+                # A valid payment of some other order never pays this one (nor fails it).
                 return PaymentInfo(
-                    status="failed", failure_reason="payment belongs to another order", raw=entity
+                    status="pending", failure_reason="payment belongs to another order", raw=entity
                 )
             return payment_info_from_entity(entity)
         items = self._call("GET", f"/orders/{provider_order_id}/payments").get("items") or []
