@@ -99,6 +99,7 @@ def reset_password(token: str, new_password: str) -> User:
     accounts.revoke_all_tokens(user)
     # Receiving the link proves the mailbox.
     user.email_verified = True
+    _claim_guest_bookings(user)
     return _logged_in(user)
 
 
@@ -122,8 +123,19 @@ def request_email_verification(user: User) -> None:
 def confirm_email(token: str) -> User:
     user = tokens.check_verify_email_token(token, _load_user)
     user.email_verified = True
+    _claim_guest_bookings(user)
     db.session.flush()
     return user
+
+
+def _claim_guest_bookings(user: User) -> None:
+    """Guest bookings made with this address join the account once it has proven the mailbox.
+
+    Not at registration: anyone can type someone else's address into a sign-up form.
+    """
+    from nibog.booking.service import attach_guest_bookings
+
+    attach_guest_bookings(user)
 
 
 def request_phone_verification(user: User) -> None:
@@ -180,6 +192,8 @@ def verify_phone_login(raw_phone: str, code: str) -> User:
         user = accounts.create_user(email=None, full_name="", phone=phone, phone_verified=True)
     if not user.is_active:
         raise AppError("invalid_credentials", "This account is not active", 401)
+    if email_verified and user.email == email:
+        _claim_guest_bookings(user)  # Google vouches for the mailbox
     return _logged_in(user)
 
 

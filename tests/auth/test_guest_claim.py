@@ -1,0 +1,45 @@
+"""Guest bookings join an account only once that account has proven the mailbox."""
+
+from __future__ import annotations
+
+from urllib.parse import urlparse
+
+from tests.auth.support import bearer
+from tests.booking.world import make_world
+from tests.factories import birth_date_for_age
+
+
+def _guest_booking(client, w, email):
+    resp = client.post("/api/bookings/guest", json={
+        "guest": {"full_name": "Asha Rao", "email": email, "phone": "+919812345678"},
+        "children": [{"full_name": "Anu",
+                      "date_of_birth": birth_date_for_age(24, w.event.event_date).isoformat()}],
+        "event_id": w.event.id,
+        "items": [{"child_index": 0, "slot_id": w.slots[0].id}],
+    })
+    assert resp.status_code == 201, resp.get_json()
+    return resp.get_json()["booking"]
+
+
+def _my_bookings(client, access):
+    return [b["id"] for b in client.get("/api/bookings", headers=bearer(access)).get_json()["items"]]
+
+
+def test_guest_booking_attaches_after_email_verification_not_before(client, outbox):
+    w = make_world(n_children=0)
+    booking = _guest_booking(client, w, "asha@example.com")
+
+    reg = client.post("/api/auth/register", json={
+        "email": "Asha@Example.com", "password": "long-enough-pw", "full_name": "Asha Rao"})
+    assert reg.status_code == 201
+    access = reg.get_json()["access_token"]
+    # Typing an address into a sign-up form proves nothing: no booking yet.
+    assert _my_bookings(client, access) == []
+
+    assert client.post("/api/users/me/verify-email", headers=bearer(access)).status_code == 202
+    url = urlparse(outbox.last("verify_email")[1]["verify_url"])
+    assert client.get(f"{url.path}?{url.query}").status_code == 200
+
+    assert _my_bookings(client, access) == [booking["id"]]
+    children = client.get("/api/users/me/children", headers=bearer(access)).get_json()
+    assert [c["full_name"] for c in children["items"]] == ["Anu"]
