@@ -249,7 +249,7 @@ def create_booking(
         raise ValueError(f"unknown booking source {source!r}")
     if payment_mode not in ("online", "cash"):
         raise ValidationFailed({"payment_mode": ["Must be online or cash"]})
-    guest_email = (guest or {}).get("email", "").strip().lower() or None
+    guest_email = ((guest or {}).get("email") or "").strip().lower() or None
     if user_id is None and guest_email is None:
         raise ValueError("a booking needs a user or a guest email")
     event = get_event(event_id)
