@@ -10,6 +10,8 @@ and never below its booked seats (409). Raising it offers the freed seats to the
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from sqlalchemy import delete, exists, select
 from sqlalchemy.orm import selectinload
 
@@ -31,6 +33,11 @@ from nibog.core.jobs import enqueue
 from nibog.core.timeutil import utcnow
 from nibog.extensions import db
 
+# Test-only switches for the capacity race control (tests/catalog/test_capacity_race.py):
+# LOCK_ROWS=False edits without row locks; PAUSE runs between reading booked_count and writing.
+LOCK_ROWS = True
+PAUSE: Callable[[], None] | None = None
+
 EVENT_FIELDS = (
     "title", "city_id", "venue_id", "event_date", "start_time", "end_time", "description",
     "is_featured", "image_url", "registration_opens_at", "registration_closes_at",
@@ -44,10 +51,10 @@ def load_for_edit(event_id: int, *, lock: bool = False) -> Event:
         .options(selectinload(Event.games).selectinload(EventGame.slots))
         .where(Event.id == event_id)
     )
-    if lock:
-        # NO KEY UPDATE: serialises admin edits of this event without blocking the booking
-        # engine, whose INSERTs take KEY SHARE on the event row while it holds slot locks
-        # (a plain FOR UPDATE here plus a slot lock below could deadlock with it).
+    if lock and LOCK_ROWS:
+        # NO KEY UPDATE: serialises admin edits of this event; the booking engine's INSERTs
+        # (KEY SHARE) pass, its bookings_count UPDATE waits. Callers lock slots *before* this
+        # (``lock_event``), the order the booking engine uses, so the two cannot deadlock.
         stmt = stmt.with_for_update(of=Event, key_share=True)
     event = db.session.scalar(stmt)
     if event is None:
@@ -217,27 +224,43 @@ def _has_items(slot_ids: list[int]) -> bool:
     return bool(db.session.scalar(select(exists().where(BookingItem.slot_id.in_(slot_ids)))))
 
 
-def _lock_resized_slots(games: list[dict]) -> None:
-    """Lock every slot whose capacity changes, in id order, as the booking engine does."""
-    ids = sorted(
-        entry["id"]
-        for game in games
-        for entry in game.get("slots") or []
-        if entry.get("id") and "capacity" in entry
-    )
-    if ids:
+def lock_event(event_id: int, slot_ids: list[int] | None = None) -> Event:
+    """Lock the slots an edit will touch (ascending id, like the booking engine), then the event.
+
+    The booking engine locks slots and then updates the event row; taking them in the same order
+    here means an admin edit and a booking wait for each other instead of deadlocking.
+    """
+    if slot_ids and LOCK_ROWS:
         db.session.execute(
-            select(GameSlot.id).where(GameSlot.id.in_(ids)).order_by(GameSlot.id).with_for_update()
+            select(GameSlot.id)
+            .where(GameSlot.id.in_(sorted(set(slot_ids))))
+            .order_by(GameSlot.id)
+            .with_for_update()
         )
+    return load_for_edit(event_id, lock=True)
+
+
+def _touched_slot_ids(event_id: int, games: list[dict]) -> list[int]:
+    """Slots an edit changes or deletes, including those of deleted games."""
+    ids = [e["id"] for g in games for e in g.get("slots") or [] if e.get("id")]
+    dropped_games = [g["id"] for g in games if g.get("id") and g.get("delete")]
+    if dropped_games:
+        ids += db.session.scalars(
+            select(GameSlot.id)
+            .join(EventGame, EventGame.id == GameSlot.event_game_id)
+            .where(EventGame.id.in_(dropped_games), EventGame.event_id == event_id)
+        ).all()
+    return ids
 
 
 def _change_capacity(slot: GameSlot, capacity: int) -> None:
-    # Re-read under lock: booked_count moves with every booking, the cached value may be old.
-    locked = db.session.scalar(
-        select(GameSlot).where(GameSlot.id == slot.id).with_for_update().execution_options(
-            populate_existing=True
-        )
-    )
+    # booked_count moves with every booking: read it fresh, under the lock.
+    stmt = select(GameSlot).where(GameSlot.id == slot.id)
+    if LOCK_ROWS:
+        stmt = stmt.with_for_update()  # already held (lock_event): re-read fresh values
+    locked = db.session.scalar(stmt.execution_options(populate_existing=True))
+    if PAUSE is not None:
+        PAUSE()
     if capacity < locked.booked_count:
         raise Conflict(
             "capacity_below_booked",
@@ -318,11 +341,10 @@ def _edit_games(event: Event, entries: list[dict]) -> None:
 
 
 def update_event(event_id: int, data: dict, actor: Actor) -> Event:
-    event = load_for_edit(event_id, lock=True)
-    before = event_snapshot(event)
     new_status = data.pop("status", None)
     games, addons = data.pop("games", None), data.pop("addons", None)
-    _lock_resized_slots(games or [])
+    event = lock_event(event_id, _touched_slot_ids(event_id, games or []))
+    before = event_snapshot(event)
     for key, value in data.items():
         setattr(event, key, value)
     if "city_id" in data or "venue_id" in data:

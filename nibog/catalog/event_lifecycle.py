@@ -14,7 +14,7 @@ from nibog.admin.audit import snapshot
 from nibog.catalog import queries as q
 from nibog.catalog.admin_service import Actor, audit, unique_slug
 from nibog.catalog.cache import invalidate_catalog
-from nibog.catalog.event_admin import event_addons, event_snapshot, load_for_edit
+from nibog.catalog.event_admin import event_addons, event_snapshot, load_for_edit, lock_event
 from nibog.catalog.models import (
     AddOn,
     AddOnVariant,
@@ -106,14 +106,17 @@ def transition(event: Event, new_status: str, actor: Actor, *, audit_it: bool = 
 
 
 def change_status(event_id: int, new_status: str, actor: Actor) -> Event:
-    event = load_for_edit(event_id, lock=True)
+    event = lock_event(event_id)
     return transition(event, new_status, actor)
 
 
 def delete_event(event_id: int, actor: Actor) -> None:
     from nibog.booking.models import Booking
 
-    event = load_for_edit(event_id, lock=True)
+    slot_ids = db.session.scalars(
+        select(GameSlot.id).join(EventGame).where(EventGame.event_id == event_id)
+    ).all()
+    event = lock_event(event_id, list(slot_ids))  # the cascade deletes these slots
     live = _live_bookings(event_id)
     if live:
         raise Conflict(

@@ -65,8 +65,11 @@ def effective_ages(game: EventGame) -> tuple[int, int]:
 
 
 def registration_closes_at(event: Event) -> datetime:
-    """Explicit close time, else the event's start (venue-local)."""
-    return as_utc(event.registration_closes_at) or local_to_utc(event.event_date, event.start_time)
+    """When online booking stops: the explicit close time, and never later than the event's
+    start (venue-local) - the booking engine applies the same rule."""
+    start = local_to_utc(event.event_date, event.start_time)
+    explicit = as_utc(event.registration_closes_at)
+    return min(explicit, start) if explicit is not None else start
 
 
 def registration_open(

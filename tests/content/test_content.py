@@ -7,7 +7,8 @@ import pytest
 import sqlalchemy as sa
 
 from nibog.admin.models import AuditLog
-from nibog.content.models import ContactMessage, ContentPage, Faq, Testimonial
+from nibog.content import models as content_models
+from nibog.content.models import ContactMessage, ContentPage, Faq
 from nibog.extensions import db
 from nibog.notifications.models import NotificationLog
 from tests.factories import CityFactory, UserFactory
@@ -24,9 +25,9 @@ def test_public_faqs_testimonials_cities(client):
         Faq(question="B?", answer="b", sort_order=2),
         Faq(question="A?", answer="a", sort_order=1, category="booking"),
         Faq(question="Hidden?", answer="x", is_published=False),
-        Testimonial(author_name="Lakshmi", content="Loved it", rating=5),
-        Testimonial(author_name="Arjun", content="Fun", is_featured=False),
-        Testimonial(author_name="Draft", content="...", is_published=False),
+        content_models.Testimonial(author_name="Lakshmi", content="Loved it", rating=5),
+        content_models.Testimonial(author_name="Arjun", content="Fun", is_featured=False),
+        content_models.Testimonial(author_name="Draft", content="...", is_published=False),
     ])
     db.session.commit()
     CityFactory(name="Hyderabad")
