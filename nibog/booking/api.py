@@ -98,7 +98,11 @@ def _refund(booking: Booking, amount: int) -> dict:
         policy = "not_paid"
     else:
         policy = "full" if amount else "none"
-    return {"amount": amount, "currency": CURRENCY, "policy": policy}
+    method = None
+    if amount:
+        # Cash taken at the desk goes back at the desk; online payments to their source.
+        method = "cash" if booking.payment_mode == "cash" else "original_payment"
+    return {"amount": amount, "currency": CURRENCY, "policy": policy, "method": method}
 
 
 @blp.post("/validate-promo")

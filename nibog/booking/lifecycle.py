@@ -198,6 +198,11 @@ def cancel_booking(
         )
     event = db.session.get(Event, booking.event_id)
     now = utcnow()
+    if not by_admin and now >= event_start_utc(event):
+        # Attendance, results and certificates hang off the items from now on.
+        raise Conflict(
+            "booking_not_cancellable", "The event has already started", {"status": booking.status}
+        )
     refund = refund_amount_for(booking, event, now=now, by_admin=by_admin)
     freed = _release([booking])
     booking.status = "cancelled"

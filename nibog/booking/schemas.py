@@ -168,6 +168,7 @@ class BookingRefundOut(Schema):
     amount = fields.Integer()
     currency = fields.String()
     policy = fields.String(metadata={"description": "full | none | not_paid"})
+    method = fields.String(allow_none=True, metadata={"description": "original_payment | cash"})
 
 
 class BookingCancelOut(Schema):

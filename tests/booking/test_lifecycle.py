@@ -174,7 +174,7 @@ def test_cancel_hold_via_api_frees_seat_and_second_cancel_is_409(client):
     body = resp.get_json()
     assert resp.status_code == 200, body
     assert body["booking"]["status"] == "cancelled" and body["booking"]["cancelled_at"].endswith("+05:30")
-    assert body["refund"] == {"amount": 0, "currency": "INR", "policy": "not_paid"}
+    assert body["refund"] == {"amount": 0, "currency": "INR", "policy": "not_paid", "method": None}
     assert seats(w.slots[0]) == 0
     again = client.put(f"/api/bookings/{booking.id}/cancel", json={}, headers=auth_headers(w.parent))
     assert again.status_code == 409 and error_code(again) == "booking_not_cancellable"
@@ -208,7 +208,8 @@ def test_full_refund_up_to_the_deadline(client, app, monkeypatch):
     booking = paid_booking(w)
     monkeypatch.setattr(lifecycle, "utcnow", lambda: refund_deadline(w, app))
     resp = client.put(f"/api/bookings/{booking.id}/cancel", json={}, headers=auth_headers(w.parent))
-    assert resp.get_json()["refund"] == {"amount": booking.total, "currency": "INR", "policy": "full"}
+    assert resp.get_json()["refund"] == {"amount": booking.total, "currency": "INR", "policy": "full",
+                                         "method": "original_payment"}
     assert db.session.scalar(select(func.sum(Refund.amount))) == booking.total
     assert seats(w.slots[0]) == 0
 
@@ -219,7 +220,8 @@ def test_no_refund_one_second_after_the_deadline(client, app, monkeypatch):
     monkeypatch.setattr(lifecycle, "utcnow",
                         lambda: refund_deadline(w, app) + timedelta(seconds=1))
     resp = client.put(f"/api/bookings/{booking.id}/cancel", json={}, headers=auth_headers(w.parent))
-    assert resp.get_json()["refund"] == {"amount": 0, "currency": "INR", "policy": "none"}
+    assert resp.get_json()["refund"] == {"amount": 0, "currency": "INR", "policy": "none",
+                                         "method": None}
     assert db.session.scalar(select(func.count()).select_from(Refund)) == 0
     assert seats(w.slots[0]) == 0  # the seat is freed all the same
 
@@ -335,3 +337,16 @@ def test_expired_hold_seat_is_offered_to_the_waiting_list(client, app):
     tx.commit()
     db.session.expire_all()
     assert db.session.scalar(select(WaitingListEntry.status)) == "offered"
+
+
+def test_parent_cannot_cancel_once_the_event_started(client, monkeypatch):
+    w = make_world(days_ahead=5)
+    booking = paid_booking(w)
+    start = local_to_utc(w.event.event_date, w.event.start_time)
+    monkeypatch.setattr(lifecycle, "utcnow", lambda: start)
+    resp = client.put(f"/api/bookings/{booking.id}/cancel", json={}, headers=auth_headers(w.parent))
+    assert resp.status_code == 409 and error_code(resp) == "booking_not_cancellable"
+    assert seats(w.slots[0]) == 1
+    _, refund = cancel_booking(booking.id, actor_id=None, by_admin=True)  # the organiser still can
+    tx.commit()
+    assert refund == booking.total and seats(w.slots[0]) == 0
