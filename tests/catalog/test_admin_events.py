@@ -308,3 +308,14 @@ def test_addon_edits_respect_sales(client, admin_h, place):
     removed = client.put(url, headers=admin_h, json={"addons": [{"id": addon["id"],
                                                                  "_delete": True}]})
     assert removed.status_code == 200 and removed.get_json()["addons"] == []
+
+
+def test_admin_list_filters_and_unpublish_guard(client, admin_h, place):
+    draft = create(client, admin_h, place, status="draft")
+    live = create(client, admin_h, place, title="Summer Splash")
+    page = client.get("/api/admin/events?status=draft", headers=admin_h).get_json()
+    assert [e["id"] for e in page["items"]] == [draft["id"]]
+    assert client.get("/api/admin/events?q=splash", headers=admin_h).get_json()["total"] == 1
+    book_seats(db.session.get(GameSlot, live["games"][0]["slots"][0]["id"]), ChildFactory())
+    resp = client.put(f"/api/admin/events/{live['id']}", json={"status": "draft"}, headers=admin_h)
+    assert resp.status_code == 409 and error_code(resp) == "event_has_bookings"
