@@ -11,7 +11,7 @@ from nibog.core import tx
 from nibog.core.errors import AppError
 from nibog.extensions import db
 
-BARRIER_TIMEOUT = 20
+BARRIER_TIMEOUT = 60
 
 
 def race(app, n: int, fn) -> list[tuple[str, object]]:
