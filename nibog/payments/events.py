@@ -74,7 +74,30 @@ def _apply_event(gateway: Gateway, event: GatewayEvent) -> str:
     return apply_outcome(payment.id, info, source="webhook")
 
 
+def _refund_by_reference(reference: str) -> Refund | None:
+    from nibog.payments.tasks import refund_reference
+
+    try:
+        refund_id = int(reference[3:].split("T", 1)[0])
+    except ValueError:
+        return None
+    refund = db.session.scalars(
+        select(Refund)
+        .where(Refund.id == refund_id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    ).one_or_none()
+    # The reference also carries the creation time: a reused id from another database misses.
+    return refund if refund is not None and refund_reference(refund) == reference else None
+
+
 def _apply_refund_event(gateway: Gateway, event: GatewayEvent) -> str:
+    if event.refund_reference:
+        refund = _refund_by_reference(event.refund_reference)
+        if refund is None:
+            log.error("refund callback for an unknown reference", extra={"event": event.event_id})
+            return "unknown_refund"
+        return _settle_refund(refund, event)
     payment = db.session.scalars(
         select(Payment).where(
             Payment.provider == gateway.name,
@@ -105,6 +128,10 @@ def _apply_refund_event(gateway: Gateway, event: GatewayEvent) -> str:
     if refund is None:
         flag(payment, "webhook", f"gateway refund {event.provider_refund_id} we did not request")
         return "unknown_refund"
+    return _settle_refund(refund, event)
+
+
+def _settle_refund(refund: Refund, event: GatewayEvent) -> str:
     if event.kind == "refund_failed":
         return (
             "refund_failed" if mark_refund_failed(refund, "gateway", source="webhook") else "noop"

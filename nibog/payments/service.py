@@ -357,3 +357,20 @@ def stale_refund_ids(now=None, limit: int = 100) -> list[int]:
             .limit(limit)
         )
     )
+
+
+def awaiting_refund_ids(now=None, limit: int = 100) -> list[int]:
+    """Refunds the gateway accepted but has not reported paid out for a while: ask it."""
+    cutoff = (now or utcnow()) - timedelta(minutes=30)
+    return list(
+        db.session.scalars(
+            select(Refund.id)
+            .where(
+                Refund.status == "pending",
+                Refund.provider_refund_id.is_not(None),
+                Refund.created_at < cutoff,
+            )
+            .order_by(Refund.id)
+            .limit(limit)
+        )
+    )

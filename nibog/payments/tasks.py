@@ -69,9 +69,49 @@ def process_refund(refund_id: int) -> str:
     return result.status
 
 
+def check_refund(refund_id: int) -> str:
+    """Ask the gateway about a refund it accepted but has not reported as paid out."""
+    from nibog.payments.refunds import mark_refund_failed, mark_refund_processed
+
+    refund = db.session.scalars(
+        select(Refund)
+        .where(
+            Refund.id == refund_id,
+            Refund.status == "pending",
+            Refund.provider_refund_id.is_not(None),
+        )
+        .with_for_update(skip_locked=True)
+        .execution_options(populate_existing=True)
+    ).one_or_none()
+    if refund is None:
+        tx.rollback()
+        return "nothing_to_do"
+    payment = db.session.get(Payment, refund.payment_id)
+    try:
+        result = get_gateway(payment.provider).refund_status(
+            provider_payment_id=payment.provider_payment_id,
+            provider_refund_id=refund.provider_refund_id,
+            reference=refund_reference(refund),
+        )
+    except Exception:
+        tx.rollback()
+        raise
+    if result.status == "processed":
+        mark_refund_processed(refund, result.provider_refund_id, source="reconcile")
+    elif result.status == "failed":
+        mark_refund_failed(refund, "gateway reports the refund failed", source="reconcile")
+    tx.commit()
+    return result.status
+
+
 def reconcile_stuck_payments() -> dict:
     """Periodic: settle orders left ``created`` (callback lost, app closed) and stuck refunds."""
-    from nibog.payments.service import reconcile_payment, stale_refund_ids, stuck_payment_ids
+    from nibog.payments.service import (
+        awaiting_refund_ids,
+        reconcile_payment,
+        stale_refund_ids,
+        stuck_payment_ids,
+    )
 
     results: dict[str, int] = {}
     for payment_id in stuck_payment_ids():
@@ -89,7 +129,13 @@ def reconcile_stuck_payments() -> dict:
     refund_ids = stale_refund_ids()
     for refund_id in refund_ids:
         enqueue("nibog.payments.tasks.process_refund", refund_id, queue="payments", retries=5)
-    if refund_ids:
+    awaiting = awaiting_refund_ids()
+    for refund_id in awaiting:
+        enqueue("nibog.payments.tasks.check_refund", refund_id, queue="payments", retries=3)
+    if refund_ids or awaiting:
         tx.commit()
+    if refund_ids:
         results["refunds_retried"] = len(refund_ids)
+    if awaiting:
+        results["refunds_checked"] = len(awaiting)
     return results

@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
+import re
 from datetime import timedelta
 
 import pytest
@@ -305,3 +306,73 @@ def test_callback_and_status_check_together_capture_once(client, phonepe, app, p
     assert len(transitions(order["payment_id"], "captured")) == 1
     assert reload(Booking, booking.id).status == "confirmed"
     assert messages("booking_confirmed", booking.id) == 1
+
+
+def _captured_phonepe(client, parent):
+    booking = make_booking(parent)
+    order = open_payment(client, parent, booking)
+    callback(client, outcome(order["provider_order_id"]))
+    return booking, order
+
+
+def _refund(client, admin, payment_id, amount=None):
+    body = {"payment_id": payment_id, "reason": "Refund"}
+    if amount:
+        body["amount"] = amount
+    resp = client.post("/api/payments/refund", json=body, headers=auth_headers(admin))
+    assert resp.status_code == 201, resp.get_json()
+    return resp.get_json()["id"]
+
+
+def test_pending_refund_is_finished_by_phonepes_callback(client, phonepe, parent, admin):
+    from nibog.payments.tasks import refund_reference
+
+    booking, order = _captured_phonepe(client, parent)
+    phonepe.post(
+        f"{HOST}/pg/v1/refund",
+        json={
+            "success": True,
+            "code": "PAYMENT_PENDING",
+            "message": "pending",
+            "data": {
+                "merchantId": MID,
+                "transactionId": "TR88",
+                "amount": PRICE,
+                "state": "PENDING",
+            },
+        },
+    )
+    refund_id = _refund(client, admin, order["payment_id"])
+    row = reload(Refund, refund_id)
+    assert (row.status, row.provider_refund_id) == ("pending", "TR88")
+
+    reference = refund_reference(row)
+    done = outcome(reference, txn="TR88")
+    resp = callback(client, done)
+    assert resp.get_json()["result"] == "refund_processed"
+    assert reload(Refund, refund_id).status == "processed"
+    assert reload(Payment, order["payment_id"]).status == "refunded"
+    assert messages("refund_processed", booking.id) == 1
+    # A callback for a reference we never issued changes nothing.
+    assert callback(client, outcome("NBR999T1", txn="TRX")).get_json()["result"] == "unknown_refund"
+
+
+def test_a_refund_refused_as_duplicate_is_looked_up(client, phonepe, parent, admin):
+    booking, order = _captured_phonepe(client, parent)
+    phonepe.post(
+        f"{HOST}/pg/v1/refund",
+        status=400,
+        json={"success": False, "code": "DUPLICATE_TXN_REQUEST", "message": "dup"},
+    )
+    phonepe.get(
+        re.compile(rf"{HOST}/pg/v1/status/{MID}/NBR\d+T\d+"),
+        json={
+            "success": True,
+            "code": "PAYMENT_SUCCESS",
+            "data": {"transactionId": "TR99", "amount": 10000, "state": "COMPLETED"},
+        },
+    )
+    refund_id = _refund(client, admin, order["payment_id"], 10000)
+    row = reload(Refund, refund_id)
+    assert (row.status, row.provider_refund_id) == ("processed", "TR99")
+    assert reload(Payment, order["payment_id"]).amount_refunded == 10000

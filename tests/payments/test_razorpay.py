@@ -330,3 +330,35 @@ def test_reconcile_asks_for_the_orders_payments(client, razorpay, app, parent):
     db.session.commit()
     assert reconcile_stuck_payments() == {"captured": 1}
     assert reload(Booking, booking.id).status == "confirmed"
+
+
+def test_an_accepted_refund_without_news_is_checked_by_the_sweep(client, razorpay, parent, admin):
+    booking, payment_id = _captured(client, razorpay, parent)
+    razorpay.get(f"{API}/payments/{PAY}/refunds", json={"items": []})
+    razorpay.post(
+        f"{API}/payments/{PAY}/refund",
+        json={"id": "rfnd_slow", "entity": "refund", "amount": PRICE, "status": "pending"},
+    )
+    resp = client.post(
+        "/api/payments/refund",
+        json={"payment_id": payment_id, "reason": "x"},
+        headers=auth_headers(admin),
+    )
+    refund_id = resp.get_json()["id"]
+    assert reload(Refund, refund_id).status == "pending"
+
+    status = razorpay.get(
+        f"{API}/payments/{PAY}/refunds/rfnd_slow",
+        json={"id": "rfnd_slow", "entity": "refund", "amount": PRICE, "status": "processed"},
+    )
+    assert reconcile_stuck_payments() == {}  # too recent to chase
+    db.session.execute(
+        update(Refund)
+        .where(Refund.id == refund_id)
+        .values(created_at=utcnow() - timedelta(hours=2))
+    )
+    db.session.commit()
+    assert reconcile_stuck_payments() == {"refunds_checked": 1}
+    assert status.call_count == 1
+    assert reload(Refund, refund_id).status == "processed"
+    assert messages("refund_processed", booking.id) == 1

@@ -71,6 +71,8 @@ class GatewayEvent:
     provider_order_id: str | None = None
     provider_payment_id: str | None = None
     provider_refund_id: str | None = None
+    # Our own refund reference, when the gateway reports refunds by it (PhonePe).
+    refund_reference: str | None = None
     amount: int | None = None
     currency: str | None = None
     method: str | None = None
@@ -124,6 +126,12 @@ class Gateway(ABC):
     def refund(
         self, *, provider_order_id: str, provider_payment_id: str, amount: int, reference: str
     ) -> RefundResult: ...
+
+    @abstractmethod
+    def refund_status(
+        self, *, provider_payment_id: str, provider_refund_id: str, reference: str
+    ) -> RefundResult:
+        """Where an accepted refund stands (for refunds the gateway pays out later)."""
 
     def methods(self) -> list[PaymentMethod]:
         return [

@@ -37,6 +37,7 @@ HOSTS = {
 PAY_PATH = "/pg/v1/pay"
 REFUND_PATH = "/pg/v1/refund"
 TIMEOUT_SECONDS = 15
+REFUND_PREFIX = "NBR"  # nibog.payments.tasks.refund_reference
 
 _FAILED_CODES = {
     "PAYMENT_ERROR",
@@ -187,6 +188,21 @@ class PhonePeGateway(Gateway):
             raise MalformedEvent("signed response is not base64 JSON") from exc
         info = payment_info_from_response(body)
         data = body.get("data") or {}
+        reference = str(data.get("merchantTransactionId") or "")
+        if reference.startswith(REFUND_PREFIX):
+            # The callback of one of our refunds (its own transaction, our reference).
+            kind = {"captured": "refund_processed", "failed": "refund_failed"}.get(
+                info.status, "ignored"
+            )
+            return GatewayEvent(
+                event_id=f"{reference}:{data.get('transactionId')}:{body.get('code')}",
+                event_type=str(body.get("code")),
+                kind=kind,
+                payload=body,
+                provider_refund_id=info.provider_payment_id,
+                refund_reference=reference,
+                amount=info.amount,
+            )
         kind = {"captured": "payment_captured", "failed": "payment_failed"}.get(
             info.status, "ignored"
         )
@@ -215,23 +231,53 @@ class PhonePeGateway(Gateway):
     def refund(self, *, provider_order_id, provider_payment_id, amount, reference) -> RefundResult:
         # The refund's own merchantTransactionId is our stable reference: PhonePe refuses a
         # duplicate, so a retried job cannot refund twice.
-        data = self._post_signed(
-            REFUND_PATH,
-            {
-                "merchantId": self.merchant_id,
-                "merchantUserId": "NIBOG",
-                "originalTransactionId": provider_order_id,
-                "merchantTransactionId": reference,
-                "amount": amount,
-                "callbackUrl": self._public("/webhooks/payment/phonepe"),
-            },
+        try:
+            data = self._post_signed(
+                REFUND_PATH, self._refund_payload(provider_order_id, amount, reference)
+            )
+        except GatewayError as exc:
+            if exc.transient:
+                raise
+            # Refused - perhaps as a duplicate of a refund an earlier attempt already placed.
+            existing = self.refund_status(
+                provider_payment_id=provider_payment_id,
+                provider_refund_id=None,
+                reference=reference,
+            )
+            if existing.status == "failed":
+                raise
+            return existing
+        return _refund_result(data)
+
+    def _refund_payload(self, provider_order_id: str, amount: int, reference: str) -> dict:
+        return {
+            "merchantId": self.merchant_id,
+            "merchantUserId": "NIBOG",
+            "originalTransactionId": provider_order_id,
+            "merchantTransactionId": reference,
+            "amount": amount,
+            "callbackUrl": self._public("/webhooks/payment/phonepe"),
+        }
+
+    def refund_status(self, *, provider_payment_id, provider_refund_id, reference) -> RefundResult:
+        # A refund is a transaction of its own: the status API answers for its reference.
+        path = f"/pg/v1/status/{self.merchant_id}/{reference}"
+        checksum = request_checksum("", path, self.salt_key, self.salt_index)
+        data = self._call(
+            "GET", path, headers={"X-VERIFY": checksum, "X-MERCHANT-ID": self.merchant_id}
         )
-        code = data.get("code")
-        state = (data.get("data") or {}).get("state")
-        if code == "PAYMENT_SUCCESS" and state in (None, "COMPLETED"):
-            status = "processed"
-        elif code in _FAILED_CODES or state == "FAILED" or not data.get("success", True):
-            status = "failed"
-        else:
-            status = "pending"
-        return RefundResult((data.get("data") or {}).get("transactionId"), status, data)
+        result = _refund_result(data)
+        result.provider_refund_id = result.provider_refund_id or provider_refund_id
+        return result
+
+
+def _refund_result(data: dict) -> RefundResult:
+    code = data.get("code")
+    state = (data.get("data") or {}).get("state")
+    if code == "PAYMENT_SUCCESS" and state in (None, "COMPLETED"):
+        status = "processed"
+    elif code in _FAILED_CODES or state == "FAILED" or not data.get("success", True):
+        status = "failed"
+    else:
+        status = "pending"
+    return RefundResult((data.get("data") or {}).get("transactionId"), status, data)

@@ -198,8 +198,17 @@ class RazorpayGateway(Gateway):
                 f"/payments/{provider_payment_id}/refund",
                 {"amount": amount, "receipt": reference, "notes": {"reference": reference}},
             )
-        status = {"processed": "processed", "failed": "failed"}.get(data.get("status"), "pending")
-        return RefundResult(data.get("id"), status, data)
+        return _refund_result(data)
+
+    def refund_status(self, *, provider_payment_id, provider_refund_id, reference) -> RefundResult:
+        return _refund_result(
+            self._call("GET", f"/payments/{provider_payment_id}/refunds/{provider_refund_id}")
+        )
+
+
+def _refund_result(data: dict) -> RefundResult:
+    status = {"processed": "processed", "failed": "failed"}.get(data.get("status"), "pending")
+    return RefundResult(data.get("id"), status, data)
 
 
 def pick_order_outcome(attempts: list[PaymentInfo]) -> PaymentInfo:

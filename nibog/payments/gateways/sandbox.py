@@ -128,6 +128,9 @@ class SandboxGateway(RazorpayGateway):
             },
         )
 
+    def refund_status(self, *, provider_payment_id, provider_refund_id, reference) -> RefundResult:
+        return RefundResult(provider_refund_id, "processed", {"id": provider_refund_id})
+
     # -- the simulated customer and gateway (checkout page, tests) ------------------------
     def simulate_payment(
         self,
