@@ -72,6 +72,8 @@ LEVERS: list[tuple[str, dict]] = [
     ("gevent w=2 pool=20", _gevent(2, 20)),
     ("gevent w=3 pool=8", _gevent(3, 8)),
     ("gevent w=2 pool=8 conns=1000", _gevent(2, 8, 1000)),
+    # The default once more at the end: shows how much the machine drifted during the matrix.
+    ("gthread w=2 t=8 again", _gthread(2, 8)),
 ]
 
 
@@ -80,10 +82,34 @@ def log(msg: str) -> None:
 
 
 # -- the burst ---------------------------------------------------------------------------------
+def queued_jobs() -> int:
+    import redis
+
+    from nibog.core.jobs import QUEUES
+
+    conn = redis.Redis.from_url(stack.redis_url())
+    return sum(conn.llen(f"rq:queue:{name}") for name in QUEUES)
+
+
+def wait_for_jobs(limit: float = 180.0) -> dict:
+    """Let the RQ worker finish the previous burst's jobs (its e-mails) first, so every burst
+    starts from the same quiet state instead of competing with the last one's backlog."""
+    t0 = time.perf_counter()
+    first = left = queued_jobs()
+    while left and time.perf_counter() - t0 < limit:
+        time.sleep(1)
+        left = queued_jobs()
+    waited = round(time.perf_counter() - t0, 1)
+    if first:
+        log(f"waited {waited} s for the RQ worker: {first} queued jobs -> {left}")
+    return {"queued_before": first, "queued_at_start": left, "waited_s": waited}
+
+
 def run_burst(web: stack.Web, worker: stack.RqWorker, data: dict, attempts: int, seed: int,
               label: str, timeout: float = 300.0) -> dict:
     """One burst on a fresh event (so every run starts from empty slots, whatever the engine
     caches in Redis), checked against the database afterwards."""
+    jobs = wait_for_jobs()
     base = web.url("")
     event = bench_setup.create_event(base, data, f"Bench Burst Event {label} {seed}")
     rng = random.Random(seed)
@@ -124,6 +150,7 @@ def run_burst(web: stack.Web, worker: stack.RqWorker, data: dict, attempts: int,
                 gen.kill()
     result.update(
         label=label,
+        rq_jobs=jobs,
         settings=web.settings,
         event_id=event["event_id"],
         db=check_database(event["event_id"]),
@@ -338,7 +365,8 @@ def main() -> int:
     parser.add_argument("--read-concurrency", type=int, default=64)
     parser.add_argument("--pgbench-clients", type=int, default=16)
     parser.add_argument("--levers", action="store_true", help="also compare gunicorn/pool settings")
-    parser.add_argument("--only", default=None, help="with --levers: run levers whose name contains this")
+    parser.add_argument("--only", default=None, help="with --levers: only levers whose name contains one of these "
+                             "comma-separated strings")
     parser.add_argument("--burst-only", action="store_true",
                         help="skip the read benchmark and pgbench (quick experiments)")
     parser.add_argument("--priority", type=int, default=None, metavar="NICE",
@@ -385,7 +413,7 @@ def main() -> int:
         web.stop()
         results["levers"] = []
         for i, (name, settings) in enumerate(LEVERS):
-            if args.only and args.only not in name:
+            if args.only and not any(part in name for part in args.only.split(",")):
                 continue
             lever_web = stack.Web(settings, label=f"web-lever-{i}").start()
             try:
