@@ -183,3 +183,16 @@ def test_parallel_refunds_never_exceed_the_captured_amount(client, app, parent):
     assert sorted(status for status, _ in out.values()) == [201, 422, 422]
     payment = reload(Payment, order["payment_id"])
     assert (payment.amount_refunded, payment.status) == (amount, "partially_refunded")
+
+
+def test_parallel_creates_open_one_order(client, app, parent):
+    booking_id = make_booking(parent).id  # read here: threads have no session of their own
+    headers = auth_headers(parent)
+
+    def create(c):
+        return c.post("/api/payments/create", json={"booking_id": booking_id}, headers=headers)
+
+    out = _in_parallel(app, {i: create for i in range(3)})
+    assert [status for status, _ in out.values()] == [201, 201, 201]
+    assert len({body["payment_id"] for _, body in out.values()}) == 1
+    assert db.session.query(Payment).filter_by(booking_id=booking_id).count() == 1
