@@ -76,12 +76,14 @@ def _queue(channel, template, recipient, context, *, user_id, booking_id) -> Not
         booking_id=booking_id,
         status="queued",
     )
-    reason = suppression_reason(channel, template, recipient, user_id)
-    if reason:
+    reason = suppression_reason(channel, template, recipient, user_id) if recipient else None
+    if not recipient:
+        entry.status, entry.error = "failed", "no recipient address"
+    elif reason:
         entry.status, entry.error = "suppressed", reason
     db.session.add(entry)
     db.session.flush()
-    if not reason:
+    if entry.status == "queued":
         enqueue("nibog.notifications.tasks.deliver", entry.id, context or {}, queue="notifications")
     return entry
 

@@ -40,6 +40,11 @@ def _compose(entry: NotificationLog, context: dict[str, Any]) -> OutgoingMessage
     from nibog.notifications import templates
 
     ctx = templates.build_context(context, booking_id=entry.booking_id, user_id=entry.user_id)
+    booking = ctx.get("booking")
+    if entry.template == "booking_confirmed" and booking and booking["status"] not in (
+        "confirmed", "completed"
+    ):
+        raise RuntimeError(f"the booking is {booking['status']}, no longer confirmed: no ticket")
     if entry.channel == "email":
         subject, text, html = templates.render_email(entry.template, ctx)
         return OutgoingMessage(

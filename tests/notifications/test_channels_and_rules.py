@@ -125,3 +125,12 @@ def test_ticket_email_for_a_booking_cancelled_meanwhile_fails_without_retrying(a
     logged = db.session.get(NotificationLog, entry.id)
     assert logged.status == "failed" and "ticket" in logged.error
     assert list(CONSOLE_OUTBOX) == []
+
+
+def test_an_empty_address_fails_visibly_without_a_job(app):
+    nowhere = queue_email("welcome", "", {})
+    tx.commit()
+    assert list(CONSOLE_OUTBOX) == []
+    db.session.expire_all()
+    logged = db.session.get(NotificationLog, nowhere.id)
+    assert logged.status == "failed" and logged.error == "no recipient address"
