@@ -75,6 +75,25 @@ def enqueue(func: str, *args: Any, queue: str = "default", retries: int = 3, **k
     )
 
 
+def job(queue: str = "default", retries: int = 3):
+    """Declare a job: ``@job("notifications")`` gives ``func.delay(*ids)``, an ``enqueue`` of it
+    (after the commit, through the outbox) on that queue."""
+    if queue not in QUEUES:
+        raise ValueError(f"unknown queue {queue!r}")
+
+    def decorator(fn):
+        path = f"{fn.__module__}.{fn.__qualname__}"
+
+        def delay(*args: Any, **kwargs: Any) -> None:
+            enqueue(path, *args, queue=queue, retries=retries, **kwargs)
+
+        fn.delay = delay
+        fn.queue = queue
+        return fn
+
+    return decorator
+
+
 @event.listens_for(Session, "after_commit")
 def _promote_on_commit(session: Session) -> None:
     pending = session.info.pop(_PENDING, None)

@@ -6,7 +6,7 @@ from __future__ import annotations
 from sqlalchemy import func, select
 
 from nibog.core import tx
-from nibog.core.jobs import enqueue, relay_outbox
+from nibog.core.jobs import enqueue, job, relay_outbox
 from nibog.core.models import OutboxJob
 from nibog.extensions import db
 from nibog.notifications.channels import CONSOLE_OUTBOX
@@ -135,3 +135,18 @@ def test_failed_jobs_are_visible_to_admins(client, app):
 
     parent = UserFactory()
     assert client.get("/api/admin/jobs/failed", headers=auth_headers(parent)).status_code == 403
+
+
+@job("reports", retries=1)
+def declared_job(*args):
+    RUNS.append(("declared", *args))
+
+
+def test_job_decorator_enqueues_after_commit_on_its_queue(app):
+    RUNS.clear()
+    declared_job.delay(5)
+    assert RUNS == []
+    tx.commit()
+    assert RUNS == [("declared", 5)]
+    row = db.session.scalar(select(OutboxJob))
+    assert row.queue == "reports" and row.func == "tests.jobs.test_outbox.declared_job"
