@@ -121,7 +121,9 @@ def test_a_bad_signature_is_refused_and_changes_nothing(client, parent, app):
     paid = sandbox(app).simulate_payment(body["provider_order_id"])
     forged = order_signature(body["provider_order_id"], paid["payment"]["id"], "not-the-secret")
 
-    for signature in (forged, paid["signature"][:-1] + "0", ""):
+    last = paid["signature"][-1]
+    one_off = paid["signature"][:-1] + ("1" if last == "0" else "0")
+    for signature in (forged, one_off, ""):
         resp = confirm(client, parent, body["payment_id"], paid["payment"]["id"], signature)
         assert resp.status_code == 422
     resp = confirm(client, parent, body["payment_id"], paid["payment"]["id"], forged)
@@ -214,3 +216,12 @@ def test_every_payment_endpoint_is_documented(client):
         "/webhooks/payment/phonepe",
     ):
         assert path in paths, path
+
+
+def test_the_sandbox_never_takes_payments_in_production(client, app, parent, monkeypatch):
+    booking = make_booking(parent)
+    monkeypatch.setitem(app.config, "ENV_NAME", "production")
+    resp = create_payment(client, parent, booking)
+    assert resp.status_code == 503
+    assert error_code(resp) == "payments_unavailable"
+    assert payments_of(booking.id) == []

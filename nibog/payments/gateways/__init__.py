@@ -14,6 +14,13 @@ __all__ = ["Gateway", "GatewayError", "InvalidSignature", "PROVIDERS", "get_gate
 def get_gateway(name: str | None = None) -> Gateway:
     """The gateway a new payment uses, or the one an existing payment was made with."""
     name = name or current_app.config.get("PAYMENT_PROVIDER", "sandbox")
+    if name == "sandbox" and current_app.config.get("ENV_NAME") == "production":
+        # The sandbox accepts anything signed with the public dev secret: free bookings.
+        from nibog.core.errors import AppError
+
+        raise AppError(
+            "payments_unavailable", "Online payments are not configured on this server", 503
+        )
     if name == "sandbox":
         from nibog.payments.gateways.sandbox import SandboxGateway as cls
     elif name == "razorpay":
