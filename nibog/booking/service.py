@@ -270,18 +270,18 @@ def create_booking(
     if stock:
         holds.take_stock(stock)
 
+    now = utcnow()
+    if q.total == 0 or payment_mode == "cash":
+        state = {"status": "confirmed", "confirmed_at": now}
+    else:
+        hold = timedelta(seconds=current_app.config["BOOKING_HOLD_SECONDS"])
+        state = {"status": "pending_payment", "hold_expires_at": now + hold}
     booking = _insert_booking(
         user_id=user_id, event_id=event.id, source=source, guest=guest, guest_email=guest_email,
         subtotal=q.subtotal, discount=q.discount, promo_id=q.promo_id,
-        payment_mode=payment_mode, created_by_id=created_by_id,
+        payment_mode=payment_mode, created_by_id=created_by_id, **state,
     )
     _insert_lines(booking, q)
-    now = utcnow()
-    if q.total == 0 or payment_mode == "cash":
-        booking.status, booking.confirmed_at = "confirmed", now
-    else:
-        booking.status = "pending_payment"
-        booking.hold_expires_at = now + timedelta(seconds=current_app.config["BOOKING_HOLD_SECONDS"])
     db.session.flush()
     notify_status(booking)
     enqueue("nibog.booking.tasks.seats_changed", event.id)
@@ -289,7 +289,7 @@ def create_booking(
 
 
 def _insert_booking(*, user_id, event_id, source, guest, guest_email, subtotal, discount,
-                    promo_id, payment_mode, created_by_id) -> Booking:
+                    promo_id, payment_mode, created_by_id, **state) -> Booking:
     """Insert with a fresh random number; a collision retries inside a savepoint."""
     guest = guest or {}
     for attempt in range(NUMBER_ATTEMPTS):
@@ -297,7 +297,6 @@ def _insert_booking(*, user_id, event_id, source, guest, guest_email, subtotal, 
             booking_number=new_booking_number(today_ist()),
             user_id=user_id,
             event_id=event_id,
-            status="pending_payment",
             source=source,
             guest_name=(guest.get("full_name") or None) if guest_email else None,
             guest_email=guest_email,
@@ -308,6 +307,7 @@ def _insert_booking(*, user_id, event_id, source, guest, guest_email, subtotal, 
             promo_code_id=promo_id,
             payment_mode=payment_mode,
             created_by_id=created_by_id,
+            **state,
         )
         try:
             with db.session.begin_nested():
