@@ -123,6 +123,10 @@ def apply_contact_changes(user: User, changes: dict) -> dict[str, bool]:
             user.email = email
             user.email_verified = False
             changed["email"] = True
+            # A parent who (re)enters an address that bounced says the mailbox works now.
+            from nibog.notifications.service import clear_suppression
+
+            clear_suppression(email)
     if "phone" in changes:
         phone = normalise_phone(changes["phone"]) if changes["phone"] else None
         if phone != user.phone:

@@ -192,8 +192,6 @@ def verify_phone_login(raw_phone: str, code: str) -> User:
         user = accounts.create_user(email=None, full_name="", phone=phone, phone_verified=True)
     if not user.is_active:
         raise AppError("invalid_credentials", "This account is not active", 401)
-    if email_verified and user.email == email:
-        _claim_guest_bookings(user)  # Google vouches for the mailbox
     return _logged_in(user)
 
 
@@ -228,4 +226,6 @@ def google_login(id_token: str) -> User:
             )
     if not user.is_active:
         raise AppError("invalid_credentials", "This account is not active", 401)
+    if email_verified and user.email == email:
+        _claim_guest_bookings(user)  # Google vouches for the mailbox
     return _logged_in(user)
