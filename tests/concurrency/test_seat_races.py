@@ -140,3 +140,36 @@ def test_control_locking_in_request_order_deadlocks(app, monkeypatch):
     results = opposite_order_bookings(app, w, a, b, 2)
     failures = [r for r in results if r[0] == "exception"]
     assert len(failures) == 1 and "deadlock detected" in failures[0][1]
+
+
+def test_http_burst_for_one_slot(app):
+    """The same race through the whole stack: N parents POST /api/bookings at once."""
+    import threading
+
+    from nibog.accounts.models import User
+    from tests.helpers import auth_headers
+
+    w = make_world(capacity=CAPACITY, n_slots=1, n_children=0)
+    slot = w.slots[0]
+    people = parents_with_children(N, w.event)
+    headers = [auth_headers(db.session.get(User, user_id)) for user_id, _ in people]
+    bodies = [{"event_id": w.event.id, "items": [{"child_id": child_id, "slot_id": slot.id}]}
+              for _, child_id in people]
+    start = threading.Barrier(N, timeout=60)
+    statuses: list = [None] * N
+
+    def parent(i):
+        client = app.test_client()
+        start.wait()
+        resp = client.post("/api/bookings", headers=headers[i], json=bodies[i])
+        statuses[i] = (resp.status_code, resp.get_json().get("error", {}).get("code"))
+
+    threads = [threading.Thread(target=parent, args=(i,)) for i in range(N)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(120)
+    assert sorted(statuses, key=str) == sorted(
+        [(201, None)] * CAPACITY + [(409, "slot_full")] * (N - CAPACITY), key=str)
+    db.session.expire_all()
+    assert db.session.get(GameSlot, slot.id).booked_count == CAPACITY == live_items(slot.id)
