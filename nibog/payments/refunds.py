@@ -134,11 +134,16 @@ def mark_refund_processed(refund: Refund, provider_refund_id: str | None, *, sou
     """The gateway paid the refund out. Returns False when it was already recorded."""
     if refund.status == "processed":
         return False
+    # Lock booking then payment before inserting rows that reference them: those inserts take
+    # key-share locks, and taking them in another order deadlocks with a refund or capture
+    # that holds the booking and waits for the payment.
+    payment = db.session.get(Payment, refund.payment_id)
+    lock_booking(payment.booking_id)
+    payment = lock_payment(payment.id)
     before = refund.status
     refund.status = "processed"
     refund.provider_refund_id = provider_refund_id or refund.provider_refund_id
     refund.processed_at = utcnow()
-    payment = db.session.get(Payment, refund.payment_id)
     record(payment, before, to_status="processed", source=source, refund=refund)
     _notify_refund(payment, refund)
     return True
