@@ -16,7 +16,7 @@ from nibog.core.errors import AppError
 from nibog.extensions import db
 from nibog.payments.gateways import InvalidSignature
 from nibog.payments.gateways.base import Gateway, GatewayEvent, MalformedEvent, PaymentInfo
-from nibog.payments.history import flag
+from nibog.payments.history import flag, lock_booking, lock_payment
 from nibog.payments.models import Payment, Refund, WebhookEvent
 from nibog.payments.refunds import mark_refund_failed, mark_refund_processed
 from nibog.payments.service import apply_outcome
@@ -126,6 +126,8 @@ def _apply_refund_event(gateway: Gateway, event: GatewayEvent) -> str:
             .execution_options(populate_existing=True)
         ).first()
     if refund is None:
+        lock_booking(payment.booking_id)
+        payment = lock_payment(payment.id)
         flag(payment, "webhook", f"gateway refund {event.provider_refund_id} we did not request")
         return "unknown_refund"
     return _settle_refund(refund, event)

@@ -177,3 +177,17 @@ def test_signed_but_unreadable_body_is_400(client, app):
     resp = post_webhook(client, body, headers)
     assert resp.status_code == 400
     assert error_code(resp) == "bad_request"
+
+
+def test_a_refund_we_never_requested_is_flagged(client, parent, app):
+    booking = make_booking(parent)
+    order = open_payment(client, parent, booking)
+    paid = _paid(app, order["provider_order_id"])["payment"]
+    post_webhook(client, *webhook_for(app, "payment.captured", paid))
+
+    refund = {"id": "rfnd_dashboard01", "payment_id": paid["id"], "amount": 5000}
+    resp = post_webhook(client, *webhook_for(app, "refund.processed", paid, refund), route="refund")
+    assert resp.get_json()["result"] == "unknown_refund"
+    payment = reload(Payment, order["payment_id"])
+    assert payment.status == "captured" and payment.amount_refunded == 0
+    assert any("rfnd_dashboard01" in f for f in payment.raw["flags"])
