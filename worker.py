@@ -52,6 +52,13 @@ def main(argv: list[str]) -> int:
         stop = None
         if os.environ.get("RQ_PERIODIC", "1") != "0":
             stop = register_periodic_jobs(conn)
+        # The app's client has a short socket timeout (requests must not hang on Redis); the
+        # worker blocks on BLPOP for minutes, so it needs its own client without one, or it
+        # dies after the first idle stretch.
+        import redis
+
+        conn = redis.Redis.from_url(app.config["REDIS_URL"], socket_connect_timeout=5,
+                                    health_check_interval=30)
         queues = [Queue(name, connection=conn) for name in names]
         # The work horse is a fork: it must not share the parent's pooled connections.
         db.session.remove()
