@@ -1,10 +1,14 @@
 """gunicorn settings for the `web` process (Procfile). Every value can be overridden by env.
 
-Defaults come from the booking-burst benchmark on a 2-core machine (docs/performance.md, which
-also records what the other settings gave). Sizing rule for the database: every worker process
-keeps at most DB_POOL_SIZE + DB_MAX_OVERFLOW PostgreSQL connections, so
-WEB_CONCURRENCY x (DB_POOL_SIZE + DB_MAX_OVERFLOW) + the RQ workers' connections must stay well
-under PostgreSQL's max_connections (100 by default).
+Defaults come from the booking-burst benchmark on a 2-core machine (`make bench`;
+docs/performance.md records what every other setting gave). In short: gthread, because it holds
+thousands of open connections (sync cannot: past net.core.somaxconn they are refused) and gevent
+needs a blocking Redis pool first; worker and thread counts made no difference beyond noise on
+2 cores, so 2 x 8 keeps memory low (~125 MiB per worker).
+
+Sizing rule for the database: every worker process keeps at most DB_POOL_SIZE + DB_MAX_OVERFLOW
+PostgreSQL connections, so WEB_CONCURRENCY x (DB_POOL_SIZE + DB_MAX_OVERFLOW) + the RQ workers'
+connections must stay well under PostgreSQL's max_connections (100 by default).
 """
 
 import os
@@ -25,7 +29,9 @@ keepalive = int(os.environ.get("GUNICORN_KEEPALIVE", "5"))
 accesslog = os.environ.get("GUNICORN_ACCESSLOG")  # off by default: the app logs requests
 errorlog = "-"
 
-# One pool connection per thread that can use it at once; more only queue inside PostgreSQL.
+# One pool connection per thread, plus two: a booking request with an Idempotency-Key holds two
+# connections at once, so a pool smaller than the thread count can deadlock until pool_timeout.
+# (A smaller pool did speed the burst up a little; see docs/performance.md.)
 if worker_class == "gthread":
     os.environ.setdefault("DB_POOL_SIZE", str(threads))
     os.environ.setdefault("DB_MAX_OVERFLOW", "2")

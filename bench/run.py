@@ -48,6 +48,11 @@ def _gthread(workers: int, threads: int) -> dict:
             "GUNICORN_THREADS": str(threads)}
 
 
+def _pool(size: int) -> dict:
+    # Fewer connections than threads: the other threads wait for one inside the app.
+    return {**_gthread(2, 8), "DB_POOL_SIZE": str(size), "DB_MAX_OVERFLOW": "0"}
+
+
 def _gevent(workers: int, pool: int, connections: int = 64) -> dict:
     # Greenlets per worker stay under redis-py's default pool of 100 connections (past it every
     # Redis call raises "Too many connections" -> 500); the SQLAlchemy pool bounds how many talk
@@ -67,11 +72,13 @@ LEVERS: list[tuple[str, dict]] = [
     ("gthread w=3 t=4", _gthread(3, 4)),
     ("gthread w=4 t=2", _gthread(4, 2)),
     ("gthread w=2 t=8 backlog=1024", {**_gthread(2, 8), "GUNICORN_BACKLOG": "1024"}),
-    ("gthread w=2 t=8 pool=3", {**_gthread(2, 8), "DB_POOL_SIZE": "3", "DB_MAX_OVERFLOW": "0"}),
+    ("gthread w=2 t=8 pool=2", _pool(2)),
+    ("gthread w=2 t=8 pool=3", _pool(3)),
+    ("gthread w=2 t=8 pool=4", _pool(4)),
     ("gevent w=2 pool=8", _gevent(2, 8)),
     ("gevent w=2 pool=20", _gevent(2, 20)),
     ("gevent w=3 pool=8", _gevent(3, 8)),
-    ("gevent w=2 pool=8 conns=1000", _gevent(2, 8, 1000)),
+    ("gevent w=2 conns=1000 pool=8", _gevent(2, 8, 1000)),
     # The default once more at the end: shows how much the machine drifted during the matrix.
     ("gthread w=2 t=8 again", _gthread(2, 8)),
 ]
@@ -91,25 +98,45 @@ def queued_jobs() -> int:
     return sum(conn.llen(f"rq:queue:{name}") for name in QUEUES)
 
 
-def wait_for_jobs(limit: float = 180.0) -> dict:
+def wait_for_jobs(worker: stack.RqWorker, limit: float = 180.0) -> dict:
     """Let the RQ worker finish the previous burst's jobs (its e-mails) first, so every burst
-    starts from the same quiet state instead of competing with the last one's backlog."""
-    t0 = time.perf_counter()
+    starts from the same quiet state instead of competing with the last one's backlog.
+
+    A worker that has exited is started again (the platform would restart it too) and the bench
+    says so: worker.py quits when its Redis connection times out while the queues are idle.
+    """
+    restarted = False
+    if not worker.pids():
+        log(f"the RQ worker had exited (see {stack.LOG_DIR / 'worker.log'}); starting it again")
+        worker.start()
+        restarted = True
+    t0 = last_progress = time.perf_counter()
     first = left = queued_jobs()
     while left and time.perf_counter() - t0 < limit:
         time.sleep(1)
-        left = queued_jobs()
+        now_left = queued_jobs()
+        if now_left < left:
+            last_progress = time.perf_counter()
+        left = now_left
+        if time.perf_counter() - last_progress > 20:
+            if worker.pids():
+                break  # no progress for 20 s: do not hold the whole run hostage
+            log("the RQ worker exited while draining; starting it again")
+            worker.start()
+            restarted = True
+            last_progress = time.perf_counter()
     waited = round(time.perf_counter() - t0, 1)
     if first:
         log(f"waited {waited} s for the RQ worker: {first} queued jobs -> {left}")
-    return {"queued_before": first, "queued_at_start": left, "waited_s": waited}
+    return {"queued_before": first, "queued_at_start": left, "waited_s": waited,
+            "worker_restarted": restarted}
 
 
 def run_burst(web: stack.Web, worker: stack.RqWorker, data: dict, attempts: int, seed: int,
               label: str, timeout: float = 300.0) -> dict:
     """One burst on a fresh event (so every run starts from empty slots, whatever the engine
     caches in Redis), checked against the database afterwards."""
-    jobs = wait_for_jobs()
+    jobs = wait_for_jobs(worker)
     base = web.url("")
     event = bench_setup.create_event(base, data, f"Bench Burst Event {label} {seed}")
     rng = random.Random(seed)
