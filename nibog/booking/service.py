@@ -252,6 +252,7 @@ def create_booking(
     guest_email = ((guest or {}).get("email") or "").strip().lower() or None
     if user_id is None and guest_email is None:
         raise ValueError("a booking needs a user or a guest email")
+    holds.reject_known_full(event_id, items)
     event = get_event(event_id)
     ensure_registration_open(event, utcnow(), walk_in=source == "admin")
     q = quote(

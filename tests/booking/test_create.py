@@ -243,3 +243,26 @@ def test_admin_cash_booking_is_confirmed_and_may_book_after_online_registration_
     tx.commit()
     assert booking.status == "confirmed" and booking.total == 79900
     assert booking.created_by_id == admin.id and booking.payment_mode == "cash"
+
+
+def test_a_slot_known_full_is_refused_before_any_other_work(app):
+    """The early answer uses committed counts only: full → slot_full, a free seat → booked."""
+    import pytest
+
+    from nibog.booking import holds
+    from nibog.core.errors import AppError
+    from nibog.extensions import db as _db
+    from tests.booking.world import make_world
+
+    w = make_world(capacity=1, n_slots=1, n_children=2)
+    slot = w.slots[0]
+    holds.reject_known_full(w.event.id, [{"child_id": w.children[0].id, "slot_id": slot.id}])
+    _db.session.execute(
+        _db.update(holds.GameSlot).where(holds.GameSlot.id == slot.id).values(booked_count=1)
+    )
+    _db.session.commit()
+    with pytest.raises(AppError) as err:
+        holds.reject_known_full(w.event.id, [{"child_id": w.children[1].id, "slot_id": slot.id}])
+    assert err.value.code == "slot_full" and err.value.details == {"slot_ids": [slot.id]}
+    # A slot of another event is left to the full checks (which answer with their own error).
+    holds.reject_known_full(w.event.id + 999, [{"slot_id": slot.id}])
