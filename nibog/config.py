@@ -68,6 +68,8 @@ class Config:
     CATALOG_CACHE_ENABLED = _bool("CATALOG_CACHE_ENABLED", True)
     CATALOG_LIST_CACHE_SECONDS = _int("CATALOG_LIST_CACHE_SECONDS", 3)
     CATALOG_DETAIL_CACHE_SECONDS = _int("CATALOG_DETAIL_CACHE_SECONDS", 60)
+    # Per-process cache of finished anonymous catalog answers (see nibog/catalog/microcache.py).
+    CATALOG_MICROCACHE_SECONDS = float(os.environ.get("CATALOG_MICROCACHE_SECONDS") or 1)
 
     RATELIMIT_ENABLED = _bool("RATELIMIT_ENABLED", True)
     RATELIMIT_HEADERS_ENABLED = True
@@ -165,6 +167,8 @@ class TestingConfig(Config):
     REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
     JOBS_SYNC = True
     DB_POOL_SIZE = 5
+    # Tests change rows behind the app's back; the tests of the micro-cache switch it on.
+    CATALOG_MICROCACHE_SECONDS = 0.0
     WTF_CSRF_ENABLED = False
     LOG_JSON = False
     LOG_LEVEL = "WARNING"

@@ -97,6 +97,9 @@ def _clean_state(app):
     ctx.pop()
     truncate_all(app)
     redis_lib.Redis.from_url(app.config["REDIS_URL"]).flushdb()
+    from nibog.catalog import microcache
+
+    microcache.clear()
     from nibog.extensions import limiter
 
     limiter.reset()

@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import Response
 from flask_smorest import Blueprint
 
-from nibog.catalog import queries, service
+from nibog.catalog import microcache, queries, service
 from nibog.catalog import schemas as s
 from nibog.core.auth import auth_required, current_user
 from nibog.core.pagination import PageArgsSchema
@@ -16,6 +16,10 @@ blp = Blueprint("events", __name__, url_prefix="/api/events", description="Event
 @blp.teardown_app_request
 def _close_replica_session(_exc=None):
     queries.close_read_session()
+
+
+blp.before_request(microcache.serve_cached)
+blp.after_request(microcache.store)
 
 
 def json_text(text: str) -> Response:

@@ -1,0 +1,47 @@
+"""The one-second per-process cache of anonymous catalog answers."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.factories import EventFactory, UserFactory
+from tests.helpers import auth_headers
+
+
+@pytest.fixture
+def microcache_on(app):
+    # Long enough that expiry never interferes; the Redis layer below off, so what stays stale
+    # is this cache's doing.
+    keys = ("CATALOG_MICROCACHE_SECONDS", "CATALOG_DETAIL_CACHE_SECONDS")
+    saved = {k: app.config[k] for k in keys}
+    app.config.update(CATALOG_MICROCACHE_SECONDS=30, CATALOG_DETAIL_CACHE_SECONDS=0)
+    yield
+    app.config.update(saved)
+
+
+def test_anonymous_repeat_is_served_from_memory_until_an_admin_write(client, db, microcache_on):
+    event = EventFactory(title="Original title")
+    first = client.get(f"/api/events/{event.id}").get_json()
+    assert first["title"] == "Original title"
+
+    # Changed behind the app's back (no admin write, no invalidation): the cached answer stays.
+    event.title = "Changed quietly"
+    db.session.commit()
+    assert client.get(f"/api/events/{event.id}").get_json()["title"] == "Original title"
+    # A signed-in request is never served from it.
+    user = UserFactory()
+    fresh = client.get(f"/api/events/{event.id}", headers=auth_headers(user)).get_json()
+    assert fresh["title"] == "Changed quietly"
+
+    # An admin write bumps the catalog version: the very next anonymous read is fresh.
+    admin = UserFactory(role="admin")
+    resp = client.put(f"/api/admin/events/{event.id}", headers=auth_headers(admin),
+                      json={"title": "Renamed by admin"})
+    assert resp.status_code == 200, resp.get_json()
+    assert client.get(f"/api/events/{event.id}").get_json()["title"] == "Renamed by admin"
+
+
+def test_errors_are_not_cached(client, db, microcache_on):
+    assert client.get("/api/events/999999").status_code == 404
+    event = EventFactory()
+    assert client.get(f"/api/events/{event.id}").status_code == 200
