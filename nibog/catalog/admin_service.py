@@ -25,6 +25,7 @@ from nibog.catalog.models import (
     Venue,
 )
 from nibog.core.errors import Conflict, NotFound, ValidationFailed
+from nibog.core.pagination import paginate
 from nibog.extensions import db
 
 
@@ -60,12 +61,6 @@ def get_or_404(model, obj_id: int, what: str, *, lock: bool = False):
     return obj
 
 
-def page_of(stmt, page: int, per_page: int) -> dict:
-    from nibog.core.pagination import paginate
-
-    return paginate(stmt, page, per_page)
-
-
 def _apply(obj, data: dict) -> None:
     for key, value in data.items():
         setattr(obj, key, value)
@@ -80,7 +75,7 @@ def list_cities(page: int, per_page: int, q: str | None = None, is_active: bool 
         stmt = stmt.where(City.name.ilike(f"%{q}%"))
     if is_active is not None:
         stmt = stmt.where(City.is_active.is_(is_active))
-    return page_of(stmt, page, per_page)
+    return paginate(stmt, page, per_page)
 
 
 def _check_city_unique(name: str, state: str, exclude_id: int | None = None) -> None:
@@ -134,7 +129,7 @@ def list_venues(page: int, per_page: int, city_id: int | None = None, q: str | N
         stmt = stmt.where(Venue.city_id == city_id)
     if q:
         stmt = stmt.where(or_(Venue.name.ilike(f"%{q}%"), Venue.address.ilike(f"%{q}%")))
-    return page_of(stmt, page, per_page)
+    return paginate(stmt, page, per_page)
 
 
 def venues_by_city(city_id: int) -> list[Venue]:
@@ -192,7 +187,7 @@ def list_templates(page: int, per_page: int, category: str | None = None, q: str
         stmt = stmt.where(GameTemplate.category == category.strip().lower())
     if q:
         stmt = stmt.where(GameTemplate.name.ilike(f"%{q}%"))
-    return page_of(stmt, page, per_page)
+    return paginate(stmt, page, per_page)
 
 
 def _normalise_template(data: dict) -> None:

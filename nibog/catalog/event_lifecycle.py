@@ -25,6 +25,7 @@ from nibog.catalog.models import (
 )
 from nibog.core.errors import Conflict, ValidationFailed
 from nibog.core.jobs import enqueue
+from nibog.core.pagination import page_envelope
 from nibog.core.timeutil import today_ist, utcnow
 from nibog.extensions import db
 
@@ -227,11 +228,5 @@ def admin_list_events(args: dict, page: int, per_page: int) -> dict:
         .limit(per_page)
         .offset((page - 1) * per_page)
     ).all()
-    return {
-        "items": [event_item(*row) for row in rows],
-        "page": page,
-        "per_page": per_page,
-        "total": total,
-        "pages": (total + per_page - 1) // per_page,
-    }
+    return page_envelope([event_item(*row) for row in rows], page, per_page, total)
 

@@ -17,6 +17,7 @@ from nibog.catalog import presenters as p
 from nibog.catalog import queries as q
 from nibog.catalog.models import City, Event, EventGame, GameTemplate, Review, Venue
 from nibog.core.errors import AppError, NotFound, ValidationFailed
+from nibog.core.pagination import page_envelope
 from nibog.core.timeutil import age_in_months, isoformat_ist, today_ist
 
 # Standard bands parents pick from; games declare their own ranges in months.
@@ -30,19 +31,9 @@ AGE_RANGES = [
 ]
 
 
-def _page(items: list, page: int, per_page: int, total: int) -> dict:
-    return {
-        "items": items,
-        "page": page,
-        "per_page": per_page,
-        "total": total,
-        "pages": (total + per_page - 1) // per_page,
-    }
-
-
 def list_events(filters: q.EventFilters, sort: str, page: int, per_page: int) -> dict:
     rows, total = q.list_events(filters, sort, page, per_page)
-    return _page([p.event_item(*row) for row in rows], page, per_page, total)
+    return page_envelope([p.event_item(*row) for row in rows], page, per_page, total)
 
 
 def list_events_json(filters: q.EventFilters, sort: str, page: int, per_page: int) -> str:
@@ -209,7 +200,7 @@ def event_reviews(event_id: int, page: int, per_page: int) -> dict:
         }
         for r, name in rows
     ]
-    return _page(items, page, per_page, total)
+    return page_envelope(items, page, per_page, total)
 
 
 def event_addons(event_id: int) -> list[dict]:

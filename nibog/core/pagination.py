@@ -42,7 +42,11 @@ def paginate(
     session = session or db.session
     total = session.scalar(select(func.count()).select_from(stmt.order_by(None).subquery())) or 0
     rows = list(session.scalars(stmt.limit(per_page).offset((page - 1) * per_page)))
-    items = transform(rows) if transform else rows
+    return page_envelope(transform(rows) if transform else rows, page, per_page, total)
+
+
+def page_envelope(items: list, page: int, per_page: int, total: int) -> dict:
+    """The envelope for items already fetched (for queries ``paginate`` cannot run)."""
     return {
         "items": items,
         "page": page,
