@@ -6,6 +6,7 @@ import logging
 
 from sqlalchemy import select
 
+from nibog.booking.lifecycle import lock_booking  # noqa: F401 - the engine's booking lock
 from nibog.core.errors import NotFound
 from nibog.extensions import db
 from nibog.payments.models import Payment, PaymentStatusChange, Refund
@@ -13,20 +14,6 @@ from nibog.payments.models import Payment, PaymentStatusChange, Refund
 log = logging.getLogger(__name__)
 
 FLAG_PREFIX = "FLAG: "
-
-
-def lock_booking(booking_id: int):
-    from nibog.booking.models import Booking
-
-    booking = db.session.scalars(
-        select(Booking)
-        .where(Booking.id == booking_id)
-        .with_for_update()
-        .execution_options(populate_existing=True)
-    ).one_or_none()
-    if booking is None:
-        raise NotFound("Booking")
-    return booking
 
 
 def lock_payment(payment_id: int) -> Payment:
