@@ -14,7 +14,8 @@ from collections.abc import Callable
 from sqlalchemy import select
 
 from nibog.accounts.models import Child
-from nibog.booking.models import Booking, BookingItem
+from nibog.booking.lifecycle import lock_booking
+from nibog.booking.models import BookingItem
 from nibog.catalog.models import Event, EventGame, GameSlot
 from nibog.core.errors import AppError, Conflict, NotFound
 from nibog.core.jobs import enqueue
@@ -31,14 +32,7 @@ PAUSE: Callable[[], None] | None = None
 def move_item(
     booking_id: int, item_id: int, new_slot_id: int, *, check_age: bool = True
 ) -> BookingItem:
-    booking = db.session.scalar(
-        select(Booking)
-        .where(Booking.id == booking_id)
-        .with_for_update()
-        .execution_options(populate_existing=True)
-    )
-    if booking is None:
-        raise NotFound("Booking")
+    booking = lock_booking(booking_id)
     if booking.status not in MOVABLE_STATUSES:
         raise Conflict(
             "booking_not_movable",
