@@ -250,22 +250,26 @@ def expire_holds(now: datetime | None = None) -> int:
         return 0
     # One release for the whole batch keeps the slot locks in id order across bookings.
     _release(bookings)
-    by_event: dict[int, set[int]] = {}
-    slot_rows = db.session.execute(
-        select(BookingItem.booking_id, BookingItem.slot_id).where(
-            BookingItem.booking_id.in_([b.id for b in bookings])
-        )
-    )
-    event_of = {b.id: b.event_id for b in bookings}
-    for booking_id, slot_id in slot_rows:
-        by_event.setdefault(event_of[booking_id], set()).add(slot_id)
     for booking in bookings:
         booking.status = "expired"
         booking.expired_at = now
     db.session.flush()
+    _after_bookings_freed(bookings)
+    return len(bookings)
+
+
+def _after_bookings_freed(bookings: list[Booking]) -> None:
+    """``_after_seats_freed`` for every event of a batch, with the slots of its bookings."""
+    by_event: dict[int, set[int]] = {}
+    event_of = {b.id: b.event_id for b in bookings}
+    for booking_id, slot_id in db.session.execute(
+        select(BookingItem.booking_id, BookingItem.slot_id).where(
+            BookingItem.booking_id.in_(list(event_of))
+        )
+    ):
+        by_event.setdefault(event_of[booking_id], set()).add(slot_id)
     for event_id, slot_ids in by_event.items():
         _after_seats_freed(event_id, sorted(slot_ids))
-    return len(bookings)
 
 
 def release_unpaid_holds_for_user(user_id: int) -> int:
@@ -283,23 +287,13 @@ def release_unpaid_holds_for_user(user_id: int) -> int:
         return 0
     _release(bookings)
     now = utcnow()
-    events: dict[int, set[int]] = {}
     for booking in bookings:
         booking.status = "cancelled"
         booking.cancelled_at = now
         booking.hold_expires_at = None
         booking.cancel_reason = "Account deleted"
-    slot_rows = db.session.execute(
-        select(BookingItem.booking_id, BookingItem.slot_id).where(
-            BookingItem.booking_id.in_([b.id for b in bookings])
-        )
-    )
-    event_of = {b.id: b.event_id for b in bookings}
-    for booking_id, slot_id in slot_rows:
-        events.setdefault(event_of[booking_id], set()).add(slot_id)
     db.session.flush()
-    for event_id, slot_ids in events.items():
-        _after_seats_freed(event_id, sorted(slot_ids))
+    _after_bookings_freed(bookings)
     return len(bookings)
 
 
