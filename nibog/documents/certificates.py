@@ -162,12 +162,12 @@ def _storage_key(view: dict, child_id: int) -> str:
     return f"certificates/{view['event']['id']}/{view['booking_id']}-{child_id}-{digest}.pdf"
 
 
-def certificate_for(booking_id: int, child_id: int) -> tuple[bytes, bool]:
+def certificate_for(booking_id: int, child_id: int, view: dict | None = None) -> tuple[bytes, bool]:
     """The stored certificate, generating and storing it first if needed.
 
     Returns (pdf, created). Marks the child's items with the file's key (flushes only).
     """
-    view = load_booking_view(booking_id)
+    view = view or load_booking_view(booking_id)
     certificate_items(view, child_id)  # raises when not available
     key = _storage_key(view, child_id)
     storage = get_storage()

@@ -43,7 +43,7 @@ def certificate_pdf(booking_id: int, user, child_id: int | None) -> tuple[bytes,
     owned_booking(booking_id, user)
     view = load_booking_view(booking_id)
     child_id = _pick_child(view, child_id)
-    pdf, _ = certificates.certificate_for(booking_id, child_id)
+    pdf, _ = certificates.certificate_for(booking_id, child_id, view)
     return pdf, certificates.certificate_filename(view, child_id)
 
 

@@ -36,7 +36,7 @@ def generate_event_certificates(event_id: int) -> int:
         try:
             view = load_booking_view(booking_id)
             children = eligible_children(view)
-            new = [child_id for child_id in children if certificate_for(booking_id, child_id)[1]]
+            new = [child_id for child_id in children if certificate_for(booking_id, child_id, view)[1]]
             if new and view["email"]:
                 queue_email(
                     "certificate_ready", view["email"], {"booking_id": booking_id, "child_ids": children},

@@ -71,8 +71,8 @@ def qr_png(payload: str) -> bytes:
     return buf.getvalue()
 
 
-def render_ticket_pdf(booking_id: int) -> bytes:
-    view = load_booking_view(booking_id)
+def render_ticket_pdf(booking_id: int, view: dict | None = None) -> bytes:
+    view = view or load_booking_view(booking_id)
     if view["status"] not in TICKET_STATUSES:
         raise TicketUnavailable(view["status"])
     payload = qr_payload(booking_id)

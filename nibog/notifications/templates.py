@@ -99,7 +99,7 @@ def attachments_for(template: str, ctx: dict[str, Any]) -> list[Attachment]:
     if template == "booking_confirmed" and booking:
         from nibog.documents.tickets import render_ticket_pdf
 
-        pdf = render_ticket_pdf(booking["booking_id"])
+        pdf = render_ticket_pdf(booking["booking_id"], booking)
         return [Attachment(f"ticket-{booking['booking_number']}.pdf", "application/pdf", pdf)]
     if template == "certificate_ready" and booking:
         from nibog.documents.certificates import (
@@ -111,7 +111,7 @@ def attachments_for(template: str, ctx: dict[str, Any]) -> list[Attachment]:
         child_ids = ctx.get("child_ids") or eligible_children(booking)
         out = []
         for child_id in child_ids:
-            pdf, _ = certificate_for(booking["booking_id"], int(child_id))
+            pdf, _ = certificate_for(booking["booking_id"], int(child_id), booking)
             out.append(Attachment(certificate_filename(booking, int(child_id)), "application/pdf", pdf))
         return out
     return []
