@@ -31,6 +31,13 @@ def _hash_code(code: str) -> str:
     return hashlib.sha256(code.encode()).hexdigest()
 
 
+def access_code_matches(booking: Booking, access_code: str | None) -> bool:
+    """The one-time code given at booking time, compared in constant time."""
+    if not access_code or not booking.access_code_hash:
+        return False
+    return hmac.compare_digest(booking.access_code_hash, _hash_code(access_code.strip().upper()))
+
+
 def _placeholder_for(email: str) -> User | None:
     return db.session.scalar(
         select(User)
@@ -121,8 +128,7 @@ def find_guest_booking(booking_number: str, email: str, access_code: str | None 
         booking is None
         or booking.guest_email is None
         or not hmac.compare_digest(booking.guest_email, email)
-        or (access_code is not None and not hmac.compare_digest(
-            booking.access_code_hash or "", _hash_code(access_code.strip().upper())))
+        or (access_code is not None and not access_code_matches(booking, access_code))
     ):
         raise NotFound("Booking")
     return booking

@@ -52,13 +52,18 @@ def gateway_unavailable(exc: GatewayError) -> AppError:
 
 # -- create ------------------------------------------------------------------------------------
 def _payable_booking(booking_id: int, *, user, access_code: str | None):
+    from nibog.booking.guests import access_code_matches
     from nibog.booking.models import Booking
 
     booking = db.session.get(Booking, booking_id)
     if user is not None:
         if booking is None or booking.user_id != user.id:
             raise NotFound("Booking")
-    elif booking is None or booking.user_id is not None or not _guest_code_ok(booking, access_code):
+    elif (
+        booking is None
+        or booking.user_id is not None
+        or not access_code_matches(booking, access_code)
+    ):
         raise NotFound("Booking")
     if booking.status != "pending_payment":
         raise AppError(
@@ -77,16 +82,6 @@ def _payable_booking(booking_id: int, *, user, access_code: str | None):
     if booking.total <= 0:
         raise AppError("booking_not_payable", "This booking has nothing to pay", 409)
     return booking
-
-
-def _guest_code_ok(booking, access_code: str | None) -> bool:
-    if not access_code or not booking.access_code_hash:
-        return False
-    import hmac
-
-    from nibog.booking.guests import _hash_code  # the booking engine owns the code's hash
-
-    return hmac.compare_digest(booking.access_code_hash, _hash_code(access_code.strip().upper()))
 
 
 def _open_payment(booking_id: int) -> Payment | None:
