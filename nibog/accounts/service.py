@@ -5,8 +5,6 @@ Services flush; the calling view commits (``nibog.core.tx``).
 
 from __future__ import annotations
 
-import logging
-
 from sqlalchemy import delete, select, update
 from sqlalchemy.exc import IntegrityError
 
@@ -14,8 +12,6 @@ from nibog.accounts.models import Child, User, UserFavorite
 from nibog.core.errors import Conflict, NotFound, ValidationFailed
 from nibog.core.timeutil import utcnow
 from nibog.extensions import db
-
-log = logging.getLogger(__name__)
 
 ANONYMISED_NAME = "Deleted user"
 
@@ -192,17 +188,6 @@ def deactivate_and_anonymise(user: User) -> int:
 
 
 def _release_unpaid_holds(user_id: int) -> int:
-    import importlib
-    import importlib.util
+    from nibog.booking.service import release_unpaid_holds_for_user
 
-    # Guarded: the booking engine is built in parallel; without it no hold can exist.
-    booking_service = (
-        importlib.import_module("nibog.booking.service")
-        if importlib.util.find_spec("nibog.booking.service")
-        else None
-    )
-    release = getattr(booking_service, "release_unpaid_holds_for_user", None)
-    if release is None:
-        log.warning("release_unpaid_holds_for_user missing; holds of user %s not released", user_id)
-        return 0
-    return release(user_id) or 0
+    return release_unpaid_holds_for_user(user_id)
