@@ -16,7 +16,7 @@ from sqlalchemy import select, update
 
 from nibog.booking import holds, promos
 from nibog.booking.eligibility import event_start_utc
-from nibog.booking.models import Booking, BookingAddon, BookingItem, PromoCode
+from nibog.booking.models import Booking, BookingAddon, BookingItem
 from nibog.catalog.models import Event
 from nibog.core.errors import AppError, Conflict, NotFound
 from nibog.core.jobs import enqueue
@@ -157,9 +157,7 @@ def _release(bookings: list[Booking]) -> list[int]:
     for item in items:
         item.is_live = False
     for promo_id in sorted({b.promo_code_id for b in bookings if b.promo_code_id}):
-        uses = sum(1 for b in bookings if b.promo_code_id == promo_id)
-        promo = holds.lock_one(PromoCode, promo_id)
-        promo.used_count = max(0, promo.used_count - uses)
+        promos.give_back_uses(promo_id, sum(1 for b in bookings if b.promo_code_id == promo_id))
     stock = _stock_of(ids)
     if stock:
         holds.give_back_stock(stock)

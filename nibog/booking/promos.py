@@ -140,6 +140,7 @@ def take_use(promo_id: int, *, user_id: int | None, guest_email: str | None) -> 
     return promo
 
 
-def give_back_use(promo_id: int) -> None:
+def give_back_uses(promo_id: int, uses: int = 1) -> None:
+    """Uncount uses of released bookings. Call after the slot locks (lock order)."""
     promo = holds.lock_one(PromoCode, promo_id)
-    promo.used_count = max(0, promo.used_count - 1)
+    promo.used_count = max(0, promo.used_count - uses)
