@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from sqlalchemy import delete, exists, insert, select
+from sqlalchemy import delete, exists, insert, or_, select
 
 from nibog.admin.audit import snapshot
 from nibog.booking.models import Booking, PromoCode, promo_code_events, promo_code_games
 from nibog.catalog.admin_service import Actor, audit, get_or_404
 from nibog.catalog.models import Event, GameTemplate
 from nibog.core.errors import Conflict, ValidationFailed
+from nibog.core.pagination import paginate
 from nibog.core.timeutil import isoformat_ist
 from nibog.extensions import db
 
@@ -23,15 +24,39 @@ _SCOPES = (
 )
 
 
-def promo_dict(promo: PromoCode) -> dict:
-    out = {k: v for k, v in snapshot(promo).items() if k in OUT_FIELDS}
-    out["valid_from"] = isoformat_ist(promo.valid_from)
-    out["valid_until"] = isoformat_ist(promo.valid_until)
-    for key, table, column, _ in _SCOPES:
-        out[key] = sorted(
-            db.session.scalars(select(column).where(table.c.promo_code_id == promo.id))
+def promo_dicts(promos: list[PromoCode]) -> list[dict]:
+    """Answers for these codes, with their scopes read in one query per scope table."""
+    ids = [promo.id for promo in promos]
+    scopes: dict[int, dict[str, list[int]]] = {i: {key: [] for key, *_ in _SCOPES} for i in ids}
+    for key, table, column, _ in _SCOPES if ids else ():
+        rows = db.session.execute(
+            select(table.c.promo_code_id, column)
+            .where(table.c.promo_code_id.in_(ids))
+            .order_by(column)
         )
+        for promo_id, scope_id in rows:
+            scopes[promo_id][key].append(scope_id)
+    out = []
+    for promo in promos:
+        item = {k: v for k, v in snapshot(promo).items() if k in OUT_FIELDS}
+        item["valid_from"] = isoformat_ist(promo.valid_from)
+        item["valid_until"] = isoformat_ist(promo.valid_until)
+        item.update(scopes[promo.id])
+        out.append(item)
     return out
+
+
+def promo_dict(promo: PromoCode) -> dict:
+    return promo_dicts([promo])[0]
+
+
+def list_promos(page: int, per_page: int, q: str | None = None, is_active: bool | None = None):
+    stmt = select(PromoCode).order_by(PromoCode.created_at.desc(), PromoCode.id.desc())
+    if q:
+        stmt = stmt.where(or_(PromoCode.code.ilike(f"%{q}%"), PromoCode.description.ilike(f"%{q}%")))
+    if is_active is not None:
+        stmt = stmt.where(PromoCode.is_active.is_(is_active))
+    return paginate(stmt, page, per_page, promo_dicts)
 
 
 def _set_scopes(promo: PromoCode, data: dict) -> None:

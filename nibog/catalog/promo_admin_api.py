@@ -8,15 +8,15 @@ from __future__ import annotations
 
 from flask_smorest import Blueprint
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
-from sqlalchemy import or_, select
 
 from nibog.booking.models import PromoCode
+from nibog.catalog import promo_admin
 from nibog.catalog.admin_api import actor
 from nibog.catalog.admin_service import get_or_404
 from nibog.catalog.promo_admin import create_promo, delete_promo, promo_dict, update_promo
 from nibog.core import tx
 from nibog.core.auth import auth_required
-from nibog.core.pagination import PageArgsSchema, page_schema, paginate
+from nibog.core.pagination import PageArgsSchema, page_schema
 
 blp = Blueprint("admin_promos", __name__, url_prefix="/api/admin", description="Admin: promo codes")
 
@@ -96,13 +96,7 @@ def _end_transaction(_exc=None):
 @blp.arguments(PromoListArgs, location="query")
 @blp.response(200, PromoPage)
 def list_promos(args):
-    stmt = select(PromoCode).order_by(PromoCode.created_at.desc(), PromoCode.id.desc())
-    if args.get("q"):
-        stmt = stmt.where(or_(PromoCode.code.ilike(f"%{args['q']}%"),
-                              PromoCode.description.ilike(f"%{args['q']}%")))
-    if args.get("is_active") is not None:
-        stmt = stmt.where(PromoCode.is_active.is_(args["is_active"]))
-    return paginate(stmt, args["page"], args["per_page"], lambda rows: [promo_dict(p) for p in rows])
+    return promo_admin.list_promos(args["page"], args["per_page"], args.get("q"), args.get("is_active"))
 
 
 @blp.get("/promo-codes/<int:promo_id>")
