@@ -16,6 +16,7 @@ from sqlalchemy import select
 from nibog.accounts.models import Child
 from nibog.booking.lifecycle import lock_booking
 from nibog.booking.models import BookingItem
+from nibog.catalog.cache import invalidate_event
 from nibog.catalog.models import Event, EventGame, GameSlot
 from nibog.core.errors import AppError, Conflict, NotFound
 from nibog.core.jobs import enqueue
@@ -99,13 +100,5 @@ def move_item(
     item.slot_id = new_slot_id
     db.session.flush()
     enqueue("nibog.booking.waitlist_tasks.offer_waitlist_seats", old_slot_id)
-    _invalidate(booking.event_id)
+    invalidate_event(booking.event_id)
     return item
-
-
-def _invalidate(event_id: int) -> None:
-    try:
-        from nibog.catalog.cache import invalidate_event
-    except ImportError:
-        return
-    invalidate_event(event_id)

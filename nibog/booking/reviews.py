@@ -7,6 +7,7 @@ from datetime import datetime
 from sqlalchemy import select
 
 from nibog.booking.models import Booking
+from nibog.catalog.cache import invalidate_event
 from nibog.catalog.models import Event, Review
 from nibog.core.errors import AppError, Conflict, NotFound
 from nibog.core.timeutil import local_to_utc, utcnow
@@ -102,9 +103,5 @@ def delete_review(booking_id: int, user_id: int) -> None:
 
 
 def _invalidate(event_id: int) -> None:
-    """The event page shows the rating; let the catalog drop its cached copy if it keeps one."""
-    try:
-        from nibog.catalog.cache import invalidate_event
-    except ImportError:
-        return
+    """The event page shows the rating: the catalog drops its cached copy."""
     invalidate_event(event_id)

@@ -71,12 +71,9 @@ def seats_changed(event_id: int) -> None:
         .scalar_subquery()
     )
     db.session.execute(update(Event).where(Event.id == event_id).values(bookings_count=live, updated_at=Event.updated_at))
-    try:
-        from nibog.catalog.cache import invalidate_event
-    except ModuleNotFoundError:
-        invalidate_event = None
-    if invalidate_event is not None:
-        invalidate_event(event_id)
+    from nibog.catalog.cache import invalidate_event
+
+    invalidate_event(event_id)
     tx.commit()
 
 
