@@ -14,6 +14,10 @@ from nibog.core.timeutil import utcnow
 from nibog.extensions import db
 
 ANONYMISED_NAME = "Deleted user"
+_TAKEN = {
+    "email": ("email_taken", "An account with this email already exists"),
+    "phone": ("phone_taken", "An account with this phone number already exists"),
+}
 
 
 def normalise_email(raw: str) -> str:
@@ -41,13 +45,13 @@ def find_by_phone(phone: str) -> User | None:
 def ensure_email_free(email: str, *, exclude_user_id: int | None = None) -> None:
     other = find_by_email(email)
     if other is not None and other.id != exclude_user_id:
-        raise Conflict("email_taken", "An account with this email already exists")
+        raise Conflict(*_TAKEN["email"])
 
 
 def ensure_phone_free(phone: str, *, exclude_user_id: int | None = None) -> None:
     other = find_by_phone(phone)
     if other is not None and other.id != exclude_user_id:
-        raise Conflict("phone_taken", "An account with this phone number already exists")
+        raise Conflict(*_TAKEN["phone"])
 
 
 def flush_unique(user: User) -> None:
@@ -57,12 +61,9 @@ def flush_unique(user: User) -> None:
             db.session.flush()
     except IntegrityError as exc:
         text = str(exc.orig).lower()
-        if "phone" in text:
-            raise Conflict(
-                "phone_taken", "An account with this phone number already exists"
-            ) from None
-        if "email" in text:
-            raise Conflict("email_taken", "An account with this email already exists") from None
+        for field in ("phone", "email"):
+            if field in text:
+                raise Conflict(*_TAKEN[field]) from None
         raise
 
 
