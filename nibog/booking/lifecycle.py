@@ -216,14 +216,8 @@ def cancel_booking(
 
 
 def _request_refund(booking_id: int, amount: int, *, reason: str, actor_id: int | None) -> None:
-    try:
-        from nibog.payments.service import refund_booking_payments
-    except ModuleNotFoundError as exc:  # only until the payments feature lands
-        if exc.name != "nibog.payments.service":
-            raise
-        log.error("refund of %s paise for booking %s not requested: no payments service",
-                  amount, booking_id)
-        return
+    from nibog.payments.service import refund_booking_payments
+
     refund_booking_payments(booking_id, amount, reason=reason, actor_id=actor_id)
 
 
