@@ -15,12 +15,6 @@ from nibog.core.timeutil import isoformat_ist
 from nibog.extensions import db
 
 
-def booking_dict(booking: Booking) -> dict:
-    from nibog.booking.serialize import booking_to_dict
-
-    return booking_to_dict(booking)
-
-
 def admin_booking_dicts(bookings: list[Booking]) -> list[dict]:
     from nibog.booking.serialize import bookings_to_dicts
 

@@ -101,7 +101,7 @@ def process_once(
 def create_partner_booking(partner: Partner, data: dict) -> dict:
     """A booking through the same engine as the app (source "partner")."""
     from nibog.booking.models import Booking
-    from nibog.booking.ops_serialize import booking_dict
+    from nibog.booking.serialize import booking_to_dict
 
     existing = db.session.scalar(
         select(Booking).where(
@@ -119,7 +119,7 @@ def create_partner_booking(partner: Partner, data: dict) -> dict:
     booking.external_ref = data["external_ref"]
     db.session.flush()
     _audit("partner.booking_create", booking, partner)
-    return {"status": "created", "booking": booking_dict(booking)}
+    return {"status": "created", "booking": booking_to_dict(booking)}
 
 
 def _engine_create(partner: Partner, data: dict):
@@ -151,7 +151,7 @@ def _engine_create(partner: Partner, data: dict):
 def update_partner_booking(partner: Partner, data: dict) -> dict:
     """Status changes a partner may make to its own bookings: cancel, or confirm once paid."""
     from nibog.booking.models import Booking
-    from nibog.booking.ops_serialize import booking_dict
+    from nibog.booking.serialize import booking_to_dict
 
     booking = db.session.scalar(
         select(Booking).where(
@@ -174,7 +174,7 @@ def update_partner_booking(partner: Partner, data: dict) -> dict:
         result = {"status": "confirmed"}
     db.session.refresh(booking)
     _audit(f"partner.booking_{data['action']}", booking, partner)
-    result["booking"] = booking_dict(booking)
+    result["booking"] = booking_to_dict(booking)
     return result
 
 
