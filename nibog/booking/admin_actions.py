@@ -8,7 +8,7 @@ from nibog.booking.models import Booking
 from nibog.extensions import db
 
 
-def confirm_offline(booking_id: int) -> Booking:
+def confirm_offline(booking_id: int, *, source: str = "admin") -> Booking:
     """The admin marks a booking paid (cash at the desk, bank transfer...).
 
     Without a captured online payment the money came in outside the gateway, so the booking is
@@ -27,4 +27,4 @@ def confirm_offline(booking_id: int) -> Booking:
         )
         if paid_online is None:
             booking.payment_mode = "cash"
-    return confirm_booking(booking_id, source="admin")
+    return confirm_booking(booking_id, source=source)

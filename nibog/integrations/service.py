@@ -168,9 +168,11 @@ def update_partner_booking(partner: Partner, data: dict) -> dict:
         )
         result = {"status": "cancelled", "refund": {"amount": refund, "currency": "INR"}}
     else:
-        from nibog.booking.service import confirm_booking
+        # "Paid" from a partner means the money reached us outside our gateway: recorded as cash
+        # like an admin's confirmation, so revenue counts it and a cancellation asks no gateway.
+        from nibog.booking.admin_actions import confirm_offline
 
-        confirm_booking(booking.id, source="partner")
+        confirm_offline(booking.id, source="partner")
         result = {"status": "confirmed"}
     db.session.refresh(booking)
     _audit(f"partner.booking_{data['action']}", booking, partner)

@@ -2,6 +2,7 @@ import json
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
+from sqlalchemy import select
 
 from nibog.booking.models import Booking
 from nibog.catalog.models import GameSlot
@@ -171,6 +172,9 @@ def test_update_confirms_a_partner_booking(client, partner, slot):
     _post(client, "booking", _body(slot))
     resp = _post(client, "update", {"external_ref": "KT-1001", "action": "confirm"}, event_id="u1")
     assert resp.get_json()["booking"]["status"] == "confirmed"
+    # Paid to the partner, not through our gateway: recorded as cash, so revenue counts it.
+    booking = db.session.scalar(select(Booking).where(Booking.external_ref == "KT-1001"))
+    assert booking.payment_mode == "cash"
 
 
 def test_signed_but_invalid_body_is_422(client, partner, slot):
