@@ -1,0 +1,123 @@
+"""CPU cost of one booking request, in-process, without HTTP: where the burst's time goes.
+
+    .venv/bin/python bench/profile_booking.py [--profile full|held] [--n 2000]
+
+Needs the database and Redis that ``bench/run.py`` left behind (``nibog_bench``, Redis db 1):
+it picks the event with the most free seats, fills it through the app (the ``held`` answers),
+then sends ``--n`` more requests for its full slots (the ``slot_full`` answers), calling the
+WSGI app directly so only the app's own work is measured. Prints CPU ms per answer and, with
+``--profile``, the top of a cProfile of that kind of answer. Jobs run in-process
+(JOBS_SYNC) so the held path's after-commit work is counted too, as the worker's share.
+"""
+
+from __future__ import annotations
+
+import argparse
+import cProfile
+import io
+import json
+import os
+import pstats
+import random
+import sys
+import time
+
+sys.path.insert(0, os.path.dirname(__file__))
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+import stack  # noqa: E402
+
+
+def environ_for(token: str, body: bytes) -> dict:
+    return {
+        "REQUEST_METHOD": "POST", "PATH_INFO": "/api/bookings", "QUERY_STRING": "",
+        "SERVER_NAME": "127.0.0.1", "SERVER_PORT": "5000", "SERVER_PROTOCOL": "HTTP/1.1",
+        "REMOTE_ADDR": "127.0.0.1", "CONTENT_TYPE": "application/json",
+        "CONTENT_LENGTH": str(len(body)), "HTTP_AUTHORIZATION": f"Bearer {token}",
+        "wsgi.input": io.BytesIO(body), "wsgi.url_scheme": "http", "wsgi.errors": sys.stderr,
+        "wsgi.multithread": True, "wsgi.multiprocess": True, "wsgi.run_once": False,
+        "wsgi.version": (1, 0),
+    }
+
+
+def call(app, token: str, payload: dict) -> tuple[int, dict]:
+    body = json.dumps(payload).encode()
+    status = {}
+
+    def start_response(s, headers, exc_info=None):
+        status["code"] = int(s.split()[0])
+
+    out = b"".join(app(environ_for(token, body), start_response))
+    return status["code"], json.loads(out)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--n", type=int, default=2000, help="slot_full requests to send")
+    ap.add_argument("--profile", choices=["full", "held"], help="cProfile this kind of answer")
+    ap.add_argument("--top", type=int, default=35)
+    ap.add_argument("--reset", action="store_true",
+                    help="first delete every booking, notification and outbox row and free all seats")
+    opts = ap.parse_args()
+
+    os.environ.update(stack.bench_env(JOBS_SYNC=os.environ.get("JOBS_SYNC", "false")))
+    import psycopg2
+
+    from nibog import create_app
+
+    app = create_app()
+    with psycopg2.connect(stack.db_url()) as conn, conn.cursor() as cur:
+        if opts.reset:
+            cur.execute("TRUNCATE bookings, booking_items, notifications, job_outbox CASCADE")
+            cur.execute("UPDATE game_slots SET booked_count = 0")
+        cur.execute(
+            "SELECT g.event_id, array_agg(s.id ORDER BY s.id), sum(s.capacity - s.booked_count) "
+            "FROM game_slots s JOIN event_games g ON g.id = s.event_game_id "
+            "GROUP BY g.event_id HAVING sum(s.booked_count) = 0 ORDER BY g.event_id DESC LIMIT 1"
+        )
+        event_id, slot_ids, free = cur.fetchone()
+        cur.execute(
+            "SELECT c.id, c.user_id FROM children c WHERE NOT EXISTS (SELECT 1 FROM booking_items i "
+            "WHERE i.child_id = c.id AND i.slot_id = ANY(%s)) ORDER BY c.id LIMIT %s",
+            (slot_ids, free + opts.n),
+        )
+        kids = cur.fetchall()
+    with app.app_context():
+        from flask_jwt_extended import create_access_token
+
+        tokens = {
+            uid: create_access_token(identity=str(uid), additional_claims={"role": "parent", "tv": 0})
+            for _, uid in kids
+        }
+
+    def request_for(i: int):
+        child_id, uid = kids[i]
+        slot = slot_ids[i % len(slot_ids)]
+        return tokens[uid], {"event_id": event_id, "items": [{"child_id": child_id, "slot_id": slot}]}
+
+    def run(indexes, expect: int, profile: bool) -> float:
+        prof = cProfile.Profile() if profile else None
+        t0 = time.process_time()
+        if prof:
+            prof.enable()
+        for i in indexes:
+            code, body = call(app, *request_for(i))
+            if code != expect:
+                raise SystemExit(f"expected {expect}, got {code}: {body}")
+        if prof:
+            prof.disable()
+            s = io.StringIO()
+            pstats.Stats(prof, stream=s).sort_stats("cumulative").print_stats(opts.top)
+            print(s.getvalue())
+        return (time.process_time() - t0) * 1000 / len(indexes)
+
+    random.seed(1)
+    # Warm up caches and connections on one held answer first.
+    held_ms = run(range(free), 201, opts.profile == "held")
+    full_ms = run(range(free, free + opts.n), 409, opts.profile == "full")
+    print(f"event {event_id}: held {free} at {held_ms:.2f} ms CPU each "
+          f"(incl. in-process jobs); slot_full {opts.n} at {full_ms:.2f} ms CPU each")
+
+
+if __name__ == "__main__":
+    main()
