@@ -1,15 +1,51 @@
-"""Revoked token ids, kept in Redis until the token would have expired anyway.
+"""Which access tokens are dead before they expire, answered without touching PostgreSQL.
 
-Without Redis (embedded default) they live in process memory, which is enough for one dev server.
+Two lists, both in Redis and both bounded by the access token's lifetime:
+
+* ``revoked:{jti}``: one token, ended by logout;
+* ``token-version:{user_id}``: the account's current token version. Every token carries the
+  version it was issued under (claim ``tv``); a password change or reset, a role change, a
+  deactivation or a deletion bumps ``users.token_version``, and the flush that writes the bump
+  also writes it here, so every older token is refused on its next request.
+
+The version is written inside the transaction that bumps it (before COMMIT): if Redis cannot take
+it, the bump fails with it, so a committed revocation is always enforced. A transaction that rolls
+back after the write leaves a version one too high, which logs that user out once - the safe side.
+The key lives as long as an access token, so any token it has to stop has expired by the time it
+goes. Refresh tokens live longer and are checked against the database row when they are used.
+
+Without Redis (embedded default) both lists live in process memory, which is enough for one dev
+server, and ``current_user()`` checks the database row as well.
 """
 
 from __future__ import annotations
 
 import time
 
+from flask import current_app
+from sqlalchemy import event, inspect
+from sqlalchemy.orm import Session
+
 from nibog.extensions import get_redis
 
 _memory: dict[str, float] = {}
+_memory_versions: dict[int, int] = {}
+
+# Raise the stored version, never lower it: two bumps committing in either order leave the
+# higher one, since versions only grow.
+_RAISE_VERSION = """
+local old = redis.call('GET', KEYS[1])
+if (not old) or tonumber(old) < tonumber(ARGV[1]) then
+  redis.call('SET', KEYS[1], ARGV[1], 'EX', ARGV[2])
+else
+  redis.call('EXPIRE', KEYS[1], ARGV[2])
+end
+return 1
+"""
+
+
+def _version_key(user_id) -> str:
+    return f"token-version:{user_id}"
 
 
 def revoke_token(jti: str, expires_at: int) -> None:
@@ -27,3 +63,66 @@ def is_token_revoked(jti: str) -> bool:
         return bool(conn.exists(f"revoked:{jti}"))
     expiry = _memory.get(jti)
     return expiry is not None and expiry > time.time()
+
+
+def is_payload_revoked(payload: dict) -> bool:
+    """Logged out, or issued under an older token version: one Redis round trip."""
+    jti = payload.get("jti")
+    user_id = payload.get("sub")
+    token_version = payload.get("tv", 0)
+    conn = get_redis()
+    if conn is None:
+        current = _memory_versions.get(_int_or_none(user_id), 0)
+        return is_token_revoked(jti) or token_version < current
+    revoked, current = conn.mget(f"revoked:{jti}", _version_key(user_id))
+    return revoked is not None or (current is not None and token_version < int(current))
+
+
+def record_token_version(user_id: int, token_version: int) -> None:
+    conn = get_redis()
+    if conn is None:
+        _memory_versions[user_id] = max(_memory_versions.get(user_id, 0), token_version)
+        return
+    ttl = int(_access_lifetime_seconds()) + 60
+    conn.eval(_RAISE_VERSION, 1, _version_key(user_id), token_version, ttl)
+
+
+def _access_lifetime_seconds() -> float:
+    lifetime = current_app.config.get("JWT_ACCESS_TOKEN_EXPIRES", 15 * 60)
+    return lifetime.total_seconds() if hasattr(lifetime, "total_seconds") else float(lifetime)
+
+
+def _int_or_none(value):
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return None
+
+
+# Changes that must end every token the account holds. Bumping here, not in each service, means
+# no path (admin API, CLI, a shell) can change them and leave old tokens - or their role claim -
+# alive.
+_REVOKING_CHANGES = ("role", "is_active_account", "deleted_at")
+
+
+@event.listens_for(Session, "before_flush")
+def _bump_token_version_on_account_changes(session, _flush_context, _instances) -> None:
+    from nibog.accounts.models import User
+
+    for obj in session.dirty:
+        if not isinstance(obj, User):
+            continue
+        attrs = inspect(obj).attrs
+        if attrs.token_version.history.added:
+            continue
+        if any(attrs[name].history.has_changes() for name in _REVOKING_CHANGES):
+            obj.token_version = (obj.token_version or 0) + 1
+
+
+@event.listens_for(Session, "after_flush")
+def _publish_token_version_bumps(session, _flush_context) -> None:
+    from nibog.accounts.models import User
+
+    for obj in session.dirty:
+        if isinstance(obj, User) and inspect(obj).attrs.token_version.history.added:
+            record_token_version(obj.id, obj.token_version)

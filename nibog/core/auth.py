@@ -2,11 +2,18 @@
 
 ``@auth_required()`` → any logged-in, active user; ``@auth_required("admin", "staff")`` → those
 roles only (401 without a valid token, 403 with the wrong role).
+
+Verifying a request costs no database query: the signature, the logout list and the account's
+token version (nibog.auth.revocation, one Redis round trip) prove the token is live, and a role
+or account-state change bumps the version, so the token's ``role`` claim can be trusted. The
+account row is read only when an endpoint asks for it with ``current_user()``, which checks it
+once more; ``current_user_id()`` is for hot paths that need nothing but the id.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from functools import wraps
 
 from flask import Flask
@@ -21,8 +28,10 @@ def auth_required(*roles: str, optional: bool = False, refresh: bool = False) ->
         @wraps(fn)
         def wrapper(*args, **kwargs):
             verify_jwt_in_request(optional=optional, refresh=refresh)
-            user = current_user(optional=optional)
-            if roles and (user is None or user.role not in roles):
+            principal = _principal(optional)
+            if refresh and principal is not None:
+                current_user()  # long-lived: the account row decides, not the Redis version
+            if roles and (principal is None or principal.role not in roles):
                 raise AppError("forbidden", "You are not allowed to do this", 403)
             return fn(*args, **kwargs)
 
@@ -32,26 +41,64 @@ def auth_required(*roles: str, optional: bool = False, refresh: bool = False) ->
     return decorator
 
 
-def current_user(optional: bool = False):
-    """The authenticated User, or None when ``optional`` and no token was sent."""
+@dataclass(frozen=True)
+class Principal:
+    """What a verified token says: enough to authorise without reading the account."""
+
+    id: int
+    role: str
+    token_version: int
+
+
+def _principal(optional: bool) -> Principal | None:
     try:
         get_jwt()
     except RuntimeError:
         if optional:
             return None
         raise AppError("unauthorized", "Authentication required", 401) from None
-    user = jwt_current_user
-    if user is None and not optional:
+    principal = jwt_current_user
+    if principal is None:
+        if optional:
+            return None
         raise AppError("unauthorized", "Authentication required", 401)
-    return user._get_current_object() if user is not None else None
+    return principal._get_current_object()
+
+
+def current_user_id(optional: bool = False) -> int | None:
+    """The caller's user id, without reading the account row when Redis vouches for the token."""
+    from nibog.extensions import get_redis
+
+    principal = _principal(optional)
+    if principal is None:
+        return None
+    if get_redis() is None:
+        # The in-memory version list only knows this process: ask the database.
+        return current_user().id
+    return principal.id
+
+
+def current_user(optional: bool = False):
+    """The authenticated User, or None when ``optional`` and no token was sent."""
+    from nibog.accounts.models import User
+    from nibog.extensions import db
+
+    principal = _principal(optional)
+    if principal is None:
+        return None
+    user = db.session.get(User, principal.id)
+    # A deactivated/deleted user, or one whose token version moved on (password change,
+    # reset), is unauthenticated at once.
+    if user is None or not user.is_active or user.token_version != principal.token_version:
+        raise AppError("unauthorized", "Account is not active", 401)
+    return user
 
 
 def register_jwt_callbacks(app: Flask) -> None:
     from flask_jwt_extended import JWTManager
 
     from nibog.accounts.models import User
-    from nibog.auth.revocation import is_token_revoked
-    from nibog.extensions import db
+    from nibog.auth.revocation import is_payload_revoked
 
     jwt: JWTManager = app.extensions["flask-jwt-extended"]
 
@@ -66,17 +113,16 @@ def register_jwt_callbacks(app: Flask) -> None:
         return {}
 
     @jwt.user_lookup_loader
-    def load_user(_header, payload):
-        user = db.session.get(User, int(payload["sub"]))
-        # A deactivated/deleted user, or one whose token version moved on (password change,
-        # reset), is unauthenticated at once.
-        if user is None or not user.is_active or payload.get("tv") != user.token_version:
+    def load_principal(_header, payload):
+        try:
+            return Principal(int(payload["sub"]), str(payload.get("role") or ""),
+                             int(payload.get("tv", 0)))
+        except (KeyError, TypeError, ValueError):
             return None
-        return user
 
     @jwt.token_in_blocklist_loader
     def revoked(_header, payload):
-        return is_token_revoked(payload["jti"])
+        return is_payload_revoked(payload)
 
     def unauthorized(code: str, message: str):
         return error_response(401, code, message)
