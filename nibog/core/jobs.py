@@ -168,9 +168,17 @@ def dispatch_committed_jobs() -> None:
         return
     session.info["nibog_dispatching"] = True
     try:
-        while session.info.get(_READY):
-            spec: JobSpec = session.info[_READY].pop(0)
-            _dispatch(spec)
+        while ready := session.info.get(_READY):
+            conn = get_redis()
+            if conn is not None and not current_app.config.get("JOBS_SYNC"):
+                # A request's jobs (the email, the seat counter...) go in one Redis round trip
+                # and are marked relayed in one statement.
+                batch = list(ready)
+                ready.clear()
+                _push_batch(conn, batch)
+            else:
+                # In-process or synchronous RQ: each job runs now and may queue (and commit) more.
+                _dispatch(ready.pop(0))
     finally:
         session.info["nibog_dispatching"] = False
 
@@ -184,12 +192,30 @@ def _dispatch(spec: JobSpec) -> None:
         _push(conn, spec)
     except RedisError as exc:
         log.warning("redis unavailable, job stays in the outbox: %s (%s)", spec.func, exc)
-        _mark(spec.outbox_id, error=f"redis: {exc}")
+        _mark([spec.outbox_id], error=f"redis: {exc}")
         return
-    _mark(spec.outbox_id, relayed=True)
+    _mark([spec.outbox_id], relayed=True)
 
 
-def _push(conn, spec: JobSpec) -> None:
+def _push_batch(conn, specs: list[JobSpec]) -> None:
+    """Push jobs in one MULTI/EXEC: all of them reach their queues, or none and all stay pending."""
+    ids = [spec.outbox_id for spec in specs]
+    try:
+        with conn.pipeline() as pipe:
+            for spec in specs:
+                _push(conn, spec, pipeline=pipe)
+            pipe.execute()
+    except RedisError as exc:
+        log.warning(
+            "redis unavailable, jobs stay in the outbox: %s (%s)",
+            ", ".join(spec.func for spec in specs), exc,
+        )
+        _mark(ids, error=f"redis: {exc}")
+        return
+    _mark(ids, relayed=True)
+
+
+def _push(conn, spec: JobSpec, pipeline=None) -> None:
     from rq import Retry
 
     intervals = retry_intervals()[: spec.retries] if spec.retries else []
@@ -203,6 +229,7 @@ def _push(conn, spec: JobSpec) -> None:
         failure_ttl=FAILED_JOB_TTL,
         timeout=JOB_TIMEOUTS.get(spec.queue),
         description=spec.func,
+        pipeline=pipeline,
     )
 
 
@@ -213,14 +240,15 @@ def _run_in_process(spec: JobSpec) -> None:
         _call(spec.func, spec.args, spec.kwargs)
     except Exception as exc:  # noqa: BLE001
         log.exception("in-process job failed: %s", spec.func)
-        _mark(spec.outbox_id, error=f"{type(exc).__name__}: {exc}")
+        _mark([spec.outbox_id], error=f"{type(exc).__name__}: {exc}")
         return
-    _mark(spec.outbox_id, relayed=True)
+    _mark([spec.outbox_id], relayed=True)
 
 
-def _mark(outbox_id: int | None, *, relayed: bool = False, error: str | None = None) -> None:
+def _mark(outbox_ids: list[int | None], *, relayed: bool = False, error: str | None = None) -> None:
     """Record the hand-over on its own connection: the caller's session is left untouched."""
-    if outbox_id is None:
+    outbox_ids = [i for i in outbox_ids if i is not None]
+    if not outbox_ids:
         return
     values: dict[str, Any] = {"attempts": OutboxJob.attempts + 1}
     if relayed:
@@ -228,7 +256,7 @@ def _mark(outbox_id: int | None, *, relayed: bool = False, error: str | None = N
     if error is not None:
         values["last_error"] = error[:2000]
     with db.engine.begin() as conn:
-        conn.execute(update(OutboxJob).where(OutboxJob.id == outbox_id).values(**values))
+        conn.execute(update(OutboxJob).where(OutboxJob.id.in_(outbox_ids)).values(**values))
 
 
 def _spec_from_row(row) -> JobSpec:

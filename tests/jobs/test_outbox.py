@@ -150,3 +150,38 @@ def test_job_decorator_enqueues_after_commit_on_its_queue(app):
     assert RUNS == [("declared", 5)]
     row = db.session.scalar(select(OutboxJob))
     assert row.queue == "reports" and row.func == "tests.jobs.test_outbox.declared_job"
+
+
+def test_async_commit_pushes_its_jobs_together_and_marks_them_relayed(app, monkeypatch):
+    from rq import Queue, SimpleWorker
+
+    from nibog.extensions import get_redis
+
+    monkeypatch.setitem(app.config, "JOBS_SYNC", False)
+    RUNS.clear()
+    enqueue("tests.jobs.test_outbox.record_run", 1)
+    enqueue("tests.jobs.test_outbox.record_run", 2, queue="reports")
+    tx.commit()
+    rows = db.session.scalars(select(OutboxJob).order_by(OutboxJob.id)).all()
+    assert [r.relayed_at is not None for r in rows] == [True, True]
+    assert [r.attempts for r in rows] == [1, 1]
+    conn = get_redis()
+    assert Queue("default", connection=conn).job_ids == [f"outbox-{rows[0].id}"]
+    assert Queue("reports", connection=conn).job_ids == [f"outbox-{rows[1].id}"]
+    assert RUNS == []  # queued, not run
+    queues = [Queue(q, connection=conn) for q in ("default", "reports")]
+    SimpleWorker(queues, connection=conn).work(burst=True)
+    assert sorted(RUNS) == [(1,), (2,)]
+
+
+def test_async_commit_during_redis_outage_leaves_every_job_pending(app, monkeypatch, redis_outage):
+    start_outage, end_outage = redis_outage
+    monkeypatch.setitem(app.config, "JOBS_SYNC", False)
+    start_outage()
+    enqueue("tests.jobs.test_outbox.record_run", 1)
+    enqueue("tests.jobs.test_outbox.record_run", 2, queue="reports")
+    tx.commit()
+    rows = db.session.scalars(select(OutboxJob).order_by(OutboxJob.id)).all()
+    assert all(r.relayed_at is None and "redis" in r.last_error for r in rows) and len(rows) == 2
+    end_outage()
+    assert relay_outbox(grace_seconds=0) == 2
