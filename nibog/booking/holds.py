@@ -10,15 +10,24 @@ guard switched off the same race really oversells, which proves the tests can fa
 
 from __future__ import annotations
 
+import logging
 from collections import Counter
 from collections.abc import Callable, Iterable
 
-from sqlalchemy import select, tuple_
+from redis.exceptions import RedisError
+from sqlalchemy import event, inspect, select, tuple_
+from sqlalchemy.orm import Session
 
 from nibog.booking.models import BookingItem
 from nibog.catalog.models import AddOnVariant, EventGame, GameSlot
 from nibog.core.errors import AppError, Conflict
-from nibog.extensions import db
+from nibog.extensions import db, get_redis
+
+log = logging.getLogger(__name__)
+
+# How long a "this slot is full" mark may live. It is deleted the moment a seat frees up (see
+# _clear_full_marks); the expiry only bounds how long a mark could outlive a lost delete.
+FULL_MARK_SECONDS = 30
 
 # Test-only switches. LOCK_ROWS=False reads counters without FOR UPDATE (the classic lost
 # update); LOCK_IN_ID_ORDER=False locks slots one by one in request order (deadlock-prone).
@@ -77,13 +86,20 @@ def _slot_full(full: list[int]) -> Conflict:
     )
 
 
-def reject_known_full(event_id: int, items: list[dict]) -> None:
-    """Answer slot_full before any other work when committed data already says so.
+def _full_key(slot_id: int) -> str:
+    return f"slot-full:{slot_id}"
 
-    In a sales burst most requests are for slots that filled seconds ago; one unlocked read
-    spares them the child, eligibility and pricing queries and, above all, a wait in the row
-    lock queue. It can only refuse a slot that was full in committed data, never one with
-    seats: the locked check in ``claim_seats`` stays the authority for everything else.
+
+def reject_known_full(event_id: int, items: list[dict]) -> None:
+    """Answer slot_full before any other work when it is already known.
+
+    In a sales burst most requests are for slots that filled seconds ago. First a Redis mark
+    (one round trip, no database at all), then one unlocked read of committed counts; either
+    spares the request the child, eligibility and pricing queries and, above all, a wait in the
+    row lock queue. Neither can refuse a slot that has a seat: a mark is only written by a
+    transaction holding the slot's row lock that found it full, and deleted by every change that
+    frees a seat while that change holds the same lock; the read only sees committed counts.
+    The locked check in ``claim_seats`` stays the authority for everything else.
     """
     need = Counter(
         item["slot_id"] for item in items
@@ -91,6 +107,9 @@ def reject_known_full(event_id: int, items: list[dict]) -> None:
     )
     if not need or not LOCK_ROWS:
         return
+    marked = _marked_full(event_id, list(need))
+    if marked:
+        raise _slot_full(marked)
     rows = db.session.execute(
         select(GameSlot.id, GameSlot.booked_count, GameSlot.capacity)
         .join(EventGame, EventGame.id == GameSlot.event_game_id)
@@ -98,7 +117,82 @@ def reject_known_full(event_id: int, items: list[dict]) -> None:
     ).all()
     full = sorted(r.id for r in rows if r.booked_count + need[r.id] > r.capacity)
     if full:
+        if any(r.booked_count >= r.capacity for r in rows):
+            _mark_while_free_to_lock(full)
         raise _slot_full(full)
+
+
+def _mark_while_free_to_lock(slot_ids: list[int]) -> None:
+    """Mark the slots that are still full under their row lock, skipping any that is busy.
+
+    A mark must only be written under the lock (see _clear_full_marks), and this request is
+    about to be refused anyway: a row nobody holds costs one short lock; a busy one is left
+    for the next request or for claim_seats to mark.
+    """
+    if get_redis() is None:
+        return
+    stmt = (
+        select(GameSlot)
+        .where(GameSlot.id.in_(slot_ids))
+        .order_by(GameSlot.id)
+        .with_for_update(skip_locked=True)
+        .execution_options(populate_existing=True)
+    )
+    _mark_full([slot for slot in db.session.scalars(stmt) if slot.seats_left == 0])
+
+
+def _marked_full(event_id: int, slot_ids: list[int]) -> list[int]:
+    conn = get_redis()
+    if conn is None:
+        return []
+    try:
+        marks = conn.mget([_full_key(sid) for sid in slot_ids])
+    except RedisError as exc:  # only a shortcut: the database path answers without it
+        log.warning("slot-full marks unreadable: %s", exc)
+        return []
+    # The mark names the slot's event, so a slot id from another event is not answered here.
+    expected = str(event_id).encode()
+    return sorted(sid for sid, mark in zip(slot_ids, marks, strict=True) if mark == expected)
+
+
+def _mark_full(slots: list[GameSlot]) -> None:
+    """Record slots found without a seat. Called only while their row locks are held."""
+    conn = get_redis()
+    if conn is None or not slots or not LOCK_ROWS:
+        return
+    try:
+        pipe = conn.pipeline(transaction=False)
+        for slot in slots:
+            game = db.session.get(EventGame, slot.event_game_id)
+            pipe.set(_full_key(slot.id), str(game.event_id), ex=FULL_MARK_SECONDS)
+        pipe.execute()
+    except RedisError as exc:
+        log.warning("slot-full marks not written: %s", exc)
+
+
+@event.listens_for(Session, "after_flush")
+def _clear_full_marks(session, _flush_context) -> None:
+    """A flush that freed a seat (or dropped a slot) deletes the slot's mark.
+
+    The UPDATE has just taken the row lock and keeps it until the transaction ends, so no
+    request can find the slot full and mark it again before the freed seat is visible. A mark
+    that cannot be deleted fails the transaction: the seat must not stay hidden.
+    """
+    freed = []
+    for obj in session.dirty:
+        if isinstance(obj, GameSlot):
+            attrs = inspect(obj).attrs
+            booked, capacity = attrs.booked_count.history, attrs.capacity.history
+            if (booked.deleted and booked.added and booked.added[0] < booked.deleted[0]) or (
+                capacity.deleted and capacity.added and capacity.added[0] > capacity.deleted[0]
+            ):
+                freed.append(obj.id)
+    freed.extend(obj.id for obj in session.deleted if isinstance(obj, GameSlot))
+    if not freed:
+        return
+    conn = get_redis()
+    if conn is not None:
+        conn.delete(*[_full_key(sid) for sid in freed])
 
 
 def claim_seats(slots: dict[int, GameSlot], seats_needed: Counter) -> None:
@@ -110,6 +204,8 @@ def claim_seats(slots: dict[int, GameSlot], seats_needed: Counter) -> None:
         if slots.get(sid) is None or slots[sid].booked_count + need > slots[sid].capacity
     )
     if full:
+        _mark_full([slots[sid] for sid in full
+                    if slots.get(sid) is not None and slots[sid].seats_left == 0])
         raise _slot_full(full)
     closed = sorted(sid for sid in seats_needed if not slots[sid].is_open)
     if closed:
