@@ -70,6 +70,11 @@ def main() -> None:
         if opts.reset:
             cur.execute("TRUNCATE bookings, booking_items, notifications, job_outbox CASCADE")
             cur.execute("UPDATE game_slots SET booked_count = 0")
+            import redis
+
+            marks = redis.Redis.from_url(stack.redis_url())
+            for key in marks.scan_iter("slot-full:*"):
+                marks.delete(key)
         cur.execute(
             "SELECT g.event_id, array_agg(s.id ORDER BY s.id), sum(s.capacity - s.booked_count) "
             "FROM game_slots s JOIN event_games g ON g.id = s.event_game_id "

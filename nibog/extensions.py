@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import redis as redis_lib
 from flask import Flask, current_app
-from flask_jwt_extended import JWTManager
 from flask_limiter import Limiter
 from flask_login import LoginManager
 from flask_migrate import Migrate
@@ -14,6 +13,7 @@ from sqlalchemy import MetaData
 from sqlalchemy.orm import DeclarativeBase
 
 from nibog.core.client_ip import client_ip
+from nibog.core.jwt_manager import JWTManager
 
 # Stable constraint names so migrations can refer to them on every backend.
 NAMING_CONVENTION = {

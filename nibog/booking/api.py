@@ -30,7 +30,8 @@ def _raw_body():
 
 @blp.post("")
 @auth_required()
-@blp.arguments(s.CreateBookingIn)
+# An instance, not the class: webargs would build a fresh schema (and its nested one) per request.
+@blp.arguments(s.CreateBookingIn())
 @blp.response(201, s.BookingEnvelope)
 @blp.doc(parameters=[{"in": "header", "name": "Idempotency-Key", "schema": {"type": "string"}}])
 def create(args):

@@ -68,3 +68,27 @@ def test_demoted_admin_token_loses_admin_access_at_once(client, db):
     admin.role = "parent"
     db.session.commit()
     assert client.get("/api/admin/users", headers=bearer(token)).status_code == 401
+
+
+def test_expired_forged_and_other_key_tokens_are_refused_with_their_codes(client, app):
+    from datetime import timedelta
+
+    import jwt as pyjwt
+    from flask_jwt_extended import create_access_token
+
+    w = make_world()
+    with app.test_request_context():
+        expired = create_access_token(identity=w.parent, expires_delta=timedelta(seconds=-60))
+        good = create_access_token(identity=w.parent)
+    resp = _book(client, w, expired)
+    assert resp.status_code == 401 and error_code(resp) == "token_expired"
+    claims = pyjwt.decode(good, options={"verify_signature": False})
+    forged = pyjwt.encode({**claims, "sub": str(int(claims["sub"]) + 1)}, "not-our-key-but-long-enough-for-hs256!",
+                          algorithm="HS256")
+    resp = _book(client, w, forged)
+    assert resp.status_code == 401 and error_code(resp) == "unauthorized"
+    header, payload, _sig = good.split(".")
+    resp = _book(client, w, f"{header}.{payload}.{'A' * 43}")
+    assert resp.status_code == 401
+    assert _no_booking_made()
+    assert _book(client, w, good).status_code == 201
