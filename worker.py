@@ -49,10 +49,34 @@ def _worker_class():
     return NibogWorker
 
 
+def yield_cpu_to_web() -> None:
+    """Run jobs at a lower CPU priority than the web process (``WORKER_NICE``, default 10).
+
+    In a sales burst the web workers answer thousands of parents at once while every held seat
+    queues an e-mail; on a small machine the e-mails can wait a few seconds, the answers cannot.
+    Linux schedules processes by session ("autogroup"), where plain ``nice`` does nothing across
+    sessions, so both the process's and its autogroup's niceness are raised. A busy machine
+    still runs the jobs; an idle one runs them at once.
+    """
+    level = int(os.environ.get("WORKER_NICE", "10"))
+    if level <= 0:
+        return
+    try:
+        os.nice(level)
+    except OSError:
+        pass
+    try:
+        with open("/proc/self/autogroup", "w") as f:
+            f.write(str(level))
+    except OSError:
+        pass  # no autogroups (or not Linux): os.nice above is what applies
+
+
 def main(argv: list[str]) -> int:
     from rq import Queue
 
     NibogWorker = _worker_class()  # noqa: N806
+    yield_cpu_to_web()
 
     app = create_app()
     with app.app_context():
