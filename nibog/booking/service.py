@@ -15,6 +15,7 @@ from datetime import timedelta
 
 from flask import current_app
 from sqlalchemy import select
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 
 from nibog.accounts.models import Child
@@ -38,7 +39,16 @@ from nibog.booking.lifecycle import (  # noqa: F401 - the agreed import path for
 from nibog.booking.models import BOOKING_SOURCES, Booking, BookingAddon, BookingItem
 from nibog.booking.numbers import new_booking_number
 from nibog.booking.pricing import addon_unit_price, item_price
-from nibog.catalog.models import AddOn, AddOnVariant, Event, EventGame, GameSlot, GameTemplate
+from nibog.booking.serialize import Written, keep_for_answer
+from nibog.catalog.models import (
+    AddOn,
+    AddOnVariant,
+    Event,
+    EventGame,
+    GameSlot,
+    GameTemplate,
+    Venue,
+)
 from nibog.core.errors import AppError, NotFound, ValidationFailed
 from nibog.core.jobs import enqueue
 from nibog.core.timeutil import today_ist, utcnow
@@ -253,7 +263,7 @@ def create_booking(
     if user_id is None and guest_email is None:
         raise ValueError("a booking needs a user or a guest email")
     holds.reject_known_full(event_id, items)
-    event = get_event(event_id)
+    event, venue = _event_with_venue(event_id)
     ensure_registration_open(event, utcnow(), walk_in=source == "admin")
     q = quote(
         event=event, items=items, addons=addons, promo_code=promo_code,
@@ -265,8 +275,11 @@ def create_booking(
     slots = holds.lock_slots(seats)
     holds.ensure_not_booked([(line.child.id, line.slot.id) for line in q.lines])
     holds.claim_seats(slots, seats)
+    promo = None
     if q.promo_id is not None:
-        promos.take_use(q.promo_id, user_id=user_id, guest_email=None if user_id else guest_email)
+        promo = promos.take_use(
+            q.promo_id, user_id=user_id, guest_email=None if user_id else guest_email
+        )
     stock = Counter({a.variant.id: a.quantity for a in q.addon_lines if a.variant is not None})
     if stock:
         holds.take_stock(stock)
@@ -277,66 +290,72 @@ def create_booking(
     else:
         hold = timedelta(seconds=current_app.config["BOOKING_HOLD_SECONDS"])
         state = {"status": "pending_payment", "hold_expires_at": now + hold}
+    guest = guest or {}
     booking = _insert_booking(
-        user_id=user_id, event_id=event.id, source=source, guest=guest, guest_email=guest_email,
-        subtotal=q.subtotal, discount=q.discount, promo_id=q.promo_id,
-        payment_mode=payment_mode, created_by_id=created_by_id, **state,
+        user_id=user_id,
+        event_id=event.id,
+        source=source,
+        guest_name=(guest.get("full_name") or None) if guest_email else None,
+        guest_email=guest_email,
+        guest_phone=(guest.get("phone") or None) if guest_email else None,
+        subtotal=q.subtotal,
+        discount=q.discount,
+        total=q.subtotal - q.discount,
+        promo_code_id=q.promo_id,
+        payment_mode=payment_mode,
+        created_by_id=created_by_id,
+        **state,
     )
-    _insert_lines(booking, q)
-    db.session.flush()
+    items, booking_addons = _insert_lines(booking, q)
+    if venue is not None:
+        rows = [(item, line.child, line.slot, line.template)
+                for item, line in zip(items, q.lines, strict=True)]
+        code = promo.code if promo is not None else None
+        keep_for_answer(booking, Written(event, venue, rows, booking_addons, code))
     notify_status(booking)
     enqueue("nibog.booking.tasks.seats_changed", event.id)
     return booking
 
 
-def _insert_booking(*, user_id, event_id, source, guest, guest_email, subtotal, discount,
-                    promo_id, payment_mode, created_by_id, **state) -> Booking:
-    """Insert with a fresh random number; a collision retries inside a savepoint."""
-    guest = guest or {}
-    for attempt in range(NUMBER_ATTEMPTS):
-        booking = Booking(
-            booking_number=new_booking_number(today_ist()),
-            user_id=user_id,
-            event_id=event_id,
-            source=source,
-            guest_name=(guest.get("full_name") or None) if guest_email else None,
-            guest_email=guest_email,
-            guest_phone=(guest.get("phone") or None) if guest_email else None,
-            subtotal=subtotal,
-            discount=discount,
-            total=subtotal - discount,
-            promo_code_id=promo_id,
-            payment_mode=payment_mode,
-            created_by_id=created_by_id,
-            **state,
+def _event_with_venue(event_id: int) -> tuple[Event, Venue | None]:
+    """The event, and its venue for the answer, in one query."""
+    row = db.session.execute(
+        select(Event, Venue).outerjoin(Venue, Venue.id == Event.venue_id).where(Event.id == event_id)
+    ).first()
+    if row is None:
+        raise NotFound("Event")
+    return row[0], row[1]
+
+
+def _insert_booking(**values) -> Booking:
+    """Insert with a fresh random number.
+
+    ON CONFLICT DO NOTHING turns the rare number collision into "no row" rather than an error
+    that would abort the transaction, so retrying needs no savepoint. The ORM insert returns
+    the row as a loaded ``Booking`` (server defaults included).
+    """
+    dialect = db.session.get_bind().dialect.name
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    for _ in range(NUMBER_ATTEMPTS):
+        booking = db.session.scalar(
+            insert(Booking)
+            .values(booking_number=new_booking_number(today_ist()), **values)
+            .on_conflict_do_nothing(index_elements=["booking_number"])
+            .returning(Booking)
         )
-        try:
-            with db.session.begin_nested():
-                db.session.add(booking)
-                db.session.flush()
+        if booking is not None:
             return booking
-        except IntegrityError as exc:
-            if "booking_number" not in str(exc.orig) or attempt == NUMBER_ATTEMPTS - 1:
-                raise
-    raise AssertionError("unreachable")
+    raise RuntimeError(f"no free booking number in {NUMBER_ATTEMPTS} attempts")
 
 
-def _insert_lines(booking: Booking, q: Quote) -> None:
+def _insert_lines(booking: Booking, q: Quote) -> tuple[list[BookingItem], list[BookingAddon]]:
+    """Items and add-ons, in one flush."""
     items = [
         BookingItem(booking_id=booking.id, child_id=line.child.id, slot_id=line.slot.id,
-                    price=line.price)
+                    price=line.price, checked_in_at=None)
         for line in q.lines
     ]
-    try:
-        with db.session.begin_nested():
-            db.session.add_all(items)
-            db.session.flush()
-    except IntegrityError as exc:
-        # The partial unique index caught a duplicate the locked check could not see.
-        if "uq_booking_items_live_child_slot" in str(exc.orig):
-            raise holds.already_booked([(i.child_id, i.slot_id) for i in items]) from None
-        raise
-    db.session.add_all(
+    addons = [
         BookingAddon(
             booking_id=booking.id,
             addon_id=a.addon.id,
@@ -347,7 +366,17 @@ def _insert_lines(booking: Booking, q: Quote) -> None:
             total=a.total,
         )
         for a in q.addon_lines
-    )
+    ]
+    db.session.add_all(items)
+    db.session.add_all(addons)
+    try:
+        db.session.flush()
+    except IntegrityError as exc:
+        # The partial unique index caught a duplicate the locked check could not see.
+        if "uq_booking_items_live_child_slot" in str(exc.orig):
+            raise holds.already_booked([(i.child_id, i.slot_id) for i in items]) from None
+        raise
+    return items, addons
 
 
 def preview_promo(

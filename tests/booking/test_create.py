@@ -11,7 +11,7 @@ from nibog.catalog.models import AddOnVariant, GameSlot
 from nibog.core.timeutil import utcnow
 from nibog.extensions import db
 from nibog.notifications.models import NotificationLog
-from tests.booking.world import add_variant, make_world
+from tests.booking.world import add_variant, make_promo, make_world
 from tests.factories import ChildFactory, UserFactory
 from tests.helpers import auth_headers, error_code
 
@@ -53,6 +53,36 @@ def test_multi_child_multi_slot_booking_with_addon_is_held_and_priced_on_server(
     assert db.session.get(GameSlot, s2.id).booked_count == 1
     assert db.session.get(AddOnVariant, variant.id).sold_count == 2
     assert db.session.scalar(select(NotificationLog.template)) == "booking_held"
+
+
+def test_the_created_answer_is_the_booking_as_read_back(client, monkeypatch):
+    """The 201 is built from the rows just written; reading the booking back gives the same."""
+    from nibog.booking import serialize
+
+    answered_from_rows = []
+    from_written = serialize._from_written
+    monkeypatch.setattr(serialize, "_from_written",
+                        lambda b: answered_from_rows.append(from_written(b)) or answered_from_rows[-1])
+    w = make_world(price=50000)
+    variant = add_variant(w.event, price=29900, variant_price=19900, stock=5)
+    plain = add_variant(w.event, price=9900, name="Cap")
+    make_promo("SAME10")
+    c1, c2 = w.children
+    s1, s2 = w.slots
+    resp = post(client, w.parent, {
+        "event_id": w.event.id,
+        "items": [{"child_id": c2.id, "slot_id": s2.id}, {"child_id": c1.id, "slot_id": s1.id}],
+        "addons": [{"addon_id": plain.addon_id, "variant_id": plain.id},
+                   {"addon_id": variant.addon_id, "variant_id": variant.id, "quantity": 2}],
+        "promo_code": "same10",
+    })
+    assert resp.status_code == 201, resp.get_json()
+    created = resp.get_json()["booking"]
+    assert created["promo_code"] == "SAME10" and created["discount"] > 0
+    assert len(created["items"]) == 2 and len(created["addons"]) == 2
+    read = client.get(f"/api/bookings/{created['id']}", headers=auth_headers(w.parent))
+    assert read.get_json()["booking"] == created
+    assert answered_from_rows[0] is not None and answered_from_rows[1:] == [None]
 
 
 def test_price_falls_back_from_slot_to_game_to_template(client):
