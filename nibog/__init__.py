@@ -87,7 +87,7 @@ def _configure_database(app: Flask) -> None:
     else:
         options.setdefault("pool_size", app.config["DB_POOL_SIZE"])
         options.setdefault("max_overflow", app.config["DB_MAX_OVERFLOW"])
-        options.setdefault("pool_pre_ping", True)
+        options.setdefault("pool_pre_ping", app.config["DB_POOL_PRE_PING"])
         options.setdefault("pool_recycle", 1800)
     app.config["SQLALCHEMY_ENGINE_OPTIONS"] = options
 

@@ -56,6 +56,9 @@ class Config:
     SQLALCHEMY_ENGINE_OPTIONS: dict = {}
     DB_POOL_SIZE = _int("DB_POOL_SIZE", 10)
     DB_MAX_OVERFLOW = _int("DB_MAX_OVERFLOW", 10)
+    # A `SELECT 1` before every checkout catches connections a PostgreSQL restart killed; without
+    # it the first request on each dead connection fails once (then the pool is refreshed).
+    DB_POOL_PRE_PING = _bool("DB_POOL_PRE_PING", True)
 
     REDIS_URL = os.environ.get("REDIS_URL") or None
     # Tests and local debugging can run RQ jobs synchronously on a real Redis.
