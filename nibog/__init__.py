@@ -18,6 +18,7 @@ def create_app(config: type[Config] | dict | None = None) -> Flask:
     from nibog.core.auth import register_jwt_callbacks
     from nibog.core.errors import register_error_handlers
     from nibog.core.logging import configure_logging
+    from nibog.core.sessions import PageSessionInterface
 
     app = Flask(
         __name__,
@@ -45,6 +46,7 @@ def create_app(config: type[Config] | dict | None = None) -> Flask:
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=proxies, x_proto=proxies, x_host=proxies)
 
     configure_logging(app)
+    app.session_interface = PageSessionInterface()
     ext.db.init_app(app)
     ext.migrate.init_app(app, ext.db, directory=str(_root() / "migrations"), render_as_batch=True)
     ext.login_manager.init_app(app)
