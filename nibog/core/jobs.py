@@ -22,7 +22,7 @@ from typing import Any
 
 from flask import current_app, has_app_context
 from redis.exceptions import RedisError
-from sqlalchemy import event, inspect, select, update
+from sqlalchemy import bindparam, event, inspect, select, update
 from sqlalchemy.orm import Session
 
 from nibog.core.models import OutboxJob
@@ -250,13 +250,31 @@ def _mark(outbox_ids: list[int | None], *, relayed: bool = False, error: str | N
     outbox_ids = [i for i in outbox_ids if i is not None]
     if not outbox_ids:
         return
-    values: dict[str, Any] = {"attempts": OutboxJob.attempts + 1}
+    params: dict[str, Any] = {"ids": outbox_ids}
     if relayed:
-        values["relayed_at"] = utcnow()
+        params["relayed_at"] = utcnow()
     if error is not None:
-        values["last_error"] = error[:2000]
+        params["last_error"] = error[:2000]
     with db.engine.begin() as conn:
-        conn.execute(update(OutboxJob).where(OutboxJob.id.in_(outbox_ids)).values(**values))
+        conn.execute(_mark_stmt(tuple(sorted(params.keys() - {"ids"}))), params)
+
+
+_mark_stmts: dict[tuple[str, ...], Any] = {}
+
+
+def _mark_stmt(fields: tuple[str, ...]):
+    """The bookkeeping UPDATE, built once per set of columns (it runs after every commit)."""
+    stmt = _mark_stmts.get(fields)
+    if stmt is None:
+        stmt = _mark_stmts[fields] = (
+            update(OutboxJob.__table__)
+            .where(OutboxJob.__table__.c.id.in_(bindparam("ids", expanding=True)))
+            .values(
+                attempts=OutboxJob.__table__.c.attempts + 1,
+                **{f: bindparam(f, type_=OutboxJob.__table__.c[f].type) for f in fields},
+            )
+        )
+    return stmt
 
 
 def _spec_from_row(row) -> JobSpec:

@@ -10,8 +10,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import bindparam, delete, func, select
 
+from nibog.core import rows
 from nibog.core.jobs import enqueue
 from nibog.extensions import db
 from nibog.notifications.models import EmailSuppression, NotificationLog
@@ -68,21 +69,22 @@ def _queue(channel, template, recipient, context, *, user_id, booking_id) -> Not
     recipient = (recipient or "").strip()
     if channel == "email":
         recipient = recipient.lower()
-    entry = NotificationLog(
-        channel=channel,
-        template=template,
-        recipient=recipient,
-        user_id=user_id,
-        booking_id=booking_id,
-        status="queued",
-    )
+    values = {
+        "channel": channel,
+        "template": template,
+        "recipient": recipient,
+        "user_id": user_id,
+        "booking_id": booking_id,
+        "status": "queued",
+        "error": None,
+    }
     reason = suppression_reason(channel, template, recipient, user_id) if recipient else None
     if not recipient:
-        entry.status, entry.error = "failed", "no recipient address"
+        values.update(status="failed", error="no recipient address")
     elif reason:
-        entry.status, entry.error = "suppressed", reason
-    db.session.add(entry)
-    db.session.flush()
+        values.update(status="suppressed", error=reason)
+    # Inserted now (the job needs its id), with a prebuilt statement: every booking queues one.
+    [entry] = rows.insert_rows(NotificationLog, [values])
     if entry.status == "queued":
         enqueue("nibog.notifications.tasks.deliver", entry.id, context or {}, queue="notifications")
     return entry
@@ -96,14 +98,14 @@ def _normalise(email: str) -> str:
 
 
 def is_suppressed(email: str) -> bool:
-    return (
-        db.session.scalar(
-            select(func.count())
-            .select_from(EmailSuppression)
-            .where(EmailSuppression.email == _normalise(email))
-        )
-        > 0
-    )
+    return db.session.scalar(_IS_SUPPRESSED, {"email": _normalise(email)}) > 0
+
+
+_IS_SUPPRESSED = (
+    select(func.count())
+    .select_from(EmailSuppression)
+    .where(EmailSuppression.email == bindparam("email"))
+)
 
 
 def suppress_email(email: str, reason: str = "bounce") -> None:
