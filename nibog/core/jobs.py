@@ -1,10 +1,12 @@
 """Enqueue-after-commit, through a job outbox.
 
-``enqueue("nibog.notifications.tasks.deliver", log_id, ctx, queue="notifications")`` adds an
-``OutboxJob`` row to the current session, so the job is written in the SAME transaction as the
+``enqueue("nibog.notifications.tasks.deliver", log_id, ctx, queue="notifications")`` records the
+job with the current session, and the transaction writes it as an ``OutboxJob`` row just before
+it commits (one INSERT for all its jobs), so the job is committed in the SAME transaction as the
 change that caused it. When that transaction commits the job is handed over: pushed to RQ (with a
-``REDIS_URL``) or run in-process (the embedded default), and the row is marked relayed. On rollback
-the row vanishes with everything else, so a rolled-back booking sends nothing.
+``REDIS_URL``) or run in-process (the embedded default), and the row is marked relayed. On
+rollback - of the transaction, or of the savepoint the job was queued in - the job is dropped
+and no row is written, so a rolled-back booking sends nothing.
 
 If Redis is unreachable at that moment the row simply stays pending; ``relay_outbox`` (a periodic
 job, ``flask relay-outbox`` and every worker start) pushes it later. A job may therefore run twice
@@ -22,7 +24,7 @@ from typing import Any
 
 from flask import current_app, has_app_context
 from redis.exceptions import RedisError
-from sqlalchemy import bindparam, event, inspect, select, update
+from sqlalchemy import bindparam, event, select, update
 from sqlalchemy.orm import Session
 
 from nibog.core.models import OutboxJob
@@ -53,8 +55,10 @@ class JobSpec:
     kwargs: dict[str, Any] = field(default_factory=dict)
     queue: str = "default"
     retries: int = 3
-    outbox: OutboxJob | None = None
     outbox_id: int | None = None
+    # Until the commit writes it: the outbox row, and the savepoint (if any) it was queued in.
+    row: dict[str, Any] | None = None
+    savepoint: Any = None
 
 
 def enqueue(func: str, *args: Any, queue: str = "default", retries: int = 3, **kwargs: Any) -> None:
@@ -68,10 +72,13 @@ def enqueue(func: str, *args: Any, queue: str = "default", retries: int = 3, **k
     # The row must always insert (a bad value would fail the caller's commit): values JSON cannot
     # hold are stored as text; the after-commit dispatch still passes the originals.
     stored_args, stored_kwargs = json.loads(json.dumps([list(args), kwargs], default=str))
-    row = OutboxJob(queue=queue, func=func, args=stored_args, kwargs=stored_kwargs or None)
-    db.session.add(row)
-    db.session.info.setdefault(_PENDING, []).append(
-        JobSpec(func=func, args=args, kwargs=kwargs, queue=queue, retries=retries, outbox=row)
+    session = db.session()
+    session.info.setdefault(_PENDING, []).append(
+        JobSpec(
+            func=func, args=args, kwargs=kwargs, queue=queue, retries=retries,
+            row={"queue": queue, "func": func, "args": stored_args, "kwargs": stored_kwargs or None},
+            savepoint=session.get_nested_transaction(),
+        )
     )
 
 
@@ -94,25 +101,58 @@ def job(queue: str = "default", retries: int = 3):
     return decorator
 
 
+_INSERT_OUTBOX = OutboxJob.__table__.insert().returning(
+    OutboxJob.__table__.c.id, sort_by_parameter_order=True
+)
+
+
+@event.listens_for(Session, "before_commit")
+def _write_outbox_rows(session: Session) -> None:
+    """Write the transaction's outbox rows, in one statement, just before it commits.
+
+    Only at the outermost commit (a savepoint's release also fires this event): by then every
+    job queued inside a savepoint that rolled back has been dropped (``_drop_on_rollback``).
+    """
+    if session.get_nested_transaction() is not None:
+        return
+    pending = [spec for spec in session.info.get(_PENDING) or () if spec.row is not None]
+    if not pending:
+        return
+    ids = session.execute(_INSERT_OUTBOX, [spec.row for spec in pending]).scalars().all()
+    for spec, outbox_id in zip(pending, ids, strict=True):
+        spec.outbox_id, spec.row, spec.savepoint = outbox_id, None, None
+
+
 @event.listens_for(Session, "after_commit")
 def _promote_on_commit(session: Session) -> None:
+    if session.get_nested_transaction() is not None:
+        return  # a savepoint's release: its jobs wait for the real commit (or a rollback)
     pending = session.info.pop(_PENDING, None)
     if not pending:
         return
-    ready = session.info.setdefault(_READY, [])
-    for spec in pending:
-        # No SQL may run here: read the primary key from the identity map, not the expired row.
-        identity = inspect(spec.outbox).identity if spec.outbox is not None else None
-        if identity is None:
-            continue  # the row was rolled back with a savepoint: its job must not run either
-        spec.outbox_id, spec.outbox = identity[0], None
-        ready.append(spec)
+    # No SQL may run here; the ids were read when the rows were written.
+    session.info.setdefault(_READY, []).extend(s for s in pending if s.outbox_id is not None)
 
 
 @event.listens_for(Session, "after_soft_rollback")
 def _drop_on_rollback(session: Session, previous_transaction) -> None:
     if previous_transaction.parent is None:
         session.info.pop(_PENDING, None)
+    elif previous_transaction.nested and session.info.get(_PENDING):
+        # A savepoint rolled back: so do the jobs queued inside it (or inside one nested in it).
+        session.info[_PENDING] = [
+            spec for spec in session.info[_PENDING]
+            if not _queued_within(spec, previous_transaction)
+        ]
+
+
+def _queued_within(spec: JobSpec, savepoint) -> bool:
+    txn = spec.savepoint
+    while txn is not None:
+        if txn is savepoint:
+            return True
+        txn = txn.parent
+    return False
 
 
 def discard_pending_jobs() -> None:

@@ -71,6 +71,34 @@ def test_savepoint_rolled_back_drops_its_job(app):
     assert RUNS == [("kept",)]
 
 
+def test_savepoint_rollback_drops_jobs_queued_in_it_and_in_savepoints_inside_it(app):
+    RUNS.clear()
+    enqueue("tests.jobs.test_outbox.record_run", "before")
+    outer = db.session.begin_nested()
+    enqueue("tests.jobs.test_outbox.record_run", "outer")
+    with db.session.begin_nested():
+        enqueue("tests.jobs.test_outbox.record_run", "inner")
+    outer.rollback()
+    with db.session.begin_nested():
+        enqueue("tests.jobs.test_outbox.record_run", "after")
+    tx.commit()
+    assert RUNS == [("before",), ("after",)]
+    assert [r.args for r in db.session.scalars(select(OutboxJob).order_by(OutboxJob.id))] == [
+        ["before"], ["after"]
+    ]
+
+
+def test_a_released_savepoint_does_not_send_its_jobs_before_the_real_commit(app):
+    RUNS.clear()
+    with db.session.begin_nested():
+        enqueue("tests.jobs.test_outbox.record_run", "released, then rolled back")
+    tx.rollback()
+    enqueue("tests.jobs.test_outbox.record_run", "committed")
+    tx.commit()
+    assert RUNS == [("committed",)]
+    assert _count(OutboxJob) == 1
+
+
 def test_redis_outage_at_commit_then_relay_delivers(app, redis_outage):
     start_outage, end_outage = redis_outage
     user = UserFactory()
