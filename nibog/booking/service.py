@@ -127,12 +127,28 @@ _EVENT_WITH_VENUE = (
     .outerjoin(Venue, Venue.id == Event.venue_id)
     .where(Event.id == bindparam("event_id"))
 )
+_EVENT_WITH_SLOTS = (
+    select(Event, Venue, GameSlot, EventGame, GameTemplate)
+    .join(EventGame, EventGame.event_id == Event.id)
+    .join(GameSlot, GameSlot.event_game_id == EventGame.id)
+    .join(GameTemplate, GameTemplate.id == EventGame.game_template_id)
+    .outerjoin(Venue, Venue.id == Event.venue_id)
+    .where(Event.id == bindparam("event_id"))
+    .where(GameSlot.id.in_(bindparam("slot_ids", expanding=True)))
+)
 
 
-def _load_slots(event: Event, slot_ids: list[int]) -> dict[int, tuple]:
-    """slot id -> (slot, event game, template); 422 when a slot is not part of this event."""
-    rows = db.session.execute(_SLOTS_WITH_GAMES, {"slot_ids": sorted(set(slot_ids))}).all()
-    slots = {slot.id: (slot, eg, tpl) for slot, eg, tpl in rows if eg.event_id == event.id}
+def _load_slots(
+    event: Event, slot_ids: list[int], loaded: dict[int, tuple] | None = None
+) -> dict[int, tuple]:
+    """slot id -> (slot, event game, template); 422 when a slot is not part of this event.
+
+    ``loaded``: this event's slots already read for these ids (``_event_with_slots``).
+    """
+    if loaded is None:
+        rows = db.session.execute(_SLOTS_WITH_GAMES, {"slot_ids": sorted(set(slot_ids))}).all()
+        loaded = {slot.id: (slot, eg, tpl) for slot, eg, tpl in rows if eg.event_id == event.id}
+    slots = {sid: loaded[sid] for sid in slot_ids if sid in loaded}
     foreign = sorted(set(slot_ids) - slots.keys())
     if foreign:
         raise ValidationFailed(
@@ -143,7 +159,8 @@ def _load_slots(event: Event, slot_ids: list[int]) -> dict[int, tuple]:
 
 
 def resolve_lines(
-    event: Event, items: list[dict], owner_id: int | None, *, with_children: bool = True
+    event: Event, items: list[dict], owner_id: int | None, *, with_children: bool = True,
+    slots: dict[int, tuple] | None = None,
 ) -> list[Line]:
     """Children (the owner's, not deleted), slots (of this event), prices and eligibility.
 
@@ -155,7 +172,7 @@ def resolve_lines(
         raise ValidationFailed({"items": [f"At most {MAX_ITEMS} items per booking"]})
     if not with_children:
         slot_ids = [_int_field(i, "slot_id", "items") for i in items]
-        slots = _load_slots(event, slot_ids)
+        slots = _load_slots(event, slot_ids, slots)
         return [Line(None, *slots[sid], item_price(*slots[sid])) for sid in slot_ids]
     pairs = [(_int_field(i, "child_id", "items"), _int_field(i, "slot_id", "items")) for i in items]
     if len(set(pairs)) != len(pairs):
@@ -170,7 +187,7 @@ def resolve_lines(
     missing = sorted(child_ids - children.keys())
     if missing:
         raise AppError("not_found", "Child not found", 404, {"child_ids": missing})
-    slots = _load_slots(event, [s for _, s in pairs])
+    slots = _load_slots(event, [s for _, s in pairs], slots)
     lines, refused = [], []
     for child_id, slot_id in pairs:
         slot, eg, tpl = slots[slot_id]
@@ -232,10 +249,10 @@ def resolve_addons(event: Event, addons: list[dict] | None) -> list[AddonLine]:
 
 def quote(
     *, event: Event, items: list[dict], addons: list[dict] | None, promo_code: str | None,
-    owner_id: int | None, with_children: bool = True,
+    owner_id: int | None, with_children: bool = True, slots: dict[int, tuple] | None = None,
 ) -> Quote:
     """Everything priced on the server; raises the validation errors. Counts nothing."""
-    lines = resolve_lines(event, items, owner_id, with_children=with_children)
+    lines = resolve_lines(event, items, owner_id, with_children=with_children, slots=slots)
     addon_lines = resolve_addons(event, addons)
     subtotal = sum(line.price for line in lines) + sum(a.total for a in addon_lines)
     discount, promo_id = 0, None
@@ -277,11 +294,11 @@ def create_booking(
     if user_id is None and guest_email is None:
         raise ValueError("a booking needs a user or a guest email")
     holds.reject_known_full(event_id, items)
-    event, venue = _event_with_venue(event_id)
+    event, venue, slots_read = _event_with_slots(event_id, items)
     ensure_registration_open(event, utcnow(), walk_in=source == "admin")
     q = quote(
         event=event, items=items, addons=addons, promo_code=promo_code,
-        owner_id=user_id if user_id is not None else child_owner_id,
+        owner_id=user_id if user_id is not None else child_owner_id, slots=slots_read,
     )
 
     # The locked section: slots (id order), promo, variants (id order); nothing slow inside.
@@ -329,6 +346,25 @@ def create_booking(
     notify_status(booking)
     enqueue("nibog.booking.tasks.seats_changed", event.id)
     return booking
+
+
+def _event_with_slots(event_id: int, items: list) -> tuple[Event, Venue | None, dict[int, tuple]]:
+    """The event, its venue, and the requested slots of this event with their games: one query.
+
+    Ids that are not well-formed are left to ``resolve_lines`` to refuse; when no requested
+    slot belongs to the event, the event is read alone (404 when it does not exist).
+    """
+    slot_ids = sorted({
+        item["slot_id"] for item in items
+        if isinstance(item, dict) and type(item.get("slot_id")) is int
+    })
+    rows = (
+        db.session.execute(_EVENT_WITH_SLOTS, {"event_id": event_id, "slot_ids": slot_ids}).all()
+        if slot_ids else []
+    )
+    if not rows:
+        return (*_event_with_venue(event_id), {})
+    return rows[0][0], rows[0][1], {slot.id: (slot, eg, tpl) for _, _, slot, eg, tpl in rows}
 
 
 def _event_with_venue(event_id: int) -> tuple[Event, Venue | None]:
