@@ -95,6 +95,7 @@ def main(argv: list[str]) -> int:
         stop = None
         if os.environ.get("RQ_PERIODIC", "1") != "0":
             stop = register_periodic_jobs(conn)
+        relay_stop = _start_relay(app)
         # The app's client has a short socket timeout (requests must not hang on Redis); the
         # worker blocks on BLPOP for minutes, so it needs its own client without one, or it
         # dies after the first idle stretch.
@@ -111,7 +112,22 @@ def main(argv: list[str]) -> int:
         finally:
             if stop is not None:
                 stop.set()
+            if relay_stop is not None:
+                relay_stop.set()
     return 0
+
+
+def _start_relay(app):
+    """With JOBS_HANDOFF=relay the requests leave committed jobs in the outbox: push them."""
+    import threading
+
+    from nibog.core.jobs import run_relay
+
+    if app.config.get("JOBS_HANDOFF") != "relay":
+        return None
+    stop = threading.Event()
+    threading.Thread(target=run_relay, args=(app, stop), name="nibog-relay", daemon=True).start()
+    return stop
 
 
 if __name__ == "__main__":

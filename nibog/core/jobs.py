@@ -210,7 +210,10 @@ def dispatch_committed_jobs() -> None:
     try:
         while ready := session.info.get(_READY):
             conn = get_redis()
-            if conn is not None and not current_app.config.get("JOBS_SYNC"):
+            if conn is not None and _left_to_relay():
+                # Committed rows wait for the worker's relay (JOBS_HANDOFF=relay).
+                ready.clear()
+            elif conn is not None and not current_app.config.get("JOBS_SYNC"):
                 # A request's jobs (the email, the seat counter...) go in one Redis round trip
                 # and are marked relayed in one statement.
                 batch = list(ready)
@@ -221,6 +224,11 @@ def dispatch_committed_jobs() -> None:
                 _dispatch(ready.pop(0))
     finally:
         session.info["nibog_dispatching"] = False
+
+
+def _left_to_relay() -> bool:
+    config = current_app.config
+    return config.get("JOBS_HANDOFF") == "relay" and not config.get("JOBS_SYNC")
 
 
 def _dispatch(spec: JobSpec) -> None:
@@ -349,29 +357,41 @@ def relay_outbox(grace_seconds: int | None = None, limit: int = 500) -> int:
     relayed = 0
     # Rows stay locked (SKIP LOCKED: concurrent relays share the work) on a connection of our own
     # while we push, so a job run synchronously in the session cannot collide with the bookkeeping.
+    # One pipeline and one UPDATE per pass: after a sales burst there are thousands of rows.
     with db.engine.connect() as conn, conn.begin():
         rows = conn.execute(pending.with_for_update(skip_locked=True)).all()
-        for row in rows:
-            spec = _spec_from_row(row)
-            try:
-                _push(redis_conn, spec)
-            except RedisError as exc:
-                conn.execute(
-                    update(OutboxJob)
-                    .where(OutboxJob.id == row.id)
-                    .values(attempts=OutboxJob.attempts + 1, last_error=f"redis: {exc}"[:2000])
-                )
-                log.warning("relay stopped, redis unavailable: %s", exc)
-                break
-            conn.execute(
-                update(OutboxJob)
-                .where(OutboxJob.id == row.id)
-                .values(relayed_at=utcnow(), attempts=OutboxJob.attempts + 1)
-            )
-            relayed += 1
+        if not rows:
+            return 0
+        ids = [row.id for row in rows]
+        try:
+            with redis_conn.pipeline(transaction=False) as pipe:
+                for row in rows:
+                    _push(redis_conn, _spec_from_row(row), pipeline=pipe)
+                pipe.execute()
+        except RedisError as exc:
+            log.warning("relay stopped, redis unavailable: %s", exc)
+            conn.execute(_mark_stmt(("last_error",)), {"ids": ids, "last_error": f"redis: {exc}"[:2000]})
+            return 0
+        conn.execute(_mark_stmt(("relayed_at",)), {"ids": ids, "relayed_at": utcnow()})
+        relayed = len(ids)
     if relayed:
         log.info("relayed %s outbox jobs", relayed)
     return relayed
+
+
+def run_relay(app, stop, every: float | None = None) -> None:
+    """The worker's relay loop (JOBS_HANDOFF=relay): push pending outbox rows until ``stop``."""
+    interval = app.config.get("OUTBOX_RELAY_SECONDS", 0.5) if every is None else every
+    while not stop.is_set():
+        try:
+            with app.app_context():
+                # A full batch means more are waiting: go again at once.
+                busy = relay_outbox(grace_seconds=0) >= 500
+        except Exception:  # noqa: BLE001 - a database or Redis blip must not end the loop
+            log.exception("outbox relay pass failed")
+            busy = False
+        if not busy:
+            stop.wait(interval)
 
 
 def purge_relayed_outbox(days: int = 7) -> int:

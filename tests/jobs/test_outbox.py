@@ -213,3 +213,42 @@ def test_async_commit_during_redis_outage_leaves_every_job_pending(app, monkeypa
     assert all(r.relayed_at is None and "redis" in r.last_error for r in rows) and len(rows) == 2
     end_outage()
     assert relay_outbox(grace_seconds=0) == 2
+
+
+def test_relay_handoff_leaves_jobs_to_the_worker_relay_which_pushes_each_once(app, monkeypatch):
+    import threading
+    import time
+
+    from rq import Queue, SimpleWorker
+
+    from nibog.core.jobs import run_relay
+    from nibog.extensions import get_redis
+
+    monkeypatch.setitem(app.config, "JOBS_SYNC", False)
+    monkeypatch.setitem(app.config, "JOBS_HANDOFF", "relay")
+    RUNS.clear()
+    queue = Queue("default", connection=get_redis())
+    enqueue("tests.jobs.test_outbox.record_run", 1)
+    enqueue("tests.jobs.test_outbox.record_run", 2)
+    tx.commit()
+    # The request did no push: both rows wait, nothing is queued yet.
+    assert queue.count == 0
+    assert db.session.scalar(select(func.count()).where(OutboxJob.relayed_at.is_(None))) == 2
+
+    stop = threading.Event()
+    relay = threading.Thread(target=run_relay, args=(app, stop, 0.05))
+    relay.start()
+    try:
+        deadline = time.monotonic() + 10
+        while queue.count < 2 and time.monotonic() < deadline:
+            time.sleep(0.05)
+    finally:
+        stop.set()
+        relay.join(5)
+    assert queue.count == 2
+    db.session.expire_all()
+    assert db.session.scalar(select(func.count()).where(OutboxJob.relayed_at.is_(None))) == 0
+    assert relay_outbox(grace_seconds=0) == 0  # relayed rows are not pushed again
+
+    SimpleWorker([queue], connection=get_redis()).work(burst=True)
+    assert sorted(RUNS) == [(1,), (2,)]
