@@ -138,20 +138,22 @@ class Written:
     items: list[tuple[BookingItem, Child, GameSlot, GameTemplate]]
     addons: list[BookingAddon]
     promo_code: str | None
+    transaction: object = None
 
 
 def keep_for_answer(booking: Booking, written: Written) -> None:
+    written.transaction = db.session().get_transaction()
     setattr(booking, _WRITTEN, written)
 
 
 def _from_written(b: Booking) -> dict | None:
     """The answer from the rows ``keep_for_answer`` holds, or None (then the queries answer).
 
-    Only until the transaction ends: a commit or rollback expires the booking's columns, and
-    from then on the database is the authority again.
+    Only within the transaction that wrote them: once it ends, the database is the authority
+    again (later changes, such as an item moved to another slot, are read back).
     """
     written: Written | None = getattr(b, _WRITTEN, None)
-    if written is None:
+    if written is None or written.transaction is not db.session().get_transaction():
         return None
     loaded = inspect(b).dict
     if not all(f in loaded for f in _BOOKING_FIELDS) or written.event.id != b.event_id:

@@ -296,3 +296,24 @@ def test_a_slot_known_full_is_refused_before_any_other_work(app):
     assert err.value.code == "slot_full" and err.value.details == {"slot_ids": [slot.id]}
     # A slot of another event is left to the full checks (which answer with their own error).
     holds.reject_known_full(w.event.id + 999, [{"slot_id": slot.id}])
+
+
+def test_a_new_booking_is_answered_from_its_rows_only_within_its_transaction(app):
+    """After the commit the booking is read back, so a later change (a moved item) shows."""
+    from nibog.booking import serialize
+    from nibog.booking.service import create_booking
+    from nibog.core import tx
+
+    w = make_world()
+    booking = create_booking(user_id=w.parent.id, event_id=w.event.id, addons=[],
+                             items=[{"child_id": w.children[0].id, "slot_id": w.slots[0].id}],
+                             promo_code=None, source="app")
+    answer = serialize._from_written(booking)
+    assert answer is not None and answer == serialize.bookings_to_dicts([booking, booking])[0]
+    tx.commit()
+    db.session.execute(
+        BookingItem.__table__.update().values(slot_id=w.slots[1].id)
+    )
+    tx.commit()
+    assert serialize._from_written(booking) is None
+    assert serialize.booking_to_dict(booking)["items"][0]["slot"]["id"] == w.slots[1].id
