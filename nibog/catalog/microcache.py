@@ -4,8 +4,9 @@ During a sale thousands of parents refresh the same listing and event pages. The
 already spares the database, but each request still pays argument parsing, a Redis round trip for
 the payload and, for a detail, the live-seat overlay query. Here the finished body is kept in
 process memory for ``CATALOG_MICROCACHE_SECONDS`` (default 1), keyed by the catalog version, so
-an admin write is still seen by the very next request and seat counts are at most a second older
-than the layer below. Only anonymous GETs are served from it: a signed-in request may depend on
+seat counts are at most a second older than the layer below. The version itself is re-read from
+Redis at most every ``VERSION_RECHECK_SECONDS``: an admin write is seen at once by the process that
+made it and within a quarter of a second by the others, and a cached answer costs no round trip. Only anonymous GETs are served from it: a signed-in request may depend on
 who asks (``child_id``).
 """
 
@@ -21,8 +22,12 @@ from nibog.core import cache as core_cache
 NAMESPACE = "catalog"
 _MAX_ENTRIES = 2048
 
+VERSION_RECHECK_SECONDS = 0.25
+
 _lock = threading.Lock()
 _entries: dict[tuple[int, str], tuple[float, bytes]] = {}
+# (read at, this process's bump count then, version)
+_version: tuple[float, int, int] | None = None
 
 
 def _ttl() -> float:
@@ -34,7 +39,19 @@ def _ttl() -> float:
 def _key() -> tuple[int, str] | None:
     if request.method != "GET" or "Authorization" in request.headers or _ttl() <= 0:
         return None
-    return core_cache.namespace_version(NAMESPACE), request.full_path
+    return _catalog_version(), request.full_path
+
+
+def _catalog_version() -> int:
+    global _version
+    now = time.monotonic()
+    bumps = core_cache.LOCAL_BUMPS.get(NAMESPACE, 0)
+    known = _version
+    if known is not None and known[1] == bumps and now - known[0] < VERSION_RECHECK_SECONDS:
+        return known[2]
+    version = core_cache.namespace_version(NAMESPACE)
+    _version = (now, bumps, version)
+    return version
 
 
 def serve_cached():
@@ -67,5 +84,7 @@ def store(response: Response) -> Response:
 
 
 def clear() -> None:
+    global _version
     with _lock:
         _entries.clear()
+        _version = None

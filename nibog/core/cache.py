@@ -106,10 +106,16 @@ def namespace_version(namespace: str) -> int:
     return int(raw) if raw else 0
 
 
+# Bumps made by this process, per namespace: lets a process-local copy of a version (see
+# nibog.catalog.microcache) notice this process's own writes at once.
+LOCAL_BUMPS: dict[str, int] = {}
+
+
 def bump_namespace(namespace: str) -> None:
     """Make every cached value of ``namespace`` unreachable."""
     if not has_app_context():
         return
+    LOCAL_BUMPS[namespace] = LOCAL_BUMPS.get(namespace, 0) + 1
     key = f"{_PREFIX}v:{namespace}"
     conn = get_redis()
     if conn is None:

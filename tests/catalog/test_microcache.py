@@ -45,3 +45,22 @@ def test_errors_are_not_cached(client, db, microcache_on):
     assert client.get("/api/events/999999").status_code == 404
     event = EventFactory()
     assert client.get(f"/api/events/{event.id}").status_code == 200
+
+
+def test_another_process_admin_write_is_seen_within_the_version_recheck(client, db, microcache_on,
+                                                                        monkeypatch):
+    import time
+
+    from nibog.catalog import microcache
+    from nibog.core import cache as core_cache
+    from nibog.extensions import get_redis
+
+    event = EventFactory(title="Original title")
+    assert client.get(f"/api/events/{event.id}").get_json()["title"] == "Original title"
+    event.title = "Renamed elsewhere"
+    db.session.commit()
+    # Another web process's admin write: the Redis version moves, this process's bump count not.
+    get_redis().incr(f"{core_cache._PREFIX}v:{microcache.NAMESPACE}")
+    monkeypatch.setattr(microcache, "VERSION_RECHECK_SECONDS", 0.2)
+    time.sleep(0.25)
+    assert client.get(f"/api/events/{event.id}").get_json()["title"] == "Renamed elsewhere"
