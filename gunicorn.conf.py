@@ -4,8 +4,10 @@ Defaults come from the booking-burst benchmark on a 2-core machine (`make bench`
 docs/performance.md records what every other setting gave). In short: gthread, because it holds
 thousands of open connections (sync cannot: past net.core.somaxconn they are refused) and gevent
 needs a blocking Redis pool first. Once the booking path got lighter (full-slot fast path, no fork
-per RQ job), 3 workers x 4 threads beat 2 x 8 by ~15 % on 2 cores (270 vs 231-237 attempts/s in
-one run); memory is ~125 MiB per worker.
+per RQ job), 3 workers x 4 threads beat 2 x 8 by ~15 % on 2 cores; once the hold and the full-slot
+answer got lighter still, 4 workers x 2 threads beat 3 x 4 in five paired runs out of five
+(295-385 against 237-361 attempts/s): fewer threads per process contend less for the GIL. Memory is
+~120 MiB per worker.
 
 Sizing rule for the database: every worker process keeps at most DB_POOL_SIZE + DB_MAX_OVERFLOW
 PostgreSQL connections, so WEB_CONCURRENCY x (DB_POOL_SIZE + DB_MAX_OVERFLOW) + the RQ workers'
@@ -16,9 +18,9 @@ import os
 
 bind = f"0.0.0.0:{os.environ.get('PORT', '5000')}"
 worker_class = os.environ.get("GUNICORN_WORKER_CLASS", "gthread")
-workers = int(os.environ.get("WEB_CONCURRENCY", "3"))
+workers = int(os.environ.get("WEB_CONCURRENCY", "4"))
 # Only gthread uses threads (gunicorn silently turns "sync" with threads > 1 into gthread).
-threads = int(os.environ.get("GUNICORN_THREADS", "4")) if worker_class == "gthread" else 1
+threads = int(os.environ.get("GUNICORN_THREADS", "2")) if worker_class == "gthread" else 1
 # Connections one worker takes off the listen queue (gthread and gevent). Past that they wait in
 # the kernel's queue, which is what `backlog` sizes.
 worker_connections = int(os.environ.get("GUNICORN_WORKER_CONNECTIONS", "1000"))
@@ -39,11 +41,16 @@ if worker_class == "gthread":
 
 
 def post_fork(server, worker):
-    """Under gevent, let psycopg2 yield to other greenlets while it waits on PostgreSQL.
+    """GIL switch interval (bench lever); under gevent, psycopg2 yielding to other greenlets.
 
     Without this every query blocks the whole worker (libpq does its own socket I/O, which the
     gevent monkey-patching cannot see). Same technique as the psycogreen package.
     """
+    interval = os.environ.get("PY_SWITCH_INTERVAL")
+    if interval:
+        import sys
+
+        sys.setswitchinterval(float(interval))
     if worker_class != "gevent":
         return
     import psycopg2
