@@ -90,34 +90,46 @@ def _full_key(slot_id: int) -> str:
     return f"slot-full:{slot_id}"
 
 
-def reject_known_full(event_id: int, items: list[dict]) -> None:
-    """Answer slot_full before any other work when it is already known.
-
-    In a sales burst most requests are for slots that filled seconds ago. First a Redis mark
-    (one round trip, no database at all), then one unlocked read of committed counts; either
-    spares the request the child, eligibility and pricing queries and, above all, a wait in the
-    row lock queue. Neither can refuse a slot that has a seat: a mark is only written by a
-    transaction holding the slot's row lock that found it full, and deleted by every change that
-    frees a seat while that change holds the same lock; the read only sees committed counts.
-    The locked check in ``claim_seats`` stays the authority for everything else.
-    """
-    need = Counter(
+def seats_needed(items: list[dict]) -> Counter:
+    """Seats per slot id in a request's (not yet validated) items."""
+    return Counter(
         item["slot_id"] for item in items
         if isinstance(item, dict) and isinstance(item.get("slot_id"), int)
     )
+
+
+def reject_known_full(event_id: int, items: list[dict]) -> None:
+    """Answer slot_full before any other work when a Redis mark already says so.
+
+    In a sales burst most requests are for slots that filled seconds ago: one round trip, no
+    database at all, spares them the event, child, eligibility and pricing queries and, above
+    all, a wait in the row lock queue. A mark is only written by a transaction that holds the
+    slot's row lock and found it full, and deleted by every change that frees a seat while that
+    change holds the same lock, so it never hides a free seat. The locked check in
+    ``claim_seats`` stays the authority for everything else.
+    """
+    need = seats_needed(items)
     if not need or not LOCK_ROWS:
         return
     marked = _marked_full(event_id, list(need))
     if marked:
         raise _slot_full(marked)
-    rows = db.session.execute(
-        select(GameSlot.id, GameSlot.booked_count, GameSlot.capacity)
-        .join(EventGame, EventGame.id == GameSlot.event_game_id)
-        .where(GameSlot.id.in_(list(need)), EventGame.event_id == event_id)
-    ).all()
-    full = sorted(r.id for r in rows if r.booked_count + need[r.id] > r.capacity)
+
+
+def reject_full_in_committed(counts: dict[int, tuple[int, int]], items: list[dict]) -> None:
+    """slot_full from committed counts read without a lock (slot id -> (booked, capacity)).
+
+    The caller reads them with the event and slots it needs anyway, so a request that goes on
+    to book pays nothing extra. It can only refuse a slot that was full at a committed instant;
+    a full slot is also marked (under its lock) for the requests that follow.
+    """
+    need = seats_needed(items)
+    if not need or not LOCK_ROWS:
+        return
+    full = sorted(sid for sid, (booked, capacity) in counts.items()
+                  if sid in need and booked + need[sid] > capacity)
     if full:
-        if any(r.booked_count >= r.capacity for r in rows):
+        if any(counts[sid][0] >= counts[sid][1] for sid in full):
             _mark_while_free_to_lock(full)
         raise _slot_full(full)
 

@@ -128,7 +128,11 @@ _EVENT_WITH_VENUE = (
     .where(Event.id == bindparam("event_id"))
 )
 _EVENT_WITH_SLOTS = (
-    select(Event, Venue, GameSlot, EventGame, GameTemplate)
+    # The two counts as plain columns: always this statement's committed values, even when the
+    # session already holds (possibly modified) slot objects.
+    select(Event, Venue, GameSlot, EventGame, GameTemplate,
+           GameSlot.booked_count.label("committed_booked"),
+           GameSlot.capacity.label("committed_capacity"))
     .join(EventGame, EventGame.event_id == Event.id)
     .join(GameSlot, GameSlot.event_game_id == EventGame.id)
     .join(GameTemplate, GameTemplate.id == EventGame.game_template_id)
@@ -294,7 +298,8 @@ def create_booking(
     if user_id is None and guest_email is None:
         raise ValueError("a booking needs a user or a guest email")
     holds.reject_known_full(event_id, items)
-    event, venue, slots_read = _event_with_slots(event_id, items)
+    event, venue, slots_read, counts = _event_with_slots(event_id, items)
+    holds.reject_full_in_committed(counts, items)
     ensure_registration_open(event, utcnow(), walk_in=source == "admin")
     q = quote(
         event=event, items=items, addons=addons, promo_code=promo_code,
@@ -348,8 +353,11 @@ def create_booking(
     return booking
 
 
-def _event_with_slots(event_id: int, items: list) -> tuple[Event, Venue | None, dict[int, tuple]]:
-    """The event, its venue, and the requested slots of this event with their games: one query.
+def _event_with_slots(
+    event_id: int, items: list
+) -> tuple[Event, Venue | None, dict[int, tuple], dict[int, tuple[int, int]]]:
+    """The event, its venue, the requested slots of this event with their games, and those
+    slots' committed (booked, capacity): one query.
 
     Ids that are not well-formed are left to ``resolve_lines`` to refuse; when no requested
     slot belongs to the event, the event is read alone (404 when it does not exist).
@@ -363,8 +371,12 @@ def _event_with_slots(event_id: int, items: list) -> tuple[Event, Venue | None, 
         if slot_ids else []
     )
     if not rows:
-        return (*_event_with_venue(event_id), {})
-    return rows[0][0], rows[0][1], {slot.id: (slot, eg, tpl) for _, _, slot, eg, tpl in rows}
+        return (*_event_with_venue(event_id), {}, {})
+    return (
+        rows[0][0], rows[0][1],
+        {r[2].id: (r[2], r[3], r[4]) for r in rows},
+        {r[2].id: (r.committed_booked, r.committed_capacity) for r in rows},
+    )
 
 
 def _event_with_venue(event_id: int) -> tuple[Event, Venue | None]:

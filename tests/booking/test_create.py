@@ -275,27 +275,48 @@ def test_admin_cash_booking_is_confirmed_and_may_book_after_online_registration_
     assert booking.created_by_id == admin.id and booking.payment_mode == "cash"
 
 
-def test_a_slot_known_full_is_refused_before_any_other_work(app):
-    """The early answer uses committed counts only: full → slot_full, a free seat → booked."""
+def test_a_slot_full_in_committed_counts_is_refused_before_the_locked_claim(app, monkeypatch):
+    """Counts read with the event (no lock): full → slot_full without queueing for the row lock,
+    and the slot is marked for the requests that follow; a free seat goes on to be booked."""
     import pytest
 
     from nibog.booking import holds
+    from nibog.booking.service import create_booking
     from nibog.core.errors import AppError
     from nibog.extensions import db as _db
+    from nibog.extensions import get_redis
     from tests.booking.world import make_world
 
     w = make_world(capacity=1, n_slots=1, n_children=2)
     slot = w.slots[0]
-    holds.reject_known_full(w.event.id, [{"child_id": w.children[0].id, "slot_id": slot.id}])
+
+    def book(child):
+        return create_booking(user_id=w.parent.id, event_id=w.event.id, addons=[],
+                              items=[{"child_id": child.id, "slot_id": slot.id}],
+                              promo_code=None, source="app")
+
+    # Filled behind the app's back: no mark exists, only the committed count says so.
     _db.session.execute(
         _db.update(holds.GameSlot).where(holds.GameSlot.id == slot.id).values(booked_count=1)
     )
     _db.session.commit()
+    locked = []
+    real_lock_slots = holds.lock_slots
+    monkeypatch.setattr(holds, "lock_slots", lambda seats: locked.append(seats) or real_lock_slots(seats))
     with pytest.raises(AppError) as err:
-        holds.reject_known_full(w.event.id, [{"child_id": w.children[1].id, "slot_id": slot.id}])
+        book(w.children[0])
     assert err.value.code == "slot_full" and err.value.details == {"slot_ids": [slot.id]}
-    # A slot of another event is left to the full checks (which answer with their own error).
-    holds.reject_known_full(w.event.id + 999, [{"slot_id": slot.id}])
+    assert locked == []
+    assert get_redis().get(f"slot-full:{slot.id}") == str(w.event.id).encode()
+    _db.session.rollback()
+
+    get_redis().delete(f"slot-full:{slot.id}")
+    _db.session.execute(
+        _db.update(holds.GameSlot).where(holds.GameSlot.id == slot.id).values(booked_count=0)
+    )
+    _db.session.commit()
+    assert book(w.children[1]).id is not None
+    assert len(locked) == 1
 
 
 def test_a_new_booking_is_answered_from_its_rows_only_within_its_transaction(app):

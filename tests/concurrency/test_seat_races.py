@@ -91,6 +91,7 @@ def test_database_check_is_the_last_line_of_defence(app, monkeypatch):
 
     monkeypatch.setattr(holds, "claim_seats", claim_without_checking)
     monkeypatch.setattr(holds, "reject_known_full", lambda event_id, items: None)
+    monkeypatch.setattr(holds, "reject_full_in_committed", lambda counts, items: None)
     for child in w.children[:1]:
         create_booking(user_id=w.parent.id, event_id=w.event.id,
                        items=[{"child_id": child.id, "slot_id": slot.id}], addons=[],
