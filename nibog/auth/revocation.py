@@ -29,7 +29,7 @@ from sqlalchemy.orm import Session
 from nibog.extensions import get_redis
 
 _memory: dict[str, float] = {}
-_memory_versions: dict[int, int] = {}
+_memory_versions: dict[str, int] = {}  # keyed like the token's ``sub`` claim
 
 # Raise the stored version, never lower it: two bumps committing in either order leave the
 # higher one, since versions only grow.
@@ -72,7 +72,7 @@ def is_payload_revoked(payload: dict) -> bool:
     token_version = payload.get("tv", 0)
     conn = get_redis()
     if conn is None:
-        current = _memory_versions.get(_int_or_none(user_id), 0)
+        current = _memory_versions.get(str(user_id), 0)
         return is_token_revoked(jti) or token_version < current
     revoked, current = conn.mget(f"revoked:{jti}", _version_key(user_id))
     return revoked is not None or (current is not None and token_version < int(current))
@@ -81,7 +81,8 @@ def is_payload_revoked(payload: dict) -> bool:
 def record_token_version(user_id: int, token_version: int) -> None:
     conn = get_redis()
     if conn is None:
-        _memory_versions[user_id] = max(_memory_versions.get(user_id, 0), token_version)
+        key = str(user_id)
+        _memory_versions[key] = max(_memory_versions.get(key, 0), token_version)
         return
     ttl = int(_access_lifetime_seconds()) + 60
     conn.eval(_RAISE_VERSION, 1, _version_key(user_id), token_version, ttl)
@@ -90,13 +91,6 @@ def record_token_version(user_id: int, token_version: int) -> None:
 def _access_lifetime_seconds() -> float:
     lifetime = current_app.config.get("JWT_ACCESS_TOKEN_EXPIRES", 15 * 60)
     return lifetime.total_seconds() if hasattr(lifetime, "total_seconds") else float(lifetime)
-
-
-def _int_or_none(value):
-    try:
-        return int(value)
-    except (TypeError, ValueError):
-        return None
 
 
 # Changes that must end every token the account holds. Bumping here, not in each service, means

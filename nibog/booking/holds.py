@@ -90,11 +90,12 @@ def _full_key(slot_id: int) -> str:
     return f"slot-full:{slot_id}"
 
 
-def seats_needed(items: list[dict]) -> Counter:
-    """Seats per slot id in a request's (not yet validated) items."""
+def requested_seats(items: list[dict]) -> Counter:
+    """Seats per slot id in a request's (not yet validated) items; malformed ids are skipped
+    (``bool`` too: ``True`` must not stand for slot 1), the validation refuses them later."""
     return Counter(
         item["slot_id"] for item in items
-        if isinstance(item, dict) and isinstance(item.get("slot_id"), int)
+        if isinstance(item, dict) and type(item.get("slot_id")) is int
     )
 
 
@@ -108,7 +109,7 @@ def reject_known_full(event_id: int, items: list[dict]) -> None:
     change holds the same lock, so it never hides a free seat. The locked check in
     ``claim_seats`` stays the authority for everything else.
     """
-    need = seats_needed(items)
+    need = requested_seats(items)
     if not need or not LOCK_ROWS:
         return
     marked = _marked_full(event_id, list(need))
@@ -123,7 +124,7 @@ def reject_full_in_committed(counts: dict[int, tuple[int, int]], items: list[dic
     to book pays nothing extra. It can only refuse a slot that was full at a committed instant;
     a full slot is also marked (under its lock) for the requests that follow.
     """
-    need = seats_needed(items)
+    need = requested_seats(items)
     if not need or not LOCK_ROWS:
         return
     full = sorted(sid for sid, (booked, capacity) in counts.items()

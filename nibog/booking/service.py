@@ -362,10 +362,7 @@ def _event_with_slots(
     Ids that are not well-formed are left to ``resolve_lines`` to refuse; when no requested
     slot belongs to the event, the event is read alone (404 when it does not exist).
     """
-    slot_ids = sorted({
-        item["slot_id"] for item in items
-        if isinstance(item, dict) and type(item.get("slot_id")) is int
-    })
+    slot_ids = sorted(holds.requested_seats(items))
     rows = (
         db.session.execute(_EVENT_WITH_SLOTS, {"event_id": event_id, "slot_ids": slot_ids}).all()
         if slot_ids else []

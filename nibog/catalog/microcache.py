@@ -6,8 +6,9 @@ the payload and, for a detail, the live-seat overlay query. Here the finished bo
 process memory for ``CATALOG_MICROCACHE_SECONDS`` (default 1), keyed by the catalog version, so
 seat counts are at most a second older than the layer below. The version itself is re-read from
 Redis at most every ``VERSION_RECHECK_SECONDS``: an admin write is seen at once by the process that
-made it and within a quarter of a second by the others, and a cached answer costs no round trip. Only anonymous GETs are served from it: a signed-in request may depend on
-who asks (``child_id``).
+made it and within a quarter of a second by the others, and a cached answer costs no round trip.
+Only anonymous GETs are served from it: a signed-in request may depend on who asks
+(``child_id``).
 """
 
 from __future__ import annotations

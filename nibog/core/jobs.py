@@ -335,7 +335,11 @@ def _spec_from_row(row) -> JobSpec:
     )
 
 
-def relay_outbox(grace_seconds: int | None = None, limit: int = 500) -> int:
+# Rows one relay pass pushes (one Redis pipeline, one UPDATE).
+RELAY_BATCH = 500
+
+
+def relay_outbox(grace_seconds: int | None = None, limit: int = RELAY_BATCH) -> int:
     """Push outbox rows that never reached the queue. Returns how many were handed over."""
     grace = RELAY_GRACE_SECONDS if grace_seconds is None else grace_seconds
     cutoff = utcnow() - timedelta(seconds=grace)
@@ -386,7 +390,7 @@ def run_relay(app, stop, every: float | None = None) -> None:
         try:
             with app.app_context():
                 # A full batch means more are waiting: go again at once.
-                busy = relay_outbox(grace_seconds=0) >= 500
+                busy = relay_outbox(grace_seconds=0) >= RELAY_BATCH
         except Exception:  # noqa: BLE001 - a database or Redis blip must not end the loop
             log.exception("outbox relay pass failed")
             busy = False
