@@ -56,6 +56,7 @@ def main() -> None:
     ap.add_argument("--n", type=int, default=2000, help="slot_full requests to send")
     ap.add_argument("--profile", choices=["full", "held"], help="cProfile this kind of answer")
     ap.add_argument("--top", type=int, default=35)
+    ap.add_argument("--sort", default="cumulative", help="pstats order: cumulative, tottime, ...")
     ap.add_argument("--reset", action="store_true",
                     help="first delete every booking, notification and outbox row and free all seats")
     opts = ap.parse_args()
@@ -112,7 +113,7 @@ def main() -> None:
         if prof:
             prof.disable()
             s = io.StringIO()
-            pstats.Stats(prof, stream=s).sort_stats("cumulative").print_stats(opts.top)
+            pstats.Stats(prof, stream=s).sort_stats(opts.sort).print_stats(opts.top)
             print(s.getvalue())
         return (time.process_time() - t0) * 1000 / len(indexes)
 

@@ -21,11 +21,13 @@ server, and ``current_user()`` checks the database row as well.
 from __future__ import annotations
 
 import time
+from collections.abc import Sequence
 
 from flask import current_app
 from sqlalchemy import event, inspect
 from sqlalchemy.orm import Session
 
+from nibog.core import prefetch
 from nibog.extensions import get_redis
 
 _memory: dict[str, float] = {}
@@ -65,8 +67,12 @@ def is_token_revoked(jti: str) -> bool:
     return expiry is not None and expiry > time.time()
 
 
-def is_payload_revoked(payload: dict) -> bool:
-    """Logged out, or issued under an older token version: one Redis round trip."""
+def is_payload_revoked(payload: dict, also_read: Sequence[str] = ()) -> bool:
+    """Logged out, or issued under an older token version: one Redis round trip.
+
+    ``also_read``: keys the request will need next, fetched in the same ``MGET`` and kept for
+    it (nibog.core.prefetch).
+    """
     jti = payload.get("jti")
     user_id = payload.get("sub")
     token_version = payload.get("tv", 0)
@@ -74,7 +80,9 @@ def is_payload_revoked(payload: dict) -> bool:
     if conn is None:
         current = _memory_versions.get(str(user_id), 0)
         return is_token_revoked(jti) or token_version < current
-    revoked, current = conn.mget(f"revoked:{jti}", _version_key(user_id))
+    revoked, current, *extra = conn.mget(f"revoked:{jti}", _version_key(user_id), *also_read)
+    if also_read:
+        prefetch.keep(dict(zip(also_read, extra, strict=True)))
     return revoked is not None or (current is not None and token_version < int(current))
 
 

@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 
 from nibog.booking.models import BookingItem
 from nibog.catalog.models import AddOnVariant, EventGame, GameSlot
+from nibog.core import prefetch
 from nibog.core.errors import AppError, Conflict
 from nibog.extensions import db, get_redis
 
@@ -99,6 +100,11 @@ def requested_seats(items: list[dict]) -> Counter:
     )
 
 
+def full_mark_keys(items) -> list[str]:
+    """The Redis keys ``reject_known_full`` will read for these (raw) items, for a prefetch."""
+    return [_full_key(sid) for sid in requested_seats(items if isinstance(items, list) else [])]
+
+
 def reject_known_full(event_id: int, items: list[dict]) -> None:
     """Answer slot_full before any other work when a Redis mark already says so.
 
@@ -158,8 +164,11 @@ def _marked_full(event_id: int, slot_ids: list[int]) -> list[int]:
     conn = get_redis()
     if conn is None:
         return []
+    keys = [_full_key(sid) for sid in slot_ids]
     try:
-        marks = conn.mget([_full_key(sid) for sid in slot_ids])
+        marks = prefetch.take(keys)
+        if marks is None:
+            marks = conn.mget(keys)
     except RedisError as exc:  # only a shortcut: the database path answers without it
         log.warning("slot-full marks unreadable: %s", exc)
         return []

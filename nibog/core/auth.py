@@ -16,18 +16,32 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from functools import wraps
 
-from flask import Flask
+from flask import Flask, g
 from flask_jwt_extended import current_user as jwt_current_user
-from flask_jwt_extended import get_jwt, verify_jwt_in_request
+from flask_jwt_extended import get_jwt
+from flask_jwt_extended.exceptions import (
+    NoAuthorizationError,
+    RevokedTokenError,
+    UserLookupError,
+)
+from flask_jwt_extended.internal_utils import custom_verification_for_token, verify_token_type
+from flask_jwt_extended.view_decorators import _decode_jwt_from_headers
 
 from nibog.core.errors import AppError, error_response
+from nibog.core.jwt_manager import decode_once
 
 
-def auth_required(*roles: str, optional: bool = False, refresh: bool = False) -> Callable:
+def auth_required(
+    *roles: str, optional: bool = False, refresh: bool = False,
+    also_read: Callable[[], list[str]] | None = None,
+) -> Callable:
+    """``also_read``: Redis keys the view will read first, fetched with the token's revocation
+    state in one round trip (nibog.core.prefetch)."""
+
     def decorator(fn: Callable) -> Callable:
         @wraps(fn)
         def wrapper(*args, **kwargs):
-            verify_jwt_in_request(optional=optional, refresh=refresh)
+            verify_request_token(optional=optional, refresh=refresh, also_read=also_read)
             principal = _principal(optional)
             if refresh and principal is not None:
                 current_user()  # long-lived: the account row decides, not the Redis version
@@ -41,6 +55,46 @@ def auth_required(*roles: str, optional: bool = False, refresh: bool = False) ->
     return decorator
 
 
+def verify_request_token(
+    *, optional: bool = False, refresh: bool = False,
+    also_read: Callable[[], list[str]] | None = None,
+) -> None:
+    """flask-jwt-extended's ``verify_jwt_in_request`` for a bearer header, in one pass.
+
+    The same checks in the same order, raising the same exceptions (so the same 401 answers):
+    header, signature and claims (``jwt_manager.decode_once``), token type, revocation, the
+    principal. It leaves the request state where ``get_jwt()`` and ``current_user`` read it.
+    The stock function spent most of its time finding, parsing and re-parsing the token, a
+    large part of a burst's cheapest answer (docs/performance.md).
+    """
+    from nibog.auth.revocation import is_payload_revoked
+
+    try:
+        encoded, _csrf = _decode_jwt_from_headers()
+    except NoAuthorizationError:
+        if not optional:
+            raise
+        _keep_verified(None, {}, {}, None)
+        return
+    header, claims = decode_once(encoded)
+    verify_token_type(claims, refresh)
+    if is_payload_revoked(claims, also_read() if also_read is not None else ()):
+        raise RevokedTokenError(header, claims)
+    custom_verification_for_token(header, claims)
+    principal = principal_from_claims(claims)
+    if principal is None:
+        raise UserLookupError(f"no principal in token for {claims.get('sub')!r}", header, claims)
+    _keep_verified(principal, header, claims, "headers")
+
+
+def _keep_verified(principal, header: dict, claims: dict, location: str | None) -> None:
+    # Where flask-jwt-extended 4.7 keeps a verified token (get_jwt, get_jwt_header, current_user).
+    g._jwt_extended_jwt_user = {"loaded_user": principal}
+    g._jwt_extended_jwt_header = header
+    g._jwt_extended_jwt = claims
+    g._jwt_extended_jwt_location = location
+
+
 @dataclass(frozen=True)
 class Principal:
     """What a verified token says: enough to authorise without reading the account."""
@@ -48,6 +102,13 @@ class Principal:
     id: int
     role: str
     token_version: int
+
+
+def principal_from_claims(claims: dict) -> Principal | None:
+    try:
+        return Principal(int(claims["sub"]), str(claims.get("role") or ""), int(claims.get("tv", 0)))
+    except (KeyError, TypeError, ValueError):
+        return None
 
 
 def _principal(optional: bool) -> Principal | None:
@@ -114,11 +175,7 @@ def register_jwt_callbacks(app: Flask) -> None:
 
     @jwt.user_lookup_loader
     def load_principal(_header, payload):
-        try:
-            return Principal(int(payload["sub"]), str(payload.get("role") or ""),
-                             int(payload.get("tv", 0)))
-        except (KeyError, TypeError, ValueError):
-            return None
+        return principal_from_claims(payload)
 
     @jwt.token_in_blocklist_loader
     def revoked(_header, payload):

@@ -4,12 +4,11 @@ GET /api/bookings/{id}/certificate?child_id=, POST /api/bookings/{id}/certificat
 from __future__ import annotations
 
 from flask import Response, request
-from flask_jwt_extended import verify_jwt_in_request
 from flask_smorest import Blueprint
 from marshmallow import Schema, fields
 
 from nibog.core import tx
-from nibog.core.auth import auth_required, current_user
+from nibog.core.auth import auth_required, current_user, verify_request_token
 from nibog.core.client_ip import client_ip
 from nibog.documents import service
 from nibog.extensions import limiter
@@ -62,7 +61,7 @@ def _user_key() -> str:
     # Per account: a parent asking again and again must not turn us into a mail cannon. The
     # limiter runs before the view, so the token is read here (a bad one falls back to the IP).
     try:
-        verify_jwt_in_request(optional=True)
+        verify_request_token(optional=True)
         user = current_user(optional=True)
     except Exception:  # noqa: BLE001 - the view answers 401 properly
         user = None

@@ -3,6 +3,8 @@ burst), so every way of ending a token must still stop a booking made with it.""
 
 from __future__ import annotations
 
+import warnings
+
 from nibog.auth.passwords import hash_password
 from nibog.booking.models import Booking
 from nibog.extensions import db
@@ -92,3 +94,40 @@ def test_expired_forged_and_other_key_tokens_are_refused_with_their_codes(client
     assert resp.status_code == 401
     assert _no_booking_made()
     assert _book(client, w, good).status_code == 201
+
+
+def test_unsigned_and_other_algorithm_tokens_are_refused(client, app):
+    """The one-pass token check keeps PyJWT's algorithm allow-list (HS256 only)."""
+    import jwt as pyjwt
+    from flask_jwt_extended import create_access_token
+
+    w = make_world()
+    with app.test_request_context():
+        good = create_access_token(identity=w.parent)
+    claims = pyjwt.decode(good, options={"verify_signature": False})
+    unsigned = pyjwt.encode(claims, None, algorithm="none")
+    with warnings.catch_warnings():  # the test secret is short for HS512; irrelevant here
+        warnings.simplefilter("ignore")
+        other_alg = pyjwt.encode(claims, app.config["JWT_SECRET_KEY"], algorithm="HS512")
+    for token in (unsigned, other_alg, "not-a-token", good + "x"):
+        resp = _book(client, w, token)
+        assert resp.status_code == 401 and error_code(resp) == "unauthorized", token
+    assert _no_booking_made()
+    # The key checked once for the good token does not vouch for a token signed otherwise.
+    assert _book(client, w, good).status_code == 201
+    assert _book(client, w, other_alg).status_code == 401
+
+
+def test_bearer_found_among_other_authorization_values(client, app):
+    from flask_jwt_extended import create_access_token
+
+    w = make_world()
+    with app.test_request_context():
+        good = create_access_token(identity=w.parent)
+    body = {"event_id": w.event.id,
+            "items": [{"child_id": w.children[0].id, "slot_id": w.slots[0].id}]}
+    resp = client.post("/api/bookings", json=body,
+                       headers={"Authorization": f"Basic Zm9vOmJhcg==, Bearer {good}"})
+    assert resp.status_code == 201
+    resp = client.post("/api/bookings", json=body, headers={"Authorization": "Bearer"})
+    assert resp.status_code == 401 and error_code(resp) == "unauthorized"
