@@ -61,6 +61,11 @@ class Config:
     DB_POOL_PRE_PING = _bool("DB_POOL_PRE_PING", True)
 
     REDIS_URL = os.environ.get("REDIS_URL") or None
+    # Connections one process keeps to Redis. Past the limit a caller waits up to
+    # REDIS_POOL_TIMEOUT seconds for a free one instead of failing ("Too many connections"),
+    # which matters when one process serves hundreds of requests at once (gevent workers).
+    REDIS_MAX_CONNECTIONS = _int("REDIS_MAX_CONNECTIONS", 50)
+    REDIS_POOL_TIMEOUT = _int("REDIS_POOL_TIMEOUT", 10)
     # Tests and local debugging can run RQ jobs synchronously on a real Redis.
     JOBS_SYNC = _bool("JOBS_SYNC", False)
     # How a committed job reaches RQ: "commit" pushes it from the request right after the commit;

@@ -39,9 +39,14 @@ limiter = Limiter(key_func=client_ip, default_limits=[])
 
 def init_redis(app: Flask) -> None:
     url = app.config.get("REDIS_URL")
-    app.extensions["nibog_redis"] = (
-        redis_lib.Redis.from_url(url, socket_timeout=5, socket_connect_timeout=2) if url else None
+    if not url:
+        app.extensions["nibog_redis"] = None
+        return
+    pool = redis_lib.BlockingConnectionPool.from_url(
+        url, max_connections=app.config["REDIS_MAX_CONNECTIONS"],
+        timeout=app.config["REDIS_POOL_TIMEOUT"], socket_timeout=5, socket_connect_timeout=2,
     )
+    app.extensions["nibog_redis"] = redis_lib.Redis(connection_pool=pool)
 
 
 def get_redis() -> redis_lib.Redis | None:
