@@ -3,7 +3,7 @@
     python bench/burst.py PLAN.json RESULT.json
 
 PLAN: {"host", "port", "timeout", "connect_parallel", "attempts": [{"token", "event_id",
-"child_id", "slot_id"}, ...]}. It opens one connection per attempt, prints ``READY n errors``,
+"child_id", "slot_id"}, ...]}; with "path" (and attempts only counted), GET that path instead. It opens one connection per attempt, prints ``READY n errors``,
 waits for a ``GO`` line on stdin (the caller starts its CPU meters then), writes every request in
 one tight loop and records each answer. The summary goes to RESULT.json.
 """
@@ -28,13 +28,18 @@ def _cpu() -> float:
 async def main(plan: dict) -> dict:
     attempts = plan["attempts"]
     httpload.raise_nofile(len(attempts) + 1024)
-    requests = [
-        httpload.build_request(
-            "POST", "/api/bookings", token=a["token"],
-            body={"event_id": a["event_id"], "items": [{"child_id": a["child_id"], "slot_id": a["slot_id"]}]},
-        )
-        for a in attempts
-    ]
+    if plan.get("path"):
+        # The reference burst: the same connections and timing, a trivial endpoint.
+        requests = [httpload.build_request("GET", plan["path"]) for _ in attempts]
+    else:
+        requests = [
+            httpload.build_request(
+                "POST", "/api/bookings", token=a["token"],
+                body={"event_id": a["event_id"],
+                      "items": [{"child_id": a["child_id"], "slot_id": a["slot_id"]}]},
+            )
+            for a in attempts
+        ]
     t_conn = time.perf_counter()
     conns, connect_errors = await httpload.open_many(
         plan["host"], plan["port"], len(attempts), plan.get("connect_parallel", 500)
@@ -77,7 +82,9 @@ def summarise(results, connect_errors, connect_s, send_s, cpu_used) -> dict:
         except ValueError:
             code = "non_json"
         codes[f"{status} {code}".strip()] += 1
-        if status == 201:
+        if status == 200:
+            outcome["ok"] += 1
+        elif status == 201:
             outcome["held"] += 1
         elif status == 409 and code == "slot_full":
             outcome["slot_full"] += 1
@@ -96,6 +103,7 @@ def summarise(results, connect_errors, connect_s, send_s, cpu_used) -> dict:
     return {
         "attempts": attempts,
         "held": outcome["held"],
+        "ok_answers": outcome["ok"],
         "slot_full": outcome["slot_full"],
         "errors": errors,
         "errors_detail": {k: outcome[k] for k in ("5xx", "reset", "timeout", "connect_error")},

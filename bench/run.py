@@ -165,6 +165,42 @@ def run_burst(web: stack.Web, worker: stack.RqWorker, data: dict, attempts: int,
         "attempts": [{"token": p["token"], "event_id": event["event_id"], "child_id": p["child_id"],
                       "slot_id": rng.choice(event["slot_ids"])} for p in chosen],
     }
+    result, cpu, rss, rss_before = _drive(web, worker, plan, timeout)
+    result.update(
+        label=label,
+        rq_jobs=jobs,
+        settings=web.settings,
+        event_id=event["event_id"],
+        db=check_database(event["event_id"]),
+        cpu=cpu,
+        web_workers=len(rss_before),
+        web_rss_peak_sum_mib=round(rss.peak_sum_kib / 1024, 1),
+        web_rss_peak_per_worker_mib=round(max(rss.peak_each_kib.values(), default=0) / 1024, 1),
+        web_rss_before_per_worker_mib=round(max(rss_before.values(), default=0) / 1024, 1),
+    )
+    result["ok"] = (
+        result["errors"] == 0 and result["unexpected"] == 0
+        and result["db"]["seats_booked"] == result["db"]["capacity"] == result["held"]
+        == result["db"]["live_items"] and result["held"] + result["slot_full"] == attempts
+    )
+    return result
+
+
+def run_trivial_burst(web: stack.Web, worker: stack.RqWorker, attempts: int,
+                      timeout: float = 300.0) -> dict:
+    """The burst's shape (N connections opened first, N requests written at once) against
+    ``/healthz``: what this server and machine can answer at all in this shape."""
+    wait_for_jobs(worker)
+    plan = {"host": "127.0.0.1", "port": web.port, "timeout": timeout, "connect_parallel": 500,
+            "path": "/healthz", "attempts": [{}] * attempts}
+    result, cpu, _rss, _before = _drive(web, worker, plan, timeout)
+    result["cpu"] = cpu
+    result["ok"] = result["errors"] == 0 and result["ok_answers"] == attempts
+    return result
+
+
+def _drive(web, worker, plan: dict, timeout: float):
+    """Run the generator on ``plan``; the generator's summary, CPU per group and RSS samples."""
     with tempfile.TemporaryDirectory() as tmp:
         plan_path, out_path = Path(tmp, "plan.json"), Path(tmp, "out.json")
         plan_path.write_text(json.dumps(plan))
@@ -186,33 +222,16 @@ def run_burst(web: stack.Web, worker: stack.RqWorker, data: dict, attempts: int,
             gen.stdout.readline()  # DONE
             gen.wait(timeout + 60)
             cpu = meter.stop()
-            peak_sum = rss.stop()
+            rss.peak_sum_kib = rss.stop()
             result = json.loads(out_path.read_text())
         finally:
             if gen.poll() is None:
                 gen.kill()
-    result.update(
-        label=label,
-        rq_jobs=jobs,
-        settings=web.settings,
-        event_id=event["event_id"],
-        db=check_database(event["event_id"]),
-        cpu=cpu,
-        web_workers=len(rss_before),
-        web_rss_peak_sum_mib=round(peak_sum / 1024, 1),
-        web_rss_peak_per_worker_mib=round(max(rss.peak_each_kib.values(), default=0) / 1024, 1),
-        web_rss_before_per_worker_mib=round(max(rss_before.values(), default=0) / 1024, 1),
-    )
     server_cpu = sum(cpu[g]["cpu_s"] for g in ("web", "rq_worker", "postgres", "redis"))
     # Whatever else ran on the machine meanwhile (other users' jobs): makes noisy runs visible.
     cpu["other"] = {"cpu_s": round(max(0.0, cpu["machine"]["cpu_s"] - server_cpu
                                        - result["generator_cpu_s"]), 2)}
-    result["ok"] = (
-        result["errors"] == 0 and result["unexpected"] == 0
-        and result["db"]["seats_booked"] == result["db"]["capacity"] == result["held"]
-        == result["db"]["live_items"] and result["held"] + result["slot_full"] == attempts
-    )
-    return result
+    return result, cpu, rss, rss_before
 
 
 def server_groups(web: stack.Web, worker: stack.RqWorker) -> dict:
@@ -381,6 +400,15 @@ def reference_points(args, web, worker, data, burst, results) -> None:
             f"web CPU {r['cpu']['web']['cores']} cores, generator {r['generator_cpu_s']} s")
     results["read"] = reads
 
+    trivial = run_trivial_burst(web, worker, args.attempts)
+    results["trivial_burst"] = trivial
+    burst["trivial_burst_rps"] = trivial["attempts_per_s"]
+    log(f"trivial burst: {args.attempts} x GET /healthz in the burst's shape: "
+        f"{trivial['attempts_per_s']:.1f}/s (wall {trivial['wall_s']} s, p99 {trivial['p99_ms']} ms), "
+        f"web CPU {trivial['cpu']['web']['cpu_s']} s = "
+        f"{1000 * trivial['cpu']['web']['cpu_s'] / args.attempts:.2f} ms per request, "
+        f"errors {trivial['errors']}, ok {trivial['ok']}")
+
     pg = run_pgbench(data, web.url(""), args.pgbench_clients, args.attempts)
     results["pgbench"] = pg
     if pg.get("tps"):
@@ -391,6 +419,8 @@ def reference_points(args, web, worker, data, burst, results) -> None:
 
     ratios = {
         "burst_vs_trivial": round(burst["attempts_per_s"] / base_rps, 3),
+        "burst_vs_trivial_burst": round(burst["attempts_per_s"] / trivial["attempts_per_s"], 3)
+        if trivial["attempts_per_s"] else None,
         "burst_vs_pgbench": round(burst["attempts_per_s"] / pg["tps"], 3) if pg.get("tps") else None,
         "events_by_city_vs_trivial": reads["events_by_city"]["ratio_to_trivial"],
         "event_detail_vs_trivial": reads["event_detail"]["ratio_to_trivial"],
