@@ -68,6 +68,7 @@ def create_app(config: type[Config] | dict | None = None) -> Flask:
     _register_login_loader()
     _register_blueprints(app, BLUEPRINTS)
     _register_job_flush(app)
+    _install_full_slot_gate(app)
 
     from nibog.cli import register_cli
 
@@ -122,6 +123,13 @@ def _module_exists(dotted: str) -> bool:
         return importlib.util.find_spec(dotted) is not None
     except ModuleNotFoundError:  # the parent package is not there yet
         return False
+
+
+def _install_full_slot_gate(app: Flask) -> None:
+    # Outermost, so a burst's "slot full" answers skip the framework (nibog.booking.full_slot_gate).
+    from nibog.booking.full_slot_gate import install_full_slot_gate
+
+    install_full_slot_gate(app)
 
 
 def _register_job_flush(app: Flask) -> None:

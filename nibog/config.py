@@ -61,6 +61,9 @@ class Config:
     DB_POOL_PRE_PING = _bool("DB_POOL_PRE_PING", True)
 
     REDIS_URL = os.environ.get("REDIS_URL") or None
+    # POST /api/bookings for a slot Redis marks full is answered before Flask
+    # (nibog/booking/full_slot_gate.py); off = every request takes the view's path.
+    FULL_SLOT_GATE = _bool("FULL_SLOT_GATE", True)
     # Connections one process keeps to Redis. Past the limit a caller waits up to
     # REDIS_POOL_TIMEOUT seconds for a free one instead of failing ("Too many connections"),
     # which matters when one process serves hundreds of requests at once (gevent workers).

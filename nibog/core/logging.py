@@ -13,6 +13,11 @@ from pythonjsonlogger.json import JsonFormatter
 _SAFE_ID = re.compile(r"^[A-Za-z0-9._-]{1,100}$")
 
 
+def request_id_for(incoming: str) -> str:
+    """The caller's X-Request-ID when it is safe to log and echo, else a fresh one."""
+    return incoming if _SAFE_ID.match(incoming) else uuid.uuid4().hex
+
+
 class RequestIdFilter(logging.Filter):
     def filter(self, record: logging.LogRecord) -> bool:
         record.request_id = g.get("request_id", "-") if has_request_context() else "-"
@@ -39,8 +44,7 @@ def configure_logging(app: Flask) -> None:
 
     @app.before_request
     def assign_request_id():
-        incoming = request.headers.get("X-Request-ID", "")
-        g.request_id = incoming if _SAFE_ID.match(incoming) else uuid.uuid4().hex
+        g.request_id = request_id_for(request.headers.get("X-Request-ID", ""))
 
     @app.after_request
     def echo_request_id(response):

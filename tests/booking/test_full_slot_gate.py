@@ -1,0 +1,112 @@
+"""The full-slot gate answers a marked slot before Flask, exactly as the view would; every other
+request (and any it has a doubt about) still gets the view's own answer."""
+
+from __future__ import annotations
+
+import pytest
+from flask import request_started
+
+from nibog.extensions import db
+from tests.booking.test_full_marks import _attempt, _full_world
+from tests.booking.world import make_world
+from tests.helpers import auth_headers, error_code
+
+
+@pytest.fixture
+def view_calls(app):
+    """How many requests reached Flask's dispatch (the gate's answers never do)."""
+    seen = []
+
+    def count(sender, **_extra):
+        seen.append(1)
+
+    request_started.connect(count, app)
+    yield seen
+    request_started.disconnect(count, app)
+
+
+def _same_answer(gated, viewed):
+    assert gated.status_code == viewed.status_code
+    assert gated.get_json() == viewed.get_json()
+    assert gated.headers["Content-Type"] == viewed.headers["Content-Type"]
+    assert set(gated.headers.keys()) == set(viewed.headers.keys())
+
+
+def test_a_marked_slot_gets_the_views_answer_without_the_view(client, app, view_calls):
+    w, _, other, kid = _full_world(client)
+    before = len(view_calls)
+    gated = _attempt(client, w, other, kid)
+    assert len(view_calls) == before, "the gate answered, Flask never dispatched"
+    assert gated.status_code == 409 and error_code(gated) == "slot_full"
+    assert gated.get_json()["error"]["details"] == {"slot_ids": [w.slots[0].id]}
+    assert len(gated.headers["X-Request-ID"]) == 32
+
+    app.config["FULL_SLOT_GATE"] = False
+    try:
+        viewed = _attempt(client, w, other, kid)
+    finally:
+        app.config["FULL_SLOT_GATE"] = True
+    assert len(view_calls) == before + 1
+    _same_answer(gated, viewed)
+
+
+def test_a_safe_request_id_is_echoed_as_the_view_does(client):
+    w, _, other, kid = _full_world(client)
+    resp = client.post("/api/bookings", json={
+        "event_id": w.event.id, "items": [{"child_id": kid.id, "slot_id": w.slots[0].id}],
+    }, headers={**auth_headers(other), "X-Request-ID": "burst-42"})
+    assert resp.status_code == 409 and resp.headers["X-Request-ID"] == "burst-42"
+
+
+def test_requests_the_gate_must_not_judge_reach_the_view(client, app, view_calls):
+    w, _, other, kid = _full_world(client)
+    full = {"event_id": w.event.id, "items": [{"child_id": kid.id, "slot_id": w.slots[0].id}]}
+    cases = [
+        # no token / not a bearer token -> 401 from the view
+        ({}, full, 401, "unauthorized"),
+        ({"Authorization": "Basic Zm9vOmJhcg=="}, full, 401, "unauthorized"),
+        # a body the schema refuses: the view's 422 wins over slot_full
+        (auth_headers(other), {**full, "event_id": "x"}, 422, "validation_error"),
+        (auth_headers(other), {"event_id": w.event.id, "items": [{"slot_id": w.slots[0].id}]},
+         422, "validation_error"),
+        # a slot with seats: the view books it
+        (auth_headers(other), {"event_id": w.event.id,
+                               "items": [{"child_id": kid.id, "slot_id": w.slots[1].id}]},
+         201, None),
+    ]
+    for headers, body, status, code in cases:
+        before = len(view_calls)
+        resp = client.post("/api/bookings", json=body, headers=headers)
+        assert resp.status_code == status, (headers, body, resp.get_json())
+        if code:
+            assert error_code(resp) == code
+        assert len(view_calls) == before + 1, (headers, body)
+
+
+def test_a_revoked_token_is_refused_not_told_the_slot_is_full(client, view_calls):
+    w, _, other, kid = _full_world(client)
+    old_token = auth_headers(other)
+    other.token_version += 1  # a password change, say
+    db.session.commit()
+    before = len(view_calls)
+    resp = client.post("/api/bookings", headers=old_token, json={
+        "event_id": w.event.id, "items": [{"child_id": kid.id, "slot_id": w.slots[0].id}],
+    })
+    assert resp.status_code == 401 and error_code(resp) == "unauthorized"
+    assert len(view_calls) == before + 1
+
+
+def test_an_idempotency_key_replays_the_first_answer_even_once_the_slot_is_full(client):
+    w = make_world(capacity=1)
+    headers = {**auth_headers(w.parent), "Idempotency-Key": "first-try"}
+    body = {"event_id": w.event.id, "items": [{"child_id": w.children[0].id, "slot_id": w.slots[0].id}]}
+    first = client.post("/api/bookings", json=body, headers=headers)
+    assert first.status_code == 201
+    # Someone else is turned away, which marks the slot full.
+    turned_away = client.post("/api/bookings", headers=auth_headers(w.parent), json={
+        "event_id": w.event.id, "items": [{"child_id": w.children[1].id, "slot_id": w.slots[0].id}],
+    })
+    assert turned_away.status_code == 409 and error_code(turned_away) == "slot_full"
+    retry = client.post("/api/bookings", json=body, headers=headers)
+    assert retry.status_code == 201
+    assert retry.get_json()["booking"]["id"] == first.get_json()["booking"]["id"]
