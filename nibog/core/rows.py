@@ -17,6 +17,7 @@ from typing import Any, TypeVar
 
 from sqlalchemy import Insert, inspect
 from sqlalchemy.orm import make_transient_to_detached
+from sqlalchemy.orm.attributes import set_committed_value
 
 from nibog.extensions import db
 
@@ -58,3 +59,28 @@ def insert_rows(model: type[M], values: list[dict[str, Any]]) -> list[M]:
             *table.c, sort_by_parameter_order=True
         )
     return [adopt(model, row) for row in db.session.execute(stmt, values).all()]
+
+
+def refresh(obj: M, row) -> M:
+    """Overwrite a persistent object's values with a row of every column of its table.
+
+    What a query with ``populate_existing`` does to an object it finds in the session, for a
+    row read with a Core statement: the values become the committed state (no history).
+    """
+    mapping = row._mapping
+    for key, attr in _row_to_attrs(type(obj)):
+        set_committed_value(obj, attr, mapping[key])
+    return obj
+
+
+def in_session(model: type[M], ids) -> dict[int, M] | None:
+    """id -> the session's object for each id, without SQL; None unless every one is there."""
+    session = db.session()
+    identity_map = session.identity_map
+    found = {}
+    for i in ids:
+        obj = identity_map.get(session.identity_key(model, i))
+        if obj is None:
+            return None
+        found[i] = obj
+    return found
