@@ -17,8 +17,9 @@ from flask import current_app
 from sqlalchemy import bindparam, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import joinedload, lazyload, load_only
 
-from nibog.accounts.models import Child
+from nibog.accounts.models import Child, User
 from nibog.booking import holds, promos
 from nibog.booking.eligibility import ensure_registration_open, ineligibility
 from nibog.booking.guests import (  # noqa: F401 - guest bookings through the same engine
@@ -117,10 +118,19 @@ _SLOTS_WITH_GAMES = (
     .join(GameTemplate, GameTemplate.id == EventGame.game_template_id)
     .where(GameSlot.id.in_(bindparam("slot_ids", expanding=True)))
 )
-_OWN_CHILDREN = select(Child).where(
-    Child.id.in_(bindparam("child_ids", expanding=True)),
-    Child.user_id == bindparam("owner_id"),
-    Child.deleted_at.is_(None),
+_OWN_CHILDREN = (
+    select(Child)
+    .where(
+        Child.id.in_(bindparam("child_ids", expanding=True)),
+        Child.user_id == bindparam("owner_id"),
+        Child.deleted_at.is_(None),
+    )
+    # What eligibility and the answer read; the parent only for the e-mail the booking queues
+    # (lifecycle finds it in the session). Any other column is loaded if asked.
+    .options(
+        load_only(Child.id, Child.user_id, Child.full_name, Child.date_of_birth),
+        joinedload(Child.parent).load_only(User.id, User.email),
+    )
 )
 _EVENT_WITH_VENUE = (
     select(Event, Venue)
@@ -139,6 +149,22 @@ _EVENT_WITH_SLOTS = (
     .outerjoin(Venue, Venue.id == Event.venue_id)
     .where(Event.id == bindparam("event_id"))
     .where(GameSlot.id.in_(bindparam("slot_ids", expanding=True)))
+    # Only the columns a hold reads (rules, prices, the answer); any other is loaded if asked.
+    # Without the relationships' joined loads: the venue's city is never read here, and the
+    # game's template is the entity beside it (found in the session, no SQL).
+    .options(
+        load_only(Event.id, Event.title, Event.event_date, Event.start_time, Event.end_time,
+                  Event.status, Event.registration_opens_at, Event.registration_closes_at),
+        load_only(Venue.id, Venue.name),
+        load_only(GameSlot.id, GameSlot.event_game_id, GameSlot.start_time, GameSlot.end_time,
+                  GameSlot.capacity, GameSlot.booked_count, GameSlot.price, GameSlot.is_open),
+        load_only(EventGame.id, EventGame.event_id, EventGame.game_template_id, EventGame.price,
+                  EventGame.min_age_months, EventGame.max_age_months),
+        load_only(GameTemplate.id, GameTemplate.name, GameTemplate.default_price,
+                  GameTemplate.min_age_months, GameTemplate.max_age_months),
+        lazyload(Venue.city),
+        lazyload(EventGame.template),
+    )
 )
 
 
