@@ -311,13 +311,13 @@ def ensure_not_booked(pairs: list[tuple[int, int]], *, exclude_booking_id: int |
         raise already_booked([(c, s) for c, s, _ in taken], {(c, s): b for c, s, b in taken})
 
 
-_LIVE_ITEMS = select(BookingItem.child_id, BookingItem.slot_id, BookingItem.booking_id).where(
-    BookingItem.is_live.is_(True),
-    tuple_(BookingItem.child_id, BookingItem.slot_id).in_(bindparam("pairs", expanding=True)),
+# On the table, not the entity: plain rows, without the ORM's execution path.
+_ITEMS = BookingItem.__table__
+_LIVE_ITEMS = select(_ITEMS.c.child_id, _ITEMS.c.slot_id, _ITEMS.c.booking_id).where(
+    _ITEMS.c.is_live.is_(True),
+    tuple_(_ITEMS.c.child_id, _ITEMS.c.slot_id).in_(bindparam("pairs", expanding=True)),
 )
-_LIVE_ITEMS_OF_OTHERS = _LIVE_ITEMS.where(
-    BookingItem.booking_id != bindparam("exclude_booking_id")
-)
+_LIVE_ITEMS_OF_OTHERS = _LIVE_ITEMS.where(_ITEMS.c.booking_id != bindparam("exclude_booking_id"))
 
 
 def already_booked(pairs, holders: dict | None = None) -> Conflict:
