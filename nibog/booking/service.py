@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from flask import current_app
-from sqlalchemy import bindparam, select
+from sqlalchemy import and_, bindparam, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload, lazyload, load_only
@@ -118,20 +118,18 @@ _SLOTS_WITH_GAMES = (
     .join(GameTemplate, GameTemplate.id == EventGame.game_template_id)
     .where(GameSlot.id.in_(bindparam("slot_ids", expanding=True)))
 )
-_OWN_CHILDREN = (
-    select(Child)
-    .where(
-        Child.id.in_(bindparam("child_ids", expanding=True)),
-        Child.user_id == bindparam("owner_id"),
-        Child.deleted_at.is_(None),
-    )
-    # What eligibility and the answer read; the parent only for the e-mail the booking queues
-    # (lifecycle finds it in the session). Any other column is loaded if asked.
-    .options(
-        load_only(Child.id, Child.user_id, Child.full_name, Child.date_of_birth),
-        joinedload(Child.parent).load_only(User.id, User.email),
-    )
+_IS_OWN_CHILD = and_(
+    Child.id.in_(bindparam("child_ids", expanding=True)),
+    Child.user_id == bindparam("owner_id"),
+    Child.deleted_at.is_(None),
 )
+# What eligibility and the answer read; the parent only for the e-mail the booking queues
+# (lifecycle finds it in the session). Any other column is loaded if asked.
+_CHILD_COLUMNS = (
+    load_only(Child.id, Child.user_id, Child.full_name, Child.date_of_birth),
+    joinedload(Child.parent).load_only(User.id, User.email),
+)
+_OWN_CHILDREN = select(Child).where(_IS_OWN_CHILD).options(*_CHILD_COLUMNS)
 _EVENT_WITH_VENUE = (
     select(Event, Venue)
     .outerjoin(Venue, Venue.id == Event.venue_id)
@@ -166,6 +164,13 @@ _EVENT_WITH_SLOTS = (
         lazyload(EventGame.template),
     )
 )
+# ... and, in the same round trip, the caller's requested children (the same rows as
+# _OWN_CHILDREN; a row without a match carries no child).
+_EVENT_WITH_SLOTS_AND_CHILDREN = (
+    _EVENT_WITH_SLOTS.add_columns(Child)
+    .outerjoin(Child, _IS_OWN_CHILD)
+    .options(*_CHILD_COLUMNS)
+)
 
 
 def _load_slots(
@@ -190,11 +195,12 @@ def _load_slots(
 
 def resolve_lines(
     event: Event, items: list[dict], owner_id: int | None, *, with_children: bool = True,
-    slots: dict[int, tuple] | None = None,
+    slots: dict[int, tuple] | None = None, children: dict[int, Child] | None = None,
 ) -> list[Line]:
     """Children (the owner's, not deleted), slots (of this event), prices and eligibility.
 
     ``with_children=False`` prices the slots only (a promo preview before children are known).
+    ``slots`` and ``children``: already read for these items (``_event_with_slots``).
     """
     if not items:
         raise ValidationFailed({"items": ["Choose at least one game slot"]})
@@ -208,12 +214,13 @@ def resolve_lines(
     if len(set(pairs)) != len(pairs):
         raise holds.already_booked([p for p in pairs if pairs.count(p) > 1])
     child_ids = {c for c, _ in pairs}
-    children = {
-        c.id: c
-        for c in db.session.scalars(
-            _OWN_CHILDREN, {"child_ids": sorted(child_ids), "owner_id": owner_id}
-        )
-    } if owner_id is not None else {}
+    if children is None:
+        children = {
+            c.id: c
+            for c in db.session.scalars(
+                _OWN_CHILDREN, {"child_ids": sorted(child_ids), "owner_id": owner_id}
+            )
+        } if owner_id is not None else {}
     missing = sorted(child_ids - children.keys())
     if missing:
         raise AppError("not_found", "Child not found", 404, {"child_ids": missing})
@@ -280,9 +287,11 @@ def resolve_addons(event: Event, addons: list[dict] | None) -> list[AddonLine]:
 def quote(
     *, event: Event, items: list[dict], addons: list[dict] | None, promo_code: str | None,
     owner_id: int | None, with_children: bool = True, slots: dict[int, tuple] | None = None,
+    children: dict[int, Child] | None = None,
 ) -> Quote:
     """Everything priced on the server; raises the validation errors. Counts nothing."""
-    lines = resolve_lines(event, items, owner_id, with_children=with_children, slots=slots)
+    lines = resolve_lines(event, items, owner_id, with_children=with_children, slots=slots,
+                          children=children)
     addon_lines = resolve_addons(event, addons)
     subtotal = sum(line.price for line in lines) + sum(a.total for a in addon_lines)
     discount, promo_id = 0, None
@@ -324,12 +333,13 @@ def create_booking(
     if user_id is None and guest_email is None:
         raise ValueError("a booking needs a user or a guest email")
     holds.reject_known_full(event_id, items)
-    event, venue, slots_read, counts = _event_with_slots(event_id, items)
+    owner_id = user_id if user_id is not None else child_owner_id
+    event, venue, slots_read, counts, children = _event_with_slots(event_id, items, owner_id)
     holds.reject_full_in_committed(counts, items)
     ensure_registration_open(event, utcnow(), walk_in=source == "admin")
     q = quote(
-        event=event, items=items, addons=addons, promo_code=promo_code,
-        owner_id=user_id if user_id is not None else child_owner_id, slots=slots_read,
+        event=event, items=items, addons=addons, promo_code=promo_code, owner_id=owner_id,
+        slots=slots_read, children=children,
     )
 
     # The locked section: slots (id order), promo, variants (id order); nothing slow inside.
@@ -379,26 +389,35 @@ def create_booking(
     return booking
 
 
-def _event_with_slots(
-    event_id: int, items: list
-) -> tuple[Event, Venue | None, dict[int, tuple], dict[int, tuple[int, int]]]:
-    """The event, its venue, the requested slots of this event with their games, and those
-    slots' committed (booked, capacity): one query.
+def _event_with_slots(event_id: int, items: list, owner_id: int | None) -> tuple[
+    Event, Venue | None, dict[int, tuple], dict[int, tuple[int, int]], dict[int, Child] | None
+]:
+    """The event, its venue, the requested slots of this event with their games, those slots'
+    committed (booked, capacity) and the owner's requested children: one query.
 
     Ids that are not well-formed are left to ``resolve_lines`` to refuse; when no requested
-    slot belongs to the event, the event is read alone (404 when it does not exist).
+    slot belongs to the event, the event is read alone (404 when it does not exist) and the
+    children are left to ``resolve_lines`` (None).
     """
     slot_ids = sorted(holds.requested_seats(items))
+    child_ids = sorted({
+        item["child_id"] for item in items
+        if isinstance(item, dict) and type(item.get("child_id")) is int
+    })
     rows = (
-        db.session.execute(_EVENT_WITH_SLOTS, {"event_id": event_id, "slot_ids": slot_ids}).all()
+        db.session.execute(_EVENT_WITH_SLOTS_AND_CHILDREN, {
+            "event_id": event_id, "slot_ids": slot_ids, "child_ids": child_ids,
+            "owner_id": owner_id,
+        }).all()
         if slot_ids else []
     )
     if not rows:
-        return (*_event_with_venue(event_id), {}, {})
+        return (*_event_with_venue(event_id), {}, {}, None)
     return (
         rows[0][0], rows[0][1],
         {r[2].id: (r[2], r[3], r[4]) for r in rows},
         {r[2].id: (r.committed_booked, r.committed_capacity) for r in rows},
+        {r[7].id: r[7] for r in rows if r[7] is not None},
     )
 
 
