@@ -92,14 +92,10 @@ _CLAIM = (
 def lock_slots(seats_needed: Counter) -> dict[int, GameSlot]:
     """Lock the slots in id order; returns id -> slot object with the locked row's values."""
     if LOCK_ROWS and LOCK_IN_ID_ORDER:
-        loaded = rows.in_session(GameSlot, seats_needed)
-        if loaded is not None:
-            # The booking path has just loaded these objects: refresh them from plain rows,
-            # which costs a fraction of an ORM load with populate_existing.
-            locked = {}
-            for row in db.session.execute(_LOCK_SLOTS, {"slot_ids": sorted(loaded)}):
-                locked[row.id] = rows.refresh(loaded[row.id], row)
-            return locked
+        # Plain rows made into the session's objects: a fraction of the CPU of an ORM load
+        # with populate_existing, with the same result.
+        locked = db.session.execute(_LOCK_SLOTS, {"slot_ids": sorted(seats_needed)})
+        return {row.id: rows.load(GameSlot, row) for row in locked}
     return lock_rows(GameSlot, seats_needed, in_request_order=not LOCK_IN_ID_ORDER)
 
 

@@ -14,13 +14,13 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from flask import current_app
-from sqlalchemy import and_, bindparam, select
+from sqlalchemy import bindparam, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import joinedload, lazyload, load_only
+from sqlalchemy.orm import lazyload, load_only
 
-from nibog.accounts.models import Child, User
-from nibog.booking import holds, promos
+from nibog.accounts.models import Child
+from nibog.booking import hold_reads, holds, promos
 from nibog.booking.eligibility import ensure_registration_open, ineligibility
 from nibog.booking.guests import (  # noqa: F401 - guest bookings through the same engine
     attach_guest_bookings,
@@ -118,58 +118,21 @@ _SLOTS_WITH_GAMES = (
     .join(GameTemplate, GameTemplate.id == EventGame.game_template_id)
     .where(GameSlot.id.in_(bindparam("slot_ids", expanding=True)))
 )
-_IS_OWN_CHILD = and_(
-    Child.id.in_(bindparam("child_ids", expanding=True)),
-    Child.user_id == bindparam("owner_id"),
-    Child.deleted_at.is_(None),
+_OWN_CHILDREN = (
+    select(Child)
+    .where(
+        Child.id.in_(bindparam("child_ids", expanding=True)),
+        Child.user_id == bindparam("owner_id"),
+        Child.deleted_at.is_(None),
+    )
+    # What eligibility and the answer read; any other column is loaded if asked.
+    .options(load_only(Child.id, Child.user_id, Child.full_name, Child.date_of_birth),
+             lazyload(Child.parent))
 )
-# What eligibility and the answer read; the parent only for the e-mail the booking queues
-# (lifecycle finds it in the session). Any other column is loaded if asked.
-_CHILD_COLUMNS = (
-    load_only(Child.id, Child.user_id, Child.full_name, Child.date_of_birth),
-    joinedload(Child.parent).load_only(User.id, User.email),
-)
-_OWN_CHILDREN = select(Child).where(_IS_OWN_CHILD).options(*_CHILD_COLUMNS)
 _EVENT_WITH_VENUE = (
     select(Event, Venue)
     .outerjoin(Venue, Venue.id == Event.venue_id)
     .where(Event.id == bindparam("event_id"))
-)
-_EVENT_WITH_SLOTS = (
-    # The two counts as plain columns: always this statement's committed values, even when the
-    # session already holds (possibly modified) slot objects.
-    select(Event, Venue, GameSlot, EventGame, GameTemplate,
-           GameSlot.booked_count.label("committed_booked"),
-           GameSlot.capacity.label("committed_capacity"))
-    .join(EventGame, EventGame.event_id == Event.id)
-    .join(GameSlot, GameSlot.event_game_id == EventGame.id)
-    .join(GameTemplate, GameTemplate.id == EventGame.game_template_id)
-    .outerjoin(Venue, Venue.id == Event.venue_id)
-    .where(Event.id == bindparam("event_id"))
-    .where(GameSlot.id.in_(bindparam("slot_ids", expanding=True)))
-    # Only the columns a hold reads (rules, prices, the answer); any other is loaded if asked.
-    # Without the relationships' joined loads: the venue's city is never read here, and the
-    # game's template is the entity beside it (found in the session, no SQL).
-    .options(
-        load_only(Event.id, Event.title, Event.event_date, Event.start_time, Event.end_time,
-                  Event.status, Event.registration_opens_at, Event.registration_closes_at),
-        load_only(Venue.id, Venue.name),
-        load_only(GameSlot.id, GameSlot.event_game_id, GameSlot.start_time, GameSlot.end_time,
-                  GameSlot.capacity, GameSlot.booked_count, GameSlot.price, GameSlot.is_open),
-        load_only(EventGame.id, EventGame.event_id, EventGame.game_template_id, EventGame.price,
-                  EventGame.min_age_months, EventGame.max_age_months),
-        load_only(GameTemplate.id, GameTemplate.name, GameTemplate.default_price,
-                  GameTemplate.min_age_months, GameTemplate.max_age_months),
-        lazyload(Venue.city),
-        lazyload(EventGame.template),
-    )
-)
-# ... and, in the same round trip, the caller's requested children (the same rows as
-# _OWN_CHILDREN; a row without a match carries no child).
-_EVENT_WITH_SLOTS_AND_CHILDREN = (
-    _EVENT_WITH_SLOTS.add_columns(Child)
-    .outerjoin(Child, _IS_OWN_CHILD)
-    .options(*_CHILD_COLUMNS)
 )
 
 
@@ -334,7 +297,9 @@ def create_booking(
         raise ValueError("a booking needs a user or a guest email")
     holds.reject_known_full(event_id, items)
     owner_id = user_id if user_id is not None else child_owner_id
-    event, venue, slots_read, counts, children = _event_with_slots(event_id, items, owner_id)
+    event, venue, slots_read, counts, children, owner_email = _event_with_slots(
+        event_id, items, owner_id
+    )
     holds.reject_full_in_committed(counts, items)
     ensure_registration_open(event, utcnow(), walk_in=source == "admin")
     q = quote(
@@ -380,20 +345,22 @@ def create_booking(
     )
     items, booking_addons = _insert_lines(booking, q)
     if venue is not None:
-        rows = [(item, line.child, line.slot, line.template)
+        # The slots as locked (their times may have changed since the unlocked read).
+        rows = [(item, line.child, slots[line.slot.id], line.template)
                 for item, line in zip(items, q.lines, strict=True)]
         code = promo.code if promo is not None else None
         keep_for_answer(booking, Written(event, venue, rows, booking_addons, code))
-    notify_status(booking)
+    # The owner's address came with the children (None: not read, the lifecycle reads it).
+    notify_status(booking, recipient=(owner_email, user_id)
+                  if user_id is not None and children else None)
     enqueue("nibog.booking.tasks.seats_changed", event.id)
     return booking
 
 
-def _event_with_slots(event_id: int, items: list, owner_id: int | None) -> tuple[
-    Event, Venue | None, dict[int, tuple], dict[int, tuple[int, int]], dict[int, Child] | None
-]:
-    """The event, its venue, the requested slots of this event with their games, those slots'
-    committed (booked, capacity) and the owner's requested children: one query.
+def _event_with_slots(event_id: int, items: list, owner_id: int | None) -> tuple:
+    """(event, venue, slot id -> (slot, event game, template), slot id -> committed (booked,
+    capacity), the owner's requested children, the owner's e-mail): one query
+    (``hold_reads``).
 
     Ids that are not well-formed are left to ``resolve_lines`` to refuse; when no requested
     slot belongs to the event, the event is read alone (404 when it does not exist) and the
@@ -404,21 +371,10 @@ def _event_with_slots(event_id: int, items: list, owner_id: int | None) -> tuple
         item["child_id"] for item in items
         if isinstance(item, dict) and type(item.get("child_id")) is int
     })
-    rows = (
-        db.session.execute(_EVENT_WITH_SLOTS_AND_CHILDREN, {
-            "event_id": event_id, "slot_ids": slot_ids, "child_ids": child_ids,
-            "owner_id": owner_id,
-        }).all()
-        if slot_ids else []
-    )
-    if not rows:
-        return (*_event_with_venue(event_id), {}, {}, None)
-    return (
-        rows[0][0], rows[0][1],
-        {r[2].id: (r[2], r[3], r[4]) for r in rows},
-        {r[2].id: (r.committed_booked, r.committed_capacity) for r in rows},
-        {r[7].id: r[7] for r in rows if r[7] is not None},
-    )
+    read = hold_reads.read(event_id, slot_ids, child_ids, owner_id) if slot_ids else None
+    if read is None:
+        return (*_event_with_venue(event_id), {}, {}, None, None)
+    return read.event, read.venue, read.slots, read.counts, read.children, read.owner_email
 
 
 def _event_with_venue(event_id: int) -> tuple[Event, Venue | None]:

@@ -81,14 +81,14 @@ def refresh(obj: M, row) -> M:
     return obj
 
 
-def in_session(model: type[M], ids) -> dict[int, M] | None:
-    """id -> the session's object for each id, without SQL; None unless every one is there."""
+def load(model: type[M], row) -> M:
+    """A row of every column of the model's table, as the session's object for it: the one the
+    session holds, refreshed (as ``populate_existing`` would), or a new one adopted."""
     session = db.session()
-    identity_map = session.identity_map
-    found = {}
-    for i in ids:
-        obj = identity_map.get(session.identity_key(model, i))
-        if obj is None:
-            return None
-        found[i] = obj
-    return found
+    obj = session.identity_map.get(session.identity_key(model, row._mapping[_pk_key(model)]))
+    return refresh(obj, row) if obj is not None else adopt(model, row)
+
+
+def _pk_key(model: type) -> str:
+    [column] = inspect(model).primary_key
+    return column.key
