@@ -1,4 +1,4 @@
-"""Rows inserted with Core and handed back as ORM objects of the session.
+"""Rows written or locked with Core and handed back as ORM objects of the session.
 
 On the hottest write path (a booking hold: the booking, its items, its notification) flushing new
 objects through the unit of work costs about three times the CPU of the same INSERT ... RETURNING
@@ -8,7 +8,8 @@ changes to it flush as UPDATEs like any other, and a commit expires it like any 
 
 The SQL is the statement a flush would send, so constraints, defaults and triggers behave the
 same; what it skips is ORM-level machinery (mapper events, cascades), so use it only for models
-that have none on insert.
+that have none on insert. ``load`` does the same for a row read with Core (a locking SELECT):
+the session's object for it, refreshed, or a new one.
 """
 
 from __future__ import annotations
@@ -41,7 +42,7 @@ def _row_to_attrs(model: type) -> list[tuple[str, str]]:
 
 
 def adopt(model: type[M], row) -> M:
-    """A row returned by an INSERT ... RETURNING of every column, as an object of the session."""
+    """A row of every column (INSERT ... RETURNING, SELECT), as a new object of the session."""
     mapping = row._mapping
     manager = _managers.get(model)
     if manager is None:
@@ -89,6 +90,12 @@ def load(model: type[M], row) -> M:
     return refresh(obj, row) if obj is not None else adopt(model, row)
 
 
+_pk_keys: dict[type, str] = {}
+
+
 def _pk_key(model: type) -> str:
-    [column] = inspect(model).primary_key
-    return column.key
+    key = _pk_keys.get(model)
+    if key is None:
+        [column] = inspect(model).primary_key
+        key = _pk_keys[model] = column.key
+    return key
