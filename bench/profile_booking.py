@@ -56,7 +56,11 @@ def main() -> None:
     ap.add_argument("--n", type=int, default=2000, help="slot_full requests to send")
     ap.add_argument("--profile", choices=["full", "held"], help="cProfile this kind of answer")
     ap.add_argument("--top", type=int, default=35)
-    ap.add_argument("--sort", default="cumulative", help="pstats order: cumulative, tottime, ...")
+    ap.add_argument("--sort", default="cumulative", help="pstats sort key, e.g. tottime")
+    ap.add_argument("--dump", help="also save the raw profile here (for pstats callers/callees)")
+    ap.add_argument("--cpu-clock", action="store_true",
+                    help="profile with process CPU time instead of wall time (waits on "
+                         "PostgreSQL and Redis then count for nothing)")
     ap.add_argument("--reset", action="store_true",
                     help="first delete every booking, notification and outbox row and free all seats")
     opts = ap.parse_args()
@@ -102,7 +106,8 @@ def main() -> None:
         return tokens[uid], {"event_id": event_id, "items": [{"child_id": child_id, "slot_id": slot}]}
 
     def run(indexes, expect: int, profile: bool) -> float:
-        prof = cProfile.Profile() if profile else None
+        clock = (time.process_time,) if opts.cpu_clock else ()
+        prof = cProfile.Profile(*clock) if profile else None
         t0 = time.process_time()
         if prof:
             prof.enable()
@@ -112,6 +117,8 @@ def main() -> None:
                 raise SystemExit(f"expected {expect}, got {code}: {body}")
         if prof:
             prof.disable()
+            if opts.dump:
+                prof.dump_stats(opts.dump)
             s = io.StringIO()
             pstats.Stats(prof, stream=s).sort_stats(opts.sort).print_stats(opts.top)
             print(s.getvalue())

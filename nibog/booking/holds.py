@@ -15,12 +15,13 @@ from collections import Counter
 from collections.abc import Callable, Iterable
 
 from redis.exceptions import RedisError
-from sqlalchemy import event, inspect, select, tuple_
+from sqlalchemy import bindparam, event, inspect, select, tuple_, update
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import set_committed_value
 
 from nibog.booking.models import BookingItem
 from nibog.catalog.models import AddOnVariant, EventGame, GameSlot
-from nibog.core import prefetch
+from nibog.core import prefetch, rows
 from nibog.core.errors import AppError, Conflict
 from nibog.extensions import db, get_redis
 
@@ -75,7 +76,26 @@ def lock_rows(model, ids: Iterable[int], *, in_request_order: bool = False) -> d
     return {row.id: row for row in db.session.scalars(stmt)}
 
 
+_SLOTS = GameSlot.__table__
+# Every column: a slot refreshed from this row is as fresh as a populate_existing load.
+_LOCK_SLOTS = (
+    select(_SLOTS)
+    .where(_SLOTS.c.id.in_(bindparam("slot_ids", expanding=True)))
+    .order_by(_SLOTS.c.id)
+    .with_for_update()
+)
+_CLAIM = (
+    update(_SLOTS).where(_SLOTS.c.id == bindparam("slot_id")).values(booked_count=bindparam("booked"))
+)
+
+
 def lock_slots(seats_needed: Counter) -> dict[int, GameSlot]:
+    """Lock the slots in id order; returns id -> slot object with the locked row's values."""
+    if LOCK_ROWS and LOCK_IN_ID_ORDER:
+        # Plain rows made into the session's objects: a fraction of the CPU of an ORM load
+        # with populate_existing, with the same result.
+        locked = db.session.execute(_LOCK_SLOTS, {"slot_ids": sorted(seats_needed)})
+        return {row.id: rows.load(GameSlot, row) for row in locked}
     return lock_rows(GameSlot, seats_needed, in_request_order=not LOCK_IN_ID_ORDER)
 
 
@@ -232,8 +252,32 @@ def claim_seats(slots: dict[int, GameSlot], seats_needed: Counter) -> None:
     closed = sorted(sid for sid in seats_needed if not slots[sid].is_open)
     if closed:
         raise AppError("slot_closed", "Booking is closed for this slot", 422, {"slot_ids": closed})
-    for sid, need in seats_needed.items():
-        slots[sid].booked_count += need
+    if db.session().get_nested_transaction() is not None:
+        # A savepoint's rollback expires only the objects its flushes changed: let the unit of
+        # work record this change, so a rolled-back claim is not left in the slot objects.
+        for sid, need in seats_needed.items():
+            slots[sid].booked_count += need
+        return
+    _write_claim(slots, seats_needed)
+
+
+def _write_claim(slots: dict[int, GameSlot], seats_needed: Counter) -> None:
+    """The claim's UPDATE, sent at once with a prebuilt statement instead of a flush.
+
+    The same SQL a flush would send (the new count, computed from the value read under the row
+    lock, so the LOCK_ROWS=False control still loses updates), at a fraction of the CPU. It
+    bypasses the after_flush listeners, which is right only because a claim never frees a seat:
+    everything that frees one (cancel, expiry, capacity raise) still changes the objects and
+    flushes, so _clear_full_marks sees it.
+    """
+    params = [{"slot_id": sid, "booked": slots[sid].booked_count + need}
+              for sid, need in sorted(seats_needed.items())]
+    db.session.execute(_CLAIM, params if len(params) > 1 else params[0])
+    for p in params:
+        slot = slots[p["slot_id"]]
+        set_committed_value(slot, "booked_count", p["booked"])
+        # The UPDATE set it to now(), as a flush would have; read it again if asked.
+        db.session.expire(slot, ["updated_at"])
 
 
 def give_back_seats(seats: Counter) -> list[int]:
@@ -261,14 +305,23 @@ def ensure_not_booked(pairs: list[tuple[int, int]], *, exclude_booking_id: int |
         raise already_booked(repeated)
     if not pairs:
         return
-    stmt = select(BookingItem.child_id, BookingItem.slot_id, BookingItem.booking_id).where(
-        BookingItem.is_live.is_(True), tuple_(BookingItem.child_id, BookingItem.slot_id).in_(pairs)
-    )
-    if exclude_booking_id is not None:
-        stmt = stmt.where(BookingItem.booking_id != exclude_booking_id)
-    taken = db.session.execute(stmt).all()
+    if exclude_booking_id is None:
+        taken = db.session.execute(_LIVE_ITEMS, {"pairs": pairs}).all()
+    else:
+        taken = db.session.execute(
+            _LIVE_ITEMS_OF_OTHERS, {"pairs": pairs, "exclude_booking_id": exclude_booking_id}
+        ).all()
     if taken:
         raise already_booked([(c, s) for c, s, _ in taken], {(c, s): b for c, s, b in taken})
+
+
+# On the table, not the entity: plain rows, without the ORM's execution path.
+_ITEMS = BookingItem.__table__
+_LIVE_ITEMS = select(_ITEMS.c.child_id, _ITEMS.c.slot_id, _ITEMS.c.booking_id).where(
+    _ITEMS.c.is_live.is_(True),
+    tuple_(_ITEMS.c.child_id, _ITEMS.c.slot_id).in_(bindparam("pairs", expanding=True)),
+)
+_LIVE_ITEMS_OF_OTHERS = _LIVE_ITEMS.where(_ITEMS.c.booking_id != bindparam("exclude_booking_id"))
 
 
 def already_booked(pairs, holders: dict | None = None) -> Conflict:

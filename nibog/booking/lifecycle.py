@@ -59,14 +59,19 @@ def _recipient(booking: Booking) -> tuple[str | None, int | None]:
     return booking.guest_email, None
 
 
-def notify_status(booking: Booking, **extra) -> None:
-    """Queue the e-mail for the booking's current status; it leaves after the commit."""
+def notify_status(
+    booking: Booking, *, recipient: tuple[str | None, int | None] | None = None, **extra
+) -> None:
+    """Queue the e-mail for the booking's current status; it leaves after the commit.
+
+    ``recipient``: (address, user id) of the booking's user, when the caller has just read them.
+    """
     template = {
         "pending_payment": "booking_held",
         "confirmed": "booking_confirmed",
         "cancelled": "booking_cancelled",
     }.get(booking.status)
-    to, user_id = _recipient(booking)
+    to, user_id = recipient if recipient is not None else _recipient(booking)
     if template is None or not to:
         return
     from nibog.notifications.service import queue_email

@@ -17,9 +17,10 @@ from flask import current_app
 from sqlalchemy import bindparam, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import lazyload, load_only
 
 from nibog.accounts.models import Child
-from nibog.booking import holds, promos
+from nibog.booking import hold_reads, holds, promos
 from nibog.booking.eligibility import ensure_registration_open, ineligibility
 from nibog.booking.guests import (  # noqa: F401 - guest bookings through the same engine
     attach_guest_bookings,
@@ -117,28 +118,21 @@ _SLOTS_WITH_GAMES = (
     .join(GameTemplate, GameTemplate.id == EventGame.game_template_id)
     .where(GameSlot.id.in_(bindparam("slot_ids", expanding=True)))
 )
-_OWN_CHILDREN = select(Child).where(
-    Child.id.in_(bindparam("child_ids", expanding=True)),
-    Child.user_id == bindparam("owner_id"),
-    Child.deleted_at.is_(None),
+_OWN_CHILDREN = (
+    select(Child)
+    .where(
+        Child.id.in_(bindparam("child_ids", expanding=True)),
+        Child.user_id == bindparam("owner_id"),
+        Child.deleted_at.is_(None),
+    )
+    # What eligibility and the answer read; any other column is loaded if asked.
+    .options(load_only(Child.id, Child.user_id, Child.full_name, Child.date_of_birth),
+             lazyload(Child.parent))
 )
 _EVENT_WITH_VENUE = (
     select(Event, Venue)
     .outerjoin(Venue, Venue.id == Event.venue_id)
     .where(Event.id == bindparam("event_id"))
-)
-_EVENT_WITH_SLOTS = (
-    # The two counts as plain columns: always this statement's committed values, even when the
-    # session already holds (possibly modified) slot objects.
-    select(Event, Venue, GameSlot, EventGame, GameTemplate,
-           GameSlot.booked_count.label("committed_booked"),
-           GameSlot.capacity.label("committed_capacity"))
-    .join(EventGame, EventGame.event_id == Event.id)
-    .join(GameSlot, GameSlot.event_game_id == EventGame.id)
-    .join(GameTemplate, GameTemplate.id == EventGame.game_template_id)
-    .outerjoin(Venue, Venue.id == Event.venue_id)
-    .where(Event.id == bindparam("event_id"))
-    .where(GameSlot.id.in_(bindparam("slot_ids", expanding=True)))
 )
 
 
@@ -164,11 +158,12 @@ def _load_slots(
 
 def resolve_lines(
     event: Event, items: list[dict], owner_id: int | None, *, with_children: bool = True,
-    slots: dict[int, tuple] | None = None,
+    slots: dict[int, tuple] | None = None, children: dict[int, Child] | None = None,
 ) -> list[Line]:
     """Children (the owner's, not deleted), slots (of this event), prices and eligibility.
 
     ``with_children=False`` prices the slots only (a promo preview before children are known).
+    ``slots`` and ``children``: already read for these items (``_event_with_slots``).
     """
     if not items:
         raise ValidationFailed({"items": ["Choose at least one game slot"]})
@@ -182,12 +177,13 @@ def resolve_lines(
     if len(set(pairs)) != len(pairs):
         raise holds.already_booked([p for p in pairs if pairs.count(p) > 1])
     child_ids = {c for c, _ in pairs}
-    children = {
-        c.id: c
-        for c in db.session.scalars(
-            _OWN_CHILDREN, {"child_ids": sorted(child_ids), "owner_id": owner_id}
-        )
-    } if owner_id is not None else {}
+    if children is None:
+        children = {
+            c.id: c
+            for c in db.session.scalars(
+                _OWN_CHILDREN, {"child_ids": sorted(child_ids), "owner_id": owner_id}
+            )
+        } if owner_id is not None else {}
     missing = sorted(child_ids - children.keys())
     if missing:
         raise AppError("not_found", "Child not found", 404, {"child_ids": missing})
@@ -254,9 +250,11 @@ def resolve_addons(event: Event, addons: list[dict] | None) -> list[AddonLine]:
 def quote(
     *, event: Event, items: list[dict], addons: list[dict] | None, promo_code: str | None,
     owner_id: int | None, with_children: bool = True, slots: dict[int, tuple] | None = None,
+    children: dict[int, Child] | None = None,
 ) -> Quote:
     """Everything priced on the server; raises the validation errors. Counts nothing."""
-    lines = resolve_lines(event, items, owner_id, with_children=with_children, slots=slots)
+    lines = resolve_lines(event, items, owner_id, with_children=with_children, slots=slots,
+                          children=children)
     addon_lines = resolve_addons(event, addons)
     subtotal = sum(line.price for line in lines) + sum(a.total for a in addon_lines)
     discount, promo_id = 0, None
@@ -298,12 +296,15 @@ def create_booking(
     if user_id is None and guest_email is None:
         raise ValueError("a booking needs a user or a guest email")
     holds.reject_known_full(event_id, items)
-    event, venue, slots_read, counts = _event_with_slots(event_id, items)
+    owner_id = user_id if user_id is not None else child_owner_id
+    event, venue, slots_read, counts, children, owner_email = _event_with_slots(
+        event_id, items, owner_id
+    )
     holds.reject_full_in_committed(counts, items)
     ensure_registration_open(event, utcnow(), walk_in=source == "admin")
     q = quote(
-        event=event, items=items, addons=addons, promo_code=promo_code,
-        owner_id=user_id if user_id is not None else child_owner_id, slots=slots_read,
+        event=event, items=items, addons=addons, promo_code=promo_code, owner_id=owner_id,
+        slots=slots_read, children=children,
     )
 
     # The locked section: slots (id order), promo, variants (id order); nothing slow inside.
@@ -344,36 +345,36 @@ def create_booking(
     )
     items, booking_addons = _insert_lines(booking, q)
     if venue is not None:
-        rows = [(item, line.child, line.slot, line.template)
+        # The slots as locked (their times may have changed since the unlocked read).
+        rows = [(item, line.child, slots[line.slot.id], line.template)
                 for item, line in zip(items, q.lines, strict=True)]
         code = promo.code if promo is not None else None
         keep_for_answer(booking, Written(event, venue, rows, booking_addons, code))
-    notify_status(booking)
+    # The owner's address came with the children (None: not read, the lifecycle reads it).
+    notify_status(booking, recipient=(owner_email, user_id)
+                  if user_id is not None and children else None)
     enqueue("nibog.booking.tasks.seats_changed", event.id)
     return booking
 
 
-def _event_with_slots(
-    event_id: int, items: list
-) -> tuple[Event, Venue | None, dict[int, tuple], dict[int, tuple[int, int]]]:
-    """The event, its venue, the requested slots of this event with their games, and those
-    slots' committed (booked, capacity): one query.
+def _event_with_slots(event_id: int, items: list, owner_id: int | None) -> tuple:
+    """(event, venue, slot id -> (slot, event game, template), slot id -> committed (booked,
+    capacity), the owner's requested children, the owner's e-mail): one query
+    (``hold_reads``).
 
     Ids that are not well-formed are left to ``resolve_lines`` to refuse; when no requested
-    slot belongs to the event, the event is read alone (404 when it does not exist).
+    slot belongs to the event, the event is read alone (404 when it does not exist) and the
+    children are left to ``resolve_lines`` (None).
     """
     slot_ids = sorted(holds.requested_seats(items))
-    rows = (
-        db.session.execute(_EVENT_WITH_SLOTS, {"event_id": event_id, "slot_ids": slot_ids}).all()
-        if slot_ids else []
-    )
-    if not rows:
-        return (*_event_with_venue(event_id), {}, {})
-    return (
-        rows[0][0], rows[0][1],
-        {r[2].id: (r[2], r[3], r[4]) for r in rows},
-        {r[2].id: (r.committed_booked, r.committed_capacity) for r in rows},
-    )
+    child_ids = sorted({
+        item["child_id"] for item in items
+        if isinstance(item, dict) and type(item.get("child_id")) is int
+    })
+    read = hold_reads.read(event_id, slot_ids, child_ids, owner_id) if slot_ids else None
+    if read is None:
+        return (*_event_with_venue(event_id), {}, {}, None, None)
+    return read.event, read.venue, read.slots, read.counts, read.children, read.owner_email
 
 
 def _event_with_venue(event_id: int) -> tuple[Event, Venue | None]:

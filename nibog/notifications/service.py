@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import bindparam, delete, func, select
+from sqlalchemy import bindparam, case, delete, func, insert, literal, select
 
 from nibog.core import rows
 from nibog.core.jobs import enqueue
@@ -78,13 +78,18 @@ def _queue(channel, template, recipient, context, *, user_id, booking_id) -> Not
         "status": "queued",
         "error": None,
     }
-    reason = suppression_reason(channel, template, recipient, user_id) if recipient else None
-    if not recipient:
-        values.update(status="failed", error="no recipient address")
-    elif reason:
-        values.update(status="suppressed", error=reason)
-    # Inserted now (the job needs its id), with a prebuilt statement: every booking queues one.
-    [entry] = rows.insert_rows(NotificationLog, [values])
+    if recipient and channel == "email" and not is_marketing(template):
+        # The bounce list is this message's only rule: the INSERT checks it (one round trip).
+        row = db.session.execute(_INSERT_EMAIL_UNLESS_BOUNCED, values).one()
+        entry = rows.adopt(NotificationLog, row)
+    else:
+        reason = suppression_reason(channel, template, recipient, user_id) if recipient else None
+        if not recipient:
+            values.update(status="failed", error="no recipient address")
+        elif reason:
+            values.update(status="suppressed", error=reason)
+        # Inserted now (the job needs its id), with a prebuilt statement: every booking queues one.
+        [entry] = rows.insert_rows(NotificationLog, [values])
     if entry.status == "queued":
         enqueue("nibog.notifications.tasks.deliver", entry.id, context or {}, queue="notifications")
     return entry
@@ -105,6 +110,26 @@ _IS_SUPPRESSED = (
     select(func.count())
     .select_from(EmailSuppression)
     .where(EmailSuppression.email == bindparam("email"))
+)
+
+# queue_email of a non-marketing message in one round trip: suppression_reason's bounce rule
+# (the address, already normalised, is on the list) decides the row's status in the INSERT.
+_BOUNCED = select(EmailSuppression.id).where(EmailSuppression.email == bindparam("recipient")).exists()
+_INSERT_EMAIL_UNLESS_BOUNCED = (
+    insert(NotificationLog.__table__)
+    .from_select(
+        ["channel", "template", "recipient", "user_id", "booking_id", "status", "error"],
+        select(
+            literal("email"),
+            bindparam("template"),
+            bindparam("recipient"),
+            bindparam("user_id"),
+            bindparam("booking_id"),
+            case((_BOUNCED, "suppressed"), else_="queued"),
+            case((_BOUNCED, "address bounced"), else_=None),
+        ),
+    )
+    .returning(*NotificationLog.__table__.c)
 )
 
 

@@ -134,3 +134,20 @@ def test_an_empty_address_fails_visibly_without_a_job(app):
     db.session.expire_all()
     logged = db.session.get(NotificationLog, nowhere.id)
     assert logged.status == "failed" and logged.error == "no recipient address"
+
+
+def test_a_bounced_address_is_logged_as_suppressed_and_sent_nothing(app):
+    from nibog.notifications.service import suppress_email
+
+    user = UserFactory()
+    suppress_email(user.email)
+    bounced = queue_email("welcome", f"  {user.email.upper()} ", {}, user_id=user.id)
+    other = UserFactory()
+    sent = queue_email("welcome", other.email, {}, user_id=other.id)
+    tx.commit()
+    assert (bounced.recipient, bounced.status, bounced.error) == (
+        user.email, "suppressed", "address bounced")
+    assert [m["To"] for m in CONSOLE_OUTBOX] == [other.email]
+    db.session.expire_all()
+    assert db.session.get(NotificationLog, bounced.id).status == "suppressed"
+    assert db.session.get(NotificationLog, sent.id).status == "sent"
