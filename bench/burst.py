@@ -62,6 +62,7 @@ def summarise(results, connect_errors, connect_s, send_s, cpu_used) -> dict:
     held_slots = Counter()
     samples = []
     last_done = 0.0
+    last_held = 0.0  # when the last seat was taken: the burst's "booking" phase
     for r in results:
         if r["outcome"] != "answer":
             outcome[r["outcome"]] += 1
@@ -86,6 +87,7 @@ def summarise(results, connect_errors, connect_s, send_s, cpu_used) -> dict:
             outcome["ok"] += 1
         elif status == 201:
             outcome["held"] += 1
+            last_held = max(last_held, r["t_done"])
         elif status == 409 and code == "slot_full":
             outcome["slot_full"] += 1
         elif status >= 500:
@@ -113,6 +115,7 @@ def summarise(results, connect_errors, connect_s, send_s, cpu_used) -> dict:
         "connect_s": round(connect_s, 2),
         "send_s": round(send_s, 3),
         "wall_s": round(wall, 3),
+        "last_held_s": round(last_held, 3),
         "attempts_per_s": round(attempts / wall, 1) if last_done else 0,
         "generator_cpu_s": round(cpu_used, 2),
         **httpload.percentiles(latencies),

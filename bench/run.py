@@ -345,7 +345,8 @@ def fmt_burst(r: dict) -> str:
         f"unexpected {r['unexpected']} -> {'OK' if r['ok'] else 'FAILED'}",
         f"  wall {r['wall_s']} s  ->  {r['attempts_per_s']} attempts/s;  latency p50 {r['p50_ms']} ms, "
         f"p95 {r['p95_ms']} ms, p99 {r['p99_ms']} ms, max {r['max_ms']} ms "
-        f"(connections opened in {r['connect_s']} s, requests written in {r['send_s']} s)",
+        f"(connections opened in {r['connect_s']} s, requests written in {r['send_s']} s; "
+        f"last seat taken at {r.get('last_held_s')} s)",
         f"  CPU s: web {cpu['web']['cpu_s']}, rq worker {cpu['rq_worker']['cpu_s']}, "
         f"postgres {cpu['postgres']['cpu_s']}, redis {cpu['redis']['cpu_s']} (server {server_cpu:.2f}); "
         f"generator {r['generator_cpu_s']}; not the bench {cpu['other']['cpu_s']}; machine "
