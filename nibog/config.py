@@ -76,6 +76,9 @@ class Config:
     # OUTBOX_RELAY_SECONDS in batches - jobs start up to that much later, and the request does
     # no Redis push and no bookkeeping UPDATE (a quarter of a seat hold's CPU in a sales burst).
     JOBS_HANDOFF = os.environ.get("JOBS_HANDOFF", "commit")
+    # Jobs that only refresh state derived from committed rows: the relay pushes one per
+    # (function, arguments) in each batch, however many commits queued it (nibog.core.jobs).
+    COALESCED_JOBS = ("nibog.booking.tasks.seats_changed",)
     OUTBOX_RELAY_SECONDS = float(os.environ.get("OUTBOX_RELAY_SECONDS", "0.5"))
     # Backoff (seconds) between retries of a failing job (network work: email, SMS, gateways).
     JOB_RETRY_INTERVALS = os.environ.get("JOB_RETRY_INTERVALS", "10,60,300")

@@ -369,8 +369,8 @@ def relay_outbox(grace_seconds: int | None = None, limit: int = RELAY_BATCH) -> 
         ids = [row.id for row in rows]
         try:
             with redis_conn.pipeline(transaction=False) as pipe:
-                for row in rows:
-                    _push(redis_conn, _spec_from_row(row), pipeline=pipe)
+                for spec in _coalesced([_spec_from_row(row) for row in rows]):
+                    _push(redis_conn, spec, pipeline=pipe)
                 pipe.execute()
         except RedisError as exc:
             log.warning("relay stopped, redis unavailable: %s", exc)
@@ -381,6 +381,29 @@ def relay_outbox(grace_seconds: int | None = None, limit: int = RELAY_BATCH) -> 
     if relayed:
         log.info("relayed %s outbox jobs", relayed)
     return relayed
+
+
+def _coalesced(specs: list[JobSpec]) -> list[JobSpec]:
+    """One job per (function, arguments) for the functions in COALESCED_JOBS.
+
+    Those jobs only refresh state derived from committed rows (an event's booking count, say):
+    every row of this batch is committed, so one run after them does what each would have done.
+    In a sales burst every hold queues one; the worker then runs a handful instead of hundreds.
+    """
+    names = set(current_app.config.get("COALESCED_JOBS", ()))
+    if not names:
+        return specs
+    seen: set[tuple] = set()
+    kept = []
+    for spec in specs:
+        if spec.func in names:
+            key = (spec.func, spec.queue, json.dumps([spec.args, spec.kwargs], sort_keys=True,
+                                                     default=str))
+            if key in seen:
+                continue
+            seen.add(key)
+        kept.append(spec)
+    return kept
 
 
 def run_relay(app, stop, every: float | None = None) -> None:

@@ -252,3 +252,25 @@ def test_relay_handoff_leaves_jobs_to_the_worker_relay_which_pushes_each_once(ap
 
     SimpleWorker([queue], connection=get_redis()).work(burst=True)
     assert sorted(RUNS) == [(1,), (2,)]
+
+
+def test_relay_pushes_one_refresh_job_per_event_however_many_holds_queued_it(app, monkeypatch):
+    from rq import Queue
+
+    from nibog.extensions import get_redis
+
+    monkeypatch.setitem(app.config, "JOBS_SYNC", False)
+    monkeypatch.setitem(app.config, "JOBS_HANDOFF", "relay")
+    monkeypatch.setitem(app.config, "COALESCED_JOBS", ("tests.jobs.test_outbox.record_run",))
+    queue = Queue("default", connection=get_redis())
+    for event_id in (7, 7, 8, 7, 8):  # five commits, as five holds in a burst would
+        enqueue("tests.jobs.test_outbox.record_run", event_id)
+        enqueue("tests.jobs.test_outbox.boom", event_id)  # not coalesced: every one goes
+        tx.commit()
+    assert relay_outbox(grace_seconds=0) == 10  # every row is handed over ...
+    # Each RQ job runs nibog.core.jobs.run_job(function path, *arguments).
+    pushed = [(job.args[0], job.args[1:]) for job in queue.get_jobs()]
+    # ... but the refresh runs once per event, after all five commits.
+    assert sorted(a for f, a in pushed if f.endswith("record_run")) == [(7,), (8,)]
+    assert len([f for f, _ in pushed if f.endswith("boom")]) == 5
+    assert db.session.scalar(select(func.count()).where(OutboxJob.relayed_at.is_(None))) == 0
