@@ -165,7 +165,7 @@ def run_burst(web: stack.Web, worker: stack.RqWorker, data: dict, attempts: int,
         "attempts": [{"token": p["token"], "event_id": event["event_id"], "child_id": p["child_id"],
                       "slot_id": rng.choice(event["slot_ids"])} for p in chosen],
     }
-    result, cpu, rss, rss_before = _drive(web, worker, plan, timeout)
+    result, cpu, memory = _drive(web, worker, plan, timeout)
     result.update(
         label=label,
         rq_jobs=jobs,
@@ -173,10 +173,7 @@ def run_burst(web: stack.Web, worker: stack.RqWorker, data: dict, attempts: int,
         event_id=event["event_id"],
         db=check_database(event["event_id"]),
         cpu=cpu,
-        web_workers=len(rss_before),
-        web_rss_peak_sum_mib=round(rss.peak_sum_kib / 1024, 1),
-        web_rss_peak_per_worker_mib=round(max(rss.peak_each_kib.values(), default=0) / 1024, 1),
-        web_rss_before_per_worker_mib=round(max(rss_before.values(), default=0) / 1024, 1),
+        **memory,
     )
     result["ok"] = (
         result["errors"] == 0 and result["unexpected"] == 0
@@ -193,14 +190,14 @@ def run_trivial_burst(web: stack.Web, worker: stack.RqWorker, attempts: int,
     wait_for_jobs(worker)
     plan = {"host": "127.0.0.1", "port": web.port, "timeout": timeout, "connect_parallel": 500,
             "path": "/healthz", "attempts": [{}] * attempts}
-    result, cpu, _rss, _before = _drive(web, worker, plan, timeout)
+    result, cpu, _memory = _drive(web, worker, plan, timeout)
     result["cpu"] = cpu
     result["ok"] = result["errors"] == 0 and result["ok_answers"] == attempts
     return result
 
 
 def _drive(web, worker, plan: dict, timeout: float):
-    """Run the generator on ``plan``; the generator's summary, CPU per group and RSS samples."""
+    """Run the generator on ``plan``: its summary, CPU per group, the web workers' memory."""
     with tempfile.TemporaryDirectory() as tmp:
         plan_path, out_path = Path(tmp, "plan.json"), Path(tmp, "out.json")
         plan_path.write_text(json.dumps(plan))
@@ -222,7 +219,7 @@ def _drive(web, worker, plan: dict, timeout: float):
             gen.stdout.readline()  # DONE
             gen.wait(timeout + 60)
             cpu = meter.stop()
-            rss.peak_sum_kib = rss.stop()
+            peak_sum = rss.stop()
             result = json.loads(out_path.read_text())
         finally:
             if gen.poll() is None:
@@ -231,7 +228,13 @@ def _drive(web, worker, plan: dict, timeout: float):
     # Whatever else ran on the machine meanwhile (other users' jobs): makes noisy runs visible.
     cpu["other"] = {"cpu_s": round(max(0.0, cpu["machine"]["cpu_s"] - server_cpu
                                        - result["generator_cpu_s"]), 2)}
-    return result, cpu, rss, rss_before
+    memory = {
+        "web_workers": len(rss_before),
+        "web_rss_peak_sum_mib": round(peak_sum / 1024, 1),
+        "web_rss_peak_per_worker_mib": round(max(rss.peak_each_kib.values(), default=0) / 1024, 1),
+        "web_rss_before_per_worker_mib": round(max(rss_before.values(), default=0) / 1024, 1),
+    }
+    return result, cpu, memory
 
 
 def server_groups(web: stack.Web, worker: stack.RqWorker) -> dict:

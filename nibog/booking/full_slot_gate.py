@@ -4,7 +4,7 @@ In a sales burst nine requests in ten ask for a slot that filled seconds ago, an
 framework (request context, routing, hooks, argument parsing, error handling) cost more than the
 decision itself (docs/performance.md). This WSGI layer answers those requests, and only those:
 it runs the checks the view runs before its first rule, in the same order - a live bearer access
-token (``core.jwt_manager.decode_once``, ``auth.revocation``), a JSON body the view's own schema
+token (``core.auth.verify_token``, the view's own check), a JSON body the view's own schema
 accepts, no ``Idempotency-Key`` (a key may have to replay an earlier answer) - then the view's
 first rule, ``holds.reject_known_full``, with the marks read in the token check's round trip, and
 sends the same ``409 slot_full`` the view would. Every other request, and any request it has the
@@ -71,23 +71,20 @@ class FullSlotGate:
             return None
         if not isinstance(data, dict):
             return None
-        from nibog.auth.revocation import is_payload_revoked
         from nibog.booking import holds
-        from nibog.core.auth import principal_from_claims
-        from nibog.core.jwt_manager import decode_once
+        from nibog.core.auth import verify_token
         from nibog.extensions import get_redis
 
+        keys = holds.full_mark_keys(data.get("items"))
+        if not keys:
+            return None
         with self.app.app_context():
             if get_redis() is None:
                 return None
             try:
-                _header, claims = decode_once(token)
-            except Exception:  # noqa: BLE001 - expired, forged, malformed: the view says which
-                return None
-            if claims.get("type") != "access" or principal_from_claims(claims) is None:
-                return None
-            keys = holds.full_mark_keys(data.get("items"))
-            if not keys or is_payload_revoked(claims, keys):
+                # The view's token check; the marks ride along in its Redis round trip.
+                verify_token(token, also_read=keys)
+            except Exception:  # noqa: BLE001 - expired, forged, revoked...: the view says which
                 return None
             try:
                 args = self.schema.load(data)

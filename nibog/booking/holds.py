@@ -111,13 +111,16 @@ def _full_key(slot_id: int) -> str:
     return f"slot-full:{slot_id}"
 
 
+def requested_ids(items: list[dict], field: str) -> list[int]:
+    """The ``field`` ids of a request's (not yet validated) items; malformed ids are skipped
+    (``bool`` too: ``True`` must not stand for id 1), the validation refuses them later."""
+    return [item[field] for item in items
+            if isinstance(item, dict) and type(item.get(field)) is int]
+
+
 def requested_seats(items: list[dict]) -> Counter:
-    """Seats per slot id in a request's (not yet validated) items; malformed ids are skipped
-    (``bool`` too: ``True`` must not stand for slot 1), the validation refuses them later."""
-    return Counter(
-        item["slot_id"] for item in items
-        if isinstance(item, dict) and type(item.get("slot_id")) is int
-    )
+    """Seats per slot id in a request's (not yet validated) items."""
+    return Counter(requested_ids(items, "slot_id"))
 
 
 def full_mark_keys(items) -> list[str]:

@@ -367,10 +367,7 @@ def _event_with_slots(event_id: int, items: list, owner_id: int | None) -> tuple
     children are left to ``resolve_lines`` (None).
     """
     slot_ids = sorted(holds.requested_seats(items))
-    child_ids = sorted({
-        item["child_id"] for item in items
-        if isinstance(item, dict) and type(item.get("child_id")) is int
-    })
+    child_ids = sorted(set(holds.requested_ids(items, "child_id")))
     read = hold_reads.read(event_id, slot_ids, child_ids, owner_id) if slot_ids else None
     if read is None:
         return (*_event_with_venue(event_id), {}, {}, None, None)

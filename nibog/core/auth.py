@@ -12,7 +12,7 @@ once more; ``current_user_id()`` is for hot paths that need nothing but the id.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import wraps
 
@@ -67,8 +67,6 @@ def verify_request_token(
     The stock function spent most of its time finding, parsing and re-parsing the token, a
     large part of a burst's cheapest answer (docs/performance.md).
     """
-    from nibog.auth.revocation import is_payload_revoked
-
     try:
         encoded, _csrf = _decode_jwt_from_headers()
     except NoAuthorizationError:
@@ -76,15 +74,31 @@ def verify_request_token(
             raise
         _keep_verified(None, {}, {}, None)
         return
+    header, claims, principal = verify_token(
+        encoded, refresh=refresh, also_read=also_read() if also_read is not None else ()
+    )
+    _keep_verified(principal, header, claims, "headers")
+
+
+def verify_token(
+    encoded: str, *, refresh: bool = False, also_read: Sequence[str] = ()
+) -> tuple[dict, dict, Principal]:
+    """(header, claims, principal) of a live token, or the exception a 401 is made from.
+
+    Signature and claims (``jwt_manager.decode_once``), token type, revocation (with the
+    ``also_read`` keys prefetched in the same round trip), the principal.
+    """
+    from nibog.auth.revocation import is_payload_revoked
+
     header, claims = decode_once(encoded)
     verify_token_type(claims, refresh)
-    if is_payload_revoked(claims, also_read() if also_read is not None else ()):
+    if is_payload_revoked(claims, also_read):
         raise RevokedTokenError(header, claims)
     custom_verification_for_token(header, claims)
     principal = principal_from_claims(claims)
     if principal is None:
         raise UserLookupError(f"no principal in token for {claims.get('sub')!r}", header, claims)
-    _keep_verified(principal, header, claims, "headers")
+    return header, claims, principal
 
 
 def _keep_verified(principal, header: dict, claims: dict, location: str | None) -> None:
