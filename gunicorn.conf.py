@@ -21,9 +21,12 @@ worker_class = os.environ.get("GUNICORN_WORKER_CLASS", "gthread")
 workers = int(os.environ.get("WEB_CONCURRENCY", "4"))
 # Only gthread uses threads (gunicorn silently turns "sync" with threads > 1 into gthread).
 threads = int(os.environ.get("GUNICORN_THREADS", "2")) if worker_class == "gthread" else 1
-# Connections one worker takes off the listen queue (gthread and gevent). Past that they wait in
-# the kernel's queue, which is what `backlog` sizes.
-worker_connections = int(os.environ.get("GUNICORN_WORKER_CONNECTIONS", "1000"))
+# Connections one worker keeps open (gthread and gevent); past that it stops accepting and they
+# wait in the kernel's queue, which is what `backlog` sizes. gthread counts a kept-alive
+# connection until the client closes it or `keepalive` expires, so in a burst of 5000 one-request
+# clients, 4 x 1000 left the last thousand waiting in the queue for the first answers to expire
+# (a stall of `keepalive` seconds, docs/performance.md); 4 x 2000 holds the whole burst.
+worker_connections = int(os.environ.get("GUNICORN_WORKER_CONNECTIONS", "2000"))
 # Room for a sales burst: thousands of connections wait in the kernel queue, not refused.
 # Linux caps it at net.core.somaxconn (4096 on current kernels).
 backlog = int(os.environ.get("GUNICORN_BACKLOG", "8192"))

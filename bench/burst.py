@@ -63,6 +63,8 @@ def summarise(results, connect_errors, connect_s, send_s, cpu_used) -> dict:
     samples = []
     last_done = 0.0
     last_held = 0.0  # when the last seat was taken: the burst's "booking" phase
+    # Answers per half second: shows stalls (e.g. connections left waiting in the accept queue).
+    timeline = Counter()
     for r in results:
         if r["outcome"] != "answer":
             outcome[r["outcome"]] += 1
@@ -71,6 +73,7 @@ def summarise(results, connect_errors, connect_s, send_s, cpu_used) -> dict:
             continue
         latencies.append(r["latency"])
         last_done = max(last_done, r["t_done"])
+        timeline[int(r["t_done"] * 2)] += 1
         status = r["status"]
         code = ""
         try:
@@ -118,6 +121,7 @@ def summarise(results, connect_errors, connect_s, send_s, cpu_used) -> dict:
         "last_held_s": round(last_held, 3),
         "attempts_per_s": round(attempts / wall, 1) if last_done else 0,
         "generator_cpu_s": round(cpu_used, 2),
+        "answers_per_half_second": [timeline[i] for i in range(max(timeline, default=-1) + 1)],
         **httpload.percentiles(latencies),
     }
 

@@ -38,6 +38,14 @@ def cpu_seconds(pid: int) -> float:
     return sum(int(f) for f in fields[11:15]) / CLK_TCK
 
 
+def comm(pid: int) -> str:
+    """The process's name ("" if it is gone)."""
+    try:
+        return Path(f"/proc/{pid}/comm").read_text().strip()
+    except OSError:
+        return ""
+
+
 def rss_kib(pid: int) -> tuple[int, int]:
     """(current RSS, peak RSS a.k.a. VmHWM) in KiB."""
     rss = hwm = 0

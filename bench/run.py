@@ -77,6 +77,14 @@ LEVERS: list[tuple[str, dict]] = [
     ("gthread w=4 t=2", _gthread(4, 2)),
     ("gthread w=3 t=4 switch=1ms", {**_gthread(3, 4), "PY_SWITCH_INTERVAL": "0.001"}),
     ("gthread w=3 t=4 switch=20ms", {**_gthread(3, 4), "PY_SWITCH_INTERVAL": "0.02"}),
+    # gthread counts kept-alive connections against worker_connections and stops accepting at
+    # the limit: with 4 x 1000 and 5000 connections, the last 1000 wait in the accept queue until
+    # answered ones expire (keepalive seconds).
+    ("gthread w=4 t=2 conns=2000", {**_gthread(4, 2), "GUNICORN_WORKER_CONNECTIONS": "2000"}),
+    ("gthread w=4 t=2 keepalive=0", {**_gthread(4, 2), "GUNICORN_KEEPALIVE": "0"}),
+    ("gthread w=4 t=2 keepalive=1", {**_gthread(4, 2), "GUNICORN_KEEPALIVE": "1"}),
+    ("gthread w=4 t=2 conns=2000 keepalive=0",
+     {**_gthread(4, 2), "GUNICORN_WORKER_CONNECTIONS": "2000", "GUNICORN_KEEPALIVE": "0"}),
     ("gthread w=2 t=8 backlog=1024", {**_gthread(2, 8), "GUNICORN_BACKLOG": "1024"}),
     ("gthread w=2 t=8 pool=2", _pool(2)),
     ("gthread w=2 t=8 pool=3", _pool(3)),
@@ -360,6 +368,8 @@ def fmt_burst(r: dict) -> str:
         f"  web workers: {r['web_workers']}, peak RSS during the burst {r['web_rss_peak_per_worker_mib']} "
         f"MiB/worker (was {r['web_rss_before_per_worker_mib']} before), peak sum {r['web_rss_peak_sum_mib']} MiB",
     ]
+    if r.get("answers_per_half_second"):
+        lines.append(f"  answers per 0.5 s: {r['answers_per_half_second']}")
     if r["unexpected"] or r["errors"]:
         lines.append(f"  status codes: {r['status_codes']}; samples: {r['error_samples'][:3]}")
     return "\n".join(lines)

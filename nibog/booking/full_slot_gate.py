@@ -7,7 +7,8 @@ it runs the checks the view runs before its first rule, in the same order - a li
 token (``core.auth.verify_token``, the view's own check), a JSON body the view's own schema
 accepts, no ``Idempotency-Key`` (a key may have to replay an earlier answer) - then the view's
 first rule, ``holds.reject_known_full``, with the marks read in the token check's round trip, and
-sends the same ``409 slot_full`` the view would. Every other request, and any request it has the
+sends the same ``409 slot_full`` the view would. A request it lets through carries its token check
+to the view (``core.auth.remember_checked_token``), which then does not repeat it. Every other request, and any request it has the
 least doubt about (a missing or odd header, a revoked token, a body the schema refuses, a slot
 not marked, Redis unavailable), goes on to Flask untouched, which answers it as always.
 
@@ -72,7 +73,8 @@ class FullSlotGate:
         if not isinstance(data, dict):
             return None
         from nibog.booking import holds
-        from nibog.core.auth import verify_token
+        from nibog.core import prefetch
+        from nibog.core.auth import remember_checked_token, verify_token
         from nibog.extensions import get_redis
 
         keys = holds.full_mark_keys(data.get("items"))
@@ -83,9 +85,12 @@ class FullSlotGate:
                 return None
             try:
                 # The view's token check; the marks ride along in its Redis round trip.
-                verify_token(token, also_read=keys)
+                checked = verify_token(token, also_read=keys)
             except Exception:  # noqa: BLE001 - expired, forged, revoked...: the view says which
                 return None
+            # A request that goes on to the view (most of a burst's first seconds: the holds)
+            # takes this check with it instead of decoding the token and asking Redis again.
+            remember_checked_token(environ, token, checked, prefetch.kept())
             try:
                 args = self.schema.load(data)
             except ValidationError:

@@ -16,7 +16,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import wraps
 
-from flask import Flask, g
+from flask import Flask, g, request
 from flask_jwt_extended import current_user as jwt_current_user
 from flask_jwt_extended import get_jwt
 from flask_jwt_extended.exceptions import (
@@ -74,9 +74,12 @@ def verify_request_token(
             raise
         _keep_verified(None, {}, {}, None)
         return
-    header, claims, principal = verify_token(
-        encoded, refresh=refresh, also_read=also_read() if also_read is not None else ()
-    )
+    keys = also_read() if also_read is not None else ()
+    checked = _checked_in_front(encoded, refresh, keys)
+    if checked is not None:
+        header, claims, principal = checked
+    else:
+        header, claims, principal = verify_token(encoded, refresh=refresh, also_read=keys)
     _keep_verified(principal, header, claims, "headers")
 
 
@@ -99,6 +102,43 @@ def verify_token(
     if principal is None:
         raise UserLookupError(f"no principal in token for {claims.get('sub')!r}", header, claims)
     return header, claims, principal
+
+
+# Where a WSGI layer in front of Flask (booking.full_slot_gate) leaves the token check it has
+# just run on this request, so the view does not decode the token and ask Redis a second time.
+# Only server code can put a key without the HTTP_ prefix into the WSGI environ.
+_CHECKED_KEY = "nibog.token_checked"
+
+
+@dataclass(frozen=True)
+class _CheckedInFront:
+    token: str
+    header: dict
+    claims: dict
+    principal: Principal
+    prefetched: dict
+
+
+def remember_checked_token(
+    environ: dict, token: str, checked: tuple[dict, dict, Principal], prefetched: dict
+) -> None:
+    """Hand ``verify_token``'s result for ``token`` (and the values its round trip read) to the
+    view of the same request."""
+    environ[_CHECKED_KEY] = _CheckedInFront(token, *checked, dict(prefetched))
+
+
+def _checked_in_front(encoded: str, refresh: bool, keys: Sequence[str]):
+    """The front layer's check when it covers exactly this request's needs, else None."""
+    checked = request.environ.pop(_CHECKED_KEY, None)
+    if checked is None or refresh or checked.token != encoded:
+        return None
+    if any(key not in checked.prefetched for key in keys):
+        return None
+    if keys:
+        from nibog.core import prefetch
+
+        prefetch.keep({key: checked.prefetched[key] for key in keys})
+    return checked.header, checked.claims, checked.principal
 
 
 def _keep_verified(principal, header: dict, claims: dict, location: str | None) -> None:

@@ -17,6 +17,11 @@ def keep(values: dict[str, bytes | None]) -> None:
     g._redis_prefetch = values
 
 
+def kept() -> dict[str, bytes | None]:
+    """A copy of what is still kept (for handing to a later reader of the same request)."""
+    return dict(g.get("_redis_prefetch") or {})
+
+
 def take(keys: list[str]) -> list[bytes | None] | None:
     """The values of ``keys`` if all were prefetched in this request (then forgotten), else None."""
     values = g.get("_redis_prefetch")

@@ -9,6 +9,7 @@ from flask import request_started
 from nibog.extensions import db
 from tests.booking.test_full_marks import _attempt, _full_world
 from tests.booking.world import make_world
+from tests.factories import UserFactory
 from tests.helpers import auth_headers, error_code
 
 
@@ -110,3 +111,58 @@ def test_an_idempotency_key_replays_the_first_answer_even_once_the_slot_is_full(
     retry = client.post("/api/bookings", json=body, headers=headers)
     assert retry.status_code == 201
     assert retry.get_json()["booking"]["id"] == first.get_json()["booking"]["id"]
+
+
+def test_a_request_the_gate_lets_through_is_not_checked_twice(client, app, monkeypatch):
+    """The gate's token check (and its one Redis read) goes on with the request to the view."""
+    w = make_world(capacity=5)
+    conn = app.extensions["nibog_redis"]
+    reads = []
+    real_mget = conn.mget
+
+    def counted_mget(*keys):
+        reads.append(keys)
+        return real_mget(*keys)
+
+    monkeypatch.setattr(conn, "mget", counted_mget)
+    resp = client.post("/api/bookings", headers=auth_headers(w.parent), json={
+        "event_id": w.event.id, "items": [{"child_id": w.children[0].id, "slot_id": w.slots[0].id}],
+    })
+    assert resp.status_code == 201, resp.get_json()
+    assert len(reads) == 1, reads
+
+    app.config["FULL_SLOT_GATE"] = False
+    try:
+        resp = client.post("/api/bookings", headers=auth_headers(w.parent), json={
+            "event_id": w.event.id,
+            "items": [{"child_id": w.children[1].id, "slot_id": w.slots[0].id}],
+        })
+    finally:
+        app.config["FULL_SLOT_GATE"] = True
+    assert resp.status_code == 201 and len(reads) == 2, "the view checks on its own"
+
+
+def test_a_token_check_handed_on_counts_only_for_its_own_token(client, app):
+    """The view takes the front layer's check only for the very token it checked: a check of
+    another parent's token never makes a request run as that parent."""
+    from nibog.booking.models import Booking
+    from nibog.core.auth import remember_checked_token, verify_token
+
+    w = make_world(capacity=5)
+    other = UserFactory()
+    db.session.commit()
+    other_token = auth_headers(other)["Authorization"].split()[1]
+    with app.app_context():
+        checked = verify_token(other_token)
+    environ = {}
+    remember_checked_token(environ, other_token, checked, {})
+    app.config["FULL_SLOT_GATE"] = False  # only the planted check, none of the gate's own
+    try:
+        resp = client.post("/api/bookings", headers=auth_headers(w.parent), environ_base=environ,
+                           json={"event_id": w.event.id,
+                                 "items": [{"child_id": w.children[0].id, "slot_id": w.slots[0].id}]})
+    finally:
+        app.config["FULL_SLOT_GATE"] = True
+    assert resp.status_code == 201, resp.get_json()
+    booking = db.session.get(Booking, resp.get_json()["booking"]["id"])
+    assert booking.user_id == w.parent.id
