@@ -32,6 +32,9 @@ worker_connections = int(os.environ.get("GUNICORN_WORKER_CONNECTIONS", "2000"))
 backlog = int(os.environ.get("GUNICORN_BACKLOG", "8192"))
 timeout = int(os.environ.get("GUNICORN_TIMEOUT", "60"))
 keepalive = int(os.environ.get("GUNICORN_KEEPALIVE", "5"))
+# "auto" parses requests in C when gunicorn-h1c is installed (requirements.txt): the burst's
+# requests are parsed, and answered, for less CPU than by the pure-Python parser ("python").
+http_parser = os.environ.get("GUNICORN_HTTP_PARSER", "auto")
 accesslog = os.environ.get("GUNICORN_ACCESSLOG")  # off by default: the app logs requests
 errorlog = "-"
 

@@ -85,6 +85,7 @@ LEVERS: list[tuple[str, dict]] = [
     ("gthread w=4 t=2 keepalive=1", {**_gthread(4, 2), "GUNICORN_KEEPALIVE": "1"}),
     ("gthread w=4 t=2 conns=2000 keepalive=0",
      {**_gthread(4, 2), "GUNICORN_WORKER_CONNECTIONS": "2000", "GUNICORN_KEEPALIVE": "0"}),
+    ("gthread w=4 t=2 python parser", {**_gthread(4, 2), "GUNICORN_HTTP_PARSER": "python"}),
     ("gthread w=2 t=8 backlog=1024", {**_gthread(2, 8), "GUNICORN_BACKLOG": "1024"}),
     ("gthread w=2 t=8 pool=2", _pool(2)),
     ("gthread w=2 t=8 pool=3", _pool(3)),
