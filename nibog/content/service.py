@@ -6,6 +6,7 @@ from typing import Any
 
 from flask import current_app
 from sqlalchemy import delete, select
+from sqlalchemy.exc import IntegrityError
 
 from nibog.admin.audit import record, snapshot
 from nibog.content.models import ContactMessage, ContentPage, Faq, Testimonial
@@ -158,20 +159,31 @@ def get_page(slug: str) -> ContentPage:
     return page
 
 
+def _locked_page(slug: str) -> ContentPage | None:
+    return db.session.scalar(select(ContentPage).where(ContentPage.slug == slug).with_for_update())
+
+
 def upsert_page(slug: str, data: dict, actor_id: int, ip: str | None) -> tuple[ContentPage, bool]:
-    page = db.session.scalar(
-        select(ContentPage).where(ContentPage.slug == slug).with_for_update()
-    )
+    page = _locked_page(slug)
     created = page is None
-    before = None if created else snapshot(page)
     if created:
         if "title" not in data:
             from nibog.core.errors import ValidationFailed
 
             raise ValidationFailed({"title": ["A new page needs a title"]})
-        page = ContentPage(slug=slug, **data)
-        db.session.add(page)
-    else:
+        try:
+            with db.session.begin_nested():
+                page = ContentPage(slug=slug, **data)
+                db.session.add(page)
+        except IntegrityError:
+            # Another admin created this slug since our read (there was no row to lock): their
+            # page exists now, so this PUT updates it, as it would have a moment later.
+            page = _locked_page(slug)
+            if page is None:
+                raise
+            created = False
+    before = None if created else snapshot(page)
+    if not created:
         for key, value in data.items():
             setattr(page, key, value)
     db.session.flush()

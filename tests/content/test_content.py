@@ -130,3 +130,49 @@ def test_contact_is_rate_limited_per_client(client):
     assert db.session.scalar(sa.select(sa.func.count(ContactMessage.id))) == 5
     other = client.post("/api/contact", json=CONTACT, environ_base={"REMOTE_ADDR": "10.9.9.9"})
     assert other.status_code == 201
+
+
+def test_a_page_created_by_another_admin_meanwhile_is_updated_not_a_500(app, admin_h):
+    """Two admins PUT the same new page at once: neither read a row to lock, so the second
+    insert meets the first's unique slug. It becomes an update of that page (what the PUT would
+    have done a moment later), not a server error."""
+    import threading
+    import time
+
+    first = db.engine.connect()
+    first_tx = first.begin()
+    first.execute(sa.insert(ContentPage).values(slug="refund-policy", title="First draft",
+                                                body_html="<p>1</p>"))
+    answer = {}
+
+    def second_admin():
+        with app.app_context():
+            answer["resp"] = app.test_client().put(
+                "/api/admin/content/refund-policy", headers=admin_h,
+                json={"title": "Refund policy", "body_html": "<p>2</p>"},
+            )
+
+    thread = threading.Thread(target=second_admin)
+    thread.start()
+    try:
+        # Let the second PUT reach the insert that waits on the first admin's uncommitted row.
+        deadline = time.monotonic() + 10
+        with db.engine.connect() as probe:
+            while time.monotonic() < deadline:
+                waiting = probe.scalar(sa.text(
+                    "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' "
+                    "AND datname = current_database()"))
+                if waiting:
+                    break
+                time.sleep(0.02)
+        assert waiting, "the second PUT never waited on the first admin's insert"
+        first_tx.commit()
+    finally:
+        first.close()
+        thread.join(timeout=30)
+    resp = answer["resp"]
+    assert resp.status_code == 200, resp.get_json()
+    assert resp.get_json()["title"] == "Refund policy"
+    pages = db.session.scalars(sa.select(ContentPage)).all()
+    assert [(p.slug, p.title, p.body_html) for p in pages] == [
+        ("refund-policy", "Refund policy", "<p>2</p>")]
