@@ -18,7 +18,7 @@ import logging
 from datetime import timedelta
 
 from flask import current_app
-from sqlalchemy import and_, func, or_, select, update
+from sqlalchemy import func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
 from nibog.accounts.models import Child, User
@@ -138,29 +138,28 @@ def leave(user_id: int, entry_id: int, *, actor_id: int | None = None) -> Waitin
 
 
 def positions(entries: list[WaitingListEntry]) -> dict[int, int]:
-    """1-based rank of each waiting entry among its slot's waiting entries (created_at, id)."""
-    waiting = [e for e in entries if e.status == "waiting"]
+    """1-based rank of each waiting entry among its slot's waiting entries (created_at, id).
+
+    One query for any number of entries (a parent's list spans several slots).
+    """
+    waiting = {e.id: e.slot_id for e in entries if e.status == "waiting"}
     if not waiting:
         return {}
-    ahead = WaitingListEntry.__table__.alias("ahead")
-    out: dict[int, int] = {}
-    for entry in waiting:
-        out[entry.id] = 1 + (
-            db.session.scalar(
-                select(func.count())
-                .select_from(ahead)
-                .where(
-                    ahead.c.slot_id == entry.slot_id,
-                    ahead.c.status == "waiting",
-                    or_(
-                        ahead.c.created_at < entry.created_at,
-                        and_(ahead.c.created_at == entry.created_at, ahead.c.id < entry.id),
-                    ),
-                )
-            )
-            or 0
+    entry = WaitingListEntry
+    ranked = (
+        select(
+            entry.id,
+            func.row_number()
+            .over(partition_by=entry.slot_id, order_by=(entry.created_at, entry.id))
+            .label("position"),
         )
-    return out
+        .where(entry.slot_id.in_(set(waiting.values())), entry.status == "waiting")
+        .subquery()
+    )
+    rows = db.session.execute(
+        select(ranked.c.id, ranked.c.position).where(ranked.c.id.in_(list(waiting)))
+    )
+    return {row.id: row.position for row in rows}
 
 
 def skip_reasons(entries: list[WaitingListEntry]) -> dict[int, str]:

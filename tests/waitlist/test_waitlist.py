@@ -68,6 +68,26 @@ def test_queue_positions_follow_arrival_order(client, full_slot):
     assert [(e["status"], e["position"]) for e in left] == [("cancelled", None)]
 
 
+def test_a_parents_list_ranks_each_entry_in_its_own_slot(client, full_slot):
+    """Positions across several slots, read for the whole list at once: each entry counts only
+    the waiting entries of its own slot ahead of it."""
+    slot, _ = full_slot
+    other_slot = GameSlotFactory(event_game=slot.event_game, capacity=1)
+    holder = UserFactory()
+    make_booking(holder, [(ChildFactory(parent=holder), other_slot)])
+    me, rivals = UserFactory(), [UserFactory() for _ in range(3)]
+    mine = [ChildFactory(parent=me), ChildFactory(parent=me)]
+    # Two rivals ahead in the first slot, one in the second.
+    for rival in rivals[:2]:
+        assert _join(client, rival, ChildFactory(parent=rival), slot).status_code == 201
+    assert _join(client, rivals[2], ChildFactory(parent=rivals[2]), other_slot).status_code == 201
+    assert _join(client, me, mine[0], slot).get_json()["position"] == 3
+    assert _join(client, me, mine[1], other_slot).get_json()["position"] == 2
+    listed = client.get("/api/users/me/waiting-list", headers=auth_headers(me)).get_json()["items"]
+    assert sorted((e["slot"]["id"], e["position"]) for e in listed) == sorted(
+        [(slot.id, 3), (other_slot.id, 2)])
+
+
 def test_join_rules(client, full_slot):
     slot, _ = full_slot
     parent = UserFactory()
