@@ -122,7 +122,8 @@ def _run(event_type: str, schema: Schema, handler):
     )
     tx.commit()
     # Webhooks acknowledge with 200 whether first or repeated delivery (contract).
-    return result, 200, {"Idempotent-Replay": "true" if replayed else "false"}
+    # The same header name as a replayed booking answer (booking.idempotency).
+    return result, 200, {"Idempotent-Replayed": "true" if replayed else "false"}
 
 
 @blp.post("/booking")

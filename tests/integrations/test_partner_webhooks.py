@@ -110,7 +110,8 @@ def test_replay_returns_the_same_answer_and_books_nothing_new(client, partner, s
     again = _post(client, "booking", _body(slot), event_id="evt-42")
     assert first.status_code == again.status_code == 200
     assert again.get_json() == first.get_json()
-    assert again.headers["Idempotent-Replay"] == "true"
+    assert (first.headers["Idempotent-Replayed"], again.headers["Idempotent-Replayed"]) == (
+        "false", "true")
     assert _bookings() == 1
     assert db.session.get(GameSlot, slot.id).booked_count == 1
     assert (
