@@ -28,3 +28,37 @@ def confirm_offline(booking_id: int, *, source: str = "admin") -> Booking:
         if paid_online is None:
             booking.payment_mode = "cash"
     return confirm_booking(booking_id, source=source)
+
+
+def complete_single(booking_id: int) -> Booking:
+    """The admin marks one confirmed booking completed (``complete_event`` does a whole event).
+
+    Completed means the event took place for this child - it unlocks the participation
+    certificate - so it is refused before the event's date. Completing a completed booking
+    changes nothing.
+    """
+    from nibog.booking.lifecycle import lock_booking
+    from nibog.catalog.models import Event
+    from nibog.core.errors import Conflict
+    from nibog.core.timeutil import today_ist, utcnow
+
+    booking = lock_booking(booking_id)
+    if booking.status == "completed":
+        return booking
+    if booking.status != "confirmed":
+        raise Conflict(
+            "booking_not_completable",
+            f"Only a confirmed booking can be completed; this one is {booking.status}",
+            {"status": booking.status},
+        )
+    event_date = db.session.scalar(select(Event.event_date).where(Event.id == booking.event_id))
+    if event_date > today_ist():
+        raise Conflict(
+            "event_not_held_yet",
+            "A booking can be completed on or after its event's date",
+            {"event_date": event_date.isoformat()},
+        )
+    booking.status = "completed"
+    booking.completed_at = utcnow()
+    db.session.flush()
+    return booking

@@ -106,7 +106,7 @@ class AdminMoveSchema(Schema):
 
 
 class AdminUpdateSchema(Schema):
-    status = fields.String(validate=validate.OneOf(("confirmed", "cancelled")))
+    status = fields.String(validate=validate.OneOf(("confirmed", "cancelled", "completed")))
     reason = fields.String(validate=validate.Length(max=500))
     move = fields.Nested(AdminMoveSchema)
 
@@ -260,6 +260,11 @@ def update_booking(data: dict, booking_id: int):
 
         confirm_offline(booking_id)
         _audit("booking.admin_confirm", booking, before)
+    elif data["status"] == "completed":
+        from nibog.booking.admin_actions import complete_single
+
+        complete_single(booking_id)
+        _audit("booking.admin_complete", booking, before)
     else:
         from nibog.booking.service import cancel_booking
 

@@ -189,3 +189,36 @@ def test_admin_marks_an_unpaid_booking_paid(client):
     assert stats["revenue_total"] == 79900 and stats["bookings_total"] == 1
     empty = client.put(f"/api/admin/bookings/{created['id']}", json={}, headers=auth_headers(admin))
     assert empty.status_code == 422
+
+
+def test_admin_completes_one_booking_after_its_event(client):
+    from nibog.core.timeutil import today_ist
+
+    admin = UserFactory(role="admin")
+    today = GameSlotFactory(event_game=EventGameFactory(event=EventFactory(event_date=today_ist())),
+                            capacity=3)
+    parent = UserFactory()
+    booking = make_booking(parent, [(ChildFactory(parent=parent), today)])
+    held = make_booking(parent, [(ChildFactory(parent=parent), today)], status="pending_payment")
+    future = GameSlotFactory(event_game=EventGameFactory(event=EventFactory()), capacity=3)
+    early = make_booking(parent, [(ChildFactory(parent=parent), future)])
+    db.session.commit()
+
+    def complete(b):
+        return client.put(f"/api/admin/bookings/{b.id}", json={"status": "completed"},
+                          headers=auth_headers(admin))
+
+    resp = complete(booking)
+    assert resp.status_code == 200, resp.get_json()
+    assert resp.get_json()["status"] == "completed" and resp.get_json()["completed_at"]
+    assert db.session.get(GameSlot, today.id).booked_count == 2, "a completed booking keeps its seat"
+    audit = db.session.query(AuditLog).filter_by(action="booking.admin_complete").one()
+    assert audit.entity_id == str(booking.id) and audit.before["status"] == "confirmed"
+    again = complete(booking)
+    assert again.status_code == 200 and again.get_json()["completed_at"] == resp.get_json()["completed_at"]
+
+    refused = complete(held)
+    assert refused.status_code == 409 and error_code(refused) == "booking_not_completable"
+    too_early = complete(early)
+    assert too_early.status_code == 409 and error_code(too_early) == "event_not_held_yet"
+    assert db.session.get(Booking, early.id).status == "confirmed"
