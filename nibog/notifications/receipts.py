@@ -6,6 +6,7 @@ A receipt names its message by our log id (``notification_id``, echoed from the
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import hmac
 from typing import Any
@@ -29,6 +30,22 @@ def verify_signature(raw: bytes, signature: str | None) -> None:
     secret = current_app.config.get("NOTIFY_WEBHOOK_SECRET", "")
     expected = hmac.new(secret.encode(), raw, hashlib.sha256).hexdigest()
     if not secret or not signature or not hmac.compare_digest(expected, signature.strip().lower()):
+        raise AppError("invalid_signature", "Webhook signature does not match", 401)
+
+
+def twilio_signature(auth_token: str, url: str, params: list[tuple[str, str]]) -> str:
+    """Twilio's ``X-Twilio-Signature``: base64 HMAC-SHA1 of the callback URL followed by every
+    POST parameter as name + value, sorted (a repeated name by value too)."""
+    data = url + "".join(name + value for name, value in sorted(params))
+    digest = hmac.new(auth_token.encode(), data.encode(), hashlib.sha1).digest()
+    return base64.b64encode(digest).decode()
+
+
+def verify_twilio_signature(url: str, params: list[tuple[str, str]], signature: str | None) -> None:
+    token = current_app.config.get("TWILIO_AUTH_TOKEN", "")
+    if not token or not signature or not hmac.compare_digest(
+        twilio_signature(token, url, params), signature.strip()
+    ):
         raise AppError("invalid_signature", "Webhook signature does not match", 401)
 
 

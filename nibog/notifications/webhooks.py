@@ -1,5 +1,5 @@
 """Provider delivery receipts: POST /webhooks/email/delivery, /webhooks/email/bounce and
-/webhooks/sms/delivery.
+/webhooks/sms/delivery, and Twilio's own status callback, POST /webhooks/twilio/sms-status.
 
 Signed like every non-payment webhook: ``X-Nibog-Signature`` = hex HMAC-SHA256 of the raw body
 keyed with ``NOTIFY_WEBHOOK_SECRET`` (checked before the body is parsed). The event id comes from
@@ -96,3 +96,39 @@ def email_bounce():
 @blp.response(200, ReceiptResultSchema)
 def sms_delivery():
     return _handle("sms_delivery")
+
+
+TWILIO_DOC = {
+    "summary": "Twilio's SMS status callback (its own form fields and signature)",
+    "description": (
+        "Form-encoded as Twilio sends it (MessageSid, MessageStatus, ErrorCode, ...), signed with "
+        "X-Twilio-Signature over TWILIO_STATUS_CALLBACK (the URL Twilio was given) and keyed with "
+        "TWILIO_AUTH_TOKEN. One event per message and status, so Twilio's retries change nothing."
+    ),
+    "parameters": [{"in": "header", "name": "X-Twilio-Signature", "required": True,
+                    "schema": {"type": "string"}}],
+}
+
+
+@blp.route("/twilio/sms-status", methods=["POST"])
+@blp.doc(**TWILIO_DOC)
+@blp.response(200, ReceiptResultSchema)
+def twilio_sms_status():
+    from flask import current_app
+
+    params = list(request.form.items(multi=True))
+    url = current_app.config.get("TWILIO_STATUS_CALLBACK") or request.url
+    receipts.verify_twilio_signature(url, params, request.headers.get("X-Twilio-Signature"))
+    sid = request.form.get("MessageSid", "").strip()
+    status = request.form.get("MessageStatus", "").strip().lower()
+    if not sid or not status:
+        raise ValidationFailed({"MessageSid": ["MessageSid and MessageStatus are required"]})
+    error = " ".join(
+        part for part in (request.form.get("ErrorCode"), request.form.get("ErrorMessage")) if part
+    )
+    payload = {"message_id": sid, "status": status}
+    if error:
+        payload["reason"] = f"twilio {error}"
+    result = receipts.record_receipt("sms_delivery", f"{sid}:{status}", payload)
+    tx.commit()
+    return result

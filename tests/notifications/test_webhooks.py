@@ -117,3 +117,48 @@ def test_sms_delivery_receipt(client, app):
     assert resp.status_code == 200 and resp.get_json()["status"] == "failed"
     resp = _post(client, app, "/webhooks/sms/delivery", {"status": "delivered"})
     assert resp.status_code == 422  # no event id
+
+
+def test_twilio_signature_matches_twilios_published_vector():
+    from nibog.notifications.receipts import twilio_signature
+
+    params = [("CallSid", "CA1234567890ABCDE"), ("Digits", "1234"), ("From", "+14158675309"),
+              ("To", "+18005551212"), ("Caller", "+14158675309")]
+    assert twilio_signature("12345", "https://mycompany.com/myapp.php?foo=1&bar=2",
+                            params) == "RSOYDt4T1cUTdK1PDd93/VVr8B8="
+    repeated = [("Sid", "CA123"), ("SidAccount", "AC123"), ("Digits", "5678"), ("Digits", "1234")]
+    assert twilio_signature("12345", "https://mycompany.com/myapp.php?foo=1&bar=2",
+                            repeated) == "IK+Dwps556ElfBT0I3Rgjkr1wJU="
+
+
+def test_twilio_status_callback_marks_the_sms(client, app, monkeypatch):
+    from nibog.notifications.receipts import twilio_signature
+
+    monkeypatch.setitem(app.config, "TWILIO_AUTH_TOKEN", "twilio-test-token")
+    monkeypatch.setitem(app.config, "TWILIO_STATUS_CALLBACK",
+                        "https://nibog.example/webhooks/twilio/sms-status")
+    user = UserFactory()
+    entry = queue_sms("login_otp", user.phone, {"otp": "123456", "expires_minutes": 5})
+    tx.commit()
+    db.session.expire_all()
+    sid = db.session.get(NotificationLog, entry.id).provider_message_id
+
+    def callback(status, token="twilio-test-token", **extra):
+        form = {"MessageSid": sid, "MessageStatus": status, "AccountSid": "AC1", **extra}
+        sig = twilio_signature(token, app.config["TWILIO_STATUS_CALLBACK"], list(form.items()))
+        return client.post("/webhooks/twilio/sms-status", data=form,
+                           headers={"X-Twilio-Signature": sig})
+
+    forged = callback("delivered", token="someone-else")
+    assert forged.status_code == 401 and error_code(forged) == "invalid_signature"
+    sent = callback("sent")  # an intermediate status changes nothing
+    assert sent.status_code == 200 and sent.get_json()["status"] == "sent"
+    failed = callback("undelivered", ErrorCode="30003", ErrorMessage="Unreachable handset")
+    assert failed.status_code == 200 and failed.get_json()["status"] == "failed"
+    again = callback("undelivered", ErrorCode="30003", ErrorMessage="Unreachable handset")
+    assert again.get_json() == {"received": True, "duplicate": True}
+    late = callback("delivered")  # after a final failure, a late "delivered" does not win
+    assert late.get_json()["status"] == "failed"
+    db.session.expire_all()
+    row = db.session.get(NotificationLog, entry.id)
+    assert row.status == "failed" and "30003" in row.error
