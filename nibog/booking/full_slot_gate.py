@@ -7,10 +7,11 @@ it runs the checks the view runs before its first rule, in the same order - a li
 token (``core.auth.verify_token``, the view's own check), a JSON body the view's own schema
 accepts, no ``Idempotency-Key`` (a key may have to replay an earlier answer) - then the view's
 first rule, ``holds.reject_known_full``, with the marks read in the token check's round trip, and
-sends the same ``409 slot_full`` the view would. A request it lets through carries its token check
-to the view (``core.auth.remember_checked_token``), which then does not repeat it. Every other request, and any request it has the
+sends the same ``409 slot_full`` the view would. Every other request, and any request it has the
 least doubt about (a missing or odd header, a revoked token, a body the schema refuses, a slot
-not marked, Redis unavailable), goes on to Flask untouched, which answers it as always.
+not marked, Redis unavailable), goes on to Flask, which answers it as always; when the token
+check passed, the request carries that check to the view (``core.auth.remember_checked_token``),
+which then does not repeat it.
 
 ``FULL_SLOT_GATE=false`` switches it off (then every request takes the view's path).
 """
