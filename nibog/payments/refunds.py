@@ -26,6 +26,10 @@ log = logging.getLogger(__name__)
 REFUNDABLE_STATUSES = ("captured", "partially_refunded")
 
 
+# The reason of a refund made because the payment came after its booking's seats were gone.
+LATE_PAYMENT_REASON = "payment arrived too late"
+
+
 def refundable_amount(payment: Payment) -> int:
     if payment.status not in REFUNDABLE_STATUSES:
         return 0
@@ -167,13 +171,16 @@ def mark_refund_failed(refund: Refund, note: str, *, source: str) -> bool:
 
 
 def _notify_refund(payment: Payment, refund: Refund) -> None:
+    """One e-mail per refund, once the gateway has paid it out. A late payment's refund says why
+    the money came back (the parent never got a booking for it) instead of only that it did."""
     from nibog.notifications.service import queue_email
     from nibog.payments.history import booking_contact
 
     booking, email = booking_contact(payment.booking_id)
     if email:
+        late = refund.reason.startswith(LATE_PAYMENT_REASON)
         queue_email(
-            "refund_processed",
+            "late_payment_refunded" if late else "refund_processed",
             email,
             {
                 "booking_number": booking.booking_number,

@@ -22,7 +22,6 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from nibog.core.errors import AppError, NotFound
-from nibog.core.money import format_inr
 from nibog.core.timeutil import as_utc, utcnow
 from nibog.extensions import db
 from nibog.payments.gateways import GatewayError, get_gateway
@@ -30,6 +29,7 @@ from nibog.payments.gateways.base import PaymentInfo
 from nibog.payments.history import booking_contact, flag, lock_booking, lock_payment, record
 from nibog.payments.models import Payment, Refund
 from nibog.payments.refunds import (  # noqa: F401 - the cross-team names live here
+    LATE_PAYMENT_REASON,
     create_refund,
     mark_refund_failed,
     mark_refund_processed,
@@ -250,35 +250,16 @@ def _confirm_booking_or_refund(payment: Payment, booking, source: str) -> str:
     except AppError as exc:
         # Seats gone after the hold expired (SeatsNoLongerAvailable), or the booking was
         # cancelled while the parent was paying: nothing to sell, so the money goes back.
+        # The parent hears of it once, when the refund is paid out (refunds._notify_refund).
         create_refund(
             payment,
             payment.amount,
-            reason=f"payment arrived too late ({exc.code})",
+            reason=f"{LATE_PAYMENT_REASON} ({exc.code})",
             actor_id=None,
             source=source,
         )
-        _tell_late_payment(payment)
         return "late_payment_refunded"
     return "captured"
-
-
-def _tell_late_payment(payment: Payment) -> None:
-    from nibog.notifications.service import queue_email
-
-    booking, email = booking_contact(payment.booking_id)
-    if email:
-        queue_email(
-            "late_payment_refunded",
-            email,
-            {
-                "booking_number": booking.booking_number,
-                "amount": payment.amount,
-                "amount_display": format_inr(payment.amount),
-                "currency": payment.currency,
-            },
-            user_id=booking.user_id,
-            booking_id=booking.id,
-        )
 
 
 def apply_failure(payment_id: int, info: PaymentInfo, *, source: str) -> str:

@@ -172,7 +172,9 @@ def test_late_payment_without_seats_is_refunded_in_full(client, app, parent, oth
     assert (payment.status, payment.amount_refunded) == ("refunded", PRICE)
     (row,) = db.session.scalars(select(Refund).where(Refund.payment_id == payment.id)).all()
     assert (row.amount, row.status) == (PRICE, "processed")
+    # One e-mail, saying why the money came back - not that plus a plain "refund processed".
     assert messages("late_payment_refunded", booking.id) == 1
+    assert messages("refund_processed", booking.id) == 0
     assert messages("booking_confirmed", booking.id) == 0
     # The webhook for the same capture arriving afterwards finds the work done.
     resp = post_webhook(client, *webhook_for(app, "payment.captured", paid["payment"]))
@@ -214,3 +216,4 @@ def test_payment_for_a_booking_cancelled_meanwhile_is_refunded(client, app, pare
     payment = reload(Payment, order["payment_id"])
     assert (payment.status, payment.amount_refunded) == ("refunded", PRICE)
     assert messages("late_payment_refunded", booking.id) == 1
+    assert messages("refund_processed", booking.id) == 0
