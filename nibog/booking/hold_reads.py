@@ -1,7 +1,8 @@
 """What a new hold reads before it locks anything, in one plain (Core) query.
 
 The event, its venue, the requested slots of the event with their games and templates, those
-slots' committed counts, and the owner's requested children with the owner's e-mail address.
+slots' committed counts and whether anyone is waiting for them, and the owner's requested
+children with the owner's e-mail address.
 Loading the same rows as ORM entities cost about twice the CPU of the query itself (entity
 loading, the ORM's execution path), and a hold only reads these values: the slots it changes
 are locked and turned into session objects afterwards (``holds.lock_slots``).
@@ -15,9 +16,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from types import SimpleNamespace
 
-from sqlalchemy import and_, bindparam, inspect, select
+from sqlalchemy import and_, bindparam, exists, inspect, select
 
 from nibog.accounts.models import Child, User
+from nibog.booking.models import WaitingListEntry
 from nibog.catalog.models import Event, EventGame, GameSlot, GameTemplate, Venue
 from nibog.extensions import db
 
@@ -51,14 +53,17 @@ def _layout() -> dict[str, tuple[int, tuple[str, ...]]]:
 
 _LAYOUT = _layout()
 _OWNER_EMAIL = sum(len(attrs) for _, _, attrs in _PARTS)
+_QUEUED = _OWNER_EMAIL + 1
 
-_e, _v, _s, _g, _t, _c, _u = (
-    m.__table__ for m in (Event, Venue, GameSlot, EventGame, GameTemplate, Child, User)
+_e, _v, _s, _g, _t, _c, _u, _w = (
+    m.__table__
+    for m in (Event, Venue, GameSlot, EventGame, GameTemplate, Child, User, WaitingListEntry)
 )
 _READ = (
     select(
         *[_column(model, attr) for _part, model, attrs in _PARTS for attr in attrs],
         _u.c.email,
+        exists().where(_w.c.slot_id == _s.c.id, _w.c.status == "waiting").label("queued"),
     )
     .select_from(_e)
     .join(_g, _g.c.event_id == _e.c.id)
@@ -83,6 +88,7 @@ class HoldReads:
     venue: SimpleNamespace | None
     slots: dict[int, tuple]  # slot id -> (slot, event game, template)
     counts: dict[int, tuple[int, int]]  # slot id -> committed (booked, capacity)
+    queued: set[int]  # slot ids with children on their waiting list
     children: dict[int, SimpleNamespace]  # the owner's, not deleted, among those requested
     owner_email: str | None
 
@@ -103,16 +109,18 @@ def read(event_id: int, slot_ids: list[int], child_ids: list[int],
     if not rows:
         return None
     first = rows[0]
-    slots, counts, children, owner_email = {}, {}, {}, None
+    slots, counts, queued, children, owner_email = {}, {}, set(), {}, None
     for row in rows:
         slot_id = row[_LAYOUT["slot"][0]]
         if slot_id not in slots:
             slot = _view(row, "slot")
             slots[slot_id] = (slot, _view(row, "game"), _view(row, "template"))
             counts[slot_id] = (slot.booked_count, slot.capacity)
+            if row[_QUEUED]:
+                queued.add(slot_id)
         child_id = row[_LAYOUT["child"][0]]
         if child_id is not None and child_id not in children:
             children[child_id] = _view(row, "child")
             owner_email = row[_OWNER_EMAIL]
-    return HoldReads(_view(first, "event"), _view(first, "venue"), slots, counts, children,
-                     owner_email)
+    return HoldReads(_view(first, "event"), _view(first, "venue"), slots, counts, queued,
+                     children, owner_email)

@@ -164,6 +164,25 @@ def reject_full_in_committed(counts: dict[int, tuple[int, int]], items: list[dic
         raise _slot_full(full)
 
 
+def reject_owed_to_waiting_list(queued: set[int], items: list[dict]) -> None:
+    """slot_full for a slot with children on its waiting list, even if a seat is free.
+
+    A seat freed in such a slot (a cancellation, an expired hold, a raised capacity) belongs to
+    the first child in the queue, who is offered it by the job that seat's release queued
+    (``waitlist.offer_seats``, whose own bookings skip this rule). Until then the seat shows as
+    free; without this rule whoever asked first in those seconds would take it. No full-mark is
+    written: the slot is not full, and the queue will take the seat.
+    """
+    owed = sorted(sid for sid in requested_seats(items) if sid in queued)
+    if owed:
+        raise AppError(
+            "slot_full",
+            "Seats in this slot go to its waiting list first; join the waiting list",
+            409,
+            {"slot_ids": owed, "waiting_list": True},
+        )
+
+
 def _mark_while_free_to_lock(slot_ids: list[int]) -> None:
     """Mark the slots that are still full under their row lock, skipping any that is busy.
 

@@ -297,10 +297,12 @@ def create_booking(
         raise ValueError("a booking needs a user or a guest email")
     holds.reject_known_full(event_id, items)
     owner_id = user_id if user_id is not None else child_owner_id
-    event, venue, slots_read, counts, children, owner_email = _event_with_slots(
+    event, venue, slots_read, counts, queued, children, owner_email = _event_with_slots(
         event_id, items, owner_id
     )
     holds.reject_full_in_committed(counts, items)
+    if source != "waitlist":
+        holds.reject_owed_to_waiting_list(queued, items)
     ensure_registration_open(event, utcnow(), walk_in=source == "admin")
     q = quote(
         event=event, items=items, addons=addons, promo_code=promo_code, owner_id=owner_id,
@@ -359,8 +361,8 @@ def create_booking(
 
 def _event_with_slots(event_id: int, items: list, owner_id: int | None) -> tuple:
     """(event, venue, slot id -> (slot, event game, template), slot id -> committed (booked,
-    capacity), the owner's requested children, the owner's e-mail): one query
-    (``hold_reads``).
+    capacity), the slots with a waiting list, the owner's requested children, the owner's
+    e-mail): one query (``hold_reads``).
 
     Ids that are not well-formed are left to ``resolve_lines`` to refuse; when no requested
     slot belongs to the event, the event is read alone (404 when it does not exist) and the
@@ -370,8 +372,9 @@ def _event_with_slots(event_id: int, items: list, owner_id: int | None) -> tuple
     child_ids = sorted(set(holds.requested_ids(items, "child_id")))
     read = hold_reads.read(event_id, slot_ids, child_ids, owner_id) if slot_ids else None
     if read is None:
-        return (*_event_with_venue(event_id), {}, {}, None, None)
-    return read.event, read.venue, read.slots, read.counts, read.children, read.owner_email
+        return (*_event_with_venue(event_id), {}, {}, set(), None, None)
+    return (read.event, read.venue, read.slots, read.counts, read.queued, read.children,
+            read.owner_email)
 
 
 def _event_with_venue(event_id: int) -> tuple[Event, Venue | None]:

@@ -7,6 +7,12 @@ prices, eligibility and capacity rules are the same as for any booking. The pare
 and has ``WAITLIST_OFFER_SECONDS`` to pay; an unpaid offer expires with its hold, which frees the
 seat again and passes it to the next entry.
 
+While anyone is waiting, the slot's free seats are the queue's: a booking from anywhere else is
+answered ``slot_full`` (details ``waiting_list: true``) and joining the list is allowed, so a
+seat freed in the seconds before the offer round runs cannot go to whoever asks first
+(``holds.reject_owed_to_waiting_list``). An admin moving a booked child between slots is not
+held back by it.
+
 Entry states: waiting → offered → booked, or → expired (offer not taken) / cancelled (left the
 list, or skipped because the child could no longer be booked). Only waiting and offered are
 active; a partial unique index keeps one active entry per child and slot.
@@ -90,7 +96,9 @@ def join(user_id: int, slot_id: int, child_id: int) -> WaitingListEntry:
     )
     if already is not None:
         raise Conflict("already_booked", "This child already has a seat in this slot")
-    if slot.booked_count < slot.capacity:
+    if slot.booked_count < slot.capacity and not _has_queue(slot_id):
+        # (With a queue, free seats are the queue's until offered: booking is refused, joining
+        # is the way in.)
         raise Conflict(
             "slot_not_full",
             "This slot still has seats; book it directly",
@@ -106,6 +114,14 @@ def join(user_id: int, slot_id: int, child_id: int) -> WaitingListEntry:
             "already_waitlisted", "This child is already on the waiting list for this slot"
         ) from None
     return entry
+
+
+def _has_queue(slot_id: int) -> bool:
+    return db.session.scalar(
+        select(WaitingListEntry.id)
+        .where(WaitingListEntry.slot_id == slot_id, WaitingListEntry.status == "waiting")
+        .limit(1)
+    ) is not None
 
 
 def leave(user_id: int, entry_id: int, *, actor_id: int | None = None) -> WaitingListEntry:

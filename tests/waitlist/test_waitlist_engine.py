@@ -3,8 +3,9 @@
 from datetime import timedelta
 
 import pytest
+import sqlalchemy as sa
 
-from nibog.booking.models import Booking, WaitingListEntry
+from nibog.booking.models import Booking, BookingItem, WaitingListEntry
 from nibog.catalog.models import EventGame, GameSlot
 from nibog.core import tx
 from nibog.core.timeutil import utcnow
@@ -161,26 +162,68 @@ def test_concurrent_offer_rounds_offer_a_seat_once(app, queue):
 
 
 def test_a_child_booked_meanwhile_is_passed_over(client, queue):
+    from nibog.booking.moves import move_item
     from nibog.booking.service import create_booking
     from nibog.booking.waitlist_tasks import offer_waitlist_seats
 
     slot, _, _, parents, entry_ids = queue
     first, _ = _state(entry_ids)
-    event_id = db.session.get(EventGame, slot.event_game_id).event_id
-    db.session.get(GameSlot, slot.id).capacity = 3
-    db.session.commit()
-    # The first parent grabbed one of the new seats directly, before the offer round ran.
-    create_booking(
+    event_game = db.session.get(EventGame, slot.event_game_id)
+    other_slot = GameSlotFactory(event_game=event_game, capacity=5)
+    elsewhere = create_booking(
         user_id=parents[0].id,
-        event_id=event_id,
-        items=[{"child_id": first.child_id, "slot_id": slot.id}],
+        event_id=event_game.event_id,
+        items=[{"child_id": first.child_id, "slot_id": other_slot.id}],
         addons=[],
         promo_code=None,
         source="app",
     )
+    tx.commit()
+    db.session.get(GameSlot, slot.id).capacity = 3
+    db.session.commit()
+    # Before the offer round ran, an admin moved the first child's seat into this slot.
+    item_id = db.session.scalar(
+        sa.select(BookingItem.id).where(BookingItem.booking_id == elsewhere.id))
+    move_item(elsewhere.id, item_id, slot.id)
     tx.commit()
     assert offer_waitlist_seats(slot.id) == 1
     first, second = _state(entry_ids)
     assert (first.status, second.status) == ("cancelled", "offered")
     listed = client.get("/api/waiting-list", headers=auth_headers(parents[0])).get_json()["items"]
     assert listed[0]["closed_reason"] == "already_booked"
+
+
+def test_a_seat_freed_for_the_queue_is_not_sold_to_whoever_asks_first(client, queue):
+    """Between a seat being freed and the offer round giving it to the first child in the
+    queue, a direct booking cannot take it: it is told the slot is full and to join the list."""
+    from nibog.booking.waitlist_tasks import offer_waitlist_seats
+
+    slot, _, _, parents, entry_ids = queue
+    # A seat frees without the offer round running yet (capacity raised straight in the table).
+    db.session.execute(sa.update(GameSlot).where(GameSlot.id == slot.id).values(capacity=2))
+    db.session.commit()
+    newcomer = UserFactory()
+    kid = ChildFactory(parent=newcomer)
+    body = {"event_id": db.session.get(EventGame, slot.event_game_id).event_id,
+            "items": [{"child_id": kid.id, "slot_id": slot.id}]}
+    refused = client.post("/api/bookings", json=body, headers=auth_headers(newcomer))
+    assert refused.status_code == 409, refused.get_json()
+    assert refused.get_json()["error"]["code"] == "slot_full"
+    assert refused.get_json()["error"]["details"] == {"slot_ids": [slot.id], "waiting_list": True}
+    # Joining is the way in (the slot has a free seat, but it is the queue's).
+    joined = client.post("/api/waiting-list", json={"slot_id": slot.id, "child_id": kid.id},
+                         headers=auth_headers(newcomer))
+    assert joined.status_code == 201 and joined.get_json()["position"] == 3
+
+    assert offer_waitlist_seats(slot.id) == 1
+    first, second = _state(entry_ids)
+    assert (first.status, second.status) == ("offered", "waiting")
+    assert db.session.get(GameSlot, slot.id).booked_count == 2
+
+    # Once nobody is waiting, a free seat is anyone's again.
+    db.session.execute(sa.update(WaitingListEntry).where(WaitingListEntry.status == "waiting")
+                       .values(status="cancelled"))
+    db.session.execute(sa.update(GameSlot).where(GameSlot.id == slot.id).values(capacity=3))
+    db.session.commit()
+    assert client.post("/api/bookings", json=body,
+                       headers=auth_headers(newcomer)).status_code == 201
