@@ -117,3 +117,13 @@ def record_receipt(kind: str, event_id: str, payload: dict[str, Any]) -> dict[st
         "notification_id": entry.id if entry else None,
         "status": entry.status if entry else None,
     }
+
+
+def record_complaint(event_id: str, email: str | None) -> dict[str, Any]:
+    """The recipient marked our e-mail as spam: no more e-mail to that address. Flushes."""
+    if not _claim_event("notify-email", event_id, "email_complaint", {"email": email}):
+        return {"received": True, "duplicate": True}
+    if email:
+        suppress_email(email, reason="complaint")
+    db.session.flush()
+    return {"received": True, "duplicate": False, "suppressed": bool(email)}

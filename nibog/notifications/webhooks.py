@@ -1,5 +1,6 @@
 """Provider delivery receipts: POST /webhooks/email/delivery, /webhooks/email/bounce and
-/webhooks/sms/delivery, and Twilio's own status callback, POST /webhooks/twilio/sms-status.
+/webhooks/sms/delivery, Twilio's own status callback, POST /webhooks/twilio/sms-status, and
+Amazon SES notifications through SNS, POST /webhooks/ses (``notifications.ses``).
 
 Signed like every non-payment webhook: ``X-Nibog-Signature`` = hex HMAC-SHA256 of the raw body
 keyed with ``NOTIFY_WEBHOOK_SECRET`` (checked before the body is parsed). The event id comes from
@@ -130,5 +131,32 @@ def twilio_sms_status():
     if error:
         payload["reason"] = f"twilio {error}"
     result = receipts.record_receipt("sms_delivery", f"{sid}:{status}", payload)
+    tx.commit()
+    return result
+
+
+SES_DOC = {
+    "summary": "Amazon SES bounce, complaint and delivery notifications, as SNS posts them",
+    "description": (
+        "The SNS message as posted (JSON, usually sent as text/plain), signed by SNS; accepted "
+        "only for the topics in SES_SNS_TOPIC_ARNS. A SubscriptionConfirmation is confirmed. "
+        "Permanent bounces and complaints stop e-mail to the address."
+    ),
+}
+
+
+@blp.route("/ses", methods=["POST"])
+@blp.doc(**SES_DOC)
+def ses_notification():
+    from nibog.notifications import ses
+
+    try:
+        message = json.loads(request.get_data(cache=True) or b"null")
+    except ValueError:
+        raise AppError("bad_request", "Request body is not valid JSON", 400) from None
+    if not isinstance(message, dict) or not message.get("MessageId"):
+        raise AppError("bad_request", "Not an SNS message", 400)
+    ses.verify(message)
+    result = ses.handle(message)
     tx.commit()
     return result
