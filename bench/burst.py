@@ -105,6 +105,8 @@ def summarise(results, connect_errors, connect_s, send_s, cpu_used) -> dict:
     attempts = len(results) + len(connect_errors)
     errors = outcome["5xx"] + outcome["reset"] + outcome["timeout"] + outcome["connect_error"]
     wall = last_done if last_done else float("nan")
+    # The two phases of a burst: until the last seat is taken (the holds), then the rest.
+    in_phase_1 = sum(1 for r in results if r["outcome"] == "answer" and r["t_done"] <= last_held)
     return {
         "attempts": attempts,
         "held": outcome["held"],
@@ -119,6 +121,7 @@ def summarise(results, connect_errors, connect_s, send_s, cpu_used) -> dict:
         "send_s": round(send_s, 3),
         "wall_s": round(wall, 3),
         "last_held_s": round(last_held, 3),
+        "phase_1_answers": in_phase_1,
         "attempts_per_s": round(attempts / wall, 1) if last_done else 0,
         "generator_cpu_s": round(cpu_used, 2),
         "answers_per_half_second": [timeline[i] for i in range(max(timeline, default=-1) + 1)],

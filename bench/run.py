@@ -369,6 +369,11 @@ def fmt_burst(r: dict) -> str:
         f"  web workers: {r['web_workers']}, peak RSS during the burst {r['web_rss_peak_per_worker_mib']} "
         f"MiB/worker (was {r['web_rss_before_per_worker_mib']} before), peak sum {r['web_rss_peak_sum_mib']} MiB",
     ]
+    if r.get("phase_1_answers") and r.get("last_held_s"):
+        p1, t1 = r["phase_1_answers"], r["last_held_s"]
+        p2, t2 = r["attempts"] - p1, max(r["wall_s"] - t1, 1e-9)
+        lines.append(f"  phases: until the last seat {t1:.2f} s, {p1} answers ({p1 / t1:.0f}/s); "
+                     f"then {t2:.2f} s, {p2} answers ({p2 / t2:.0f}/s)")
     if r.get("answers_per_half_second"):
         lines.append(f"  answers per 0.5 s: {r['answers_per_half_second']}")
     if r["unexpected"] or r["errors"]:
