@@ -16,10 +16,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from types import SimpleNamespace
 
-from sqlalchemy import and_, bindparam, exists, inspect, select
+from sqlalchemy import and_, bindparam, inspect, select
 
 from nibog.accounts.models import Child, User
-from nibog.booking.models import WaitingListEntry
+from nibog.booking.waitlist import queued_for
 from nibog.catalog.models import Event, EventGame, GameSlot, GameTemplate, Venue
 from nibog.extensions import db
 
@@ -55,15 +55,14 @@ _LAYOUT = _layout()
 _OWNER_EMAIL = sum(len(attrs) for _, _, attrs in _PARTS)
 _QUEUED = _OWNER_EMAIL + 1
 
-_e, _v, _s, _g, _t, _c, _u, _w = (
-    m.__table__
-    for m in (Event, Venue, GameSlot, EventGame, GameTemplate, Child, User, WaitingListEntry)
+_e, _v, _s, _g, _t, _c, _u = (
+    m.__table__ for m in (Event, Venue, GameSlot, EventGame, GameTemplate, Child, User)
 )
 _READ = (
     select(
         *[_column(model, attr) for _part, model, attrs in _PARTS for attr in attrs],
         _u.c.email,
-        exists().where(_w.c.slot_id == _s.c.id, _w.c.status == "waiting").label("queued"),
+        queued_for(_s.c.id).label("queued"),
     )
     .select_from(_e)
     .join(_g, _g.c.event_id == _e.c.id)

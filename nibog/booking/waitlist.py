@@ -24,7 +24,7 @@ import logging
 from datetime import timedelta
 
 from flask import current_app
-from sqlalchemy import func, or_, select, update
+from sqlalchemy import exists, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
 from nibog.accounts.models import Child, User
@@ -116,12 +116,14 @@ def join(user_id: int, slot_id: int, child_id: int) -> WaitingListEntry:
     return entry
 
 
+def queued_for(slot_id):
+    """Whether anyone waits for the slot (an id, or a slot id column in a larger query): while
+    so, its free seats are the queue's (``holds.reject_owed_to_waiting_list``)."""
+    return exists().where(WaitingListEntry.slot_id == slot_id, WaitingListEntry.status == "waiting")
+
+
 def _has_queue(slot_id: int) -> bool:
-    return db.session.scalar(
-        select(WaitingListEntry.id)
-        .where(WaitingListEntry.slot_id == slot_id, WaitingListEntry.status == "waiting")
-        .limit(1)
-    ) is not None
+    return bool(db.session.scalar(select(queued_for(slot_id))))
 
 
 def leave(user_id: int, entry_id: int, *, actor_id: int | None = None) -> WaitingListEntry:

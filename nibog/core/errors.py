@@ -5,6 +5,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 from typing import Any
 
@@ -63,6 +64,17 @@ class Conflict(AppError):
 class ValidationFailed(AppError):
     def __init__(self, details: dict[str, list[str]], message: str = "Invalid input"):
         super().__init__("validation_error", message, 422, details)
+
+
+def json_object(raw: bytes) -> dict:
+    """A raw body that must be one JSON object (webhooks read it raw to check a signature)."""
+    try:
+        body = json.loads(raw or b"null")
+    except ValueError:
+        raise AppError("bad_request", "Request body is not valid JSON", 400) from None
+    if not isinstance(body, dict):
+        raise AppError("bad_request", "Request body must be a JSON object", 400)
+    return body
 
 
 def wants_json() -> bool:

@@ -6,14 +6,12 @@ only then, so an unsigned request learns nothing about the expected shape.
 
 from __future__ import annotations
 
-import json
-
 from flask import request
 from flask_smorest import Blueprint
 from marshmallow import Schema, ValidationError, fields, validate
 
 from nibog.core import tx
-from nibog.core.errors import AppError, ValidationFailed
+from nibog.core.errors import ValidationFailed, json_object
 from nibog.integrations import service
 
 blp = Blueprint(
@@ -102,12 +100,7 @@ def _signed_payload(schema: Schema):
         raise ValidationFailed(
             {"X-Nibog-Event-Id": ["A delivery id (1-200 characters) is required"]}
         )
-    try:
-        body = json.loads(raw or b"null")
-    except ValueError:
-        raise AppError("bad_request", "Request body is not valid JSON", 400) from None
-    if not isinstance(body, dict):
-        raise AppError("bad_request", "Request body must be a JSON object", 400)
+    body = json_object(raw)
     try:
         data = schema.load(body)
     except ValidationError as exc:

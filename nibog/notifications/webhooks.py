@@ -9,14 +9,12 @@ keyed with ``NOTIFY_WEBHOOK_SECRET`` (checked before the body is parsed). The ev
 
 from __future__ import annotations
 
-import json
-
-from flask import request
+from flask import current_app, request
 from flask_smorest import Blueprint
 from marshmallow import Schema, fields
 
 from nibog.core import tx
-from nibog.core.errors import AppError, ValidationFailed
+from nibog.core.errors import AppError, ValidationFailed, json_object
 from nibog.notifications import receipts
 
 blp = Blueprint(
@@ -61,12 +59,7 @@ DOC = {
 def _handle(kind: str):
     raw = request.get_data(cache=True)
     receipts.verify_signature(raw, request.headers.get("X-Nibog-Signature"))
-    try:
-        body = json.loads(raw or b"null")
-    except ValueError:
-        raise AppError("bad_request", "Request body is not valid JSON", 400) from None
-    if not isinstance(body, dict):
-        raise AppError("bad_request", "Request body must be a JSON object", 400)
+    body = json_object(raw)
     event_id = str(request.headers.get("X-Nibog-Event-Id") or body.get("event_id") or "").strip()
     if not event_id or len(event_id) > 200:
         raise ValidationFailed({"event_id": ["An event id (1-200 characters) is required"]})
@@ -115,8 +108,6 @@ TWILIO_DOC = {
 @blp.doc(**TWILIO_DOC)
 @blp.response(200, ReceiptResultSchema)
 def twilio_sms_status():
-    from flask import current_app
-
     params = list(request.form.items(multi=True))
     url = current_app.config.get("TWILIO_STATUS_CALLBACK") or request.url
     receipts.verify_twilio_signature(url, params, request.headers.get("X-Twilio-Signature"))
@@ -150,11 +141,8 @@ SES_DOC = {
 def ses_notification():
     from nibog.notifications import ses
 
-    try:
-        message = json.loads(request.get_data(cache=True) or b"null")
-    except ValueError:
-        raise AppError("bad_request", "Request body is not valid JSON", 400) from None
-    if not isinstance(message, dict) or not message.get("MessageId"):
+    message = json_object(request.get_data(cache=True))
+    if not message.get("MessageId"):
         raise AppError("bad_request", "Not an SNS message", 400)
     ses.verify(message)
     result = ses.handle(message)
