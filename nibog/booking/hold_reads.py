@@ -1,8 +1,9 @@
 """What a new hold reads before it locks anything, in one plain (Core) query.
 
 The event, its venue, the requested slots of the event with their games and templates, those
-slots' committed counts and whether anyone is waiting for them, and the owner's requested
-children with the owner's e-mail address.
+slots' committed counts and whether anyone is waiting for them, the owner's requested children
+with the owner's e-mail address, and which of those children already hold a live seat in which
+of those slots (the booking that holds it).
 Loading the same rows as ORM entities cost about twice the CPU of the query itself (entity
 loading, the ORM's execution path), and a hold only reads these values: the slots it changes
 are locked and turned into session objects afterwards (``holds.lock_slots``).
@@ -19,6 +20,7 @@ from types import SimpleNamespace
 from sqlalchemy import and_, bindparam, inspect, select
 
 from nibog.accounts.models import Child, User
+from nibog.booking.models import BookingItem
 from nibog.booking.waitlist import queued_for
 from nibog.catalog.models import Event, EventGame, GameSlot, GameTemplate, Venue
 from nibog.extensions import db
@@ -54,15 +56,25 @@ def _layout() -> dict[str, tuple[int, tuple[str, ...]]]:
 _LAYOUT = _layout()
 _OWNER_EMAIL = sum(len(attrs) for _, _, attrs in _PARTS)
 _QUEUED = _OWNER_EMAIL + 1
+_HOLDER = _QUEUED + 1
 
-_e, _v, _s, _g, _t, _c, _u = (
-    m.__table__ for m in (Event, Venue, GameSlot, EventGame, GameTemplate, Child, User)
+_e, _v, _s, _g, _t, _c, _u, _i = (
+    m.__table__ for m in (Event, Venue, GameSlot, EventGame, GameTemplate, Child, User, BookingItem)
+)
+# The live booking item of this row's child in this row's slot (at most one: a partial unique
+# index), i.e. the booking a repeated request would duplicate.
+_HOLDING_BOOKING = (
+    select(_i.c.booking_id)
+    .where(_i.c.is_live.is_(True), _i.c.child_id == _c.c.id, _i.c.slot_id == _s.c.id)
+    .limit(1)
+    .scalar_subquery()
 )
 _READ = (
     select(
         *[_column(model, attr) for _part, model, attrs in _PARTS for attr in attrs],
         _u.c.email,
         queued_for(_s.c.id).label("queued"),
+        _HOLDING_BOOKING.label("holder"),
     )
     .select_from(_e)
     .join(_g, _g.c.event_id == _e.c.id)
@@ -90,6 +102,9 @@ class HoldReads:
     queued: set[int]  # slot ids with children on their waiting list
     children: dict[int, SimpleNamespace]  # the owner's, not deleted, among those requested
     owner_email: str | None
+    # (child id, slot id) -> booking id, for the requested pairs already holding a live seat
+    # when this was read (a hold commits after it: the unique index on live items catches that)
+    holders: dict[tuple[int, int], int]
 
 
 def _view(row, part: str) -> SimpleNamespace | None:
@@ -108,7 +123,7 @@ def read(event_id: int, slot_ids: list[int], child_ids: list[int],
     if not rows:
         return None
     first = rows[0]
-    slots, counts, queued, children, owner_email = {}, {}, set(), {}, None
+    slots, counts, queued, children, owner_email, holders = {}, {}, set(), {}, None, {}
     for row in rows:
         slot_id = row[_LAYOUT["slot"][0]]
         if slot_id not in slots:
@@ -121,5 +136,7 @@ def read(event_id: int, slot_ids: list[int], child_ids: list[int],
         if child_id is not None and child_id not in children:
             children[child_id] = _view(row, "child")
             owner_email = row[_OWNER_EMAIL]
+        if row[_HOLDER] is not None:
+            holders[(child_id, slot_id)] = row[_HOLDER]
     return HoldReads(_view(first, "event"), _view(first, "venue"), slots, counts, queued,
-                     children, owner_email)
+                     children, owner_email, holders)

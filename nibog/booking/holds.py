@@ -89,6 +89,44 @@ _CLAIM = (
 )
 
 
+# Lock and claim in one statement, only while the slot has the seats and is open. In READ
+# COMMITTED an UPDATE that waited for the row lock checks its WHERE again on the row as the
+# other transaction left it, so the condition is decided under the lock, like claim_seats.
+_CLAIM_IF_FREE = (
+    update(_SLOTS)
+    .where(
+        _SLOTS.c.id == bindparam("slot_id"),
+        _SLOTS.c.booked_count + bindparam("seats") <= _SLOTS.c.capacity,
+        _SLOTS.c.is_open.is_(True),
+    )
+    .values(booked_count=_SLOTS.c.booked_count + bindparam("seats"))
+    .returning(*_SLOTS.c)
+)
+
+
+def claim_free_seats(seats_needed: Counter) -> dict[int, GameSlot] | None:
+    """Take the seats of a one-slot request in one statement; None when that is not done.
+
+    A booking's usual shape (one slot) while the slot has room: one round trip instead of a
+    locking read and an UPDATE. None when the slot has no room, is closed or gone, or the
+    request spans several slots (their locks must be taken in id order), or runs in a
+    savepoint (claim_seats records such a claim in the unit of work): the caller then takes
+    the locked path (lock_slots, claim_seats), which finds out why and answers as always.
+    """
+    if (
+        len(seats_needed) != 1
+        or not (LOCK_ROWS and LOCK_IN_ID_ORDER)
+        or db.session().get_nested_transaction() is not None
+    ):
+        return None
+    ((slot_id, need),) = seats_needed.items()
+    row = db.session.execute(_CLAIM_IF_FREE, {"slot_id": slot_id, "seats": need}).first()
+    if row is None:
+        return None
+    pause("seats_read")
+    return {slot_id: rows.load(GameSlot, row)}
+
+
 def lock_slots(seats_needed: Counter) -> dict[int, GameSlot]:
     """Lock the slots in id order; returns id -> slot object with the locked row's values."""
     if LOCK_ROWS and LOCK_IN_ID_ORDER:
@@ -310,12 +348,19 @@ def give_back_seats(seats: Counter) -> list[int]:
     return sorted(seats)
 
 
-def ensure_not_booked(pairs: list[tuple[int, int]], *, exclude_booking_id: int | None = None) -> None:
+def ensure_not_booked(
+    pairs: list[tuple[int, int]],
+    *,
+    exclude_booking_id: int | None = None,
+    known: dict[tuple[int, int], int] | None = None,
+) -> None:
     """409 already_booked when a child already holds a live seat in one of these slots.
 
-    Runs under the slot locks, so two parallel requests for the same child and slot see each
-    other; the partial unique index on live items backs it up. The details name the booking
-    that holds the seat, so an app can send the parent to pay that hold instead.
+    The details name the booking that holds the seat, so an app can send the parent to pay that
+    hold instead. ``known``: the holders already read (``hold_reads``), so nothing is queried;
+    otherwise this queries, under the slot locks. Either way the partial unique index on live
+    items is the authority: two parallel requests for the same child and slot both pass this
+    check, and the second one's items INSERT is refused (``already_booked`` too).
     """
     seen: set[tuple[int, int]] = set()
     repeated = []
@@ -327,7 +372,9 @@ def ensure_not_booked(pairs: list[tuple[int, int]], *, exclude_booking_id: int |
         raise already_booked(repeated)
     if not pairs:
         return
-    if exclude_booking_id is None:
+    if known is not None:
+        taken = [(c, s, known[(c, s)]) for c, s in pairs if (c, s) in known]
+    elif exclude_booking_id is None:
         taken = db.session.execute(_LIVE_ITEMS, {"pairs": pairs}).all()
     else:
         taken = db.session.execute(

@@ -297,9 +297,10 @@ def create_booking(
         raise ValueError("a booking needs a user or a guest email")
     holds.reject_known_full(event_id, items)
     owner_id = user_id if user_id is not None else child_owner_id
-    event, venue, slots_read, counts, queued, children, owner_email = _event_with_slots(
+    event, venue, slots_read, counts, queued, children, owner_email, holders = _event_with_slots(
         event_id, items, owner_id
     )
+    holds.pause("read")
     holds.reject_full_in_committed(counts, items)
     if source != "waitlist":
         holds.reject_owed_to_waiting_list(queued, items)
@@ -311,9 +312,13 @@ def create_booking(
 
     # The locked section: slots (id order), promo, variants (id order); nothing slow inside.
     seats = Counter(line.slot.id for line in q.lines)
-    slots = holds.lock_slots(seats)
-    holds.ensure_not_booked([(line.child.id, line.slot.id) for line in q.lines])
-    holds.claim_seats(slots, seats)
+    pairs = [(line.child.id, line.slot.id) for line in q.lines]
+    holds.ensure_not_booked(pairs, known=holders)
+    slots = holds.claim_free_seats(seats)
+    if slots is None:
+        slots = holds.lock_slots(seats)
+        holds.ensure_not_booked(pairs)
+        holds.claim_seats(slots, seats)
     promo = None
     if q.promo_id is not None:
         promo = promos.take_use(
@@ -362,7 +367,7 @@ def create_booking(
 def _event_with_slots(event_id: int, items: list, owner_id: int | None) -> tuple:
     """(event, venue, slot id -> (slot, event game, template), slot id -> committed (booked,
     capacity), the slots with a waiting list, the owner's requested children, the owner's
-    e-mail): one query (``hold_reads``).
+    e-mail, (child id, slot id) -> the booking holding that seat): one query (``hold_reads``).
 
     Ids that are not well-formed are left to ``resolve_lines`` to refuse; when no requested
     slot belongs to the event, the event is read alone (404 when it does not exist) and the
@@ -372,9 +377,9 @@ def _event_with_slots(event_id: int, items: list, owner_id: int | None) -> tuple
     child_ids = sorted(set(holds.requested_ids(items, "child_id")))
     read = hold_reads.read(event_id, slot_ids, child_ids, owner_id) if slot_ids else None
     if read is None:
-        return (*_event_with_venue(event_id), {}, {}, set(), None, None)
+        return (*_event_with_venue(event_id), {}, {}, set(), None, None, None)
     return (read.event, read.venue, read.slots, read.counts, read.queued, read.children,
-            read.owner_email)
+            read.owner_email, read.holders)
 
 
 def _event_with_venue(event_id: int) -> tuple[Event, Venue | None]:

@@ -300,9 +300,11 @@ def test_a_slot_full_in_committed_counts_is_refused_before_the_locked_claim(app,
         _db.update(holds.GameSlot).where(holds.GameSlot.id == slot.id).values(booked_count=1)
     )
     _db.session.commit()
+    # The locked claim, either way it is taken (one statement, or lock then claim).
     locked = []
-    real_lock_slots = holds.lock_slots
-    monkeypatch.setattr(holds, "lock_slots", lambda seats: locked.append(seats) or real_lock_slots(seats))
+    for name in ("claim_free_seats", "lock_slots"):
+        real = getattr(holds, name)
+        monkeypatch.setattr(holds, name, lambda seats, real=real: locked.append(seats) or real(seats))
     with pytest.raises(AppError) as err:
         book(w.children[0])
     assert err.value.code == "slot_full" and err.value.details == {"slot_ids": [slot.id]}

@@ -65,6 +65,22 @@ def test_exactly_capacity_parents_get_the_seats(app):
     assert db.session.scalar(select(func.count()).select_from(Booking)) == CAPACITY
 
 
+def test_parents_who_all_read_a_free_seat_get_only_the_seats_there_are(app, monkeypatch):
+    """Every request reads the committed count (seats free) before any claims one: the claims
+    decide under the row lock, and the late ones are refused and the slot marked full."""
+    from nibog.extensions import get_redis
+
+    w = make_world(capacity=CAPACITY, n_slots=1, n_children=0)
+    slot = w.slots[0]
+    people = parents_with_children(CAPACITY + 2, w.event)
+    monkeypatch.setattr(holds, "PAUSE", pause_at("read", CAPACITY + 2))
+    results = race(app, CAPACITY + 2, book_one(w.event.id, slot.id, people))
+    assert codes(results) == ["ok"] * CAPACITY + ["slot_full"] * 2
+    db.session.expire_all()
+    assert db.session.get(GameSlot, slot.id).booked_count == CAPACITY == live_items(slot.id)
+    assert get_redis().get(f"slot-full:{slot.id}") == str(w.event.id).encode()
+
+
 def test_control_without_row_locks_the_same_race_oversells(app, monkeypatch):
     w = make_world(capacity=CAPACITY, n_slots=1, n_children=0)
     slot = w.slots[0]
@@ -78,6 +94,18 @@ def test_control_without_row_locks_the_same_race_oversells(app, monkeypatch):
     db.session.expire_all()
     assert live_items(slot.id) == N > CAPACITY
     assert db.session.get(GameSlot, slot.id).booked_count < N
+
+
+def test_the_same_child_sent_twice_at_once_gets_one_seat(app, monkeypatch):
+    """A double tap: every request reads "not booked yet" before any commits; the later ones'
+    claims wait for the first's row lock and the unique index on live items refuses their item."""
+    w = make_world(capacity=CAPACITY, n_slots=1, n_children=1)
+    slot, child = w.slots[0], w.children[0]
+    monkeypatch.setattr(holds, "PAUSE", pause_at("read", 4))
+    results = race(app, 4, book_one(w.event.id, slot.id, [(w.parent.id, child.id)] * 4))
+    assert codes(results) == ["already_booked"] * 3 + ["ok"]
+    db.session.expire_all()
+    assert db.session.get(GameSlot, slot.id).booked_count == 1 == live_items(slot.id)
 
 
 def test_database_check_is_the_last_line_of_defence(app, monkeypatch):
