@@ -295,6 +295,42 @@ def run_read(web: stack.Web, worker: stack.RqWorker, targets: list[dict], concur
     return out
 
 
+def run_read_rounds(web: stack.Web, worker: stack.RqWorker, targets: list[dict], concurrency: int,
+                    seconds: float, rounds: int) -> dict:
+    """``run_read`` in ``rounds`` rounds, each target once per round, the order turned by one each
+    round; a target's figures pool its windows.
+
+    The host's speed drifts by tens of per cent within a minute here, so one window per target
+    compared the targets and the drift together; interleaved windows share the drift out.
+    """
+    windows: dict[str, list[dict]] = {t["name"]: [] for t in targets}
+    for r in range(rounds):
+        turn = r % len(targets)
+        for name, res in run_read(web, worker, targets[turn:] + targets[:turn], concurrency,
+                                  seconds).items():
+            windows[name].append(res)
+    base = [w["rps"] or 1 for w in windows[targets[0]["name"]]]
+    out = {}
+    for name, ws in windows.items():
+        pooled_s = sum(w["seconds"] for w in ws)
+        out[name] = {
+            "rps": round(sum(w["requests"] for w in ws) / pooled_s, 1),
+            "requests": sum(w["requests"] for w in ws),
+            "seconds": pooled_s,
+            "rounds": len(ws),
+            "round_rps": [w["rps"] for w in ws],
+            "round_ratios": [round(w["rps"] / b, 3) for w, b in zip(ws, base, strict=True)],
+            # The typical window's median, the worst window's tail.
+            "p50_ms": sorted(w["p50_ms"] or 0 for w in ws)[len(ws) // 2],
+            "p99_ms": max(w["p99_ms"] or 0 for w in ws),
+            "non_2xx": sum(w["non_2xx"] for w in ws),
+            "errors": sum(w["errors"] for w in ws),
+            "generator_cpu_s": round(sum(w["generator_cpu_s"] for w in ws), 2),
+            "cpu": {"web": {"cores": round(sum(w["cpu"]["web"]["cores"] for w in ws) / len(ws), 2)}},
+        }
+    return out
+
+
 def find_pgbench() -> str | None:
     from shutil import which
 
@@ -406,16 +442,17 @@ def reference_points(args, web, worker, data, burst, results) -> None:
     detail_id = data["listed_event_ids"][0]
     # The burst's e-mails would otherwise share the cores with the read benchmark.
     wait_for_jobs(worker)
-    reads = run_read(web, worker, [
+    reads = run_read_rounds(web, worker, [
         {"name": TRIVIAL, "path": "/healthz"},
         {"name": "events_by_city", "path": f"/api/events?city_id={data['city_id']}"},
         {"name": "event_detail", "path": f"/api/events/{detail_id}"},
-    ], args.read_concurrency, args.read_seconds)
+    ], args.read_concurrency, args.read_seconds, args.read_rounds)
     base_rps = reads[TRIVIAL]["rps"] or 1
     burst["trivial_rps"] = reads[TRIVIAL]["rps"]
     for name, r in reads.items():
         r["ratio_to_trivial"] = round(r["rps"] / base_rps, 3)
-        log(f"read {name:15s} {r['rps']:8.1f} req/s ({100 * r['ratio_to_trivial']:.0f}% of /healthz), "
+        log(f"read {name:15s} {r['rps']:8.1f} req/s ({100 * r['ratio_to_trivial']:.0f}% of /healthz; "
+            f"rounds {', '.join(f'{100 * x:.0f}%' for x in r['round_ratios'])}), "
             f"p50 {r['p50_ms']} ms p99 {r['p99_ms']} ms, non-2xx {r['non_2xx']}, errors {r['errors']}, "
             f"web CPU {r['cpu']['web']['cores']} cores, generator {r['generator_cpu_s']} s")
     results["read"] = reads
@@ -456,7 +493,10 @@ def main() -> int:
     parser.add_argument("--api-parents", type=int, default=40,
                         help="parents registered through POST /api/auth/register")
     parser.add_argument("--list-events", type=int, default=12)
-    parser.add_argument("--read-seconds", type=float, default=5.0)
+    parser.add_argument("--read-seconds", type=float, default=2.0,
+                        help="one measured window of one read target")
+    parser.add_argument("--read-rounds", type=int, default=3,
+                        help="windows per read target, interleaved with the other targets'")
     parser.add_argument("--read-concurrency", type=int, default=64)
     parser.add_argument("--pgbench-clients", type=int, default=16)
     parser.add_argument("--levers", action="store_true", help="also compare gunicorn/pool settings")
