@@ -28,9 +28,20 @@ def _worker_class():
     """
     from rq import SimpleWorker, Worker
 
+    class HoldsBackForTheWeb:
+        """Before taking a job, waits (bounded) while the CPUs are oversubscribed
+        (``nibog.core.cpu_pacing``)."""
+
+        pacer = None
+
+        def dequeue_job_and_maintain_ttl(self, timeout, max_idle_time=None):
+            if self.pacer is not None:
+                self.pacer.before_job()
+            return super().dequeue_job_and_maintain_ttl(timeout, max_idle_time)
+
     if os.environ.get("RQ_WORKER_FORK", "0") != "1":
 
-        class NibogSimpleWorker(SimpleWorker):
+        class NibogSimpleWorker(HoldsBackForTheWeb, SimpleWorker):
             def perform_job(self, job, queue):
                 try:
                     return super().perform_job(job, queue)
@@ -40,7 +51,7 @@ def _worker_class():
 
         return NibogSimpleWorker
 
-    class NibogWorker(Worker):
+    class NibogWorker(HoldsBackForTheWeb, Worker):
         def main_work_horse(self, job, queue):
             # In the forked child: drop inherited connections without closing the parent's.
             db.engine.dispose(close=False)
@@ -85,6 +96,7 @@ def main(argv: list[str]) -> int:
             print("REDIS_URL is not set: jobs run in-process; no worker needed.", file=sys.stderr)
             return 1
         names = argv or os.environ.get("RQ_QUEUES", ",".join(QUEUES)).split(",")
+        from nibog.core.cpu_pacing import pacer_for_worker
         from nibog.core.jobs import relay_outbox
         from nibog.core.periodic import register_periodic_jobs
 
@@ -107,8 +119,14 @@ def main(argv: list[str]) -> int:
         # A forked work horse must not share the parent's pooled connections.
         db.session.remove()
         db.engine.dispose()
+        worker = NibogWorker(queues, connection=conn)
+        worker.pacer = pacer_for_worker(
+            queues,
+            threshold=float(os.environ.get("WORKER_YIELD_PRESSURE", "0.5")),
+            max_wait=float(os.environ.get("WORKER_YIELD_MAX_SECONDS", "10")),
+        )
         try:
-            NibogWorker(queues, connection=conn).work(with_scheduler=True)
+            worker.work(with_scheduler=True)
         finally:
             if stop is not None:
                 stop.set()
