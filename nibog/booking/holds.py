@@ -213,10 +213,9 @@ def reject_owed_to_waiting_list(queued: set[int], items: list[dict]) -> None:
     """
     owed = sorted(sid for sid in requested_seats(items) if sid in queued)
     if owed:
-        raise AppError(
+        raise Conflict(
             "slot_full",
             "Seats in this slot go to its waiting list first; join the waiting list",
-            409,
             {"slot_ids": owed, "waiting_list": True},
         )
 

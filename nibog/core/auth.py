@@ -122,9 +122,9 @@ class _CheckedInFront:
 def remember_checked_token(
     environ: dict, token: str, checked: tuple[dict, dict, Principal], prefetched: dict
 ) -> None:
-    """Hand ``verify_token``'s result for ``token`` (and the values its round trip read) to the
-    view of the same request."""
-    environ[_CHECKED_KEY] = _CheckedInFront(token, *checked, dict(prefetched))
+    """Hand ``verify_token``'s result for ``token`` (and the values its round trip read, a dict
+    of the caller's own such as ``prefetch.kept()``) to the view of the same request."""
+    environ[_CHECKED_KEY] = _CheckedInFront(token, *checked, prefetched)
 
 
 def _checked_in_front(encoded: str, refresh: bool, keys: Sequence[str]):
