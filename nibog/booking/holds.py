@@ -16,6 +16,7 @@ from collections.abc import Callable, Iterable
 
 from redis.exceptions import RedisError
 from sqlalchemy import bindparam, event, inspect, select, tuple_, update
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 
@@ -390,6 +391,25 @@ _LIVE_ITEMS = select(_ITEMS.c.child_id, _ITEMS.c.slot_id, _ITEMS.c.booking_id).w
     tuple_(_ITEMS.c.child_id, _ITEMS.c.slot_id).in_(bindparam("pairs", expanding=True)),
 )
 _LIVE_ITEMS_OF_OTHERS = _LIVE_ITEMS.where(_ITEMS.c.booking_id != bindparam("exclude_booking_id"))
+
+
+def already_booked_refused_by_index(pairs: list[tuple[int, int]]) -> Conflict:
+    """``already_booked`` for items the partial unique index refused (a double tap).
+
+    This transaction is aborted, so the holders are read on a connection of their own. They
+    are there to read: PostgreSQL refuses a duplicate only once the row it duplicates has
+    committed (it waits for the other transaction first). If they cannot be read, or the other
+    seat has been given up since, every requested pair is named without a booking id.
+    """
+    try:
+        with db.engine.connect() as conn:
+            taken = conn.execute(_LIVE_ITEMS, {"pairs": pairs}).all()
+    except SQLAlchemyError as exc:  # only the details of an answer already decided
+        log.warning("holders of a refused duplicate unreadable: %s", exc)
+        taken = []
+    if not taken:
+        return already_booked(pairs)
+    return already_booked([(c, s) for c, s, _ in taken], {(c, s): b for c, s, b in taken})
 
 
 def already_booked(pairs, holders: dict | None = None) -> Conflict:

@@ -437,7 +437,7 @@ def _insert_lines(booking: Booking, q: Quote) -> tuple[list[BookingItem], list[B
     except IntegrityError as exc:
         # The partial unique index caught a duplicate the locked check could not see.
         if "uq_booking_items_live_child_slot" in str(exc.orig):
-            raise holds.already_booked(
+            raise holds.already_booked_refused_by_index(
                 [(line.child.id, line.slot.id) for line in q.lines]
             ) from None
         raise

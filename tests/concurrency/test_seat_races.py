@@ -16,6 +16,7 @@ from nibog.booking import holds
 from nibog.booking.models import Booking, BookingItem
 from nibog.booking.service import create_booking
 from nibog.catalog.models import GameSlot
+from nibog.core.errors import AppError
 from nibog.extensions import db
 from tests.booking.world import make_world
 from tests.concurrency.race import codes, pause_at, race
@@ -102,10 +103,25 @@ def test_the_same_child_sent_twice_at_once_gets_one_seat(app, monkeypatch):
     w = make_world(capacity=CAPACITY, n_slots=1, n_children=1)
     slot, child = w.slots[0], w.children[0]
     monkeypatch.setattr(holds, "PAUSE", pause_at("read", 4))
-    results = race(app, 4, book_one(w.event.id, slot.id, [(w.parent.id, child.id)] * 4))
+    book = book_one(w.event.id, slot.id, [(w.parent.id, child.id)] * 4)
+    refusals = []
+
+    def tap(i):
+        try:
+            return book(i)
+        except AppError as exc:
+            refusals.append(exc.details)
+            raise
+
+    results = race(app, 4, tap)
     assert codes(results) == ["already_booked"] * 3 + ["ok"]
     db.session.expire_all()
     assert db.session.get(GameSlot, slot.id).booked_count == 1 == live_items(slot.id)
+    # Each refusal names the booking that got the seat, so the app can offer to pay that one.
+    (winner,) = [value for kind, value in results if kind == "ok"]
+    assert refusals == [
+        {"items": [{"child_id": child.id, "slot_id": slot.id, "booking_id": winner}]}
+    ] * 3
 
 
 def test_database_check_is_the_last_line_of_defence(app, monkeypatch):
