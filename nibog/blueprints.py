@@ -28,5 +28,6 @@ BLUEPRINTS: list[tuple[str, str]] = [
     ("api", "nibog.documents.api:blp"),
     ("api", "nibog.admin.api:blp"),
     ("web", "nibog.web.views:bp"),
+    ("web", "nibog.web.password_reset:bp"),
     ("web", "nibog.admin.views:bp"),
 ]

@@ -92,6 +92,12 @@ def request_password_reset(email: str) -> None:
     )
 
 
+def check_reset_link(token: str) -> None:
+    """Refuses (``invalid_token``) a reset link that can no longer set a password, before the
+    parent types one; ``reset_password`` checks it again."""
+    tokens.check_reset_token(token, _load_user)
+
+
 def reset_password(token: str, new_password: str) -> User:
     user = tokens.check_reset_token(token, _load_user)
     user.password_hash = hash_password(new_password)

@@ -1,0 +1,1 @@
+from tests.auth.support import outbox  # noqa: F401
