@@ -11,6 +11,8 @@ from nibog.auth import schemas as s
 from nibog.auth import service, tokens
 from nibog.core import tx
 from nibog.core.auth import auth_required, current_user
+from nibog.core.errors import AppError
+from nibog.web.link_pages import browser_wants_html, email_verified_page
 
 blp = Blueprint("auth", __name__, url_prefix="/api/auth", description="Sign-up and sign-in")
 
@@ -134,7 +136,22 @@ def reset_password(data):
 @blp.arguments(s.VerifyEmailArgs, location="query")
 @blp.response(200, s.UserSchema)
 def verify_email(args):
-    """The link emailed by POST /api/users/me/verify-email."""
-    user = service.confirm_email(args["token"])
-    tx.commit()
+    """The link emailed by POST /api/users/me/verify-email.
+
+    A browser (HTML preferred over JSON) gets a page saying what happened instead of the JSON
+    answer: this is the address a parent's mail app opens.
+    """
+    try:
+        user = service.confirm_email(args["token"])
+        tx.commit()
+    except AppError as exc:
+        if not browser_wants_html():
+            raise
+        tx.rollback()
+        return email_verified_page(ok=False, message=exc.message, status=exc.status)
+    if browser_wants_html():
+        return email_verified_page(
+            ok=True, message=f"Thank you: {user.email} is confirmed as your NIBOG address.",
+            status=200,
+        )
     return user

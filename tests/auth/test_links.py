@@ -138,6 +138,28 @@ def test_email_verification_flow(client, outbox):
     )
 
 
+BROWSER = {"Accept": "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"}
+
+
+def test_the_verification_link_opened_in_a_browser_shows_a_page(client, outbox):
+    make_user(email="meera@example.com", email_verified=False)
+    access = login(client, "meera@example.com").get_json()["access_token"]
+    client.post("/api/users/me/verify-email", headers=bearer(access))
+    url = urlparse(outbox.last("verify_email")[1]["verify_url"])
+
+    page = client.get(f"{url.path}?{url.query}", headers=BROWSER)
+    assert page.status_code == 200 and page.mimetype == "text/html"
+    assert "meera@example.com is confirmed" in page.get_data(as_text=True)
+    assert client.get("/api/users/me", headers=bearer(access)).get_json()["email_verified"] is True
+
+    again = client.get(f"{url.path}?{url.query}", headers=BROWSER)
+    assert again.status_code == 400 and again.mimetype == "text/html"
+    assert 'data-state="bad_link"' in again.get_data(as_text=True)
+    # A client asking for JSON still gets the contract's error.
+    as_json = client.get(f"{url.path}?{url.query}", headers={"Accept": "application/json"})
+    assert as_json.status_code == 400 and error_code(as_json) == "invalid_token"
+
+
 def test_verification_link_for_an_old_address_is_worthless(client, outbox):
     make_user(email="meera@example.com")
     access = login(client, "meera@example.com").get_json()["access_token"]
