@@ -1,5 +1,7 @@
 """One-time SMS codes: 6 digits, stored as an HMAC (never in clear) for 5 minutes, 5 tries,
-no resend within 30 seconds.
+no resend within 30 seconds, and per number at most OTP_MAX_CODES_PER_DAY codes and
+OTP_MAX_FAILS_PER_DAY wrong guesses a day (a new code does not reset that count, so asking
+for codes again and again does not buy more guesses, nor send a number endless messages).
 
 Redis holds the codes so every web process sees them. Without Redis (the embedded default, one
 process) a small in-memory store stands in.
@@ -22,6 +24,9 @@ from nibog.extensions import get_redis
 OTP_TTL_SECONDS = 300
 OTP_MAX_ATTEMPTS = 5
 OTP_RESEND_SECONDS = 30
+OTP_MAX_CODES_PER_DAY = 10
+OTP_MAX_FAILS_PER_DAY = 15
+_DAY = 24 * 3600
 
 
 def normalise_phone(raw: str, field: str = "phone") -> str:
@@ -43,6 +48,18 @@ def gap_key(purpose: str, phone: str) -> str:
     return f"otp-gap:{purpose}:{phone}"
 
 
+def sent_key(purpose: str, phone: str) -> str:
+    return f"otp-sent:{purpose}:{phone}"
+
+
+def fails_key(purpose: str, phone: str) -> str:
+    return f"otp-fails:{purpose}:{phone}"
+
+
+def _too_many_today(message: str, retry_after: int) -> AppError:
+    return AppError("rate_limited", message, 429, headers={"Retry-After": str(retry_after)})
+
+
 def _digest(purpose: str, phone: str, code: str) -> str:
     # Keyed with the app secret: a leaked Redis dump does not give away 6-digit codes, which a
     # plain hash would (a million guesses).
@@ -53,6 +70,10 @@ def _digest(purpose: str, phone: str, code: str) -> str:
 def issue_code(purpose: str, phone: str) -> str:
     """Create and store a new code; 429 if the previous one was sent less than 30 s ago."""
     store = _store()
+    fails, fails_ttl = store.count(fails_key(purpose, phone))
+    if fails >= OTP_MAX_FAILS_PER_DAY:
+        raise _too_many_today("Too many wrong codes for this number today; try again tomorrow",
+                              fails_ttl)
     wait = store.claim_gap(gap_key(purpose, phone), OTP_RESEND_SECONDS)
     if wait:
         raise AppError(
@@ -61,6 +82,10 @@ def issue_code(purpose: str, phone: str) -> str:
             429,
             headers={"Retry-After": str(wait)},
         )
+    sent, sent_ttl = store.add(sent_key(purpose, phone), _DAY)
+    if sent > OTP_MAX_CODES_PER_DAY:
+        raise _too_many_today("Too many codes sent to this number today; try again tomorrow",
+                              sent_ttl)
     code = f"{secrets.randbelow(10**6):06d}"
     store.put_code(code_key(purpose, phone), _digest(purpose, phone, code), OTP_TTL_SECONDS)
     return code
@@ -70,6 +95,11 @@ def check_code(purpose: str, phone: str, code: str) -> None:
     """Consume the code if it matches; otherwise count the attempt. Raises 401 on failure."""
     store = _store()
     key = code_key(purpose, phone)
+    fails, fails_ttl = store.count(fails_key(purpose, phone))
+    if fails >= OTP_MAX_FAILS_PER_DAY:
+        store.delete(key)
+        raise _too_many_today("Too many wrong codes for this number today; try again tomorrow",
+                              fails_ttl)
     # The attempt is counted before comparing, atomically, so parallel guesses cannot exceed
     # the limit.
     found = store.count_attempt(key)
@@ -80,6 +110,7 @@ def check_code(purpose: str, phone: str, code: str) -> None:
         store.delete(key)
         raise AppError("otp_attempts_exceeded", "Too many wrong codes; ask for a new one", 401)
     if not hmac.compare_digest(digest, _digest(purpose, phone, code or "")):
+        store.add(fails_key(purpose, phone), _DAY)
         if attempts >= OTP_MAX_ATTEMPTS:
             store.delete(key)
             raise AppError("otp_attempts_exceeded", "Too many wrong codes; ask for a new one", 401)
@@ -124,6 +155,22 @@ class RedisOtpStore:
             return None
         return digest.decode(), int(attempts)
 
+    def add(self, key: str, window: int) -> tuple[int, int]:
+        """Count one more in a window that starts with the first: (count, seconds left)."""
+        pipe = self.conn.pipeline()
+        pipe.set(key, 0, ex=window, nx=True)  # the window starts with the first
+        pipe.incr(key)
+        pipe.ttl(key)
+        _started, count, ttl = pipe.execute()
+        return int(count), max(1, int(ttl))
+
+    def count(self, key: str) -> tuple[int, int]:
+        pipe = self.conn.pipeline()
+        pipe.get(key)
+        pipe.ttl(key)
+        value, ttl = pipe.execute()
+        return int(value or 0), max(1, int(ttl))
+
     def delete(self, key: str) -> None:
         self.conn.delete(key)
 
@@ -158,6 +205,22 @@ class MemoryOtpStore:
                 return None
             value["attempts"] += 1
             return value["digest"], value["attempts"]
+
+    def add(self, key: str, window: int) -> tuple[int, int]:
+        with self._lock:
+            value = self._get(key)
+            if value is None:
+                value = {"count": 0}
+                self._data[key] = (time.monotonic() + window, value)
+            value["count"] += 1
+            return value["count"], max(1, int(self._data[key][0] - time.monotonic()))
+
+    def count(self, key: str) -> tuple[int, int]:
+        with self._lock:
+            value = self._get(key)
+            if value is None:
+                return 0, 1
+            return value["count"], max(1, int(self._data[key][0] - time.monotonic()))
 
     def delete(self, key: str) -> None:
         with self._lock:
