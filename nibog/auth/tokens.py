@@ -78,9 +78,10 @@ def _password_fingerprint(user: User) -> str:
 
 
 def make_reset_token(user: User) -> str:
-    return _serializer(RESET_SALT).dumps(
-        {"uid": user.id, "tv": user.token_version, "pw": _password_fingerprint(user)}
-    )
+    return _serializer(RESET_SALT).dumps({
+        "uid": user.id, "tv": user.token_version, "pw": _password_fingerprint(user),
+        "email": user.email,
+    })
 
 
 def check_reset_token(token: str, load_user) -> User:
@@ -92,6 +93,10 @@ def check_reset_token(token: str, load_user) -> User:
         or not user.is_active
         or data.get("tv") != user.token_version
         or data.get("pw") != _password_fingerprint(user)
+        # Bound to the mailbox it was sent to: once the account's address changes, a link
+        # sent to the old one (or to an address the account then swapped for someone else's)
+        # can no longer set the password and prove the new address.
+        or data.get("email") != user.email
     ):
         raise AppError(
             "invalid_token", "This link has already been used or is no longer valid", 400

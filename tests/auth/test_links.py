@@ -78,6 +78,22 @@ def test_reset_link_dies_when_the_password_changes_another_way(client, outbox):
     assert resp.status_code == 400 and error_code(resp) == "invalid_token"
 
 
+def test_reset_link_dies_when_the_address_changes(client, outbox):
+    """A link goes to one mailbox: after the account's address changes it cannot set the
+    password (nor prove the new address, which a reset otherwise does)."""
+    make_user(email="meera@example.com")
+    forgot(client, "meera@example.com")
+    token = token_from(outbox.last("password_reset")[1]["reset_url"])
+    access = login(client, "meera@example.com").get_json()["access_token"]
+    assert client.put("/api/users/me", json={"email": "someone.else@example.com"},
+                      headers=bearer(access)).status_code == 200
+    resp = client.post(
+        "/api/auth/reset-password", json={"token": token, "password": "fresh-password-1"}
+    )
+    assert resp.status_code == 400 and error_code(resp) == "invalid_token"
+    assert login(client, "someone.else@example.com").status_code == 200
+
+
 def make_reset_token_aged(user, seconds: int, monkeypatch) -> str:
     real = TimestampSigner.get_timestamp
     with monkeypatch.context() as m:
