@@ -214,6 +214,12 @@ def google_login(id_token: str) -> User:
     if user is None and email_verified:
         user = accounts.find_by_email(email)
         if user is not None and user.is_active:
+            if not user.email_verified:
+                # Nobody had proved this mailbox: whoever registered the address may not own
+                # it. Google proves the owner, so what that registrant set up (a password,
+                # signed-in sessions) must not come with the account it now hands over.
+                user.password_hash = None
+                accounts.revoke_all_tokens(user)
             user.google_sub = sub
             user.email_verified = True
     if user is None:

@@ -83,6 +83,31 @@ def test_links_an_existing_account_by_verified_email(client, db, google):
     assert linked.google_sub == "google-sub-1" and linked.email_verified is True
 
 
+def test_linking_an_unproven_address_drops_what_its_registrant_set_up(client, db, google):
+    """Someone registered priya@gmail.com without proving it; when Priya signs in with Google
+    the account becomes hers, and the registrant's password and sessions stop working."""
+    from tests.auth.support import PASSWORD, bearer, login
+
+    make_user(email="priya@gmail.com", email_verified=False)
+    squatter = login(client, "priya@gmail.com").get_json()
+    resp = google_login(client, id_token())
+    assert resp.status_code == 200
+    assert client.get("/api/users/me", headers=bearer(squatter["access_token"])).status_code == 401
+    assert client.post("/api/auth/refresh",
+                       headers=bearer(squatter["refresh_token"])).status_code == 401
+    assert login(client, "priya@gmail.com", PASSWORD).status_code == 401
+    fresh = resp.get_json()["access_token"]
+    assert client.get("/api/users/me", headers=bearer(fresh)).status_code == 200
+
+
+def test_linking_a_proven_address_keeps_the_password(client, db, google):
+    from tests.auth.support import PASSWORD, login
+
+    make_user(email="priya@gmail.com", email_verified=True)
+    assert google_login(client, id_token()).status_code == 200
+    assert login(client, "priya@gmail.com", PASSWORD).status_code == 200
+
+
 def test_unverified_google_email_does_not_take_over_an_account(client, db, google):
     existing = make_user(email="priya@gmail.com")
     resp = google_login(client, id_token(email_verified=False))
