@@ -2,7 +2,8 @@
 
 Two lists, both in Redis and both bounded by the access token's lifetime:
 
-* ``revoked:{jti}``: one token, ended by logout;
+* ``revoked:{jti}``: one token, ended by logout (a refresh token's entry also ends every
+  access token issued with it: their ``rjti`` claim);
 * ``token-version:{user_id}``: the account's current token version. Every token carries the
   version it was issued under (claim ``tv``); a password change or reset, a role change, a
   deactivation or a deletion bumps ``users.token_version``, and the flush that writes the bump
@@ -76,14 +77,23 @@ def is_payload_revoked(payload: dict, also_read: Sequence[str] = ()) -> bool:
     jti = payload.get("jti")
     user_id = payload.get("sub")
     token_version = payload.get("tv", 0)
+    # An access token names the refresh token of its sign-in (``rjti``); logging out revokes
+    # that one too, which ends every access token of the session, not only the one presented.
+    session_jti = payload.get("rjti") or jti
     conn = get_redis()
     if conn is None:
         current = _memory_versions.get(str(user_id), 0)
-        return is_token_revoked(jti) or token_version < current
-    revoked, current, *extra = conn.mget(f"revoked:{jti}", _version_key(user_id), *also_read)
+        return is_token_revoked(jti) or is_token_revoked(session_jti) or token_version < current
+    revoked, session_revoked, current, *extra = conn.mget(
+        f"revoked:{jti}", f"revoked:{session_jti}", _version_key(user_id), *also_read
+    )
     if also_read:
         prefetch.keep(dict(zip(also_read, extra, strict=True)))
-    return revoked is not None or (current is not None and token_version < int(current))
+    return (
+        revoked is not None
+        or session_revoked is not None
+        or (current is not None and token_version < int(current))
+    )
 
 
 def record_token_version(user_id: int, token_version: int) -> None:

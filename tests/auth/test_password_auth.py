@@ -146,6 +146,18 @@ def test_logout_revokes_access_and_its_refresh_token(app, client):
     )
 
 
+def test_logout_ends_every_access_token_of_the_session(client):
+    """Access tokens got by refreshing belong to the same sign-in: logging out with one of
+    them ends the others too."""
+    make_user(email="meera@example.com")
+    tokens = login(client, "meera@example.com").get_json()
+    refreshed = client.post("/api/auth/refresh", headers=bearer(tokens["refresh_token"]))
+    second = refreshed.get_json()["access_token"]
+    assert client.post("/api/auth/logout", headers=bearer(second)).status_code == 204
+    assert client.get("/api/users/me", headers=bearer(tokens["access_token"])).status_code == 401
+    assert client.get("/api/users/me", headers=bearer(second)).status_code == 401
+
+
 def test_no_or_garbage_token_is_401(client):
     assert error_code(client.get("/api/users/me")) == "unauthorized"
     resp = client.get("/api/users/me", headers=bearer("not.a.jwt"))
