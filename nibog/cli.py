@@ -27,6 +27,12 @@ def register_cli(app: Flask) -> None:
         if user is None:
             user = User(email=email, full_name=name)
             db.session.add(user)
+        else:
+            # Setting a password here is how a compromised admin is recovered: whoever held
+            # the old one must lose the sessions it opened.
+            from nibog.accounts.service import revoke_all_tokens
+
+            revoke_all_tokens(user)
         user.role = "admin"
         user.password_hash = hash_password(password)
         user.email_verified = True

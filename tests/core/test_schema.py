@@ -180,6 +180,21 @@ def test_create_admin(runner, db):
     assert short.exit_code != 0
 
 
+def test_create_admin_again_ends_the_old_passwords_sessions(runner, client, db):
+    """Re-running create-admin is how a compromised admin password is replaced: whoever
+    signed in with the old one is signed out."""
+    runner.invoke(args=["create-admin", "--email", "boss@nibog.in", "--password", "old-pass-1"])
+    old = client.post("/api/auth/login",
+                      json={"email": "boss@nibog.in", "password": "old-pass-1"}).get_json()
+    again = runner.invoke(args=["create-admin", "--email", "boss@nibog.in",
+                                "--password", "new-pass-2"])
+    assert again.exit_code == 0, again.output
+    auth = {"Authorization": f"Bearer {old['access_token']}"}
+    assert client.get("/api/users/me", headers=auth).status_code == 401
+    refresh = {"Authorization": f"Bearer {old['refresh_token']}"}
+    assert client.post("/api/auth/refresh", headers=refresh).status_code == 401
+
+
 def test_production_refuses_to_start_without_secrets(monkeypatch):
     from nibog import create_app
     from nibog.config import ProductionConfig
