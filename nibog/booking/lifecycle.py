@@ -15,7 +15,7 @@ from flask import current_app
 from sqlalchemy import select, update
 
 from nibog.booking import holds, promos
-from nibog.booking.eligibility import event_start_utc
+from nibog.booking.eligibility import ensure_registration_open, event_start_utc
 from nibog.booking.models import Booking, BookingAddon, BookingItem
 from nibog.catalog.models import Event
 from nibog.core.errors import AppError, Conflict, NotFound
@@ -100,20 +100,29 @@ def _mark_confirmed(booking: Booking) -> None:
 def confirm_booking(booking_id: int, *, source: str) -> Booking:
     """Paid (or otherwise settled): pending_payment -> confirmed. Safe to call twice.
 
-    An expired hold is revived if its seats, promo use and stock can all be taken again; if not,
-    SeatsNoLongerAvailable is raised and nothing changes (the caller refunds).
+    Refused (SeatsNoLongerAvailable, nothing changes, the caller refunds) when the event no
+    longer takes place; an expired hold is revived only if the event still takes bookings and its
+    seats, promo use and stock can all be taken again.
     """
     booking = lock_booking(booking_id)
     if booking.status in ("confirmed", "completed"):
         return booking
     if booking.status == "cancelled":
         raise SeatsNoLongerAvailable("This booking was cancelled", {"status": "cancelled"})
-    if booking.status == "expired":
-        try:
+    revive = booking.status == "expired"
+    try:
+        # Never into an event that no longer takes place (cancelled, unpublished, over) - a
+        # booking can miss the cancellation's sweep by committing just after it. Reviving an
+        # expired hold is booking again, so a payment must also come within the registration
+        # window; a live hold was taken inside it, and the admin at the desk may confirm after.
+        event = db.session.get(Event, booking.event_id)
+        ensure_registration_open(event, utcnow(), walk_in=source == "admin" or not revive)
+        if revive:
             with db.session.begin_nested():
                 _retake(booking)
-        except AppError as exc:
-            raise SeatsNoLongerAvailable(details={"reason": exc.code, **exc.details}) from exc
+    except AppError as exc:
+        raise SeatsNoLongerAvailable(details={"reason": exc.code, **exc.details}) from exc
+    if revive:
         enqueue("nibog.booking.tasks.seats_changed", booking.event_id)
     log.info("booking %s confirmed via %s", booking.booking_number, source)
     _mark_confirmed(booking)

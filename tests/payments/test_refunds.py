@@ -182,6 +182,65 @@ def test_late_payment_without_seats_is_refunded_in_full(client, app, parent, oth
     assert db.session.query(Refund).count() == 1
 
 
+def _event_of(booking):
+    from nibog.catalog.models import Event
+
+    return db.session.get(Event, reload(Booking, booking.id).event_id)
+
+
+def assert_refunded_not_confirmed(booking, payment_id):
+    assert reload(Booking, booking.id).status != "confirmed"
+    payment = reload(Payment, payment_id)
+    assert (payment.status, payment.amount_refunded) == ("refunded", PRICE)
+    assert messages("booking_confirmed", booking.id) == 0
+    assert messages("late_payment_refunded", booking.id) == 1
+
+
+def test_late_payment_for_a_cancelled_event_is_refunded(client, app, parent, admin):
+    """The hold expired, then the event was cancelled (the cancellation's sweep skips expired
+    bookings); the payment lands after: the money goes back, the booking is not revived."""
+    booking = make_booking(parent)
+    order = open_payment(client, parent, booking)
+    _expire(booking.id)
+    event = _event_of(booking)
+    resp = client.post(f"/api/admin/events/{event.id}/status", json={"status": "cancelled"},
+                       headers=auth_headers(admin))
+    assert resp.status_code == 200
+    paid = sandbox(app).simulate_payment(order["provider_order_id"])
+    resp = post_webhook(client, *webhook_for(app, "payment.captured", paid["payment"]))
+    assert resp.get_json()["result"] == "late_payment_refunded"
+    assert_refunded_not_confirmed(booking, order["payment_id"])
+
+
+def test_late_payment_for_an_event_that_is_over_is_refunded(client, app, parent):
+    from nibog.core.timeutil import today_ist
+
+    booking = make_booking(parent)
+    order = open_payment(client, parent, booking)
+    _expire(booking.id)
+    _event_of(booking).event_date = today_ist() - timedelta(days=2)
+    tx.commit()
+    paid = sandbox(app).simulate_payment(order["provider_order_id"])
+    resp = post_webhook(client, *webhook_for(app, "payment.captured", paid["payment"]))
+    assert resp.get_json()["result"] == "late_payment_refunded"
+    assert_refunded_not_confirmed(booking, order["payment_id"])
+
+
+def test_payment_for_a_live_hold_in_a_cancelled_event_is_refunded(client, app, parent):
+    """A hold that missed the cancellation's sweep (it committed just after) is not confirmed
+    by its payment: the money goes back."""
+    booking = make_booking(parent)
+    order = open_payment(client, parent, booking)
+    _event_of(booking).status = "cancelled"  # as if the sweep had already run
+    tx.commit()
+    paid = sandbox(app).simulate_payment(order["provider_order_id"])
+    resp = post_webhook(client, *webhook_for(app, "payment.captured", paid["payment"]))
+    assert resp.get_json()["result"] == "late_payment_refunded"
+    assert reload(Booking, booking.id).status == "pending_payment"
+    payment = reload(Payment, order["payment_id"])
+    assert (payment.status, payment.amount_refunded) == ("refunded", PRICE)
+
+
 def test_a_second_payment_for_a_paid_booking_is_refunded(client, app, parent):
     booking = make_booking(parent)
     first = open_payment(client, parent, booking)
