@@ -81,6 +81,18 @@ def _payable_booking(booking_id: int, *, user, access_code: str | None):
         )
     if booking.total <= 0:
         raise AppError("booking_not_payable", "This booking has nothing to pay", 409)
+    from nibog.catalog.models import Event
+
+    event_status = db.session.scalar(select(Event.status).where(Event.id == booking.event_id))
+    if event_status != "published":
+        # A hold that missed the cancellation's sweep: nothing to pay for (and a payment
+        # would only be refunded, confirm_booking refuses it).
+        raise AppError(
+            "booking_not_payable",
+            f"The event of booking {booking.booking_number} is {event_status}",
+            409,
+            {"event_status": event_status},
+        )
     return booking
 
 

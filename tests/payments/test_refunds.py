@@ -16,6 +16,7 @@ from tests.helpers import auth_headers, error_code
 from tests.payments.support import (
     PRICE,
     confirm,
+    create_payment,
     make_booking,
     messages,
     open_payment,
@@ -233,6 +234,10 @@ def test_payment_for_a_live_hold_in_a_cancelled_event_is_refunded(client, app, p
     order = open_payment(client, parent, booking)
     _event_of(booking).status = "cancelled"  # as if the sweep had already run
     tx.commit()
+    # No new order can be opened for it...
+    again = create_payment(client, parent, booking)
+    assert again.status_code == 409 and error_code(again) == "booking_not_payable"
+    # ...and the one already open is refunded when it is paid.
     paid = sandbox(app).simulate_payment(order["provider_order_id"])
     resp = post_webhook(client, *webhook_for(app, "payment.captured", paid["payment"]))
     assert resp.get_json()["result"] == "late_payment_refunded"
