@@ -17,12 +17,14 @@ def confirm_offline(booking_id: int, *, source: str = "admin") -> Booking:
     """
     from nibog.booking.service import confirm_booking
     from nibog.payments.models import Payment
+    from nibog.payments.refunds import REFUNDABLE_STATUSES
 
     booking = db.session.get(Booking, booking_id)
     if booking is not None and booking.status in ("pending_payment", "expired"):
+        # Money still held online: a late payment already refunded in full does not count.
         paid_online = db.session.scalar(
             select(Payment.id).where(
-                Payment.booking_id == booking_id, Payment.captured_at.is_not(None)
+                Payment.booking_id == booking_id, Payment.status.in_(REFUNDABLE_STATUSES)
             )
         )
         if paid_online is None:

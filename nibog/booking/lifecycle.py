@@ -223,16 +223,21 @@ def cancel_booking(
     booking.cancel_reason = (reason or "").strip()[:1000] or None
     db.session.flush()
     if refund > 0 and booking.payment_mode == "online":
-        _request_refund(booking.id, refund, reason=reason or "Booking cancelled", actor_id=actor_id)
+        # What the payments can still give back: staff may have refunded some already.
+        refund = _request_refund(
+            booking.id, refund, reason=reason or "Booking cancelled", actor_id=actor_id
+        )
     notify_status(booking, refund_amount=refund)
     _after_seats_freed(booking.event_id, freed)
     return booking, refund
 
 
-def _request_refund(booking_id: int, amount: int, *, reason: str, actor_id: int | None) -> None:
+def _request_refund(booking_id: int, amount: int, *, reason: str, actor_id: int | None) -> int:
+    """Refund up to ``amount``; returns what was actually asked of the gateway."""
     from nibog.payments.service import refund_booking_payments
 
-    refund_booking_payments(booking_id, amount, reason=reason, actor_id=actor_id)
+    refunds = refund_booking_payments(booking_id, amount, reason=reason, actor_id=actor_id)
+    return sum(r.amount for r in refunds)
 
 
 def expire_holds(now: datetime | None = None) -> int:

@@ -122,6 +122,35 @@ def test_cancelling_a_paid_booking_refunds_it(client, app, parent):
     assert messages("refund_processed", booking.id) == 1
 
 
+def test_cancelling_after_staff_refunded_part_reports_only_what_is_left(
+    client, app, parent, admin
+):
+    """Staff gave back 300 of 799 already; the parent's cancellation refunds (and says) 499,
+    not the 799 the policy alone would allow."""
+    booking, payment_id = paid_booking(client, app, parent)
+    assert refund(client, admin, payment_id, 30000).status_code == 201
+    resp = client.put(f"/api/bookings/{booking.id}/cancel", json={"reason": "plans changed"},
+                      headers=auth_headers(parent))
+    assert resp.status_code == 200
+    assert resp.get_json()["refund"]["amount"] == PRICE - 30000
+    payment = reload(Payment, payment_id)
+    assert (payment.status, payment.amount_refunded) == ("refunded", PRICE)
+    refunds = db.session.scalars(select(Refund.amount).where(Refund.payment_id == payment_id))
+    assert sorted(refunds) == sorted([30000, PRICE - 30000])
+
+
+def test_cancelling_after_staff_refunded_everything_promises_no_refund(
+    client, app, parent, admin
+):
+    booking, payment_id = paid_booking(client, app, parent)
+    assert refund(client, admin, payment_id).status_code == 201
+    resp = client.put(f"/api/bookings/{booking.id}/cancel", json={},
+                      headers=auth_headers(parent))
+    assert resp.status_code == 200
+    assert resp.get_json()["refund"]["amount"] == 0
+    assert db.session.query(Refund).count() == 1
+
+
 def test_refund_booking_payments_is_capped_at_what_was_paid(client, app, parent):
     from nibog.payments.service import refund_booking_payments
 
@@ -244,6 +273,28 @@ def test_payment_for_a_live_hold_in_a_cancelled_event_is_refunded(client, app, p
     assert reload(Booking, booking.id).status == "pending_payment"
     payment = reload(Payment, order["payment_id"])
     assert (payment.status, payment.amount_refunded) == ("refunded", PRICE)
+
+
+def test_desk_confirmation_after_a_refunded_late_payment_counts_as_cash(
+    client, app, parent, other_parent, admin
+):
+    """The late payment went back in full; the parent then pays at the desk. The booking is a
+    cash booking: cancelling it later must not look for an online payment to refund."""
+    slot = GameSlotFactory(capacity=1)
+    booking = make_booking(parent, slot=slot)
+    order = open_payment(client, parent, booking)
+    _expire(booking.id)
+    taker = make_booking(other_parent, slot=slot)
+    paid = sandbox(app).simulate_payment(order["provider_order_id"])
+    post_webhook(client, *webhook_for(app, "payment.captured", paid["payment"]))
+    assert reload(Payment, order["payment_id"]).status == "refunded"
+    client.put(f"/api/admin/bookings/{taker.id}", json={"status": "cancelled"},
+               headers=auth_headers(admin))
+    resp = client.put(f"/api/admin/bookings/{booking.id}", json={"status": "confirmed"},
+                      headers=auth_headers(admin))
+    assert resp.status_code == 200, resp.get_json()
+    confirmed = reload(Booking, booking.id)
+    assert (confirmed.status, confirmed.payment_mode) == ("confirmed", "cash")
 
 
 def test_a_second_payment_for_a_paid_booking_is_refunded(client, app, parent):
