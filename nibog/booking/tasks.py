@@ -58,6 +58,26 @@ def cancel_event_bookings(event_id: int, actor_id: int | None = None) -> int:
     return done
 
 
+def cancel_bookings_of_cancelled_events() -> int:
+    """Periodic backstop of ``cancel_event_bookings``: a booking that committed just after its
+    event's cancellation listed the bookings (it read the event while still published), or one
+    whose cancellation failed there, is cancelled and refunded here."""
+    from nibog.booking.models import Booking
+    from nibog.catalog.models import Event
+
+    event_ids = list(
+        db.session.scalars(
+            select(Booking.event_id)
+            .join(Event, Event.id == Booking.event_id)
+            .where(Event.status == "cancelled",
+                   Booking.status.in_(("pending_payment", "confirmed")))
+            .distinct()
+        )
+    )
+    tx.rollback()
+    return sum(cancel_event_bookings(event_id) for event_id in sorted(event_ids))
+
+
 def seats_changed(event_id: int) -> None:
     """After a commit that moved seats: refresh the event's live booking count, drop caches."""
     from nibog.booking.models import LIVE_BOOKING_STATUSES, Booking

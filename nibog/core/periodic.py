@@ -36,6 +36,8 @@ PERIODIC_JOBS: list[PeriodicJob] = [
     PeriodicJob("nibog.booking.tasks.expire_holds", 30, "default"),
     # Unclaimed waiting-list offers expire and their seats are offered to the next family.
     PeriodicJob("nibog.booking.waitlist_tasks.expire_waitlist_offers", 60, "default"),
+    # Live bookings left in a cancelled event (they committed just after its cancellation).
+    PeriodicJob("nibog.booking.tasks.cancel_bookings_of_cancelled_events", 300, "default"),
 ]
 # Payments left `created` past STUCK_PAYMENT_MINUTES are settled against the gateway's status API.
 PERIODIC_JOBS.append(PeriodicJob("nibog.payments.tasks.reconcile_stuck_payments", 300, "payments"))

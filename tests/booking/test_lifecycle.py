@@ -259,6 +259,27 @@ def test_cancel_event_bookings_job_cancels_and_refunds_all(app):
     assert seats(w.slots[0]) == 0
 
 
+def test_bookings_that_missed_their_events_cancellation_are_swept(app):
+    """A booking committed just after the cancellation job listed the event's bookings: the
+    periodic sweep cancels and refunds it; other events are left alone."""
+    from nibog.booking.tasks import cancel_bookings_of_cancelled_events
+
+    w = make_world(days_ahead=1)
+    paid = paid_booking(w)
+    held = book(w, child=w.children[1])
+    elsewhere = make_world(days_ahead=1)
+    untouched = book(elsewhere)
+    w.event.status = "cancelled"  # as the admin's change left it, after its job had run
+    tx.commit()
+    assert cancel_bookings_of_cancelled_events() == 2
+    assert cancel_bookings_of_cancelled_events() == 0
+    db.session.expire_all()
+    assert {db.session.get(Booking, b.id).status for b in (paid, held)} == {"cancelled"}
+    assert db.session.get(Booking, untouched.id).status == "pending_payment"
+    assert db.session.scalar(select(func.sum(Refund.amount))) == paid.total
+    assert seats(w.slots[0]) == 0
+
+
 def test_release_unpaid_holds_for_deleted_account(app):
     w = make_world()
     held = book(w)
