@@ -46,10 +46,15 @@ STOP_CODES = ("slot_full", "slot_closed", "registration_closed")
 # ---------------------------------------------------------------- joining and leaving
 
 
-def _slot_with_event(slot_id: int, *, lock: bool = False) -> tuple[GameSlot, EventGame, Event]:
+def _slot_with_event(
+    slot_id: int, *, lock: bool = False, share: bool = False
+) -> tuple[GameSlot, EventGame, Event]:
+    """``lock``: FOR UPDATE; ``share``: FOR SHARE (waits for, and holds off, a seat change)."""
     stmt = select(GameSlot).where(GameSlot.id == slot_id)
-    if lock:
-        stmt = stmt.with_for_update().execution_options(populate_existing=True)
+    if lock or share:
+        stmt = stmt.with_for_update(read=share and not lock).execution_options(
+            populate_existing=True
+        )
     slot = db.session.scalar(stmt)
     if slot is None:
         raise NotFound("Slot")
@@ -84,7 +89,10 @@ def join(user_id: int, slot_id: int, child_id: int) -> WaitingListEntry:
     child = db.session.get(Child, child_id)
     if child is None or child.user_id != user_id or child.deleted_at is not None:
         raise NotFound("Child")
-    slot, event_game, event = _slot_with_event(slot_id)
+    # Shared lock: a seat freed meanwhile either commits first (this sees it: slot_not_full)
+    # or waits for this entry, so the offer round its release queues finds the entry. Read
+    # without it, both could miss each other and strand the seat behind the queue.
+    slot, event_game, event = _slot_with_event(slot_id, share=True)
     _check_open(event, slot)
     check_eligible(child, event_game, event)
     already = db.session.scalar(
@@ -391,6 +399,23 @@ def expire_offers() -> set[int]:
         expire_holds()
     close_stale_entries()
     return _reconcile(select(WaitingListEntry.id).where(WaitingListEntry.status == "offered"))
+
+
+def stranded_slots() -> set[int]:
+    """Open slots with free seats and children waiting, whatever left them so (a lost offer
+    job, a seat freed while the slot was closed): the periodic job offers them again."""
+    free_with_queue = (
+        select(GameSlot.id)
+        .join(EventGame, EventGame.id == GameSlot.event_game_id)
+        .join(Event, Event.id == EventGame.event_id)
+        .where(
+            GameSlot.is_open.is_(True),
+            GameSlot.booked_count < GameSlot.capacity,
+            Event.status == "published",
+            queued_for(GameSlot.id),
+        )
+    )
+    return set(db.session.scalars(free_with_queue))
 
 
 def close_stale_entries() -> int:

@@ -20,11 +20,12 @@ def offer_waitlist_seats(slot_id: int) -> int:
 
 
 def expire_waitlist_offers() -> int:
-    """Periodic: unpaid offers past their deadline expire; their slots are offered again."""
-    from nibog.booking.waitlist import expire_offers
+    """Periodic: unpaid offers past their deadline expire; their slots, and any open slot with
+    free seats and children waiting, are offered again."""
+    from nibog.booking.waitlist import expire_offers, stranded_slots
 
     try:
-        slots = expire_offers()
+        slots = expire_offers() | stranded_slots()
         for slot_id in sorted(slots):
             enqueue("nibog.booking.waitlist_tasks.offer_waitlist_seats", slot_id)
         tx.commit()

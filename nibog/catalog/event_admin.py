@@ -299,6 +299,10 @@ def _edit_slots(game: EventGame, template: GameTemplate, entries: list[dict]) ->
             continue
         if "capacity" in entry:
             _change_capacity(slot, entry.pop("capacity"))
+        if entry.get("is_open") is True and not slot.is_open:
+            # Seats freed while it was closed were not offered (the round stops at a closed
+            # slot): the waiting list gets them now.
+            enqueue("nibog.booking.waitlist_tasks.offer_waitlist_seats", slot.id)
         for key, value in entry.items():
             setattr(slot, key, value)
         _check_slot(slot, game, template)

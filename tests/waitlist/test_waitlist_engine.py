@@ -227,3 +227,113 @@ def test_a_seat_freed_for_the_queue_is_not_sold_to_whoever_asks_first(client, qu
     db.session.commit()
     assert client.post("/api/bookings", json=body,
                        headers=auth_headers(newcomer)).status_code == 201
+
+
+def _edit_slot(admin, slot, **changes):
+    from nibog.catalog.admin_service import Actor
+    from nibog.catalog.event_admin import update_event
+
+    game = db.session.get(EventGame, slot.event_game_id)
+    update_event(game.event_id, {"games": [{"id": game.id, "slots": [{"id": slot.id, **changes}]}]},
+                 Actor(admin.id))
+    tx.commit()
+
+
+def test_reopening_a_closed_slot_offers_the_seat_freed_meanwhile(queue):
+    """The seat was freed while the slot was closed (the offer round stops there); reopening
+    the slot offers it to the first child waiting."""
+    from nibog.booking.service import cancel_booking
+
+    slot, holder, booking_id, parents, entry_ids = queue
+    admin = UserFactory(role="admin")
+    _edit_slot(admin, slot, is_open=False)
+    cancel_booking(booking_id, actor_id=holder.id, by_admin=True)
+    tx.commit()
+    assert [e.status for e in _state(entry_ids)] == ["waiting", "waiting"]
+    _edit_slot(admin, slot, is_open=True)
+    assert [e.status for e in _state(entry_ids)] == ["offered", "waiting"]
+    assert db.session.get(GameSlot, slot.id).booked_count == 1
+
+
+def test_the_periodic_job_offers_a_seat_no_round_was_queued_for(queue):
+    """Whatever left a free seat behind a waiting queue (a lost job, say), the periodic job
+    offers it."""
+    from nibog.booking.waitlist_tasks import expire_waitlist_offers
+
+    slot, _, booking_id, parents, entry_ids = queue
+    # The seat freed behind the engine's back: no offer round queued.
+    db.session.execute(sa.update(GameSlot).where(GameSlot.id == slot.id).values(capacity=2))
+    tx.commit()
+    assert [e.status for e in _state(entry_ids)] == ["waiting", "waiting"]
+    expire_waitlist_offers()
+    assert [e.status for e in _state(entry_ids)] == ["offered", "waiting"]
+
+
+def test_joining_waits_for_a_seat_being_freed(app, queue, monkeypatch):
+    """A parent joins while the holder's cancellation is freeing the seat: either the join
+    sees the free seat (slot_not_full) or the offer round sees the entry - never neither."""
+    import threading
+
+    from nibog.booking import waitlist
+
+    slot, holder, booking_id, parents, entry_ids = queue
+    # Empty the queue first, so the freed seat would go to whoever asks.
+    for parent, entry_id in zip(parents, entry_ids, strict=True):
+        waitlist.leave(parent.id, entry_id)
+    tx.commit()
+    joiner = UserFactory()
+    child = ChildFactory(parent=joiner)
+    tx.commit()
+    joiner_id, child_id, slot_id = joiner.id, child.id, slot.id
+    in_join, go = threading.Event(), threading.Event()
+    real = waitlist.check_eligible
+
+    def slow(*args, **kwargs):
+        if threading.current_thread().name == "joiner":
+            in_join.set()
+            go.wait(30)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(waitlist, "check_eligible", slow)
+    out = {}
+
+    def join():
+        with app.app_context():
+            try:
+                out["entry"] = waitlist.join(joiner_id, slot_id, child_id).id
+                tx.commit()
+            except Exception as exc:  # noqa: BLE001 - reported to the test
+                tx.rollback()
+                out["error"] = getattr(exc, "code", repr(exc))
+            finally:
+                db.session.remove()
+
+    holder_id = holder.id
+    thread = threading.Thread(target=join, name="joiner")
+    thread.start()
+    assert in_join.wait(30)
+    cancelled = threading.Thread(target=_cancel_in_thread, args=(app, booking_id, holder_id))
+    cancelled.start()
+    # Give the cancellation every chance to finish first (without the join's lock it does).
+    cancelled.join(2)
+    go.set()
+    thread.join(30)
+    cancelled.join(30)
+    db.session.expire_all()
+    if "entry" in out:
+        entry = db.session.get(WaitingListEntry, out["entry"])
+        assert entry.status == "offered"
+    else:
+        assert out["error"] == "slot_not_full"
+        assert db.session.get(GameSlot, slot_id).booked_count == 0
+
+
+def _cancel_in_thread(app, booking_id, holder_id):
+    from nibog.booking.service import cancel_booking
+
+    with app.app_context():
+        try:
+            cancel_booking(booking_id, actor_id=holder_id)
+            tx.commit()
+        finally:
+            db.session.remove()
