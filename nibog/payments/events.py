@@ -107,24 +107,24 @@ def _apply_refund_event(gateway: Gateway, event: GatewayEvent) -> str:
     if payment is None:
         log.error("refund webhook for an unknown payment", extra={"event": event.event_id})
         return "unknown_payment"
-    # Ours by gateway id, or (webhook faster than our job's commit) the pending one of that amount.
-    candidates = select(Refund).where(Refund.payment_id == payment.id)
-    refund = db.session.scalars(
-        candidates.where(Refund.provider_refund_id == event.provider_refund_id)
+    # Ours by gateway id, or (webhook faster than our job's commit) the pending one of that
+    # amount. Every refund of the payment is locked and matched here, not in the WHERE: a refund
+    # job that holds its row across the gateway call commits the gateway id while this waits,
+    # and a WHERE on that id (or on its absence) would be judged on the row as it was.
+    refunds = db.session.scalars(
+        select(Refund)
+        .where(Refund.payment_id == payment.id)
+        .order_by(Refund.id)
         .with_for_update()
         .execution_options(populate_existing=True)
-    ).one_or_none()
+    ).all()
+    refund = next((r for r in refunds if r.provider_refund_id == event.provider_refund_id), None)
     if refund is None:
-        refund = db.session.scalars(
-            candidates.where(
-                Refund.provider_refund_id.is_(None),
-                Refund.status == "pending",
-                Refund.amount == event.amount,
-            )
-            .order_by(Refund.id)
-            .with_for_update()
-            .execution_options(populate_existing=True)
-        ).first()
+        refund = next(
+            (r for r in refunds
+             if r.provider_refund_id is None and r.status == "pending" and r.amount == event.amount),
+            None,
+        )
     if refund is None:
         lock_booking(payment.booking_id)
         payment = lock_payment(payment.id)

@@ -145,6 +145,17 @@ def mark_refund_processed(refund: Refund, provider_refund_id: str | None, *, sou
     lock_booking(payment.booking_id)
     payment = lock_payment(payment.id)
     before = refund.status
+    if before == "failed":
+        # Marked failed (its amount given back to the payment), then paid out after all -
+        # the gateway changed its mind: the money is gone, count it again.
+        settled = payment.status
+        payment.amount_refunded += refund.amount
+        if payment.amount_refunded > payment.amount:
+            payment.amount_refunded = payment.amount
+            flag(payment, source, f"refund #{refund.id} paid out after it had failed, and the "
+                 "payment's refunds now exceed what was captured")
+        payment.status = _settle_status(payment)
+        record(payment, settled, source=source, note=f"refund #{refund.id} paid out after failing")
     refund.status = "processed"
     refund.provider_refund_id = provider_refund_id or refund.provider_refund_id
     refund.processed_at = utcnow()

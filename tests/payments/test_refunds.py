@@ -332,3 +332,88 @@ def test_payment_for_a_booking_cancelled_meanwhile_is_refunded(client, app, pare
     assert (payment.status, payment.amount_refunded) == ("refunded", PRICE)
     assert messages("late_payment_refunded", booking.id) == 1
     assert messages("refund_processed", booking.id) == 0
+
+
+def _pending_refund(payment_id, amount):
+    """A refund reserved and not yet sent (its job held back), as ``process_refund`` finds it."""
+    from nibog.core import jobs
+    from nibog.payments.history import lock_booking, lock_payment
+    from nibog.payments.refunds import create_refund
+
+    payment = reload(Payment, payment_id)
+    lock_booking(payment.booking_id)
+    payment = lock_payment(payment_id)
+    row = create_refund(payment, amount, reason="goodwill", actor_id=None, source="admin")
+    jobs.discard_pending_jobs()
+    tx.commit()
+    return row.id, payment
+
+
+def _refund_webhook(app, payment, refund_id, amount, status="processed"):
+    entity = {"id": payment.provider_payment_id, "order_id": payment.provider_order_id,
+              "amount": PRICE, "currency": "INR", "status": "captured", "method": "upi"}
+    refund_entity = {"id": refund_id, "payment_id": payment.provider_payment_id,
+                     "amount": amount, "status": status}
+    return webhook_for(app, f"refund.{status}", entity, refund_entity)
+
+
+def test_refund_webhook_that_races_the_refund_job_settles_the_refund(client, app, parent):
+    """The refund job holds its row across the gateway call; the gateway's webhook arrives
+    before the job commits the gateway's refund id. The webhook waits, then settles it."""
+    import threading
+
+    import sqlalchemy as sa
+
+    booking, payment_id = paid_booking(client, app, parent)
+    refund_id, payment = _pending_refund(payment_id, 10000)
+    body, headers = _refund_webhook(app, payment, "rfnd_RACE0000000001", 10000)
+    job = db.engine.connect()
+    held = job.begin()
+    job.execute(sa.text("SELECT id FROM refunds WHERE id = :i FOR UPDATE"), {"i": refund_id})
+    out = {}
+
+    def webhook():
+        with app.app_context():
+            out["resp"] = app.test_client().post(
+                "/webhooks/payment/refund", data=body, headers=headers
+            ).get_json()
+
+    thread = threading.Thread(target=webhook)
+    thread.start()
+    thread.join(1.5)  # the webhook is now waiting for the job's lock
+    job.execute(sa.text("UPDATE refunds SET provider_refund_id = 'rfnd_RACE0000000001' "
+                        "WHERE id = :i"), {"i": refund_id})
+    held.commit()
+    job.close()
+    thread.join(30)
+    row = reload(Refund, refund_id)
+    assert row.status == "processed"
+    assert not (reload(Payment, payment_id).raw or {}).get("flags")
+
+
+def test_a_refund_paid_out_after_it_failed_is_counted_again(client, app, parent):
+    from nibog.core import jobs
+    from nibog.payments.refunds import mark_refund_failed
+
+    booking, payment_id = paid_booking(client, app, parent)
+    refund_id, payment = _pending_refund(payment_id, PRICE)
+    row = reload(Refund, refund_id)
+    row.provider_refund_id = "rfnd_FAILTHENOK001"
+    mark_refund_failed(row, "gateway refused", source="job")
+    jobs.discard_pending_jobs()
+    tx.commit()
+    assert reload(Payment, payment_id).amount_refunded == 0
+    resp = post_webhook(client, *_refund_webhook(app, payment, "rfnd_FAILTHENOK001", PRICE),
+                        route="refund")
+    assert resp.status_code == 200
+    assert reload(Refund, refund_id).status == "processed"
+    paid = reload(Payment, payment_id)
+    assert (paid.status, paid.amount_refunded) == ("refunded", PRICE)
+    # Nothing more can be refunded from it.
+    assert refund_booking_payments_left(booking.id) == []
+
+
+def refund_booking_payments_left(booking_id):
+    from nibog.payments.service import refund_booking_payments
+
+    return refund_booking_payments(booking_id, PRICE, reason="again", actor_id=None)
