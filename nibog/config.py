@@ -198,6 +198,11 @@ class TestingConfig(Config):
 
 class ProductionConfig(Config):
     ENV_NAME = "production"
+    # The development defaults of these secrets are public (this file): in production an
+    # unset one stays empty, and whatever it should verify is refused (webhooks: 401).
+    RAZORPAY_KEY_SECRET = os.environ.get("RAZORPAY_KEY_SECRET", "")
+    RAZORPAY_WEBHOOK_SECRET = os.environ.get("RAZORPAY_WEBHOOK_SECRET", "")
+    NOTIFY_WEBHOOK_SECRET = os.environ.get("NOTIFY_WEBHOOK_SECRET", "")
     JOBS_HANDOFF = os.environ.get("JOBS_HANDOFF", "relay")
     REQUIRED_SECRETS = ("SECRET_KEY", "JWT_SECRET_KEY", "DATABASE_URL", "REDIS_URL")
 

@@ -83,3 +83,37 @@ def test_phonepe_callback_verification(app, monkeypatch):
             gateway.parse_webhook(body, headers)
     with pytest.raises(InvalidSignature):
         gateway.parse_webhook(b'{"response": 5}', good)
+
+
+@pytest.mark.parametrize("provider", ["razorpay", "sandbox"])
+def test_an_unset_secret_verifies_nothing(app, monkeypatch, provider):
+    """Production leaves a secret empty when it is not configured: an HMAC under an empty key
+    is anyone's to compute, so a webhook or payment signed with one is refused."""
+    monkeypatch.setitem(app.config, "RAZORPAY_WEBHOOK_SECRET", "")
+    monkeypatch.setitem(app.config, "RAZORPAY_KEY_SECRET", "")
+    gateway = get_gateway(provider)
+    body = b'{"event":"payment.captured","payload":{}}'
+    with pytest.raises(InvalidSignature):
+        gateway.parse_webhook(body, {"X-Razorpay-Signature": webhook_signature(body, "")})
+    assert not gateway.verify_payment_signature(
+        "order_A", "pay_B", order_signature("order_A", "pay_B", "")
+    )
+
+
+def test_phonepe_without_a_salt_key_verifies_nothing(app, monkeypatch):
+    monkeypatch.setitem(app.config, "PHONEPE_SALT_KEY", "")
+    gateway = get_gateway("phonepe")
+    body = json.dumps({"response": PAY_PAYLOAD}).encode()
+    with pytest.raises(InvalidSignature):
+        gateway.parse_webhook(body, {"X-VERIFY": callback_checksum(PAY_PAYLOAD, "", "1")})
+
+
+def test_production_has_no_public_default_secrets():
+    import os
+
+    from nibog.config import DevelopmentConfig, ProductionConfig
+
+    for name in ("RAZORPAY_KEY_SECRET", "RAZORPAY_WEBHOOK_SECRET", "NOTIFY_WEBHOOK_SECRET"):
+        # Only what the environment gives: never the development default written in the code.
+        assert getattr(ProductionConfig, name) == os.environ.get(name, "")
+        assert getattr(DevelopmentConfig, name)  # make run still works without any

@@ -180,7 +180,8 @@ class PhonePeGateway(Gateway):
         except (ValueError, KeyError, TypeError) as exc:
             raise InvalidSignature("callback body has no base64 response") from exc
         expected = callback_checksum(encoded, self.salt_key, self.salt_index)
-        if not constant_time_equal(expected, headers.get("X-VERIFY")):
+        # Without a salt key (PhonePe not set up) the checksum is anyone's to compute.
+        if not self.salt_key or not constant_time_equal(expected, headers.get("X-VERIFY")):
             raise InvalidSignature("X-VERIFY does not match the response")
         try:
             body = json.loads(base64.b64decode(encoded, validate=True))

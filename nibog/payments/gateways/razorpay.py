@@ -138,12 +138,18 @@ class RazorpayGateway(Gateway):
         return OrderResult(data["id"], self.checkout(data["id"], amount, currency, customer), data)
 
     def verify_payment_signature(self, provider_order_id, provider_payment_id, signature) -> bool:
+        # No secret configured (production leaves these empty when Razorpay is not set up):
+        # an HMAC under an empty key is anyone's to compute, so nothing verifies.
+        if not self.key_secret:
+            return False
         expected = order_signature(provider_order_id, provider_payment_id, self.key_secret)
         return constant_time_equal(expected, signature)
 
     def parse_webhook(self, raw_body: bytes, headers: Mapping[str, str]) -> GatewayEvent:
         signature = headers.get("X-Razorpay-Signature")
-        if not constant_time_equal(webhook_signature(raw_body, self.webhook_secret), signature):
+        if not self.webhook_secret or not constant_time_equal(
+            webhook_signature(raw_body, self.webhook_secret), signature
+        ):
             raise InvalidSignature("X-Razorpay-Signature does not match the body")
         try:
             body = json.loads(raw_body)
