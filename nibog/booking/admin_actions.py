@@ -15,12 +15,15 @@ def confirm_offline(booking_id: int, *, source: str = "admin") -> Booking:
     recorded as cash: the dashboard then counts it as revenue, and a later cancellation does not
     ask the gateway for a refund it never took.
     """
+    from nibog.booking.lifecycle import lock_booking
     from nibog.booking.service import confirm_booking
     from nibog.payments.models import Payment
     from nibog.payments.refunds import REFUNDABLE_STATUSES
 
-    booking = db.session.get(Booking, booking_id)
-    if booking is not None and booking.status in ("pending_payment", "expired"):
+    # Locked before its payments are read: a capture in flight either committed already (and
+    # is seen here) or waits, then finds the booking paid and refunds itself.
+    booking = lock_booking(booking_id)
+    if booking.status in ("pending_payment", "expired"):
         # Money still held online: a late payment already refunded in full does not count.
         paid_online = db.session.scalar(
             select(Payment.id).where(
