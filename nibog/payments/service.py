@@ -323,6 +323,9 @@ def stuck_payment_ids(now=None, limit: int = 100) -> list[int]:
                 Payment.status == "created",
                 Payment.created_at < cutoff,
                 (Payment.last_checked_at.is_(None)) | (Payment.last_checked_at < recheck),
+                # A capture of the wrong amount is flagged once and left to support: asking
+                # the gateway again only flags it again, every few minutes, for ever.
+                Payment.failure_reason.is_distinct_from("amount_mismatch"),
             )
             .order_by(Payment.created_at)
             .limit(limit)
