@@ -11,7 +11,9 @@ Two lists, both in Redis and both bounded by the access token's lifetime:
 
 The version is written inside the transaction that bumps it (before COMMIT): if Redis cannot take
 it, the bump fails with it, so a committed revocation is always enforced. A transaction that rolls
-back after the write leaves a version one too high, which logs that user out once - the safe side.
+back after the write leaves a version one too high, which logs that user out once - the safe side:
+their next sign-in raises the account's version to it (``tokens.issue_token_pair``), so the new
+tokens are not refused for the rest of that key's life.
 The key lives as long as an access token, so any token it has to stop has expired by the time it
 goes. Refresh tokens live longer and are checked against the database row when they are used.
 
@@ -104,6 +106,15 @@ def record_token_version(user_id: int, token_version: int) -> None:
         return
     ttl = int(_access_lifetime_seconds()) + 60
     conn.eval(_RAISE_VERSION, 1, _version_key(user_id), token_version, ttl)
+
+
+def published_version(user_id: int) -> int | None:
+    """The token version Redis enforces for the user (None: nothing recorded, or no Redis)."""
+    conn = get_redis()
+    if conn is None:
+        return _memory_versions.get(str(user_id))
+    value = conn.get(_version_key(user_id))
+    return int(value) if value is not None else None
 
 
 def _access_lifetime_seconds() -> float:

@@ -15,7 +15,8 @@ from flask_jwt_extended import create_access_token, create_refresh_token, decode
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 
 from nibog.accounts.models import User
-from nibog.auth.revocation import revoke_token
+from nibog.auth.revocation import published_version, revoke_token
+from nibog.core import tx
 from nibog.core.errors import AppError
 
 RESET_SALT = "nibog.password-reset"
@@ -36,6 +37,7 @@ def _refresh_expires_seconds() -> int:
 
 def issue_token_pair(user: User) -> dict[str, Any]:
     """The contract's token response (the caller's schema dumps ``user``)."""
+    _catch_up_with_published_version(user)
     refresh = create_refresh_token(identity=user)
     refresh_jti = decode_token(refresh)["jti"]
     return {
@@ -45,6 +47,17 @@ def issue_token_pair(user: User) -> dict[str, Any]:
         "expires_in": access_expires_seconds(),
         "user": user,
     }
+
+
+def _catch_up_with_published_version(user: User) -> None:
+    """A bump that was published and then rolled back left Redis a version ahead of the
+    account: raise the account to it (only ever more revoking), or every token issued now
+    would be refused until that Redis key expires."""
+    published = published_version(user.id)
+    if published is not None and published > (user.token_version or 0):
+        user.token_version = published
+        # Tokens are issued after the sign-in committed its work: this commits only the raise.
+        tx.commit()
 
 
 def issue_access_token(user: User, refresh_jti: str) -> dict[str, Any]:

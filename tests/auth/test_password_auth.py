@@ -238,3 +238,21 @@ def test_openapi_documents_the_auth_and_account_endpoints(client):
         assert path in paths, path
     login_doc = paths["/api/auth/login"]["post"]
     assert "requestBody" in login_doc and "200" in login_doc["responses"]
+
+
+def test_a_revocation_that_rolled_back_logs_the_user_out_once_not_for_minutes(client, db):
+    """A change that bumps the token version is published to Redis before its commit; if the
+    transaction then rolls back, Redis is a version ahead. The next sign-in catches the account
+    up, so its tokens work at once instead of being refused until the Redis key expires."""
+    from nibog.accounts.models import User
+    from nibog.core import tx
+
+    user = make_user(email="meera@example.com")
+    user.role = "staff"
+    db.session.flush()  # the bump reaches Redis here...
+    tx.rollback()  # ...and the change never commits
+    assert db.session.get(User, user.id).role == "parent"
+    fresh = login(client, "meera@example.com")
+    assert fresh.status_code == 200
+    assert client.get("/api/users/me",
+                      headers=bearer(fresh.get_json()["access_token"])).status_code == 200
