@@ -127,7 +127,9 @@ def find_guest_booking(booking_number: str, email: str, access_code: str | None 
     if (
         booking is None
         or booking.guest_email is None
-        or not hmac.compare_digest(booking.guest_email, email)
+        # As bytes: compare_digest refuses non-ASCII str (a 500 that would tell existing
+        # booking numbers from missing ones).
+        or not hmac.compare_digest(booking.guest_email.encode(), email.encode())
         or (access_code is not None and not access_code_matches(booking, access_code))
     ):
         raise NotFound("Booking")

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import case, func, select
 
-from nibog.booking.models import Booking
+from nibog.booking.models import Booking, BookingItem
 from nibog.catalog.cache import invalidate_event
 from nibog.catalog.models import Event, Review
 from nibog.core.errors import AppError, Conflict, NotFound
@@ -41,6 +41,17 @@ def _check_reviewable(booking: Booking) -> Event:
             {"status": booking.status},
         )
     event = db.session.get(Event, booking.event_id)
+    live, absent = db.session.execute(
+        select(func.count(), func.coalesce(func.sum(
+            case((BookingItem.attendance == "no_show", 1), else_=0)), 0))
+        .where(BookingItem.booking_id == booking.id, BookingItem.is_live.is_(True))
+    ).one()
+    if live and absent == live:
+        # The organisers recorded that none of the booking's children came.
+        raise AppError(
+            "booking_not_reviewable", "Only families who took part can review the event", 422,
+            {"attendance": "no_show"},
+        )
     if not _event_over(event, utcnow()):
         raise AppError(
             "event_not_over",

@@ -3,6 +3,8 @@ GET /api/bookings/{id}/certificate?child_id=, POST /api/bookings/{id}/certificat
 
 from __future__ import annotations
 
+from urllib.parse import quote
+
 from flask import Response, request
 from flask_smorest import Blueprint
 from marshmallow import Schema, fields
@@ -70,7 +72,14 @@ def _user_key() -> str:
 
 def _pdf(data: bytes, filename: str) -> Response:
     resp = Response(data, mimetype="application/pdf")
-    resp.headers["Content-Disposition"] = f'inline; filename="{filename}"'
+    # Header values are Latin-1: a child's name in Devanagari goes in the RFC 6266 UTF-8 form,
+    # with a plain-ASCII fallback for old clients (a raw one makes the server answer 500).
+    plain = "".join(ch if ch.isascii() and (ch.isalnum() or ch in "-_.") else "-"
+                    for ch in filename)
+    disposition = f'inline; filename="{plain}"'
+    if plain != filename:
+        disposition += f"; filename*=UTF-8''{quote(filename)}"
+    resp.headers["Content-Disposition"] = disposition
     resp.headers["Cache-Control"] = "private, no-store"
     return resp
 

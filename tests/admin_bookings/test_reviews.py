@@ -68,3 +68,17 @@ def test_only_the_owner_and_valid_ratings(client):
     for bad in (0, 6):
         resp = client.post(url, json={"rating": bad}, headers=auth_headers(parent))
         assert resp.status_code == 422 and "rating" in resp.get_json()["error"]["details"]
+
+
+def test_a_family_recorded_absent_cannot_review(client):
+    from nibog.booking.models import BookingItem
+    from nibog.core import tx
+
+    parent, booking = _booking()
+    for item in db.session.scalars(db.select(BookingItem).where(BookingItem.booking_id == booking.id)):
+        item.attendance = "no_show"
+    tx.commit()
+    resp = client.post(
+        f"/api/bookings/{booking.id}/review", json={"rating": 1}, headers=auth_headers(parent)
+    )
+    assert resp.status_code == 422 and error_code(resp) == "booking_not_reviewable"

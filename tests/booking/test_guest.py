@@ -100,3 +100,20 @@ def test_guest_cancels_with_the_access_code(client):
     assert ok.status_code == 200 and ok.get_json()["booking"]["status"] == "cancelled"
     db.session.expire_all()
     assert db.session.get(GameSlot, w.slots[0].id).booked_count == 0
+
+
+def test_a_guest_e_mail_outside_ascii_works_and_reveals_nothing(client):
+    """compare_digest refuses non-ASCII str: the lookup must neither fail for such an address
+    nor answer differently for an existing booking number than for a missing one."""
+    w = make_world(n_children=0)
+    resp = client.post("/api/bookings/guest", json=guest_body(w, email="rené@example.com"))
+    assert resp.status_code == 201, resp.get_json()
+    number = resp.get_json()["booking"]["booking_number"]
+    found = client.post("/api/bookings/guest/lookup",
+                        json={"booking_number": number, "email": "rené@example.com"})
+    assert found.status_code == 200
+    wrong = client.post("/api/bookings/guest/lookup",
+                        json={"booking_number": number, "email": "ü@example.com"})
+    missing = client.post("/api/bookings/guest/lookup",
+                          json={"booking_number": "NIB-26-ZZZZZZ", "email": "ü@example.com"})
+    assert wrong.status_code == missing.status_code == 404

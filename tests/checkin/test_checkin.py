@@ -151,6 +151,12 @@ def test_check_in_roles_and_input(client):
     )
     assert resp.status_code == 422
     assert "qr_payload" in resp.get_json()["error"]["details"]
+    # Whatever a scanner sends, a bad payload is a clear refusal, never a 500.
+    resp = client.post(
+        "/api/admin/check-in", json={"qr_payload": "NIB1.abc.é"},
+        headers=auth_headers(UserFactory(role="staff")),
+    )
+    assert resp.status_code == 422 and error_code(resp) == "invalid_ticket"
 
 
 def test_two_scanners_at_once_check_in_once(app):

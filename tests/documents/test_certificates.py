@@ -161,3 +161,19 @@ def test_certificate_email_requests_are_rate_limited_per_parent(client, db):
     codes = [client.post(f"/api/bookings/{booking.id}/certificate/email", json={},
                          headers=headers).status_code for _ in range(11)]
     assert codes[:10] == [202] * 10 and codes[10] == 429
+
+
+def test_a_name_in_devanagari_still_downloads(client, db):
+    """HTTP header values are Latin-1: the file name travels in the RFC 6266 UTF-8 form."""
+    from urllib.parse import unquote
+
+    booking, info = make_booking(status="completed", event_date=YESTERDAY(),
+                                 child_names=("आरव",))
+    info["event"].status = "completed"
+    tx.commit()
+    resp = client.get(f"/api/bookings/{booking.id}/certificate", headers=auth_headers(info["user"]))
+    assert resp.status_code == 200
+    disposition = resp.headers["Content-Disposition"]
+    disposition.encode("latin-1")  # what the server must be able to send
+    assert f'filename="certificate-{booking.booking_number}-' in disposition
+    assert unquote(disposition.split("filename*=UTF-8''")[1]).endswith("-आरव.pdf")
