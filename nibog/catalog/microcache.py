@@ -55,6 +55,10 @@ def _catalog_version() -> int:
     return version
 
 
+# The entries' clock (tests move it).
+_clock = time.monotonic
+
+
 def serve_cached():
     """``before_request``: the stored answer while it is fresh, else None (the view runs)."""
     key = _key()
@@ -62,8 +66,12 @@ def serve_cached():
         return None
     request.environ["nibog.microcache_key"] = key
     hit = _entries.get(key)
-    if hit is None or hit[0] < time.monotonic():
+    if hit is None or hit[0] < _clock():
         return None
+    # after_request still runs for this answer: it must not store it again, or a URL asked
+    # for at least once a second would never expire (and never see a change the catalog
+    # version does not cover, such as registration closing at its time).
+    request.environ["nibog.microcache_key"] = None
     return Response(hit[1], mimetype="application/json")
 
 
@@ -74,10 +82,10 @@ def store(response: Response) -> Response:
         return response
     if response.direct_passthrough:
         return response
-    expires = time.monotonic() + _ttl()
+    expires = _clock() + _ttl()
     with _lock:
         if len(_entries) >= _MAX_ENTRIES:
-            now = time.monotonic()
+            now = _clock()
             for stale in [k for k, (exp, _) in _entries.items() if exp < now] or list(_entries):
                 _entries.pop(stale, None)
         _entries[key] = (expires, response.get_data())

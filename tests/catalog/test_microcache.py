@@ -64,3 +64,21 @@ def test_another_process_admin_write_is_seen_within_the_version_recheck(client, 
     monkeypatch.setattr(microcache, "VERSION_RECHECK_SECONDS", 0.2)
     time.sleep(0.25)
     assert client.get(f"/api/events/{event.id}").get_json()["title"] == "Renamed elsewhere"
+
+
+def test_a_url_asked_for_all_the_time_still_expires(client, db, microcache_on, monkeypatch):
+    """A hit must not store itself again: with a request every few tenths of a second the
+    answer would otherwise never expire, and a change the catalog version does not cover
+    (registration closing at its time, a change made behind the app's back) never show."""
+    from nibog.catalog import microcache
+
+    clock = [1000.0]
+    monkeypatch.setattr(microcache, "_clock", lambda: clock[0])
+    event = EventFactory(title="Original title")
+    assert client.get(f"/api/events/{event.id}").get_json()["title"] == "Original title"
+    event.title = "Changed quietly"
+    db.session.commit()
+    for _ in range(4):  # hits every 10 s, each inside the 30 s lifetime of the one before
+        clock[0] += 10
+        client.get(f"/api/events/{event.id}")
+    assert client.get(f"/api/events/{event.id}").get_json()["title"] == "Changed quietly"
