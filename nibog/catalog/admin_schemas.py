@@ -8,8 +8,8 @@ from nibog.catalog.models import EVENT_STATUSES
 from nibog.core.pagination import PageArgsSchema, page_schema
 
 Name = lambda n=200, **kw: fields.String(validate=validate.Length(min=1, max=n), **kw)  # noqa: E731
-Money = lambda **kw: fields.Integer(validate=validate.Range(min=0), **kw)  # noqa: E731
-Months = lambda **kw: fields.Integer(validate=validate.Range(min=0, max=240), **kw)  # noqa: E731
+Money = lambda **kw: fields.Integer(strict=True, validate=validate.Range(min=0), **kw)  # noqa: E731
+Months = lambda **kw: fields.Integer(strict=True, validate=validate.Range(min=0, max=240), **kw)  # noqa: E731
 Url = lambda **kw: fields.String(validate=validate.Length(max=500), **kw)  # noqa: E731
 
 
@@ -47,17 +47,17 @@ class CityListArgs(PageArgsSchema):
 
 
 class VenueIn(Schema):
-    city_id = fields.Integer(required=True, validate=validate.Range(min=1))
+    city_id = fields.Integer(strict=True, required=True, validate=validate.Range(min=1))
     name = Name(200, required=True)
     address = fields.String(validate=validate.Length(max=2000), load_default="")
-    capacity = fields.Integer(allow_none=True, validate=validate.Range(min=0))
+    capacity = fields.Integer(strict=True, allow_none=True, validate=validate.Range(min=0))
     latitude = fields.Float(allow_none=True, validate=validate.Range(min=-90, max=90))
     longitude = fields.Float(allow_none=True, validate=validate.Range(min=-180, max=180))
     is_active = fields.Boolean(load_default=True)
 
 
 class VenueUpdate(VenueIn):
-    city_id = fields.Integer(validate=validate.Range(min=1))
+    city_id = fields.Integer(strict=True, validate=validate.Range(min=1))
     name = Name(200)
     address = fields.String(validate=validate.Length(max=2000))
     is_active = fields.Boolean()
@@ -86,7 +86,7 @@ class TemplateIn(Schema):
     category = fields.String(allow_none=True, validate=validate.Length(min=1, max=60))
     min_age_months = Months(required=True)
     max_age_months = Months(required=True)
-    duration_minutes = fields.Integer(required=True, validate=validate.Range(min=1, max=24 * 60))
+    duration_minutes = fields.Integer(strict=True, required=True, validate=validate.Range(min=1, max=24 * 60))
     default_price = Money(allow_none=True)
     image_url = Url(allow_none=True)
     is_active = fields.Boolean(load_default=True)
@@ -101,7 +101,7 @@ class TemplateUpdate(TemplateIn):
     description = fields.String()
     min_age_months = Months()
     max_age_months = Months()
-    duration_minutes = fields.Integer(validate=validate.Range(min=1, max=24 * 60))
+    duration_minutes = fields.Integer(strict=True, validate=validate.Range(min=1, max=24 * 60))
     is_active = fields.Boolean()
 
 
@@ -140,7 +140,7 @@ class _Timed(Schema):
 class SlotIn(_Timed):
     start_time = fields.Time(required=True)
     end_time = fields.Time(required=True)
-    capacity = fields.Integer(required=True, validate=validate.Range(min=0, max=100000))
+    capacity = fields.Integer(strict=True, required=True, validate=validate.Range(min=0, max=100000))
     price = Money(allow_none=True, load_default=None)
     is_open = fields.Boolean(load_default=True)
 
@@ -148,21 +148,21 @@ class SlotIn(_Timed):
 class SlotEdit(SlotIn):
     """With ``id``: change that slot; without: add one; ``_delete: true`` removes it."""
 
-    id = fields.Integer(validate=validate.Range(min=1))
+    id = fields.Integer(strict=True, validate=validate.Range(min=1))
     delete = fields.Boolean(data_key="_delete", load_default=False)
     start_time = fields.Time()
     end_time = fields.Time()
-    capacity = fields.Integer(validate=validate.Range(min=0, max=100000))
+    capacity = fields.Integer(strict=True, validate=validate.Range(min=0, max=100000))
     price = Money(allow_none=True)
     is_open = fields.Boolean()
 
 
 class GameIn(Schema):
-    game_template_id = fields.Integer(required=True, validate=validate.Range(min=1))
+    game_template_id = fields.Integer(strict=True, required=True, validate=validate.Range(min=1))
     price = Money(allow_none=True, load_default=None)
     min_age_months = Months(allow_none=True, load_default=None)
     max_age_months = Months(allow_none=True, load_default=None)
-    sort_order = fields.Integer(load_default=0)
+    sort_order = fields.Integer(strict=True, load_default=0)
     slots = fields.List(fields.Nested(SlotIn), load_default=list)
 
     @validates_schema
@@ -171,29 +171,29 @@ class GameIn(Schema):
 
 
 class GameEdit(GameIn):
-    id = fields.Integer(validate=validate.Range(min=1))
+    id = fields.Integer(strict=True, validate=validate.Range(min=1))
     delete = fields.Boolean(data_key="_delete", load_default=False)
-    game_template_id = fields.Integer(validate=validate.Range(min=1))
+    game_template_id = fields.Integer(strict=True, validate=validate.Range(min=1))
     price = Money(allow_none=True)
     min_age_months = Months(allow_none=True)
     max_age_months = Months(allow_none=True)
-    sort_order = fields.Integer()
+    sort_order = fields.Integer(strict=True)
     slots = fields.List(fields.Nested(SlotEdit))
 
 
 class VariantIn(Schema):
     name = Name(80, required=True)
     price = Money(allow_none=True, load_default=None)
-    stock = fields.Integer(allow_none=True, load_default=None, validate=validate.Range(min=0))
+    stock = fields.Integer(strict=True, allow_none=True, load_default=None, validate=validate.Range(min=0))
     is_active = fields.Boolean(load_default=True)
 
 
 class VariantEdit(VariantIn):
-    id = fields.Integer(validate=validate.Range(min=1))
+    id = fields.Integer(strict=True, validate=validate.Range(min=1))
     delete = fields.Boolean(data_key="_delete", load_default=False)
     name = Name(80)
     price = Money(allow_none=True)
-    stock = fields.Integer(allow_none=True, validate=validate.Range(min=0))
+    stock = fields.Integer(strict=True, allow_none=True, validate=validate.Range(min=0))
     is_active = fields.Boolean()
 
 
@@ -202,25 +202,25 @@ class AddOnIn(Schema):
     description = fields.String(load_default="")
     price = Money(required=True)
     is_active = fields.Boolean(load_default=True)
-    sort_order = fields.Integer(load_default=0)
+    sort_order = fields.Integer(strict=True, load_default=0)
     variants = fields.List(fields.Nested(VariantIn), load_default=list)
 
 
 class AddOnEdit(AddOnIn):
-    id = fields.Integer(validate=validate.Range(min=1))
+    id = fields.Integer(strict=True, validate=validate.Range(min=1))
     delete = fields.Boolean(data_key="_delete", load_default=False)
     name = Name(120)
     description = fields.String()
     price = Money()
     is_active = fields.Boolean()
-    sort_order = fields.Integer()
+    sort_order = fields.Integer(strict=True)
     variants = fields.List(fields.Nested(VariantEdit))
 
 
 class EventIn(_Timed):
     title = Name(200, required=True)
-    city_id = fields.Integer(required=True, validate=validate.Range(min=1))
-    venue_id = fields.Integer(required=True, validate=validate.Range(min=1))
+    city_id = fields.Integer(strict=True, required=True, validate=validate.Range(min=1))
+    venue_id = fields.Integer(strict=True, required=True, validate=validate.Range(min=1))
     event_date = fields.Date(required=True)
     start_time = fields.Time(required=True)
     end_time = fields.Time(required=True)
@@ -241,8 +241,8 @@ class EventIn(_Timed):
 
 class EventUpdate(EventIn):
     title = Name(200)
-    city_id = fields.Integer(validate=validate.Range(min=1))
-    venue_id = fields.Integer(validate=validate.Range(min=1))
+    city_id = fields.Integer(strict=True, validate=validate.Range(min=1))
+    venue_id = fields.Integer(strict=True, validate=validate.Range(min=1))
     event_date = fields.Date()
     start_time = fields.Time()
     end_time = fields.Time()
@@ -276,13 +276,13 @@ class EventListArgs(PageArgsSchema):
 class GalleryIn(Schema):
     image_url = fields.String(required=True, validate=validate.Length(min=1, max=500))
     caption = fields.String(load_default="", validate=validate.Length(max=300))
-    sort_order = fields.Integer(load_default=0)
+    sort_order = fields.Integer(strict=True, load_default=0)
 
 
 class GalleryUpdate(GalleryIn):
     image_url = fields.String(validate=validate.Length(min=1, max=500))
     caption = fields.String(validate=validate.Length(max=300))
-    sort_order = fields.Integer()
+    sort_order = fields.Integer(strict=True)
 
 
 class GalleryOut(Schema):
@@ -296,13 +296,13 @@ class GalleryOut(Schema):
 class EventFaqIn(Schema):
     question = Name(500, required=True)
     answer = fields.String(required=True, validate=validate.Length(min=1))
-    sort_order = fields.Integer(load_default=0)
+    sort_order = fields.Integer(strict=True, load_default=0)
 
 
 class EventFaqUpdate(EventFaqIn):
     question = Name(500)
     answer = fields.String(validate=validate.Length(min=1))
-    sort_order = fields.Integer()
+    sort_order = fields.Integer(strict=True)
 
 
 class EventFaqOut(Schema):

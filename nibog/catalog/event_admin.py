@@ -141,6 +141,11 @@ def _clean(data: dict) -> dict:
 
 
 def _add_slot(game: EventGame, template: GameTemplate, data: dict) -> GameSlot:
+    # An edit's slot entries make times and capacity optional (they may change a slot that
+    # has them); a new slot needs all three, wherever it comes from.
+    missing = [f for f in ("start_time", "end_time", "capacity") if data.get(f) is None]
+    if missing:
+        raise ValidationFailed({"slots": [f"A new slot needs {', '.join(missing)}"]})
     slot = GameSlot(event_game_id=game.id, **_clean(data))
     _check_slot(slot, game, template)
     db.session.add(slot)
@@ -155,7 +160,8 @@ def _add_game(event: Event, data: dict) -> EventGame:
     db.session.add(game)
     db.session.flush()
     for slot_data in slots:
-        _add_slot(game, template, dict(slot_data))
+        if not slot_data.get("delete"):  # "delete" on a row that does not exist yet: nothing
+            _add_slot(game, template, dict(slot_data))
     return game
 
 
@@ -280,9 +286,6 @@ def _edit_slots(game: EventGame, template: GameTemplate, entries: list[dict]) ->
         if slot_id is None:
             if remove:
                 continue
-            missing = [f for f in ("start_time", "end_time", "capacity") if f not in entry]
-            if missing:
-                raise ValidationFailed({"slots": [f"A new slot needs {', '.join(missing)}"]})
             _add_slot(game, template, entry)
             continue
         slot = by_id.get(slot_id)

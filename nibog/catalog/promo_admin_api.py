@@ -27,16 +27,16 @@ class PromoIn(Schema):
     )
     description = fields.String(load_default="", validate=validate.Length(max=300))
     kind = fields.String(required=True, validate=validate.OneOf(("percent", "fixed")))
-    value = fields.Integer(required=True, validate=validate.Range(min=1))
-    max_discount = fields.Integer(allow_none=True, validate=validate.Range(min=1))
-    min_total = fields.Integer(allow_none=True, validate=validate.Range(min=0))
-    max_uses = fields.Integer(allow_none=True, validate=validate.Range(min=1))
-    per_user_limit = fields.Integer(allow_none=True, validate=validate.Range(min=1))
+    value = fields.Integer(strict=True, required=True, validate=validate.Range(min=1))
+    max_discount = fields.Integer(strict=True, allow_none=True, validate=validate.Range(min=1))
+    min_total = fields.Integer(strict=True, allow_none=True, validate=validate.Range(min=0))
+    max_uses = fields.Integer(strict=True, allow_none=True, validate=validate.Range(min=1))
+    per_user_limit = fields.Integer(strict=True, allow_none=True, validate=validate.Range(min=1))
     valid_from = fields.AwareDateTime(allow_none=True)
     valid_until = fields.AwareDateTime(allow_none=True)
     is_active = fields.Boolean(load_default=True)
-    event_ids = fields.List(fields.Integer(), load_default=list)
-    game_template_ids = fields.List(fields.Integer(), load_default=list)
+    event_ids = fields.List(fields.Integer(strict=True), load_default=list)
+    game_template_ids = fields.List(fields.Integer(strict=True), load_default=list)
 
     @validates_schema
     def _rules(self, data, **kwargs):
@@ -53,10 +53,10 @@ class PromoUpdate(PromoIn):
     )
     description = fields.String(validate=validate.Length(max=300))
     kind = fields.String(validate=validate.OneOf(("percent", "fixed")))
-    value = fields.Integer(validate=validate.Range(min=1))
+    value = fields.Integer(strict=True, validate=validate.Range(min=1))
     is_active = fields.Boolean()
-    event_ids = fields.List(fields.Integer())
-    game_template_ids = fields.List(fields.Integer())
+    event_ids = fields.List(fields.Integer(strict=True))
+    game_template_ids = fields.List(fields.Integer(strict=True))
 
 
 class PromoOut(Schema):

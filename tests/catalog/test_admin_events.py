@@ -95,6 +95,32 @@ def test_create_validation(client, admin_h, place, change, field):
     assert db.session.scalar(sa.select(sa.func.count(Event.id))) == 0
 
 
+@pytest.mark.parametrize(
+    "game",
+    [
+        pytest.param({"game_template_id": "bare", "price": 799.99, "slots": [
+            {"start_time": "12:00", "end_time": "13:00", "capacity": 5}]}, id="rupees-as-float"),
+        pytest.param({"game_template_id": "bare", "price": 60000, "slots": [
+            {"start_time": "12:00", "end_time": "13:00", "capacity": 20.9}]}, id="float-capacity"),
+    ],
+)
+def test_money_and_seats_are_whole_numbers(client, admin_h, place, game):
+    """Paise and seats are integers: a float is refused, never truncated (799.99 would
+    otherwise sell at 7.99 rupees)."""
+    game["game_template_id"] = place[game["game_template_id"]]
+    resp = client.post("/api/admin/events", json=payload(place, games=[game]), headers=admin_h)
+    assert resp.status_code == 422, resp.get_json()
+    assert db.session.scalar(sa.select(sa.func.count(Event.id))) == 0
+
+
+def test_a_new_game_in_an_edit_needs_complete_slots(client, admin_h, place):
+    event = create(client, admin_h, place, status="draft")
+    resp = client.put(f"/api/admin/events/{event['id']}", headers=admin_h, json={
+        "games": [{"game_template_id": place["bare"], "slots": [{"capacity": 5}]}]})
+    assert resp.status_code == 422, resp.get_json()
+    assert "start_time" in str(resp.get_json()["error"]["details"])
+
+
 def test_publishing_needs_something_to_book(client, admin_h, place):
     resp = client.post("/api/admin/events", json=payload(place, games=[]), headers=admin_h)
     assert resp.status_code == 422
