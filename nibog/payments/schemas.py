@@ -32,7 +32,7 @@ class ConfirmPaymentIn(Schema):
 
 class RefundIn(Schema):
     payment_id = fields.Integer(required=True, validate=validate.Range(min=1))
-    amount = fields.Integer(load_default=None, validate=validate.Range(min=1))
+    amount = fields.Integer(strict=True, load_default=None, validate=validate.Range(min=1))
     reason = fields.String(required=True, validate=validate.Length(min=1, max=500))
 
 

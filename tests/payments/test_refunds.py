@@ -57,6 +57,8 @@ def test_partial_then_full_refund_never_above_captured(client, app, parent, admi
     assert first.provider_refund_id.startswith("rfnd_")
     assert messages("refund_processed", booking.id) == 1
 
+    # Paise are whole: a float is refused, not truncated.
+    assert refund(client, admin, payment_id, 100.5).status_code == 422
     over = refund(client, admin, payment_id, PRICE - 30000 + 1)
     assert over.status_code == 422
     assert error_code(over) == "refund_exceeds_captured"
