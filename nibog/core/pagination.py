@@ -11,10 +11,12 @@ from sqlalchemy import Select, func, select
 from nibog.extensions import db
 
 MAX_PER_PAGE = 100
+# Far past any real list; without a bound a huge page number overflows the OFFSET (a 500).
+MAX_PAGE = 100_000
 
 
 class PageArgsSchema(Schema):
-    page = fields.Integer(load_default=1, validate=validate.Range(min=1))
+    page = fields.Integer(load_default=1, validate=validate.Range(min=1, max=MAX_PAGE))
     per_page = fields.Integer(load_default=20, validate=validate.Range(min=1, max=MAX_PER_PAGE))
 
 
