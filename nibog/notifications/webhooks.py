@@ -3,8 +3,8 @@
 Amazon SES notifications through SNS, POST /webhooks/ses (``notifications.ses``).
 
 Signed like every non-payment webhook: ``X-Nibog-Signature`` = hex HMAC-SHA256 of the raw body
-keyed with ``NOTIFY_WEBHOOK_SECRET`` (checked before the body is parsed). The event id comes from
-``X-Nibog-Event-Id`` or the body's ``event_id``; a replay answers 200 and changes nothing.
+keyed with ``NOTIFY_WEBHOOK_SECRET`` (checked before the body is parsed). The event id is the signed
+body's ``event_id`` (required); a replay answers 200 and changes nothing.
 """
 
 from __future__ import annotations
@@ -60,7 +60,9 @@ def _handle(kind: str):
     raw = request.get_data(cache=True)
     receipts.verify_signature(raw, request.headers.get("X-Nibog-Signature"))
     body = json_object(raw)
-    event_id = str(request.headers.get("X-Nibog-Event-Id") or body.get("event_id") or "").strip()
+    # From the signed body only: an id from a header outside the signature would let a
+    # captured receipt be replayed for ever under new ids.
+    event_id = str(body.get("event_id") or "").strip()
     if not event_id or len(event_id) > 200:
         raise ValidationFailed({"event_id": ["An event id (1-200 characters) is required"]})
     if kind == "email_bounce" and not (body.get("email") or body.get("notification_id")

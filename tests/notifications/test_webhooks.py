@@ -162,3 +162,24 @@ def test_twilio_status_callback_marks_the_sms(client, app, monkeypatch):
     db.session.expire_all()
     row = db.session.get(NotificationLog, entry.id)
     assert row.status == "failed" and "30003" in row.error
+
+
+def test_a_captured_receipt_cannot_be_replayed_under_a_new_header_id(client, db):
+    """The event id comes from the signed body: a replay with another X-Nibog-Event-Id header
+    is still the same event (a duplicate that changes nothing)."""
+    import hashlib
+    import hmac
+    import json
+
+    from flask import current_app
+
+    body = json.dumps({"event_id": "evt-replay", "email": "gone@example.com",
+                       "type": "hard"}).encode()
+    sig = hmac.new(current_app.config["NOTIFY_WEBHOOK_SECRET"].encode(), body,
+                   hashlib.sha256).hexdigest()
+    first = client.post("/webhooks/email/bounce", data=body, content_type="application/json",
+                        headers={"X-Nibog-Signature": sig, "X-Nibog-Event-Id": "a"})
+    again = client.post("/webhooks/email/bounce", data=body, content_type="application/json",
+                        headers={"X-Nibog-Signature": sig, "X-Nibog-Event-Id": "b"})
+    assert first.status_code == again.status_code == 200
+    assert first.get_json()["duplicate"] is False and again.get_json()["duplicate"] is True
