@@ -75,6 +75,9 @@ def check_in(
             {"status": booking.status},
         )
     event = db.session.get(Event, booking.event_id)
+    if event.status == "cancelled":
+        # Its bookings are being cancelled by a job; until then they still say confirmed.
+        raise Conflict("event_cancelled", "This event was cancelled", {"event_id": event.id})
     if event.event_date != today_ist() and not force:
         raise AppError(
             "not_event_day",

@@ -136,8 +136,11 @@ def _retake(booking: Booking) -> None:
     holds.ensure_not_booked([(i.child_id, i.slot_id) for i in items], exclude_booking_id=booking.id)
     holds.claim_seats(slots, seats)
     if booking.promo_code_id is not None:
-        # The parent already paid the discounted price: only the global cap still applies.
-        promos.take_use(booking.promo_code_id, user_id=None, guest_email=None)
+        # The use was given back when the hold expired: taken again under the same limits,
+        # per parent too (else paying late for an expired hold after booking again with the
+        # code would hold two uses of a once-per-parent code).
+        promos.take_use(booking.promo_code_id, user_id=booking.user_id,
+                        guest_email=None if booking.user_id else booking.guest_email)
     stock = _stock_of([booking.id])
     if stock:
         holds.take_stock(stock)

@@ -155,6 +155,24 @@ def test_late_payment_for_a_seat_taken_meanwhile_changes_nothing(app):
     assert db.session.scalar(select(func.count()).select_from(BookingItem).where(BookingItem.is_live)) == 1
 
 
+def test_late_payment_cannot_stretch_a_once_per_parent_code_to_two_bookings(app):
+    """The hold with the code expired (its use given back), the parent booked again with the
+    code, then paid the first hold late: reviving it would hold two uses of a code allowed
+    once per parent - refused, the caller refunds."""
+    w = make_world(capacity=5)
+    make_promo("ONCE", per_user_limit=1)
+    first = book(w, promo_code="ONCE")
+    expire_holds(now=utcnow() + timedelta(hours=1))
+    tx.commit()
+    book(w, child=w.children[1], promo_code="ONCE")
+    with pytest.raises(SeatsNoLongerAvailable) as err:
+        confirm_booking(first.id, source="payment")
+    assert err.value.details["reason"] == "per_user_limit"
+    tx.rollback()
+    db.session.expire_all()
+    assert db.session.get(Booking, first.id).status == "expired"
+
+
 def test_payment_for_a_cancelled_booking_is_refused(app):
     w = make_world()
     booking = book(w)

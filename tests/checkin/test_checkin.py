@@ -2,6 +2,7 @@ from datetime import timedelta
 
 from nibog.admin.models import AuditLog
 from nibog.booking.models import BookingItem
+from nibog.catalog.models import Event
 from nibog.core.timeutil import today_ist
 from nibog.documents.qr import sign_ticket, ticket_data
 from nibog.extensions import db
@@ -133,6 +134,18 @@ def test_only_confirmed_bookings_check_in(client):
     )
     assert resp.status_code == 409
     assert error_code(resp) == "booking_not_confirmed"
+
+
+def test_a_cancelled_events_tickets_do_not_check_in(client):
+    """Cancelling the event cancels its bookings in a job; until it has run they still say
+    confirmed, and check-in must not admit them."""
+    booking, items = _setup()
+    event = db.session.get(Event, booking.event_id)
+    event.status = "cancelled"
+    db.session.commit()
+    resp = client.post("/api/admin/check-in", json={"booking_number": booking.booking_number},
+                       headers=auth_headers(UserFactory(role="staff")))
+    assert resp.status_code == 409 and error_code(resp) == "event_cancelled"
 
 
 def test_check_in_roles_and_input(client):
