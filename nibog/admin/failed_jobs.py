@@ -8,11 +8,23 @@ from typing import Any
 from sqlalchemy import select
 
 from nibog.core.errors import AppError, NotFound
-from nibog.core.jobs import QUEUES
+from nibog.core.jobs import QUEUES, enqueue
 from nibog.core.models import OutboxJob
 from nibog.core.timeutil import isoformat_ist
 from nibog.extensions import db, get_redis
 from nibog.notifications.models import NotificationLog
+
+DELIVER = "nibog.notifications.tasks.deliver"
+# Message contexts carry one-time secrets (a reset link, an OTP): never shown in this list.
+_SECRET_KEYS = frozenset({"otp", "reset_url", "verify_url", "token", "access_code", "password"})
+
+
+def _redact(value):
+    if isinstance(value, dict):
+        return {k: "[redacted]" if k in _SECRET_KEYS else _redact(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_redact(v) for v in value]
+    return value
 
 
 def _last_line(text: str | None) -> str:
@@ -39,7 +51,7 @@ def list_failed(limit: int = 100) -> dict[str, Any]:
                     "id": job.id,
                     "queue": name,
                     "func": args[0] if args else job.func_name,
-                    "args": args[1:],
+                    "args": _redact(args[1:]),
                     "error": _last_line(result.exc_string if result else ""),
                     "failed_at": isoformat_ist(job.ended_at),
                     "attempts": None,
@@ -56,7 +68,7 @@ def list_failed(limit: int = 100) -> dict[str, Any]:
             "id": f"outbox-{row.id}",
             "queue": row.queue,
             "func": row.func,
-            "args": row.args or [],
+            "args": _redact(row.args or []),
             "error": _last_line(row.last_error),
             "failed_at": isoformat_ist(row.created_at),
             "attempts": row.attempts,
@@ -86,7 +98,14 @@ def list_failed(limit: int = 100) -> dict[str, Any]:
 
 
 def requeue(job_id: str) -> None:
-    """Run a failed RQ job again (its retries start over)."""
+    """Run a failed job again (its retries start over); a failed message is sent again.
+
+    A message's delivery job finds its log entry ``failed`` and would do nothing: the entry is
+    reopened and a fresh delivery queued (after the caller's commit) instead.
+    """
+    if job_id.startswith("notification-"):
+        _resend(_message_id(job_id), context=None)
+        return
     conn = get_redis()
     if conn is None:
         raise AppError("no_queue", "Jobs run in-process here: use `flask relay-outbox`", 409)
@@ -95,6 +114,38 @@ def requeue(job_id: str) -> None:
 
     try:
         job = Job.fetch(job_id, connection=conn)
+        args = list(job.args or ())
+        if args and args[0] == DELIVER and len(args) >= 3:
+            _resend(args[1], context=args[2])
+            job.delete()
+            return
         job.requeue()
     except (NoSuchJobError, InvalidJobOperation):
         raise NotFound("Failed job") from None
+
+
+def _message_id(job_id: str) -> int:
+    try:
+        return int(job_id.removeprefix("notification-"))
+    except ValueError:
+        raise NotFound("Failed job") from None
+
+
+def _resend(log_id: int, *, context: dict | None) -> None:
+    entry = db.session.get(NotificationLog, log_id, with_for_update=True)
+    if entry is None or entry.status != "failed":
+        raise NotFound("Failed message")
+    if context is None:
+        # The message's content went with its delivery job, kept in the outbox for a while.
+        context = db.session.scalar(
+            select(OutboxJob.args)
+            .where(OutboxJob.func == DELIVER, OutboxJob.args[0].as_integer() == log_id)
+            .order_by(OutboxJob.id.desc())
+            .limit(1)
+        )
+        if not context or len(context) < 2:
+            raise AppError("message_content_gone",
+                           "This message's content is no longer kept; it cannot be resent", 409)
+        context = context[1]
+    entry.status, entry.error, entry.attempts = "queued", None, 0
+    enqueue(DELIVER, log_id, context, queue="notifications")

@@ -128,3 +128,51 @@ def test_permanent_smtp_refusal_is_not_retried(app, smtp_server, monkeypatch):
     logged = _log(entry.id)
     assert logged.status == "failed" and logged.attempts == 1
     assert db.session.scalar(select(func.count()).select_from(NotificationLog)) == 1
+
+
+def test_a_failed_message_requeued_by_an_admin_is_sent(client, app, smtp_server, monkeypatch):
+    """The server recovered: requeueing the failed delivery (or the failed message) sends it,
+    and the failed-jobs list never shows the one-time link it carries."""
+    from tests.helpers import auth_headers
+
+    _run_worker_with_retries(app, monkeypatch)
+    smtp_server.fail_next = 100
+    user = UserFactory()
+    link = "http://127.0.0.1:5000/reset-password?token=secret.token"
+    entry = queue_email("password_reset", user.email, {"full_name": "Asha", "reset_url": link},
+                        user_id=user.id)
+    tx.commit()
+    _work()
+    assert _log(entry.id).status == "failed"
+    admin = auth_headers(UserFactory(role="admin"))
+    listing = client.get("/api/admin/jobs/failed", headers=admin)
+    assert "secret.token" not in listing.get_data(as_text=True)
+    [job] = [i for i in listing.get_json()["items"] if i["source"] == "rq"]
+
+    smtp_server.fail_next = 0
+    resp = client.post(f"/api/admin/jobs/failed/{job['id']}/requeue", headers=admin)
+    assert resp.status_code == 202
+    _work()
+    assert _log(entry.id).status == "sent"
+    [mail] = smtp_server.messages
+    assert "token=secret.token" in mail.get_body(preferencelist=("plain",)).get_content()
+
+
+def test_a_failed_message_can_be_resent_by_its_own_id(client, app, smtp_server, monkeypatch):
+    from tests.helpers import auth_headers
+
+    _run_worker_with_retries(app, monkeypatch)
+    smtp_server.fail_next = 1
+    smtp_server.fail_reply = "554 5.7.1 Message rejected"  # permanent: no RQ retry, no RQ entry
+    user = UserFactory()
+    entry = queue_email("welcome", user.email, {"full_name": "Asha"}, user_id=user.id)
+    tx.commit()
+    _work()
+    assert _log(entry.id).status == "failed"
+    admin = auth_headers(UserFactory(role="admin"))
+    resp = client.post(f"/api/admin/jobs/failed/notification-{entry.id}/requeue", headers=admin)
+    assert resp.status_code == 202, resp.get_json()
+    _work()
+    assert _log(entry.id).status == "sent" and len(smtp_server.messages) == 1
+    again = client.post(f"/api/admin/jobs/failed/notification-{entry.id}/requeue", headers=admin)
+    assert again.status_code == 404  # nothing failed any more
