@@ -224,6 +224,20 @@ def update_template(template_id: int, data: dict, actor: Actor) -> GameTemplate:
     _apply(template, data)
     if template.min_age_months > template.max_age_months:
         raise ValidationFailed({"max_age_months": ["must be >= min_age_months"]})
+    # A game that overrides one bound takes the other from here: it must not end up with no
+    # age at all (min above max), which would silently stop its sales.
+    inverted = db.session.scalars(
+        select(EventGame.id).where(
+            EventGame.game_template_id == template.id,
+            func.coalesce(EventGame.min_age_months, template.min_age_months)
+            > func.coalesce(EventGame.max_age_months, template.max_age_months),
+        )
+    ).all()
+    if inverted:
+        raise ValidationFailed({"max_age_months": [
+            "Games using this template would have no age band left (their own minimum or "
+            f"maximum age conflicts): games {', '.join(map(str, inverted))}"
+        ]})
     _check_template_name(template.name, template.id)
     db.session.flush()
     audit("game_template.update", template, actor, before)

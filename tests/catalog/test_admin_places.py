@@ -75,6 +75,22 @@ def test_game_templates(client, admin_h):
     assert client.delete(f"/api/admin/game-templates/{tpl['id']}", headers=admin_h).status_code == 204
 
 
+def test_template_ages_cannot_leave_a_game_without_an_age_band(client, admin_h):
+    """A game overriding only its minimum (40 months) takes its maximum from the template:
+    lowering the template's maximum to 30 would leave that game 40-30, bookable by nobody."""
+    from tests.factories import GameTemplateFactory
+
+    template = GameTemplateFactory(min_age_months=13, max_age_months=84)
+    EventGameFactory(template=template, min_age_months=40, max_age_months=None)
+    db.session.commit()
+    resp = client.put(f"/api/admin/game-templates/{template.id}", json={"max_age_months": 30},
+                      headers=admin_h)
+    assert resp.status_code == 422 and "max_age_months" in resp.get_json()["error"]["details"]
+    ok = client.put(f"/api/admin/game-templates/{template.id}", json={"max_age_months": 60},
+                    headers=admin_h)
+    assert ok.status_code == 200
+
+
 def test_gallery_and_event_faqs(client, admin_h):
     event = EventFactory()
     GameSlotFactory(event_game=EventGameFactory(event=event))
