@@ -11,6 +11,7 @@ from nibog.core import tx
 from nibog.core.auth import auth_required, current_user
 from nibog.core.client_ip import client_ip
 from nibog.core.errors import ValidationFailed
+from nibog.core.pagination import PageArgsSchema, page_schema, paginate
 
 blp = Blueprint("admin_content", __name__, url_prefix="/api/admin", description="Admin: content")
 
@@ -30,8 +31,9 @@ def _who() -> tuple[int, str]:
 
 
 def _crud(kind: str, path: str, schema_in, schema_update, schema_out, dump) -> None:
-    def list_view():
-        return [dump(o) for o in service.admin_list(kind)]
+    def list_view(args):
+        return paginate(service.admin_list(kind), args["page"], args["per_page"],
+                        lambda rows: [dump(o) for o in rows])
 
     def get_view(obj_id):
         return dump(service.admin_get(kind, obj_id))
@@ -53,8 +55,11 @@ def _crud(kind: str, path: str, schema_in, schema_update, schema_out, dump) -> N
     for fn in (list_view, get_view, create_view, update_view, delete_view):
         fn.__name__ = f"{kind}_{fn.__name__}"
     one = f"/{path}/<int:obj_id>"
+    page_out = page_schema(schema_out, f"{kind.capitalize()}AdminPage")
     blp.route(f"/{path}", methods=["GET"])(
-        auth_required(*READ)(blp.response(200, schema_out(many=True))(list_view))
+        auth_required(*READ)(
+            blp.arguments(PageArgsSchema, location="query")(blp.response(200, page_out)(list_view))
+        )
     )
     blp.route(one, methods=["GET"])(auth_required(*READ)(blp.response(200, schema_out)(get_view)))
     blp.route(f"/{path}", methods=["POST"])(
@@ -83,9 +88,11 @@ def _slug(slug: str) -> str:
 
 @blp.get("/content")
 @auth_required(*READ)
-@blp.response(200, s.PageOut(many=True))
-def list_pages():
-    return [service.page_dict(p) for p in service.list_pages()]
+@blp.arguments(PageArgsSchema, location="query")
+@blp.response(200, page_schema(s.PageOut, "ContentPageAdminPage"))
+def list_pages(args):
+    return paginate(service.list_pages(), args["page"], args["per_page"],
+                    lambda rows: [service.page_dict(p) for p in rows])
 
 
 @blp.get("/content/<string:slug>")

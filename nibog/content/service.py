@@ -105,9 +105,10 @@ def submit_contact(data: dict, client_ip: str | None) -> ContactMessage:
 _MODELS = {"faq": Faq, "testimonial": Testimonial}
 
 
-def admin_list(kind: str) -> list:
+def admin_list(kind: str):
+    """The admin's list, as a statement to page through."""
     model = _MODELS[kind]
-    return list(db.session.scalars(select(model).order_by(model.sort_order, model.id)))
+    return select(model).order_by(model.sort_order, model.id)
 
 
 def admin_get(kind: str, obj_id: int):
@@ -148,8 +149,9 @@ def admin_delete(kind: str, obj_id: int, actor_id: int, ip: str | None) -> None:
     _invalidate()
 
 
-def list_pages() -> list[ContentPage]:
-    return list(db.session.scalars(select(ContentPage).order_by(ContentPage.slug)))
+def list_pages():
+    """Every content page, as a statement to page through."""
+    return select(ContentPage).order_by(ContentPage.slug)
 
 
 def get_page(slug: str) -> ContentPage:

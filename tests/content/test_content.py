@@ -81,6 +81,22 @@ def test_admin_faq_and_testimonial_writes_invalidate_the_public_cache(client, ad
     assert actions == ["faq.create", "faq.update", "testimonial.create", "testimonial.delete"]
 
 
+def test_admin_content_lists_are_pages(client, admin_h):
+    """Admin lists answer the contract's page envelope, like every other list."""
+    for n in range(3):
+        client.post("/api/admin/faqs", headers=admin_h,
+                    json={"question": f"Q{n}?", "answer": "A", "sort_order": n})
+    client.put("/api/admin/content/about-us", headers=admin_h,
+               json={"title": "About", "body_html": "<p>Hi</p>"})
+    page = client.get("/api/admin/faqs?per_page=2&page=2", headers=admin_h).get_json()
+    assert (page["page"], page["per_page"], page["total"], page["pages"]) == (2, 2, 3, 2)
+    assert [f["question"] for f in page["items"]] == ["Q2?"]
+    assert client.get("/api/admin/testimonials", headers=admin_h).get_json()["total"] == 0
+    pages = client.get("/api/admin/content", headers=admin_h).get_json()
+    assert [p["slug"] for p in pages["items"]] == ["about-us"] and pages["total"] == 1
+    assert client.get("/api/admin/faqs?per_page=101", headers=admin_h).status_code == 422
+
+
 def test_admin_content_roles(client):
     staff_h = auth_headers(UserFactory(role="staff"))
     parent_h = auth_headers(UserFactory())
