@@ -6,7 +6,7 @@ from datetime import datetime
 
 from nibog.catalog.models import Event, EventGame, GameTemplate
 from nibog.core.errors import AppError
-from nibog.core.timeutil import age_in_months, as_utc, local_to_utc
+from nibog.core.timeutil import age_in_months, as_utc, isoformat_ist, local_to_utc
 
 
 def age_band(event_game: EventGame, template: GameTemplate) -> tuple[int, int]:
@@ -59,7 +59,7 @@ def ensure_registration_open(event: Event, now: datetime, *, walk_in: bool = Fal
     if opens is not None and now < opens:
         raise AppError(
             "registration_closed", "Registration has not opened yet", 422,
-            {"registration_opens_at": opens.isoformat()},
+            {"registration_opens_at": isoformat_ist(opens)},
         )
     # Without an explicit close, online registration ends when the event starts.
     if (closes is not None and now > closes) or now >= event_start_utc(event):

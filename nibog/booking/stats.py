@@ -18,7 +18,7 @@ from sqlalchemy import and_, func, select
 
 from nibog.booking.models import Booking, BookingItem
 from nibog.catalog.models import Event, EventGame, GameSlot
-from nibog.core.timeutil import IST, today_ist, utcnow
+from nibog.core.timeutil import IST, isoformat_ist, today_ist, utcnow
 from nibog.extensions import db
 from nibog.payments.models import Payment, Refund
 
@@ -106,6 +106,6 @@ def dashboard_stats(today: date | None = None) -> dict:
         "seats_total": seats_total,
         "fill_rate": round(100 * seats_sold / seats_total, 1) if seats_total else 0.0,
         "upcoming_events": upcoming,
-        "as_of": utcnow().astimezone(IST).isoformat(),
+        "as_of": isoformat_ist(utcnow()),
         "date": today.isoformat(),
     }

@@ -32,8 +32,10 @@ def to_ist(value: datetime | None) -> datetime | None:
 
 
 def isoformat_ist(value: datetime | None) -> str | None:
+    """The contract's form, ``2026-12-05T09:30:00+05:30``: whole seconds (a fraction is more
+    than some clients' ISO 8601 parsers accept), Indian time."""
     value = to_ist(value)
-    return value.isoformat() if value else None
+    return value.isoformat(timespec="seconds") if value else None
 
 
 def local_to_utc(on: date, at: time) -> datetime:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 
 from sqlalchemy import select
@@ -46,7 +47,9 @@ def test_multi_child_multi_slot_booking_with_addon_is_held_and_priced_on_server(
     assert b["addons"] == [{"addon_id": variant.addon_id, "variant_id": variant.id,
                             "name": f"Meal Pack ({variant.name})", "quantity": 2,
                             "unit_price": 19900, "total": 39800}]
-    assert b["hold_expires_at"].endswith("+05:30") and b["created_at"].endswith("+05:30")
+    # The contract's form exactly: whole seconds, Indian time (2026-12-05T09:30:00+05:30).
+    stamp = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\+05:30$")
+    assert stamp.match(b["hold_expires_at"]) and stamp.match(b["created_at"]), b["created_at"]
     assert b["event"]["id"] == w.event.id and b["booking_number"].startswith("NIB-")
     db.session.expire_all()
     assert db.session.get(GameSlot, s1.id).booked_count == 2
