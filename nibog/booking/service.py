@@ -301,6 +301,9 @@ def create_booking(
         event_id, items, owner_id
     )
     holds.pause("read")
+    # A child already holding a seat here hears that (already_booked names the booking to pay)
+    # rather than that the slot is full - even when it is full, with that child's own seat.
+    holds.ensure_not_booked(_requested_pairs(items), known=holders or {})
     holds.reject_full_in_committed(counts, items)
     if source != "waitlist":
         holds.reject_owed_to_waiting_list(queued, items)
@@ -313,7 +316,6 @@ def create_booking(
     # The locked section: slots (id order), promo, variants (id order); nothing slow inside.
     seats = Counter(line.slot.id for line in q.lines)
     pairs = [(line.child.id, line.slot.id) for line in q.lines]
-    holds.ensure_not_booked(pairs, known=holders)
     slots = holds.claim_free_seats(seats)
     if slots is None:
         slots = holds.lock_slots(seats)
@@ -362,6 +364,13 @@ def create_booking(
                   if user_id is not None and children else None)
     enqueue("nibog.booking.tasks.seats_changed", event.id)
     return booking
+
+
+def _requested_pairs(items: list) -> list[tuple[int, int]]:
+    """(child id, slot id) of the well-formed items; the rest are refused later."""
+    return [(item["child_id"], item["slot_id"]) for item in items
+            if isinstance(item, dict) and type(item.get("child_id")) is int
+            and type(item.get("slot_id")) is int]
 
 
 def _event_with_slots(event_id: int, items: list, owner_id: int | None) -> tuple:

@@ -343,3 +343,17 @@ def test_a_new_booking_is_answered_from_its_rows_only_within_its_transaction(app
     tx.commit()
     assert serialize._from_written(booking) is None
     assert serialize.booking_to_dict(booking)["items"][0]["slot"]["id"] == w.slots[1].id
+
+
+def test_a_child_rebooked_into_its_own_full_slot_hears_already_booked(client):
+    """The slot is full with this very child's seat: the answer says so (and names the
+    booking to pay), not just that the slot is full."""
+    w = make_world(capacity=1, n_slots=1)
+    first = client.post("/api/bookings", headers=auth_headers(w.parent), json={
+        "event_id": w.event.id, "items": [{"child_id": w.children[0].id, "slot_id": w.slots[0].id}]})
+    assert first.status_code == 201
+    again = client.post("/api/bookings", headers=auth_headers(w.parent), json={
+        "event_id": w.event.id, "items": [{"child_id": w.children[0].id, "slot_id": w.slots[0].id}]})
+    assert again.status_code == 409 and error_code(again) == "already_booked"
+    assert again.get_json()["error"]["details"]["items"][0]["booking_id"] == \
+        first.get_json()["booking"]["id"]
