@@ -184,6 +184,15 @@ def deactivate_and_anonymise(user: User) -> int:
         .execution_options(synchronize_session=False)
     )
     db.session.execute(delete(UserFavorite).where(UserFavorite.user_id == user.id))
+    # Guest bookings attached to the account carry the guest's own name, address and phone.
+    from nibog.booking.models import Booking
+
+    db.session.execute(
+        update(Booking)
+        .where(Booking.user_id == user.id, Booking.guest_email.is_not(None))
+        .values(guest_name=None, guest_email=None, guest_phone=None)
+        .execution_options(synchronize_session=False)
+    )
     db.session.flush()
     return _release_unpaid_holds(user.id)
 

@@ -40,7 +40,9 @@ def authenticate(slug: str | None, raw_body: bytes, signature: str | None) -> Pa
         partner = db.session.scalar(select(Partner).where(Partner.slug == slug.strip().lower()))
     if partner is None or not partner.is_active or not signature:
         raise _unauthorized("Missing or invalid partner signature")
-    if not hmac.compare_digest(sign(partner.webhook_secret, raw_body), signature.strip().lower()):
+    if not hmac.compare_digest(
+        sign(partner.webhook_secret, raw_body).encode(), signature.strip().lower().encode()
+    ):  # as bytes: a header may carry anything, and compare_digest refuses non-ASCII str
         raise _unauthorized("Missing or invalid partner signature")
     return partner
 

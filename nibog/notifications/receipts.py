@@ -29,7 +29,10 @@ _FINAL = {"bounced", "failed"}
 def verify_signature(raw: bytes, signature: str | None) -> None:
     secret = current_app.config.get("NOTIFY_WEBHOOK_SECRET", "")
     expected = hmac.new(secret.encode(), raw, hashlib.sha256).hexdigest()
-    if not secret or not signature or not hmac.compare_digest(expected, signature.strip().lower()):
+    # As bytes: a header may carry anything, and compare_digest refuses non-ASCII str.
+    if not secret or not signature or not hmac.compare_digest(
+        expected.encode(), signature.strip().lower().encode()
+    ):
         raise AppError("invalid_signature", "Webhook signature does not match", 401)
 
 
@@ -44,7 +47,7 @@ def twilio_signature(auth_token: str, url: str, params: list[tuple[str, str]]) -
 def verify_twilio_signature(url: str, params: list[tuple[str, str]], signature: str | None) -> None:
     token = current_app.config.get("TWILIO_AUTH_TOKEN", "")
     if not token or not signature or not hmac.compare_digest(
-        twilio_signature(token, url, params), signature.strip()
+        twilio_signature(token, url, params).encode(), signature.strip().encode()
     ):
         raise AppError("invalid_signature", "Webhook signature does not match", 401)
 

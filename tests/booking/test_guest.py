@@ -117,3 +117,33 @@ def test_a_guest_e_mail_outside_ascii_works_and_reveals_nothing(client):
     missing = client.post("/api/bookings/guest/lookup",
                           json={"booking_number": "NIB-26-ZZZZZZ", "email": "ü@example.com"})
     assert wrong.status_code == missing.status_code == 404
+
+
+def test_deleting_the_account_forgets_the_guest_details_of_its_bookings(client):
+    """A guest booking attached to an account keeps the guest's name, address and phone on the
+    booking; deleting the account removes them too (and the guest lookup finds nothing)."""
+    from nibog.accounts.service import deactivate_and_anonymise
+
+    w = make_world(n_children=0)
+    body = client.post("/api/bookings/guest", json=guest_body(w)).get_json()
+    user = UserFactory(email="asha@example.com")
+    attach_guest_bookings(user)
+    tx.commit()
+    deactivate_and_anonymise(user)
+    tx.commit()
+    db.session.expire_all()
+    stored = db.session.get(Booking, body["booking"]["id"])
+    assert (stored.guest_name, stored.guest_email, stored.guest_phone) == (None, None, None)
+    lookup = client.post("/api/bookings/guest/lookup", json={
+        "booking_number": body["booking"]["booking_number"], "email": "asha@example.com"})
+    assert lookup.status_code == 404
+
+
+def test_a_long_guest_address_can_book_with_an_idempotency_key(client):
+    w = make_world(n_children=0)
+    email = ("a" * 60) + "@example.com"
+    headers = {"Idempotency-Key": "guest-long-1"}
+    first = client.post("/api/bookings/guest", json=guest_body(w, email=email), headers=headers)
+    assert first.status_code == 201, first.get_json()
+    again = client.post("/api/bookings/guest", json=guest_body(w, email=email), headers=headers)
+    assert again.status_code == 201 and again.get_json() == first.get_json()

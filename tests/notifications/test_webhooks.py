@@ -183,3 +183,9 @@ def test_a_captured_receipt_cannot_be_replayed_under_a_new_header_id(client, db)
                         headers={"X-Nibog-Signature": sig, "X-Nibog-Event-Id": "b"})
     assert first.status_code == again.status_code == 200
     assert first.get_json()["duplicate"] is False and again.get_json()["duplicate"] is True
+
+
+def test_a_signature_header_outside_ascii_is_401(client):
+    resp = client.post("/webhooks/email/delivery", data=b"{}", content_type="application/json",
+                       headers={"X-Nibog-Signature": "é"})
+    assert resp.status_code == 401
