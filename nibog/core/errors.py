@@ -150,6 +150,25 @@ def _retry_after(exc: HTTPException) -> int:
     return 60
 
 
+def _bad_input_found_late(exc: Exception) -> AppError | None:
+    """Bad input that only a lower layer notices, answered as such instead of a 500: JSON
+    nested deeper than the parser's recursion limit, and text with a NUL character (valid JSON,
+    refused by PostgreSQL when it is written)."""
+    if isinstance(exc, RecursionError):
+        tb = exc.__traceback__
+        while tb is not None:
+            if tb.tb_frame.f_code.co_filename.replace("\\", "/").endswith(
+                ("/json/decoder.py", "/json/__init__.py")
+            ):
+                return AppError("bad_request", "Request body is nested too deeply", 400)
+            tb = tb.tb_next
+        return None
+    for cause in (exc, getattr(exc, "orig", None), exc.__cause__):
+        if isinstance(cause, ValueError) and "NUL (0x00)" in str(cause):
+            return ValidationFailed({"_schema": ["Text may not contain NUL (0x00) characters"]})
+    return None
+
+
 def register_error_handlers(app: Flask) -> None:
     @app.errorhandler(AppError)
     def handle_app_error(exc: AppError):
@@ -169,6 +188,12 @@ def register_error_handlers(app: Flask) -> None:
     def handle_unexpected(exc: Exception):
         if isinstance(exc, HTTPException):
             return handle_http(exc)
+        refusal = _bad_input_found_late(exc)
+        if refusal is not None:
+            from nibog.extensions import db
+
+            db.session.rollback()
+            return handle_app_error(refusal)
         log.exception("unhandled error")
         from nibog.extensions import db
 
