@@ -98,8 +98,21 @@ def check_reset_link(token: str) -> None:
     tokens.check_reset_token(token, _load_user)
 
 
+def _hand_over_to_mailbox_owner(user: User) -> None:
+    """The account's address was never proved and now its owner proves it (a Google sign-in,
+    a reset link). Whoever put the address there may not own it - anyone can type someone
+    else's address into a profile - so every way in they set up goes: password, Google link and
+    the phone's proof (the caller also ends every session). The mailbox owner gets the account."""
+    if user.email_verified:
+        return
+    user.password_hash = None
+    user.google_sub = None
+    user.phone_verified = False
+
+
 def reset_password(token: str, new_password: str) -> User:
     user = tokens.check_reset_token(token, _load_user)
+    _hand_over_to_mailbox_owner(user)
     user.password_hash = hash_password(new_password)
     # Whoever knew the old password is signed out everywhere; the link is spent with it.
     accounts.revoke_all_tokens(user)
@@ -215,10 +228,7 @@ def google_login(id_token: str) -> User:
         user = accounts.find_by_email(email)
         if user is not None and user.is_active:
             if not user.email_verified:
-                # Nobody had proved this mailbox: whoever registered the address may not own
-                # it. Google proves the owner, so what that registrant set up (a password,
-                # signed-in sessions) must not come with the account it now hands over.
-                user.password_hash = None
+                _hand_over_to_mailbox_owner(user)
                 accounts.revoke_all_tokens(user)
             user.google_sub = sub
             user.email_verified = True

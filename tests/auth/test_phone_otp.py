@@ -230,3 +230,27 @@ def test_memory_store_counts_wrong_guesses_per_day_too(app, monkeypatch):
     with pytest.raises(AppError) as capped:
         otp.issue_code("login", PHONE)
     assert capped.value.status == 429
+
+
+def test_typing_someone_elses_address_does_not_keep_you_in_their_account(client, db, outbox):
+    """An attacker signed in by phone types the victim's address into their profile; the
+    victim, unable to register it, resets the password through the mailbox. The account is
+    then the victim's: the attacker's phone no longer signs into it."""
+    from urllib.parse import parse_qs, urlparse
+
+    request_code(client)
+    attacker = verify(client, outbox.last("login_otp")[1]["otp"]).get_json()
+    assert client.put("/api/users/me", json={"email": "victim@example.com"},
+                      headers=bearer(attacker["access_token"])).status_code == 200
+    client.post("/api/auth/forgot-password", json={"email": "victim@example.com"})
+    link = outbox.last("password_reset")[1]["reset_url"]
+    token = parse_qs(urlparse(link).query)["token"][0]
+    victim = client.post("/api/auth/reset-password",
+                         json={"token": token, "password": "victim-pass-1"}).get_json()
+    assert victim["user"]["id"] == attacker["user"]["id"]  # the account the address was on
+    assert client.get("/api/users/me",
+                      headers=bearer(attacker["access_token"])).status_code == 401
+    get_redis().delete(otp.gap_key("login", PHONE))
+    request_code(client)
+    again = verify(client, outbox.last("login_otp")[1]["otp"]).get_json()
+    assert again["user"]["id"] != victim["user"]["id"]
