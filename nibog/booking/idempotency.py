@@ -28,6 +28,11 @@ from nibog.extensions import db
 
 KEY_TTL = timedelta(hours=24)
 WAIT_FOR_FIRST_SECONDS = 5.0
+# A key still in progress after this long lost its request (a killed worker never deletes
+# it): the next retry takes it over instead of waiting a day. Past gunicorn's timeout (60 s),
+# so a request that is merely slow was killed by then; and if it was not, the claim below
+# makes sure only one of the two can commit.
+LEASE = timedelta(minutes=2)
 POLL_SECONDS = 0.05
 MAX_KEY_LENGTH = 255
 
@@ -36,6 +41,15 @@ MAX_KEY_LENGTH = 255
 class Replay:
     status: int
     body: dict
+
+
+@dataclass(frozen=True)
+class Claim:
+    """This request's hold on a key: the row, and the moment it was claimed (a takeover moves
+    it, so the request that lost the key cannot record its answer, and rolls back)."""
+
+    id: int
+    at: object
 
 
 def request_hash(endpoint: str, body) -> str:
@@ -51,8 +65,8 @@ def _insert_stmt(values: dict):
     )
 
 
-def begin(scope: str, key: str, endpoint: str, body) -> int | Replay:
-    """Claim the key (returns its row id) or answer with the first request's response."""
+def begin(scope: str, key: str, endpoint: str, body) -> Claim | Replay:
+    """Claim the key or answer with the first request's response."""
     if not key or len(key) > MAX_KEY_LENGTH:
         raise ValidationFailed({"Idempotency-Key": [f"1-{MAX_KEY_LENGTH} characters"]})
     digest = request_hash(endpoint, body)
@@ -60,14 +74,14 @@ def begin(scope: str, key: str, endpoint: str, body) -> int | Replay:
     while True:
         now = utcnow()
         with db.engine.begin() as conn:
-            key_id = conn.execute(
+            claimed = conn.execute(
                 _insert_stmt(
                     {"scope": scope, "key": key, "endpoint": endpoint, "request_hash": digest,
-                     "state": "in_progress", "expires_at": now + KEY_TTL}
+                     "state": "in_progress", "expires_at": now + KEY_TTL, "created_at": now}
                 ).returning(IdempotencyKey.id)
             ).scalar()
-            if key_id is not None:
-                return key_id
+            if claimed is not None:
+                return Claim(claimed, now)
             row = conn.execute(
                 select(IdempotencyKey.__table__).where(
                     IdempotencyKey.scope == scope, IdempotencyKey.key == key
@@ -85,6 +99,11 @@ def begin(scope: str, key: str, endpoint: str, body) -> int | Replay:
             )
         if row.state == "done":
             return Replay(row.response_status, row.response_body)
+        if as_utc(row.created_at) <= now - LEASE:
+            taken = _take_over(row.id, row.created_at, now)
+            if taken is not None:
+                return taken
+            continue
         if time.monotonic() >= deadline:
             raise AppError(
                 "idempotency_in_progress",
@@ -95,20 +114,47 @@ def begin(scope: str, key: str, endpoint: str, body) -> int | Replay:
         time.sleep(POLL_SECONDS)
 
 
-def finish(key_id: int, status: int, body: dict) -> None:
-    """Record the response in the caller's transaction (it commits with the booking)."""
-    db.session.execute(
+def _take_over(key_id: int, claimed_at, now) -> Claim | None:
+    with db.engine.begin() as conn:
+        moved = conn.execute(
+            update(IdempotencyKey)
+            .where(IdempotencyKey.id == key_id, IdempotencyKey.state == "in_progress",
+                   IdempotencyKey.created_at == claimed_at)
+            .values(created_at=now, expires_at=now + KEY_TTL)
+            .returning(IdempotencyKey.id)
+        ).scalar()
+    return Claim(key_id, now) if moved is not None else None
+
+
+class KeyTakenOver(AppError):
+    def __init__(self):
+        super().__init__(
+            "idempotency_in_progress",
+            "A retry with this Idempotency-Key took over; its answer is the one that counts",
+            409,
+            headers={"Retry-After": "1"},
+        )
+
+
+def finish(claim: Claim, status: int, body: dict) -> None:
+    """Record the response in the caller's transaction (it commits with the booking); if the
+    key was taken over meanwhile, raise so that the caller's work rolls back."""
+    done = db.session.execute(
         update(IdempotencyKey)
-        .where(IdempotencyKey.id == key_id)
+        .where(IdempotencyKey.id == claim.id, IdempotencyKey.created_at == claim.at,
+               IdempotencyKey.state == "in_progress")
         .values(state="done", response_status=status, response_body=body)
     )
+    if done.rowcount != 1:
+        raise KeyTakenOver()
 
 
-def abandon(key_id: int) -> None:
+def abandon(claim: Claim) -> None:
     with db.engine.begin() as conn:
         conn.execute(
             delete(IdempotencyKey).where(
-                IdempotencyKey.id == key_id, IdempotencyKey.state == "in_progress"
+                IdempotencyKey.id == claim.id, IdempotencyKey.created_at == claim.at,
+                IdempotencyKey.state == "in_progress",
             )
         )
 

@@ -141,3 +141,32 @@ def test_concurrent_retries_create_one_booking(app, monkeypatch, wait_seconds, o
     db.session.expire_all()
     assert bookings() == 1
     assert db.session.get(GameSlot, w.slots[0].id).booked_count == 1
+
+
+def test_a_key_whose_request_died_is_taken_over_by_the_next_retry(client, monkeypatch):
+    """The first request's worker was killed mid-request: its key never left in_progress.
+    Past the lease the next retry takes the key over and books, instead of 409 for a day."""
+    from datetime import timedelta
+
+    from nibog.core.timeutil import utcnow
+
+    w = make_world()
+    body = {"event_id": w.event.id, "items": [{"child_id": w.children[0].id, "slot_id": w.slots[0].id}]}
+    headers = {**auth_headers(w.parent), "Idempotency-Key": "k-dead"}
+    monkeypatch.setattr(idempotency, "WAIT_FOR_FIRST_SECONDS", 0.2)
+    dead = idempotency.begin(f"user:{w.parent.id}", "k-dead", "POST /api/bookings", body)
+    assert isinstance(dead, idempotency.Claim)
+    # Not yet past the lease: a retry waits, then hears the key is busy.
+    busy = client.post("/api/bookings", json=body, headers=headers)
+    assert busy.status_code == 409 and error_code(busy) == "idempotency_in_progress"
+    db.session.execute(
+        IdempotencyKey.__table__.update().values(
+            created_at=utcnow() - idempotency.LEASE - timedelta(seconds=1)))
+    db.session.commit()
+    retry = client.post("/api/bookings", json=body, headers=headers)
+    assert retry.status_code == 201, retry.get_json()
+    assert bookings() == 1
+    # The dead request, had it come back to life, could no longer record its answer.
+    with pytest.raises(idempotency.KeyTakenOver):
+        idempotency.finish(dead, 201, {})
+    db.session.rollback()
