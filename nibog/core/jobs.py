@@ -76,7 +76,8 @@ def enqueue(func: str, *args: Any, queue: str = "default", retries: int = 3, **k
     session.info.setdefault(_PENDING, []).append(
         JobSpec(
             func=func, args=args, kwargs=kwargs, queue=queue, retries=retries,
-            row={"queue": queue, "func": func, "args": stored_args, "kwargs": stored_kwargs or None},
+            row={"queue": queue, "func": func, "args": stored_args, "kwargs": stored_kwargs or None,
+                 "retries": retries},
             savepoint=session.get_nested_transaction(),
         )
     )
@@ -326,13 +327,16 @@ def _mark_stmt(fields: tuple[str, ...]):
 
 
 def _spec_from_row(row) -> JobSpec:
-    return JobSpec(
+    spec = JobSpec(
         func=row.func,
         args=tuple(row.args or ()),
         kwargs=dict(row.kwargs or {}),
         queue=row.queue,
         outbox_id=row.id,
     )
+    if row.retries is not None:
+        spec.retries = row.retries
+    return spec
 
 
 # Rows one relay pass pushes (one Redis pipeline, one UPDATE).
@@ -344,7 +348,8 @@ def relay_outbox(grace_seconds: int | None = None, limit: int = RELAY_BATCH) -> 
     grace = RELAY_GRACE_SECONDS if grace_seconds is None else grace_seconds
     cutoff = utcnow() - timedelta(seconds=grace)
     pending = (
-        select(OutboxJob.id, OutboxJob.func, OutboxJob.args, OutboxJob.kwargs, OutboxJob.queue)
+        select(OutboxJob.id, OutboxJob.func, OutboxJob.args, OutboxJob.kwargs, OutboxJob.queue,
+               OutboxJob.retries)
         .where(OutboxJob.relayed_at.is_(None), OutboxJob.created_at <= cutoff)
         .order_by(OutboxJob.id)
         .limit(limit)

@@ -29,6 +29,9 @@ class OutboxJob(db.Model):
     args: Mapped[list | None] = mapped_column(JSONType)
     kwargs: Mapped[dict | None] = mapped_column(JSONType)
     attempts: Mapped[int] = mapped_column(Integer, nullable=False, server_default=text("0"))
+    # The job's own retry count (``enqueue(retries=)``): a relayed job keeps it. NULL: rows
+    # written before the column existed, relayed with the default.
+    retries: Mapped[int | None] = mapped_column(Integer)
     last_error: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(
         UTCDateTime(), nullable=False, server_default=text("CURRENT_TIMESTAMP")

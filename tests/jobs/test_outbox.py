@@ -274,3 +274,22 @@ def test_relay_pushes_one_refresh_job_per_event_however_many_holds_queued_it(app
     assert sorted(a for f, a in pushed if f.endswith("record_run")) == [(7,), (8,)]
     assert len([f for f, _ in pushed if f.endswith("boom")]) == 5
     assert db.session.scalar(select(func.count()).where(OutboxJob.relayed_at.is_(None))) == 0
+
+
+def test_a_relayed_job_keeps_its_own_retry_count(app, monkeypatch, redis_outage):
+    """A refund job asks for five retries; when the relay (not the after-commit push) hands it
+    over, it still has five - not the default three."""
+    from rq.job import Job
+
+    from nibog.extensions import get_redis
+
+    start_outage, end_outage = redis_outage
+    monkeypatch.setitem(app.config, "JOBS_SYNC", False)
+    start_outage()
+    enqueue("tests.jobs.test_outbox.record_run", 1, queue="payments", retries=5)
+    tx.commit()
+    end_outage()
+    assert relay_outbox(grace_seconds=0) == 1
+    row = db.session.scalar(select(OutboxJob))
+    assert row.retries == 5
+    assert Job.fetch(f"outbox-{row.id}", connection=get_redis()).retries_left == 5
