@@ -92,6 +92,9 @@ def _configure_database(app: Flask) -> None:
         options.setdefault("max_overflow", app.config["DB_MAX_OVERFLOW"])
         options.setdefault("pool_pre_ping", app.config["DB_POOL_PRE_PING"])
         options.setdefault("pool_recycle", 1800)
+    if app.config.get("ENV_NAME") == "production":
+        # A failed statement's values (addresses, phone numbers) stay out of the error logs.
+        options.setdefault("hide_parameters", True)
     app.config["SQLALCHEMY_ENGINE_OPTIONS"] = options
 
 

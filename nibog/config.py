@@ -6,6 +6,7 @@ without its secrets (see ``ProductionConfig.validate``).
 
 from __future__ import annotations
 
+import logging
 import os
 from pathlib import Path
 
@@ -223,6 +224,15 @@ class ProductionConfig(Config):
             raise RuntimeError(
                 "Refusing to start in production without: " + ", ".join(sorted(set(missing)))
             )
+        # Allowed (a staging copy, the benchmark), but worth a line in every start-up log.
+        log = logging.getLogger("nibog.config")
+        for name in ("MAIL_BACKEND", "SMS_BACKEND"):
+            if settings.get(name, "console") == "console":
+                log.warning("%s is console in production: messages (OTP codes too) go to the "
+                            "log, not to people", name)
+        if not settings.get("TRUSTED_PROXY_COUNT"):
+            log.warning("TRUSTED_PROXY_COUNT is 0: behind a proxy every per-IP rate limit is "
+                        "shared by all clients")
 
 
 CONFIGS = {

@@ -205,6 +205,26 @@ def test_production_refuses_to_start_without_secrets(monkeypatch):
         create_app(ProductionConfig)
 
 
+def test_production_warns_about_console_messages_and_hides_sql_values(monkeypatch, caplog):
+    """Console mail/SMS and no proxy count are allowed in production (staging, the benchmark)
+    but said at start-up; failed statements' values stay out of the logs."""
+    import logging
+
+    from nibog import create_app
+    from nibog.config import ProductionConfig
+
+    for name, value in (("SECRET_KEY", "s" * 40), ("JWT_SECRET_KEY", "j" * 40),
+                        ("DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/nibog_unused"),
+                        ("REDIS_URL", "redis://127.0.0.1:6379/13")):
+        monkeypatch.setenv(name, value)
+    with caplog.at_level(logging.WARNING, logger="nibog.config"):
+        app = create_app(ProductionConfig)
+    said = " ".join(r.getMessage() for r in caplog.records)
+    assert "MAIL_BACKEND is console" in said and "SMS_BACKEND is console" in said
+    assert "TRUSTED_PROXY_COUNT is 0" in said
+    assert app.config["SQLALCHEMY_ENGINE_OPTIONS"]["hide_parameters"] is True
+
+
 def test_database_url_is_normalised_to_our_driver():
     from nibog.config import normalise_database_url
 
