@@ -67,6 +67,7 @@ def create_app(config: type[Config] | dict | None = None) -> Flask:
     register_jwt_callbacks(app)
     _register_login_loader()
     _register_blueprints(app, BLUEPRINTS)
+    _document_security(app, api)
     _register_job_flush(app)
     _install_full_slot_gate(app)
 
@@ -96,6 +97,28 @@ def _configure_database(app: Flask) -> None:
         # A failed statement's values (addresses, phone numbers) stay out of the error logs.
         options.setdefault("hide_parameters", True)
     app.config["SQLALCHEMY_ENGINE_OPTIONS"] = options
+
+
+def _document_security(app: Flask, api) -> None:
+    """Mark in the OpenAPI document every operation behind ``auth_required`` (the decorator
+    tags its view): generated clients then send the bearer token. An optional one accepts
+    anonymous calls too."""
+    from flask_smorest.spec.plugins import FlaskPlugin
+
+    paths = api.spec._paths  # apispec keeps no public accessor for registered paths
+    for rule in app.url_map.iter_rules():
+        view = app.view_functions.get(rule.endpoint)
+        operations = paths.get(FlaskPlugin.flaskpath2openapi(rule.rule))
+        if view is None or not operations:
+            continue
+        for method in rule.methods - {"HEAD", "OPTIONS"}:
+            handler = getattr(getattr(view, "view_class", None), method.lower(), view)
+            auth = getattr(handler, "__nibog_auth__", None)
+            operation = operations.get(method.lower())
+            if auth is None or operation is None:
+                continue
+            _roles, optional = auth
+            operation.setdefault("security", [{"bearerAuth": []}] + ([{}] if optional else []))
 
 
 def _register_login_loader() -> None:

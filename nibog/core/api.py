@@ -1,9 +1,25 @@
 """flask-smorest Api whose errors use the contract's JSON shape."""
 
 from flask_smorest import Api as SmorestApi
+from marshmallow import Schema, fields
+
+
+class ErrorBody(Schema):
+    code = fields.String(metadata={"description": "machine-readable, e.g. slot_full"})
+    message = fields.String(metadata={"description": "for people"})
+    details = fields.Dict(metadata={"description": "field -> messages, or the error's data"})
+
+
+class ErrorEnvelope(Schema):
+    """Every error answer: ``{"error": {"code", "message", "details"}}`` (the contract)."""
+
+    error = fields.Nested(ErrorBody)
 
 
 class Api(SmorestApi):
+    # The documented error responses take the contract's shape, not flask-smorest's own.
+    ERROR_SCHEMA = ErrorEnvelope
+
     def handle_http_exception(self, error):
         from nibog.core.errors import http_exception_to_response, wants_json
 

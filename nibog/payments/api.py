@@ -91,6 +91,7 @@ def _order_out(payment: Payment) -> dict:
 
 @blp.post("/create")
 @auth_required(optional=True)
+@blp.doc(parameters=[{"in": "header", "name": "Idempotency-Key", "schema": {"type": "string"}}])
 @blp.arguments(s.CreatePaymentIn)
 @blp.response(201, s.CreatePaymentOut)
 def create_payment(data: dict):

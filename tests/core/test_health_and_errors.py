@@ -120,3 +120,22 @@ def test_openapi_document_is_served(client):
     assert spec.status_code == 200
     assert spec.get_json()["openapi"].startswith("3.")
     assert spec.get_json()["components"]["securitySchemes"]["bearerAuth"]["scheme"] == "bearer"
+
+
+def test_openapi_document_describes_errors_and_tokens_as_they_are(client):
+    """Clients generated from the document model errors as the contract's envelope and send
+    the bearer token wherever the API asks for one."""
+    spec = client.get("/api/openapi.json").get_json()
+    default = spec["components"]["responses"]["DEFAULT_ERROR"]["content"]["application/json"]
+    envelope = spec["components"]["schemas"][default["schema"]["$ref"].rsplit("/", 1)[1]]
+    assert list(envelope["properties"]) == ["error"]
+    body = spec["components"]["schemas"]["ErrorBody"]["properties"]
+    assert set(body) == {"code", "message", "details"}
+    paths = spec["paths"]
+    assert paths["/api/bookings"]["post"]["security"] == [{"bearerAuth": []}]
+    assert paths["/api/admin/bookings"]["get"]["security"] == [{"bearerAuth": []}]
+    assert "security" not in paths["/api/events"]["get"]
+    assert "security" not in paths["/api/bookings/guest"]["post"]
+    # Optional sign-in (a guest may pay too): a token, or none.
+    assert paths["/api/payments/create"]["post"]["security"] == [{"bearerAuth": []}, {}]
+    assert "Idempotency-Key" in [p["name"] for p in paths["/api/payments/create"]["post"]["parameters"]]
