@@ -14,7 +14,7 @@ from nibog.config import Config, config_from_env
 def create_app(config: type[Config] | dict | None = None) -> Flask:
     from nibog import extensions as ext
     from nibog.blueprints import BLUEPRINTS
-    from nibog.core.api import Api
+    from nibog.core.api import Api, require_json_bodies
     from nibog.core.auth import register_jwt_callbacks
     from nibog.core.errors import register_error_handlers
     from nibog.core.logging import configure_logging
@@ -64,6 +64,7 @@ def create_app(config: type[Config] | dict | None = None) -> Flask:
     import nibog.models  # noqa: F401  - the whole schema, for Alembic and relationships
 
     register_error_handlers(app)
+    require_json_bodies(app)
     register_jwt_callbacks(app)
     _register_login_loader()
     _register_blueprints(app, BLUEPRINTS)

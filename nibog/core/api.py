@@ -30,3 +30,23 @@ class Api(SmorestApi):
         return render_template(
             "errors/error.html", status=error.code, message=error.description
         ), error.code
+
+
+def require_json_bodies(app) -> None:
+    """An API body that is not JSON is 400 (the contract), not a 422 listing every field as
+    missing - a form post to a JSON endpoint says what is wrong in one line."""
+    from flask import request
+
+    from nibog.core.errors import AppError
+
+    @app.before_request
+    def _json_bodies_only():
+        if (
+            request.method in ("POST", "PUT", "PATCH")
+            and request.path.startswith("/api/")
+            and request.content_length
+            and not request.is_json
+        ):
+            raise AppError(
+                "bad_request", "The body must be JSON (Content-Type: application/json)", 400
+            )

@@ -22,3 +22,11 @@ def test_text_with_a_nul_character_is_422_and_changes_nothing(client):
     resp = client.put("/api/users/me", json={"full_name": "Mee\u0000ra"}, headers=bearer(token))
     assert resp.status_code == 422 and error_code(resp) == "validation_error"
     assert client.get("/api/users/me", headers=bearer(token)).get_json()["full_name"] == "Meera"
+
+
+def test_a_body_that_is_not_json_is_400(client):
+    resp = client.post("/api/auth/login", data={"email": "a@b.c", "password": "x"})
+    assert resp.status_code == 400 and error_code(resp) == "bad_request"
+    assert "JSON" in resp.get_json()["error"]["message"]
+    resp = client.post("/api/auth/login", data="email=a", content_type="text/plain")
+    assert resp.status_code == 400
