@@ -16,7 +16,6 @@ from collections.abc import Iterator
 from datetime import date, datetime, time, timedelta
 from typing import Any
 
-from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 from sqlalchemy import Select, and_, func, select, update
 
 from nibog.accounts.models import Child, User
@@ -266,6 +265,9 @@ def _progress(report_id: int, rows: Iterator[list], total: int) -> Iterator[list
             _set(report_id, progress=min(99, done * 100 // total))
 
 
+# The control characters an XLSX cell cannot hold (openpyxl's own rule; not imported from it,
+# so the web processes do not load openpyxl until an export runs).
+ILLEGAL_CHARACTERS_RE = re.compile(r"[\000-\010]|[\013-\014]|[\016-\037]")
 # A cell a spreadsheet would run as a formula: "=", "@", a tab or CR first, or "+"/"-" followed
 # by more than a number (a phone number such as +91 98123 45678 stays as it is).
 _FORMULA = re.compile(r"^(?:[=@\t\r]|[+-](?![\d\s().-]*$))")
