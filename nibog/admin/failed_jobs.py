@@ -13,10 +13,10 @@ from nibog.core.models import OutboxJob
 from nibog.core.timeutil import isoformat_ist
 from nibog.extensions import db, get_redis
 from nibog.notifications.models import NotificationLog
+from nibog.notifications.tasks import DELIVER, ONE_TIME_SECRETS
 
-DELIVER = "nibog.notifications.tasks.deliver"
 # Message contexts carry one-time secrets (a reset link, an OTP): never shown in this list.
-_SECRET_KEYS = frozenset({"otp", "reset_url", "verify_url", "token", "access_code", "password"})
+_SECRET_KEYS = ONE_TIME_SECRETS
 
 
 def _redact(value):

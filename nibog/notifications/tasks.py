@@ -7,9 +7,10 @@ from datetime import timedelta
 from typing import Any
 
 from flask import current_app
-from sqlalchemy import exists, select
+from sqlalchemy import exists, select, update
 
 from nibog.core import tx
+from nibog.core.models import OutboxJob
 from nibog.core.timeutil import today_ist, utcnow
 from nibog.extensions import db
 from nibog.notifications.channels import ChannelError, OutgoingMessage, get_backend
@@ -109,7 +110,26 @@ def deliver(log_id: int, context: dict[str, Any]) -> None:
     entry.error = None
     entry.sent_at = utcnow()
     entry.provider_message_id = provider_id or None
+    _forget_secrets(log_id, context)
     tx.commit()
+
+
+# Context keys that carry a one-time secret (a reset link, an OTP): kept only until it is sent.
+ONE_TIME_SECRETS = frozenset({"otp", "reset_url", "verify_url", "token", "access_code", "password"})
+DELIVER = "nibog.notifications.tasks.deliver"
+
+
+def _forget_secrets(log_id: int, context: dict[str, Any]) -> None:
+    """The message went out: its outbox row (kept for a week) no longer needs the secret it
+    carried. A failed message keeps it, for an admin's resend."""
+    if not ONE_TIME_SECRETS & set(context or {}):
+        return
+    kept = {k: "[sent]" if k in ONE_TIME_SECRETS else v for k, v in context.items()}
+    db.session.execute(
+        update(OutboxJob)
+        .where(OutboxJob.func == DELIVER, OutboxJob.args[0].as_integer() == log_id)
+        .values(args=[log_id, kept])
+    )
 
 
 def send_event_reminders() -> int:

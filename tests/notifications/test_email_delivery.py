@@ -176,3 +176,21 @@ def test_a_failed_message_can_be_resent_by_its_own_id(client, app, smtp_server, 
     assert _log(entry.id).status == "sent" and len(smtp_server.messages) == 1
     again = client.post(f"/api/admin/jobs/failed/notification-{entry.id}/requeue", headers=admin)
     assert again.status_code == 404  # nothing failed any more
+
+
+def test_a_sent_reset_link_is_not_kept_in_the_outbox(app, smtp_server):
+    """The outbox keeps a week of jobs; once the reset e-mail is out, its row no longer holds
+    the link (which would open the account)."""
+    from nibog.core.models import OutboxJob
+
+    user = UserFactory()
+    link = "http://127.0.0.1:5000/reset-password?token=secret.token"
+    entry = queue_email("password_reset", user.email, {"full_name": "Asha", "reset_url": link},
+                        user_id=user.id)
+    tx.commit()
+    assert "token=secret.token" in smtp_server.messages[0].get_body(
+        preferencelist=("plain",)).get_content()
+    db.session.expire_all()
+    [row] = db.session.scalars(select(OutboxJob).where(
+        OutboxJob.func == "nibog.notifications.tasks.deliver")).all()
+    assert row.args == [entry.id, {"full_name": "Asha", "reset_url": "[sent]"}]
