@@ -37,6 +37,14 @@ def _retries_left(entry: NotificationLog) -> int:
     return int(job.retries_left or 0)
 
 
+def _transient(exc: Exception) -> bool:
+    from sqlalchemy.exc import OperationalError
+
+    from nibog.documents.storage import StorageError
+
+    return isinstance(exc, StorageError | OperationalError | ConnectionError | TimeoutError)
+
+
 def _compose(entry: NotificationLog, context: dict[str, Any]) -> OutgoingMessage:
     from nibog.notifications import templates
 
@@ -89,9 +97,16 @@ def deliver(log_id: int, context: dict[str, Any]) -> None:
             tx.rollback()
             return
         entry.attempts += 1
-        entry.status, entry.error = "failed", f"could not compose: {exc}"[:2000]
+        entry.error = f"could not compose: {exc}"[:2000]
+        # The file store or the database failing for a moment (a ticket PDF to attach, say)
+        # is worth the job's retries; anything else (a cancelled booking) is final.
+        retry = _transient(exc) and _retries_left(entry) > 0
+        if not retry:
+            entry.status = "failed"
         tx.commit()
-        log.warning("notification %s could not be composed: %s", log_id, exc)
+        log.warning("notification %s could not be composed (retry=%s): %s", log_id, retry, exc)
+        if retry:
+            raise DeliveryFailed(str(exc)) from exc
         return
     try:
         provider_id = get_backend(entry.channel).send(message)

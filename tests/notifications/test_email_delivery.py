@@ -194,3 +194,27 @@ def test_a_sent_reset_link_is_not_kept_in_the_outbox(app, smtp_server):
     [row] = db.session.scalars(select(OutboxJob).where(
         OutboxJob.func == "nibog.notifications.tasks.deliver")).all()
     assert row.args == [entry.id, {"full_name": "Asha", "reset_url": "[sent]"}]
+
+
+def test_a_file_store_hiccup_while_composing_is_retried(app, smtp_server, monkeypatch):
+    """The ticket PDF could not be read for a moment: the delivery is retried, not marked
+    failed for good."""
+    from nibog.documents.storage import StorageError
+    from nibog.notifications import templates
+
+    _run_worker_with_retries(app, monkeypatch)
+    real = templates.attachments_for
+    failures = [StorageError("storage unreachable")]
+
+    def flaky(template, ctx):
+        if failures:
+            raise failures.pop()
+        return real(template, ctx)
+
+    monkeypatch.setattr(templates, "attachments_for", flaky)
+    user = UserFactory()
+    entry = queue_email("welcome", user.email, {"full_name": "Asha"}, user_id=user.id)
+    tx.commit()
+    _work()
+    logged = _log(entry.id)
+    assert logged.status == "sent" and len(smtp_server.messages) == 1
