@@ -116,7 +116,8 @@ def requeue(job_id: str) -> None:
         job = Job.fetch(job_id, connection=conn)
         args = list(job.args or ())
         if args and args[0] == DELIVER and len(args) >= 3:
-            _resend(args[1], context=args[2])
+            # "queued": the job crashed before deciding (a timeout, an unexpected error).
+            _resend(args[1], context=args[2], reopen=("failed", "queued"))
             job.delete()
             return
         job.requeue()
@@ -131,9 +132,9 @@ def _message_id(job_id: str) -> int:
         raise NotFound("Failed job") from None
 
 
-def _resend(log_id: int, *, context: dict | None) -> None:
+def _resend(log_id: int, *, context: dict | None, reopen: tuple[str, ...] = ("failed",)) -> None:
     entry = db.session.get(NotificationLog, log_id, with_for_update=True)
-    if entry is None or entry.status != "failed":
+    if entry is None or entry.status not in reopen:
         raise NotFound("Failed message")
     if context is None:
         # The message's content went with its delivery job, kept in the outbox for a while.

@@ -1,7 +1,8 @@
 """One-time SMS codes: 6 digits, stored as an HMAC (never in clear) for 5 minutes, 5 tries,
-no resend within 30 seconds, and per number at most OTP_MAX_CODES_PER_DAY codes and
-OTP_MAX_FAILS_PER_DAY wrong guesses a day (a new code does not reset that count, so asking
-for codes again and again does not buy more guesses, nor send a number endless messages).
+no resend within 30 seconds, and per number at most OTP_MAX_CODES codes and OTP_MAX_FAILS
+wrong guesses an hour (a new code does not reset that count, so asking for codes again and again
+buys no more guesses, nor sends a number endless messages). An hour, not a day: whoever spends
+a number's guesses on purpose locks its owner out of phone sign-in for an hour at most.
 
 Redis holds the codes so every web process sees them. Without Redis (the embedded default, one
 process) a small in-memory store stands in.
@@ -24,9 +25,9 @@ from nibog.extensions import get_redis
 OTP_TTL_SECONDS = 300
 OTP_MAX_ATTEMPTS = 5
 OTP_RESEND_SECONDS = 30
-OTP_MAX_CODES_PER_DAY = 10
-OTP_MAX_FAILS_PER_DAY = 15
-_DAY = 24 * 3600
+OTP_MAX_CODES = 5
+OTP_MAX_FAILS = 10
+OTP_LIMIT_WINDOW = 3600
 
 
 def normalise_phone(raw: str, field: str = "phone") -> str:
@@ -56,7 +57,7 @@ def fails_key(purpose: str, phone: str) -> str:
     return f"otp-fails:{purpose}:{phone}"
 
 
-def _too_many_today(message: str, retry_after: int) -> AppError:
+def _too_many(message: str, retry_after: int) -> AppError:
     return AppError("rate_limited", message, 429, headers={"Retry-After": str(retry_after)})
 
 
@@ -71,8 +72,8 @@ def issue_code(purpose: str, phone: str) -> str:
     """Create and store a new code; 429 if the previous one was sent less than 30 s ago."""
     store = _store()
     fails, fails_ttl = store.count(fails_key(purpose, phone))
-    if fails >= OTP_MAX_FAILS_PER_DAY:
-        raise _too_many_today("Too many wrong codes for this number today; try again tomorrow",
+    if fails >= OTP_MAX_FAILS:
+        raise _too_many("Too many wrong codes for this number; try again within the hour",
                               fails_ttl)
     wait = store.claim_gap(gap_key(purpose, phone), OTP_RESEND_SECONDS)
     if wait:
@@ -82,9 +83,9 @@ def issue_code(purpose: str, phone: str) -> str:
             429,
             headers={"Retry-After": str(wait)},
         )
-    sent, sent_ttl = store.add(sent_key(purpose, phone), _DAY)
-    if sent > OTP_MAX_CODES_PER_DAY:
-        raise _too_many_today("Too many codes sent to this number today; try again tomorrow",
+    sent, sent_ttl = store.add(sent_key(purpose, phone), OTP_LIMIT_WINDOW)
+    if sent > OTP_MAX_CODES:
+        raise _too_many("Too many codes sent to this number; try again within the hour",
                               sent_ttl)
     code = f"{secrets.randbelow(10**6):06d}"
     store.put_code(code_key(purpose, phone), _digest(purpose, phone, code), OTP_TTL_SECONDS)
@@ -96,9 +97,9 @@ def check_code(purpose: str, phone: str, code: str) -> None:
     store = _store()
     key = code_key(purpose, phone)
     fails, fails_ttl = store.count(fails_key(purpose, phone))
-    if fails >= OTP_MAX_FAILS_PER_DAY:
+    if fails >= OTP_MAX_FAILS:
         store.delete(key)
-        raise _too_many_today("Too many wrong codes for this number today; try again tomorrow",
+        raise _too_many("Too many wrong codes for this number; try again within the hour",
                               fails_ttl)
     # The attempt is counted before comparing, atomically, so parallel guesses cannot exceed
     # the limit.
@@ -110,7 +111,7 @@ def check_code(purpose: str, phone: str, code: str) -> None:
         store.delete(key)
         raise AppError("otp_attempts_exceeded", "Too many wrong codes; ask for a new one", 401)
     if not hmac.compare_digest(digest, _digest(purpose, phone, code or "")):
-        store.add(fails_key(purpose, phone), _DAY)
+        store.add(fails_key(purpose, phone), OTP_LIMIT_WINDOW)
         if attempts >= OTP_MAX_ATTEMPTS:
             store.delete(key)
             raise AppError("otp_attempts_exceeded", "Too many wrong codes; ask for a new one", 401)

@@ -100,10 +100,9 @@ def begin(scope: str, key: str, endpoint: str, body) -> Claim | Replay:
         if row.state == "done":
             return Replay(row.response_status, row.response_body)
         if as_utc(row.created_at) <= now - LEASE:
-            taken = _take_over(row.id, row.created_at, now)
+            taken = _take_over(row.id, now)
             if taken is not None:
-                return taken
-            continue
+                return taken  # else another retry took it first: wait for that one, below
         if time.monotonic() >= deadline:
             raise AppError(
                 "idempotency_in_progress",
@@ -114,12 +113,14 @@ def begin(scope: str, key: str, endpoint: str, body) -> Claim | Replay:
         time.sleep(POLL_SECONDS)
 
 
-def _take_over(key_id: int, claimed_at, now) -> Claim | None:
+def _take_over(key_id: int, now) -> Claim | None:
     with db.engine.begin() as conn:
+        # Still past its lease when the row lock is ours: a second retry taking over at the
+        # same moment finds the lease renewed and waits instead.
         moved = conn.execute(
             update(IdempotencyKey)
             .where(IdempotencyKey.id == key_id, IdempotencyKey.state == "in_progress",
-                   IdempotencyKey.created_at == claimed_at)
+                   IdempotencyKey.created_at <= now - LEASE)
             .values(created_at=now, expires_at=now + KEY_TTL)
             .returning(IdempotencyKey.id)
         ).scalar()

@@ -26,6 +26,7 @@ from nibog.catalog.models import (
 )
 from nibog.core.errors import Conflict, NotFound, ValidationFailed
 from nibog.core.pagination import paginate
+from nibog.core.timeutil import today_ist
 from nibog.extensions import db
 
 
@@ -227,7 +228,12 @@ def update_template(template_id: int, data: dict, actor: Actor) -> GameTemplate:
     # A game that overrides one bound takes the other from here: it must not end up with no
     # age at all (min above max), which would silently stop its sales.
     inverted = db.session.scalars(
-        select(EventGame.id).where(
+        select(EventGame.id)
+        .join(Event, Event.id == EventGame.event_id)
+        .where(
+            # Past and cancelled events sell nothing any more: their old overrides may stay.
+            Event.status.in_(("draft", "published")),
+            Event.event_date >= today_ist(),
             EventGame.game_template_id == template.id,
             func.coalesce(EventGame.min_age_months, template.min_age_months)
             > func.coalesce(EventGame.max_age_months, template.max_age_months),

@@ -24,6 +24,10 @@ def refund_reference(refund: Refund) -> str:
     return f"NBR{refund.id}T{int(as_utc(refund.created_at).timestamp())}"
 
 
+class RefundBusy(RuntimeError):
+    """Raised so RQ retries a refund whose row another transaction holds right now."""
+
+
 def process_refund(refund_id: int) -> str:
     from nibog.payments.refunds import mark_refund_failed, mark_refund_processed
 
@@ -36,7 +40,14 @@ def process_refund(refund_id: int) -> str:
         .execution_options(populate_existing=True)
     ).one_or_none()
     if refund is None:
+        still_pending = db.session.scalar(
+            select(Refund.id).where(Refund.id == refund_id, Refund.status == "pending")
+        )
         tx.rollback()
+        if still_pending is not None:
+            # Busy, not done: a webhook settling a sibling refund locks them all for a moment.
+            # Try again shortly (RQ's backoff) rather than leave it to the half-hourly sweep.
+            raise RefundBusy(f"refund {refund_id} is locked by another transaction")
         return "nothing_to_do"
     payment = db.session.get(Payment, refund.payment_id)
     try:

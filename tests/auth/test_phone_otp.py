@@ -1,5 +1,5 @@
 """Phone OTP login and phone verification: hashed codes in Redis, 5 min, 5 tries, 30 s resend,
-per number and day at most 10 codes and 15 wrong guesses."""
+per number and hour at most 5 codes and 10 wrong guesses."""
 
 from __future__ import annotations
 
@@ -183,18 +183,18 @@ def next_code(client, outbox):
 
 
 def test_new_codes_do_not_buy_more_wrong_guesses(client, outbox):
-    """Wrong guesses are counted per number and day across codes: asking for a fresh code
+    """Wrong guesses are counted per number and hour across codes: asking for a fresh code
     after every few misses does not reset the count."""
     guesses = 0
-    while guesses < otp.OTP_MAX_FAILS_PER_DAY:
+    while guesses < otp.OTP_MAX_FAILS:
         code = next_code(client, outbox)
-        for _ in range(min(4, otp.OTP_MAX_FAILS_PER_DAY - guesses)):
+        for _ in range(min(4, otp.OTP_MAX_FAILS - guesses)):
             assert error_code(verify(client, wrong(code))) == "invalid_otp"
             guesses += 1
     # Even the right code of the newest message is refused now, and no new code is sent.
     refused = verify(client, code)
     assert refused.status_code == 429 and error_code(refused) == "rate_limited"
-    assert int(refused.headers["Retry-After"]) > 23 * 3600
+    assert 3500 < int(refused.headers["Retry-After"]) <= 3600
     sent = len(outbox.of("login_otp"))
     get_redis().delete(otp.gap_key("login", PHONE))
     assert request_code(client).status_code == 429
@@ -203,18 +203,18 @@ def test_new_codes_do_not_buy_more_wrong_guesses(client, outbox):
     assert request_code(client, "+919812345679").status_code == 202
 
 
-def test_a_number_gets_at_most_ten_codes_a_day(client, outbox):
-    for _ in range(otp.OTP_MAX_CODES_PER_DAY):
+def test_a_number_gets_at_most_five_codes_an_hour(client, outbox):
+    for _ in range(otp.OTP_MAX_CODES):
         code = next_code(client, outbox)
     get_redis().delete(otp.gap_key("login", PHONE))
     resp = request_code(client)
     assert resp.status_code == 429 and error_code(resp) == "rate_limited"
-    assert len(outbox.of("login_otp")) == otp.OTP_MAX_CODES_PER_DAY
+    assert len(outbox.of("login_otp")) == otp.OTP_MAX_CODES
     # The last code sent still signs in.
     assert verify(client, code).status_code == 200
 
 
-def test_memory_store_counts_wrong_guesses_per_day_too(app, monkeypatch):
+def test_memory_store_counts_wrong_guesses_per_hour_too(app, monkeypatch):
     import pytest
 
     from nibog.core.errors import AppError
@@ -222,8 +222,8 @@ def test_memory_store_counts_wrong_guesses_per_day_too(app, monkeypatch):
     monkeypatch.setitem(app.extensions, "nibog_redis", None)
     monkeypatch.setattr(otp, "_memory_store", otp.MemoryOtpStore())
     monkeypatch.setattr(otp, "OTP_RESEND_SECONDS", 0)
-    monkeypatch.setattr(otp, "OTP_MAX_CODES_PER_DAY", 100)
-    for _ in range(otp.OTP_MAX_FAILS_PER_DAY):
+    monkeypatch.setattr(otp, "OTP_MAX_CODES", 100)
+    for _ in range(otp.OTP_MAX_FAILS):
         code = otp.issue_code("login", PHONE)
         with pytest.raises(AppError):
             otp.check_code("login", PHONE, wrong(code))

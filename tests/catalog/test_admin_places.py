@@ -89,6 +89,18 @@ def test_template_ages_cannot_leave_a_game_without_an_age_band(client, admin_h):
     ok = client.put(f"/api/admin/game-templates/{template.id}", json={"max_age_months": 60},
                     headers=admin_h)
     assert ok.status_code == 200
+    # A game of an event long past sells nothing: its old override does not block a change.
+    from datetime import timedelta
+
+    from nibog.core.timeutil import today_ist
+
+    old = EventGameFactory(template=template, min_age_months=50, max_age_months=None,
+                           event=EventFactory(event_date=today_ist() - timedelta(days=400)))
+    assert old.id
+    db.session.commit()
+    later = client.put(f"/api/admin/game-templates/{template.id}", json={"max_age_months": 45},
+                       headers=admin_h)
+    assert later.status_code == 200, later.get_json()
 
 
 def test_gallery_and_event_faqs(client, admin_h):

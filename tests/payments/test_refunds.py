@@ -419,3 +419,24 @@ def refund_booking_payments_left(booking_id):
     from nibog.payments.service import refund_booking_payments
 
     return refund_booking_payments(booking_id, PRICE, reason="again", actor_id=None)
+
+
+def test_a_refund_job_that_finds_its_row_busy_retries_instead_of_giving_up(client, app, parent):
+    import pytest
+    import sqlalchemy as sa
+
+    from nibog.payments.tasks import RefundBusy, process_refund
+
+    booking, payment_id = paid_booking(client, app, parent)
+    refund_id, _ = _pending_refund(payment_id, 10000)
+    other = db.engine.connect()
+    held = other.begin()
+    other.execute(sa.text("SELECT id FROM refunds WHERE id = :i FOR UPDATE"), {"i": refund_id})
+    try:
+        with pytest.raises(RefundBusy):
+            process_refund(refund_id)
+    finally:
+        held.rollback()
+        other.close()
+    assert process_refund(refund_id) in ("processed", "pending")
+    assert reload(Refund, refund_id).provider_refund_id is not None
