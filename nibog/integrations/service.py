@@ -111,17 +111,26 @@ def create_partner_booking(partner: Partner, data: dict) -> dict:
         )
     )
     if existing is not None:
-        raise Conflict(
-            "external_ref_exists",
-            "A booking with this external_ref already exists",
-            {"booking_id": existing.id, "booking_number": existing.booking_number},
-        )
+        raise _ref_exists({"booking_id": existing.id, "booking_number": existing.booking_number})
     booking = _engine_create(partner, data)
     booking.partner_id = partner.id
     booking.external_ref = data["external_ref"]
-    db.session.flush()
+    try:
+        db.session.flush()
+    except IntegrityError as exc:
+        # Two deliveries of the same order under different event ids, at the same moment:
+        # both passed the check above; the unique constraint keeps one. This transaction is
+        # aborted (the caller rolls it back, seats included), so the other's id is not read.
+        if "external_ref" in str(exc.orig):
+            raise _ref_exists({}) from None
+        raise
     _audit("partner.booking_create", booking, partner)
     return {"status": "created", "booking": booking_to_dict(booking)}
+
+
+def _ref_exists(details: dict) -> Conflict:
+    return Conflict("external_ref_exists", "A booking with this external_ref already exists",
+                    details)
 
 
 def _engine_create(partner: Partner, data: dict):

@@ -155,6 +155,29 @@ def test_concurrent_duplicate_deliveries_book_once(app, partner, slot):
     assert db.session.get(GameSlot, slot.id).booked_count == 1
 
 
+def test_one_order_delivered_under_two_event_ids_at_once_books_once(app, partner, slot):
+    """Different delivery ids, same external_ref, at the same moment: one booking; the
+    other delivery hears external_ref_exists (409), not a 500."""
+    raw = json.dumps(_body(slot)).encode()
+
+    def deliver(i):
+        headers = {"Content-Type": "application/json", "X-Nibog-Partner": "kidstix",
+                   "X-Nibog-Signature": sign(SECRET, raw), "X-Nibog-Event-Id": f"evt-twin-{i}"}
+        with app.app_context():
+            resp = app.test_client().post("/webhooks/external/booking", data=raw, headers=headers)
+            return resp.status_code, resp.get_json()
+
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        results = list(pool.map(deliver, range(4)))
+    statuses = sorted(status for status, _ in results)
+    assert statuses.count(200) == 1 and set(statuses) <= {200, 409}, results
+    assert all(body["error"]["code"] == "external_ref_exists"
+               for status, body in results if status == 409)
+    db.session.expire_all()
+    assert _bookings() == 1
+    assert db.session.get(GameSlot, slot.id).booked_count == 1
+
+
 def test_update_cancels_by_external_ref_once(client, partner, slot):
     booking_id = _post(client, "booking", _body(slot)).get_json()["booking"]["id"]
     cancel = {"external_ref": "KT-1001", "action": "cancel", "reason": "customer asked"}
