@@ -89,8 +89,10 @@ def slot_status(seats_left: int, is_open: bool, reg_open: bool) -> str:
     return "full" if seats_left <= 0 else "available"
 
 
-def slot_dict(slot: GameSlot, game: EventGame, reg_open: bool) -> dict:
-    seats = max(0, slot.capacity - slot.booked_count)
+def slot_dict(slot: GameSlot, game: EventGame, reg_open: bool, queued: bool = False) -> dict:
+    # A seat freed in a slot with a waiting list is the queue's (booking it is refused) until
+    # the offer round hands it on: not for sale, so not shown as free.
+    seats = 0 if queued else max(0, slot.capacity - slot.booked_count)
     return {
         "id": slot.id,
         "event_game_id": game.id,
@@ -198,8 +200,10 @@ def overlay_live(detail: dict, slots: dict, stock: dict, now: datetime | None = 
     total = 0
     for game in detail["games"]:
         for slot in game["slots"]:
-            capacity, booked, is_open = slots.get(slot["id"], (slot["capacity"], 0, False))
-            seats = max(0, capacity - booked)
+            capacity, booked, is_open, queued = slots.get(
+                slot["id"], (slot["capacity"], 0, False, False)
+            )
+            seats = 0 if queued else max(0, capacity - booked)
             slot.update(
                 capacity=capacity,
                 seats_left=seats,

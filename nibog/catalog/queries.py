@@ -284,14 +284,31 @@ def load_addons(event_id: int, session: Session | None = None) -> list[AddOn]:
     )
 
 
-def live_slot_counts(event_id: int) -> dict[int, tuple[int, int, bool]]:
-    """slot id → (capacity, booked_count, is_open), straight from the database (one statement)."""
+def live_slot_counts(event_id: int) -> dict[int, tuple[int, int, bool, bool]]:
+    """slot id → (capacity, booked_count, is_open, queued), straight from the database (one
+    statement); ``queued``: children wait for it, so its free seats are theirs, not for sale."""
+    from nibog.booking.waitlist import queued_for
+
     rows = read_session().execute(
-        select(GameSlot.id, GameSlot.capacity, GameSlot.booked_count, GameSlot.is_open)
+        select(GameSlot.id, GameSlot.capacity, GameSlot.booked_count, GameSlot.is_open,
+               queued_for(GameSlot.id).label("queued"))
         .join(EventGame, EventGame.id == GameSlot.event_game_id)
         .where(EventGame.event_id == event_id)
     )
-    return {r.id: (r.capacity, r.booked_count, r.is_open) for r in rows}
+    return {r.id: (r.capacity, r.booked_count, r.is_open, bool(r.queued)) for r in rows}
+
+
+def queued_slot_ids(slot_ids: list[int]) -> set[int]:
+    """The slots among these with children on their waiting list."""
+    from nibog.booking.models import WaitingListEntry
+
+    if not slot_ids:
+        return set()
+    return set(read_session().scalars(
+        select(WaitingListEntry.slot_id).where(
+            WaitingListEntry.slot_id.in_(slot_ids), WaitingListEntry.status == "waiting"
+        ).distinct()
+    ))
 
 
 def live_variant_stock(event_id: int) -> dict[int, int | None]:

@@ -113,11 +113,12 @@ def event_slots(event_id: int, *, age_months: int | None, child_id: int | None, 
         event.status, event.registration_opens_at, p.registration_closes_at(event)
     )
     out = []
+    queued = q.queued_slot_ids([s.id for game in event.games for s in game.slots])
     for game in event.games:
         lo, hi = p.effective_ages(game)
         if age_months is not None and not lo <= age_months <= hi:
             continue
-        out.extend(p.slot_dict(s, game, reg_open) for s in game.slots)
+        out.extend(p.slot_dict(s, game, reg_open, s.id in queued) for s in game.slots)
     return out
 
 

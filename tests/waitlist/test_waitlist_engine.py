@@ -337,3 +337,19 @@ def _cancel_in_thread(app, booking_id, holder_id):
             tx.commit()
         finally:
             db.session.remove()
+
+
+def test_a_seat_owed_to_the_queue_is_not_shown_as_free(client, queue):
+    """Until the offer round hands it on, a freed seat in a slot with a waiting list is the
+    queue's: booking it is refused, so the event and its slots show the slot full."""
+    slot, _, booking_id, parents, entry_ids = queue
+    # The seat frees behind the engine's back (no offer round yet).
+    db.session.execute(sa.update(GameSlot).where(GameSlot.id == slot.id).values(capacity=2))
+    tx.commit()
+    event_id = db.session.get(EventGame, slot.event_game_id).event_id
+    detail = client.get(f"/api/events/{event_id}").get_json()
+    [shown] = [s for g in detail["games"] for s in g["slots"] if s["id"] == slot.id]
+    assert (shown["status"], shown["seats_left"]) == ("full", 0)
+    [listed] = [s for s in client.get(f"/api/events/{event_id}/slots").get_json()
+                if s["id"] == slot.id]
+    assert (listed["status"], listed["seats_left"]) == ("full", 0)
