@@ -51,6 +51,7 @@ class BookingValidatePromoOut(Schema):
     discount = fields.Integer()
     subtotal = fields.Integer(allow_none=True)
     total = fields.Integer(allow_none=True)
+    currency = fields.String(metadata={"description": "of discount, subtotal and total (paise)"})
     message = fields.String()
     code = fields.String(allow_none=True, metadata={"description": "why not valid"})
 

@@ -53,6 +53,7 @@ from nibog.catalog.models import (
 from nibog.core import rows
 from nibog.core.errors import AppError, NotFound, ValidationFailed
 from nibog.core.jobs import enqueue
+from nibog.core.money import CURRENCY
 from nibog.core.timeutil import today_ist, utcnow
 from nibog.extensions import db
 
@@ -485,9 +486,9 @@ def preview_promo(
             raise
         subtotal = _subtotal_or_none(event, items, addons, user_id, with_children)
         return {"valid": False, "discount": 0, "subtotal": subtotal, "total": subtotal,
-                "message": exc.message, "code": exc.code}
+                "currency": CURRENCY, "message": exc.message, "code": exc.code}
     return {"valid": True, "discount": q.discount, "subtotal": q.subtotal, "total": q.total,
-            "message": "Promo code applied", "code": None}
+            "currency": CURRENCY, "message": "Promo code applied", "code": None}
 
 
 def _subtotal_or_none(event, items, addons, user_id, with_children) -> int | None:

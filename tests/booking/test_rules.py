@@ -167,12 +167,13 @@ def test_validate_promo_previews_without_consuming(client):
     for _ in range(3):
         resp = client.post("/api/bookings/validate-promo", json=body, headers=auth_headers(w.parent))
         assert resp.get_json() == {"valid": True, "discount": 7990, "subtotal": 79900, "total": 71910,
-                                   "message": "Promo code applied", "code": None}
+                                   "currency": "INR", "message": "Promo code applied", "code": None}
     db.session.expire_all()
     assert db.session.get(PromoCode, promo.id).used_count == 0
     bad = client.post("/api/bookings/validate-promo", json={**body, "code": "NOPE"},
                       headers=auth_headers(w.parent)).get_json()
     assert bad["valid"] is False and bad["discount"] == 0 and bad["total"] == 79900
+    assert bad["currency"] == "INR"
     assert bad["message"]
 
 
