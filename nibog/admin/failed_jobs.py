@@ -15,13 +15,12 @@ from nibog.extensions import db, get_redis
 from nibog.notifications.models import NotificationLog
 from nibog.notifications.tasks import DELIVER, ONE_TIME_SECRETS
 
-# Message contexts carry one-time secrets (a reset link, an OTP): never shown in this list.
-_SECRET_KEYS = ONE_TIME_SECRETS
-
 
 def _redact(value):
+    """Job arguments as shown to admins: message contexts' one-time secrets (a reset link, an
+    OTP) hidden."""
     if isinstance(value, dict):
-        return {k: "[redacted]" if k in _SECRET_KEYS else _redact(v) for k, v in value.items()}
+        return {k: "[redacted]" if k in ONE_TIME_SECRETS else _redact(v) for k, v in value.items()}
     if isinstance(value, list | tuple):
         return [_redact(v) for v in value]
     return value

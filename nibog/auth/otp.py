@@ -61,6 +61,15 @@ def _too_many(message: str, retry_after: int) -> AppError:
     return AppError("rate_limited", message, 429, headers={"Retry-After": str(retry_after)})
 
 
+def _refuse_after_too_many_fails(store, purpose: str, phone: str) -> None:
+    """429 while the number's wrong guesses this hour are used up (no code sent, none checked)."""
+    fails, fails_ttl = store.count(fails_key(purpose, phone))
+    if fails >= OTP_MAX_FAILS:
+        store.delete(code_key(purpose, phone))
+        raise _too_many("Too many wrong codes for this number; try again within the hour",
+                        fails_ttl)
+
+
 def _digest(purpose: str, phone: str, code: str) -> str:
     # Keyed with the app secret: a leaked Redis dump does not give away 6-digit codes, which a
     # plain hash would (a million guesses).
@@ -71,10 +80,7 @@ def _digest(purpose: str, phone: str, code: str) -> str:
 def issue_code(purpose: str, phone: str) -> str:
     """Create and store a new code; 429 if the previous one was sent less than 30 s ago."""
     store = _store()
-    fails, fails_ttl = store.count(fails_key(purpose, phone))
-    if fails >= OTP_MAX_FAILS:
-        raise _too_many("Too many wrong codes for this number; try again within the hour",
-                              fails_ttl)
+    _refuse_after_too_many_fails(store, purpose, phone)
     wait = store.claim_gap(gap_key(purpose, phone), OTP_RESEND_SECONDS)
     if wait:
         raise AppError(
@@ -86,7 +92,7 @@ def issue_code(purpose: str, phone: str) -> str:
     sent, sent_ttl = store.add(sent_key(purpose, phone), OTP_LIMIT_WINDOW)
     if sent > OTP_MAX_CODES:
         raise _too_many("Too many codes sent to this number; try again within the hour",
-                              sent_ttl)
+                        sent_ttl)
     code = f"{secrets.randbelow(10**6):06d}"
     store.put_code(code_key(purpose, phone), _digest(purpose, phone, code), OTP_TTL_SECONDS)
     return code
@@ -96,11 +102,7 @@ def check_code(purpose: str, phone: str, code: str) -> None:
     """Consume the code if it matches; otherwise count the attempt. Raises 401 on failure."""
     store = _store()
     key = code_key(purpose, phone)
-    fails, fails_ttl = store.count(fails_key(purpose, phone))
-    if fails >= OTP_MAX_FAILS:
-        store.delete(key)
-        raise _too_many("Too many wrong codes for this number; try again within the hour",
-                              fails_ttl)
+    _refuse_after_too_many_fails(store, purpose, phone)
     # The attempt is counted before comparing, atomically, so parallel guesses cannot exceed
     # the limit.
     found = store.count_attempt(key)

@@ -98,16 +98,18 @@ def check_reset_link(token: str) -> None:
     tokens.check_reset_token(token, _load_user)
 
 
-def _hand_over_to_mailbox_owner(user: User) -> None:
+def _hand_over_to_mailbox_owner(user: User) -> bool:
     """The account's address was never proved and now its owner proves it (a Google sign-in,
     a reset link). Whoever put the address there may not own it - anyone can type someone
     else's address into a profile - so every way in they set up goes: password, Google link and
-    the phone's proof (the caller also ends every session). The mailbox owner gets the account."""
+    the phone's proof (the caller also ends every session). The mailbox owner gets the account.
+    True when it did (the address was unproven)."""
     if user.email_verified:
-        return
+        return False
     user.password_hash = None
     user.google_sub = None
     user.phone_verified = False
+    return True
 
 
 def reset_password(token: str, new_password: str) -> User:
@@ -227,8 +229,7 @@ def google_login(id_token: str) -> User:
     if user is None and email_verified:
         user = accounts.find_by_email(email)
         if user is not None and user.is_active:
-            if not user.email_verified:
-                _hand_over_to_mailbox_owner(user)
+            if _hand_over_to_mailbox_owner(user):
                 accounts.revoke_all_tokens(user)
             user.google_sub = sub
             user.email_verified = True

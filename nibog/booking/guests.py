@@ -21,6 +21,7 @@ from nibog.accounts.models import Child, User
 from nibog.booking.models import Booking, BookingItem
 from nibog.booking.numbers import ALPHABET
 from nibog.core.errors import NotFound, ValidationFailed
+from nibog.core.secrets_compare import constant_time_equal
 from nibog.extensions import db
 
 ACCESS_CODE_LENGTH = 10
@@ -127,9 +128,7 @@ def find_guest_booking(booking_number: str, email: str, access_code: str | None 
     if (
         booking is None
         or booking.guest_email is None
-        # As bytes: compare_digest refuses non-ASCII str (a 500 that would tell existing
-        # booking numbers from missing ones).
-        or not hmac.compare_digest(booking.guest_email.encode(), email.encode())
+        or not constant_time_equal(booking.guest_email, email)
         or (access_code is not None and not access_code_matches(booking, access_code))
     ):
         raise NotFound("Booking")

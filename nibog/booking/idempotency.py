@@ -104,12 +104,7 @@ def begin(scope: str, key: str, endpoint: str, body) -> Claim | Replay:
             if taken is not None:
                 return taken  # else another retry took it first: wait for that one, below
         if time.monotonic() >= deadline:
-            raise AppError(
-                "idempotency_in_progress",
-                "A request with this Idempotency-Key is still being processed; retry shortly",
-                409,
-                headers={"Retry-After": "1"},
-            )
+            raise KeyInProgress()
         time.sleep(POLL_SECONDS)
 
 
@@ -127,13 +122,18 @@ def _take_over(key_id: int, now) -> Claim | None:
     return Claim(key_id, now) if moved is not None else None
 
 
-class KeyTakenOver(AppError):
+class KeyInProgress(AppError):
+    def __init__(
+        self,
+        message: str = "A request with this Idempotency-Key is still being processed; retry shortly",
+    ):
+        super().__init__("idempotency_in_progress", message, 409, headers={"Retry-After": "1"})
+
+
+class KeyTakenOver(KeyInProgress):
     def __init__(self):
         super().__init__(
-            "idempotency_in_progress",
-            "A retry with this Idempotency-Key took over; its answer is the one that counts",
-            409,
-            headers={"Retry-After": "1"},
+            "A retry with this Idempotency-Key took over; its answer is the one that counts"
         )
 
 

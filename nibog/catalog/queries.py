@@ -300,14 +300,12 @@ def live_slot_counts(event_id: int) -> dict[int, tuple[int, int, bool, bool]]:
 
 def queued_slot_ids(slot_ids: list[int]) -> set[int]:
     """The slots among these with children on their waiting list."""
-    from nibog.booking.models import WaitingListEntry
+    from nibog.booking.waitlist import queued_for
 
     if not slot_ids:
         return set()
     return set(read_session().scalars(
-        select(WaitingListEntry.slot_id).where(
-            WaitingListEntry.slot_id.in_(slot_ids), WaitingListEntry.status == "waiting"
-        ).distinct()
+        select(GameSlot.id).where(GameSlot.id.in_(slot_ids), queued_for(GameSlot.id))
     ))
 
 

@@ -14,6 +14,8 @@ from typing import Any
 
 from flask import current_app
 
+from nibog.core.secrets_compare import constant_time_equal
+
 PREFIX = "NIB1"
 
 
@@ -48,8 +50,7 @@ def verify_ticket(payload: str) -> dict[str, Any]:
     if prefix != PREFIX:
         raise InvalidTicket("unknown ticket version")
     expected = _b64(hmac.new(_key(), f"{prefix}.{body}".encode(), hashlib.sha256).digest())
-    # As bytes: a scanner can send anything, and compare_digest refuses non-ASCII str.
-    if not hmac.compare_digest(expected.encode(), sig.encode()):
+    if not constant_time_equal(expected, sig):
         raise InvalidTicket("ticket signature does not match")
     try:
         return json.loads(_unb64(body))

@@ -20,6 +20,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from nibog.core.errors import AppError, Conflict, NotFound
+from nibog.core.secrets_compare import constant_time_equal
 from nibog.extensions import db
 from nibog.integrations.models import Partner
 from nibog.payments.models import WebhookEvent
@@ -40,9 +41,7 @@ def authenticate(slug: str | None, raw_body: bytes, signature: str | None) -> Pa
         partner = db.session.scalar(select(Partner).where(Partner.slug == slug.strip().lower()))
     if partner is None or not partner.is_active or not signature:
         raise _unauthorized("Missing or invalid partner signature")
-    if not hmac.compare_digest(
-        sign(partner.webhook_secret, raw_body).encode(), signature.strip().lower().encode()
-    ):  # as bytes: a header may carry anything, and compare_digest refuses non-ASCII str
+    if not constant_time_equal(sign(partner.webhook_secret, raw_body), signature.strip().lower()):
         raise _unauthorized("Missing or invalid partner signature")
     return partner
 

@@ -16,6 +16,7 @@ from sqlalchemy import select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 
 from nibog.core.errors import AppError
+from nibog.core.secrets_compare import constant_time_equal
 from nibog.core.timeutil import utcnow
 from nibog.extensions import db
 from nibog.notifications.models import NotificationLog
@@ -29,10 +30,7 @@ _FINAL = {"bounced", "failed"}
 def verify_signature(raw: bytes, signature: str | None) -> None:
     secret = current_app.config.get("NOTIFY_WEBHOOK_SECRET", "")
     expected = hmac.new(secret.encode(), raw, hashlib.sha256).hexdigest()
-    # As bytes: a header may carry anything, and compare_digest refuses non-ASCII str.
-    if not secret or not signature or not hmac.compare_digest(
-        expected.encode(), signature.strip().lower().encode()
-    ):
+    if not secret or not signature or not constant_time_equal(expected, signature.strip().lower()):
         raise AppError("invalid_signature", "Webhook signature does not match", 401)
 
 
@@ -46,8 +44,8 @@ def twilio_signature(auth_token: str, url: str, params: list[tuple[str, str]]) -
 
 def verify_twilio_signature(url: str, params: list[tuple[str, str]], signature: str | None) -> None:
     token = current_app.config.get("TWILIO_AUTH_TOKEN", "")
-    if not token or not signature or not hmac.compare_digest(
-        twilio_signature(token, url, params).encode(), signature.strip().encode()
+    if not token or not signature or not constant_time_equal(
+        twilio_signature(token, url, params), signature.strip()
     ):
         raise AppError("invalid_signature", "Webhook signature does not match", 401)
 

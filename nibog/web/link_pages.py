@@ -15,10 +15,14 @@ def browser_wants_html() -> bool:
     return request.accept_mimetypes.best_match(["application/json", "text/html"]) == "text/html"
 
 
-def email_verified_page(*, ok: bool, message: str, status: int):
-    resp = current_app.make_response(
-        (render_template("web/email_verified.html", ok=ok, message=message), status)
-    )
+def link_page(template: str, status: int = 200, **context):
+    """A page opened from an e-mailed link: its token is in the address, so the page is kept
+    out of caches and sends no Referer."""
+    resp = current_app.make_response((render_template(template, **context), status))
     resp.headers["Cache-Control"] = "no-store"
     resp.headers["Referrer-Policy"] = "no-referrer"
     return resp
+
+
+def email_verified_page(*, ok: bool, message: str, status: int):
+    return link_page("web/email_verified.html", status, ok=ok, message=message)

@@ -8,7 +8,7 @@ later; this page is what makes the e-mail work until then and stays when it arri
 
 from __future__ import annotations
 
-from flask import Blueprint, current_app, render_template, request
+from flask import Blueprint, current_app, request
 from marshmallow import ValidationError
 
 from nibog.auth import ratelimits as rl
@@ -17,6 +17,7 @@ from nibog.auth.schemas import ResetPasswordSchema
 from nibog.core import tx
 from nibog.core.errors import AppError
 from nibog.extensions import csrf
+from nibog.web.link_pages import link_page
 
 bp = Blueprint("password_reset", __name__)
 
@@ -24,13 +25,7 @@ _SCHEMA = ResetPasswordSchema()
 
 
 def _page(status: int = 200, **context):
-    resp = current_app.make_response(
-        (render_template("web/reset_password.html", **context), status)
-    )
-    # The token is in the address: keep it out of caches and of any Referer header.
-    resp.headers["Cache-Control"] = "no-store"
-    resp.headers["Referrer-Policy"] = "no-referrer"
-    return resp
+    return link_page("web/reset_password.html", status, **context)
 
 
 @bp.get("/reset-password")

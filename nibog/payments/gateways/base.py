@@ -7,11 +7,12 @@ decides what an answer means for a payment, a booking or a refund.
 
 from __future__ import annotations
 
-import hmac
 from abc import ABC, abstractmethod
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
+
+from nibog.core.secrets_compare import constant_time_equal  # noqa: F401 - gateways use it
 
 
 class GatewayError(Exception):
@@ -141,8 +142,3 @@ class Gateway(ABC):
             PaymentMethod("wallet", "Wallet"),
         ]
 
-
-def constant_time_equal(a: str | None, b: str | None) -> bool:
-    if not a or not b:
-        return False
-    return hmac.compare_digest(a.encode(), b.encode())
