@@ -14,6 +14,7 @@ from nibog.config import Config, config_from_env
 def create_app(config: type[Config] | dict | None = None) -> Flask:
     from nibog import extensions as ext
     from nibog.blueprints import BLUEPRINTS
+    from nibog.core import boundary
     from nibog.core.api import Api, require_json_bodies
     from nibog.core.auth import register_jwt_callbacks
     from nibog.core.errors import register_error_handlers
@@ -69,12 +70,15 @@ def create_app(config: type[Config] | dict | None = None) -> Flask:
     _register_login_loader()
     _register_blueprints(app, BLUEPRINTS)
     _document_security(app, api)
-    _register_job_flush(app)
+    # One transaction per request and per command (nibog.core.boundary); jobs get theirs from
+    # the job runner.
+    boundary.install_request_boundary(app)
     _install_full_slot_gate(app)
 
     from nibog.cli import register_cli
 
     register_cli(app)
+    boundary.install_command_boundary(app.cli)
     return app
 
 
@@ -157,13 +161,3 @@ def _install_full_slot_gate(app: Flask) -> None:
     from nibog.booking.full_slot_gate import install_full_slot_gate
 
     install_full_slot_gate(app)
-
-
-def _register_job_flush(app: Flask) -> None:
-    """Safety net: jobs from a commit made outside ``core.tx.commit`` still get dispatched."""
-    from nibog.core.jobs import dispatch_committed_jobs
-
-    @app.after_request
-    def flush_jobs(response):
-        dispatch_committed_jobs()
-        return response

@@ -6,7 +6,6 @@ import click
 from flask import Flask
 from sqlalchemy import select
 
-from nibog.core import tx
 from nibog.extensions import db
 
 
@@ -37,7 +36,6 @@ def register_cli(app: Flask) -> None:
         user.password_hash = hash_password(password)
         user.email_verified = True
         user.is_active_account = True
-        tx.commit()
         click.echo(f"admin {email} ready (id {user.id})")
 
     @app.cli.command("seed-demo")
@@ -46,7 +44,6 @@ def register_cli(app: Flask) -> None:
         from nibog.seed import seed_demo_data
 
         summary = seed_demo_data()
-        tx.commit()
         click.echo("demo data: " + ", ".join(f"{k}={v}" for k, v in summary.items()))
 
     for register in _feature_cli():

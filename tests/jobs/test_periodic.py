@@ -9,7 +9,7 @@ from rq import Queue, SimpleWorker
 from sqlalchemy import func, select
 
 from nibog.booking.models import IdempotencyKey
-from nibog.core import tx
+from nibog.core import boundary
 from nibog.core.jobs import resolve
 from nibog.core.periodic import PERIODIC_JOBS, PeriodicJob, enqueue_due_jobs
 from nibog.core.timeutil import utcnow
@@ -23,7 +23,7 @@ def _key(key: str, expires_in: timedelta) -> IdempotencyKey:
 
 def test_each_period_is_queued_once_and_runs(app):
     db.session.add_all([_key("old", timedelta(hours=-1)), _key("fresh", timedelta(hours=1))])
-    tx.commit()
+    boundary.commit()
     conn = get_redis()
     jobs = [PeriodicJob("nibog.core.housekeeping.purge_expired", 3600, "default")]
 

@@ -7,7 +7,7 @@ from datetime import timedelta
 from sqlalchemy import update
 
 from nibog.booking.models import Booking
-from nibog.core import tx
+from nibog.core import boundary
 from nibog.core.periodic import PERIODIC_JOBS
 from nibog.core.timeutil import utcnow
 from nibog.extensions import db
@@ -65,7 +65,7 @@ def test_an_unpaid_order_stays_open_while_the_hold_lasts_then_closes(client, app
     assert reload(Payment, order["payment_id"]).status == "created"
 
     expire_holds(now=utcnow() + timedelta(hours=1))
-    tx.commit()
+    boundary.commit()
     # Checked a moment ago: the sweep leaves it alone until the re-check interval passes.
     assert reconcile_stuck_payments() == {}
     db.session.execute(
