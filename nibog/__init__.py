@@ -18,6 +18,7 @@ def create_app(config: type[Config] | dict | None = None) -> Flask:
     from nibog.core.api import Api, require_json_bodies
     from nibog.core.auth import register_jwt_callbacks
     from nibog.core.errors import register_error_handlers
+    from nibog.core.i18n import init_i18n
     from nibog.core.logging import configure_logging
     from nibog.core.sessions import PageSessionInterface
 
@@ -55,6 +56,7 @@ def create_app(config: type[Config] | dict | None = None) -> Flask:
     ext.csrf.init_app(app)
     ext.limiter.init_app(app)
     ext.init_redis(app)
+    init_i18n(app)
     # One Api per app: apispec keeps per-document state, and tests build several apps.
     api = Api(app)
     app.extensions["nibog_api"] = api

@@ -113,7 +113,7 @@ def test_cancellation_email_shows_the_refund_in_rupees(app):
                 {"booking_id": booking.id, "refund_amount": 79900}, booking_id=booking.id)
     boundary.commit()
     text = CONSOLE_OUTBOX[-1].get_body(preferencelist=("plain",)).get_content()
-    assert "A refund of ₹799.00 is on its way" in text
+    assert "A refund of ₹799 is on its way" in text
 
 
 def test_ticket_email_for_a_booking_cancelled_meanwhile_fails_without_retrying(app):
