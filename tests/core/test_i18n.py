@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime, time, timezone
+from datetime import UTC, date, datetime, time
 
 from flask import render_template_string
 from flask_babel import refresh
@@ -20,7 +20,7 @@ def test_language_from_cookie_then_browser_then_english(app):
 
 
 def test_times_in_ist_written_the_indian_way(app):
-    moment = datetime(2026, 12, 29, 3, 30, tzinfo=timezone.utc)  # 9:00 in Kolkata
+    moment = datetime(2026, 12, 29, 3, 30, tzinfo=UTC)  # 9:00 in Kolkata
     with app.test_request_context("/"):
         assert i18n.when(moment) == "Tue, 29 Dec 2026, 9:00 am"
         assert i18n.day(date(2026, 12, 27)) == "Sun, 27 Dec 2026"
