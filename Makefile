@@ -16,13 +16,17 @@ $(VENV)/.installed: $(BIN)/activate requirements.txt requirements-dev.txt
 	touch $@
 
 # Compiled catalogues (.mo) are build output: made from the reviewed .po files on every run.
+# Two catalogues, merged at run time: the site's (with the API and e-mails) and the dashboard's.
 translations: $(VENV)/.installed
-	$(BIN)/pybabel -q compile -d translations
+	$(BIN)/pybabel -q compile -d translations/site
+	$(BIN)/pybabel -q compile -d translations/admin
 
-# After adding or changing visible strings: refresh the template and every language's catalogue.
+# After adding or changing visible strings: refresh the templates and every language's catalogue.
 extract-messages: $(VENV)/.installed
-	$(BIN)/pybabel -q extract -F babel.cfg -k _l -k lazy_gettext -o translations/messages.pot nibog templates
-	$(BIN)/pybabel -q update -i translations/messages.pot -d translations
+	$(BIN)/pybabel -q extract -F babel.cfg -k _l -k lazy_gettext --ignore-dirs=admin -o translations/site/messages.pot nibog templates
+	$(BIN)/pybabel -q update -i translations/site/messages.pot -d translations/site
+	$(BIN)/pybabel -q extract -F babel-admin.cfg -k _l -k lazy_gettext -o translations/admin/messages.pot nibog/admin templates/admin
+	$(BIN)/pybabel -q update -i translations/admin/messages.pot -d translations/admin
 
 run: $(VENV)/.installed translations
 	$(BIN)/flask db upgrade

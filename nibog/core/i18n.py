@@ -90,7 +90,9 @@ def clock(value, language: str | None = None) -> str:
 def init_i18n(app: Flask) -> None:
     app.config.setdefault("LANGUAGES", ["en", "hi"])
     app.config.setdefault("BABEL_DEFAULT_TIMEZONE", "Asia/Kolkata")
-    app.config.setdefault("BABEL_TRANSLATION_DIRECTORIES", str(app.root_path + "/../translations"))
+    # Flask-Babel merges the catalogues of every directory listed.
+    root = f"{app.root_path}/../translations"
+    app.config.setdefault("BABEL_TRANSLATION_DIRECTORIES", f"{root}/site;{root}/admin")
     babel.init_app(app, locale_selector=select_locale)
     app.jinja_env.filters.update(money=money, when=when, day=day, clock=clock)
     app.jinja_env.globals.update(current_language=current_language, languages=languages)
