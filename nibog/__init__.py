@@ -91,6 +91,8 @@ def _root():
 
 
 def _configure_database(app: Flask) -> None:
+    from nibog.core import locking
+
     uri = app.config["SQLALCHEMY_DATABASE_URI"]
     options = dict(app.config.get("SQLALCHEMY_ENGINE_OPTIONS") or {})
     if uri.startswith("sqlite"):
@@ -100,6 +102,10 @@ def _configure_database(app: Flask) -> None:
         options.setdefault("max_overflow", app.config["DB_MAX_OVERFLOW"])
         options.setdefault("pool_pre_ping", app.config["DB_POOL_PRE_PING"])
         options.setdefault("pool_recycle", 1800)
+        connect_args = dict(options.get("connect_args") or {})
+        for key, value in locking.connect_options(app.config["DB_LOCK_TIMEOUT_MS"]).items():
+            connect_args.setdefault(key, value)
+        options["connect_args"] = connect_args
     if app.config.get("ENV_NAME") == "production":
         # A failed statement's values (addresses, phone numbers) stay out of the error logs.
         options.setdefault("hide_parameters", True)
@@ -139,7 +145,7 @@ def _register_login_loader() -> None:
 
 
 def _install_full_slot_gate(app: Flask) -> None:
-    # Outermost, so a burst's "slot full" answers skip the framework (nibog.booking.full_slot_gate).
-    from nibog.booking.full_slot_gate import install_full_slot_gate
+    # Outermost, so a burst's "slot full" answers skip the framework (nibog.booking.fastpath.gate).
+    from nibog.booking.fastpath.gate import install_full_slot_gate
 
     install_full_slot_gate(app)

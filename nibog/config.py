@@ -60,10 +60,12 @@ class Config:
     # A `SELECT 1` before every checkout catches connections a PostgreSQL restart killed; without
     # it the first request on each dead connection fails once (then the pool is refreshed).
     DB_POOL_PRE_PING = _bool("DB_POOL_PRE_PING", True)
+    # A row lock waited for longer than this fails (503 busy) instead of piling up connections.
+    DB_LOCK_TIMEOUT_MS = _int("DB_LOCK_TIMEOUT_MS", 5000)
 
     REDIS_URL = os.environ.get("REDIS_URL") or None
     # POST /api/bookings for a slot Redis marks full is answered before Flask
-    # (nibog/booking/full_slot_gate.py); off = every request takes the view's path.
+    # (nibog/booking/fastpath/gate.py); off = every request takes the view's path.
     FULL_SLOT_GATE = _bool("FULL_SLOT_GATE", True)
     # Connections one process keeps to Redis. Past the limit a caller waits up to
     # REDIS_POOL_TIMEOUT seconds for a free one instead of failing ("Too many connections"),

@@ -20,8 +20,9 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import lazyload, load_only
 
 from nibog.accounts.models import Child
-from nibog.booking import hold_reads, holds, promos
+from nibog.booking import holds, promos
 from nibog.booking.eligibility import ensure_registration_open, ineligibility
+from nibog.booking.fastpath import claim, first_read, full_marks
 from nibog.booking.guests import (  # noqa: F401 - guest bookings through the same engine
     attach_guest_bookings,
     create_guest_booking,
@@ -51,7 +52,7 @@ from nibog.catalog.models import (
     GameTemplate,
     Venue,
 )
-from nibog.core import rows
+from nibog.core import locking, rows
 from nibog.core.errors import AppError, NotFound, ValidationFailed
 from nibog.core.money import CURRENCY
 from nibog.core.timeutil import today_ist, utcnow
@@ -296,16 +297,16 @@ def create_booking(
     guest_email = ((guest or {}).get("email") or "").strip().lower() or None
     if user_id is None and guest_email is None:
         raise ValueError("a booking needs a user or a guest email")
-    holds.reject_known_full(event_id, items)
+    full_marks.reject_known_full(event_id, items)
     owner_id = user_id if user_id is not None else child_owner_id
     event, venue, slots_read, counts, queued, children, owner_email, holders = _event_with_slots(
         event_id, items, owner_id
     )
-    holds.pause("read")
+    locking.pause("read")
     # A child already holding a seat here hears that (already_booked names the booking to pay)
     # rather than that the slot is full - even when it is full, with that child's own seat.
     holds.ensure_not_booked(_requested_pairs(items), known=holders or {})
-    holds.reject_full_in_committed(counts, items)
+    full_marks.reject_full_in_committed(counts, items)
     if source != "waitlist":
         holds.reject_owed_to_waiting_list(queued, items)
     ensure_registration_open(event, utcnow(), walk_in=source == "admin")
@@ -317,7 +318,7 @@ def create_booking(
     # The locked section: slots (id order), promo, variants (id order); nothing slow inside.
     seats = Counter(line.slot.id for line in q.lines)
     pairs = [(line.child.id, line.slot.id) for line in q.lines]
-    slots = holds.claim_free_seats(seats)
+    slots = claim.claim_free_seats(seats)
     if slots is None:
         slots = holds.lock_slots(seats)
         holds.ensure_not_booked(pairs)
@@ -383,9 +384,9 @@ def _event_with_slots(event_id: int, items: list, owner_id: int | None) -> tuple
     slot belongs to the event, the event is read alone (404 when it does not exist) and the
     children are left to ``resolve_lines`` (None).
     """
-    slot_ids = sorted(holds.requested_seats(items))
-    child_ids = sorted(set(holds.requested_ids(items, "child_id")))
-    read = hold_reads.read(event_id, slot_ids, child_ids, owner_id) if slot_ids else None
+    slot_ids = sorted(full_marks.requested_seats(items))
+    child_ids = sorted(set(full_marks.requested_ids(items, "child_id")))
+    read = first_read.read(event_id, slot_ids, child_ids, owner_id) if slot_ids else None
     if read is None:
         return (*_event_with_venue(event_id), {}, {}, set(), None, None, None)
     return (read.event, read.venue, read.slots, read.counts, read.queued, read.children,

@@ -10,8 +10,6 @@ and never below its booked seats (409). Raising it offers the freed seats to the
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
 from sqlalchemy import delete, exists, select
 from sqlalchemy.orm import selectinload
 
@@ -29,14 +27,12 @@ from nibog.catalog.models import (
     GameTemplate,
     Venue,
 )
+from nibog.core import locking
 from nibog.core.errors import Conflict, NotFound, ValidationFailed
 from nibog.core.timeutil import utcnow
 from nibog.extensions import db
 
 # Test-only switches for the capacity race control (tests/catalog/test_capacity_race.py):
-# LOCK_ROWS=False edits without row locks; PAUSE runs between reading booked_count and writing.
-LOCK_ROWS = True
-PAUSE: Callable[[], None] | None = None
 
 EVENT_FIELDS = (
     "title", "city_id", "venue_id", "event_date", "start_time", "end_time", "description",
@@ -51,7 +47,7 @@ def load_for_edit(event_id: int, *, lock: bool = False) -> Event:
         .options(selectinload(Event.games).selectinload(EventGame.slots))
         .where(Event.id == event_id)
     )
-    if lock and LOCK_ROWS:
+    if lock and locking.guards.lock_rows:
         # NO KEY UPDATE: serialises admin edits of this event; the booking engine's INSERTs
         # (KEY SHARE) pass, its bookings_count UPDATE waits. Callers lock slots *before* this
         # (``lock_event``), the order the booking engine uses, so the two cannot deadlock.
@@ -236,7 +232,7 @@ def lock_event(event_id: int, slot_ids: list[int] | None = None) -> Event:
     The booking engine locks slots and then updates the event row; taking them in the same order
     here means an admin edit and a booking wait for each other instead of deadlocking.
     """
-    if slot_ids and LOCK_ROWS:
+    if slot_ids and locking.guards.lock_rows:
         db.session.execute(
             select(GameSlot.id)
             .where(GameSlot.id.in_(sorted(set(slot_ids))))
@@ -262,11 +258,9 @@ def _touched_slot_ids(event_id: int, games: list[dict]) -> list[int]:
 def _change_capacity(slot: GameSlot, capacity: int) -> None:
     # booked_count moves with every booking: read it fresh, under the lock.
     stmt = select(GameSlot).where(GameSlot.id == slot.id)
-    if LOCK_ROWS:
-        stmt = stmt.with_for_update()  # already held (lock_event): re-read fresh values
-    locked = db.session.scalar(stmt.execution_options(populate_existing=True))
-    if PAUSE is not None:
-        PAUSE()
+    # The lock is already held (lock_event): this re-reads fresh values.
+    locked = db.session.scalar(locking.for_update(stmt).execution_options(populate_existing=True))
+    locking.pause("capacity_read")
     if capacity < locked.booked_count:
         raise Conflict(
             "capacity_below_booked",
