@@ -18,6 +18,7 @@ from nibog.booking import holds, promos
 from nibog.booking.eligibility import ensure_registration_open, event_start_utc
 from nibog.booking.models import Booking, BookingAddon, BookingItem
 from nibog.catalog.models import Event
+from nibog.core import metrics
 from nibog.core.errors import AppError, Conflict, NotFound
 from nibog.core.jobs import enqueue
 from nibog.core.timeutil import isoformat_ist, utcnow
@@ -94,6 +95,7 @@ def _mark_confirmed(booking: Booking) -> None:
     booking.confirmed_at = utcnow()
     booking.hold_expires_at = None
     db.session.flush()
+    metrics.booking_changed("confirmed")
     notify_status(booking)
 
 
@@ -225,6 +227,7 @@ def cancel_booking(
     booking.hold_expires_at = None
     booking.cancel_reason = (reason or "").strip()[:1000] or None
     db.session.flush()
+    metrics.booking_changed("cancelled")
     if refund > 0 and booking.payment_mode == "online":
         # What the payments can still give back: staff may have refunded some already.
         refund = _request_refund(
@@ -268,6 +271,7 @@ def expire_holds(now: datetime | None = None) -> int:
         booking.status = "expired"
         booking.expired_at = now
     db.session.flush()
+    metrics.booking_changed("expired", len(bookings))
     _after_bookings_freed(bookings)
     return len(bookings)
 
@@ -307,6 +311,7 @@ def release_unpaid_holds_for_user(user_id: int) -> int:
         booking.hold_expires_at = None
         booking.cancel_reason = "Account deleted"
     db.session.flush()
+    metrics.booking_changed("cancelled", len(bookings))
     _after_bookings_freed(bookings)
     return len(bookings)
 

@@ -50,7 +50,7 @@ from nibog.catalog.models import (
     GameTemplate,
     Venue,
 )
-from nibog.core import rows
+from nibog.core import metrics, rows
 from nibog.core.errors import AppError, NotFound, ValidationFailed
 from nibog.core.jobs import enqueue
 from nibog.core.money import CURRENCY
@@ -364,6 +364,7 @@ def create_booking(
     notify_status(booking, recipient=(owner_email, user_id)
                   if user_id is not None and children else None)
     enqueue("nibog.booking.tasks.seats_changed", event.id)
+    metrics.booking_changed("held" if state["status"] == "pending_payment" else "confirmed")
     return booking
 
 

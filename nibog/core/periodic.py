@@ -60,6 +60,7 @@ def enqueue_due_jobs(conn, jobs: list[PeriodicJob] | None = None, now: float | N
     from rq import Queue
 
     from nibog.core.jobs import FAILED_JOB_TTL, run_job
+    from nibog.core.metrics import JOBS_QUEUED
 
     now = time.time() if now is None else now
     queued = []
@@ -74,6 +75,7 @@ def enqueue_due_jobs(conn, jobs: list[PeriodicJob] | None = None, now: float | N
             failure_ttl=FAILED_JOB_TTL,
             result_ttl=3600,
         )
+        JOBS_QUEUED.labels(job.queue).inc()
         queued.append(job.func)
     return queued
 
