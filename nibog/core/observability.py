@@ -227,6 +227,17 @@ def scrub_event(event: dict, hint: dict | None = None) -> dict:
     return scrub(event)
 
 
+def report_exception(exc: BaseException) -> None:
+    """To Sentry when it is on (the error handler answers every crash, so Flask's own signal
+    that Sentry listens to never fires)."""
+    if "sentry_sdk" not in sys.modules:
+        return
+    import sentry_sdk
+
+    if sentry_sdk.get_client().is_active():
+        sentry_sdk.capture_exception(exc)
+
+
 def init_sentry(app: Flask) -> bool:
     """Sentry with the Flask, RQ and SQLAlchemy integrations, only when SENTRY_DSN is set."""
     dsn = app.config.get("SENTRY_DSN")
@@ -242,7 +253,8 @@ def init_sentry(app: Flask) -> bool:
         integrations=[FlaskIntegration(), RqIntegration(), SqlalchemyIntegration()],
         environment=app.config.get("ENV_NAME"),
         release=app.config.get("RELEASE") or None,
-        send_default_pii=False,
+        # send_default_pii is left unset: this SDK deprecates the option, and unset means False
+        # (no user ip, cookies, headers or bodies; the SDK's own EventScrubber stays on).
         # Traces cost CPU on every request; errors alone by default.
         traces_sample_rate=float(app.config.get("SENTRY_TRACES_SAMPLE_RATE") or 0),
         before_send=scrub_event,
