@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+import io
 import json
-import logging
 import threading
 from http.server import BaseHTTPRequestHandler, HTTPServer
 
@@ -14,34 +14,18 @@ from sqlalchemy import select
 from nibog.core import tx
 from nibog.core.jobs import enqueue, relay_outbox
 from nibog.core.models import OutboxJob
-from nibog.core.observability import scrub_event
+from nibog.core.observability import AccessLog, scrub_event
 from nibog.extensions import db, get_redis
 from tests.booking.world import make_world
 from tests.helpers import auth_headers
 
 
-class _Lines(logging.Handler):
-    def __init__(self):
-        super().__init__()
-        self.lines: list[str] = []
-
-    def emit(self, record):
-        self.lines.append(record.getMessage())
-
-
 @pytest.fixture
 def access_lines(app):
-    handler = _Lines()
-    logger = logging.getLogger("nibog.access")
-    logger.addHandler(handler)
-    logger.setLevel(logging.INFO)
-    # The test session's migration run (alembic's fileConfig) disables existing loggers.
-    was_disabled, logger.disabled = logger.disabled, False
-    app.wsgi_app.log_requests = True
-    yield handler.lines
-    app.wsgi_app.log_requests = False
-    logger.disabled = was_disabled
-    logger.removeHandler(handler)
+    stream = io.StringIO()
+    app.wsgi_app.access_log = AccessLog(stream)
+    yield lambda: stream.getvalue().splitlines()
+    app.wsgi_app.access_log = None
 
 
 def test_one_json_line_per_request_without_query_or_token(client, access_lines):
@@ -51,13 +35,14 @@ def test_one_json_line_per_request_without_query_or_token(client, access_lines):
     client.get("/reset-password/some-emailed-token-value")
     resp = client.get("/api/users/me?phone=9876543210&token=sekret", headers=headers)
     assert resp.status_code == 200
-    second, first = (json.loads(line) for line in access_lines)
+    lines = access_lines()
+    second, first = (json.loads(line) for line in lines)
     assert first["request_id"] == "req-abc-123"
     assert first["route"] == "/api/users/me"
     assert first["method"] == "GET" and first["status"] == 200
     assert first["user_id"] == w.parent.id
     assert 0 < first["duration_ms"] < 60_000
-    everything = "\n".join(access_lines)
+    everything = "\n".join(lines)
     for secret in ("9876543210", "sekret", "some-emailed-token-value"):
         assert secret not in everything
     assert second["user_id"] is None and second["request_id"]
