@@ -61,7 +61,7 @@ def _feature_cli():
 
     for name in (
         "auth", "accounts", "catalog", "content", "booking", "payments", "notifications",
-        "documents", "admin", "integrations",
+        "documents", "admin", "integrations", "ops",
     ):
         module = f"nibog.{name}.cli"
         if _module_exists(module):

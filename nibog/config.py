@@ -187,6 +187,9 @@ class Config:
     # Backups (nibog.ops.backup): where `flask backup` writes, and how many it keeps.
     BACKUP_PREFIX = os.environ.get("BACKUP_PREFIX", "backups")
     BACKUP_KEEP = _int("BACKUP_KEEP", 14)
+    # Retention (nibog.ops.retention): message logs, and guest placeholders nobody came back for.
+    NOTIFICATION_LOG_DAYS = _int("NOTIFICATION_LOG_DAYS", 180)
+    GUEST_PLACEHOLDER_DAYS = _int("GUEST_PLACEHOLDER_DAYS", 90)
 
     REQUIRED_SECRETS: tuple[str, ...] = ()
 

@@ -39,6 +39,9 @@ PERIODIC_JOBS: list[PeriodicJob] = [
     # Live bookings left in a cancelled event (they committed just after its cancellation).
     PeriodicJob("nibog.booking.tasks.cancel_bookings_of_cancelled_events", 300, "default"),
 ]
+# Retention (nibog.ops.retention): old message logs, guests who never came back.
+PERIODIC_JOBS.append(PeriodicJob("nibog.ops.retention.purge_old_notifications", 24 * 3600))
+PERIODIC_JOBS.append(PeriodicJob("nibog.ops.retention.purge_abandoned_guests", 24 * 3600))
 # Payments left `created` past STUCK_PAYMENT_MINUTES are settled against the gateway's status API.
 PERIODIC_JOBS.append(PeriodicJob("nibog.payments.tasks.reconcile_stuck_payments", 300, "payments"))
 
