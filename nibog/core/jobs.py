@@ -28,7 +28,7 @@ from redis.exceptions import RedisError
 from sqlalchemy import bindparam, event, select, update
 from sqlalchemy.orm import Session
 
-from nibog.core import metrics
+from nibog.core import boundary, metrics
 from nibog.core.logging import current_request_id, job_request_id
 from nibog.core.models import OutboxJob
 from nibog.core.timeutil import utcnow
@@ -163,6 +163,7 @@ def _queued_within(spec: JobSpec, savepoint) -> bool:
     return False
 
 
+@boundary.after_rollback
 def discard_pending_jobs() -> None:
     db.session.info.pop(_PENDING, None)
 
@@ -212,13 +213,8 @@ def _count_queued(specs) -> None:
 
 
 def _call(func_path: str, args: tuple, kwargs: dict) -> Any:
-    try:
-        return resolve(func_path)(*args, **kwargs)
-    except Exception:
-        # Leave the session usable for the next job (and never dispatch a failed job's jobs).
-        db.session.rollback()
-        discard_pending_jobs()
-        raise
+    # The job's boundary: its work commits once, or rolls back (and its jobs are dropped).
+    return boundary.run_unit(resolve(func_path), *args, **kwargs)
 
 
 def retry_intervals() -> list[int]:
@@ -235,6 +231,7 @@ def rq_queue(name: str, connection=None):
     return Queue(name, connection=conn, is_async=not current_app.config.get("JOBS_SYNC"))
 
 
+@boundary.after_commit
 def dispatch_committed_jobs() -> None:
     """Hand over every job whose transaction has committed. Reentrant-safe."""
     session = db.session()
@@ -473,7 +470,4 @@ def purge_relayed_outbox(days: int = 7) -> int:
     result = db.session.execute(
         delete(OutboxJob).where(OutboxJob.relayed_at.is_not(None), OutboxJob.relayed_at < cutoff)
     )
-    from nibog.core import tx
-
-    tx.commit()
     return result.rowcount or 0

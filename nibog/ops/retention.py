@@ -7,8 +7,8 @@
   ``purge_old_notifications``;
 - guest placeholders nobody came back for: ``purge_abandoned_guests``.
 
-Each job flushes and commits once (the job boundary), and deletes in bounded batches so a first
-run over years of rows does not hold locks for minutes.
+Each job only flushes: the job (or command) boundary commits. They run daily, so each deletes
+one day's worth of rows; the first run on an old database deletes more in one statement.
 """
 
 from __future__ import annotations
@@ -20,13 +20,12 @@ from datetime import timedelta
 from flask import current_app
 from sqlalchemy import delete, exists, func, select, update
 
-from nibog.core import tx
 from nibog.core.timeutil import utcnow
 from nibog.extensions import db
 
 log = logging.getLogger(__name__)
 
-BATCH = 5000
+BATCH = 5000  # placeholders handled per run
 LIVE_STATUSES = ("pending_payment", "confirmed", "completed")
 
 
@@ -36,16 +35,8 @@ def purge_old_notifications(days: int | None = None) -> int:
 
     days = days if days is not None else int(current_app.config["NOTIFICATION_LOG_DAYS"])
     cutoff = utcnow() - timedelta(days=days)
-    total = 0
-    while True:
-        ids = select(NotificationLog.id).where(NotificationLog.created_at < cutoff).limit(BATCH)
-        result = db.session.execute(
-            delete(NotificationLog).where(NotificationLog.id.in_(ids.scalar_subquery()))
-        )
-        tx.commit()
-        total += result.rowcount or 0
-        if (result.rowcount or 0) < BATCH:
-            break
+    result = db.session.execute(delete(NotificationLog).where(NotificationLog.created_at < cutoff))
+    total = result.rowcount or 0
     log.info("purged %s notification logs older than %s days", total, days)
     return total
 
@@ -123,6 +114,6 @@ def purge_abandoned_guests(days: int | None = None) -> int:
     db.session.execute(
         update(User).where(User.id.in_(ids)).values(full_name=ANONYMISED_NAME, deleted_at=now)
     )
-    tx.commit()
+    db.session.flush()
     log.info("forgot %s abandoned guest placeholders (%s deleted)", len(ids), deleted)
     return len(ids)

@@ -7,7 +7,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import make_url
 
 from nibog.booking.service import cancel_booking, create_booking
-from nibog.core import tx
+from nibog.core import boundary
 from nibog.extensions import db
 from nibog.ops.backup import list_backups
 from tests.booking.world import add_variant, make_promo, make_world
@@ -27,9 +27,9 @@ def _populate(client, app):
         {"child_id": w.children[0].id, "slot_id": w.slots[0].id}], promo_code="TEN",
         addons=[{"addon_id": variant.addon_id, "variant_id": variant.id, "quantity": 2}],
         source="app")
-    tx.commit()
+    boundary.commit()
     cancel_booking(held.id, actor_id=w.parent.id)
-    tx.commit()
+    boundary.commit()
     parent = UserFactory()
     booking = make_booking(parent)
     order = open_payment(client, parent, booking)

@@ -11,7 +11,7 @@ import pytest
 from flask import g
 from sqlalchemy import select
 
-from nibog.core import tx
+from nibog.core import boundary
 from nibog.core.jobs import enqueue, relay_outbox
 from nibog.core.models import OutboxJob
 from nibog.core.observability import AccessLog, scrub_event
@@ -69,7 +69,7 @@ def test_a_job_runs_under_the_id_of_the_request_that_queued_it(app):
     with app.test_request_context("/"):
         g.request_id = "rid-direct"
         enqueue("tests.ops.test_logs_and_errors.probe_job", "probe:direct")
-        tx.commit()
+        boundary.commit()
     assert get_redis().get("probe:direct") == b"rid-direct"
 
 
@@ -79,7 +79,7 @@ def test_a_relayed_job_keeps_the_request_id(app):
         with app.test_request_context("/"):
             g.request_id = "rid-relayed"
             enqueue("tests.ops.test_logs_and_errors.probe_job", "probe:relayed")
-            tx.commit()
+            boundary.commit()
     finally:
         app.config["JOBS_HANDOFF"], app.config["JOBS_SYNC"] = "commit", True
     assert get_redis().get("probe:relayed") is None  # left in the outbox for the relay

@@ -7,7 +7,7 @@ from datetime import timedelta
 from sqlalchemy import insert, update
 
 from nibog.booking.service import cancel_booking, create_booking, expire_holds
-from nibog.core import tx
+from nibog.core import boundary
 from nibog.core.models import OutboxJob
 from nibog.core.timeutil import utcnow
 from nibog.extensions import db
@@ -73,23 +73,23 @@ def test_bookings_count_once_committed(client, app):
         create_booking(user_id=w.parent.id, event_id=w.event.id, items=[
             {"child_id": w.children[1].id, "slot_id": w.slots[1].id}], addons=[],
             promo_code=None, source="app")
-        tx.rollback()
+        boundary.rollback()
     assert held.value == 1
     booking_id = resp.get_json()["booking"]["id"]
 
     with Delta(client, "nibog_bookings_total", status="cancelled") as cancelled:
         cancel_booking(booking_id, actor_id=w.parent.id)
-        tx.commit()
+        boundary.commit()
     assert cancelled.value == 1
 
     create_booking(user_id=w.parent.id, event_id=w.event.id, items=[
         {"child_id": w.children[1].id, "slot_id": w.slots[1].id}], addons=[],
         promo_code=None, source="app")
-    tx.commit()
+    boundary.commit()
     with Delta(client, "nibog_bookings_total", status="expired") as expired:
         later = utcnow() + timedelta(seconds=app.config["BOOKING_HOLD_SECONDS"] + 1)
         assert expire_holds(now=later) == 1
-        tx.commit()
+        boundary.commit()
     assert expired.value == 1
     text = scrape(client)
     assert sample(text, "nibog_bookings_by_status", status="cancelled") == 1

@@ -10,15 +10,15 @@ from nibog.accounts.models import Child, User
 from nibog.auth import otp
 from nibog.booking.models import Booking, BookingItem, IdempotencyKey
 from nibog.booking.service import create_guest_booking
-from nibog.core import tx
+from nibog.core import boundary
 from nibog.core.housekeeping import purge_expired
 from nibog.core.jobs import purge_relayed_outbox
 from nibog.core.models import OutboxJob
-from nibog.core.periodic import PERIODIC_JOBS
 from nibog.core.timeutil import utcnow
 from nibog.extensions import db
 from nibog.notifications.models import NotificationLog
 from nibog.ops.retention import purge_abandoned_guests, purge_old_notifications
+from nibog.tasks import PERIODIC_JOBS
 from tests.booking.world import make_world
 from tests.factories import birth_date_for_age
 
@@ -28,7 +28,7 @@ def _count(model, *where) -> int:
 
 
 def test_retention_jobs_are_scheduled_daily():
-    scheduled = {job.func: job.seconds for job in PERIODIC_JOBS}
+    scheduled = {job.path: job.seconds for job in PERIODIC_JOBS}
     for path in ("nibog.ops.retention.purge_old_notifications",
                  "nibog.ops.retention.purge_abandoned_guests",
                  "nibog.core.jobs.purge_relayed_outbox"):
@@ -86,7 +86,7 @@ def _guest_booking(w, email, child_name="Kabir"):
         event_id=w.event.id, items=[{"child_index": 0, "slot_id": w.slots[0].id}],
         addons=[], promo_code=None,
     )
-    tx.commit()
+    boundary.commit()
     return booking
 
 
@@ -165,6 +165,6 @@ def test_a_deleted_account_leaves_no_address_in_the_message_log(app):
     ])
     db.session.commit()
     deactivate_and_anonymise(user)
-    tx.commit()
+    boundary.commit()
     recipients = sorted(db.session.scalars(select(NotificationLog.recipient)))
     assert recipients == ["[deleted]", "[deleted]", "stay@example.com"]
