@@ -60,6 +60,13 @@ load_env() { set -a; . "$STATE/app.env"; set +a; }
 
 up() {
   if [ -e "$STATE/up" ]; then log "already up ($STATE); run down first"; exit 1; fi
+  local missing=""
+  for bin in "$PGBIN/initdb" /usr/sbin/pgbouncer /usr/sbin/haproxy "$(command -v redis-server || true)"; do
+    [ -n "$bin" ] && [ -x "$bin" ] || missing="$missing ${bin:-redis-server}"
+  done
+  if [ -n "$missing" ]; then
+    log "missing:$missing - apt-get install postgresql pgbouncer haproxy redis-server"; exit 1
+  fi
   mkdir -p "$STATE"
   chmod 755 "$STATE"
   [ "$(id -u)" = 0 ] && chown postgres "$STATE"
