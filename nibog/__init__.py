@@ -76,6 +76,10 @@ def create_app(config: type[Config] | dict | None = None) -> Flask:
     # the job runner.
     boundary.install_request_boundary(app)
     _install_full_slot_gate(app)
+    # Last: the outermost WSGI layer, so it times the gate's answers too.
+    from nibog.core.observability import init_observability
+
+    init_observability(app)
 
     from nibog.cli import register_cli
 

@@ -171,6 +171,27 @@ class Config:
 
     LOG_LEVEL = os.environ.get("LOG_LEVEL", "INFO")
     LOG_JSON = _bool("LOG_JSON", True)
+    # One JSON line per request (nibog.core.observability): id, route, status, duration, user.
+    ACCESS_LOG = _bool("ACCESS_LOG", True)
+
+    # Observability (nibog.core.metrics, nibog.core.observability; docs/operations.md).
+    METRICS_ENABLED = _bool("METRICS_ENABLED", True)
+    # Who may read /metrics: these networks (as ProxyFix resolves the client), or anyone with
+    # ``Authorization: Bearer $METRICS_TOKEN``.
+    METRICS_ALLOWED_NETWORKS = os.environ.get("METRICS_ALLOWED_NETWORKS", "127.0.0.1/32,::1/128")
+    METRICS_TOKEN = os.environ.get("METRICS_TOKEN", "")
+    # How long the database and queue figures of a scrape are shared by every scraper.
+    METRICS_STATE_SECONDS = float(os.environ.get("METRICS_STATE_SECONDS") or 10)
+    SENTRY_DSN = os.environ.get("SENTRY_DSN", "")
+    SENTRY_TRACES_SAMPLE_RATE = float(os.environ.get("SENTRY_TRACES_SAMPLE_RATE") or 0)
+    RELEASE = os.environ.get("RELEASE", "")
+
+    # Backups (nibog.ops.backup): where `flask backup` writes, and how many it keeps.
+    BACKUP_PREFIX = os.environ.get("BACKUP_PREFIX", "backups")
+    BACKUP_KEEP = _int("BACKUP_KEEP", 14)
+    # Retention (nibog.ops.retention): message logs, and guest placeholders nobody came back for.
+    NOTIFICATION_LOG_DAYS = _int("NOTIFICATION_LOG_DAYS", 180)
+    GUEST_PLACEHOLDER_DAYS = _int("GUEST_PLACEHOLDER_DAYS", 90)
 
     REQUIRED_SECRETS: tuple[str, ...] = ()
 
@@ -197,6 +218,8 @@ class TestingConfig(Config):
     WTF_CSRF_ENABLED = False
     LOG_JSON = False
     LOG_LEVEL = "WARNING"
+    ACCESS_LOG = False
+    METRICS_STATE_SECONDS = 0.0
 
 
 class ProductionConfig(Config):

@@ -12,6 +12,7 @@ from nibog.booking import waitlist_tasks as waitlist
 from nibog.core import housekeeping, jobs
 from nibog.core.periodic import PeriodicJob
 from nibog.notifications import tasks as notifications
+from nibog.ops import retention
 from nibog.payments import tasks as payments
 
 PERIODIC_JOBS: list[PeriodicJob] = [
@@ -30,4 +31,7 @@ PERIODIC_JOBS: list[PeriodicJob] = [
     PeriodicJob(booking.cancel_bookings_of_cancelled_events, 300),
     # Payments left `created` past STUCK_PAYMENT_MINUTES are settled against the gateway's status API.
     PeriodicJob(payments.reconcile_stuck_payments, 300, "payments"),
+    # Retention (nibog.ops.retention): old message logs, guests who never came back.
+    PeriodicJob(retention.purge_old_notifications, 24 * 3600),
+    PeriodicJob(retention.purge_abandoned_guests, 24 * 3600),
 ]

@@ -20,6 +20,7 @@ from nibog.booking.models import Booking, BookingAddon, BookingItem
 from nibog.booking.tasks import seats_changed
 from nibog.booking.waitlist_tasks import offer_waitlist_seats
 from nibog.catalog.models import Event
+from nibog.core import metrics
 from nibog.core.errors import AppError, Conflict, NotFound
 from nibog.core.timeutil import isoformat_ist, utcnow
 from nibog.extensions import db
@@ -95,6 +96,7 @@ def _mark_confirmed(booking: Booking) -> None:
     booking.confirmed_at = utcnow()
     booking.hold_expires_at = None
     db.session.flush()
+    metrics.booking_changed("confirmed")
     notify_status(booking)
 
 
@@ -226,6 +228,7 @@ def cancel_booking(
     booking.hold_expires_at = None
     booking.cancel_reason = (reason or "").strip()[:1000] or None
     db.session.flush()
+    metrics.booking_changed("cancelled")
     if refund > 0 and booking.payment_mode == "online":
         # What the payments can still give back: staff may have refunded some already.
         refund = _request_refund(
@@ -269,6 +272,7 @@ def expire_holds(now: datetime | None = None) -> int:
         booking.status = "expired"
         booking.expired_at = now
     db.session.flush()
+    metrics.booking_changed("expired", len(bookings))
     _after_bookings_freed(bookings)
     return len(bookings)
 
@@ -308,6 +312,7 @@ def release_unpaid_holds_for_user(user_id: int) -> int:
         booking.hold_expires_at = None
         booking.cancel_reason = "Account deleted"
     db.session.flush()
+    metrics.booking_changed("cancelled", len(bookings))
     _after_bookings_freed(bookings)
     return len(bookings)
 

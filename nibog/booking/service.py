@@ -52,7 +52,7 @@ from nibog.catalog.models import (
     GameTemplate,
     Venue,
 )
-from nibog.core import locking, rows
+from nibog.core import locking, metrics, rows
 from nibog.core.errors import AppError, NotFound, ValidationFailed
 from nibog.core.money import CURRENCY
 from nibog.core.timeutil import today_ist, utcnow
@@ -365,6 +365,7 @@ def create_booking(
     notify_status(booking, recipient=(owner_email, user_id)
                   if user_id is not None and children else None)
     seats_changed.delay(event.id)
+    metrics.booking_changed("held" if state["status"] == "pending_payment" else "confirmed")
     return booking
 
 

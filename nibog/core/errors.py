@@ -204,6 +204,10 @@ def register_error_handlers(app: Flask) -> None:
             db.session.rollback()
             return handle_app_error(refusal)
         log.exception("unhandled error")
+        # Handled here, so Flask never signals it: the error tracker is told directly.
+        from nibog.core.observability import report_exception
+
+        report_exception(exc)
         from nibog.extensions import db
 
         try:

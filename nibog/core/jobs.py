@@ -18,6 +18,7 @@ from __future__ import annotations
 import importlib
 import json
 import logging
+import time
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
@@ -27,7 +28,8 @@ from redis.exceptions import RedisError
 from sqlalchemy import bindparam, event, select, update
 from sqlalchemy.orm import Session
 
-from nibog.core import boundary
+from nibog.core import boundary, metrics
+from nibog.core.logging import current_request_id, job_request_id
 from nibog.core.models import OutboxJob
 from nibog.core.timeutil import utcnow
 from nibog.extensions import db, get_redis
@@ -57,6 +59,8 @@ class JobSpec:
     queue: str = "default"
     retries: int = 3
     outbox_id: int | None = None
+    # The request (or job) that queued it: its log lines and error reports carry the same id.
+    request_id: str | None = None
     # Until the commit writes it: the outbox row, and the savepoint (if any) it was queued in.
     row: dict[str, Any] | None = None
     savepoint: Any = None
@@ -74,11 +78,13 @@ def enqueue(func: str, *args: Any, queue: str = "default", retries: int = 3, **k
     # hold are stored as text; the after-commit dispatch still passes the originals.
     stored_args, stored_kwargs = json.loads(json.dumps([list(args), kwargs], default=str))
     session = db.session()
+    request_id = current_request_id()
     session.info.setdefault(_PENDING, []).append(
         JobSpec(
             func=func, args=args, kwargs=kwargs, queue=queue, retries=retries,
+            request_id=request_id,
             row={"queue": queue, "func": func, "args": stored_args, "kwargs": stored_kwargs or None,
-                 "retries": retries},
+                 "retries": retries, "request_id": request_id},
             savepoint=session.get_nested_transaction(),
         )
     )
@@ -169,15 +175,41 @@ def resolve(func_path: str):
 
 def run_job(func_path: str, *args: Any, **kwargs: Any) -> Any:
     """Entry point RQ calls: runs the job inside an app context (the worker pushes one)."""
+    from rq import get_current_job
+
+    current = get_current_job()
+    queue = current.origin if current is not None else "default"
+    request_id = (current.meta or {}).get("request_id") if current is not None else None
     if has_app_context():
-        return _call(func_path, args, kwargs)
+        return _observed_call(queue, request_id, func_path, args, kwargs)
     from nibog import create_app
 
     with create_app().app_context():
         try:
-            return _call(func_path, args, kwargs)
+            return _observed_call(queue, request_id, func_path, args, kwargs)
         finally:
             db.session.remove()
+
+
+def _observed_call(queue: str, request_id: str | None, func_path: str, args, kwargs) -> Any:
+    """``_call`` counted (started, failed, duration per queue) and logged under the id of the
+    request that queued it."""
+    token = job_request_id.set(request_id)
+    metrics.JOBS_STARTED.labels(queue).inc()
+    started = time.perf_counter()
+    try:
+        return _call(func_path, args, kwargs)
+    except Exception:
+        metrics.JOBS_FAILED.labels(queue).inc()
+        raise
+    finally:
+        metrics.JOB_DURATION.labels(queue).observe(time.perf_counter() - started)
+        job_request_id.reset(token)
+
+
+def _count_queued(specs) -> None:
+    for spec in specs:
+        metrics.JOBS_QUEUED.labels(spec.queue).inc()
 
 
 def _call(func_path: str, args: tuple, kwargs: dict) -> Any:
@@ -241,6 +273,7 @@ def _dispatch(spec: JobSpec) -> None:
         log.warning("redis unavailable, job stays in the outbox: %s (%s)", spec.func, exc)
         _mark([spec.outbox_id], error=f"redis: {exc}")
         return
+    _count_queued([spec])
     _mark([spec.outbox_id], relayed=True)
 
 
@@ -259,6 +292,7 @@ def _push_batch(conn, specs: list[JobSpec]) -> None:
         )
         _mark(ids, error=f"redis: {exc}")
         return
+    _count_queued(specs)
     _mark(ids, relayed=True)
 
 
@@ -276,6 +310,7 @@ def _push(conn, spec: JobSpec, pipeline=None) -> None:
         failure_ttl=FAILED_JOB_TTL,
         timeout=JOB_TIMEOUTS.get(spec.queue),
         description=spec.func,
+        meta={"request_id": spec.request_id} if spec.request_id else None,
         pipeline=pipeline,
     )
 
@@ -284,7 +319,7 @@ def _run_in_process(spec: JobSpec) -> None:
     # Embedded default: no broker, run now. A failing job must not fail the request that
     # already committed; it stays in the outbox with its error for `flask relay-outbox`.
     try:
-        _call(spec.func, spec.args, spec.kwargs)
+        _observed_call(spec.queue, spec.request_id, spec.func, spec.args, spec.kwargs)
     except Exception as exc:  # noqa: BLE001
         log.exception("in-process job failed: %s", spec.func)
         _mark([spec.outbox_id], error=f"{type(exc).__name__}: {exc}")
@@ -331,6 +366,7 @@ def _spec_from_row(row) -> JobSpec:
         kwargs=dict(row.kwargs or {}),
         queue=row.queue,
         outbox_id=row.id,
+        request_id=row.request_id,
     )
     if row.retries is not None:
         spec.retries = row.retries
@@ -347,7 +383,7 @@ def relay_outbox(grace_seconds: int | None = None, limit: int = RELAY_BATCH) -> 
     cutoff = utcnow() - timedelta(seconds=grace)
     pending = (
         select(OutboxJob.id, OutboxJob.func, OutboxJob.args, OutboxJob.kwargs, OutboxJob.queue,
-               OutboxJob.retries)
+               OutboxJob.retries, OutboxJob.request_id)
         .where(OutboxJob.relayed_at.is_(None), OutboxJob.created_at <= cutoff)
         .order_by(OutboxJob.id)
         .limit(limit)
@@ -372,7 +408,8 @@ def relay_outbox(grace_seconds: int | None = None, limit: int = RELAY_BATCH) -> 
         ids = [row.id for row in rows]
         try:
             with redis_conn.pipeline(transaction=False) as pipe:
-                for spec in _coalesced([_spec_from_row(row) for row in rows]):
+                specs = _coalesced([_spec_from_row(row) for row in rows])
+                for spec in specs:
                     _push(redis_conn, spec, pipeline=pipe)
                 pipe.execute()
         except RedisError as exc:
@@ -380,6 +417,7 @@ def relay_outbox(grace_seconds: int | None = None, limit: int = RELAY_BATCH) -> 
             conn.execute(_mark_stmt(("last_error",)), {"ids": ids, "last_error": f"redis: {exc}"[:2000]})
             return 0
         conn.execute(_mark_stmt(("relayed_at",)), {"ids": ids, "relayed_at": utcnow()})
+        _count_queued(specs)
         relayed = len(ids)
     if relayed:
         log.info("relayed %s outbox jobs", relayed)

@@ -27,6 +27,7 @@ from marshmallow import ValidationError
 
 from nibog.core.errors import AppError, error_response
 from nibog.core.logging import request_id_for
+from nibog.core.observability import remember_route
 
 log = logging.getLogger(__name__)
 
@@ -103,6 +104,7 @@ class FullSlotGate:
                     return None
                 resp = error_response(exc.status, exc.code, exc.message, exc.details, exc.headers)
                 resp.headers["X-Request-ID"] = request_id_for(environ.get("HTTP_X_REQUEST_ID", ""))
+                remember_route(environ, PATH)
                 return resp
         return None
 
