@@ -122,6 +122,14 @@ class Config:
     PHONEPE_SALT_KEY = os.environ.get("PHONEPE_SALT_KEY", "")
     PHONEPE_SALT_INDEX = os.environ.get("PHONEPE_SALT_INDEX", "1")
     PHONEPE_ENV = os.environ.get("PHONEPE_ENV", "uat")
+    # v2: Standard Checkout with OAuth (what PhonePe onboards on); v1: the salt-key flow above.
+    PHONEPE_API = os.environ.get("PHONEPE_API", "v2")
+    PHONEPE_CLIENT_ID = os.environ.get("PHONEPE_CLIENT_ID", "")
+    PHONEPE_CLIENT_SECRET = os.environ.get("PHONEPE_CLIENT_SECRET", "")
+    PHONEPE_CLIENT_VERSION = os.environ.get("PHONEPE_CLIENT_VERSION", "1")
+    # The pair set on PhonePe's dashboard for webhooks: they send sha256("user:password").
+    PHONEPE_WEBHOOK_USERNAME = os.environ.get("PHONEPE_WEBHOOK_USERNAME", "")
+    PHONEPE_WEBHOOK_PASSWORD = os.environ.get("PHONEPE_WEBHOOK_PASSWORD", "")
 
     # Sign-in
     GOOGLE_CLIENT_ID = os.environ.get("GOOGLE_CLIENT_ID", "")
@@ -217,9 +225,13 @@ class ProductionConfig(Config):
                 if not os.environ.get(n)
             ]
         if settings.get("PAYMENT_PROVIDER") == "phonepe":
-            missing += [
-                n for n in ("PHONEPE_MERCHANT_ID", "PHONEPE_SALT_KEY") if not os.environ.get(n)
-            ]
+            needed = (
+                ("PHONEPE_MERCHANT_ID", "PHONEPE_SALT_KEY")
+                if settings.get("PHONEPE_API", "v2") == "v1"
+                else ("PHONEPE_CLIENT_ID", "PHONEPE_CLIENT_SECRET", "PHONEPE_CLIENT_VERSION",
+                      "PHONEPE_WEBHOOK_USERNAME", "PHONEPE_WEBHOOK_PASSWORD")
+            )
+            missing += [n for n in needed if not os.environ.get(n)]
         if missing:
             raise RuntimeError(
                 "Refusing to start in production without: " + ", ".join(sorted(set(missing)))
