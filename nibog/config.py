@@ -165,6 +165,12 @@ class Config:
     STORAGE_S3_REGION = os.environ.get("STORAGE_S3_REGION", "us-east-1")
     STORAGE_S3_ACCESS_KEY_ID = os.environ.get("STORAGE_S3_ACCESS_KEY_ID", "")
     STORAGE_S3_SECRET_ACCESS_KEY = os.environ.get("STORAGE_S3_SECRET_ACCESS_KEY", "")
+    # Static keys are optional: without them boto3's chain finds temporary role credentials.
+    STORAGE_S3_SESSION_TOKEN = os.environ.get("STORAGE_S3_SESSION_TOKEN", "")
+    STORAGE_S3_ADDRESSING_STYLE = os.environ.get("STORAGE_S3_ADDRESSING_STYLE", "")
+    STORAGE_S3_MAX_ATTEMPTS = _int("STORAGE_S3_MAX_ATTEMPTS", 5)
+    STORAGE_S3_MULTIPART_MB = _int("STORAGE_S3_MULTIPART_MB", 16)
+    STORAGE_URL_EXPIRES_SECONDS = _int("STORAGE_URL_EXPIRES_SECONDS", 300)
 
     # OpenAPI (flask-smorest)
     API_TITLE = "NIBOG API"
