@@ -156,6 +156,24 @@ class Config:
     SES_SNS_TOPIC_ARNS = os.environ.get("SES_SNS_TOPIC_ARNS", "")
     WHATSAPP_TOKEN = os.environ.get("WHATSAPP_TOKEN", "")
     WHATSAPP_PHONE_NUMBER_ID = os.environ.get("WHATSAPP_PHONE_NUMBER_ID", "")
+    WHATSAPP_GRAPH_VERSION = os.environ.get("WHATSAPP_GRAPH_VERSION", "v24.0")
+    # The Meta app's secret (X-Hub-Signature-256 of status webhooks) and the token Meta echoes
+    # when the webhook is registered.
+    WHATSAPP_APP_SECRET = os.environ.get("WHATSAPP_APP_SECRET", "")
+    WHATSAPP_VERIFY_TOKEN = os.environ.get("WHATSAPP_VERIFY_TOKEN", "")
+    # Approved template names per message type (empty: that type goes as text).
+    WHATSAPP_TEMPLATE_BOOKING_CONFIRMED = os.environ.get(
+        "WHATSAPP_TEMPLATE_BOOKING_CONFIRMED", "booking_confirmed"
+    )
+    WHATSAPP_TEMPLATE_EVENT_REMINDER = os.environ.get(
+        "WHATSAPP_TEMPLATE_EVENT_REMINDER", "event_reminder"
+    )
+    WHATSAPP_TEMPLATE_CERTIFICATE_READY = os.environ.get(
+        "WHATSAPP_TEMPLATE_CERTIFICATE_READY", "certificate_ready"
+    )
+    WHATSAPP_TEMPLATE_LANGUAGE = os.environ.get("WHATSAPP_TEMPLATE_LANGUAGE", "en")
+    # Send confirmations, reminders and certificate notices on WhatsApp too.
+    WHATSAPP_NOTIFY = _bool("WHATSAPP_NOTIFY", False)
 
     # Files (tickets, certificates, reports)
     STORAGE_BACKEND = os.environ.get("STORAGE_BACKEND", "local")

@@ -70,6 +70,10 @@ def _compose(entry: NotificationLog, context: dict[str, Any]) -> OutgoingMessage
         to=entry.recipient,
         body=templates.render_short_text(entry.template, ctx),
         reference=str(entry.id),
+        template=(
+            templates.whatsapp_template(entry.template, ctx)
+            if entry.channel == "whatsapp" else templates.sms_template(entry.template, ctx)
+        ),
     )
 
 
@@ -156,7 +160,7 @@ def send_event_reminders() -> int:
     from nibog.booking.models import Booking
     from nibog.catalog.models import Event
     from nibog.documents.booking_view import load_booking_view
-    from nibog.notifications.service import queue_email, queue_sms
+    from nibog.notifications.service import queue_email, queue_sms, queue_whatsapp_update
 
     tomorrow = today_ist() + timedelta(days=1)
     already = exists().where(
@@ -195,6 +199,8 @@ def send_event_reminders() -> int:
         if view["phone"] and current_app.config.get("SMS_REMINDERS", True):
             queue_sms("event_reminder", view["phone"], context, user_id=view["user_id"],
                       booking_id=booking_id)
+        queue_whatsapp_update("event_reminder", view["phone"], context, user_id=view["user_id"],
+                              booking_id=booking_id)
         tx.commit()
         sent += 1
     return sent
