@@ -152,6 +152,19 @@ class Config:
     TWILIO_AUTH_TOKEN = os.environ.get("TWILIO_AUTH_TOKEN", "")
     TWILIO_SMS_FROM = os.environ.get("TWILIO_SMS_FROM", "")
     TWILIO_STATUS_CALLBACK = os.environ.get("TWILIO_STATUS_CALLBACK", "")
+    # India (SMS_BACKEND=exotel): DLT principal entity id, and one DLT template id per message
+    # type in SMS_DLT_TEMPLATE_<TYPE> (read from the environment by name, see below).
+    SMS_DLT_ENTITY_ID = os.environ.get("SMS_DLT_ENTITY_ID", "")
+    EXOTEL_ACCOUNT_SID = os.environ.get("EXOTEL_ACCOUNT_SID", "")
+    EXOTEL_API_KEY = os.environ.get("EXOTEL_API_KEY", "")
+    EXOTEL_API_TOKEN = os.environ.get("EXOTEL_API_TOKEN", "")
+    EXOTEL_SUBDOMAIN = os.environ.get("EXOTEL_SUBDOMAIN", "api.in.exotel.com")
+    EXOTEL_SMS_FROM = os.environ.get("EXOTEL_SMS_FROM", "")
+    EXOTEL_STATUS_CALLBACK = os.environ.get("EXOTEL_STATUS_CALLBACK", "")
+    # The class body's namespace: every SMS_DLT_TEMPLATE_* variable becomes a setting.
+    locals().update(
+        {name: value for name, value in os.environ.items() if name.startswith("SMS_DLT_TEMPLATE_")}
+    )
     # SNS topics whose SES notifications /webhooks/ses accepts (comma-separated ARNs).
     SES_SNS_TOPIC_ARNS = os.environ.get("SES_SNS_TOPIC_ARNS", "")
     WHATSAPP_TOKEN = os.environ.get("WHATSAPP_TOKEN", "")
