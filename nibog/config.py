@@ -167,6 +167,8 @@ class Config:
     )
     # SNS topics whose SES notifications /webhooks/ses accepts (comma-separated ARNs).
     SES_SNS_TOPIC_ARNS = os.environ.get("SES_SNS_TOPIC_ARNS", "")
+    # An SNS message older than this is refused (a captured one cannot be replayed later).
+    SNS_MAX_MESSAGE_AGE_SECONDS = _int("SNS_MAX_MESSAGE_AGE_SECONDS", 3600)
     WHATSAPP_TOKEN = os.environ.get("WHATSAPP_TOKEN", "")
     WHATSAPP_PHONE_NUMBER_ID = os.environ.get("WHATSAPP_PHONE_NUMBER_ID", "")
     WHATSAPP_GRAPH_VERSION = os.environ.get("WHATSAPP_GRAPH_VERSION", "v24.0")
