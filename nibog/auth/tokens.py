@@ -16,7 +16,6 @@ from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 
 from nibog.accounts.models import User
 from nibog.auth.revocation import published_version, revoke_token
-from nibog.core import tx
 from nibog.core.errors import AppError
 
 RESET_SALT = "nibog.password-reset"
@@ -56,8 +55,6 @@ def _catch_up_with_published_version(user: User) -> None:
     published = published_version(user.id)
     if published is not None and published > (user.token_version or 0):
         user.token_version = published
-        # Tokens are issued after the sign-in committed its work: this commits only the raise.
-        tx.commit()
 
 
 def issue_access_token(user: User, refresh_jti: str) -> dict[str, Any]:

@@ -14,7 +14,6 @@ from flask import current_app, request
 from flask_smorest import Blueprint
 from marshmallow import Schema, fields
 
-from nibog.core import tx
 from nibog.core.errors import AppError, ValidationFailed, json_object
 from nibog.notifications import receipts
 
@@ -70,7 +69,6 @@ def _handle(kind: str):
                                        or body.get("message_id")):
         raise ValidationFailed({"email": ["Say which address or message bounced"]})
     result = receipts.record_receipt(kind, event_id, body)
-    tx.commit()
     return result
 
 
@@ -125,7 +123,6 @@ def twilio_sms_status():
     if error:
         payload["reason"] = f"twilio {error}"
     result = receipts.record_receipt("sms_delivery", f"{sid}:{status}", payload)
-    tx.commit()
     return result
 
 
@@ -149,7 +146,6 @@ def ses_notification():
         raise AppError("bad_request", "Not an SNS message", 400)
     ses.verify(message)
     result = ses.handle(message)
-    tx.commit()
     return result
 
 
@@ -182,6 +178,4 @@ def whatsapp_events_webhook():
 
     raw = request.get_data(cache=True)
     whatsapp_events.verify_signature(raw, request.headers.get("X-Hub-Signature-256"))
-    result = whatsapp_events.handle(json_object(raw))
-    tx.commit()
-    return result
+    return whatsapp_events.handle(json_object(raw))

@@ -13,7 +13,7 @@ import boto3
 import pytest
 import requests
 
-from nibog.core import tx
+from nibog.core import boundary
 from nibog.core.timeutil import today_ist
 from nibog.documents.storage import LocalStorage, S3Storage, StorageError, get_storage
 from tests.documents.helpers import make_booking
@@ -124,7 +124,7 @@ def test_presigned_url_names_the_file_and_expires(s3, app, monkeypatch):
 def test_ticket_and_certificate_downloads_redirect_to_the_store(s3, client):
     booking, info = make_booking(status="completed", event_date=today_ist() - timedelta(days=1))
     info["event"].status = "completed"
-    tx.commit()
+    boundary.commit()
     headers = auth_headers(info["user"])
 
     ticket = client.get(f"/api/bookings/{booking.id}/ticket", headers=headers)

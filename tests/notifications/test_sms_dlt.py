@@ -9,7 +9,7 @@ from urllib.parse import parse_qs
 import pytest
 import responses
 
-from nibog.core import tx
+from nibog.core import boundary
 from nibog.extensions import db
 from nibog.notifications.models import NotificationLog
 from nibog.notifications.service import queue_sms
@@ -43,7 +43,7 @@ def _log(entry_id) -> NotificationLog:
 
 def test_an_otp_carries_the_dlt_entity_and_template(app, exotel):
     entry = queue_sms("login_otp", "+919876500001", {"otp": "482913", "expires_minutes": 5})
-    tx.commit()
+    boundary.commit()
     request = exotel.send.calls[0].request
     form = parse_qs(request.body)
     assert form["DltEntityId"] == ["1201159100000000001"]
@@ -59,7 +59,7 @@ def test_an_otp_carries_the_dlt_entity_and_template(app, exotel):
 
 def test_a_type_without_a_registered_template_is_refused_not_dropped(app, exotel):
     entry = queue_sms("phone_verify_otp", "+919876500001", {"otp": "111111"})
-    tx.commit()
+    boundary.commit()
     logged = _log(entry.id)
     assert logged.status == "failed" and "DLT template" in logged.error
     assert exotel.send.call_count == 0
@@ -69,6 +69,6 @@ def test_a_dlt_refusal_fails_the_message(app, exotel):
     exotel.replace(responses.POST, URL, status=400, json={"RestException": {
         "Status": 400, "Message": "DLT template id does not match the content"}})
     entry = queue_sms("login_otp", "+919876500001", {"otp": "482913"})
-    tx.commit()
+    boundary.commit()
     logged = _log(entry.id)
     assert logged.status == "failed" and "DLT template id does not match" in logged.error

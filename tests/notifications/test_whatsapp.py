@@ -13,7 +13,7 @@ import pytest
 import responses
 from sqlalchemy import select
 
-from nibog.core import tx
+from nibog.core import boundary
 from nibog.extensions import db
 from nibog.notifications.models import NotificationLog, WhatsAppOptOut
 from nibog.notifications.service import queue_whatsapp
@@ -53,7 +53,7 @@ def test_a_confirmation_is_an_approved_template_with_parameters(app, meta):
     booking, info = make_booking(title="Pune Games")
     entry = queue_whatsapp("booking_confirmed", PHONE, {"booking_id": booking.id},
                            booking_id=booking.id, user_id=info["user"].id)
-    tx.commit()
+    boundary.commit()
     request = meta.send.calls[0].request
     assert request.headers["Authorization"] == "Bearer EAAG-test"
     body = json.loads(request.body)
@@ -75,7 +75,7 @@ def test_the_graph_version_is_configurable(app, meta, monkeypatch):
                      json={"messages": [{"id": "wamid.v25"}]})
     booking, _ = make_booking()
     queue_whatsapp("booking_confirmed", PHONE, {"booking_id": booking.id}, booking_id=booking.id)
-    tx.commit()
+    boundary.commit()
     assert call.call_count == 1
 
 
@@ -83,7 +83,7 @@ def test_a_type_without_a_template_goes_as_text(app, meta, monkeypatch):
     monkeypatch.setitem(app.config, "WHATSAPP_TEMPLATE_BOOKING_CONFIRMED", "")
     booking, _ = make_booking()
     queue_whatsapp("booking_confirmed", PHONE, {"booking_id": booking.id}, booking_id=booking.id)
-    tx.commit()
+    boundary.commit()
     body = json.loads(meta.send.calls[0].request.body)
     assert body["type"] == "text" and booking.booking_number in body["text"]["body"]
 
@@ -99,7 +99,7 @@ def test_outside_the_window_meta_refuses_text_and_the_message_fails(app, meta, m
     booking, _ = make_booking()
     entry = queue_whatsapp("booking_confirmed", PHONE, {"booking_id": booking.id},
                            booking_id=booking.id)
-    tx.commit()
+    boundary.commit()
     logged = _log(entry.id)
     assert logged.status == "failed" and "131047" in logged.error
 
@@ -132,7 +132,7 @@ def test_status_webhooks_update_the_log_once_signed(app, client, meta):
     booking, _ = make_booking()
     entry = queue_whatsapp("booking_confirmed", PHONE, {"booking_id": booking.id},
                            booking_id=booking.id)
-    tx.commit()
+    boundary.commit()
     wamid = _log(entry.id).provider_message_id
 
     forged = _signed_post(client, _status_event(wamid, "delivered"), secret="guess")
@@ -153,7 +153,7 @@ def test_a_failed_status_records_metas_reason(app, client, meta):
     booking, _ = make_booking()
     entry = queue_whatsapp("booking_confirmed", PHONE, {"booking_id": booking.id},
                            booking_id=booking.id)
-    tx.commit()
+    boundary.commit()
     wamid = _log(entry.id).provider_message_id
     errors = [{"code": 131026, "title": "Message undeliverable",
                "message": "Message undeliverable",
@@ -180,7 +180,7 @@ def test_stop_is_honoured_until_start(app, client, meta):
     booking, _ = make_booking()
     held = queue_whatsapp("booking_confirmed", PHONE, {"booking_id": booking.id},
                           booking_id=booking.id)
-    tx.commit()
+    boundary.commit()
     assert held.status == "suppressed" and held.error == "opted out of WhatsApp"
     assert meta.send.call_count == 0
     # Email and SMS are other channels: unaffected (the parent stopped WhatsApp only).
@@ -188,7 +188,7 @@ def test_stop_is_honoured_until_start(app, client, meta):
     assert _signed_post(client, _inbound("START")).get_json()["opted_in"] == 1
     sent = queue_whatsapp("booking_confirmed", PHONE, {"booking_id": booking.id},
                           booking_id=booking.id)
-    tx.commit()
+    boundary.commit()
     assert _log(sent.id).status == "sent" and meta.send.call_count == 1
 
 
@@ -201,7 +201,7 @@ def test_an_opt_out_after_queueing_is_checked_again_at_send_time(app, meta):
                           booking_id=booking.id, status="queued")
     db.session.add(row)
     opt_out_whatsapp("919876500002")
-    tx.commit()
+    boundary.commit()
     deliver(row.id, {"booking_id": booking.id})
     assert _log(row.id).status == "suppressed" and meta.send.call_count == 0
 

@@ -23,6 +23,7 @@ import responses
 from sqlalchemy import update
 
 from nibog.booking.models import Booking
+from nibog.core import boundary
 from nibog.core.timeutil import utcnow
 from nibog.extensions import db
 from nibog.payments.gateways import GatewayError
@@ -451,7 +452,7 @@ def test_a_refund_phonepe_does_not_know_after_a_timeout_stays_pending(
         responses.POST, f"{HOST}/payments/v2/refund",
         json={"refundId": "OMR2", "amount": PRICE, "state": "PENDING"},
     )
-    assert process_refund(row.id) == "pending"
+    assert boundary.run_unit(process_refund, row.id) == "pending"
     refund_posts = [c for c in phonepe.calls if c.request.url.endswith("/payments/v2/refund")]
     assert len({json.loads(c.request.body)["merchantRefundId"] for c in refund_posts}) == 1
     assert reload(Refund, row.id).provider_refund_id == "OMR2"
@@ -465,7 +466,7 @@ def test_refund_status_check_finishes_or_fails_a_refund(client, phonepe, parent,
     first = reload(Refund, _refund(client, admin, order["payment_id"], 10000).get_json()["id"])
     status_url = re.compile(rf"{HOST}/payments/v2/refund/NBR\d+T\d+/status")
     phonepe.get(status_url, json={"refundId": "OMR3", "amount": 10000, "state": "PENDING"})
-    assert check_refund(first.id) == "pending"
+    assert boundary.run_unit(check_refund, first.id) == "pending"
     assert reload(Refund, first.id).status == "pending"
 
     phonepe.replace(
@@ -474,7 +475,7 @@ def test_refund_status_check_finishes_or_fails_a_refund(client, phonepe, parent,
               "errorCode": "INTERNAL_SERVER_ERROR", "detailedErrorCode": ""},
     )
     # PhonePe's final state decides, whatever errorCode explains it.
-    assert check_refund(first.id) == "failed"
+    assert boundary.run_unit(check_refund, first.id) == "failed"
     assert reload(Refund, first.id).status == "failed"
     assert reload(Payment, order["payment_id"]).amount_refunded == 0
 
