@@ -124,6 +124,14 @@ class Config:
     PHONEPE_SALT_KEY = os.environ.get("PHONEPE_SALT_KEY", "")
     PHONEPE_SALT_INDEX = os.environ.get("PHONEPE_SALT_INDEX", "1")
     PHONEPE_ENV = os.environ.get("PHONEPE_ENV", "uat")
+    # v2: Standard Checkout with OAuth (what PhonePe onboards on); v1: the salt-key flow above.
+    PHONEPE_API = os.environ.get("PHONEPE_API", "v2")
+    PHONEPE_CLIENT_ID = os.environ.get("PHONEPE_CLIENT_ID", "")
+    PHONEPE_CLIENT_SECRET = os.environ.get("PHONEPE_CLIENT_SECRET", "")
+    PHONEPE_CLIENT_VERSION = os.environ.get("PHONEPE_CLIENT_VERSION", "1")
+    # The pair set on PhonePe's dashboard for webhooks: they send sha256("user:password").
+    PHONEPE_WEBHOOK_USERNAME = os.environ.get("PHONEPE_WEBHOOK_USERNAME", "")
+    PHONEPE_WEBHOOK_PASSWORD = os.environ.get("PHONEPE_WEBHOOK_PASSWORD", "")
 
     # Sign-in
     GOOGLE_CLIENT_ID = os.environ.get("GOOGLE_CLIENT_ID", "")
@@ -146,10 +154,43 @@ class Config:
     TWILIO_AUTH_TOKEN = os.environ.get("TWILIO_AUTH_TOKEN", "")
     TWILIO_SMS_FROM = os.environ.get("TWILIO_SMS_FROM", "")
     TWILIO_STATUS_CALLBACK = os.environ.get("TWILIO_STATUS_CALLBACK", "")
+    # India (SMS_BACKEND=exotel): DLT principal entity id, and one DLT template id per message
+    # type in SMS_DLT_TEMPLATE_<TYPE> (read from the environment by name, see below).
+    SMS_DLT_ENTITY_ID = os.environ.get("SMS_DLT_ENTITY_ID", "")
+    EXOTEL_ACCOUNT_SID = os.environ.get("EXOTEL_ACCOUNT_SID", "")
+    EXOTEL_API_KEY = os.environ.get("EXOTEL_API_KEY", "")
+    EXOTEL_API_TOKEN = os.environ.get("EXOTEL_API_TOKEN", "")
+    EXOTEL_SUBDOMAIN = os.environ.get("EXOTEL_SUBDOMAIN", "api.in.exotel.com")
+    EXOTEL_SMS_FROM = os.environ.get("EXOTEL_SMS_FROM", "")
+    EXOTEL_STATUS_CALLBACK = os.environ.get("EXOTEL_STATUS_CALLBACK", "")
+    # The class body's namespace: every SMS_DLT_TEMPLATE_* variable becomes a setting.
+    locals().update(
+        {name: value for name, value in os.environ.items() if name.startswith("SMS_DLT_TEMPLATE_")}
+    )
     # SNS topics whose SES notifications /webhooks/ses accepts (comma-separated ARNs).
     SES_SNS_TOPIC_ARNS = os.environ.get("SES_SNS_TOPIC_ARNS", "")
+    # An SNS message older than this is refused (a captured one cannot be replayed later).
+    SNS_MAX_MESSAGE_AGE_SECONDS = _int("SNS_MAX_MESSAGE_AGE_SECONDS", 3600)
     WHATSAPP_TOKEN = os.environ.get("WHATSAPP_TOKEN", "")
     WHATSAPP_PHONE_NUMBER_ID = os.environ.get("WHATSAPP_PHONE_NUMBER_ID", "")
+    WHATSAPP_GRAPH_VERSION = os.environ.get("WHATSAPP_GRAPH_VERSION", "v24.0")
+    # The Meta app's secret (X-Hub-Signature-256 of status webhooks) and the token Meta echoes
+    # when the webhook is registered.
+    WHATSAPP_APP_SECRET = os.environ.get("WHATSAPP_APP_SECRET", "")
+    WHATSAPP_VERIFY_TOKEN = os.environ.get("WHATSAPP_VERIFY_TOKEN", "")
+    # Approved template names per message type (empty: that type goes as text).
+    WHATSAPP_TEMPLATE_BOOKING_CONFIRMED = os.environ.get(
+        "WHATSAPP_TEMPLATE_BOOKING_CONFIRMED", "booking_confirmed"
+    )
+    WHATSAPP_TEMPLATE_EVENT_REMINDER = os.environ.get(
+        "WHATSAPP_TEMPLATE_EVENT_REMINDER", "event_reminder"
+    )
+    WHATSAPP_TEMPLATE_CERTIFICATE_READY = os.environ.get(
+        "WHATSAPP_TEMPLATE_CERTIFICATE_READY", "certificate_ready"
+    )
+    WHATSAPP_TEMPLATE_LANGUAGE = os.environ.get("WHATSAPP_TEMPLATE_LANGUAGE", "en")
+    # Send confirmations, reminders and certificate notices on WhatsApp too.
+    WHATSAPP_NOTIFY = _bool("WHATSAPP_NOTIFY", False)
 
     # Files (tickets, certificates, reports)
     STORAGE_BACKEND = os.environ.get("STORAGE_BACKEND", "local")
@@ -159,6 +200,12 @@ class Config:
     STORAGE_S3_REGION = os.environ.get("STORAGE_S3_REGION", "us-east-1")
     STORAGE_S3_ACCESS_KEY_ID = os.environ.get("STORAGE_S3_ACCESS_KEY_ID", "")
     STORAGE_S3_SECRET_ACCESS_KEY = os.environ.get("STORAGE_S3_SECRET_ACCESS_KEY", "")
+    # Static keys are optional: without them boto3's chain finds temporary role credentials.
+    STORAGE_S3_SESSION_TOKEN = os.environ.get("STORAGE_S3_SESSION_TOKEN", "")
+    STORAGE_S3_ADDRESSING_STYLE = os.environ.get("STORAGE_S3_ADDRESSING_STYLE", "")
+    STORAGE_S3_MAX_ATTEMPTS = _int("STORAGE_S3_MAX_ATTEMPTS", 5)
+    STORAGE_S3_MULTIPART_MB = _int("STORAGE_S3_MULTIPART_MB", 16)
+    STORAGE_URL_EXPIRES_SECONDS = _int("STORAGE_URL_EXPIRES_SECONDS", 300)
 
     # OpenAPI (flask-smorest)
     API_TITLE = "NIBOG API"
@@ -242,9 +289,13 @@ class ProductionConfig(Config):
                 if not os.environ.get(n)
             ]
         if settings.get("PAYMENT_PROVIDER") == "phonepe":
-            missing += [
-                n for n in ("PHONEPE_MERCHANT_ID", "PHONEPE_SALT_KEY") if not os.environ.get(n)
-            ]
+            needed = (
+                ("PHONEPE_MERCHANT_ID", "PHONEPE_SALT_KEY")
+                if settings.get("PHONEPE_API", "v2") == "v1"
+                else ("PHONEPE_CLIENT_ID", "PHONEPE_CLIENT_SECRET", "PHONEPE_CLIENT_VERSION",
+                      "PHONEPE_WEBHOOK_USERNAME", "PHONEPE_WEBHOOK_PASSWORD")
+            )
+            missing += [n for n in needed if not os.environ.get(n)]
         if missing:
             raise RuntimeError(
                 "Refusing to start in production without: " + ", ".join(sorted(set(missing)))

@@ -89,6 +89,13 @@ def notify_status(
         **extra,
     }
     queue_email(template, to, context, user_id=user_id, booking_id=booking.id)
+    if template == "booking_confirmed" and current_app.config.get("WHATSAPP_NOTIFY"):
+        from nibog.accounts.models import User
+        from nibog.notifications.service import queue_whatsapp_update
+
+        owner = db.session.get(User, booking.user_id) if booking.user_id else None
+        phone = (owner.phone if owner is not None else None) or booking.guest_phone
+        queue_whatsapp_update(template, phone, context, user_id=user_id, booking_id=booking.id)
 
 
 def _mark_confirmed(booking: Booking) -> None:
