@@ -1,7 +1,7 @@
 """whatsapp_opt_outs: numbers that wrote STOP to our WhatsApp number
 
 Revision ID: 795b4e06c49e
-Revises: d81c3f5a2e47
+Revises: e5b20a7c4d11
 Create Date: 2026-12-04 19:27:45
 
 Numbers are stored as digits only (what WhatsApp sends), unique: a repeated STOP keeps one row.
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "795b4e06c49e"
-down_revision = "d81c3f5a2e47"
+down_revision = "e5b20a7c4d11"
 branch_labels = None
 depends_on = None
 
