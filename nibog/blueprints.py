@@ -12,7 +12,8 @@ from nibog.admin import api as admin_api
 from nibog.auth import api as auth_api
 from nibog.booking import admin_api as booking_admin_api
 from nibog.booking import api as booking_api
-from nibog.booking import reviews_api, waitlist_api
+from nibog.booking import reviews_api
+from nibog.booking.waitlist import api as waitlist_api
 from nibog.catalog import admin_api as catalog_admin_api
 from nibog.catalog import api as catalog_api
 from nibog.catalog import promo_admin_api

@@ -8,7 +8,7 @@ on its own, and how often.
 from __future__ import annotations
 
 from nibog.booking import tasks as booking
-from nibog.booking import waitlist_tasks as waitlist
+from nibog.booking.waitlist import tasks as waitlist
 from nibog.core import housekeeping, jobs
 from nibog.core.periodic import PeriodicJob
 from nibog.notifications import tasks as notifications

@@ -18,7 +18,7 @@ from nibog.booking import holds, promos
 from nibog.booking.eligibility import ensure_registration_open, event_start_utc
 from nibog.booking.models import Booking, BookingAddon, BookingItem
 from nibog.booking.tasks import seats_changed
-from nibog.booking.waitlist_tasks import offer_waitlist_seats
+from nibog.booking.waitlist.tasks import offer_waitlist_seats
 from nibog.catalog.models import Event
 from nibog.core import metrics
 from nibog.core.errors import AppError, Conflict, NotFound

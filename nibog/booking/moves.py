@@ -14,7 +14,7 @@ from sqlalchemy import select
 from nibog.accounts.models import Child
 from nibog.booking.lifecycle import lock_booking
 from nibog.booking.models import BookingItem
-from nibog.booking.waitlist_tasks import offer_waitlist_seats
+from nibog.booking.waitlist.tasks import offer_waitlist_seats
 from nibog.catalog.cache import invalidate_event
 from nibog.catalog.models import Event, EventGame, GameSlot
 from nibog.core import locking
@@ -67,7 +67,7 @@ def move_item(
             {"slot_id": new_slot_id, "event_id": booking.event_id},
         )
     if check_age:
-        from nibog.booking.waitlist import check_eligible
+        from nibog.booking.waitlist.entries import check_eligible
 
         check_eligible(
             db.session.get(Child, item.child_id), new_game, db.session.get(Event, new_game.event_id)

@@ -14,7 +14,7 @@ from sqlalchemy import delete, exists, select
 from sqlalchemy.orm import selectinload
 
 from nibog.admin.audit import snapshot
-from nibog.booking.waitlist_tasks import offer_waitlist_seats
+from nibog.booking.waitlist.tasks import offer_waitlist_seats
 from nibog.catalog.admin_service import Actor, audit, unique_slug
 from nibog.catalog.cache import invalidate_catalog
 from nibog.catalog.models import (
