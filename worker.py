@@ -124,7 +124,7 @@ def main(argv: list[str]) -> int:
             return 1
         names = argv or os.environ.get("RQ_QUEUES", ",".join(QUEUES)).split(",")
         from nibog.core.cpu_pacing import pacer_for_worker
-        from nibog.core.jobs import relay_outbox
+        from nibog.core.outbox import relay_outbox
         from nibog.core.periodic import register_periodic_jobs
         from nibog.tasks import PERIODIC_JOBS
 
@@ -167,7 +167,7 @@ def _start_relay(app):
     """With JOBS_HANDOFF=relay the requests leave committed jobs in the outbox: push them."""
     import threading
 
-    from nibog.core.jobs import run_relay
+    from nibog.core.outbox import run_relay
 
     if app.config.get("JOBS_HANDOFF") != "relay":
         return None

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from nibog.booking import tasks as booking
 from nibog.booking.waitlist import tasks as waitlist
-from nibog.core import housekeeping, jobs
+from nibog.core import housekeeping, outbox
 from nibog.core.periodic import PeriodicJob
 from nibog.notifications import tasks as notifications
 from nibog.ops import retention
@@ -17,8 +17,8 @@ from nibog.payments import tasks as payments
 
 PERIODIC_JOBS: list[PeriodicJob] = [
     # Jobs whose after-commit push met a Redis outage (nothing a parent must receive is lost).
-    PeriodicJob(jobs.relay_outbox, 60),
-    PeriodicJob(jobs.purge_relayed_outbox, 24 * 3600),
+    PeriodicJob(outbox.relay_outbox, 60),
+    PeriodicJob(outbox.purge_relayed_outbox, 24 * 3600),
     # Reminder the day before the event, once per booking (the job is idempotent; hourly is enough).
     PeriodicJob(notifications.send_event_reminders, 3600, "notifications"),
     # Expired idempotency keys (and OTPs when the auth module keeps them in the database).

@@ -46,7 +46,7 @@ def register_cli(app: Flask) -> None:
     def purge_command() -> None:
         """Run every retention job now (they also run daily from the worker)."""
         from nibog.core.housekeeping import purge_expired
-        from nibog.core.jobs import purge_relayed_outbox
+        from nibog.core.outbox import purge_relayed_outbox
         from nibog.ops.retention import purge_abandoned_guests, purge_old_notifications
 
         click.echo(f"expired: {purge_expired()}")

@@ -2,7 +2,7 @@
 
 - expired idempotency keys and (embedded mode) OTP codes: ``nibog.core.housekeeping.purge_expired``
   (hourly); in Redis, OTPs carry their own TTL;
-- relayed outbox rows after 7 days: ``nibog.core.jobs.purge_relayed_outbox``;
+- relayed outbox rows after 7 days: ``nibog.core.outbox.purge_relayed_outbox``;
 - message logs after ``NOTIFICATION_LOG_DAYS`` (the delivery history support looks at):
   ``purge_old_notifications``;
 - guest placeholders nobody came back for: ``purge_abandoned_guests``.

@@ -12,9 +12,10 @@ from flask import g
 from sqlalchemy import select
 
 from nibog.core import boundary
-from nibog.core.jobs import enqueue, relay_outbox
+from nibog.core.jobs import enqueue
 from nibog.core.models import OutboxJob
 from nibog.core.observability import AccessLog, scrub_event
+from nibog.core.outbox import relay_outbox
 from nibog.extensions import db, get_redis
 from tests.booking.world import make_world
 from tests.helpers import auth_headers

@@ -12,8 +12,8 @@ from nibog.booking.models import Booking, BookingItem, IdempotencyKey
 from nibog.booking.service import create_guest_booking
 from nibog.core import boundary
 from nibog.core.housekeeping import purge_expired
-from nibog.core.jobs import purge_relayed_outbox
 from nibog.core.models import OutboxJob
+from nibog.core.outbox import purge_relayed_outbox
 from nibog.core.timeutil import utcnow
 from nibog.extensions import db
 from nibog.notifications.models import NotificationLog
@@ -31,7 +31,7 @@ def test_retention_jobs_are_scheduled_daily():
     scheduled = {job.path: job.seconds for job in PERIODIC_JOBS}
     for path in ("nibog.ops.retention.purge_old_notifications",
                  "nibog.ops.retention.purge_abandoned_guests",
-                 "nibog.core.jobs.purge_relayed_outbox"):
+                 "nibog.core.outbox.purge_relayed_outbox"):
         assert scheduled[path] == 24 * 3600
     assert scheduled["nibog.core.housekeeping.purge_expired"] == 3600
 
