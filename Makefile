@@ -38,6 +38,7 @@ test: $(VENV)/.installed translations
 
 lint: $(VENV)/.installed
 	$(BIN)/ruff check nibog tests bench worker.py wsgi.py
+	PYTHONPATH=. $(BIN)/lint-imports
 
 check: $(VENV)/.installed
 	$(BIN)/flask db check

@@ -71,6 +71,8 @@ def create_app(config: type[Config] | dict | None = None) -> Flask:
         api.register_blueprint(blueprint)
     for blueprint in blueprints.PAGE_BLUEPRINTS:
         app.register_blueprint(blueprint)
+    if app.config.get("METRICS_ENABLED", True):
+        app.register_blueprint(blueprints.METRICS_BLUEPRINT)
     _document_security(app, api)
     # One transaction per request and per command (nibog.core.boundary); jobs get theirs from
     # the job runner.

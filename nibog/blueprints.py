@@ -23,6 +23,7 @@ from nibog.core import health
 from nibog.documents import api as documents_api
 from nibog.integrations import webhooks as partner_webhooks
 from nibog.notifications import webhooks as notification_webhooks
+from nibog.ops import scrape
 from nibog.payments import api as payments_api
 from nibog.payments import sandbox_views
 from nibog.payments import webhooks as payment_webhooks
@@ -56,3 +57,6 @@ PAGE_BLUEPRINTS = [
     web_views.bp,
     password_reset.bp,
 ]
+
+# Prometheus scrapes it (METRICS_ENABLED); protected by network or bearer token.
+METRICS_BLUEPRINT = scrape.bp

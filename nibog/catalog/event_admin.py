@@ -131,7 +131,7 @@ def _check_slot(slot: GameSlot, game: EventGame, template: GameTemplate) -> None
 # -- create ----------------------------------------------------------------------------------
 
 
-def _clean(data: dict) -> dict:
+def writable_fields(data: dict) -> dict:
     """Drop the edit markers (``id``/``_delete``) an entry for a new row may carry."""
     return {k: v for k, v in data.items() if k not in ("id", "delete")}
 
@@ -142,7 +142,7 @@ def _add_slot(game: EventGame, template: GameTemplate, data: dict) -> GameSlot:
     missing = [f for f in ("start_time", "end_time", "capacity") if data.get(f) is None]
     if missing:
         raise ValidationFailed({"slots": [f"A new slot needs {', '.join(missing)}"]})
-    slot = GameSlot(event_game_id=game.id, **_clean(data))
+    slot = GameSlot(event_game_id=game.id, **writable_fields(data))
     _check_slot(slot, game, template)
     db.session.add(slot)
     return slot
@@ -151,7 +151,7 @@ def _add_slot(game: EventGame, template: GameTemplate, data: dict) -> GameSlot:
 def _add_game(event: Event, data: dict) -> EventGame:
     slots = data.pop("slots", None) or []
     template = _template(data["game_template_id"])
-    game = EventGame(event_id=event.id, **_clean(data))
+    game = EventGame(event_id=event.id, **writable_fields(data))
     _check_game(game, template)
     db.session.add(game)
     db.session.flush()
@@ -161,13 +161,13 @@ def _add_game(event: Event, data: dict) -> EventGame:
     return game
 
 
-def _add_addon(event: Event, data: dict) -> AddOn:
+def add_addon(event: Event, data: dict) -> AddOn:
     variants = data.pop("variants", None) or []
-    addon = AddOn(event_id=event.id, **_clean(data))
+    addon = AddOn(event_id=event.id, **writable_fields(data))
     db.session.add(addon)
     db.session.flush()
     for variant in variants:
-        db.session.add(AddOnVariant(addon_id=addon.id, **_clean(variant)))
+        db.session.add(AddOnVariant(addon_id=addon.id, **writable_fields(variant)))
     return addon
 
 
@@ -187,7 +187,7 @@ def create_event(data: dict, actor: Actor) -> Event:
     for game in games:
         _add_game(event, dict(game))
     for addon in addons:
-        _add_addon(event, dict(addon))
+        add_addon(event, dict(addon))
     db.session.flush()
     if status == "published":
         from nibog.catalog.event_lifecycle import check_publishable
@@ -204,7 +204,7 @@ def create_event(data: dict, actor: Actor) -> Event:
 # -- incremental update ----------------------------------------------------------------------
 
 
-def _remove(obj, children: list) -> None:
+def remove_with_children(obj, children: list) -> None:
     """Delete one row and let the database cascade to its children.
 
     The ORM would instead null the children's NOT NULL foreign keys (the relationships have no
@@ -326,7 +326,7 @@ def _edit_games(event: Event, entries: list[dict]) -> None:
                     "game_has_bookings", f"Game {game.id} has bookings; it cannot be removed",
                     {"event_game_id": game.id},
                 )
-            _remove(game, list(game.slots))
+            remove_with_children(game, list(game.slots))
             db.session.expire(event, ["games"])
             continue
         slots = entry.pop("slots", None)

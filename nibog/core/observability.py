@@ -167,14 +167,8 @@ def _access_log(app: Flask) -> AccessLog | None:
 
 
 def init_observability(app: Flask) -> None:
-    """Wire metrics, the access log and Sentry. Call last in ``create_app`` (outermost layer)."""
-    if app.config.get("METRICS_ENABLED", True):
-        from nibog.core import boundary
-
-        app.register_blueprint(metrics.bp)
-        # Registered after the views were wrapped: inside the boundary like every view.
-        app.view_functions["metrics.metrics"] = boundary.transactional(
-            app.view_functions["metrics.metrics"])
+    """Wire request metrics, the access log and Sentry. Call last in ``create_app`` (outermost
+    layer). The /metrics endpoint itself is a page blueprint (``nibog.ops.scrape``)."""
     app.after_request(_note_route_and_user)
     app.wsgi_app = RequestObserver(app, app.wsgi_app, access_log=_access_log(app))
     init_sentry(app)
