@@ -51,6 +51,9 @@ class User(UserMixin, TimestampMixin, db.Model):
         ForeignKey("cities.id", ondelete="SET NULL"), index=True
     )
     marketing_opt_in: Mapped[bool] = mapped_column(Boolean, nullable=False, server_default=true())
+    # The language of this parent's e-mails and SMS: the site's when they signed up, then their
+    # choice in the profile. Any code in config LANGUAGES.
+    language: Mapped[str] = mapped_column(String(8), nullable=False, server_default="en")
     # Bumped on password change/reset/deactivation: tokens carrying an older version are dead.
     token_version: Mapped[int] = mapped_column(Integer, nullable=False, server_default=text("0"))
     last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
