@@ -29,5 +29,9 @@ BLUEPRINTS: list[tuple[str, str]] = [
     ("api", "nibog.admin.api:blp"),
     ("web", "nibog.web.views:bp"),
     ("web", "nibog.web.password_reset:bp"),
+    ("web", "nibog.web.prefs:bp"),
+    ("web", "nibog.web.auth:bp"),
+    ("web", "nibog.web.booking:bp"),
+    ("web", "nibog.web.guest:bp"),
     ("web", "nibog.admin.views:bp"),
 ]
