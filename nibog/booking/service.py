@@ -30,6 +30,7 @@ from nibog.booking.guests import (  # noqa: F401 - guest bookings through the sa
 from nibog.booking.lifecycle import (  # noqa: F401 - the agreed import path for other features
     SeatsNoLongerAvailable,
     cancel_booking,
+    cancellation_terms,
     complete_event,
     confirm_booking,
     expire_holds,

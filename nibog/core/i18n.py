@@ -64,8 +64,10 @@ def money(amount_paise: int | None, language: str | None = None) -> str:
 
 def when(value: datetime | None, language: str | None = None) -> str:
     """A moment (UTC in the database) as Indians read it, in IST."""
-    if value is None:
+    if value is None or value == "":
         return ""
+    if isinstance(value, str):  # the API's ISO text, as serialised answers carry it
+        value = datetime.fromisoformat(value)
     language = language or current_language()
     return _ampm(format_datetime(value, _WHEN, tzinfo=IST, locale=_locale(language)), language)
 

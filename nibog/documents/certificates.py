@@ -62,8 +62,11 @@ def ordinal(n: int) -> str:
 
 
 class CertificateUnavailable(AppError):
-    def __init__(self, message: str):
-        super().__init__("certificate_unavailable", message, 409)
+    """``reason``: no_certificates, event_not_over or did_not_take_part (pages say it in the
+    parent's language)."""
+
+    def __init__(self, message: str, reason: str):
+        super().__init__("certificate_unavailable", message, 409, {"reason": reason})
 
 
 def event_is_over(event: dict[str, Any], now: datetime | None = None) -> bool:
@@ -83,15 +86,17 @@ def certificate_items(view: dict[str, Any], child_id: int) -> list[dict[str, Any
         raise NotFound("Child in this booking")
     event = view["event"]
     if view["status"] not in TICKET_STATUSES or event["status"] == "cancelled":
-        raise CertificateUnavailable("This booking has no certificates")
+        raise CertificateUnavailable("This booking has no certificates", "no_certificates")
     if event["status"] == "completed":
         eligible = [i for i in items if i["attendance"] != "no_show"]
     elif event_is_over(event):
         eligible = [i for i in items if i["attendance"] == "attended"]
     else:
-        raise CertificateUnavailable("Certificates are available once the event is over")
+        raise CertificateUnavailable("Certificates are available once the event is over",
+                                     "event_not_over")
     if not eligible:
-        raise CertificateUnavailable("Certificates are only for children who took part")
+        raise CertificateUnavailable("Certificates are only for children who took part",
+                                     "did_not_take_part")
     return eligible
 
 
