@@ -27,6 +27,17 @@ from nibog.web.forms import PASSWORD_RULE
 LANGUAGE_NAMES = {"en": "English", "hi": "हिन्दी"}
 
 
+class LocalDateField(DateField):
+    """A date field whose "not a date" message is in the page's language (WTForms has no
+    Hindi catalogue)."""
+
+    def process_formdata(self, valuelist):
+        try:
+            super().process_formdata(valuelist)
+        except ValueError:
+            raise ValueError(_l("Enter a date, e.g. 25/12/2023.")) from None
+
+
 def _optional_int(value):
     return int(value) if value not in (None, "", "None") else None
 
@@ -54,7 +65,7 @@ class ChildForm(FlaskForm):
     full_name = StringField(_l("Child's full name"), validators=[
         DataRequired(_l("Enter the child's name.")), Length(max=120)],
         description=_l("As it should appear on the certificate."))
-    date_of_birth = DateField(_l("Date of birth"), validators=[
+    date_of_birth = LocalDateField(_l("Date of birth"), validators=[
         InputRequired(_l("Enter the date of birth."))],
         description=_l("Games are chosen by the child's age on the event day."))
     gender = SelectField(_l("Gender (optional)"), choices=[
