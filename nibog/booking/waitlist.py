@@ -31,7 +31,7 @@ from nibog.accounts.models import Child, User
 from nibog.booking.models import Booking, BookingItem, WaitingListEntry
 from nibog.catalog.models import Event, EventGame, GameSlot
 from nibog.core.errors import AppError, Conflict, NotFound
-from nibog.core.timeutil import as_utc, isoformat_ist, to_ist, today_ist, utcnow
+from nibog.core.timeutil import as_utc, isoformat_ist, today_ist, utcnow
 from nibog.extensions import db
 
 log = logging.getLogger(__name__)
@@ -417,11 +417,8 @@ def _notify(entry: WaitingListEntry, booking: Booking) -> None:
         "child_name": child.full_name if child else "",
         "slot_id": entry.slot_id,
         "event_id": booking.event_id,
-        "offer_expires_at": (
-            to_ist(entry.offer_expires_at).strftime("%d %b %Y, %H:%M IST")
-            if entry.offer_expires_at
-            else None
-        ),
+        # ISO: the message shows it in the parent's language (notifications.templates).
+        "offer_expires_at": isoformat_ist(entry.offer_expires_at),
         "entry_id": entry.id,
     }
     if user is None:
