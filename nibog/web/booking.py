@@ -12,8 +12,18 @@ from __future__ import annotations
 
 import json
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask import (
+    Blueprint,
+    abort,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 from flask_babel import gettext as _
+from flask_babel import ngettext
 from flask_login import current_user, login_required
 
 from nibog.accounts import children as children_service
@@ -264,8 +274,7 @@ def _slot_label(slot: dict) -> str:
     if slot.get("price") is not None:
         text += f" · {money(slot['price'])}"
     seats = slot["seats_left"]
-    return text + " · " + (_("%(num)s seat left", num=seats) if seats == 1
-                           else _("%(num)s seats left", num=seats))
+    return text + " · " + ngettext("%(num)s seat left", "%(num)s seats left", seats)
 
 
 def _slots_form(groups: list[dict], basket: dict, formdata: bool):
@@ -380,6 +389,7 @@ def _review_page(event_id: int, basket: dict, *, promo_form=None, status: int = 
     promo_form = promo_form or forms.PromoForm(formdata=None, code=basket.get("promo") or "")
     return _render("web/booking/review.html", status, event=event, basket=basket, price=price,
                    lines=lines, promo_form=promo_form, confirm=forms.ConfirmForm(),
+                   hold_minutes=current_app.config["BOOKING_HOLD_SECONDS"] // 60,
                    guest=_is_guest(basket), steps=_steps("review"))
 
 
