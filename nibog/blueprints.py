@@ -32,6 +32,7 @@ BLUEPRINTS: list[tuple[str, str]] = [
     ("web", "nibog.web.prefs:bp"),
     ("web", "nibog.web.auth:bp"),
     ("web", "nibog.web.booking:bp"),
+    ("web", "nibog.web.checkout:bp"),
     ("web", "nibog.web.guest:bp"),
     ("web", "nibog.web.account:bp"),
     ("web", "nibog.web.content:bp"),

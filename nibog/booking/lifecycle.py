@@ -252,6 +252,16 @@ def cancellation_terms(booking: Booking, *, now: datetime | None = None) -> Canc
     )
 
 
+def cancellation_preview(booking: Booking, *, now: datetime | None = None) -> dict:
+    """``cancellation_terms`` as a dict: ``{"cancellable", "refund", "reason"}``; ``reason``
+    says why not (``status`` or ``started``); ``refund`` in paise, 0 for an unpaid hold."""
+    terms = cancellation_terms(booking, now=now)
+    reason = None
+    if not terms.cancellable:
+        reason = "started" if booking.status in ("pending_payment", "confirmed") else "status"
+    return {"cancellable": terms.cancellable, "refund": terms.refund, "reason": reason}
+
+
 def cancel_booking(
     booking_id: int, *, actor_id: int | None, reason: str | None = None, by_admin: bool = False
 ) -> tuple[Booking, int]:
