@@ -9,7 +9,7 @@ from sqlalchemy import delete, select, update
 from sqlalchemy.exc import IntegrityError
 
 from nibog.accounts.models import Child, User, UserFavorite
-from nibog.core.errors import AppError, Conflict, NotFound, ValidationFailed
+from nibog.core.errors import Conflict, NotFound, ValidationFailed
 from nibog.core.i18n import current_language, languages
 from nibog.core.timeutil import utcnow
 from nibog.extensions import db
@@ -169,8 +169,7 @@ def close_account(user: User, password: str | None) -> int:
     from nibog.auth.passwords import verify_password
 
     if user.password_hash and not verify_password(user.password_hash, password or ""):
-        raise AppError("wrong_password", "Your password is not right", 422,
-                       {"password": ["Your password is not right"]})
+        raise ValidationFailed({"password": ["Your password is not right"]})
     return deactivate_and_anonymise(user)
 
 
