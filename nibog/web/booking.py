@@ -130,8 +130,10 @@ def guest(event_id: int):
 
 def _children_page(event: dict, basket: dict, *, choose=None, add=None, status=200):
     entries = basket["children"] if _is_guest(basket) else _sync_own_children(basket)
-    choose = choose or forms.ChooseChildrenForm(
-        formdata=None, children=[c["key"] for c in basket["children"]])
+    chosen = [c["key"] for c in basket["children"]]
+    if not chosen and len(entries) == 1:
+        chosen = [entries[0]["key"]]  # an only child is the obvious choice
+    choose = choose or forms.ChooseChildrenForm(formdata=None, children=chosen)
     choose.children.choices = [(c["key"], c["name"]) for c in entries]
     add = add or forms.ChildForm(formdata=None)
     return _render("web/booking/children.html", status, event=event, basket=basket,

@@ -76,6 +76,7 @@ def _headers(response):
     response.headers.setdefault("X-Content-Type-Options", "nosniff")
     path = request.path
     if request.endpoint == "static" and request.args.get("v"):
+        response.cache_control.no_cache = None  # send_file's default, for unversioned URLs
         response.cache_control.public = True
         response.cache_control.max_age = LONG_CACHE_SECONDS
         response.cache_control.immutable = True

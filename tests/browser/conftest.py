@@ -17,6 +17,7 @@ Without Chromium or chromedriver every test here is skipped, loudly.
 from __future__ import annotations
 
 import base64
+import logging
 import os
 import shutil
 import socket
@@ -101,6 +102,7 @@ def live_server(app, database_urls):
         "PUBLIC_BASE_URL": base,
         "STORAGE_LOCAL_PATH": tempfile.mkdtemp(prefix="nibog-live-files-"),
     })
+    logging.getLogger("werkzeug").setLevel(logging.WARNING)  # one line per request otherwise
     server = make_server("127.0.0.1", port, served, threaded=True)
     thread = threading.Thread(target=server.serve_forever, name="live-server", daemon=True)
     thread.start()
