@@ -205,7 +205,40 @@ def resolve_lines(
             422,
             {"items": refused},
         )
+    _refuse_clashes([(line.child.id, line.slot) for line in lines])
     return lines
+
+
+def _clashes(pairs: list[tuple[object, GameSlot]]) -> list[dict]:
+    """Items putting one child in two slots whose times overlap (a child plays one game at
+    a time). In memory: the slots are already read."""
+    out, by_child = [], {}
+    for child, slot in pairs:
+        by_child.setdefault(child, []).append(slot)
+    for child, slots in by_child.items():
+        slots = sorted(slots, key=lambda s: (s.start_time, s.id))
+        for earlier, later in zip(slots, slots[1:], strict=False):
+            if later.id != earlier.id and later.start_time < earlier.end_time:
+                out.append({"child": child, "slot_ids": [earlier.id, later.id]})
+    return out
+
+
+def _refuse_clashes(pairs: list[tuple[object, GameSlot]]) -> None:
+    clashes = _clashes(pairs)
+    if clashes:
+        raise AppError(
+            "slot_overlap", "A child cannot play two games whose times overlap", 422,
+            {"items": [{"child_id": c["child"], "slot_ids": c["slot_ids"]} for c in clashes]},
+        )
+
+
+def time_clashes(event_id: int, items: list[dict]) -> list[dict]:
+    """For a basket being filled (before children are on record): ``items`` of
+    ``{"child": any key, "slot_id"}``; returns ``[{"child": key, "slot_ids": [a, b]}]`` for
+    each child put in two overlapping slots. The booking refuses those (``slot_overlap``)."""
+    event = get_event(event_id)
+    slots = _load_slots(event, [i["slot_id"] for i in items])
+    return _clashes([(i["child"], slots[i["slot_id"]][0]) for i in items])
 
 
 def resolve_addons(event: Event, addons: list[dict] | None) -> list[AddonLine]:

@@ -312,7 +312,19 @@ def slots_submit(event_id: int):
     if not form.validate():
         return _render("web/booking/slots.html", 422, event=event, groups=groups, form=form,
                        basket=basket, steps=_steps("slots"))
-    basket["items"] = [[g["key"], form[g["name"]].data, g["game_id"]] for g in groups]
+    chosen = [[g["key"], form[g["name"]].data, g["game_id"]] for g in groups]
+    clashes = booking_service.time_clashes(
+        event_id, [{"child": key, "slot_id": slot} for key, slot, _game in chosen])
+    if clashes:
+        for clash in clashes:
+            later = next(g for g, c in zip(groups, chosen, strict=True)
+                         if c[0] == clash["child"] and c[1] == clash["slot_ids"][1])
+            form[later["name"]].errors = [_(
+                "%(child)s already plays another game at this time. Choose another time.",
+                child=later["child"]["name"])]
+        return _render("web/booking/slots.html", 422, event=event, groups=groups, form=form,
+                       basket=basket, steps=_steps("slots"))
+    basket["items"] = chosen
     basket["full_slots"] = []
     bk.save(basket)
     if event["addons"]:
@@ -470,6 +482,8 @@ def _refused(event_id: int, basket: dict, exc: AppError):
     """Back to the step that can fix the refusal, the rest of the basket kept (the failed
     request's work is rolled back by the boundary; the session is the basket)."""
     flash(message_for(exc), "error")
+    if exc.code == "slot_overlap":
+        return redirect(url_for("web_booking.slots", event_id=event_id))
     if exc.code == "slot_full":
         full = set(exc.details.get("slot_ids") or [])
         basket["full_slots"] = sorted(full)

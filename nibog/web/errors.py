@@ -19,6 +19,7 @@ MESSAGES = {
     "slot_full": _l("Sorry, a slot you chose has just filled up."),
     "slot_closed": _l("Booking is closed for a slot you chose."),
     "already_booked": _l("This child is already booked into that slot."),
+    "slot_overlap": _l("A child cannot play two games whose times overlap."),
     "child_not_eligible": _l("The child's age on the event day is outside the game's age band."),
     "registration_closed": _l("This event is not open for booking."),
     "promo_invalid": _l("This promo code cannot be used for this booking."),

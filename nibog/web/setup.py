@@ -73,15 +73,17 @@ def url_with(**changes) -> str:
 
 
 def _headers(response):
-    response.headers.setdefault("X-Content-Type-Options", "nosniff")
     path = request.path
+    if path.startswith(_TOKEN_ONLY) or path.startswith("/api"):
+        # JSON answers keep the API's exact header set (the full-slot gate answers some of
+        # them before Flask, identically).
+        return response
+    response.headers.setdefault("X-Content-Type-Options", "nosniff")
     if request.endpoint == "static" and request.args.get("v"):
         response.cache_control.no_cache = None  # send_file's default, for unversioned URLs
         response.cache_control.public = True
         response.cache_control.max_age = LONG_CACHE_SECONDS
         response.cache_control.immutable = True
-        return response
-    if path.startswith(_TOKEN_ONLY) or path.startswith("/api"):
         return response
     response.headers.setdefault("Referrer-Policy", "strict-origin-when-cross-origin")
     if response.mimetype == "text/html":

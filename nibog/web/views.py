@@ -13,10 +13,13 @@ from nibog.catalog import service as catalog
 from nibog.content import service as content
 from nibog.core.errors import AppError
 from nibog.core.timeutil import today_ist
+from nibog.web import pagecache
 from nibog.web.catalog_forms import EventFilterForm
 from nibog.web.prefs import chosen_city_id, header_cities, remember_city
 
 bp = Blueprint("web", __name__)
+bp.before_request(pagecache.serve_cached)
+bp.after_request(pagecache.store)
 
 PER_PAGE = 12
 

@@ -26,7 +26,7 @@ from tests.factories import (
 
 
 class Fair:
-    """A published event with two toddler games (two slots each), a big kids' race, a T-shirt
+    """A published event with two toddler games (three slots each), a big kids' race, a T-shirt
     with sizes and a promo code."""
 
     def __init__(self):
@@ -43,7 +43,7 @@ class Fair:
             self.slots[name] = [
                 GameSlotFactory(event_game=game, capacity=10, start_time=time(10 + i, 0),
                                 end_time=time(10 + i, 30))
-                for i in range(2)
+                for i in range(3)
             ]
         self.variant = add_variant(self.event, price=29900, name="T-shirt")
         make_promo("EARLY10", value=10)

@@ -221,3 +221,24 @@ def test_confirm_without_csrf_token_is_refused(client, world, csrf_on):
     assert resp.status_code == 400
     assert "reload the page" in text(resp)
 
+
+
+def test_one_child_in_two_games_at_the_same_time_is_refused_at_the_slot_step(client, world, db):
+    from tests.factories import EventGameFactory, GameSlotFactory, GameTemplateFactory
+
+    walker = EventGameFactory(event=world.event, template=GameTemplateFactory(
+        name="Baby Walker", min_age_months=12, max_age_months=48))
+    same_time = GameSlotFactory(event_game=walker, start_time=world.crawl_slots[0].start_time,
+                                end_time=world.crawl_slots[0].end_time)
+    sign_in(client, world.parent)
+    e, kid = world.event.id, world.kids[0]
+    client.post(f"/book/{e}/children", data={"children": [f"c{kid.id}"]})
+    client.post(f"/book/{e}/games",
+                data={"games": [f"c{kid.id}:{world.crawl.id}", f"c{kid.id}:{walker.id}"]})
+    resp = client.post(f"/book/{e}/slots", data={
+        f"slot_c{kid.id}_{world.crawl.id}": world.crawl_slots[0].id,
+        f"slot_c{kid.id}_{walker.id}": same_time.id})
+    assert resp.status_code == 422
+    page = text(resp)
+    assert "already plays another game at this time" in page
+    assert f'value="{world.crawl_slots[0].id}"' in page  # the choices stay on the page

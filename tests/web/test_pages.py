@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+from flask_babel import refresh
+
 from nibog.core.timeutil import today_ist
 from tests.factories import CityFactory, EventFactory, VenueFactory
-from tests.web.conftest import text
+from tests.web.conftest import sign_in, text
 
 
 def test_home_lists_upcoming_events_linking_to_their_pages(client, world):
@@ -148,3 +150,27 @@ def test_page_weight_of_the_event_page_is_small(client, world):
         url = body.split(marker)[1].split('"')[0]
         total += len(client.get(url).data)
     assert total < 150 * 1024
+
+
+def test_anonymous_pages_are_kept_for_a_second_but_never_for_a_session(client, app, world, db,
+                                                                      monkeypatch):
+    from nibog.web import pagecache
+
+    monkeypatch.setitem(app.config, "CATALOG_MICROCACHE_SECONDS", 60)
+    pagecache.clear()
+    url = f"/events/{world.event.id}-hyderabad-baby-olympics"
+    assert "5 seats left" in text(client.get(url))
+    world.crawl_slots[0].booked_count = 4
+    db.session.commit()
+    # Within the second: the same page (the seats it shows are that much older).
+    assert "5 seats left" in text(client.get(url))
+    # A Hindi visitor gets their own copy, and a signed-in one is never served a stored page.
+    client.set_cookie("lang", "hi")
+    refresh()  # the tests' shared app context keeps the last request's language
+    assert '<html lang="hi">' in text(client.get(url))
+    client.delete_cookie("lang")
+    refresh()
+    sign_in(client, world.parent)
+    page = text(client.get(url))
+    assert "1 seat left" in page and "My account" in page
+    pagecache.clear()
