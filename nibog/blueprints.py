@@ -33,6 +33,7 @@ BLUEPRINTS: list[tuple[str, str]] = [
     ("web", "nibog.web.auth:bp"),
     ("web", "nibog.web.booking:bp"),
     ("web", "nibog.web.checkout:bp"),
+    ("web", "nibog.web.waitlist:bp"),
     ("web", "nibog.web.guest:bp"),
     ("web", "nibog.admin.views:bp"),
 ]

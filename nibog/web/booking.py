@@ -23,17 +23,16 @@ from flask import (
     url_for,
 )
 from flask_babel import gettext as _
-from flask_babel import ngettext
-from flask_login import current_user, login_required
+from flask_login import current_user
 
 from nibog.accounts import children as children_service
 from nibog.booking import guests
 from nibog.booking import service as booking_service
-from nibog.booking import waitlist as waitlists
 from nibog.catalog import service as catalog
 from nibog.core.errors import AppError
 from nibog.web import basket as bk
 from nibog.web import booking_forms as forms
+from nibog.web.booking_steps import addons_data, eligibility, slot_groups, slots_form, steps
 from nibog.web.errors import attach, message_for
 
 bp = Blueprint("web_booking", __name__, url_prefix="/book")
@@ -42,7 +41,7 @@ bp = Blueprint("web_booking", __name__, url_prefix="/book")
 # --- helpers ------------------------------------------------------------------------------------
 
 
-def _event(event_id: int) -> dict:
+def event_detail(event_id: int) -> dict:
     try:
         return json.loads(catalog.event_detail_json(event_id))
     except AppError as exc:
@@ -69,7 +68,7 @@ def _basket_or_start(event_id: int, *, need: str | None = None):
     return basket, None
 
 
-def _own_children() -> list:
+def own_children() -> list:
     from nibog.extensions import db
 
     return list(db.session.scalars(children_service.children_query(current_user)))
@@ -78,20 +77,11 @@ def _own_children() -> list:
 def _sync_own_children(basket: dict) -> list[dict]:
     """The parent's children as basket entries (names and birth dates from the record)."""
     kids = [{"key": f"c{c.id}", "name": c.full_name, "dob": c.date_of_birth.isoformat()}
-            for c in _own_children()]
+            for c in own_children()]
     return kids
 
 
-def _steps(current: str, basket: dict | None = None) -> list[tuple[str, str, str]]:
-    names = [("who", _("Who")), ("children", _("Children")), ("games", _("Games")),
-             ("slots", _("Times")), ("extras", _("Extras")), ("review", _("Review")),
-             ("pay", _("Pay"))]
-    index = [n for n, _label in names].index(current)
-    return [(n, label, "current" if i == index else ("done" if i < index else ""))
-            for i, (n, label) in enumerate(names)]
-
-
-def _render(template: str, status: int = 200, **context):
+def render_step(template: str, status: int = 200, **context):
     return render_template(template, **context), status
 
 
@@ -100,7 +90,7 @@ def _render(template: str, status: int = 200, **context):
 
 @bp.get("/<int:event_id>")
 def start(event_id: int):
-    event = _event(event_id)
+    event = event_detail(event_id)
     if not event["registration_open"]:
         flash(_("Online booking is closed for this event."), "warning")
         return redirect(url_for("web.event", event_id=event_id, slug=event["slug"]))
@@ -109,15 +99,15 @@ def start(event_id: int):
     if current_user.is_authenticated:
         return redirect(url_for("web_booking.children", event_id=event_id))
     form = forms.GuestForm(formdata=None, data=basket.get("guest") or {})
-    return _render("web/booking/start.html", event=event, form=form, steps=_steps("who"))
+    return render_step("web/booking/start.html", event=event, form=form, steps=steps("who"))
 
 
 @bp.post("/<int:event_id>/guest")
 def guest(event_id: int):
-    event = _event(event_id)
+    event = event_detail(event_id)
     form = forms.GuestForm()
     if not form.validate():
-        return _render("web/booking/start.html", 422, event=event, form=form, steps=_steps("who"))
+        return render_step("web/booking/start.html", 422, event=event, form=form, steps=steps("who"))
     basket = bk.load(event_id)
     basket["guest"] = {"full_name": form.full_name.data.strip(), "email": form.email.data.strip(),
                        "phone": form.phone.data.strip()}
@@ -136,9 +126,9 @@ def _children_page(event: dict, basket: dict, *, choose=None, add=None, status=2
     choose = choose or forms.ChooseChildrenForm(formdata=None, children=chosen)
     choose.children.choices = [(c["key"], c["name"]) for c in entries]
     add = add or forms.ChildForm(formdata=None)
-    return _render("web/booking/children.html", status, event=event, basket=basket,
+    return render_step("web/booking/children.html", status, event=event, basket=basket,
                    entries=entries, choose=choose, add=add, guest=_is_guest(basket),
-                   steps=_steps("children"))
+                   steps=steps("children"))
 
 
 @bp.get("/<int:event_id>/children")
@@ -146,7 +136,7 @@ def children(event_id: int):
     basket, go = _basket_or_start(event_id)
     if go:
         return go
-    return _children_page(_event(event_id), basket)
+    return _children_page(event_detail(event_id), basket)
 
 
 @bp.post("/<int:event_id>/children")
@@ -158,7 +148,7 @@ def children_submit(event_id: int):
     form = forms.ChooseChildrenForm()
     form.children.choices = [(c["key"], c["name"]) for c in entries]
     if not form.validate():
-        return _children_page(_event(event_id), basket, choose=form, status=422)
+        return _children_page(event_detail(event_id), basket, choose=form, status=422)
     chosen = [c for c in entries if c["key"] in form.children.data]
     if _is_guest(basket):
         basket["children"] = chosen  # a guest's unticked child is simply forgotten
@@ -178,7 +168,7 @@ def add_child(event_id: int):
         return go
     form = forms.ChildForm()
     if not form.validate():
-        return _children_page(_event(event_id), basket, add=form, status=422)
+        return _children_page(event_detail(event_id), basket, add=form, status=422)
     data = {"full_name": form.full_name.data.strip(), "date_of_birth": form.date_of_birth.data,
             "gender": form.gender.data or None}
     if _is_guest(basket):
@@ -193,7 +183,7 @@ def add_child(event_id: int):
             child = children_service.add_child(current_user, data)
         except AppError as exc:
             attach(form, exc)
-            return _children_page(_event(event_id), basket, add=form, status=exc.status)
+            return _children_page(event_detail(event_id), basket, add=form, status=exc.status)
         basket["children"].append({"key": f"c{child.id}", "name": child.full_name,
                                    "dob": child.date_of_birth.isoformat()})
     bk.save(basket)
@@ -204,26 +194,15 @@ def add_child(event_id: int):
 # --- games --------------------------------------------------------------------------------------
 
 
-def _eligibility(event_id: int, basket: dict) -> list[dict]:
-    """Per chosen child, the service's answer: the games they fit on the event date, and the
-    others with why not."""
-    out = []
-    for entry in basket["children"]:
-        answer = catalog.check_eligibility(
-            event_id, child_id=None, date_of_birth=bk.birth_date(entry), user=None)
-        out.append({"child": entry, **answer})
-    return out
-
-
 def _games_page(event: dict, basket: dict, form=None, status: int = 200):
-    fits = _eligibility(event["id"], basket)
+    fits = eligibility(event["id"], basket)
     choices = [(f"{f['child']['key']}:{g['event_game_id']}", g["name"])
                for f in fits for g in f["eligible_games"]]
     if form is None:
         form = forms.GamesForm(formdata=None, games=[f"{k}:{g}" for k, g in basket["games"]])
     form.games.choices = choices
-    return _render("web/booking/games.html", status, event=event, fits=fits, form=form,
-                   steps=_steps("games"))
+    return render_step("web/booking/games.html", status, event=event, fits=fits, form=form,
+                   steps=steps("games"))
 
 
 @bp.get("/<int:event_id>/games")
@@ -231,7 +210,7 @@ def games(event_id: int):
     basket, go = _basket_or_start(event_id, need="children")
     if go:
         return go
-    return _games_page(_event(event_id), basket)
+    return _games_page(event_detail(event_id), basket)
 
 
 @bp.post("/<int:event_id>/games")
@@ -239,8 +218,8 @@ def games_submit(event_id: int):
     basket, go = _basket_or_start(event_id, need="children")
     if go:
         return go
-    event = _event(event_id)
-    fits = _eligibility(event_id, basket)
+    event = event_detail(event_id)
+    fits = eligibility(event_id, basket)
     form = forms.GamesForm()
     form.games.choices = [(f"{f['child']['key']}:{g['event_game_id']}", g["name"])
                           for f in fits for g in f["eligible_games"]]
@@ -255,50 +234,16 @@ def games_submit(event_id: int):
 # --- slots --------------------------------------------------------------------------------------
 
 
-def _slot_groups(event: dict, basket: dict) -> list[dict]:
-    games = {g["event_game_id"]: g for g in event["games"]}
-    groups = []
-    for key, game_id in basket["games"]:
-        game, entry = games.get(game_id), bk.child(basket, key)
-        if game is None or entry is None:
-            continue
-        groups.append({"name": f"slot_{key}_{game_id}", "key": key, "game_id": game_id,
-                       "child": entry, "game": game,
-                       "open": [s for s in game["slots"] if s["status"] == "available"],
-                       "unavailable": [s for s in game["slots"] if s["status"] != "available"]})
-    return groups
-
-
-def _slot_label(slot: dict) -> str:
-    from nibog.core.i18n import clock, money
-
-    text = f"{clock(slot['start_time'])}–{clock(slot['end_time'])}"
-    if slot.get("price") is not None:
-        text += f" · {money(slot['price'])}"
-    seats = slot["seats_left"]
-    return text + " · " + ngettext("%(num)s seat left", "%(num)s seats left", seats)
-
-
-def _slots_form(groups: list[dict], basket: dict, formdata: bool):
-    spec = [(g["name"], _("%(game)s for %(child)s", game=g["game"]["game"]["name"],
-                          child=g["child"]["name"]),
-             [(s["id"], _slot_label(s)) for s in g["open"]]) for g in groups]
-    if formdata:
-        return forms.slots_form(spec)
-    chosen = {f"slot_{k}_{g}": s for k, s, g in basket["items"]}
-    return forms.slots_form(spec, {name: chosen.get(name) for name, _l, _c in spec})
-
-
 @bp.get("/<int:event_id>/slots")
 def slots(event_id: int):
     basket, go = _basket_or_start(event_id, need="games")
     if go:
         return go
-    event = _event(event_id)
-    groups = _slot_groups(event, basket)
-    form = _slots_form(groups, basket, formdata=False)
-    return _render("web/booking/slots.html", event=event, groups=groups, form=form,
-                   basket=basket, steps=_steps("slots"))
+    event = event_detail(event_id)
+    groups = slot_groups(event, basket)
+    form = slots_form(groups, basket, formdata=False)
+    return render_step("web/booking/slots.html", event=event, groups=groups, form=form,
+                   basket=basket, steps=steps("slots"))
 
 
 @bp.post("/<int:event_id>/slots")
@@ -306,12 +251,12 @@ def slots_submit(event_id: int):
     basket, go = _basket_or_start(event_id, need="games")
     if go:
         return go
-    event = _event(event_id)
-    groups = _slot_groups(event, basket)
-    form = _slots_form(groups, basket, formdata=True)
+    event = event_detail(event_id)
+    groups = slot_groups(event, basket)
+    form = slots_form(groups, basket, formdata=True)
     if not form.validate():
-        return _render("web/booking/slots.html", 422, event=event, groups=groups, form=form,
-                       basket=basket, steps=_steps("slots"))
+        return render_step("web/booking/slots.html", 422, event=event, groups=groups, form=form,
+                       basket=basket, steps=steps("slots"))
     chosen = [[g["key"], form[g["name"]].data, g["game_id"]] for g in groups]
     clashes = booking_service.time_clashes(
         event_id, [{"child": key, "slot_id": slot} for key, slot, _game in chosen])
@@ -322,8 +267,8 @@ def slots_submit(event_id: int):
             form[later["name"]].errors = [_(
                 "%(child)s already plays another game at this time. Choose another time.",
                 child=later["child"]["name"])]
-        return _render("web/booking/slots.html", 422, event=event, groups=groups, form=form,
-                       basket=basket, steps=_steps("slots"))
+        return render_step("web/booking/slots.html", 422, event=event, groups=groups, form=form,
+                       basket=basket, steps=steps("slots"))
     basket["items"] = chosen
     basket["full_slots"] = []
     bk.save(basket)
@@ -335,23 +280,14 @@ def slots_submit(event_id: int):
 # --- extras -------------------------------------------------------------------------------------
 
 
-def _addons_data(basket: dict) -> dict:
-    data = {}
-    for addon_id, variant_id, quantity in basket["addons"]:
-        data[f"qty_{addon_id}"] = quantity
-        if variant_id is not None:
-            data[f"variant_{addon_id}"] = variant_id
-    return data
-
-
 @bp.get("/<int:event_id>/extras")
 def extras(event_id: int):
     basket, go = _basket_or_start(event_id, need="items")
     if go:
         return go
-    event = _event(event_id)
-    form = forms.addons_form(event["addons"], _addons_data(basket))
-    return _render("web/booking/extras.html", event=event, form=form, steps=_steps("extras"))
+    event = event_detail(event_id)
+    form = forms.addons_form(event["addons"], addons_data(basket))
+    return render_step("web/booking/extras.html", event=event, form=form, steps=steps("extras"))
 
 
 @bp.post("/<int:event_id>/extras")
@@ -359,11 +295,11 @@ def extras_submit(event_id: int):
     basket, go = _basket_or_start(event_id, need="items")
     if go:
         return go
-    event = _event(event_id)
+    event = event_detail(event_id)
     form = forms.addons_form(event["addons"])
     if not form.validate():
-        return _render("web/booking/extras.html", 422, event=event, form=form,
-                       steps=_steps("extras"))
+        return render_step("web/booking/extras.html", 422, event=event, form=form,
+                       steps=steps("extras"))
     chosen = []
     for addon in event["addons"]:
         quantity = form[f"qty_{addon['id']}"].data or 0
@@ -386,7 +322,7 @@ def _breakdown(event_id: int, basket: dict, promo: str | None) -> dict:
 
 
 def _review_page(event_id: int, basket: dict, *, promo_form=None, status: int = 200):
-    event = _event(event_id)
+    event = event_detail(event_id)
     try:
         price = _breakdown(event_id, basket, basket.get("promo"))
     except AppError as exc:
@@ -401,10 +337,10 @@ def _review_page(event_id: int, basket: dict, *, promo_form=None, status: int = 
     lines = [{**line, "child_name": names.get(item[0], "")}
              for line, item in zip(price["lines"], basket["items"], strict=True)]
     promo_form = promo_form or forms.PromoForm(formdata=None, code=basket.get("promo") or "")
-    return _render("web/booking/review.html", status, event=event, basket=basket, price=price,
+    return render_step("web/booking/review.html", status, event=event, basket=basket, price=price,
                    lines=lines, promo_form=promo_form, confirm=forms.ConfirmForm(),
                    hold_minutes=current_app.config["BOOKING_HOLD_SECONDS"] // 60,
-                   guest=_is_guest(basket), steps=_steps("review"))
+                   guest=_is_guest(basket), steps=steps("review"))
 
 
 @bp.get("/<int:event_id>/review")
@@ -500,31 +436,5 @@ def _refused(event_id: int, basket: dict, exc: AppError):
         basket["promo"] = None
         bk.save(basket)
     if exc.code == "registration_closed":
-        return redirect(url_for("web.event", event_id=event_id, slug=_event(event_id)["slug"]))
+        return redirect(url_for("web.event", event_id=event_id, slug=event_detail(event_id)["slug"]))
     return redirect(url_for("web_booking.review", event_id=event_id))
-
-
-# --- waiting list -------------------------------------------------------------------------------
-
-
-@bp.route("/<int:event_id>/waitlist/<int:slot_id>", methods=["GET", "POST"])
-@login_required
-def waitlist(event_id: int, slot_id: int):
-    event = _event(event_id)
-    slot = next((s for g in event["games"] for s in g["slots"] if s["id"] == slot_id), None)
-    if slot is None:
-        abort(404)
-    form = forms.WaitlistForm()
-    form.child_id.choices = [(c.id, c.full_name) for c in _own_children()]
-    if request.method == "POST":
-        if form.validate():
-            try:
-                waitlists.join(current_user.id, slot_id, form.child_id.data)
-            except AppError as exc:
-                form.child_id.errors = [message_for(exc)]
-            else:
-                flash(_("You are on the waiting list. We will e-mail you if a seat frees up."),
-                      "success")
-                return redirect(url_for("web.event", event_id=event_id, slug=event["slug"]))
-        return _render("web/booking/waitlist.html", 422, event=event, slot=slot, form=form)
-    return _render("web/booking/waitlist.html", event=event, slot=slot, form=form)
