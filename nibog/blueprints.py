@@ -30,15 +30,12 @@ from nibog.payments import webhooks as payment_webhooks
 from nibog.web import account as web_account
 from nibog.web import auth as web_auth
 from nibog.web import booking as web_booking
-from nibog.web import (
-    booking_review,  # noqa: F401 - its routes are web_booking's last steps
-    password_reset,
-    prefs,
-)
 from nibog.web import checkout as web_checkout
 from nibog.web import content as web_content
 from nibog.web import guest as web_guest
+from nibog.web import password_reset, prefs
 from nibog.web import views as web_views
+from nibog.web import waitlist as web_waitlist
 
 API_BLUEPRINTS = [
     auth_api.blp,
@@ -70,6 +67,7 @@ PAGE_BLUEPRINTS = [
     web_auth.bp,
     web_booking.bp,
     web_checkout.bp,
+    web_waitlist.bp,
     web_guest.bp,
     web_account.bp,
     web_content.bp,

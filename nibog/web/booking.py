@@ -10,27 +10,36 @@ change, with everything else kept.
 
 from __future__ import annotations
 
-import json
-
 from flask import (
     Blueprint,
     abort,
+    current_app,
     flash,
     redirect,
     render_template,
+    request,
     url_for,
 )
 from flask_babel import gettext as _
-from flask_babel import ngettext
 from flask_login import current_user
 
 from nibog.accounts import children as children_service
+from nibog.booking import guests
 from nibog.booking import service as booking_service
-from nibog.catalog import service as catalog
 from nibog.core.errors import AppError
+from nibog.core.i18n import money
 from nibog.web import basket as bk
 from nibog.web import booking_forms as forms
-from nibog.web.errors import attach
+from nibog.web.booking_steps import (
+    addons_data,
+    eligibility,
+    event_detail,
+    refused_redirect,
+    slot_groups,
+    slots_form,
+    steps,
+)
+from nibog.web.errors import attach, message_for
 
 bp = Blueprint("web_booking", __name__, url_prefix="/book")
 
@@ -38,20 +47,11 @@ bp = Blueprint("web_booking", __name__, url_prefix="/book")
 # --- helpers ------------------------------------------------------------------------------------
 
 
-def event_view(event_id: int) -> dict:
-    try:
-        return json.loads(catalog.event_detail_json(event_id))
-    except AppError as exc:
-        if exc.status == 404:
-            abort(404)
-        raise
-
-
-def is_guest(basket: dict) -> bool:
+def _is_guest(basket: dict) -> bool:
     return not current_user.is_authenticated and basket.get("guest") is not None
 
 
-def basket_or_start(event_id: int, *, need: str | None = None):
+def _basket_or_start(event_id: int, *, need: str | None = None):
     """(basket, None) when the flow may be at this step, else (None, redirect to the step)."""
     basket = bk.load(event_id)
     if not current_user.is_authenticated and basket.get("guest") is None:
@@ -78,15 +78,6 @@ def _sync_own_children(basket: dict) -> list[dict]:
     return kids
 
 
-def steps(current: str, basket: dict | None = None) -> list[tuple[str, str, str]]:
-    names = [("who", _("Who")), ("children", _("Children")), ("games", _("Games")),
-             ("slots", _("Times")), ("extras", _("Extras")), ("review", _("Review")),
-             ("pay", _("Pay"))]
-    index = [n for n, _label in names].index(current)
-    return [(n, label, "current" if i == index else ("done" if i < index else ""))
-            for i, (n, label) in enumerate(names)]
-
-
 def render_step(template: str, status: int = 200, **context):
     return render_template(template, **context), status
 
@@ -96,7 +87,7 @@ def render_step(template: str, status: int = 200, **context):
 
 @bp.get("/<int:event_id>")
 def start(event_id: int):
-    event = event_view(event_id)
+    event = event_detail(event_id)
     if not event["registration_open"]:
         flash(_("Online booking is closed for this event."), "warning")
         return redirect(url_for("web.event", event_id=event_id, slug=event["slug"]))
@@ -110,7 +101,7 @@ def start(event_id: int):
 
 @bp.post("/<int:event_id>/guest")
 def guest(event_id: int):
-    event = event_view(event_id)
+    event = event_detail(event_id)
     form = forms.GuestForm()
     if not form.validate():
         return render_step("web/booking/start.html", 422, event=event, form=form, steps=steps("who"))
@@ -125,7 +116,7 @@ def guest(event_id: int):
 
 
 def _children_page(event: dict, basket: dict, *, choose=None, add=None, status=200):
-    entries = basket["children"] if is_guest(basket) else _sync_own_children(basket)
+    entries = basket["children"] if _is_guest(basket) else _sync_own_children(basket)
     chosen = [c["key"] for c in basket["children"]]
     if not chosen and len(entries) == 1:
         chosen = [entries[0]["key"]]  # an only child is the obvious choice
@@ -133,30 +124,30 @@ def _children_page(event: dict, basket: dict, *, choose=None, add=None, status=2
     choose.children.choices = [(c["key"], c["name"]) for c in entries]
     add = add or forms.ChildForm(formdata=None)
     return render_step("web/booking/children.html", status, event=event, basket=basket,
-                   entries=entries, choose=choose, add=add, guest=is_guest(basket),
+                   entries=entries, choose=choose, add=add, guest=_is_guest(basket),
                    steps=steps("children"))
 
 
 @bp.get("/<int:event_id>/children")
 def children(event_id: int):
-    basket, go = basket_or_start(event_id)
+    basket, go = _basket_or_start(event_id)
     if go:
         return go
-    return _children_page(event_view(event_id), basket)
+    return _children_page(event_detail(event_id), basket)
 
 
 @bp.post("/<int:event_id>/children")
 def children_submit(event_id: int):
-    basket, go = basket_or_start(event_id)
+    basket, go = _basket_or_start(event_id)
     if go:
         return go
-    entries = basket["children"] if is_guest(basket) else _sync_own_children(basket)
+    entries = basket["children"] if _is_guest(basket) else _sync_own_children(basket)
     form = forms.ChooseChildrenForm()
     form.children.choices = [(c["key"], c["name"]) for c in entries]
     if not form.validate():
-        return _children_page(event_view(event_id), basket, choose=form, status=422)
+        return _children_page(event_detail(event_id), basket, choose=form, status=422)
     chosen = [c for c in entries if c["key"] in form.children.data]
-    if is_guest(basket):
+    if _is_guest(basket):
         basket["children"] = chosen  # a guest's unticked child is simply forgotten
         basket["items"] = []
         basket["games"] = []
@@ -169,15 +160,15 @@ def children_submit(event_id: int):
 
 @bp.post("/<int:event_id>/children/add")
 def add_child(event_id: int):
-    basket, go = basket_or_start(event_id)
+    basket, go = _basket_or_start(event_id)
     if go:
         return go
     form = forms.ChildForm()
     if not form.validate():
-        return _children_page(event_view(event_id), basket, add=form, status=422)
+        return _children_page(event_detail(event_id), basket, add=form, status=422)
     data = {"full_name": form.full_name.data.strip(), "date_of_birth": form.date_of_birth.data,
             "gender": form.gender.data or None}
-    if is_guest(basket):
+    if _is_guest(basket):
         key = f"g{len(basket['children'])}"
         while bk.child(basket, key):
             key = f"g{int(key[1:]) + 1}"
@@ -189,7 +180,7 @@ def add_child(event_id: int):
             child = children_service.add_child(current_user, data)
         except AppError as exc:
             attach(form, exc)
-            return _children_page(event_view(event_id), basket, add=form, status=exc.status)
+            return _children_page(event_detail(event_id), basket, add=form, status=exc.status)
         basket["children"].append({"key": f"c{child.id}", "name": child.full_name,
                                    "dob": child.date_of_birth.isoformat()})
     bk.save(basket)
@@ -200,19 +191,8 @@ def add_child(event_id: int):
 # --- games --------------------------------------------------------------------------------------
 
 
-def _eligibility(event_id: int, basket: dict) -> list[dict]:
-    """Per chosen child, the service's answer: the games they fit on the event date, and the
-    others with why not."""
-    out = []
-    for entry in basket["children"]:
-        answer = catalog.check_eligibility(
-            event_id, child_id=None, date_of_birth=bk.birth_date(entry), user=None)
-        out.append({"child": entry, **answer})
-    return out
-
-
 def _games_page(event: dict, basket: dict, form=None, status: int = 200):
-    fits = _eligibility(event["id"], basket)
+    fits = eligibility(event["id"], basket)
     choices = [(f"{f['child']['key']}:{g['event_game_id']}", g["name"])
                for f in fits for g in f["eligible_games"]]
     if form is None:
@@ -224,19 +204,19 @@ def _games_page(event: dict, basket: dict, form=None, status: int = 200):
 
 @bp.get("/<int:event_id>/games")
 def games(event_id: int):
-    basket, go = basket_or_start(event_id, need="children")
+    basket, go = _basket_or_start(event_id, need="children")
     if go:
         return go
-    return _games_page(event_view(event_id), basket)
+    return _games_page(event_detail(event_id), basket)
 
 
 @bp.post("/<int:event_id>/games")
 def games_submit(event_id: int):
-    basket, go = basket_or_start(event_id, need="children")
+    basket, go = _basket_or_start(event_id, need="children")
     if go:
         return go
-    event = event_view(event_id)
-    fits = _eligibility(event_id, basket)
+    event = event_detail(event_id)
+    fits = eligibility(event_id, basket)
     form = forms.GamesForm()
     form.games.choices = [(f"{f['child']['key']}:{g['event_game_id']}", g["name"])
                           for f in fits for g in f["eligible_games"]]
@@ -251,60 +231,26 @@ def games_submit(event_id: int):
 # --- slots --------------------------------------------------------------------------------------
 
 
-def _slot_groups(event: dict, basket: dict) -> list[dict]:
-    games = {g["event_game_id"]: g for g in event["games"]}
-    groups = []
-    for key, game_id in basket["games"]:
-        game, entry = games.get(game_id), bk.child(basket, key)
-        if game is None or entry is None:
-            continue
-        groups.append({"name": f"slot_{key}_{game_id}", "key": key, "game_id": game_id,
-                       "child": entry, "game": game,
-                       "open": [s for s in game["slots"] if s["status"] == "available"],
-                       "unavailable": [s for s in game["slots"] if s["status"] != "available"]})
-    return groups
-
-
-def _slot_label(slot: dict) -> str:
-    from nibog.core.i18n import clock, money
-
-    text = f"{clock(slot['start_time'])}–{clock(slot['end_time'])}"
-    if slot.get("price") is not None:
-        text += f" · {money(slot['price'])}"
-    seats = slot["seats_left"]
-    return text + " · " + ngettext("%(num)s seat left", "%(num)s seats left", seats)
-
-
-def _slots_form(groups: list[dict], basket: dict, formdata: bool):
-    spec = [(g["name"], _("%(game)s for %(child)s", game=g["game"]["game"]["name"],
-                          child=g["child"]["name"]),
-             [(s["id"], _slot_label(s)) for s in g["open"]]) for g in groups]
-    if formdata:
-        return forms.slots_form(spec)
-    chosen = {f"slot_{k}_{g}": s for k, s, g in basket["items"]}
-    return forms.slots_form(spec, {name: chosen.get(name) for name, _l, _c in spec})
-
-
 @bp.get("/<int:event_id>/slots")
 def slots(event_id: int):
-    basket, go = basket_or_start(event_id, need="games")
+    basket, go = _basket_or_start(event_id, need="games")
     if go:
         return go
-    event = event_view(event_id)
-    groups = _slot_groups(event, basket)
-    form = _slots_form(groups, basket, formdata=False)
+    event = event_detail(event_id)
+    groups = slot_groups(event, basket)
+    form = slots_form(groups, basket, formdata=False)
     return render_step("web/booking/slots.html", event=event, groups=groups, form=form,
                    basket=basket, steps=steps("slots"))
 
 
 @bp.post("/<int:event_id>/slots")
 def slots_submit(event_id: int):
-    basket, go = basket_or_start(event_id, need="games")
+    basket, go = _basket_or_start(event_id, need="games")
     if go:
         return go
-    event = event_view(event_id)
-    groups = _slot_groups(event, basket)
-    form = _slots_form(groups, basket, formdata=True)
+    event = event_detail(event_id)
+    groups = slot_groups(event, basket)
+    form = slots_form(groups, basket, formdata=True)
     if not form.validate():
         return render_step("web/booking/slots.html", 422, event=event, groups=groups, form=form,
                        basket=basket, steps=steps("slots"))
@@ -331,31 +277,22 @@ def slots_submit(event_id: int):
 # --- extras -------------------------------------------------------------------------------------
 
 
-def _addons_data(basket: dict) -> dict:
-    data = {}
-    for addon_id, variant_id, quantity in basket["addons"]:
-        data[f"qty_{addon_id}"] = quantity
-        if variant_id is not None:
-            data[f"variant_{addon_id}"] = variant_id
-    return data
-
-
 @bp.get("/<int:event_id>/extras")
 def extras(event_id: int):
-    basket, go = basket_or_start(event_id, need="items")
+    basket, go = _basket_or_start(event_id, need="items")
     if go:
         return go
-    event = event_view(event_id)
-    form = forms.addons_form(event["addons"], _addons_data(basket))
+    event = event_detail(event_id)
+    form = forms.addons_form(event["addons"], addons_data(basket))
     return render_step("web/booking/extras.html", event=event, form=form, steps=steps("extras"))
 
 
 @bp.post("/<int:event_id>/extras")
 def extras_submit(event_id: int):
-    basket, go = basket_or_start(event_id, need="items")
+    basket, go = _basket_or_start(event_id, need="items")
     if go:
         return go
-    event = event_view(event_id)
+    event = event_detail(event_id)
     form = forms.addons_form(event["addons"])
     if not form.validate():
         return render_step("web/booking/extras.html", 422, event=event, form=form,
@@ -372,3 +309,97 @@ def extras_submit(event_id: int):
 
 
 # --- review, promo, confirm ---------------------------------------------------------------------
+
+
+def _breakdown(event_id: int, basket: dict, promo: str | None) -> dict:
+    guest = _is_guest(basket)
+    return booking_service.price_basket(
+        event_id=event_id, items=bk.priced_items(basket, guest), addons=bk.service_addons(basket),
+        promo_code=promo, user_id=None if guest else current_user.id)
+
+
+def _review_page(event_id: int, basket: dict, *, promo_form=None, status: int = 200):
+    event = event_detail(event_id)
+    try:
+        price = _breakdown(event_id, basket, basket.get("promo"))
+    except AppError as exc:
+        if exc.code not in ("promo_invalid", "promo_exhausted") or not basket.get("promo"):
+            raise
+        # The code stopped applying since it was accepted: say so, price without it.
+        flash(message_for(exc), "warning")
+        basket["promo"] = None
+        bk.save(basket)
+        price = _breakdown(event_id, basket, None)
+    names = {c["key"]: c["name"] for c in basket["children"]}
+    lines = [{**line, "child_name": names.get(item[0], "")}
+             for line, item in zip(price["lines"], basket["items"], strict=True)]
+    promo_form = promo_form or forms.PromoForm(formdata=None, code=basket.get("promo") or "")
+    return render_step("web/booking/review.html", status, event=event, basket=basket, price=price,
+                   lines=lines, promo_form=promo_form, confirm=forms.ConfirmForm(),
+                   hold_minutes=current_app.config["BOOKING_HOLD_SECONDS"] // 60,
+                   guest=_is_guest(basket), steps=steps("review"))
+
+
+@bp.get("/<int:event_id>/review")
+def review(event_id: int):
+    basket, go = _basket_or_start(event_id, need="items")
+    if go:
+        return go
+    return _review_page(event_id, basket)
+
+
+@bp.post("/<int:event_id>/promo")
+def promo(event_id: int):
+    basket, go = _basket_or_start(event_id, need="items")
+    if go:
+        return go
+    form = forms.PromoForm()
+    if request.form.get("remove"):
+        basket["promo"] = None
+        bk.save(basket)
+        return redirect(url_for("web_booking.review", event_id=event_id))
+    if not form.validate():
+        return _review_page(event_id, basket, promo_form=form, status=422)
+    guest = _is_guest(basket)
+    answer = booking_service.preview_promo(
+        code=form.code.data, event_id=event_id, items=bk.priced_items(basket, guest),
+        addons=bk.service_addons(basket), user_id=None if guest else current_user.id)
+    if not answer["valid"]:
+        form.code.errors = [message_for(AppError(answer["code"], answer["message"]))]
+        return _review_page(event_id, basket, promo_form=form, status=422)
+    basket["promo"] = form.code.data.strip()
+    bk.save(basket)
+    flash(_("Promo code applied: you save %(amount)s.",
+            amount=money(answer["discount"])), "success")
+    return redirect(url_for("web_booking.review", event_id=event_id))
+
+
+@bp.post("/<int:event_id>/confirm")
+def confirm(event_id: int):
+    basket, go = _basket_or_start(event_id, need="items")
+    if go:
+        return go
+    if not forms.ConfirmForm().validate():
+        abort(400)
+    guest = _is_guest(basket)
+    try:
+        if guest:
+            booking, code = guests.create_guest_booking(
+                guest=basket["guest"],
+                children=[{"full_name": c["name"], "date_of_birth": bk.birth_date(c),
+                           "gender": c.get("gender")} for c in basket["children"]],
+                event_id=event_id, items=bk.service_items(basket, guest=True),
+                addons=bk.service_addons(basket), promo_code=basket.get("promo"))
+            bk.remember_guest_code(booking.id, code)
+        else:
+            booking = booking_service.create_booking(
+                user_id=current_user.id, event_id=event_id,
+                items=bk.service_items(basket, guest=False), addons=bk.service_addons(basket),
+                promo_code=basket.get("promo"), source="web")
+    except AppError as exc:
+        return refused_redirect(event_id, basket, exc)
+    basket["booking_id"] = booking.id
+    bk.save(basket)
+    if booking.status == "confirmed":
+        return redirect(url_for("web_checkout.done", booking_id=booking.id))
+    return redirect(url_for("web_checkout.pay", booking_id=booking.id))

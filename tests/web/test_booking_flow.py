@@ -242,3 +242,24 @@ def test_one_child_in_two_games_at_the_same_time_is_refused_at_the_slot_step(cli
     page = text(resp)
     assert "already plays another game at this time" in page
     assert f'value="{world.crawl_slots[0].id}"' in page  # the choices stay on the page
+
+
+def test_full_slot_waiting_list_needs_sign_in_then_takes_a_child(client, world, db):
+    from nibog.booking.models import WaitingListEntry
+
+    slot = world.crawl_slots[0]
+    slot.booked_count = slot.capacity
+    db.session.commit()
+    url = f"/book/{world.event.id}/waitlist/{slot.id}"
+    resp = client.get(url)
+    assert resp.status_code == 302 and "/login?next=" in resp.headers["Location"]
+    sign_in(client, world.parent)
+    page = text(client.get(url))
+    assert "Aarav" in page and "Join the waiting list" in page
+    resp = client.post(url, data={})
+    assert resp.status_code == 422 and "Choose a child." in text(resp)
+    resp = client.post(url, data={"child_id": world.kids[0].id})
+    assert resp.status_code == 302
+    assert "You are on the waiting list" in text(client.get(resp.headers["Location"]))
+    entry = db.session.scalars(select(WaitingListEntry)).one()
+    assert entry.child_id == world.kids[0].id and entry.slot_id == slot.id

@@ -174,3 +174,12 @@ def test_anonymous_pages_are_kept_for_a_second_but_never_for_a_session(client, a
     page = text(client.get(url))
     assert "1 seat left" in page and "My account" in page
     pagecache.clear()
+
+
+def test_missing_page_is_a_friendly_404_in_the_visitors_language(client):
+    resp = client.get("/no-such-page", headers={"Accept": "text/html"})
+    assert resp.status_code == 404 and "Page not found" in text(resp)
+    client.set_cookie("lang", "hi")
+    refresh()
+    page = text(client.get("/no-such-page", headers={"Accept": "text/html"}))
+    assert '<html lang="hi">' in page and "पेज नहीं मिला" in page
