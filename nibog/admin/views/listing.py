@@ -7,7 +7,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from flask import request, url_for
+from flask import current_app, request, url_for
 from sqlalchemy import Select
 
 from nibog.admin.views import bp
@@ -67,6 +67,12 @@ def arg(name: str) -> str | None:
 def int_arg(name: str) -> int | None:
     value = arg(name)
     return int(value) if value is not None and value.isdigit() and len(value) < 10 else None
+
+
+@bp.app_template_global("admin_endpoints")
+def admin_endpoints():
+    """The endpoints that exist (a template links to a page only once it is built)."""
+    return current_app.view_functions
 
 
 @bp.app_template_global("url_with")
