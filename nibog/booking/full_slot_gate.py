@@ -103,6 +103,8 @@ class FullSlotGate:
                     return None
                 resp = error_response(exc.status, exc.code, exc.message, exc.details, exc.headers)
                 resp.headers["X-Request-ID"] = request_id_for(environ.get("HTTP_X_REQUEST_ID", ""))
+                # What the site's after-request hook (nibog.web.setup) adds to every answer.
+                resp.headers["X-Content-Type-Options"] = "nosniff"
                 return resp
         return None
 

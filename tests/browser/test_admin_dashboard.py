@@ -213,3 +213,9 @@ def test_an_event_from_creation_to_certificates(live_server, browser, axe_check)
     item = db.session.get(BookingItem, item.id)
     assert item.result_position == 1 and item.certificate_path
     assert db.session.get(Event, event.id).status == "completed"
+
+    # The overview now shows the sale, its charts and their numbers.
+    browser.get(live_server.url("/admin/?days=7"))
+    assert "Hyderabad Winter Games" in css(browser, "#chart-revenue-by-event").text
+    axe_check(browser)
+    shots(browser, "overview-with-sales")
