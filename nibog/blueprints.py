@@ -9,6 +9,7 @@ from __future__ import annotations
 from nibog.accounts import admin_api as accounts_admin_api
 from nibog.accounts import api as accounts_api
 from nibog.admin import api as admin_api
+from nibog.admin import views as admin_views
 from nibog.auth import api as auth_api
 from nibog.booking import admin_api as booking_admin_api
 from nibog.booking import api as booking_api
@@ -71,6 +72,7 @@ PAGE_BLUEPRINTS = [
     web_guest.bp,
     web_account.bp,
     web_content.bp,
+    admin_views.bp,
 ]
 
 # Prometheus scrapes it (METRICS_ENABLED); protected by network or bearer token.

@@ -26,7 +26,7 @@ SOLD = ("confirmed", "completed")
 SEAT_EVENT_STATUSES = ("published", "completed")
 
 
-def _ist_day_bounds(day: date) -> tuple[datetime, datetime]:
+def ist_day_bounds(day: date) -> tuple[datetime, datetime]:
     start = datetime.combine(day, time.min, tzinfo=IST)
     return start, start + timedelta(days=1)
 
@@ -55,7 +55,7 @@ def _revenue(since: datetime | None = None, until: datetime | None = None) -> in
 
 def dashboard_stats(today: date | None = None) -> dict:
     today = today or today_ist()
-    start, end = _ist_day_bounds(today)
+    start, end = ist_day_bounds(today)
 
     by_status = dict(
         db.session.execute(select(Booking.status, func.count()).group_by(Booking.status)).all()

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pypdf
 import zxingcpp
+from selenium.common.exceptions import TimeoutException, WebDriverException
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support.expected_conditions import staleness_of
 from selenium.webdriver.support.select import Select
@@ -74,7 +75,17 @@ def press(driver, text: str, *, navigates: bool = True) -> None:
     page."""
     xpath = (f"//button[contains(normalize-space(.), {quote(text)})] | "
              f"//a[contains(normalize-space(.), {quote(text)})]")
-    elements = [e for e in driver.find_elements(By.XPATH, xpath) if e.is_displayed()]
+    def visible(d):
+        try:
+            return [e for e in d.find_elements(By.XPATH, xpath) if e.is_displayed()]
+        except WebDriverException:  # the page was replaced while we looked: look again
+            return []
+
+    try:
+        # A loaded machine may still be painting the page the last step opened.
+        elements = WebDriverWait(driver, 10).until(visible)
+    except TimeoutException:
+        elements = []
     assert elements, f"no visible button or link {text!r} on {driver.current_url}"
     driver.execute_script("arguments[0].scrollIntoView({block: 'center'})", elements[0])
     page = driver.find_element(By.TAG_NAME, "html")
@@ -106,6 +117,21 @@ def submit_click(driver, element) -> None:
     driver.execute_script("arguments[0].scrollIntoView({block: 'center'})", element)
     element.click()
     WebDriverWait(driver, 20).until(staleness_of(page))
+    WebDriverWait(driver, 20).until(
+        lambda d: d.execute_script("return document.readyState") == "complete")
+
+
+def submit_css(driver, css: str, attempts: int = 3) -> None:
+    """``submit_click`` on the element ``css`` finds, looked up again if the page replaced it
+    between finding and clicking (a slow machine still running the page's scripts)."""
+    for attempt in range(attempts):
+        try:
+            submit_click(driver, driver.find_element(By.CSS_SELECTOR, css))
+            return
+        except WebDriverException:
+            if attempt == attempts - 1:
+                raise
+            wait_for(lambda: driver.execute_script("return document.readyState") == "complete")
 
 
 def first_radio(driver, name: str) -> None:

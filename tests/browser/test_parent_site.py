@@ -26,6 +26,7 @@ from tests.browser.flows import (
     press,
     qr_codes,
     submit_click,
+    submit_css,
     tick,
 )
 
@@ -43,7 +44,7 @@ def check(browser, screenshot, axe_check, name: str) -> None:
 def pay_in_sandbox(browser, screenshot, axe_check, name: str) -> None:
     assert "/payments/sandbox/checkout/" in browser.current_url
     check(browser, screenshot, axe_check, f"{name}-sandbox")
-    submit_click(browser, browser.find_element(By.CSS_SELECTOR, "button[value=pay]"))
+    submit_css(browser, "button[value=pay]")
     wait_for(lambda: "Payment captured" in body(browser))
     press(browser, "Return to NIBOG")
 

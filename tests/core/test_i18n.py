@@ -34,3 +34,24 @@ def test_templates_format_money_with_indian_grouping(app):
     with app.test_request_context("/"):
         html = render_template_string("{{ 123456700|money }} {{ 79950|money }}")
     assert html == "₹12,34,567 ₹799.50"
+
+
+def test_the_site_and_dashboard_catalogues_agree_on_shared_strings():
+    """Flask-Babel merges both catalogues; a string in both must read the same, or the one
+    loaded last silently rewrites the other face's pages."""
+    import pathlib
+
+    from babel.messages.pofile import read_po
+
+    root = pathlib.Path(__file__).resolve().parents[2] / "translations"
+    for language in ("hi",):
+        with open(root / "site" / language / "LC_MESSAGES" / "messages.po", "rb") as f:
+            site = read_po(f)
+        with open(root / "admin" / language / "LC_MESSAGES" / "messages.po", "rb") as f:
+            admin = read_po(f)
+        differ = [
+            m.id for m in admin
+            if m.id and m.string and (s := site.get(m.id)) is not None and s.string
+            and s.string != m.string
+        ]
+        assert differ == [], language
