@@ -109,6 +109,9 @@ class Config:
     BOOKING_HOLD_SECONDS = _int("BOOKING_HOLD_SECONDS", 900)
     REFUND_FULL_BEFORE_HOURS = _int("REFUND_FULL_BEFORE_HOURS", 48)
     WAITLIST_OFFER_SECONDS = _int("WAITLIST_OFFER_SECONDS", 3600)
+    # A booking taken by staff on the phone, paid through a link sent to the parent, holds its
+    # seats this long (a parent needs longer than a checkout hold to find the message).
+    PAYMENT_LINK_HOLD_SECONDS = _int("PAYMENT_LINK_HOLD_SECONDS", 3600)
     STUCK_PAYMENT_MINUTES = _int("STUCK_PAYMENT_MINUTES", 20)
     DISPLAY_TIMEZONE = "Asia/Kolkata"
     PUBLIC_BASE_URL = os.environ.get("PUBLIC_BASE_URL", "http://127.0.0.1:5000")
