@@ -1,4 +1,5 @@
-"""Report exports (bookings, payments, participants per slot, attendance) as CSV or Excel.
+"""Report exports (bookings, payments, revenue, promo usage, participants per slot,
+attendance) as CSV or Excel.
 
 ``request_report`` records a ``ReportExport`` and queues ``generate_report`` on the ``reports``
 queue; the job streams rows into the file, publishing its progress as it goes, and stores the
@@ -16,23 +17,23 @@ from collections.abc import Iterator
 from datetime import date, datetime, time, timedelta
 from typing import Any
 
-from sqlalchemy import Select, and_, func, select, update
+from sqlalchemy import Select, and_, func, literal, select, union_all, update
 
 from nibog.accounts.models import Child, User
 from nibog.admin.models import ReportExport
-from nibog.booking.models import Booking, BookingItem
-from nibog.catalog.models import Event, EventGame, GameSlot, GameTemplate
+from nibog.booking.models import Booking, BookingItem, PromoCode
+from nibog.catalog.models import City, Event, EventGame, GameSlot, GameTemplate
 from nibog.core import boundary
 from nibog.core.errors import AppError, NotFound
 from nibog.core.jobs import enqueue
 from nibog.core.timeutil import IST, age_in_months, isoformat_ist, utcnow
 from nibog.documents.storage import get_storage
 from nibog.extensions import db
-from nibog.payments.models import Payment
+from nibog.payments.models import Payment, Refund
 
 log = logging.getLogger(__name__)
 
-KINDS = ("bookings", "payments", "participants", "attendance")
+KINDS = ("bookings", "payments", "revenue", "promo_usage", "participants", "attendance")
 FORMATS = ("csv", "xlsx")
 MIME = {
     "csv": "text/csv; charset=utf-8",
@@ -199,11 +200,114 @@ def _seat_rows(filters: dict, *, attendance: bool) -> tuple[list[str], Select, A
     return header, stmt, row
 
 
+SOLD = ("confirmed", "completed")
+
+
+def _ist_day(column):
+    """The calendar day in India of a UTC timestamp, computed by the database."""
+    if db.session.get_bind().dialect.name == "sqlite":
+        return func.date(column, "+5 hours", "+30 minutes")
+    return func.date(func.timezone("Asia/Kolkata", column))
+
+
+def _revenue(filters: dict) -> tuple[list[str], Select, Any]:
+    """Money kept per day and event, as the dashboard counts it (booking.stats): captured
+    online payments on the day they were captured, minus refunds that did not fail on the
+    day they were asked for, plus cash bookings sold on the day they were confirmed."""
+    zero = literal(0, type_=Booking.total.type)
+    captured = (
+        select(_ist_day(Payment.captured_at).label("day"), Booking.event_id,
+               Payment.amount.label("captured"), zero.label("refunded"), zero.label("cash"))
+        .join(Booking, Booking.id == Payment.booking_id)
+        .where(Payment.captured_at.is_not(None))
+    )
+    refunded = (
+        select(_ist_day(Refund.created_at), Booking.event_id, zero, Refund.amount, zero)
+        .join(Payment, Payment.id == Refund.payment_id)
+        .join(Booking, Booking.id == Payment.booking_id)
+        .where(Refund.status != "failed")
+    )
+    cash_day = _ist_day(func.coalesce(Booking.confirmed_at, Booking.created_at))
+    cash = (
+        select(cash_day, Booking.event_id, zero, zero, Booking.total)
+        .where(Booking.payment_mode == "cash", Booking.status.in_(SOLD))
+    )
+    money = union_all(captured, refunded, cash).subquery("money")
+    stmt = (
+        select(money.c.day, money.c.event_id, Event.title, City.name,
+               func.sum(money.c.captured), func.sum(money.c.refunded), func.sum(money.c.cash))
+        .join(Event, Event.id == money.c.event_id)
+        .join(City, City.id == Event.city_id)
+        .group_by(money.c.day, money.c.event_id, Event.title, City.name)
+        .order_by(money.c.day, money.c.event_id)
+    )
+    if filters.get("event_id"):
+        stmt = stmt.where(money.c.event_id == int(filters["event_id"]))
+    if filters.get("date_from"):
+        stmt = stmt.where(money.c.day >= _day_value(filters["date_from"]))
+    if filters.get("date_to"):
+        stmt = stmt.where(money.c.day <= _day_value(filters["date_to"]))
+    header = ["day", "event_id", "event", "city", "captured_paise", "refunded_paise",
+              "cash_paise", "net_paise", "net_inr"]
+
+    def row(r):
+        day, event_id, title, city, captured_sum, refunded_sum, cash_sum = r
+        net = int(captured_sum or 0) - int(refunded_sum or 0) + int(cash_sum or 0)
+        return [str(day), event_id, title, city, int(captured_sum or 0), int(refunded_sum or 0),
+                int(cash_sum or 0), net, _rupees(net)]
+
+    return header, stmt, row
+
+
+def _day_value(iso: str):
+    # SQLite's date() is text; PostgreSQL's is a date.
+    if db.session.get_bind().dialect.name == "sqlite":
+        return iso
+    return date.fromisoformat(iso)
+
+
+def _promo_usage(filters: dict) -> tuple[list[str], Select, Any]:
+    """Each promo code: uses counted on the code, and the sold bookings that carried it
+    (filtered by event and by the day they were made) with the discount they got."""
+    joined = and_(Booking.promo_code_id == PromoCode.id, Booking.status.in_(SOLD))
+    if filters.get("event_id"):
+        joined = and_(joined, Booking.event_id == int(filters["event_id"]))
+    if filters.get("date_from"):
+        joined = and_(joined, Booking.created_at
+                      >= datetime.combine(date.fromisoformat(filters["date_from"]), time(), IST))
+    if filters.get("date_to"):
+        upper = datetime.combine(date.fromisoformat(filters["date_to"]) + timedelta(days=1),
+                                 time(), IST)
+        joined = and_(joined, Booking.created_at < upper)
+    stmt = (
+        select(PromoCode, func.count(Booking.id), func.coalesce(func.sum(Booking.discount), 0),
+               func.coalesce(func.sum(Booking.total), 0))
+        .outerjoin(Booking, joined)
+        .group_by(PromoCode.id)
+        .order_by(PromoCode.code)
+    )
+    header = ["code", "kind", "value", "active", "valid_from", "valid_until", "used_count",
+              "max_uses", "bookings_sold", "discount_paise", "discount_inr", "booking_total_paise"]
+
+    def row(r):
+        promo, sold, discount, total = r
+        return [promo.code, promo.kind, promo.value, promo.is_active,
+                isoformat_ist(promo.valid_from) or "", isoformat_ist(promo.valid_until) or "",
+                promo.used_count, promo.max_uses if promo.max_uses is not None else "",
+                sold, int(discount), _rupees(int(discount)), int(total)]
+
+    return header, stmt, row
+
+
 def build_query(kind: str, filters: dict):
     if kind == "bookings":
         return _bookings(filters)
     if kind == "payments":
         return _payments(filters)
+    if kind == "revenue":
+        return _revenue(filters)
+    if kind == "promo_usage":
+        return _promo_usage(filters)
     return _seat_rows(filters, attendance=kind == "attendance")
 
 
