@@ -105,6 +105,10 @@ class Config:
 
     MAX_CONTENT_LENGTH = _int("MAX_CONTENT_LENGTH", 1024 * 1024)
 
+    # Dashboard (/admin): a session idle this long is signed out (0 = never). Tablets at venues
+    # are shared and left lying around.
+    ADMIN_SESSION_IDLE_MINUTES = _int("ADMIN_SESSION_IDLE_MINUTES", 60)
+
     # Business settings
     BOOKING_HOLD_SECONDS = _int("BOOKING_HOLD_SECONDS", 900)
     REFUND_FULL_BEFORE_HOURS = _int("REFUND_FULL_BEFORE_HOURS", 48)
