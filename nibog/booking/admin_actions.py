@@ -317,8 +317,11 @@ def cancel_with_refund(
     options = refund_options(booking_id)
     if refund == "override":
         if amount is None or not 0 <= amount <= options["max"]:
+            from nibog.core.money import format_inr
+
             raise ValidationFailed(
-                {"amount": [f"Between 0 and {options['max']} paise"]}, "Refund out of range"
+                {"amount": [f"At most {format_inr(options['max'])} can be refunded"]},
+                "Refund out of range",
             )
         asked = amount
     else:
