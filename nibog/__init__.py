@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import importlib
-import importlib.util
-
 from flask import Flask
 from werkzeug.middleware.proxy_fix import ProxyFix
 
@@ -12,8 +9,8 @@ from nibog.config import Config, config_from_env
 
 
 def create_app(config: type[Config] | dict | None = None) -> Flask:
+    from nibog import blueprints
     from nibog import extensions as ext
-    from nibog.blueprints import BLUEPRINTS
     from nibog.core import boundary
     from nibog.core.api import Api, require_json_bodies
     from nibog.core.auth import register_jwt_callbacks
@@ -70,7 +67,10 @@ def create_app(config: type[Config] | dict | None = None) -> Flask:
     require_json_bodies(app)
     register_jwt_callbacks(app)
     _register_login_loader()
-    _register_blueprints(app, BLUEPRINTS)
+    for blueprint in blueprints.API_BLUEPRINTS:
+        api.register_blueprint(blueprint)
+    for blueprint in blueprints.PAGE_BLUEPRINTS:
+        app.register_blueprint(blueprint)
     _document_security(app, api)
     # One transaction per request and per command (nibog.core.boundary); jobs get theirs from
     # the job runner.
@@ -136,26 +136,6 @@ def _register_login_loader() -> None:
     def load_user(user_id: str):
         user = db.session.get(User, int(user_id))
         return user if user is not None and user.is_active else None
-
-
-def _register_blueprints(app: Flask, entries: list[tuple[str, str]]) -> None:
-    api = app.extensions["nibog_api"]
-    for kind, target in entries:
-        module_name, _, attr = target.partition(":")
-        if not _module_exists(module_name):
-            continue
-        blueprint = getattr(importlib.import_module(module_name), attr)
-        if kind == "api":
-            api.register_blueprint(blueprint)
-        else:
-            app.register_blueprint(blueprint)
-
-
-def _module_exists(dotted: str) -> bool:
-    try:
-        return importlib.util.find_spec(dotted) is not None
-    except ModuleNotFoundError:  # the parent package is not there yet
-        return False
 
 
 def _install_full_slot_gate(app: Flask) -> None:

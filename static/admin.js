@@ -15,6 +15,39 @@
       });
     }
 
+    // "Add a row" under a slot or variant table: copy the last row with the next index.
+    document.querySelectorAll("[data-add-row]").forEach(function (button) {
+      button.addEventListener("click", function () {
+        var name = button.getAttribute("data-add-row");
+        var table = document.querySelector('table[data-rows="' + name + '"] tbody');
+        if (!table) { return; }
+        var rows = table.querySelectorAll("tr");
+        var last = rows[rows.length - 1];
+        var copy = last.cloneNode(true);
+        var pattern = new RegExp("^(" + name.replace(/[-]/g, "\\-") + "-)(\\d+)(-)");
+        var next = rows.length;
+        copy.querySelectorAll("[name], [id], [aria-describedby]").forEach(function (el) {
+          ["name", "id", "aria-describedby"].forEach(function (attr) {
+            var value = el.getAttribute(attr);
+            if (value) { el.setAttribute(attr, value.replace(pattern, "$1" + next + "$3")); }
+          });
+          if (el.tagName === "INPUT") {
+            if (el.type === "checkbox") { el.checked = el.name.slice(-8) === "-is_open" || el.name.slice(-10) === "-is_active"; }
+            else { el.value = ""; }
+            el.removeAttribute("aria-invalid");
+          }
+        });
+        copy.querySelectorAll(".error").forEach(function (el) { el.remove(); });
+        copy.querySelectorAll("td.num").forEach(function (el) { el.textContent = ""; });
+        copy.querySelectorAll("[aria-label]").forEach(function (el) {
+          el.setAttribute("aria-label", el.getAttribute("aria-label").replace(/\d+\)$/, (next + 1) + ")"));
+        });
+        table.appendChild(copy);
+        var first = copy.querySelector("input:not([type=hidden])");
+        if (first) { first.focus(); }
+      });
+    });
+
     // Destructive actions ask first: <form data-confirm="message">.
     var dialog = document.getElementById("confirm-dialog");
     document.addEventListener("submit", function (ev) {

@@ -25,7 +25,7 @@ from nibog.booking.models import Booking, BookingItem, PromoCode
 from nibog.catalog.models import City, Event, EventGame, GameSlot, GameTemplate
 from nibog.core import boundary
 from nibog.core.errors import AppError, NotFound
-from nibog.core.jobs import enqueue
+from nibog.core.jobs import job
 from nibog.core.timeutil import IST, age_in_months, isoformat_ist, utcnow
 from nibog.documents.storage import get_storage
 from nibog.extensions import db
@@ -57,7 +57,7 @@ def request_report(kind: str, file_format: str, filters: dict, requested_by_id: 
     )
     db.session.add(report)
     db.session.flush()
-    enqueue("nibog.admin.reports.generate_report", report.id, queue="reports", retries=1)
+    generate_report.delay(report.id)
     return report
 
 
@@ -331,6 +331,7 @@ def _rows(stmt: Select, row) -> Iterator[list]:
         offset += BATCH
 
 
+@job("reports", retries=1)
 def generate_report(report_id: int) -> None:
     report = db.session.get(ReportExport, report_id)
     if report is None or report.status == "done":

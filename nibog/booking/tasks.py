@@ -8,6 +8,7 @@ import logging
 from sqlalchemy import func, select, update
 
 from nibog.core import boundary
+from nibog.core.jobs import job
 from nibog.extensions import db
 
 log = logging.getLogger(__name__)
@@ -27,6 +28,7 @@ def expire_holds() -> int:
             return total
 
 
+@job("default")
 def cancel_event_bookings(event_id: int, actor_id: int | None = None) -> int:
     """The event was cancelled: cancel and fully refund every live booking, one commit each.
 
@@ -74,6 +76,7 @@ def cancel_bookings_of_cancelled_events() -> int:
     return sum(cancel_event_bookings(event_id) for event_id in sorted(event_ids))
 
 
+@job("default")
 def seats_changed(event_id: int) -> None:
     """After a commit that moved seats: refresh the event's live booking count, drop caches."""
     from nibog.booking.models import LIVE_BOOKING_STATUSES, Booking

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from nibog.core.jobs import enqueue
+from nibog.core.jobs import job
 
 
+@job("default")
 def offer_waitlist_seats(slot_id: int) -> int:
     """Enqueued by whoever frees seats in a slot (cancel, hold expiry, capacity raised)."""
     from nibog.booking.waitlist import offer_seats
@@ -20,5 +21,5 @@ def expire_waitlist_offers() -> int:
 
     slots = expire_offers() | stranded_slots()
     for slot_id in sorted(slots):
-        enqueue("nibog.booking.waitlist_tasks.offer_waitlist_seats", slot_id)
+        offer_waitlist_seats.delay(slot_id)
     return len(slots)

@@ -9,6 +9,7 @@ from sqlalchemy import select
 from nibog.booking.models import Booking
 from nibog.core import boundary
 from nibog.core.errors import AppError
+from nibog.core.jobs import job
 from nibog.documents.booking_view import TICKET_STATUSES, load_booking_view
 from nibog.documents.certificates import certificate_for, eligible_children
 from nibog.extensions import db
@@ -16,6 +17,7 @@ from nibog.extensions import db
 log = logging.getLogger(__name__)
 
 
+@job("default")
 def generate_event_certificates(event_id: int) -> int:
     """Generate and store every certificate of the event; email each family once.
 

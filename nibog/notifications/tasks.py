@@ -10,6 +10,7 @@ from flask import current_app
 from sqlalchemy import exists, select, update
 
 from nibog.core import boundary
+from nibog.core.jobs import job
 from nibog.core.models import OutboxJob
 from nibog.core.timeutil import today_ist, utcnow
 from nibog.extensions import db
@@ -73,6 +74,7 @@ def _compose(entry: NotificationLog, context: dict[str, Any]) -> OutgoingMessage
     )
 
 
+@job("notifications")
 def deliver(log_id: int, context: dict[str, Any]) -> None:
     # A failure is recorded (committed) first, then raised for RQ's retry.
     with boundary.unit_of_work():

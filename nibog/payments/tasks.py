@@ -10,7 +10,7 @@ import logging
 from sqlalchemy import select
 
 from nibog.core import boundary
-from nibog.core.jobs import enqueue
+from nibog.core.jobs import job
 from nibog.core.timeutil import as_utc
 from nibog.extensions import db
 from nibog.payments.gateways import GatewayError, get_gateway
@@ -28,6 +28,7 @@ class RefundBusy(RuntimeError):
     """Raised so RQ retries a refund whose row another transaction holds right now."""
 
 
+@job("payments", retries=5)
 def process_refund(refund_id: int) -> str:
     from nibog.payments.refunds import mark_refund_failed, mark_refund_processed
 
@@ -73,6 +74,7 @@ def process_refund(refund_id: int) -> str:
     return result.status
 
 
+@job("payments", retries=3)
 def check_refund(refund_id: int) -> str:
     """Ask the gateway about a refund it accepted but has not reported as paid out."""
     from nibog.payments.refunds import mark_refund_failed, mark_refund_processed
@@ -124,10 +126,10 @@ def reconcile_stuck_payments() -> dict:
         results[outcome] = results.get(outcome, 0) + 1
     refund_ids = stale_refund_ids()
     for refund_id in refund_ids:
-        enqueue("nibog.payments.tasks.process_refund", refund_id, queue="payments", retries=5)
+        process_refund.delay(refund_id)
     awaiting = awaiting_refund_ids()
     for refund_id in awaiting:
-        enqueue("nibog.payments.tasks.check_refund", refund_id, queue="payments", retries=3)
+        check_refund.delay(refund_id)
     if refund_ids:
         results["refunds_retried"] = len(refund_ids)
     if awaiting:

@@ -8,11 +8,11 @@ from sqlalchemy import update
 
 from nibog.booking.models import Booking
 from nibog.core import boundary
-from nibog.core.periodic import PERIODIC_JOBS
 from nibog.core.timeutil import utcnow
 from nibog.extensions import db
 from nibog.payments.models import Payment
 from nibog.payments.tasks import reconcile_stuck_payments
+from nibog.tasks import PERIODIC_JOBS
 from tests.payments.support import (
     make_booking,
     messages,
@@ -33,7 +33,7 @@ def _age(payment_id: int, minutes: int) -> None:
 
 
 def test_the_sweep_is_scheduled():
-    assert "nibog.payments.tasks.reconcile_stuck_payments" in {job.func for job in PERIODIC_JOBS}
+    assert "nibog.payments.tasks.reconcile_stuck_payments" in {job.path for job in PERIODIC_JOBS}
 
 
 def test_a_paid_order_whose_callback_was_lost_is_captured(client, app, parent):

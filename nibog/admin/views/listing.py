@@ -7,11 +7,12 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from flask import request, url_for
-from sqlalchemy import Select
+from flask import current_app, request, url_for
+from sqlalchemy import Select, func, select
 
 from nibog.admin.views import bp
-from nibog.core.pagination import MAX_PAGE, paginate
+from nibog.core.pagination import MAX_PAGE, page_envelope, paginate
+from nibog.extensions import db
 
 PER_PAGE_CHOICES = (25, 50, 100)
 
@@ -52,8 +53,19 @@ def ordered(stmt: Select, sorts: Mapping[str, Any], args: ListArgs, tiebreak=Non
 
 
 def page_of(stmt: Select, sorts: Mapping[str, Any], args: ListArgs, *, tiebreak=None,
-            transform: Callable[[list], list] | None = None) -> dict:
-    page = paginate(ordered(stmt, sorts, args, tiebreak), args.page, args.per_page, transform)
+            rows: bool = False, transform: Callable[[list], list] | None = None) -> dict:
+    """One page of ``stmt`` sorted as asked. ``rows``: items are whole result rows (several
+    columns) instead of the first column's objects."""
+    stmt = ordered(stmt, sorts, args, tiebreak)
+    if rows:
+        total = db.session.scalar(select(func.count()).select_from(
+            stmt.order_by(None).subquery())) or 0
+        items = db.session.execute(
+            stmt.limit(args.per_page).offset((args.page - 1) * args.per_page)).all()
+        page = page_envelope(transform(items) if transform else items, args.page,
+                             args.per_page, total)
+    else:
+        page = paginate(stmt, args.page, args.per_page, transform)
     page["sort"], page["dir"] = args.sort, args.direction
     return page
 
@@ -67,6 +79,12 @@ def arg(name: str) -> str | None:
 def int_arg(name: str) -> int | None:
     value = arg(name)
     return int(value) if value is not None and value.isdigit() and len(value) < 10 else None
+
+
+@bp.app_template_global("admin_endpoints")
+def admin_endpoints():
+    """The endpoints that exist (a template links to a page only once it is built)."""
+    return current_app.view_functions
 
 
 @bp.app_template_global("url_with")
