@@ -77,7 +77,7 @@ def test_refund_form_errors(admin_client):
                              data={"how_much": "part", "amount": "12,34.5x", "reason": ""})
     assert resp.status_code == 422
     body = html(resp)
-    assert "Enter an amount in rupees" in body and "Say why the money goes back" in body
+    assert "Not a valid decimal value" in body and "Say why the money goes back" in body
     assert db.session.scalar(select(func.count()).select_from(Refund)) == 0
 
 

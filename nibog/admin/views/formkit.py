@@ -1,15 +1,11 @@
 """Form helpers for the sales, money, people and messages pages: a service's refusal shown at
-the field it concerns (or above the form), money typed in rupees, and the translated words
-for the refusals staff meet most."""
+the field it concerns (or above the form), in the translated words staff read for the
+refusals they meet most. (Rupee amounts: ``forms.RupeesField``.)"""
 
 from __future__ import annotations
 
-import re
-
 from flask_babel import lazy_gettext as _l
-from wtforms import StringField
 from wtforms.fields.choices import SelectChoice
-from wtforms.validators import ValidationError
 
 from nibog.core.errors import AppError
 
@@ -56,9 +52,23 @@ def message_for(exc: AppError) -> str:
     return str(text) if text is not None else exc.message
 
 
+def refusal(exc: AppError) -> str:
+    """``message_for`` after undoing what the refused service flushed (see ``apply_error``)."""
+    from nibog.core import boundary
+
+    boundary.rollback()
+    return message_for(exc)
+
+
 def apply_error(form, exc: AppError, field_of: dict[str, str] | None = None) -> list[str]:
     """Put a service's refusal on the form: a validation error's details at their fields, a
-    known refusal at its field; returns what belongs to no field (shown above the form)."""
+    known refusal at its field; returns what belongs to no field (shown above the form).
+
+    What the refused service flushed is rolled back first: the page is then drawn from the
+    database as it was (and a transaction an error aborted can still be read from)."""
+    from nibog.core import boundary
+
+    boundary.rollback()
     fields = dict(form._fields) if form is not None else {}
     general: list[str] = []
     if exc.code == "validation_error" and isinstance(exc.details, dict):
@@ -75,32 +85,6 @@ def apply_error(form, exc: AppError, field_of: dict[str, str] | None = None) -> 
         fields[name].errors = [*list(fields[name].errors or []), message_for(exc)]
         return []
     return [message_for(exc)]
-
-
-_RUPEES = re.compile(r"^\d{1,9}(\.\d{1,2})?$")
-
-
-def rupees_to_paise(text: str) -> int:
-    cleaned = (text or "").replace(",", "").replace("₹", "").strip()
-    if not _RUPEES.match(cleaned):
-        raise ValueError(text)
-    rupees, _, paise = cleaned.partition(".")
-    return int(rupees) * 100 + int((paise + "00")[:2])
-
-
-class RupeesField(StringField):
-    """An amount typed in rupees ("1,250.50"), kept as typed, read as paise (``.paise``)."""
-
-    paise: int | None = None
-
-    def pre_validate(self, form) -> None:
-        self.paise = None
-        if self.data in (None, ""):
-            return
-        try:
-            self.paise = rupees_to_paise(self.data)
-        except ValueError:
-            raise ValidationError(str(_l("Enter an amount in rupees, like 799 or 799.50"))) from None
 
 
 def choices(pairs) -> list[SelectChoice]:

@@ -11,7 +11,7 @@ from nibog.admin import failed_jobs as fj
 from nibog.admin.audit import record
 from nibog.admin.views import bp
 from nibog.admin.views.access import ADMIN, READ, actor, allow
-from nibog.admin.views.formkit import message_for
+from nibog.admin.views.formkit import refusal
 from nibog.admin.views.listing import arg
 from nibog.core.errors import AppError
 
@@ -34,7 +34,7 @@ def failed_job_requeue(job_id: str):
         fj.requeue(job_id)
     except AppError as exc:
         return render_template("admin/error.html", status=exc.status,
-                               message=message_for(exc)), exc.status
+                               message=refusal(exc)), exc.status
     record("job.requeue", actor_id=actor().id, entity_type="job", entity_id=job_id,
            client_ip=actor().ip)
     flash(_("Queued again."), "success")

@@ -9,7 +9,7 @@ from flask_babel import lazy_gettext as _l
 
 from nibog.admin.views import bp
 from nibog.admin.views.access import OPERATE, READ, actor, allow
-from nibog.admin.views.formkit import message_for
+from nibog.admin.views.formkit import refusal
 from nibog.admin.views.listing import arg, int_arg, list_args, page_of
 from nibog.admin.views.sales import date_arg
 from nibog.content import service as content
@@ -92,7 +92,7 @@ def notification_resend(log_id: int):
         new = admin_log.resend(log_id, actor_id=actor().id, client_ip=actor().ip)
     except AppError as exc:
         return render_template("admin/error.html", status=exc.status,
-                               message=message_for(exc)), exc.status
+                               message=refusal(exc)), exc.status
     if new.status == "queued":
         flash(_("Sent again."), "success")
     else:

@@ -11,11 +11,12 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import RadioField, TextAreaField
-from wtforms.validators import InputRequired, Length, Optional
+from wtforms.validators import InputRequired, Length
 
 from nibog.admin.views import bp
 from nibog.admin.views.access import ADMIN, READ, actor, allow
-from nibog.admin.views.formkit import RupeesField, apply_error, choices
+from nibog.admin.views.formkit import apply_error, choices
+from nibog.admin.views.forms import RupeesField
 from nibog.admin.views.labels import status_label
 from nibog.admin.views.listing import arg, int_arg, list_args, ordered
 from nibog.admin.views.sales import date_arg
@@ -38,7 +39,7 @@ class RefundForm(FlaskForm):
     how_much = RadioField(_l("Refund"), choices=choices([("full", _l("Everything left")),
                                                  ("part", _l("Part of it"))]),
                           default="full", validators=[InputRequired()])
-    amount = RupeesField(_l("Amount (₹)"), validators=[Optional()])
+    amount = RupeesField(_l("Amount (₹)"))
     reason = TextAreaField(_l("Reason"), validators=[
         InputRequired(message=_l("Say why the money goes back")), Length(max=500)])
 

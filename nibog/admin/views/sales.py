@@ -16,7 +16,7 @@ from sqlalchemy import select
 
 from nibog.admin.views import bp
 from nibog.admin.views.access import ADMIN, OPERATE, READ, actor, allow, can
-from nibog.admin.views.formkit import apply_error, choices, message_for
+from nibog.admin.views.formkit import apply_error, choices, refusal
 from nibog.admin.views.labels import status_label
 from nibog.admin.views.listing import arg, int_arg, list_args, ordered
 from nibog.admin.views.sales_forms import CancelForm, ManualBookingForm, MoveForm, ResendForm
@@ -120,7 +120,7 @@ def booking_move(booking_id: int):
         admin_actions.move_child(booking_id, int(form.item_id.data), form.slot_id.data,
                                  actor_id=actor().id, client_ip=actor().ip)
     except AppError as exc:
-        form.slot_id.errors = [*form.slot_id.errors, message_for(exc)]
+        form.slot_id.errors = [*form.slot_id.errors, refusal(exc)]
         return _detail_page(booking_id, status=exc.status, move_form=form)
     flash(_("The child was moved to the new slot."), "success")
     return _back(booking_id)
@@ -188,7 +188,7 @@ def booking_mark_paid(booking_id: int):
     try:
         admin_actions.confirm_offline(booking_id)
     except AppError as exc:
-        return _detail_page(booking_id, status=exc.status, errors=[message_for(exc)])
+        return _detail_page(booking_id, status=exc.status, errors=[refusal(exc)])
     db.session.refresh(booking)
     record("booking.admin_confirm", booking, actor_id=actor().id, before=before,
            client_ip=actor().ip)

@@ -17,7 +17,8 @@ from wtforms import (
 )
 from wtforms.validators import Email, InputRequired, Length, Optional
 
-from nibog.admin.views.formkit import RupeesField, choices
+from nibog.admin.views.formkit import choices
+from nibog.admin.views.forms import RupeesField
 
 
 class CheckboxesField(SelectMultipleField):
@@ -91,7 +92,7 @@ class CancelForm(FlaskForm):
     refund = RadioField(_l("Refund"), choices=choices([("policy", _l("As the policy says")),
                                                ("override", _l("Another amount"))]),
                         default="policy", validators=[InputRequired()])
-    amount = RupeesField(_l("Amount to refund (₹)"), validators=[Optional()])
+    amount = RupeesField(_l("Amount to refund (₹)"))
 
 
 class ResendForm(FlaskForm):

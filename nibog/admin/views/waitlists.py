@@ -9,7 +9,7 @@ from flask_babel import lazy_gettext as _l
 
 from nibog.admin.views import bp
 from nibog.admin.views.access import OPERATE, READ, actor, allow
-from nibog.admin.views.formkit import message_for
+from nibog.admin.views.formkit import refusal
 from nibog.admin.views.listing import arg, int_arg, list_args, ordered
 from nibog.admin.views.sales import event_choices
 from nibog.booking import waitlist_admin as wl
@@ -52,7 +52,7 @@ def waitlist_offer_next(slot_id: int):
     try:
         offers = wl.offer_next(slot_id, actor_id=actor().id, client_ip=actor().ip)
     except AppError as exc:
-        return _slot_page(slot_id, status=exc.status, errors=[message_for(exc)])
+        return _slot_page(slot_id, status=exc.status, errors=[refusal(exc)])
     if offers:
         flash(_("%(num)s offer(s) made to the first in line.", num=offers), "success")
     else:
@@ -71,7 +71,7 @@ def waitlist_offer_entry(entry_id: int):
     try:
         booking = wl.offer_entry(entry_id, actor_id=actor().id, client_ip=actor().ip)
     except AppError as exc:
-        return _slot_page(slot_id, status=exc.status, errors=[message_for(exc)])
+        return _slot_page(slot_id, status=exc.status, errors=[refusal(exc)])
     flash(_("Seat offered: booking %(number)s is held for the parent to pay.",
             number=booking.booking_number), "success")
     return redirect(url_for("admin_web.waitlist_slot", slot_id=slot_id))
