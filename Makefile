@@ -6,7 +6,7 @@ export FLASK_APP := wsgi
 # pip reads pinned versions; quiet so CI logs stay readable.
 PIP_FLAGS := --disable-pip-version-check -q
 
-.PHONY: run test lint bench worker migrate check clean translations extract-messages
+.PHONY: run test lint bench bench-admin worker migrate check clean translations extract-messages
 
 $(BIN)/activate:
 	$(PYTHON) -m venv $(VENV)
@@ -50,3 +50,7 @@ bench: $(VENV)/.installed
 
 clean:
 	rm -rf $(VENV) instance/nibog.db
+
+# The dashboard with 100k bookings (its own database; see bench/admin_bench.py).
+bench-admin: $(VENV)/.installed
+	$(BIN)/python bench/admin_bench.py

@@ -7,6 +7,13 @@ Create Date: 2026-12-04 19:30:00
 payment_flags: a row per reconciliation flag (amount mismatch, late payment, ...) so the
 dashboard lists the open ones and a person resolves them. Flags raised before this revision
 live only in payments.raw["flags"] and the status history; they are copied in, open.
+
+Indexes, measured with bench/admin_bench.py (100k bookings): the lists sorted newest first
+(bookings, payments, notifications: created_at), revenue per day (payments.captured_at), and
+trigram indexes (pg_trgm, PostgreSQL only) for the search boxes' "part of a name, address or
+phone" - users, children, and the guest columns of guest bookings only (a partial index: an
+app booking's insert does not pay for them). pg_trgm is a trusted extension (PostgreSQL 13+):
+the database owner may create it.
 """
 
 import sqlalchemy as sa
@@ -59,9 +66,49 @@ def upgrade():
         "substr(note, 7), created_at, created_at "
         "FROM payment_status_history WHERE note LIKE 'FLAG: %' ORDER BY id"
     )
+    _indexes_up()
+
+
+TRIGRAM = (
+    # (index, table, column, partial condition)
+    ("ix_users_full_name_trgm", "users", "full_name", None),
+    ("ix_users_email_trgm", "users", "email", None),
+    ("ix_users_phone_trgm", "users", "phone", None),
+    ("ix_children_full_name_trgm", "children", "full_name", None),
+    ("ix_bookings_guest_name_trgm", "bookings", "guest_name", "guest_email IS NOT NULL"),
+    ("ix_bookings_guest_email_trgm", "bookings", "guest_email", "guest_email IS NOT NULL"),
+    ("ix_bookings_guest_phone_trgm", "bookings", "guest_phone", "guest_email IS NOT NULL"),
+)
+PLAIN = (
+    ("ix_bookings_created_at", "bookings", "created_at"),
+    ("ix_payments_created_at", "payments", "created_at"),
+    ("ix_payments_captured_at", "payments", "captured_at"),
+    ("ix_notifications_created_at", "notifications", "created_at"),
+)
+
+
+def _indexes_up():
+    for name, table, column in PLAIN:
+        op.create_index(name, table, [column])
+    if op.get_bind().dialect.name != "postgresql":
+        return
+    op.execute("CREATE EXTENSION IF NOT EXISTS pg_trgm")
+    for name, table, column, where in TRIGRAM:
+        op.execute(f"CREATE INDEX {name} ON {table} USING gin ({column} gin_trgm_ops)"
+                   + (f" WHERE {where}" if where else ""))
+
+
+def _indexes_down():
+    if op.get_bind().dialect.name == "postgresql":
+        for name, _table, _column, _where in TRIGRAM:
+            op.execute(f"DROP INDEX IF EXISTS {name}")
+        # The extension stays: other objects may use it by now.
+    for name, table, _column in PLAIN:
+        op.drop_index(name, table_name=table)
 
 
 def downgrade():
+    _indexes_down()
     with op.batch_alter_table("payment_flags") as batch:
         batch.drop_index(batch.f("ix_payment_flags_payment_id"))
         batch.drop_index("ix_payment_flags_open")

@@ -94,9 +94,9 @@ BOOKING_SORTS = {
 
 
 def _query_kind(q: str) -> str:
-    """What a search box entry most likely is, so one index answers it (a number, an address,
-    a phone) instead of every text column being scanned for it."""
-    from nibog.booking.numbers import looks_like_booking_number
+    """What a search box entry most likely is, so an index answers it: a booking number, an
+    e-mail address, a phone number, a piece of a booking number, or a name."""
+    from nibog.booking.numbers import ALPHABET, looks_like_booking_number
 
     if looks_like_booking_number(q):
         return "number"
@@ -105,42 +105,45 @@ def _query_kind(q: str) -> str:
     digits = "".join(c for c in q if c.isdigit())
     if len(digits) >= 4 and len(digits) >= len(q.replace(" ", "").replace("+", "")) - 1:
         return "phone"
+    if digits and len(q) >= 3 and all(c in ALPHABET or c in "-0123456789" for c in q.upper()):
+        return "fragment"  # names have no digits; "7K3Q" is part of NIB-26-7K3Q9M
     return "text"
 
 
 def _search_clause(q: str):
+    """Each kind reads trigram indexes (pg_trgm: users, children, guest columns) or a unique
+    key; only a piece of a booking number scans the bookings."""
     from nibog.accounts.models import Child
     from nibog.booking.models import BookingItem
 
     kind = _query_kind(q)
     if kind == "number":
         return Booking.booking_number == q.upper()
-    pattern = _like(q.lower())
+    if kind == "fragment":
+        return Booking.booking_number.like(_like(q.upper()), escape="\\")
+    guest = Booking.guest_email.is_not(None)  # the guest columns' partial indexes
     if kind == "email":
+        pattern = _like(q)
         return or_(
-            Booking.user_id.in_(
-                select(User.id).where(func.lower(User.email).like(pattern, escape="\\"))
-            ),
-            func.lower(Booking.guest_email).like(pattern, escape="\\"),
+            Booking.user_id.in_(select(User.id).where(User.email.ilike(pattern, escape="\\"))),
+            guest & Booking.guest_email.ilike(pattern, escape="\\"),
         )
     if kind == "phone":
         digits = _like("".join(c for c in q if c.isdigit())[-10:])
         return or_(
             Booking.user_id.in_(select(User.id).where(User.phone.like(digits, escape="\\"))),
-            Booking.guest_phone.like(digits, escape="\\"),
+            guest & Booking.guest_phone.like(digits, escape="\\"),
         )
+    pattern = _like(q)
     return or_(
-        func.lower(Booking.booking_number).like(pattern, escape="\\"),
-        func.lower(Booking.guest_name).like(pattern, escape="\\"),
-        Booking.external_ref == q,
-        Booking.user_id.in_(
-            select(User.id).where(func.lower(User.full_name).like(pattern, escape="\\"))
-        ),
+        Booking.user_id.in_(select(User.id).where(User.full_name.ilike(pattern, escape="\\"))),
         Booking.id.in_(
             select(BookingItem.booking_id)
             .join(Child, Child.id == BookingItem.child_id)
-            .where(func.lower(Child.full_name).like(pattern, escape="\\"))
+            .where(Child.full_name.ilike(pattern, escape="\\"))
         ),
+        guest & Booking.guest_name.ilike(pattern, escape="\\"),
+        Booking.external_ref == q,
     )
 
 
@@ -187,9 +190,13 @@ def booking_rows(filters: dict):
 
 
 def page_of_rows(stmt, page: int, per_page: int) -> dict:
-    """``paginate`` for statements of several columns (rows, not single objects)."""
+    """``paginate`` for statements of several columns (rows, not single objects). The count
+    reads the first entity's key only: the other columns (a per-row subquery, say) would be
+    computed for every row just to be counted."""
     from nibog.core.pagination import page_envelope
 
-    total = db.session.scalar(select(func.count()).select_from(stmt.order_by(None).subquery()))
+    first = stmt.column_descriptions[0]["entity"]
+    counted = stmt.with_only_columns(first.id) if first is not None else stmt
+    total = db.session.scalar(select(func.count()).select_from(counted.order_by(None).subquery()))
     rows = db.session.execute(stmt.limit(per_page).offset((page - 1) * per_page)).all()
     return page_envelope(rows, page, per_page, total or 0)

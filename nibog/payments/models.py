@@ -45,6 +45,9 @@ class Payment(TimestampMixin, db.Model):
             sqlite_where=text("status = 'created'"),
         ),
         Index("ix_payments_status_created", "status", "created_at"),
+        # The dashboard's payments list (newest first) and its revenue per day.
+        Index("ix_payments_created_at", "created_at"),
+        Index("ix_payments_captured_at", "captured_at"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
