@@ -26,7 +26,11 @@ from nibog.notifications import webhooks as notification_webhooks
 from nibog.payments import api as payments_api
 from nibog.payments import sandbox_views
 from nibog.payments import webhooks as payment_webhooks
-from nibog.web import password_reset
+from nibog.web import auth as web_auth
+from nibog.web import booking as web_booking
+from nibog.web import checkout as web_checkout
+from nibog.web import guest as web_guest
+from nibog.web import password_reset, prefs
 from nibog.web import views as web_views
 
 API_BLUEPRINTS = [
@@ -55,5 +59,10 @@ PAGE_BLUEPRINTS = [
     sandbox_views.bp,
     web_views.bp,
     password_reset.bp,
+    prefs.bp,
+    web_auth.bp,
+    web_booking.bp,
+    web_checkout.bp,
+    web_guest.bp,
     admin_views.bp,
 ]

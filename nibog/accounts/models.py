@@ -66,6 +66,11 @@ class User(UserMixin, TimestampMixin, db.Model):
     def is_active(self) -> bool:  # Flask-Login
         return self.is_active_account and self.deleted_at is None
 
+    def get_id(self) -> str:  # Flask-Login
+        # The token version rides in the site's session cookie too: a password change, reset
+        # or deactivation signs the parent out of every browser, as it does every app token.
+        return f"{self.id}:{self.token_version}"
+
 
 class Child(TimestampMixin, db.Model):
     __tablename__ = "children"

@@ -201,6 +201,20 @@ def refund_amount_for(booking: Booking, event: Event, *, now: datetime, by_admin
     return booking.total if now <= event_start_utc(event) - timedelta(hours=hours) else 0
 
 
+def cancellation_preview(booking: Booking, *, now: datetime | None = None) -> dict:
+    """What cancelling now would do, shown before the parent confirms (the rules of
+    ``cancel_booking``): ``{"cancellable", "refund", "reason"}``. ``reason`` says why not
+    (``status`` or ``started``); ``refund`` is in paise, 0 for an unpaid hold."""
+    now = now or utcnow()
+    if booking.status not in ("pending_payment", "confirmed"):
+        return {"cancellable": False, "refund": 0, "reason": "status"}
+    event = db.session.get(Event, booking.event_id)
+    if now >= event_start_utc(event):
+        return {"cancellable": False, "refund": 0, "reason": "started"}
+    refund = refund_amount_for(booking, event, now=now, by_admin=False)
+    return {"cancellable": True, "refund": refund, "reason": None}
+
+
 def cancel_booking(
     booking_id: int, *, actor_id: int | None, reason: str | None = None, by_admin: bool = False,
     refund: int | None = None,

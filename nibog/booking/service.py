@@ -505,3 +505,45 @@ def get_booking_for_user(booking_id: int, user_id: int) -> Booking:
     if booking is None or booking.user_id != user_id:
         raise NotFound("Booking")
     return booking
+
+
+def price_basket(
+    *, event_id: int, items: list[dict], addons: list[dict] | None, promo_code: str | None,
+    user_id: int | None,
+) -> dict:
+    """The breakdown a parent reviews before any seat is held: the same quote the booking will
+    be made from, counting nothing. A guest's children are not on record yet, so a guest's
+    slots are priced without them (``items`` need only ``slot_id``); their ages are checked when
+    the booking is made. Raises what ``quote`` raises (an invalid promo: ``promo_invalid``)."""
+    event = get_event(event_id)
+    q = quote(event=event, items=items, addons=addons, promo_code=promo_code, owner_id=user_id,
+              with_children=user_id is not None)
+    return {
+        "lines": [
+            {
+                "slot_id": line.slot.id,
+                "event_game_id": line.event_game.id,
+                "child_id": line.child.id if line.child is not None else None,
+                "game_name": line.template.name,
+                "start_time": line.slot.start_time,
+                "end_time": line.slot.end_time,
+                "price": line.price,
+            }
+            for line in q.lines
+        ],
+        "addons": [
+            {
+                "addon_id": a.addon.id,
+                "variant_id": a.variant.id if a.variant else None,
+                "name": f"{a.addon.name} ({a.variant.name})" if a.variant else a.addon.name,
+                "quantity": a.quantity,
+                "unit_price": a.unit_price,
+                "total": a.total,
+            }
+            for a in q.addon_lines
+        ],
+        "subtotal": q.subtotal,
+        "discount": q.discount,
+        "total": q.total,
+        "currency": CURRENCY,
+    }

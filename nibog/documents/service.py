@@ -22,6 +22,18 @@ def ticket_pdf(booking_id: int, user) -> tuple[bytes, str]:
     return tickets.render_ticket_pdf(booking.id), f"ticket-{booking.booking_number}.pdf"
 
 
+def guest_ticket_pdf(booking_id: int, access_code: str | None) -> tuple[bytes, str]:
+    """A guest booking's ticket for whoever holds its access code (404 otherwise)."""
+    from nibog.booking.guests import access_code_matches
+
+    booking = db.session.get(Booking, booking_id)
+    if booking is None or booking.user_id is not None or not access_code_matches(
+        booking, access_code
+    ):
+        raise NotFound("Booking")
+    return tickets.render_ticket_pdf(booking.id), f"ticket-{booking.booking_number}.pdf"
+
+
 def ticket_json(booking_id: int, user) -> dict:
     owned_booking(booking_id, user)
     return tickets.ticket_json(booking_id)

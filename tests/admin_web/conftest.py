@@ -11,7 +11,7 @@ from tests.factories import UserFactory
 
 def sign_in(client, user) -> None:
     with client.session_transaction() as sess:
-        sess["_user_id"] = str(user.id)
+        sess["_user_id"] = user.get_id()  # "<id>:<token version>"
         sess["_fresh"] = True
     # Requests made in a test share its app context, where Flask-Login caches the user.
     g.pop("_login_user", None)
