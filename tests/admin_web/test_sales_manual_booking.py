@@ -164,3 +164,32 @@ def test_a_link_needs_a_channel(admin_client):
     )
     assert resp.status_code == 422
     assert "Choose how the payment link is sent" in html(resp)
+
+
+def test_the_walk_ins_payment_link_opens_their_pay_page(admin_client, app):
+    import re
+
+    from nibog.core.models import OutboxJob
+
+    world = make_world()
+    dob = birth_date_for_age(30, world.event.event_date)
+    admin_client.post(
+        f"/admin/bookings/new?event_id={world.event.id}",
+        data={"event_id": world.event.id, "guest_name": "Kavya", "guest_email": "kavya@example.com",
+              "child_name": "Anu", "child_dob": dob.isoformat(), "slot_ids": [world.slots[0].id],
+              "payment": "link", "send_by": ["email"]},
+    )
+    [booking] = bookings()
+    flashed = html(admin_client.get(f"/admin/bookings/{booking.id}"))
+    code = re.search(r"access code: ([A-Z0-9]+)", flashed).group(1)
+    # Once sent, the stored message keeps neither the code nor the link that carries it.
+    kept = [row.args[1] for row in db.session.scalars(select(OutboxJob)) if
+            row.func.endswith("deliver") and row.args[1].get("booking_id") == booking.id]
+    assert kept and all(k.get("pay_url") in (None, "[sent]") for k in kept)
+    parent = app.test_client()
+    resp = parent.get(f"/book/{booking.id}/pay?code={code}")
+    assert resp.status_code == 302 and resp.headers["Location"].endswith(f"/book/{booking.id}/pay")
+    assert parent.get(f"/book/{booking.id}/pay").status_code == 200
+    stranger = app.test_client()
+    stranger.get(f"/book/{booking.id}/pay?code=WRONGCODE1")
+    assert stranger.get(f"/book/{booking.id}/pay").status_code == 404
