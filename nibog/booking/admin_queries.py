@@ -112,7 +112,11 @@ def _query_kind(q: str) -> str:
 
 def _search_clause(q: str):
     """Each kind reads trigram indexes (pg_trgm: users, children, guest columns) or a unique
-    key; only a piece of a booking number scans the bookings."""
+    key; only a piece of a booking number scans the bookings. The ways a booking can match are
+    a UNION of ids, not an OR: each part then uses its own index instead of the planner
+    scanning every booking to test an OR of subqueries."""
+    from sqlalchemy import union_all
+
     from nibog.accounts.models import Child
     from nibog.booking.models import BookingItem
 
@@ -124,27 +128,30 @@ def _search_clause(q: str):
     guest = Booking.guest_email.is_not(None)  # the guest columns' partial indexes
     if kind == "email":
         pattern = _like(q)
-        return or_(
-            Booking.user_id.in_(select(User.id).where(User.email.ilike(pattern, escape="\\"))),
-            guest & Booking.guest_email.ilike(pattern, escape="\\"),
-        )
-    if kind == "phone":
+        parts = [
+            select(Booking.id).where(Booking.user_id.in_(
+                select(User.id).where(User.email.ilike(pattern, escape="\\")))),
+            select(Booking.id).where(guest, Booking.guest_email.ilike(pattern, escape="\\")),
+        ]
+    elif kind == "phone":
         digits = _like("".join(c for c in q if c.isdigit())[-10:])
-        return or_(
-            Booking.user_id.in_(select(User.id).where(User.phone.like(digits, escape="\\"))),
-            guest & Booking.guest_phone.like(digits, escape="\\"),
-        )
-    pattern = _like(q)
-    return or_(
-        Booking.user_id.in_(select(User.id).where(User.full_name.ilike(pattern, escape="\\"))),
-        Booking.id.in_(
+        parts = [
+            select(Booking.id).where(Booking.user_id.in_(
+                select(User.id).where(User.phone.like(digits, escape="\\")))),
+            select(Booking.id).where(guest, Booking.guest_phone.like(digits, escape="\\")),
+        ]
+    else:
+        pattern = _like(q)
+        parts = [
+            select(Booking.id).where(Booking.user_id.in_(
+                select(User.id).where(User.full_name.ilike(pattern, escape="\\")))),
             select(BookingItem.booking_id)
             .join(Child, Child.id == BookingItem.child_id)
-            .where(Child.full_name.ilike(pattern, escape="\\"))
-        ),
-        guest & Booking.guest_name.ilike(pattern, escape="\\"),
-        Booking.external_ref == q,
-    )
+            .where(Child.full_name.ilike(pattern, escape="\\")),
+            select(Booking.id).where(guest, Booking.guest_name.ilike(pattern, escape="\\")),
+            select(Booking.id).where(Booking.external_ref == q),
+        ]
+    return Booking.id.in_(union_all(*parts))
 
 
 def booking_rows(filters: dict):
