@@ -1,7 +1,7 @@
 """admin dashboard: payment flags to resolve, indexes for the back office's lists
 
 Revision ID: e5b7a9c1d3f2
-Revises: d81c3f5a2e47
+Revises: 795b4e06c49e
 Create Date: 2026-12-04 19:30:00
 
 payment_flags: a row per reconciliation flag (amount mismatch, late payment, ...) so the
@@ -21,7 +21,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "e5b7a9c1d3f2"
-down_revision = "d81c3f5a2e47"
+down_revision = "795b4e06c49e"
 branch_labels = None
 depends_on = None
 

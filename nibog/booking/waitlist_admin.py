@@ -59,7 +59,7 @@ def slot_queue_rows(filters: dict):
 def slot_queue(slot_id: int) -> dict:
     """One slot's list: every entry in queue order with child, parent, position, the offer's
     booking and, for passed-over entries, why."""
-    from nibog.booking.waitlist import positions, skip_reasons
+    from nibog.booking.waitlist.entries import positions, skip_reasons
 
     slot = db.session.get(GameSlot, slot_id)
     if slot is None:
@@ -94,7 +94,7 @@ def offer_next(slot_id: int, *, actor_id: int, client_ip: str | None = None) -> 
     """Run the offer round now (what a freed seat does by itself): free seats go to the
     first in line. Returns the offers made (0 when the slot has no free seat)."""
     from nibog.admin.audit import record
-    from nibog.booking.waitlist import offer_seats
+    from nibog.booking.waitlist.offers import offer_seats
 
     if db.session.get(GameSlot, slot_id) is None:
         raise NotFound("Slot")
@@ -110,7 +110,7 @@ def offer_entry(entry_id: int, *, actor_id: int, client_ip: str | None = None) -
     the capacity first if not. The offer is the usual one: a held booking and a message."""
     from nibog.admin.audit import record, snapshot
     from nibog.booking.service import create_booking
-    from nibog.booking.waitlist import _mark_offered
+    from nibog.booking.waitlist.offers import _mark_offered
 
     entry = db.session.scalar(
         select(WaitingListEntry).where(WaitingListEntry.id == entry_id).with_for_update()

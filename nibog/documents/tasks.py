@@ -25,7 +25,7 @@ def generate_event_certificates(event_id: int) -> int:
     certificate is emailed. One transaction per booking keeps locks short and progress durable.
     Returns the number of certificates generated.
     """
-    from nibog.notifications.service import queue_email
+    from nibog.notifications.service import queue_email, queue_whatsapp_update
 
     booking_ids = db.session.scalars(
         select(Booking.id)
@@ -44,6 +44,11 @@ def generate_event_certificates(event_id: int) -> int:
                     queue_email(
                         "certificate_ready", view["email"],
                         {"booking_id": booking_id, "child_ids": children},
+                        user_id=view["user_id"], booking_id=booking_id,
+                    )
+                if new:
+                    queue_whatsapp_update(
+                        "certificate_ready", view["phone"], {"booking_id": booking_id},
                         user_id=view["user_id"], booking_id=booking_id,
                     )
             generated += len(new)

@@ -29,7 +29,7 @@ from flask_login import current_user, login_required
 from nibog.accounts import children as children_service
 from nibog.booking import guests
 from nibog.booking import service as booking_service
-from nibog.booking import waitlist as waitlists
+from nibog.booking.waitlist import entries as waitlists
 from nibog.catalog import service as catalog
 from nibog.core.errors import AppError
 from nibog.web import basket as bk
