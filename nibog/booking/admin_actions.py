@@ -172,7 +172,6 @@ def _send_payment_link(booking: Booking, channels: list[str], *, phone: str | No
     from flask import current_app
     from sqlalchemy import update
 
-    from nibog.booking.lifecycle import _recipient
     from nibog.core.timeutil import isoformat_ist, utcnow
     from nibog.notifications.models import NotificationLog
     from nibog.notifications.service import queue_email, queue_sms
@@ -203,11 +202,19 @@ def _send_payment_link(booking: Booking, channels: list[str], *, phone: str | No
         # (dropped from the stored message once it is sent, like every secret).
         context["access_code"] = access_code
         context["pay_url"] = f"{base}/book/{booking.id}/pay?code={access_code}"
-    email, user_id = _recipient(booking)
+    email, user_id = _contact(booking)
     if "email" in channels and email:
         queue_email("booking_held", email, context, user_id=user_id, booking_id=booking.id)
     if "sms" in channels and phone:
         queue_sms("booking_held", phone, context, user_id=user_id, booking_id=booking.id)
+
+
+def _contact(booking: Booking) -> tuple[str | None, int | None]:
+    """(address, user id) its messages go to: the account's, else the guest's."""
+    from nibog.payments.history import booking_contact
+
+    _, email = booking_contact(booking.id)
+    return email, booking.user_id
 
 
 TICKET_STATUSES = ("confirmed", "completed")
@@ -220,7 +227,6 @@ def resend_ticket(
     """Send the booking's confirmation with its ticket again (e-mail carries the PDF, SMS the
     summary). Only a confirmed or completed booking has a valid ticket."""
     from nibog.admin.audit import record
-    from nibog.booking.lifecycle import _recipient
     from nibog.core.errors import Conflict, NotFound, ValidationFailed
     from nibog.notifications.service import queue_email, queue_sms
 
@@ -236,7 +242,7 @@ def resend_ticket(
     channels = [c for c in LINK_CHANNELS if c in (channels or ())]
     if not channels:
         raise ValidationFailed({"channels": ["Choose e-mail, SMS or both"]})
-    email, user_id = _recipient(booking)
+    email, user_id = _contact(booking)
     phone = booking.guest_phone
     if user_id is not None:
         from nibog.accounts.models import User

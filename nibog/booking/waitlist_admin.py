@@ -110,7 +110,7 @@ def offer_entry(entry_id: int, *, actor_id: int, client_ip: str | None = None) -
     the capacity first if not. The offer is the usual one: a held booking and a message."""
     from nibog.admin.audit import record, snapshot
     from nibog.booking.service import create_booking
-    from nibog.booking.waitlist.offers import _mark_offered
+    from nibog.booking.waitlist.offers import mark_offered
 
     entry = db.session.scalar(
         select(WaitingListEntry).where(WaitingListEntry.id == entry_id).with_for_update()
@@ -137,6 +137,6 @@ def offer_entry(entry_id: int, *, actor_id: int, client_ip: str | None = None) -
         items=[{"child_id": entry.child_id, "slot_id": slot.id}], addons=[],
         promo_code=None, source="waitlist",
     )
-    _mark_offered(entry, booking)
+    mark_offered(entry, booking)
     record("waitlist.offer", entry, actor_id=actor_id, before=before, client_ip=client_ip)
     return booking

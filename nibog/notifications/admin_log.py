@@ -74,7 +74,7 @@ def resend(log_id: int, *, actor_id: int, client_ip: str | None = None) -> Notif
     failed-jobs page's requeue, reusing its entry.
     """
     from nibog.admin.audit import record
-    from nibog.notifications.service import _queue
+    from nibog.notifications.service import queue_email, queue_sms, queue_whatsapp
     from nibog.notifications.tasks import ONE_TIME_SECRETS
 
     entry = db.session.get(NotificationLog, log_id)
@@ -93,8 +93,9 @@ def resend(log_id: int, *, actor_id: int, client_ip: str | None = None) -> Notif
             raise AppError("message_content_gone",
                            "This message's content is no longer kept; it cannot be resent", 409)
         context = {"booking_id": entry.booking_id}
-    new = _queue(entry.channel, entry.template, entry.recipient, context,
-                 user_id=entry.user_id, booking_id=entry.booking_id)
+    send = {"email": queue_email, "sms": queue_sms, "whatsapp": queue_whatsapp}[entry.channel]
+    new = send(entry.template, entry.recipient, context, user_id=entry.user_id,
+               booking_id=entry.booking_id)
     record("notification.resend", new, actor_id=actor_id, client_ip=client_ip,
            after={"resent_from": entry.id, "status": new.status, "template": new.template,
                   "recipient": new.recipient})

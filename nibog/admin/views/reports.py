@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from datetime import date
 
-from flask import Response, flash, jsonify, redirect, render_template, url_for
+from flask import flash, jsonify, redirect, render_template, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
@@ -147,7 +147,7 @@ def report_status(report_id: int):
 @bp.get("/reports/<int:report_id>/download")
 @allow(READ)
 def report_download(report_id: int):
-    data, mime, filename = reports.report_file(report_id)
-    resp = Response(data, mimetype=mime)
-    resp.headers["Content-Disposition"] = f'attachment; filename="{filename}"'
-    return resp
+    # The stored file's bytes (local storage) or a redirect to it (S3), as the API sends it.
+    from nibog.documents import downloads
+
+    return downloads.send(reports.report_download(report_id))
