@@ -9,10 +9,12 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
-WIDTH = 600
-COLUMN_HEIGHT = 180
-ROW_HEIGHT = 24
-LABEL_WIDTH = 200
+# viewBox units; the SVG scales to its card (about 330 px on a tablet, 450 on a laptop), so
+# these stay small enough for 13-unit text to read.
+WIDTH = 480
+COLUMN_HEIGHT = 160
+ROW_HEIGHT = 28
+LABEL_WIDTH = 170
 TOP = 14
 BOTTOM = 30
 
@@ -65,15 +67,19 @@ def columns(key: str, title: str, value_title: str, rows: Sequence[tuple[str, in
     drawn as zero-height bars; the table shows the figure."""
     chart = Chart(key, title, "columns", value_title, height=COLUMN_HEIGHT + TOP + BOTTOM)
     top = _nice_max(max((v for _, v in rows), default=0))
-    left = 56
+    left = 60
     plot_w = WIDTH - left - 8
     slot = plot_w / max(len(rows), 1)
     for i, (label, value) in enumerate(rows):
         h = COLUMN_HEIGHT * max(value, 0) / top
         chart.bars.append(Bar(label, value, fmt(value), x=left + i * slot + slot * 0.15,
                               y=TOP + COLUMN_HEIGHT - h, w=slot * 0.7, h=h))
-    chart.ticks = [(TOP + COLUMN_HEIGHT * (1 - f), fmt(int(top * f))) for f in (0, 0.5, 1)]
-    chart.label_every = max(1, -(-len(rows) // 10))  # at most ~10 labels under the axis
+    ticks: dict[str, float] = {}
+    for f in (0, 0.5, 1):
+        # A count axis up to 1 would label its middle "0" again: one label per value.
+        ticks.setdefault(fmt(int(top * f)), TOP + COLUMN_HEIGHT * (1 - f))
+    chart.ticks = [(y, text) for text, y in ticks.items()]
+    chart.label_every = max(1, -(-len(rows) // 7))  # at most ~7 labels under the axis
     return chart
 
 
@@ -82,7 +88,7 @@ def rows(key: str, title: str, value_title: str, data: Sequence[tuple[str, int]]
     """Horizontal bars, one per row (cities, events, games), labelled on the left."""
     chart = Chart(key, title, "rows", value_title, height=TOP + ROW_HEIGHT * max(len(data), 1))
     top = _nice_max(max((v for _, v in data), default=0))
-    plot_w = WIDTH - LABEL_WIDTH - 90
+    plot_w = WIDTH - LABEL_WIDTH - 80
     for i, (label, value) in enumerate(data):
         chart.bars.append(Bar(label, value, fmt(value), x=LABEL_WIDTH,
                               y=TOP / 2 + i * ROW_HEIGHT + 3, w=plot_w * max(value, 0) / top,

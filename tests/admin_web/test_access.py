@@ -3,6 +3,7 @@ changed behind a live session."""
 
 from __future__ import annotations
 
+import re
 import time
 from urllib.parse import parse_qs, urlparse
 
@@ -71,3 +72,23 @@ def test_sign_out(admin_client):
     response = admin_client.post("/admin/sign-out")
     assert response.status_code == 302
     assert admin_client.get("/admin/").status_code == 302
+
+
+def test_a_post_without_the_csrf_token_is_refused(app, admin_client):
+    from tests.factories import CityFactory
+
+    city = CityFactory(name="Pune")
+    app.config["WTF_CSRF_ENABLED"] = True
+    try:
+        refused = admin_client.post(f"/admin/cities/{city.id}/delete")
+        assert refused.status_code == 400
+        page = html(admin_client.get(f"/admin/cities/{city.id}"))
+        token = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', page).group(1)
+        done = admin_client.post(f"/admin/cities/{city.id}/delete", data={"csrf_token": token})
+        assert done.status_code == 302
+    finally:
+        app.config["WTF_CSRF_ENABLED"] = False
+    db.session.expire_all()
+    from nibog.catalog.models import City
+
+    assert db.session.get(City, city.id) is None

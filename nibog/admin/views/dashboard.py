@@ -42,8 +42,8 @@ def build_charts(data: dict) -> list[charts.Chart]:
                     by_event, fmt=money),
         charts.rows("game-popularity", _("Most popular games (seats sold)"), _("Seats"),
                     data["games"]),
-        charts.columns("age-groups", _("Children's ages at their event (seats sold)"),
-                       _("Seats"), [(_age_label(y), n) for y, n in data["ages"]]),
+        charts.rows("age-groups", _("Children's ages at their event (seats sold)"),
+                    _("Seats"), [(_age_label(y), n) for y, n in data["ages"]]),
     ]
 
 

@@ -45,7 +45,7 @@ def _venues() -> list[tuple[int, str, int]]:
 
 
 def _templates() -> list[tuple[int, str]]:
-    return [(tid, name if active else f"{name} ({_('inactive')})")
+    return [(tid, name if active else _("%(name)s (inactive)", name=name))
             for tid, name, active in db.session.execute(lists.template_choices())]
 
 

@@ -87,7 +87,7 @@ def admin_endpoints():
     return current_app.view_functions
 
 
-@bp.app_template_global("url_with")
+@bp.app_template_global("admin_url_with")
 def url_with(**changes) -> str:
     """This page's URL with some query arguments changed (``None`` removes one). Changing
     anything but the page number starts again at page 1."""

@@ -105,6 +105,8 @@ class FullSlotGate:
                 resp = error_response(exc.status, exc.code, exc.message, exc.details, exc.headers)
                 resp.headers["X-Request-ID"] = request_id_for(environ.get("HTTP_X_REQUEST_ID", ""))
                 remember_route(environ, PATH)
+                # What the site's after-request hook (nibog.web.setup) adds to every answer.
+                resp.headers["X-Content-Type-Options"] = "nosniff"
                 return resp
         return None
 
