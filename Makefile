@@ -6,7 +6,7 @@ export FLASK_APP := wsgi
 # pip reads pinned versions; quiet so CI logs stay readable.
 PIP_FLAGS := --disable-pip-version-check -q
 
-.PHONY: run test lint bench worker migrate check clean translations extract-messages cluster-test
+.PHONY: run test lint bench bench-admin worker migrate check clean translations extract-messages cluster-test
 
 $(BIN)/activate:
 	$(PYTHON) -m venv $(VENV)
@@ -61,3 +61,7 @@ cluster-test: $(VENV)/.installed
 
 clean:
 	rm -rf $(VENV) instance/nibog.db
+
+# The dashboard with 100k bookings (its own database; see bench/admin_bench.py).
+bench-admin: $(VENV)/.installed
+	$(BIN)/python bench/admin_bench.py

@@ -55,6 +55,17 @@ def render_item(type_, obj, autogen_context):
     return False
 
 
+def include_object(obj, name, type_, reflected, compare_to):
+    """An index declared for one database only (``Index(...).ddl_if(dialect=...)``, such as
+    the pg_trgm indexes) is not expected on another: SQLite's drift check skips it."""
+    if type_ == "index" and not reflected:
+        ddl_if = getattr(obj, "_ddl_if", None)
+        dialect = getattr(ddl_if, "dialect", None)
+        if dialect and dialect != get_engine().dialect.name:
+            return False
+    return True
+
+
 def get_metadata():
     if hasattr(target_db, 'metadatas'):
         return target_db.metadatas[None]
@@ -103,6 +114,7 @@ def run_migrations_online():
     conf_args = current_app.extensions['migrate'].configure_args
     conf_args.setdefault('render_item', render_item)
     conf_args.setdefault('compare_type', True)
+    conf_args.setdefault('include_object', include_object)
     if conf_args.get("process_revision_directives") is None:
         conf_args["process_revision_directives"] = process_revision_directives
 

@@ -115,6 +115,12 @@ class Config:
     BOOKING_HOLD_SECONDS = _int("BOOKING_HOLD_SECONDS", 900)
     REFUND_FULL_BEFORE_HOURS = _int("REFUND_FULL_BEFORE_HOURS", 48)
     WAITLIST_OFFER_SECONDS = _int("WAITLIST_OFFER_SECONDS", 3600)
+    # A booking taken by staff on the phone, paid through a link sent to the parent, holds its
+    # seats this long (a parent needs longer than a checkout hold to find the message).
+    PAYMENT_LINK_HOLD_SECONDS = _int("PAYMENT_LINK_HOLD_SECONDS", 3600)
+    # The dashboard's all-time charts (revenue by city and event, games, ages) are sums over
+    # every booking: computed at most this often (nibog.admin.stats.all_time_figures).
+    ADMIN_STATS_CACHE_SECONDS = _int("ADMIN_STATS_CACHE_SECONDS", 60)
     STUCK_PAYMENT_MINUTES = _int("STUCK_PAYMENT_MINUTES", 20)
     DISPLAY_TIMEZONE = "Asia/Kolkata"
     PUBLIC_BASE_URL = os.environ.get("PUBLIC_BASE_URL", "http://127.0.0.1:5000")
@@ -266,6 +272,8 @@ class TestingConfig(Config):
     DB_POOL_SIZE = 5
     # Tests change rows behind the app's back; the tests of the micro-cache switch it on.
     CATALOG_MICROCACHE_SECONDS = 0.0
+    # Tests change bookings between two looks at the overview; one test switches it on.
+    ADMIN_STATS_CACHE_SECONDS = 0
     WTF_CSRF_ENABLED = False
     LOG_JSON = False
     LOG_LEVEL = "WARNING"

@@ -19,7 +19,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from nibog.core.db_types import TimestampMixin, UTCDateTime
+from nibog.core.db_types import TimestampMixin, UTCDateTime, trigram_index
 from nibog.extensions import db
 
 ROLES = ("parent", "staff", "admin")
@@ -32,6 +32,10 @@ class User(UserMixin, TimestampMixin, db.Model):
         # Emails are stored lower-cased, so a plain unique constraint is case-insensitive.
         CheckConstraint("email = lower(email)", name="email_lowercase"),
         CheckConstraint("role IN ('parent', 'staff', 'admin')", name="role_valid"),
+        # The dashboard finds people by part of a name, an address or a phone number.
+        trigram_index("ix_users_full_name_trgm", "full_name"),
+        trigram_index("ix_users_email_trgm", "email"),
+        trigram_index("ix_users_phone_trgm", "phone"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -75,6 +79,8 @@ class Child(TimestampMixin, db.Model):
     __tablename__ = "children"
     __table_args__ = (
         CheckConstraint("gender IS NULL OR gender IN ('male', 'female', 'other')", name="gender_valid"),
+        # Staff search bookings by a child's name.
+        trigram_index("ix_children_full_name_trgm", "full_name"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

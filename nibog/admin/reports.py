@@ -1,4 +1,5 @@
-"""Report exports (bookings, payments, participants per slot, attendance) as CSV or Excel.
+"""Report exports (bookings, payments, revenue, promo usage, participants per slot,
+attendance) as CSV or Excel.
 
 ``request_report`` records a ``ReportExport`` and queues ``generate_report`` on the ``reports``
 queue; the job streams rows into the file, publishing its progress as it goes, and stores the
@@ -13,39 +14,29 @@ import io
 import logging
 import re
 from collections.abc import Iterator
-from datetime import date, datetime, time, timedelta
 from typing import Any
 
-from sqlalchemy import Select, and_, func, select, update
+from sqlalchemy import Select, func, select, update
 
-from nibog.accounts.models import Child, User
 from nibog.admin.models import ReportExport
-from nibog.booking.models import Booking, BookingItem
-from nibog.catalog.models import Event, EventGame, GameSlot, GameTemplate
+from nibog.admin.report_queries import KINDS, build_query
 from nibog.core import boundary
 from nibog.core.errors import AppError, NotFound
 from nibog.core.jobs import job
-from nibog.core.timeutil import IST, age_in_months, isoformat_ist, utcnow
+from nibog.core.timeutil import isoformat_ist, utcnow
 from nibog.documents import downloads
 from nibog.documents.downloads import Download
 from nibog.documents.storage import get_storage
 from nibog.extensions import db
-from nibog.payments.models import Payment
 
 log = logging.getLogger(__name__)
 
-KINDS = ("bookings", "payments", "participants", "attendance")
 FORMATS = ("csv", "xlsx")
 MIME = {
     "csv": "text/csv; charset=utf-8",
     "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
 }
 BATCH = 500
-
-
-def _rupees(paise: int | None) -> str:
-    paise = paise or 0
-    return f"{paise // 100}.{paise % 100:02d}"
 
 
 def request_report(kind: str, file_format: str, filters: dict, requested_by_id: int | None) -> ReportExport:
@@ -78,137 +69,6 @@ def report_download(report_id: int) -> Download:
     return downloads.stored(
         report.file_path, filename=filename, content_type=MIME[report.file_format], inline=False
     )
-
-
-# --- queries ------------------------------------------------------------------------------------
-
-
-def _date_range(stmt: Select, column, filters: dict, *, is_datetime: bool) -> Select:
-    start, end = filters.get("date_from"), filters.get("date_to")
-    if is_datetime:
-        # Dates are days in India: convert their bounds to UTC instants.
-        if start:
-            stmt = stmt.where(column >= datetime.combine(date.fromisoformat(start), time(), IST))
-        if end:
-            upper = datetime.combine(date.fromisoformat(end) + timedelta(days=1), time(), IST)
-            stmt = stmt.where(column < upper)
-        return stmt
-    if start:
-        stmt = stmt.where(column >= date.fromisoformat(start))
-    if end:
-        stmt = stmt.where(column <= date.fromisoformat(end))
-    return stmt
-
-
-def _bookings(filters: dict) -> tuple[list[str], Select, Any]:
-    items = (
-        select(BookingItem.booking_id, func.count(func.distinct(BookingItem.child_id)).label("children"),
-               func.count().label("games"))
-        .group_by(BookingItem.booking_id)
-        .subquery()
-    )
-    stmt = (
-        select(Booking, Event.title, Event.event_date, User.full_name, User.email, User.phone,
-               items.c.children, items.c.games)
-        .join(Event, Event.id == Booking.event_id)
-        .outerjoin(User, User.id == Booking.user_id)
-        .outerjoin(items, items.c.booking_id == Booking.id)
-        .order_by(Booking.id)
-    )
-    if filters.get("event_id"):
-        stmt = stmt.where(Booking.event_id == int(filters["event_id"]))
-    if filters.get("status"):
-        stmt = stmt.where(Booking.status == filters["status"])
-    stmt = _date_range(stmt, Booking.created_at, filters, is_datetime=True)
-    header = ["booking_number", "status", "source", "created_at", "event_id", "event", "event_date",
-              "parent_name", "email", "phone", "children", "games", "subtotal_paise",
-              "discount_paise", "total_paise", "total_inr", "payment_mode"]
-
-    def row(r):
-        b, title, event_date, name, email, phone, children, games = r
-        return [b.booking_number, b.status, b.source, isoformat_ist(b.created_at), b.event_id, title,
-                event_date.isoformat(), name or b.guest_name or "", email or b.guest_email or "",
-                phone or b.guest_phone or "", children or 0, games or 0, b.subtotal, b.discount,
-                b.total, _rupees(b.total), b.payment_mode]
-
-    return header, stmt, row
-
-
-def _payments(filters: dict) -> tuple[list[str], Select, Any]:
-    stmt = (
-        select(Payment, Booking.booking_number, Booking.event_id)
-        .join(Booking, Booking.id == Payment.booking_id)
-        .order_by(Payment.id)
-    )
-    if filters.get("event_id"):
-        stmt = stmt.where(Booking.event_id == int(filters["event_id"]))
-    if filters.get("status"):
-        stmt = stmt.where(Payment.status == filters["status"])
-    stmt = _date_range(stmt, Payment.created_at, filters, is_datetime=True)
-    header = ["payment_id", "booking_number", "event_id", "provider", "provider_order_id",
-              "provider_payment_id", "status", "method", "amount_paise", "refunded_paise",
-              "amount_inr", "currency", "created_at", "captured_at"]
-
-    def row(r):
-        p, number, event_id = r
-        return [p.id, number, event_id, p.provider, p.provider_order_id, p.provider_payment_id or "",
-                p.status, p.method or "", p.amount, p.amount_refunded, _rupees(p.amount), p.currency,
-                isoformat_ist(p.created_at), isoformat_ist(p.captured_at) or ""]
-
-    return header, stmt, row
-
-
-def _seat_rows(filters: dict, *, attendance: bool) -> tuple[list[str], Select, Any]:
-    stmt = (
-        select(BookingItem, Booking.booking_number, Booking.status, Event.title, Event.event_date,
-               GameTemplate.name, GameSlot.start_time, GameSlot.end_time, Child.full_name,
-               Child.date_of_birth, User.full_name, User.phone, User.email, Booking.guest_name,
-               Booking.guest_phone, Booking.guest_email)
-        .join(Booking, Booking.id == BookingItem.booking_id)
-        .join(Event, Event.id == Booking.event_id)
-        .join(GameSlot, GameSlot.id == BookingItem.slot_id)
-        .join(EventGame, EventGame.id == GameSlot.event_game_id)
-        .join(GameTemplate, GameTemplate.id == EventGame.game_template_id)
-        .join(Child, Child.id == BookingItem.child_id)
-        .outerjoin(User, User.id == Booking.user_id)
-        .where(and_(BookingItem.is_live, Booking.status.in_(("confirmed", "completed"))))
-        .order_by(Event.event_date, Event.id, GameSlot.start_time, GameSlot.id, Child.full_name,
-                  BookingItem.id)
-    )
-    if filters.get("event_id"):
-        stmt = stmt.where(Booking.event_id == int(filters["event_id"]))
-    if filters.get("slot_id"):
-        stmt = stmt.where(BookingItem.slot_id == int(filters["slot_id"]))
-    stmt = _date_range(stmt, Event.event_date, filters, is_datetime=False)
-    header = ["event", "event_date", "game", "slot_start", "slot_end", "child_name",
-              "age_months", "parent_name", "parent_phone", "parent_email", "booking_number"]
-    if attendance:
-        header += ["attendance", "checked_in_at", "result_position"]
-    else:
-        header += ["date_of_birth", "booking_status"]
-
-    def row(r):
-        (item, number, status, title, event_date, game, start, end, child, dob, parent, phone,
-         email, g_name, g_phone, g_email) = r
-        out = [title, event_date.isoformat(), game, start.strftime("%H:%M"), end.strftime("%H:%M"),
-               child, age_in_months(dob, event_date), parent or g_name or "", phone or g_phone or "",
-               email or g_email or "", number]
-        if attendance:
-            out += [item.attendance, isoformat_ist(item.checked_in_at) or "",
-                    item.result_position or ""]
-        else:
-            out += [dob.isoformat(), status]
-        return out
-
-    return header, stmt, row
-
-
-def build_query(kind: str, filters: dict):
-    if kind == "bookings":
-        return _bookings(filters)
-    if kind == "payments":
-        return _payments(filters)
-    return _seat_rows(filters, attendance=kind == "attendance")
 
 
 # --- the job ------------------------------------------------------------------------------------

@@ -11,6 +11,7 @@ Python), so the page stays fast with a large bookings table.
 
 from __future__ import annotations
 
+import json
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import date, timedelta
@@ -19,7 +20,7 @@ from sqlalchemy import ColumnElement, case, func, literal, select
 
 from nibog.accounts.models import Child, User
 from nibog.booking.models import Booking, BookingItem
-from nibog.booking.stats import SOLD, ist_day_bounds, dashboard_stats
+from nibog.booking.stats import SOLD, dashboard_stats, ist_day_bounds
 from nibog.catalog.models import City, Event, EventGame, GameSlot, GameTemplate
 from nibog.core.timeutil import today_ist
 from nibog.extensions import db
@@ -242,11 +243,41 @@ def recent_bookings(limit: int = 10) -> list[dict]:
     ]
 
 
+ALL_TIME_NAMESPACE = "admin-stats"
+
+
+def all_time_figures() -> dict:
+    """Revenue by city and by event, game popularity and ages: sums over every booking ever
+    sold, the page's slowest figures (most of its time with 100k bookings, measured with
+    bench/admin_bench.py). Kept ADMIN_STATS_CACHE_SECONDS (a minute; 0 = always fresh): the
+    charts of all time may lag a sale by that much, the tiles and the period's charts do not."""
+    def build() -> dict:
+        by_city, by_event = revenue_split()
+        return {
+            "by_city": by_city,
+            "by_event": [{**row, "event_date": row["event_date"].isoformat()
+                          if row["event_date"] else None} for row in by_event],
+            "games": game_popularity(),
+            "ages": age_groups(),
+        }
+
+    from flask import current_app
+
+    from nibog.core.cache import cached_json
+
+    ttl = int(current_app.config.get("ADMIN_STATS_CACHE_SECONDS", 60))
+    data = json.loads(cached_json(ALL_TIME_NAMESPACE, "all-time", {}, ttl, build))
+    for row in data["by_event"]:
+        row["event_date"] = date.fromisoformat(row["event_date"]) if row["event_date"] else None
+    for key in ("by_city", "games", "ages"):
+        data[key] = [tuple(pair) for pair in data[key]]
+    return data
+
+
 def overview(days: int = 30, today: date | None = None) -> dict:
     """Everything the overview page shows except failed jobs (read from the queue)."""
     today = today or today_ist()
     days = days if days in PERIODS else 30
-    by_city, by_event = revenue_split()
     figures = per_day(days, today)
     return {
         "totals": dashboard_stats(today),
@@ -254,10 +285,7 @@ def overview(days: int = 30, today: date | None = None) -> dict:
         "per_day": figures,
         "period_bookings": sum(f.bookings for f in figures),
         "period_revenue": sum(f.revenue for f in figures),
-        "by_city": by_city,
-        "by_event": by_event,
-        "games": game_popularity(),
-        "ages": age_groups(),
+        **all_time_figures(),
         "upcoming": upcoming_events(today),
         "recent": recent_bookings(),
     }

@@ -273,16 +273,26 @@ def cancellation_preview(booking: Booking, *, now: datetime | None = None) -> di
 
 
 def cancel_booking(
-    booking_id: int, *, actor_id: int | None, reason: str | None = None, by_admin: bool = False
+    booking_id: int, *, actor_id: int | None, reason: str | None = None, by_admin: bool = False,
+    refund: int | None = None,
 ) -> tuple[Booking, int]:
-    """Cancel a held or confirmed booking: free everything, refund what the policy allows."""
+    """Cancel a held or confirmed booking: free everything, refund what the policy allows.
+
+    ``refund``: the amount staff decided instead of the policy's (an override), kept between
+    nothing and what the booking cost; an unpaid booking refunds nothing whatever is asked.
+    """
     booking = lock_booking(booking_id)
     event = db.session.get(Event, booking.event_id)
     now = utcnow()
     refusal = _cancel_refusal(booking, event, now, by_admin=by_admin)
     if refusal is not None:
         raise refusal
-    refund = refund_amount_for(booking, event, now=now, by_admin=by_admin)
+    if refund is None:
+        refund = refund_amount_for(booking, event, now=now, by_admin=by_admin)
+    elif booking.status not in ("confirmed", "completed"):
+        refund = 0
+    else:
+        refund = max(0, min(refund, booking.total))
     freed = _release([booking])
     booking.status = "cancelled"
     booking.cancelled_at = now

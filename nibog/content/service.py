@@ -226,3 +226,41 @@ def delete_page(slug: str, actor_id: int, ip: str | None) -> None:
     record("content_page.delete", None, actor_id=actor_id, before=before,
            entity_type="content_pages", entity_id=page.id, client_ip=ip)
     _invalidate()
+
+
+# -- contact messages ---------------------------------------------------------------------------
+
+CONTACT_STATUSES = ("new", "handled")
+
+
+def contact_messages(status: str | None = None, q: str | None = None):
+    """The contact form's messages, as a statement to page through."""
+    stmt = select(ContactMessage)
+    if status:
+        stmt = stmt.where(ContactMessage.status == status)
+    if q and q.strip():
+        term = q.strip().lower()
+        from sqlalchemy import func, or_
+
+        stmt = stmt.where(or_(
+            func.lower(ContactMessage.email).contains(term, autoescape=True),
+            func.lower(ContactMessage.name).contains(term, autoescape=True),
+        ))
+    return stmt
+
+
+def set_contact_status(msg_id: int, status: str, actor_id: int, ip: str | None) -> ContactMessage:
+    """``handled``: someone replied to the sender (or nothing was needed); ``new`` reopens it."""
+    from nibog.core.errors import ValidationFailed
+
+    if status not in CONTACT_STATUSES:
+        raise ValidationFailed({"status": [f"One of {', '.join(CONTACT_STATUSES)}"]})
+    msg = db.session.get(ContactMessage, msg_id)
+    if msg is None:
+        raise NotFound("Message")
+    before = snapshot(msg)
+    msg.status = status
+    db.session.flush()
+    record("contact_message.replied" if status == "handled" else "contact_message.reopen", msg,
+           actor_id=actor_id, before=before, client_ip=ip)
+    return msg

@@ -39,3 +39,15 @@ class TimestampMixin:
     updated_at: Mapped[datetime] = mapped_column(
         UTCDateTime(), server_default=func.current_timestamp(), onupdate=func.now(), nullable=False
     )
+
+
+def trigram_index(name: str, column: str, where: str | None = None):
+    """A PostgreSQL trigram index (pg_trgm) so ``column ILIKE '%part%'`` - the dashboard's
+    search boxes - reads the index instead of every row. Not created on SQLite (the embedded
+    default searches by scanning, which is fine at its size)."""
+    from sqlalchemy import Index, text
+
+    kwargs = {"postgresql_using": "gin", "postgresql_ops": {column: "gin_trgm_ops"}}
+    if where:
+        kwargs["postgresql_where"] = text(where)
+    return Index(name, column, **kwargs).ddl_if(dialect="postgresql")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import CheckConstraint, ForeignKey, Integer, String, Text, text
+from sqlalchemy import CheckConstraint, ForeignKey, Index, Integer, String, Text, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from nibog.core.db_types import TimestampMixin, UTCDateTime
@@ -19,6 +19,8 @@ class NotificationLog(TimestampMixin, db.Model):
             "status IN ('queued', 'sent', 'failed', 'delivered', 'bounced', 'suppressed')",
             name="status_valid",
         ),
+        # The dashboard's notification log, newest first.
+        Index("ix_notifications_created_at", "created_at"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

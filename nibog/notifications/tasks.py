@@ -143,7 +143,9 @@ def _failure(exc: Exception) -> DeliveryFailed:
 
 
 # Context keys that carry a one-time secret (a reset link, an OTP): kept only until it is sent.
-ONE_TIME_SECRETS = frozenset({"otp", "reset_url", "verify_url", "token", "access_code", "password"})
+# pay_url: only a walk-in's payment link puts it in the context, with the access code in it.
+ONE_TIME_SECRETS = frozenset({"otp", "reset_url", "verify_url", "token", "access_code", "password",
+                              "pay_url"})
 DELIVER = "nibog.notifications.tasks.deliver"
 
 

@@ -10,7 +10,7 @@ from nibog.booking.lifecycle import lock_booking  # noqa: F401 - the engine's bo
 from nibog.core import metrics
 from nibog.core.errors import NotFound
 from nibog.extensions import db
-from nibog.payments.models import Payment, PaymentStatusChange, Refund
+from nibog.payments.models import Payment, PaymentFlag, PaymentStatusChange, Refund
 
 log = logging.getLogger(__name__)
 
@@ -60,14 +60,18 @@ def record(
     return change
 
 
-def flag(payment: Payment, source: str, note: str) -> None:
-    """Something support must look at (money that does not add up). Never silently dropped."""
+def flag(payment: Payment, source: str, note: str, *, kind: str = "other") -> PaymentFlag:
+    """Something support must look at (money that does not add up). Never silently dropped:
+    it stays on the dashboard's reconciliation list until a person resolves it."""
     log.error("payment flagged for support", extra={"payment_id": payment.id, "note": note})
     metrics.count_after_commit(metrics.PAYMENT_FLAGS.labels(payment.provider))
     record(payment, payment.status, source=source, note=FLAG_PREFIX + note)
     raw = dict(payment.raw or {})
     raw["flags"] = [*raw.get("flags", []), note[:500]]
     payment.raw = raw
+    row = PaymentFlag(payment_id=payment.id, kind=kind, note=note[:2000])
+    db.session.add(row)
+    return row
 
 
 def booking_contact(booking_id: int):

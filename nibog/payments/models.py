@@ -45,6 +45,9 @@ class Payment(TimestampMixin, db.Model):
             sqlite_where=text("status = 'created'"),
         ),
         Index("ix_payments_status_created", "status", "created_at"),
+        # The dashboard's payments list (newest first) and its revenue per day.
+        Index("ix_payments_created_at", "created_at"),
+        Index("ix_payments_captured_at", "captured_at"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -123,3 +126,33 @@ class WebhookEvent(db.Model):
     received_at: Mapped[datetime] = mapped_column(
         UTCDateTime(), nullable=False, server_default=db.func.current_timestamp()
     )
+
+
+FLAG_KINDS = ("amount_mismatch", "late_payment", "duplicate_capture", "refund_failed", "other")
+
+
+class PaymentFlag(TimestampMixin, db.Model):
+    """Money that does not add up, for support to look at and resolve (the dashboard's
+    reconciliation list). Raised by ``payments.history.flag``; resolved by a person."""
+
+    __tablename__ = "payment_flags"
+    __table_args__ = (
+        CheckConstraint(
+            "kind IN ('amount_mismatch', 'late_payment', 'duplicate_capture', 'refund_failed', "
+            "'other')",
+            name="kind_valid",
+        ),
+        # The reconciliation list reads the open flags, newest first.
+        Index("ix_payment_flags_open", "created_at", postgresql_where=text("resolved_at IS NULL"),
+              sqlite_where=text("resolved_at IS NULL")),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    payment_id: Mapped[int] = mapped_column(
+        ForeignKey("payments.id", ondelete="CASCADE"), nullable=False, index=True
+    )
+    kind: Mapped[str] = mapped_column(String(20), nullable=False)
+    note: Mapped[str] = mapped_column(Text, nullable=False, server_default="")
+    resolved_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    resolved_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    resolution: Mapped[str | None] = mapped_column(Text)

@@ -162,7 +162,7 @@ def mark_refund_processed(refund: Refund, provider_refund_id: str | None, *, sou
         if payment.amount_refunded > payment.amount:
             payment.amount_refunded = payment.amount
             flag(payment, source, f"refund #{refund.id} paid out after it had failed, and the "
-                 "payment's refunds now exceed what was captured")
+                 "payment's refunds now exceed what was captured", kind="refund_failed")
         payment.status = _settle_status(payment)
         record(payment, settled, source=source, note=f"refund #{refund.id} paid out after failing")
     refund.status = "processed"
@@ -186,7 +186,8 @@ def mark_refund_failed(refund: Refund, note: str, *, source: str) -> bool:
     payment.amount_refunded -= refund.amount
     payment.status = _settle_status(payment)
     record(payment, before, source=source, note=f"refund #{refund.id} failed: {note}")
-    flag(payment, source, f"refund #{refund.id} of {refund.amount} failed at the gateway: {note}")
+    flag(payment, source, f"refund #{refund.id} of {refund.amount} failed at the gateway: {note}",
+         kind="refund_failed")
     return True
 
 

@@ -221,7 +221,8 @@ def apply_capture(payment_id: int, info: PaymentInfo, *, source: str) -> str:
     if payment.status in PAID_STATUSES:
         if info.provider_payment_id in (None, payment.provider_payment_id):
             return "already_captured"
-        flag(payment, source, f"second capture {info.provider_payment_id} on a paid order")
+        flag(payment, source, f"second capture {info.provider_payment_id} on a paid order",
+             kind="duplicate_capture")
         return "duplicate_capture_flagged"
     currency = (info.currency or "").upper()
     if info.amount != payment.amount or currency != payment.currency:
@@ -230,6 +231,7 @@ def apply_capture(payment_id: int, info: PaymentInfo, *, source: str) -> str:
             source,
             f"amount_mismatch: gateway {info.amount} {currency or '?'} "
             f"({info.provider_payment_id}), order {payment.amount} {payment.currency}",
+            kind="amount_mismatch",
         )
         payment.failure_reason = "amount_mismatch"
         return "amount_mismatch"
@@ -271,6 +273,10 @@ def _confirm_booking_or_refund(payment: Payment, booking, source: str) -> str:
             actor_id=None,
             source=source,
         )
+        # Refunded by itself, but a parent paid and has no booking: support may want to call
+        # them (another slot, another date), so it waits on the reconciliation list.
+        flag(payment, source, f"late_payment: paid after the seats were gone ({exc.code}); "
+             "refunded in full", kind="late_payment")
         return "late_payment_refunded"
     return "captured"
 

@@ -60,6 +60,14 @@ def _hold_over(booking: Booking) -> bool:
 
 @bp.get("/<int:booking_id>/pay")
 def pay(booking_id: int):
+    link_code = (request.args.get("code") or "").strip().upper()
+    if link_code:
+        # The payment link staff send a walk-in (nibog.booking.admin_actions) carries the
+        # booking's access code: this browser keeps it, and the address loses it.
+        found = db.session.get(Booking, booking_id)
+        if found is not None and found.user_id is None and access_code_matches(found, link_code):
+            bk.remember_guest_code(booking_id, link_code)
+        return redirect(url_for("web_checkout.pay", booking_id=booking_id))
     booking, code = booking_for_visitor(booking_id)
     if booking.status in ("confirmed", "completed"):
         return redirect(url_for("web_checkout.done", booking_id=booking.id))

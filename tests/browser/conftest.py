@@ -135,6 +135,8 @@ def _driver(live_server):
     })
     driver = webdriver.Chrome(service=Service(CHROMEDRIVER), options=options)
     driver.set_page_load_timeout(30)
+    # A loaded CI machine may still be painting a page when the test looks for an element.
+    driver.implicitly_wait(3)
     driver.download_dir = download_dir
     driver.execute_cdp_cmd("Page.setDownloadBehavior",
                            {"behavior": "allow", "downloadPath": download_dir})

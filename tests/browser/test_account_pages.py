@@ -7,7 +7,6 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
-from selenium.webdriver.common.by import By
 
 from nibog.accounts.models import UserFavorite
 from nibog.booking import waitlist
@@ -17,7 +16,7 @@ from nibog.core import boundary
 from nibog.core.timeutil import today_ist, utcnow
 from nibog.extensions import db
 from nibog.payments.models import Payment
-from tests.browser.flows import body, downloaded_pdf, fill, html_lang, press, tick
+from tests.browser.flows import body, downloaded_pdf, fill, html_lang, press, submit_css, tick
 from tests.documents.helpers import make_booking
 from tests.factories import PASSWORD, ChildFactory, CityFactory, EventFactory, UserFactory
 
@@ -77,8 +76,7 @@ def check(browser, screenshot, axe_check, name: str) -> None:
 def sign_in(browser, live_server, email: str) -> None:
     browser.get(live_server.url("/login?next=/account"))
     fill(browser, email=email, password=PASSWORD)
-    submit = browser.find_element(By.CSS_SELECTOR, "main form button[type=submit]")
-    submit.click()
+    submit_css(browser, "main form button[type=submit]")
     assert browser.current_url.endswith("/account"), browser.current_url
 
 

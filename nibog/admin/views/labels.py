@@ -14,6 +14,7 @@ STATUS_LABELS = {
     "completed": _l("Completed"),
     # bookings
     "pending": _l("Pending payment"),
+    "pending_payment": _l("Pending payment"),
     "confirmed": _l("Confirmed"),
     "expired": _l("Expired"),
     "refunded": _l("Refunded"),

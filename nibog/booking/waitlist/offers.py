@@ -73,7 +73,7 @@ def offer_seats(slot_id: int) -> int:
                 break
             _skip(entry, exc)
             continue
-        _mark_offered(entry, booking)
+        mark_offered(entry, booking)
         offers += 1
         db.session.refresh(slot)
     return offers
@@ -93,7 +93,7 @@ def _skip(entry: WaitingListEntry, exc: AppError) -> None:
     db.session.flush()
 
 
-def _mark_offered(entry: WaitingListEntry, booking: Booking) -> None:
+def mark_offered(entry: WaitingListEntry, booking: Booking) -> None:
     now = utcnow()
     entry.offered_booking_id = booking.id
     entry.offered_at = now
