@@ -180,9 +180,19 @@ def reject_known_full(event_id: int, items: list[dict]) -> None:
     need = requested_seats(items)
     if not need or not LOCK_ROWS:
         return
-    marked = _marked_full(event_id, list(need))
+    marked = _marked_full(event_id, list(need), _requested_children(items))
     if marked:
         raise _slot_full(marked)
+
+
+def _requested_children(items: list[dict]) -> dict[int, set[bytes]]:
+    """slot id -> the requested child ids, as a mark spells them."""
+    out: dict[int, set[bytes]] = {}
+    for item in items:
+        if isinstance(item, dict) and type(item.get("slot_id")) is int \
+                and type(item.get("child_id")) is int:
+            out.setdefault(item["slot_id"], set()).add(str(item["child_id"]).encode())
+    return out
 
 
 def reject_full_in_committed(counts: dict[int, tuple[int, int]], items: list[dict]) -> None:
@@ -240,7 +250,12 @@ def _mark_while_free_to_lock(slot_ids: list[int]) -> None:
     _mark_full([slot for slot in db.session.scalars(stmt) if slot.seats_left == 0])
 
 
-def _marked_full(event_id: int, slot_ids: list[int]) -> list[int]:
+def _marked_full(
+    event_id: int, slot_ids: list[int], children: dict[int, set[bytes]] | None = None
+) -> list[int]:
+    """The slots a mark says are full, except those where a requested child holds one of the
+    seats (``children``: slot id -> child ids): that request is a repeat, and the view answers
+    it ``already_booked`` with the booking to pay, not ``slot_full``."""
     conn = get_redis()
     if conn is None:
         return []
@@ -254,19 +269,38 @@ def _marked_full(event_id: int, slot_ids: list[int]) -> list[int]:
         return []
     # The mark names the slot's event, so a slot id from another event is not answered here.
     expected = str(event_id).encode()
-    return sorted(sid for sid, mark in zip(slot_ids, marks, strict=True) if mark == expected)
+    children = children or {}
+    full = []
+    for sid, mark in zip(slot_ids, marks, strict=True):
+        if mark is None:
+            continue
+        marked_event, _, holders = mark.partition(b":")
+        if marked_event == expected and not (children.get(sid, set()) & set(holders.split(b","))):
+            full.append(sid)
+    return sorted(full)
 
 
 def _mark_full(slots: list[GameSlot]) -> None:
-    """Record slots found without a seat. Called only while their row locks are held."""
+    """Record slots found without a seat. Called only while their row locks are held.
+
+    A mark reads ``{event id}:{child id},{child id},...``: the slot's event and the children
+    holding its seats. Under the row lock those are exactly the holders while the mark lives
+    (any seat given up deletes it), so a child's own repeated request is not told slot_full.
+    """
     conn = get_redis()
     if conn is None or not slots or not LOCK_ROWS:
         return
+    holders: dict[int, list[str]] = {}
+    for slot_id, child_id in db.session.execute(
+        _HOLDERS, {"slot_ids": sorted(slot.id for slot in slots)}
+    ):
+        holders.setdefault(slot_id, []).append(str(child_id))
     try:
         pipe = conn.pipeline(transaction=False)
         for slot in slots:
             game = db.session.get(EventGame, slot.event_game_id)
-            pipe.set(_full_key(slot.id), str(game.event_id), ex=FULL_MARK_SECONDS)
+            mark = f"{game.event_id}:{','.join(holders.get(slot.id, []))}"
+            pipe.set(_full_key(slot.id), mark, ex=FULL_MARK_SECONDS)
         pipe.execute()
     except RedisError as exc:
         log.warning("slot-full marks not written: %s", exc)
@@ -389,6 +423,9 @@ _ITEMS = BookingItem.__table__
 _LIVE_ITEMS = select(_ITEMS.c.child_id, _ITEMS.c.slot_id, _ITEMS.c.booking_id).where(
     _ITEMS.c.is_live.is_(True),
     tuple_(_ITEMS.c.child_id, _ITEMS.c.slot_id).in_(bindparam("pairs", expanding=True)),
+)
+_HOLDERS = select(_ITEMS.c.slot_id, _ITEMS.c.child_id).where(
+    _ITEMS.c.is_live.is_(True), _ITEMS.c.slot_id.in_(bindparam("slot_ids", expanding=True))
 )
 _LIVE_ITEMS_OF_OTHERS = _LIVE_ITEMS.where(_ITEMS.c.booking_id != bindparam("exclude_booking_id"))
 
