@@ -20,7 +20,7 @@ import hashlib
 import hmac
 import secrets
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from nibog.accounts.models import Child, User
 from nibog.booking import holds
@@ -220,5 +220,13 @@ def attach_guest_bookings(user: User) -> int:
         child.user_id = user.id
     for booking in bookings:
         booking.user_id = user.id
+    # Their payments too: a payment's owner is who may read it and whose history lists it.
+    from nibog.payments.models import Payment
+
+    db.session.execute(
+        update(Payment)
+        .where(Payment.booking_id.in_([b.id for b in bookings]), Payment.user_id.is_(None))
+        .values(user_id=user.id)
+    )
     db.session.flush()
     return len(bookings)
