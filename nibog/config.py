@@ -115,6 +115,9 @@ class Config:
 
     # Payments
     PAYMENT_PROVIDER = os.environ.get("PAYMENT_PROVIDER", "sandbox")
+    # Production refuses to start with the sandbox gateway (it accepts payments signed with a
+    # public secret) unless this says the server is a staging copy or the benchmark.
+    PAYMENT_SANDBOX_ALLOWED = _bool("PAYMENT_SANDBOX_ALLOWED", False)
     RAZORPAY_KEY_ID = os.environ.get("RAZORPAY_KEY_ID", "rzp_test_sandbox")
     RAZORPAY_KEY_SECRET = os.environ.get("RAZORPAY_KEY_SECRET", "sandbox-key-secret")
     RAZORPAY_WEBHOOK_SECRET = os.environ.get("RAZORPAY_WEBHOOK_SECRET", "sandbox-webhook-secret")
@@ -223,6 +226,14 @@ class ProductionConfig(Config):
         if missing:
             raise RuntimeError(
                 "Refusing to start in production without: " + ", ".join(sorted(set(missing)))
+            )
+        if settings.get("PAYMENT_PROVIDER", "sandbox") == "sandbox" and not settings.get(
+            "PAYMENT_SANDBOX_ALLOWED"
+        ):
+            raise RuntimeError(
+                "Refusing to start in production with PAYMENT_PROVIDER=sandbox: it takes payments "
+                "signed with a public secret. Set PAYMENT_PROVIDER=razorpay or phonepe, or, on a "
+                "staging copy only, PAYMENT_SANDBOX_ALLOWED=true."
             )
         # Allowed (a staging copy, the benchmark), but worth a line in every start-up log.
         log = logging.getLogger("nibog.config")
