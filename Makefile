@@ -6,7 +6,7 @@ export FLASK_APP := wsgi
 # pip reads pinned versions; quiet so CI logs stay readable.
 PIP_FLAGS := --disable-pip-version-check -q
 
-.PHONY: run test lint bench worker migrate check clean
+.PHONY: run test lint bench worker migrate check clean translations extract-messages
 
 $(BIN)/activate:
 	$(PYTHON) -m venv $(VENV)
@@ -15,12 +15,25 @@ $(VENV)/.installed: $(BIN)/activate requirements.txt requirements-dev.txt
 	$(BIN)/pip install $(PIP_FLAGS) -r requirements-dev.txt
 	touch $@
 
-run: $(VENV)/.installed
+# Compiled catalogues (.mo) are build output: made from the reviewed .po files on every run.
+# Two catalogues, merged at run time: the site's (with the API and e-mails) and the dashboard's.
+translations: $(VENV)/.installed
+	$(BIN)/pybabel -q compile -d translations/site
+	$(BIN)/pybabel -q compile -d translations/admin
+
+# After adding or changing visible strings: refresh the templates and every language's catalogue.
+extract-messages: $(VENV)/.installed
+	$(BIN)/pybabel -q extract -F babel.cfg -k _l -k lazy_gettext --ignore-dirs=admin -o translations/site/messages.pot nibog templates
+	$(BIN)/pybabel -q update -i translations/site/messages.pot -d translations/site
+	$(BIN)/pybabel -q extract -F babel-admin.cfg -k _l -k lazy_gettext -o translations/admin/messages.pot nibog/admin templates/admin
+	$(BIN)/pybabel -q update -i translations/admin/messages.pot -d translations/admin
+
+run: $(VENV)/.installed translations
 	$(BIN)/flask db upgrade
 	$(BIN)/flask seed-demo
 	$(BIN)/flask run --host 127.0.0.1 --port $${PORT:-5000}
 
-test: $(VENV)/.installed
+test: $(VENV)/.installed translations
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 lint: $(VENV)/.installed

@@ -99,6 +99,7 @@ def main(argv: list[str]) -> int:
         from nibog.core.cpu_pacing import pacer_for_worker
         from nibog.core.jobs import relay_outbox
         from nibog.core.periodic import register_periodic_jobs
+        from nibog.tasks import PERIODIC_JOBS
 
         try:
             relay_outbox(grace_seconds=0)
@@ -106,7 +107,7 @@ def main(argv: list[str]) -> int:
             log.exception("outbox relay on start failed")
         stop = None
         if os.environ.get("RQ_PERIODIC", "1") != "0":
-            stop = register_periodic_jobs(conn)
+            stop = register_periodic_jobs(conn, PERIODIC_JOBS)
         relay_stop = _start_relay(app)
         # The app's client has a short socket timeout (requests must not hang on Redis); the
         # worker blocks on BLPOP for minutes, so it needs its own client without one, or it

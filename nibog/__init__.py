@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import importlib
-import importlib.util
-
 from flask import Flask
 from werkzeug.middleware.proxy_fix import ProxyFix
 
@@ -12,11 +9,13 @@ from nibog.config import Config, config_from_env
 
 
 def create_app(config: type[Config] | dict | None = None) -> Flask:
+    from nibog import blueprints
     from nibog import extensions as ext
-    from nibog.blueprints import BLUEPRINTS
+    from nibog.core import boundary
     from nibog.core.api import Api, require_json_bodies
     from nibog.core.auth import register_jwt_callbacks
     from nibog.core.errors import register_error_handlers
+    from nibog.core.i18n import init_i18n
     from nibog.core.logging import configure_logging
     from nibog.core.sessions import PageSessionInterface
 
@@ -54,6 +53,7 @@ def create_app(config: type[Config] | dict | None = None) -> Flask:
     ext.csrf.init_app(app)
     ext.limiter.init_app(app)
     ext.init_redis(app)
+    init_i18n(app)
     # One Api per app: apispec keeps per-document state, and tests build several apps.
     api = Api(app)
     app.extensions["nibog_api"] = api
@@ -67,14 +67,20 @@ def create_app(config: type[Config] | dict | None = None) -> Flask:
     require_json_bodies(app)
     register_jwt_callbacks(app)
     _register_login_loader()
-    _register_blueprints(app, BLUEPRINTS)
+    for blueprint in blueprints.API_BLUEPRINTS:
+        api.register_blueprint(blueprint)
+    for blueprint in blueprints.PAGE_BLUEPRINTS:
+        app.register_blueprint(blueprint)
     _document_security(app, api)
-    _register_job_flush(app)
+    # One transaction per request and per command (nibog.core.boundary); jobs get theirs from
+    # the job runner.
+    boundary.install_request_boundary(app)
     _install_full_slot_gate(app)
 
     from nibog.cli import register_cli
 
     register_cli(app)
+    boundary.install_command_boundary(app.cli)
     return app
 
 
@@ -132,38 +138,8 @@ def _register_login_loader() -> None:
         return user if user is not None and user.is_active else None
 
 
-def _register_blueprints(app: Flask, entries: list[tuple[str, str]]) -> None:
-    api = app.extensions["nibog_api"]
-    for kind, target in entries:
-        module_name, _, attr = target.partition(":")
-        if not _module_exists(module_name):
-            continue
-        blueprint = getattr(importlib.import_module(module_name), attr)
-        if kind == "api":
-            api.register_blueprint(blueprint)
-        else:
-            app.register_blueprint(blueprint)
-
-
-def _module_exists(dotted: str) -> bool:
-    try:
-        return importlib.util.find_spec(dotted) is not None
-    except ModuleNotFoundError:  # the parent package is not there yet
-        return False
-
-
 def _install_full_slot_gate(app: Flask) -> None:
     # Outermost, so a burst's "slot full" answers skip the framework (nibog.booking.full_slot_gate).
     from nibog.booking.full_slot_gate import install_full_slot_gate
 
     install_full_slot_gate(app)
-
-
-def _register_job_flush(app: Flask) -> None:
-    """Safety net: jobs from a commit made outside ``core.tx.commit`` still get dispatched."""
-    from nibog.core.jobs import dispatch_committed_jobs
-
-    @app.after_request
-    def flush_jobs(response):
-        dispatch_committed_jobs()
-        return response

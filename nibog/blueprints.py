@@ -1,33 +1,57 @@
-"""Where each face's blueprints live. ``create_app`` registers every module listed here.
+"""Every face's blueprints, imported explicitly: a missing or misspelt module fails start-up.
 
-("api", path): flask-smorest blueprints, documented in /api/openapi.json.
-("web", path): plain Flask blueprints (health, HTML pages, sandbox checkout).
-A listed module that does not exist yet is skipped; one that exists but fails to import fails
-the app, loudly.
+API blueprints (flask-smorest) are documented in /api/openapi.json; page blueprints (health,
+HTML pages, sandbox checkout) are plain Flask ones.
 """
 
-BLUEPRINTS: list[tuple[str, str]] = [
-    ("web", "nibog.core.health:bp"),
-    ("api", "nibog.auth.api:blp"),
-    ("api", "nibog.accounts.api:blp"),
-    ("api", "nibog.accounts.admin_api:blp"),
-    ("api", "nibog.catalog.api:blp"),
-    ("api", "nibog.catalog.admin_api:blp"),
-    ("api", "nibog.catalog.promo_admin_api:blp"),
-    ("api", "nibog.content.api:blp"),
-    ("api", "nibog.content.admin_api:blp"),
-    ("api", "nibog.booking.api:blp"),
-    ("api", "nibog.booking.waitlist_api:blp"),
-    ("api", "nibog.booking.reviews_api:blp"),
-    ("api", "nibog.booking.admin_api:blp"),
-    ("api", "nibog.payments.api:blp"),
-    ("api", "nibog.payments.webhooks:blp"),
-    ("web", "nibog.payments.sandbox_views:bp"),
-    ("api", "nibog.notifications.webhooks:blp"),
-    ("api", "nibog.integrations.webhooks:blp"),
-    ("api", "nibog.documents.api:blp"),
-    ("api", "nibog.admin.api:blp"),
-    ("web", "nibog.web.views:bp"),
-    ("web", "nibog.web.password_reset:bp"),
-    ("web", "nibog.admin.views:bp"),
+from __future__ import annotations
+
+from nibog.accounts import admin_api as accounts_admin_api
+from nibog.accounts import api as accounts_api
+from nibog.admin import api as admin_api
+from nibog.auth import api as auth_api
+from nibog.booking import admin_api as booking_admin_api
+from nibog.booking import api as booking_api
+from nibog.booking import reviews_api, waitlist_api
+from nibog.catalog import admin_api as catalog_admin_api
+from nibog.catalog import api as catalog_api
+from nibog.catalog import promo_admin_api
+from nibog.content import admin_api as content_admin_api
+from nibog.content import api as content_api
+from nibog.core import health
+from nibog.documents import api as documents_api
+from nibog.integrations import webhooks as partner_webhooks
+from nibog.notifications import webhooks as notification_webhooks
+from nibog.payments import api as payments_api
+from nibog.payments import sandbox_views
+from nibog.payments import webhooks as payment_webhooks
+from nibog.web import password_reset
+from nibog.web import views as web_views
+
+API_BLUEPRINTS = [
+    auth_api.blp,
+    accounts_api.blp,
+    accounts_admin_api.blp,
+    catalog_api.blp,
+    catalog_admin_api.blp,
+    promo_admin_api.blp,
+    content_api.blp,
+    content_admin_api.blp,
+    booking_api.blp,
+    waitlist_api.blp,
+    reviews_api.blp,
+    booking_admin_api.blp,
+    payments_api.blp,
+    payment_webhooks.blp,
+    notification_webhooks.blp,
+    partner_webhooks.blp,
+    documents_api.blp,
+    admin_api.blp,
+]
+
+PAGE_BLUEPRINTS = [
+    health.bp,
+    sandbox_views.bp,
+    web_views.bp,
+    password_reset.bp,
 ]

@@ -6,7 +6,6 @@ from flask_smorest import Blueprint
 
 from nibog.accounts import admin_service
 from nibog.accounts import schemas as s
-from nibog.core import tx
 from nibog.core.auth import auth_required, current_user
 from nibog.core.client_ip import client_ip
 from nibog.core.pagination import paginate
@@ -46,7 +45,6 @@ def get_user(user_id):
 @blp.response(201, s.AdminUserSchema)
 def create_user(data):
     user = admin_service.create_user(data, actor_id=current_user().id, client_ip=client_ip())
-    tx.commit()
     return user
 
 
@@ -59,7 +57,6 @@ def update_user(data, user_id):
     user = admin_service.update_user(
         user_id, data, actor_id=current_user().id, client_ip=client_ip()
     )
-    tx.commit()
     return user
 
 
@@ -70,7 +67,6 @@ def update_user(data, user_id):
 def delete_user(user_id):
     """Deactivates and anonymises; bookings and payments stay for accounting."""
     admin_service.delete_user(user_id, actor_id=current_user().id, client_ip=client_ip())
-    tx.commit()
 
 
 def _as_json(body: dict):

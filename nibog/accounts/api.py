@@ -9,7 +9,6 @@ from nibog.accounts import schemas as s
 from nibog.auth import ratelimits as rl
 from nibog.auth import service as auth_service
 from nibog.auth.schemas import AcceptedSchema, OtpSentSchema
-from nibog.core import tx
 from nibog.core.auth import auth_required, current_user
 from nibog.core.pagination import PageArgsSchema, paginate
 
@@ -34,7 +33,6 @@ def get_me():
 def update_me(data):
     """Changing the email or phone clears its verified flag."""
     user = service.update_profile(current_user(), data)
-    tx.commit()
     return user
 
 
@@ -46,7 +44,6 @@ def delete_me():
     """Anonymises the account, signs it out everywhere and releases unpaid holds. Paid
     bookings and payments stay (without the personal data) for accounting."""
     service.deactivate_and_anonymise(current_user())
-    tx.commit()
 
 
 @blp.post("/verify-email")
@@ -56,7 +53,6 @@ def delete_me():
 @rl.forgot_per_ip
 def request_email_verification():
     auth_service.request_email_verification(current_user())
-    tx.commit()
     return {"message": "A verification link is on its way"}
 
 
@@ -68,7 +64,6 @@ def request_email_verification():
 @rl.own_retry_after
 def request_phone_verification():
     auth_service.request_phone_verification(current_user())
-    tx.commit()
     otp = auth_service.otp
     return {
         "message": "A code has been sent by SMS",
@@ -85,7 +80,6 @@ def request_phone_verification():
 @rl.otp_verify_per_ip
 def confirm_phone(data):
     user = auth_service.confirm_phone(current_user(), data["otp"])
-    tx.commit()
     return user
 
 
@@ -108,7 +102,6 @@ def list_children(args):
 @blp.response(201, s.ChildSchema)
 def add_child(data):
     child = children.add_child(current_user(), data)
-    tx.commit()
     return child
 
 
@@ -127,7 +120,6 @@ def get_child(child_id):
 @blp.response(200, s.ChildSchema)
 def update_child(data, child_id):
     child = children.update_child(current_user(), child_id, data)
-    tx.commit()
     return child
 
 
@@ -138,7 +130,6 @@ def update_child(data, child_id):
 def delete_child(child_id):
     """409 ``child_has_bookings`` while the child has upcoming confirmed or unpaid bookings."""
     children.delete_child(current_user(), child_id)
-    tx.commit()
 
 
 # --- favourites ---------------------------------------------------------------------------------
@@ -160,7 +151,6 @@ def list_favorites(args):
 def add_favorite(event_id):
     """Idempotent: adding an event twice answers 201 both times and stores it once."""
     favorites.add_favorite(current_user(), event_id)
-    tx.commit()
     return favorites.visible_event(event_id)
 
 
@@ -170,4 +160,3 @@ def add_favorite(event_id):
 @blp.response(204)
 def remove_favorite(event_id):
     favorites.remove_favorite(current_user(), event_id)
-    tx.commit()

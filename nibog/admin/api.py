@@ -10,7 +10,6 @@ from sqlalchemy import select
 from nibog.admin import failed_jobs, reports
 from nibog.admin.audit import record
 from nibog.admin.models import ReportExport
-from nibog.core import tx
 from nibog.core.auth import auth_required, current_user
 from nibog.core.pagination import PageArgsSchema, page_schema, paginate
 
@@ -85,7 +84,6 @@ def create_report(data):
     user = current_user()
     report = reports.request_report(data["kind"], data["format"], filters, user.id)
     record("report.request", report, actor_id=user.id)
-    tx.commit()
     return reports.serialize(reports.get_report(report.id))
 
 
@@ -130,7 +128,6 @@ def jobs_failed():
 def jobs_requeue(job_id: str):
     failed_jobs.requeue(job_id)
     record("job.requeue", actor_id=current_user().id, entity_type="job", entity_id=job_id)
-    tx.commit()
     return {"id": job_id}
 
 

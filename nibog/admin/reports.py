@@ -22,9 +22,9 @@ from nibog.accounts.models import Child, User
 from nibog.admin.models import ReportExport
 from nibog.booking.models import Booking, BookingItem
 from nibog.catalog.models import Event, EventGame, GameSlot, GameTemplate
-from nibog.core import tx
+from nibog.core import boundary
 from nibog.core.errors import AppError, NotFound
-from nibog.core.jobs import enqueue
+from nibog.core.jobs import job
 from nibog.core.timeutil import IST, age_in_months, isoformat_ist, utcnow
 from nibog.documents.storage import get_storage
 from nibog.extensions import db
@@ -56,7 +56,7 @@ def request_report(kind: str, file_format: str, filters: dict, requested_by_id: 
     )
     db.session.add(report)
     db.session.flush()
-    enqueue("nibog.admin.reports.generate_report", report.id, queue="reports", retries=1)
+    generate_report.delay(report.id)
     return report
 
 
@@ -227,13 +227,14 @@ def _rows(stmt: Select, row) -> Iterator[list]:
         offset += BATCH
 
 
+@job("reports", retries=1)
 def generate_report(report_id: int) -> None:
     report = db.session.get(ReportExport, report_id)
     if report is None or report.status == "done":
-        tx.rollback()
+        boundary.rollback()
         return
     kind, fmt, filters = report.kind, report.file_format, dict(report.params or {})
-    tx.rollback()
+    boundary.rollback()
     _set(report_id, status="running", progress=0, error=None)
     try:
         if db.session.get_bind().dialect.name == "postgresql":
@@ -248,11 +249,11 @@ def generate_report(report_id: int) -> None:
         key = f"reports/{report_id}.{fmt}"
         get_storage().put(key, data, MIME[fmt])
     except Exception as exc:
-        tx.rollback()
+        boundary.rollback()
         _set(report_id, status="failed", error=f"{type(exc).__name__}: {exc}"[:2000],
              finished_at=utcnow())
         raise
-    tx.rollback()
+    boundary.rollback()
     _set(report_id, status="done", progress=100, file_path=key, finished_at=utcnow())
 
 

@@ -9,7 +9,6 @@ from flask_smorest import Blueprint
 from nibog.auth import ratelimits as rl
 from nibog.auth import schemas as s
 from nibog.auth import service, tokens
-from nibog.core import tx
 from nibog.core.auth import auth_required, current_user
 from nibog.core.errors import AppError
 from nibog.web.link_pages import browser_wants_html, email_verified_page
@@ -23,10 +22,7 @@ blp = Blueprint("auth", __name__, url_prefix="/api/auth", description="Sign-up a
 @rl.register_per_ip
 def register(data):
     user = service.register(**data)
-    # Minted in the sign-in's transaction (see service._logged_in).
-    pair = tokens.issue_token_pair(user)
-    tx.commit()
-    return pair
+    return tokens.issue_token_pair(user)
 
 
 @blp.post("/login")
@@ -37,10 +33,7 @@ def register(data):
 def login(data):
     """Wrong email and wrong password get the same 401 ``invalid_credentials``."""
     user = service.authenticate(data["email"], data["password"])
-    # Minted in the sign-in's transaction (see service._logged_in).
-    pair = tokens.issue_token_pair(user)
-    tx.commit()
-    return pair
+    return tokens.issue_token_pair(user)
 
 
 @blp.post("/login/google")
@@ -49,10 +42,7 @@ def login(data):
 @rl.login_per_ip
 def login_google(data):
     user = service.google_login(data["id_token"])
-    # Minted in the sign-in's transaction (see service._logged_in).
-    pair = tokens.issue_token_pair(user)
-    tx.commit()
-    return pair
+    return tokens.issue_token_pair(user)
 
 
 @blp.post("/login/phone")
@@ -63,7 +53,6 @@ def login_google(data):
 def login_phone(data):
     """Sends a 6-digit code by SMS; a new one no sooner than 30 seconds later."""
     service.request_phone_login(data["phone"])
-    tx.commit()
     return {
         "message": "A code has been sent by SMS",
         "expires_in": service.otp.OTP_TTL_SECONDS,
@@ -78,10 +67,7 @@ def login_phone(data):
 def login_phone_verify(data):
     """Creates the account on the first verified login."""
     user = service.verify_phone_login(data["phone"], data["otp"])
-    # Minted in the sign-in's transaction (see service._logged_in).
-    pair = tokens.issue_token_pair(user)
-    tx.commit()
-    return pair
+    return tokens.issue_token_pair(user)
 
 
 @blp.post("/refresh")
@@ -113,10 +99,7 @@ def change_password(data):
     """Every existing token of the user stops working, including the one used for this call;
     the answer carries a fresh pair so this device stays signed in."""
     user = service.change_password(current_user(), data["current_password"], data["new_password"])
-    # Minted in the sign-in's transaction (see service._logged_in).
-    pair = tokens.issue_token_pair(user)
-    tx.commit()
-    return pair
+    return tokens.issue_token_pair(user)
 
 
 @blp.post("/forgot-password")
@@ -127,7 +110,6 @@ def change_password(data):
 def forgot_password(data):
     """Always 202: whether the email has an account is not revealed."""
     service.request_password_reset(data["email"])
-    tx.commit()
     return {"message": "If an account exists for this email, a reset link is on its way"}
 
 
@@ -138,10 +120,7 @@ def forgot_password(data):
 def reset_password(data):
     """Sets the new password, signs the user out everywhere else and signs this client in."""
     user = service.reset_password(data["token"], data["password"])
-    # Minted in the sign-in's transaction (see service._logged_in).
-    pair = tokens.issue_token_pair(user)
-    tx.commit()
-    return pair
+    return tokens.issue_token_pair(user)
 
 
 @blp.get("/verify-email")
@@ -155,11 +134,9 @@ def verify_email(args):
     """
     try:
         user = service.confirm_email(args["token"])
-        tx.commit()
     except AppError as exc:
         if not browser_wants_html():
             raise
-        tx.rollback()
         return email_verified_page(ok=False, message=exc.message, status=exc.status)
     if browser_wants_html():
         return email_verified_page(

@@ -17,7 +17,6 @@ from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 from nibog.accounts.models import User
 from nibog.auth.revocation import published_version, revoke_token
 from nibog.core.errors import AppError
-from nibog.extensions import db
 
 RESET_SALT = "nibog.password-reset"
 VERIFY_EMAIL_SALT = "nibog.verify-email"
@@ -38,8 +37,9 @@ def _refresh_expires_seconds() -> int:
 def issue_token_pair(user: User) -> dict[str, Any]:
     """The contract's token response (the caller's schema dumps ``user``).
 
-    Sign-ins call it before their commit, while the account row is locked
-    (``service._logged_in``): the tokens carry the version the sign-in checked.
+    Sign-ins call it inside their transaction (the request boundary commits after the view),
+    while the account row is locked (``service._logged_in``): the tokens carry the version
+    the sign-in checked.
     """
     _catch_up_with_published_version(user)
     refresh = create_refresh_token(identity=user)
@@ -59,8 +59,7 @@ def _catch_up_with_published_version(user: User) -> None:
     would be refused until that Redis key expires."""
     published = published_version(user.id)
     if published is not None and published > (user.token_version or 0):
-        user.token_version = published  # committed with the sign-in
-        db.session.flush()
+        user.token_version = published
 
 
 def issue_access_token(user: User, refresh_jti: str) -> dict[str, Any]:

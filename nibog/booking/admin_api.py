@@ -14,7 +14,6 @@ from nibog.admin.audit import record, snapshot
 from nibog.booking import admin_queries, checkin, stats
 from nibog.booking.models import BOOKING_SOURCES, BOOKING_STATUSES, Booking, BookingItem
 from nibog.booking.ops_serialize import admin_booking_detail, admin_booking_dict
-from nibog.core import tx
 from nibog.core.auth import auth_required, current_user
 from nibog.core.client_ip import client_ip
 from nibog.core.errors import AppError, NotFound
@@ -231,7 +230,6 @@ def create_booking(data: dict):
         payment_mode=data["payment_mode"],
     )
     _audit("booking.admin_create", booking, None)
-    tx.commit()
     return _fresh(booking.id)
 
 
@@ -275,7 +273,6 @@ def update_booking(data: dict, booking_id: int):
             by_admin=True,
         )
         _audit("booking.admin_cancel", booking, before)
-    tx.commit()
     return _fresh(booking_id)
 
 
@@ -292,7 +289,6 @@ def cancel_booking(args: dict, booking_id: int):
         booking_id, actor_id=current_user().id, reason=args["reason"], by_admin=True
     )
     _audit("booking.admin_cancel", booking, before)
-    tx.commit()
     return {"booking": _fresh(booking_id), "refund": {"amount": refund, "currency": "INR"}}
 
 
@@ -330,7 +326,6 @@ def update_item(data: dict, booking_id: int, item_id: int):
         before=before,
         client_ip=client_ip(),
     )
-    tx.commit()
     return _fresh(booking_id)
 
 
@@ -364,7 +359,6 @@ def check_in(data: dict):
         after={"item_ids": result.checked_in_item_ids, "force": data["force"]},
         client_ip=client_ip(),
     )
-    tx.commit()
     return {
         "booking": admin_booking_dict(result.booking),
         "checked_in_item_ids": result.checked_in_item_ids,

@@ -12,7 +12,6 @@ from nibog.booking import guests, holds, idempotency, service
 from nibog.booking import schemas as s
 from nibog.booking.models import Booking
 from nibog.booking.serialize import booking_to_dict, bookings_to_dicts
-from nibog.core import tx
 from nibog.core.auth import auth_required, current_user, current_user_id
 from nibog.core.client_ip import client_ip
 from nibog.core.money import CURRENCY
@@ -92,14 +91,9 @@ def cancel(args, booking_id):
     """Cancel and free the seats; a paid booking is refunded as the policy allows."""
     user = current_user()
     service.get_booking_for_user(booking_id, user.id)
-    try:
-        booking, refund = service.cancel_booking(
-            booking_id, actor_id=user.id, reason=args.get("reason")
-        )
-        tx.commit()
-    except Exception:
-        tx.rollback()
-        raise
+    booking, refund = service.cancel_booking(
+        booking_id, actor_id=user.id, reason=args.get("reason")
+    )
     return {"booking": booking_to_dict(booking), "refund": _refund(booking, refund)}
 
 
@@ -169,10 +163,5 @@ def guest_lookup(args):
 def guest_cancel(args):
     """A guest cancels with booking number + e-mail + the access code given at booking time."""
     booking = guests.find_guest_booking(args["booking_number"], args["email"], args["access_code"])
-    try:
-        booking, refund = service.cancel_booking(booking.id, actor_id=None, reason=args.get("reason"))
-        tx.commit()
-    except Exception:
-        tx.rollback()
-        raise
+    booking, refund = service.cancel_booking(booking.id, actor_id=None, reason=args.get("reason"))
     return {"booking": booking_to_dict(booking), "refund": _refund(booking, refund)}

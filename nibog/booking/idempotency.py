@@ -23,7 +23,7 @@ from sqlalchemy import delete, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from nibog.booking.models import IdempotencyKey
-from nibog.core import tx
+from nibog.core import boundary
 from nibog.core.errors import AppError, Conflict, ValidationFailed
 from nibog.core.timeutil import as_utc, utcnow
 from nibog.extensions import db
@@ -165,35 +165,33 @@ def abandon(claim: Claim) -> None:
 def respond(
     *, scope: str, key: str | None, endpoint: str, body, produce: Callable[[], tuple[dict, int]]
 ) -> Response:
-    """The view boundary for an idempotent create: run ``produce`` once per key, commit once."""
+    """An idempotent create: run ``produce`` once per key (the request's boundary commits)."""
     if key is None:
-        try:
-            payload, status = produce()
-            tx.commit()
-        except Exception:
-            tx.rollback()
-            raise
+        payload, status = produce()
         return _json(payload, status)
     claimed = begin(scope, key, endpoint, body)
     if isinstance(claimed, Replay):
         resp = _json(claimed.body, claimed.status)
         resp.headers["Idempotent-Replayed"] = "true"
         return resp
-    try:
-        payload, status = produce()
-        finish(claimed, status, payload)
-        tx.commit()
-    except AppError as exc:
-        tx.rollback()
-        if 400 <= exc.status < 500 and not exc.code.startswith("idempotency_"):
-            _finish_refused(claimed, exc)
+    # Released if the request's unit of work rolls back (an error, a failed commit) - or, for
+    # a final refusal, kept as the key's answer (its work rolled back all the same).
+    refused: list[AppError] = []
+
+    def release() -> None:
+        if refused:
+            _finish_refused(claimed, refused[0])
         else:
             abandon(claimed)
+
+    boundary.on_rollback(release)
+    try:
+        payload, status = produce()
+    except AppError as exc:
+        if 400 <= exc.status < 500 and not exc.code.startswith("idempotency_"):
+            refused.append(exc)
         raise
-    except BaseException:
-        tx.rollback()
-        abandon(claimed)
-        raise
+    finish(claimed, status, payload)
     return _json(payload, status)
 
 

@@ -17,9 +17,10 @@ from sqlalchemy import select, update
 from nibog.booking import holds, promos
 from nibog.booking.eligibility import ensure_registration_open, event_start_utc
 from nibog.booking.models import Booking, BookingAddon, BookingItem
+from nibog.booking.tasks import seats_changed
+from nibog.booking.waitlist_tasks import offer_waitlist_seats
 from nibog.catalog.models import Event
 from nibog.core.errors import AppError, Conflict, NotFound
-from nibog.core.jobs import enqueue
 from nibog.core.timeutil import isoformat_ist, utcnow
 from nibog.extensions import db
 
@@ -123,7 +124,7 @@ def confirm_booking(booking_id: int, *, source: str) -> Booking:
     except AppError as exc:
         raise SeatsNoLongerAvailable(details={"reason": exc.code, **exc.details}) from exc
     if revive:
-        enqueue("nibog.booking.tasks.seats_changed", booking.event_id)
+        seats_changed.delay(booking.event_id)
     log.info("booking %s confirmed via %s", booking.booking_number, source)
     _mark_confirmed(booking)
     return booking
@@ -183,11 +184,11 @@ def _release(bookings: list[Booking]) -> list[int]:
 
 
 def _after_seats_freed(event_id: int, slot_ids: list[int]) -> None:
-    enqueue("nibog.booking.tasks.seats_changed", event_id)
+    seats_changed.delay(event_id)
     event = db.session.get(Event, event_id)
     if event is not None and event.status == "published":
         for slot_id in slot_ids:
-            enqueue("nibog.booking.waitlist_tasks.offer_waitlist_seats", slot_id)
+            offer_waitlist_seats.delay(slot_id)
 
 
 def refund_amount_for(booking: Booking, event: Event, *, now: datetime, by_admin: bool) -> int:

@@ -16,10 +16,10 @@ from sqlalchemy import select
 from nibog.accounts.models import Child
 from nibog.booking.lifecycle import lock_booking
 from nibog.booking.models import BookingItem
+from nibog.booking.waitlist_tasks import offer_waitlist_seats
 from nibog.catalog.cache import invalidate_event
 from nibog.catalog.models import Event, EventGame, GameSlot
 from nibog.core.errors import AppError, Conflict, NotFound
-from nibog.core.jobs import enqueue
 from nibog.extensions import db
 
 MOVABLE_STATUSES = ("pending_payment", "confirmed")
@@ -99,6 +99,6 @@ def move_item(
     slots[old_slot_id].booked_count -= 1
     item.slot_id = new_slot_id
     db.session.flush()
-    enqueue("nibog.booking.waitlist_tasks.offer_waitlist_seats", old_slot_id)
+    offer_waitlist_seats.delay(old_slot_id)
     invalidate_event(booking.event_id)
     return item

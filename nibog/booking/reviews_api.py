@@ -6,7 +6,6 @@ from flask_smorest import Blueprint
 from marshmallow import Schema, fields, validate
 
 from nibog.booking import reviews
-from nibog.core import tx
 from nibog.core.auth import auth_required, current_user
 from nibog.core.timeutil import isoformat_ist
 from nibog.extensions import db
@@ -61,7 +60,6 @@ def get_review(booking_id: int):
 @blp.response(201, BookingReviewSchema)
 def create_review(data: dict, booking_id: int):
     review = reviews.create_review(booking_id, current_user().id, **data)
-    tx.commit()
     return _out(review)
 
 
@@ -71,7 +69,6 @@ def create_review(data: dict, booking_id: int):
 @blp.response(200, BookingReviewSchema)
 def update_review(data: dict, booking_id: int):
     review = reviews.update_review(booking_id, current_user().id, **data)
-    tx.commit()
     # updated_at is set by the database on update; reload it for the response.
     db.session.refresh(review)
     return _out(review)
@@ -82,5 +79,4 @@ def update_review(data: dict, booking_id: int):
 @blp.response(204)
 def delete_review(booking_id: int):
     reviews.delete_review(booking_id, current_user().id)
-    tx.commit()
     return ""

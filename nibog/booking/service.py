@@ -41,6 +41,7 @@ from nibog.booking.models import BOOKING_SOURCES, Booking, BookingAddon, Booking
 from nibog.booking.numbers import new_booking_number
 from nibog.booking.pricing import addon_unit_price, item_price
 from nibog.booking.serialize import Written, keep_for_answer
+from nibog.booking.tasks import seats_changed
 from nibog.catalog.models import (
     AddOn,
     AddOnVariant,
@@ -52,7 +53,6 @@ from nibog.catalog.models import (
 )
 from nibog.core import rows
 from nibog.core.errors import AppError, NotFound, ValidationFailed
-from nibog.core.jobs import enqueue
 from nibog.core.money import CURRENCY
 from nibog.core.timeutil import today_ist, utcnow
 from nibog.extensions import db
@@ -363,7 +363,7 @@ def create_booking(
     # The owner's address came with the children (None: not read, the lifecycle reads it).
     notify_status(booking, recipient=(owner_email, user_id)
                   if user_id is not None and children else None)
-    enqueue("nibog.booking.tasks.seats_changed", event.id)
+    seats_changed.delay(event.id)
     return booking
 
 

@@ -1,4 +1,5 @@
-"""Booking jobs: thin wrappers that call the engine and own the commit (jobs are boundaries)."""
+"""Booking jobs: thin wrappers that call the engine (the job runner commits; batches commit
+each unit of work on their own)."""
 
 from __future__ import annotations
 
@@ -6,7 +7,8 @@ import logging
 
 from sqlalchemy import func, select, update
 
-from nibog.core import tx
+from nibog.core import boundary
+from nibog.core.jobs import job
 from nibog.extensions import db
 
 log = logging.getLogger(__name__)
@@ -19,17 +21,14 @@ def expire_holds() -> int:
 
     total = 0
     while True:
-        try:
+        with boundary.unit_of_work():  # short transactions: a burst's holds expire in batches
             count = expire()
-            tx.commit()
-        except Exception:
-            tx.rollback()
-            raise
         total += count
         if count < EXPIRY_BATCH:
             return total
 
 
+@job("default")
 def cancel_event_bookings(event_id: int, actor_id: int | None = None) -> int:
     """The event was cancelled: cancel and fully refund every live booking, one commit each.
 
@@ -45,15 +44,14 @@ def cancel_event_bookings(event_id: int, actor_id: int | None = None) -> int:
             .order_by(Booking.id)
         )
     )
-    tx.rollback()  # end the read; each cancellation is its own transaction
+    boundary.rollback()  # end the read; each cancellation is its own transaction
     done = 0
     for booking_id in ids:
         try:
-            cancel_booking(booking_id, actor_id=actor_id, reason="Event cancelled", by_admin=True)
-            tx.commit()
+            with boundary.unit_of_work():
+                cancel_booking(booking_id, actor_id=actor_id, reason="Event cancelled", by_admin=True)
             done += 1
         except Exception:
-            tx.rollback()
             log.exception("cancelling booking %s of cancelled event %s failed", booking_id, event_id)
     return done
 
@@ -74,10 +72,11 @@ def cancel_bookings_of_cancelled_events() -> int:
             .distinct()
         )
     )
-    tx.rollback()
+    boundary.rollback()
     return sum(cancel_event_bookings(event_id) for event_id in sorted(event_ids))
 
 
+@job("default")
 def seats_changed(event_id: int) -> None:
     """After a commit that moved seats: refresh the event's live booking count, drop caches."""
     from nibog.booking.models import LIVE_BOOKING_STATUSES, Booking
@@ -94,13 +93,10 @@ def seats_changed(event_id: int) -> None:
     from nibog.catalog.cache import invalidate_event
 
     invalidate_event(event_id)
-    tx.commit()
 
 
 def purge_idempotency_keys() -> int:
     from nibog.booking.idempotency import purge_expired
 
-    count = purge_expired()
-    tx.commit()
-    return count
+    return purge_expired()
 

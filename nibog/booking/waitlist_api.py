@@ -9,7 +9,6 @@ from nibog.accounts.models import Child
 from nibog.booking import waitlist
 from nibog.booking.models import WAITLIST_STATUSES, Booking
 from nibog.catalog.models import Event, EventGame, GameSlot
-from nibog.core import tx
 from nibog.core.auth import auth_required, current_user
 from nibog.core.pagination import PageArgsSchema, page_schema, paginate
 from nibog.core.timeutil import isoformat_ist
@@ -112,7 +111,6 @@ def _entries_out(entries) -> list[dict]:
 @blp.response(201, WaitlistJoinedSchema)
 def join(data: dict):
     entry = waitlist.join(current_user().id, data["slot_id"], data["child_id"])
-    tx.commit()
     return {
         "id": entry.id,
         "position": waitlist.positions([entry])[entry.id],
@@ -124,7 +122,6 @@ def _list(args: dict) -> dict:
     stmt = waitlist.entries_for_user(current_user().id, args.get("status"))
     page = paginate(stmt, args["page"], args["per_page"], transform=_entries_out)
     # Listing settles offers that were paid or lapsed; keep that.
-    tx.commit()
     return page
 
 
@@ -149,7 +146,6 @@ def list_my_entries(args: dict):
 @blp.response(200, WaitlistEntrySchema)
 def get_entry(entry_id: int):
     result = _entries_out([waitlist.entry_for_user(current_user().id, entry_id)])[0]
-    tx.commit()
     return result
 
 
@@ -159,5 +155,4 @@ def get_entry(entry_id: int):
 def leave(entry_id: int):
     user = current_user()
     waitlist.leave(user.id, entry_id)
-    tx.commit()
     return ""

@@ -2,20 +2,15 @@
 
 from __future__ import annotations
 
-from nibog.core import tx
-from nibog.core.jobs import enqueue
+from nibog.core.jobs import job
 
 
+@job("default")
 def offer_waitlist_seats(slot_id: int) -> int:
     """Enqueued by whoever frees seats in a slot (cancel, hold expiry, capacity raised)."""
     from nibog.booking.waitlist import offer_seats
 
-    try:
-        offers = offer_seats(slot_id)
-        tx.commit()
-    except Exception:
-        tx.rollback()
-        raise
+    offers = offer_seats(slot_id)
     return offers
 
 
@@ -24,12 +19,7 @@ def expire_waitlist_offers() -> int:
     free seats and children waiting, are offered again."""
     from nibog.booking.waitlist import expire_offers, stranded_slots
 
-    try:
-        slots = expire_offers() | stranded_slots()
-        for slot_id in sorted(slots):
-            enqueue("nibog.booking.waitlist_tasks.offer_waitlist_seats", slot_id)
-        tx.commit()
-    except Exception:
-        tx.rollback()
-        raise
+    slots = expire_offers() | stranded_slots()
+    for slot_id in sorted(slots):
+        offer_waitlist_seats.delay(slot_id)
     return len(slots)

@@ -14,7 +14,6 @@ from nibog.catalog import admin_service as svc
 from nibog.catalog import event_admin, event_lifecycle, service
 from nibog.catalog.models import EVENT_STATUSES, City, GameTemplate, Venue
 from nibog.catalog.schemas import EventDetailSchema, EventPageSchema
-from nibog.core import tx
 from nibog.core.auth import auth_required, current_user
 from nibog.core.client_ip import client_ip
 
@@ -25,12 +24,6 @@ blp = Blueprint(
 READ = ("admin", "staff")
 WRITE = ("admin",)
 
-
-@blp.teardown_request
-def _end_transaction(_exc=None):
-    # A write that failed after flushing must not leave its rows in the session for the next
-    # commit to pick up; after a successful commit this is a no-op.
-    tx.rollback()
 
 
 def actor() -> svc.Actor:
@@ -69,7 +62,6 @@ def get_city(city_id):
 @blp.response(201, a.CityOut)
 def create_city(data):
     city = svc.create_city(data, actor())
-    tx.commit()
     return city
 
 
@@ -79,7 +71,6 @@ def create_city(data):
 @blp.response(200, a.CityOut)
 def update_city(data, city_id):
     city = svc.update_city(city_id, data, actor())
-    tx.commit()
     return city
 
 
@@ -89,7 +80,6 @@ def update_city(data, city_id):
 def delete_city(city_id):
     """409 ``city_in_use`` while the city has venues or events."""
     svc.delete_city(city_id, actor())
-    tx.commit()
 
 
 # -- venues ----------------------------------------------------------------------------------
@@ -123,7 +113,6 @@ def get_venue(venue_id):
 @blp.response(201, a.VenueOut)
 def create_venue(data):
     venue = svc.create_venue(data, actor())
-    tx.commit()
     return venue
 
 
@@ -133,7 +122,6 @@ def create_venue(data):
 @blp.response(200, a.VenueOut)
 def update_venue(data, venue_id):
     venue = svc.update_venue(venue_id, data, actor())
-    tx.commit()
     return venue
 
 
@@ -143,7 +131,6 @@ def update_venue(data, venue_id):
 def delete_venue(venue_id):
     """409 ``venue_in_use`` while the venue has events."""
     svc.delete_venue(venue_id, actor())
-    tx.commit()
 
 
 # -- game templates --------------------------------------------------------------------------
@@ -172,7 +159,6 @@ def get_template(template_id):
 @blp.response(201, a.TemplateOut)
 def create_template(data):
     template = svc.create_template(data, actor())
-    tx.commit()
     return template
 
 
@@ -182,7 +168,6 @@ def create_template(data):
 @blp.response(200, a.TemplateOut)
 def update_template(data, template_id):
     template = svc.update_template(template_id, data, actor())
-    tx.commit()
     return template
 
 
@@ -192,7 +177,6 @@ def update_template(data, template_id):
 def delete_template(template_id):
     """409 ``game_template_in_use`` while events use it (deactivate it instead)."""
     svc.delete_template(template_id, actor())
-    tx.commit()
 
 
 # -- events ----------------------------------------------------------------------------------
@@ -222,7 +206,6 @@ def get_event(event_id):
 def create_event(data):
     """Event with nested games, slots, add-ons and variants in one call."""
     event = event_admin.create_event(data, actor())
-    tx.commit()
     return _detail(event.id)
 
 
@@ -237,7 +220,6 @@ def update_event(data, event_id):
     the event (cancelling cancels and refunds its bookings through the queue).
     """
     event_admin.update_event(event_id, data, actor())
-    tx.commit()
     return _detail(event_id)
 
 
@@ -247,7 +229,6 @@ def update_event(data, event_id):
 @blp.response(200, EventDetailSchema)
 def change_status(data, event_id):
     event_lifecycle.change_status(event_id, data["status"], actor())
-    tx.commit()
     return _detail(event_id)
 
 
@@ -257,7 +238,6 @@ def change_status(data, event_id):
 def delete_event(event_id):
     """409 ``event_has_bookings`` when the event has (or had) bookings: cancel it instead."""
     event_lifecycle.delete_event(event_id, actor())
-    tx.commit()
 
 
 @blp.post("/events/clone/<int:event_id>")
@@ -267,7 +247,6 @@ def delete_event(event_id):
 def clone_event(data, event_id):
     """Copy games, slots, add-ons and FAQs to ``event_date`` as a draft (nothing sold copied)."""
     copy = event_lifecycle.clone_event(event_id, data["event_date"], actor(), data.get("title"))
-    tx.commit()
     return _detail(copy.id)
 
 
@@ -280,17 +259,14 @@ def _child_routes(kind: str, path: str, schema_in, schema_update, schema_out) ->
 
     def create_view(data, event_id):
         obj = svc.create_event_child(kind, event_id, data, actor())
-        tx.commit()
         return obj
 
     def update_view(data, event_id, obj_id):
         obj = svc.update_event_child(kind, event_id, obj_id, data, actor())
-        tx.commit()
         return obj
 
     def delete_view(event_id, obj_id):
         svc.delete_event_child(kind, event_id, obj_id, actor())
-        tx.commit()
 
     for fn in (list_view, create_view, update_view, delete_view):
         fn.__name__ = f"{kind}_{fn.__name__}"

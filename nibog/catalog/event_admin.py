@@ -16,6 +16,7 @@ from sqlalchemy import delete, exists, select
 from sqlalchemy.orm import selectinload
 
 from nibog.admin.audit import snapshot
+from nibog.booking.waitlist_tasks import offer_waitlist_seats
 from nibog.catalog.admin_service import Actor, audit, unique_slug
 from nibog.catalog.cache import invalidate_catalog
 from nibog.catalog.models import (
@@ -29,7 +30,6 @@ from nibog.catalog.models import (
     Venue,
 )
 from nibog.core.errors import Conflict, NotFound, ValidationFailed
-from nibog.core.jobs import enqueue
 from nibog.core.timeutil import utcnow
 from nibog.extensions import db
 
@@ -274,7 +274,7 @@ def _change_capacity(slot: GameSlot, capacity: int) -> None:
             {"slot_id": slot.id, "booked_count": locked.booked_count, "capacity": capacity},
         )
     if capacity > locked.capacity:
-        enqueue("nibog.booking.waitlist_tasks.offer_waitlist_seats", slot.id)
+        offer_waitlist_seats.delay(slot.id)
     locked.capacity = capacity
 
 
@@ -305,7 +305,7 @@ def _edit_slots(game: EventGame, template: GameTemplate, entries: list[dict]) ->
         if entry.get("is_open") is True and not slot.is_open:
             # Seats freed while it was closed were not offered (the round stops at a closed
             # slot): the waiting list gets them now.
-            enqueue("nibog.booking.waitlist_tasks.offer_waitlist_seats", slot.id)
+            offer_waitlist_seats.delay(slot.id)
         for key, value in entry.items():
             setattr(slot, key, value)
         _check_slot(slot, game, template)

@@ -11,6 +11,7 @@ from datetime import date, timedelta
 from sqlalchemy import delete, exists, func, or_, select
 
 from nibog.admin.audit import snapshot
+from nibog.booking.tasks import cancel_event_bookings
 from nibog.catalog import queries as q
 from nibog.catalog.admin_service import Actor, audit, unique_slug
 from nibog.catalog.cache import invalidate_catalog
@@ -24,9 +25,9 @@ from nibog.catalog.models import (
     GameSlot,
 )
 from nibog.core.errors import Conflict, ValidationFailed
-from nibog.core.jobs import enqueue
 from nibog.core.pagination import page_envelope
 from nibog.core.timeutil import today_ist, utcnow
+from nibog.documents.tasks import generate_event_certificates
 from nibog.extensions import db
 
 TRANSITIONS = {
@@ -94,12 +95,12 @@ def transition(event: Event, new_status: str, actor: Actor, *, audit_it: bool = 
     db.session.flush()
     if new_status == "cancelled":
         # Cancels and fully refunds every live booking, in a job after this commit.
-        enqueue("nibog.booking.tasks.cancel_event_bookings", event.id, actor.id)
+        cancel_event_bookings.delay(event.id, actor.id)
     elif new_status == "completed":
         from nibog.booking.service import complete_event
 
         complete_event(event.id)
-        enqueue("nibog.documents.tasks.generate_event_certificates", event.id)
+        generate_event_certificates.delay(event.id)
     if audit_it:
         audit(f"event.{new_status}", event, actor, before)
     invalidate_catalog()

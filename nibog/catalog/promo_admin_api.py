@@ -14,7 +14,6 @@ from nibog.catalog import promo_admin
 from nibog.catalog.admin_api import actor
 from nibog.catalog.admin_service import get_or_404
 from nibog.catalog.promo_admin import create_promo, delete_promo, promo_dict, update_promo
-from nibog.core import tx
 from nibog.core.auth import auth_required
 from nibog.core.pagination import PageArgsSchema, page_schema
 
@@ -85,12 +84,6 @@ class PromoListArgs(PageArgsSchema):
 PromoPage = page_schema(PromoOut, "PromoCodePage")
 
 
-@blp.teardown_request
-def _end_transaction(_exc=None):
-    # A write that failed after flushing must not leave its rows in the session for the next
-    # commit to pick up; after a successful commit this is a no-op.
-    tx.rollback()
-
 @blp.get("/promo-codes")
 @auth_required("admin", "staff")
 @blp.arguments(PromoListArgs, location="query")
@@ -112,7 +105,6 @@ def get_promo(promo_id):
 @blp.response(201, PromoOut)
 def create(data):
     promo = create_promo(data, actor())
-    tx.commit()
     return promo_dict(promo)
 
 
@@ -122,7 +114,6 @@ def create(data):
 @blp.response(200, PromoOut)
 def update(data, promo_id):
     promo = update_promo(promo_id, data, actor())
-    tx.commit()
     return promo_dict(promo)
 
 
@@ -132,4 +123,3 @@ def update(data, promo_id):
 def remove(promo_id):
     """409 ``promo_code_in_use`` once used: deactivate it instead."""
     delete_promo(promo_id, actor())
-    tx.commit()

@@ -7,7 +7,6 @@ from marshmallow import validate
 
 from nibog.content import schemas as s
 from nibog.content import service
-from nibog.core import tx
 from nibog.core.auth import auth_required, current_user
 from nibog.core.client_ip import client_ip
 from nibog.core.errors import ValidationFailed
@@ -18,12 +17,6 @@ blp = Blueprint("admin_content", __name__, url_prefix="/api/admin", description=
 READ = ("admin", "staff")
 _SLUG = validate.Regexp(r"^[a-z0-9][a-z0-9-]{0,59}$")
 
-
-@blp.teardown_request
-def _end_transaction(_exc=None):
-    # A write that failed after flushing must not leave its rows in the session for the next
-    # commit to pick up; after a successful commit this is a no-op.
-    tx.rollback()
 
 
 def _who() -> tuple[int, str]:
@@ -40,17 +33,14 @@ def _crud(kind: str, path: str, schema_in, schema_update, schema_out, dump) -> N
 
     def create_view(data):
         obj = service.admin_create(kind, data, *_who())
-        tx.commit()
         return dump(obj)
 
     def update_view(data, obj_id):
         obj = service.admin_update(kind, obj_id, data, *_who())
-        tx.commit()
         return dump(obj)
 
     def delete_view(obj_id):
         service.admin_delete(kind, obj_id, *_who())
-        tx.commit()
 
     for fn in (list_view, get_view, create_view, update_view, delete_view):
         fn.__name__ = f"{kind}_{fn.__name__}"
@@ -109,7 +99,6 @@ def get_page(slug):
 def put_page(data, slug):
     """Create or replace a page (a new page needs a title)."""
     page, _created = service.upsert_page(_slug(slug), data, *_who())
-    tx.commit()
     return service.page_dict(page)
 
 
@@ -118,4 +107,3 @@ def put_page(data, slug):
 @blp.response(204)
 def delete_page(slug):
     service.delete_page(slug, *_who())
-    tx.commit()

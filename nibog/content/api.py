@@ -7,7 +7,6 @@ from flask_smorest import Blueprint
 
 from nibog.content import schemas as s
 from nibog.content import service
-from nibog.core import tx
 from nibog.core.client_ip import client_ip
 from nibog.extensions import limiter
 
@@ -16,12 +15,6 @@ blp = Blueprint("content", __name__, url_prefix="/api", description="Site conten
 # Per client address: enough for a person retrying a form, useless for a spammer.
 CONTACT_LIMIT = "5 per hour"
 
-
-@blp.teardown_request
-def _end_transaction(_exc=None):
-    # A write that failed after flushing must not leave its rows in the session for the next
-    # commit to pick up; after a successful commit this is a no-op.
-    tx.rollback()
 
 
 def _json(text: str) -> Response:
@@ -65,5 +58,4 @@ def content_page(slug):
 def contact(data):
     """Stored, and emailed to staff through the queue. Rate limited per client address."""
     msg = service.submit_contact(data, client_ip())
-    tx.commit()
     return {"id": msg.id, "status": "received", "message": "Thanks! We will get back to you soon."}

@@ -7,7 +7,6 @@ import logging
 
 from sqlalchemy import delete
 
-from nibog.core import tx
 from nibog.core.timeutil import utcnow
 from nibog.extensions import db
 
@@ -20,7 +19,6 @@ def purge_expired() -> dict[str, int]:
     from nibog.booking.models import IdempotencyKey
 
     result = db.session.execute(delete(IdempotencyKey).where(IdempotencyKey.expires_at < utcnow()))
-    tx.commit()
     counts = {"idempotency_keys": result.rowcount or 0}
     try:
         otp = importlib.import_module("nibog.auth.otp")

@@ -27,6 +27,7 @@ from redis.exceptions import RedisError
 from sqlalchemy import bindparam, event, select, update
 from sqlalchemy.orm import Session
 
+from nibog.core import boundary
 from nibog.core.models import OutboxJob
 from nibog.core.timeutil import utcnow
 from nibog.extensions import db, get_redis
@@ -156,6 +157,7 @@ def _queued_within(spec: JobSpec, savepoint) -> bool:
     return False
 
 
+@boundary.after_rollback
 def discard_pending_jobs() -> None:
     db.session.info.pop(_PENDING, None)
 
@@ -179,13 +181,8 @@ def run_job(func_path: str, *args: Any, **kwargs: Any) -> Any:
 
 
 def _call(func_path: str, args: tuple, kwargs: dict) -> Any:
-    try:
-        return resolve(func_path)(*args, **kwargs)
-    except Exception:
-        # Leave the session usable for the next job (and never dispatch a failed job's jobs).
-        db.session.rollback()
-        discard_pending_jobs()
-        raise
+    # The job's boundary: its work commits once, or rolls back (and its jobs are dropped).
+    return boundary.run_unit(resolve(func_path), *args, **kwargs)
 
 
 def retry_intervals() -> list[int]:
@@ -202,6 +199,7 @@ def rq_queue(name: str, connection=None):
     return Queue(name, connection=conn, is_async=not current_app.config.get("JOBS_SYNC"))
 
 
+@boundary.after_commit
 def dispatch_committed_jobs() -> None:
     """Hand over every job whose transaction has committed. Reentrant-safe."""
     session = db.session()
@@ -434,7 +432,4 @@ def purge_relayed_outbox(days: int = 7) -> int:
     result = db.session.execute(
         delete(OutboxJob).where(OutboxJob.relayed_at.is_not(None), OutboxJob.relayed_at < cutoff)
     )
-    from nibog.core import tx
-
-    tx.commit()
     return result.rowcount or 0

@@ -37,11 +37,10 @@ def exclusive(name: str) -> Iterator[None]:
         yield
         return
     key = lock_key(name)
-    with db.engine.connect() as conn:
+    # Autocommit: no transaction stays open beside the work, only the session-level lock.
+    with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
         conn.execute(select(func.pg_advisory_lock(key)))
-        conn.commit()  # nothing to keep open but the session-level lock
         try:
             yield
         finally:
             conn.execute(select(func.pg_advisory_unlock(key)))
-            conn.commit()

@@ -1,4 +1,4 @@
-"""The declarative list of periodic jobs, and how the worker schedules them.
+"""How the worker schedules periodic jobs (the list itself: ``nibog.tasks.PERIODIC_JOBS``).
 
 Each entry runs every ``seconds`` on its queue. Every worker runs a small scheduler thread that
 claims each entry's period with ``SET NX EX`` in Redis before enqueueing it, so however many workers
@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 
 log = logging.getLogger(__name__)
@@ -18,29 +19,15 @@ log = logging.getLogger(__name__)
 
 @dataclass(frozen=True)
 class PeriodicJob:
-    func: str
+    func: Callable[[], object]
     seconds: int
     queue: str = "default"
 
+    @property
+    def path(self) -> str:
+        """The dotted name the worker resolves (the job's identity in Redis and RQ)."""
+        return f"{self.func.__module__}.{self.func.__qualname__}"
 
-# Feature packages append their entries here.
-PERIODIC_JOBS: list[PeriodicJob] = [
-    # Jobs whose after-commit push met a Redis outage (nothing a parent must receive is lost).
-    PeriodicJob("nibog.core.jobs.relay_outbox", 60, "default"),
-    PeriodicJob("nibog.core.jobs.purge_relayed_outbox", 24 * 3600, "default"),
-    # Reminder the day before the event, once per booking (the job is idempotent; hourly is enough).
-    PeriodicJob("nibog.notifications.tasks.send_event_reminders", 3600, "notifications"),
-    # Expired idempotency keys (and OTPs when the auth module keeps them in the database).
-    PeriodicJob("nibog.core.housekeeping.purge_expired", 3600, "default"),
-    # Unpaid booking holds past their deadline free their seats (BOOKING_HOLD_SECONDS is 15 min).
-    PeriodicJob("nibog.booking.tasks.expire_holds", 30, "default"),
-    # Unclaimed waiting-list offers expire and their seats are offered to the next family.
-    PeriodicJob("nibog.booking.waitlist_tasks.expire_waitlist_offers", 60, "default"),
-    # Live bookings left in a cancelled event (they committed just after its cancellation).
-    PeriodicJob("nibog.booking.tasks.cancel_bookings_of_cancelled_events", 300, "default"),
-]
-# Payments left `created` past STUCK_PAYMENT_MINUTES are settled against the gateway's status API.
-PERIODIC_JOBS.append(PeriodicJob("nibog.payments.tasks.reconcile_stuck_payments", 300, "payments"))
 
 _KEY = "nibog:periodic:"
 
@@ -49,13 +36,13 @@ def _unique(jobs: list[PeriodicJob]) -> list[PeriodicJob]:
     seen: set[str] = set()
     out = []
     for job in jobs:
-        if job.func not in seen:
-            seen.add(job.func)
+        if job.path not in seen:
+            seen.add(job.path)
             out.append(job)
     return out
 
 
-def enqueue_due_jobs(conn, jobs: list[PeriodicJob] | None = None, now: float | None = None) -> list[str]:
+def enqueue_due_jobs(conn, jobs: list[PeriodicJob], now: float | None = None) -> list[str]:
     """One scheduler pass: enqueue every entry whose period has not been claimed yet."""
     from rq import Queue
 
@@ -63,36 +50,38 @@ def enqueue_due_jobs(conn, jobs: list[PeriodicJob] | None = None, now: float | N
 
     now = time.time() if now is None else now
     queued = []
-    for job in _unique(PERIODIC_JOBS if jobs is None else jobs):
-        if not conn.set(_KEY + job.func, str(int(now)), nx=True, ex=max(1, int(job.seconds))):
+    for job in _unique(jobs):
+        if not conn.set(_KEY + job.path, str(int(now)), nx=True, ex=max(1, int(job.seconds))):
             continue
         Queue(job.queue, connection=conn).enqueue_call(
             func=run_job,
-            args=(job.func,),
-            job_id=f"periodic-{job.func.replace('.', '_')}-{int(now) // max(1, job.seconds)}",
-            description=f"periodic {job.func}",
+            args=(job.path,),
+            job_id=f"periodic-{job.path.replace('.', '_')}-{int(now) // max(1, job.seconds)}",
+            description=f"periodic {job.path}",
             failure_ttl=FAILED_JOB_TTL,
             result_ttl=3600,
         )
-        queued.append(job.func)
+        queued.append(job.path)
     return queued
 
 
-def run_scheduler(conn, stop: threading.Event, every: float = 1.0) -> None:
+def run_scheduler(
+    conn, jobs: list[PeriodicJob], stop: threading.Event, every: float = 1.0
+) -> None:
     while not stop.is_set():
         try:
-            for func in enqueue_due_jobs(conn):
+            for func in enqueue_due_jobs(conn, jobs):
                 log.info("periodic job queued: %s", func)
         except Exception:  # noqa: BLE001 - a Redis blip must not kill the scheduler thread
             log.exception("periodic scheduler pass failed")
         stop.wait(every)
 
 
-def register_periodic_jobs(conn) -> threading.Event:
+def register_periodic_jobs(conn, jobs: list[PeriodicJob]) -> threading.Event:
     """Start the scheduler thread; set the returned event to stop it."""
     stop = threading.Event()
     thread = threading.Thread(
-        target=run_scheduler, args=(conn, stop), name="nibog-periodic", daemon=True
+        target=run_scheduler, args=(conn, jobs, stop), name="nibog-periodic", daemon=True
     )
     thread.start()
     return stop

@@ -9,7 +9,6 @@ from flask import Response, request
 from flask_smorest import Blueprint
 from marshmallow import Schema, fields
 
-from nibog.core import tx
 from nibog.core.auth import auth_required, current_user, verify_request_token
 from nibog.core.client_ip import client_ip
 from nibog.documents import service
@@ -103,7 +102,6 @@ def ticket(booking_id: int):
 @blp.alt_response(200, description="The certificate PDF", content_type="application/pdf", success=True)
 def certificate(args, booking_id: int):
     data, filename = service.certificate_pdf(booking_id, current_user(), args["child_id"])
-    tx.commit()  # the stored file's key on the booking items
     return _pdf(data, filename)
 
 
@@ -114,5 +112,4 @@ def certificate(args, booking_id: int):
 @blp.response(202, CertificateEmailResultSchema)
 def email_certificate(args, booking_id: int):
     result = service.email_certificate(booking_id, current_user(), args.get("child_id"))
-    tx.commit()
     return result

@@ -7,8 +7,9 @@ import logging
 from sqlalchemy import select
 
 from nibog.booking.models import Booking
-from nibog.core import locks, tx
+from nibog.core import boundary, locks
 from nibog.core.errors import AppError
+from nibog.core.jobs import job
 from nibog.documents.booking_view import TICKET_STATUSES, load_booking_view
 from nibog.documents.certificates import certificate_for, eligible_children
 from nibog.extensions import db
@@ -16,6 +17,7 @@ from nibog.extensions import db
 log = logging.getLogger(__name__)
 
 
+@job("default")
 def generate_event_certificates(event_id: int) -> int:
     """Generate and store every certificate of the event; email each family once.
 
@@ -37,21 +39,21 @@ def _generate_event_certificates(event_id: int) -> int:
         .where(Booking.event_id == event_id, Booking.status.in_(TICKET_STATUSES))
         .order_by(Booking.id)
     ).all()
-    tx.rollback()
+    boundary.rollback()
     generated = 0
     for booking_id in booking_ids:
         try:
-            view = load_booking_view(booking_id)
-            children = eligible_children(view)
-            new = [child_id for child_id in children if certificate_for(booking_id, child_id, view)[1]]
-            if new and view["email"]:
-                queue_email(
-                    "certificate_ready", view["email"], {"booking_id": booking_id, "child_ids": children},
-                    user_id=view["user_id"], booking_id=booking_id,
-                )
-            tx.commit()
+            with boundary.unit_of_work():
+                view = load_booking_view(booking_id)
+                children = eligible_children(view)
+                new = [c for c in children if certificate_for(booking_id, c, view)[1]]
+                if new and view["email"]:
+                    queue_email(
+                        "certificate_ready", view["email"],
+                        {"booking_id": booking_id, "child_ids": children},
+                        user_id=view["user_id"], booking_id=booking_id,
+                    )
             generated += len(new)
         except AppError as exc:
-            tx.rollback()
             log.warning("no certificates for booking %s: %s", booking_id, exc.message)
     return generated

@@ -8,7 +8,6 @@ import click
 from flask import Flask
 from sqlalchemy import select
 
-from nibog.core import tx
 from nibog.extensions import db
 
 
@@ -31,5 +30,4 @@ def register_cli(app: Flask) -> None:
             db.session.add(partner)
         else:
             partner.name, partner.webhook_secret, partner.is_active = name, secret, True
-        tx.commit()
         click.echo(f"partner {slug} (id {partner.id}) webhook secret: {secret}")

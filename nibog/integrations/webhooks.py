@@ -10,7 +10,6 @@ from flask import request
 from flask_smorest import Blueprint
 from marshmallow import Schema, ValidationError, fields, validate
 
-from nibog.core import tx
 from nibog.core.errors import ValidationFailed, json_object
 from nibog.integrations import service
 
@@ -113,7 +112,6 @@ def _run(event_type: str, schema: Schema, handler):
     result, replayed = service.process_once(
         partner, event_id, event_type, body, lambda p, _raw: handler(p, data)
     )
-    tx.commit()
     # Webhooks acknowledge with 200 whether first or repeated delivery (contract).
     # The same header name as a replayed booking answer (booking.idempotency).
     return result, 200, {"Idempotent-Replayed": "true" if replayed else "false"}

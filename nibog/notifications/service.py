@@ -13,9 +13,9 @@ from typing import Any
 from sqlalchemy import bindparam, case, delete, func, insert, literal, select
 
 from nibog.core import rows
-from nibog.core.jobs import enqueue
 from nibog.extensions import db
 from nibog.notifications.models import EmailSuppression, NotificationLog
+from nibog.notifications.tasks import deliver
 from nibog.notifications.templates import is_marketing
 
 
@@ -91,7 +91,7 @@ def _queue(channel, template, recipient, context, *, user_id, booking_id) -> Not
         # Inserted now (the job needs its id), with a prebuilt statement: every booking queues one.
         [entry] = rows.insert_rows(NotificationLog, [values])
     if entry.status == "queued":
-        enqueue("nibog.notifications.tasks.deliver", entry.id, context or {}, queue="notifications")
+        deliver.delay(entry.id, context or {})
     return entry
 
 

@@ -9,7 +9,8 @@ from typing import Any
 from flask import current_app
 from sqlalchemy import exists, select, update
 
-from nibog.core import tx
+from nibog.core import boundary
+from nibog.core.jobs import job
 from nibog.core.models import OutboxJob
 from nibog.core.timeutil import today_ist, utcnow
 from nibog.extensions import db
@@ -73,20 +74,27 @@ def _compose(entry: NotificationLog, context: dict[str, Any]) -> OutgoingMessage
     )
 
 
+@job("notifications")
 def deliver(log_id: int, context: dict[str, Any]) -> None:
+    # A failure is recorded (committed) first, then raised for RQ's retry.
+    with boundary.unit_of_work():
+        failure = _deliver(log_id, context)
+    if failure is not None:
+        raise failure
+
+
+def _deliver(log_id: int, context: dict[str, Any]) -> DeliveryFailed | None:
     from nibog.notifications.service import suppression_reason
 
     # The row stays locked while we send: a second run of this job (relay after a crash, a
     # duplicate push) waits here and then finds the message already sent.
     entry = db.session.get(NotificationLog, log_id, with_for_update=True)
     if entry is None or entry.status != "queued":
-        tx.rollback()
-        return
+        return None
     reason = suppression_reason(entry.channel, entry.template, entry.recipient, entry.user_id)
     if reason:
         entry.status, entry.error = "suppressed", reason
-        tx.commit()
-        return
+        return None
     entry.attempts += 1
     try:
         message = _compose(entry, context)
@@ -94,8 +102,7 @@ def deliver(log_id: int, context: dict[str, Any]) -> None:
         db.session.rollback()
         entry = db.session.get(NotificationLog, log_id, with_for_update=True)
         if entry is None or entry.status != "queued":
-            tx.rollback()
-            return
+            return None
         entry.attempts += 1
         entry.error = f"could not compose: {exc}"[:2000]
         # The file store or the database failing for a moment (a ticket PDF to attach, say)
@@ -103,11 +110,8 @@ def deliver(log_id: int, context: dict[str, Any]) -> None:
         retry = _transient(exc) and _retries_left(entry) > 0
         if not retry:
             entry.status = "failed"
-        tx.commit()
         log.warning("notification %s could not be composed (retry=%s): %s", log_id, retry, exc)
-        if retry:
-            raise DeliveryFailed(str(exc)) from exc
-        return
+        return _failure(exc) if retry else None
     try:
         provider_id = get_backend(entry.channel).send(message)
     except ChannelError as exc:
@@ -115,18 +119,21 @@ def deliver(log_id: int, context: dict[str, Any]) -> None:
         retry = exc.transient and _retries_left(entry) > 0
         if not retry:
             entry.status = "failed"
-        tx.commit()
         log.warning("notification %s failed (retry=%s): %s", log_id, retry, exc)
-        if exc.transient:
-            # Retried by RQ while retries are left; the last one lands in the failed registry.
-            raise DeliveryFailed(str(exc)) from exc
-        return
+        # Retried by RQ while retries are left; the last one lands in the failed registry.
+        return _failure(exc) if exc.transient else None
     entry.status = "sent"
     entry.error = None
     entry.sent_at = utcnow()
     entry.provider_message_id = provider_id or None
     _forget_secrets(log_id, context)
-    tx.commit()
+    return None
+
+
+def _failure(exc: Exception) -> DeliveryFailed:
+    failure = DeliveryFailed(str(exc))
+    failure.__cause__ = exc
+    return failure
 
 
 # Context keys that carry a one-time secret (a reset link, an OTP): kept only until it is sent.
@@ -155,8 +162,6 @@ def send_event_reminders() -> int:
     """The day before an event, remind each confirmed booking once (email, and SMS if known)."""
     from nibog.booking.models import Booking
     from nibog.catalog.models import Event
-    from nibog.documents.booking_view import load_booking_view
-    from nibog.notifications.service import queue_email, queue_sms
 
     tomorrow = today_ist() + timedelta(days=1)
     already = exists().where(
@@ -173,28 +178,35 @@ def send_event_reminders() -> int:
         )
         .order_by(Booking.id)
     ).all()
-    tx.rollback()
+    boundary.rollback()  # end the read; each reminder is its own unit of work
     sent = 0
     for booking_id in ids:
-        # Lock the booking so two overlapping runs cannot both remind it.
-        booking = db.session.get(Booking, booking_id, with_for_update=True)
-        done = db.session.scalar(
-            select(NotificationLog.id).where(
-                NotificationLog.booking_id == booking_id,
-                NotificationLog.template == "event_reminder",
-            ).limit(1)
-        )
-        if booking is None or booking.status != "confirmed" or done:
-            tx.rollback()
-            continue
-        view = load_booking_view(booking_id)
-        context = {"booking_id": booking_id}
-        if view["email"]:
-            queue_email("event_reminder", view["email"], context, user_id=view["user_id"],
-                        booking_id=booking_id)
-        if view["phone"] and current_app.config.get("SMS_REMINDERS", True):
-            queue_sms("event_reminder", view["phone"], context, user_id=view["user_id"],
-                      booking_id=booking_id)
-        tx.commit()
-        sent += 1
+        with boundary.unit_of_work():
+            sent += _remind(booking_id)
     return sent
+
+
+def _remind(booking_id: int) -> int:
+    from nibog.booking.models import Booking
+    from nibog.documents.booking_view import load_booking_view
+    from nibog.notifications.service import queue_email, queue_sms
+
+    # Lock the booking so two overlapping runs cannot both remind it.
+    booking = db.session.get(Booking, booking_id, with_for_update=True)
+    done = db.session.scalar(
+        select(NotificationLog.id).where(
+            NotificationLog.booking_id == booking_id,
+            NotificationLog.template == "event_reminder",
+        ).limit(1)
+    )
+    if booking is None or booking.status != "confirmed" or done:
+        return 0
+    view = load_booking_view(booking_id)
+    context = {"booking_id": booking_id}
+    if view["email"]:
+        queue_email("event_reminder", view["email"], context, user_id=view["user_id"],
+                    booking_id=booking_id)
+    if view["phone"] and current_app.config.get("SMS_REMINDERS", True):
+        queue_sms("event_reminder", view["phone"], context, user_id=view["user_id"],
+                  booking_id=booking_id)
+    return 1

@@ -13,7 +13,6 @@ from flask import current_app, request
 from flask_smorest import Blueprint
 from marshmallow import Schema, fields
 
-from nibog.core import tx
 from nibog.core.errors import AppError, ValidationFailed, json_object
 from nibog.notifications import receipts
 
@@ -69,7 +68,6 @@ def _handle(kind: str):
                                        or body.get("message_id")):
         raise ValidationFailed({"email": ["Say which address or message bounced"]})
     result = receipts.record_receipt(kind, event_id, body)
-    tx.commit()
     return result
 
 
@@ -124,7 +122,6 @@ def twilio_sms_status():
     if error:
         payload["reason"] = f"twilio {error}"
     result = receipts.record_receipt("sms_delivery", f"{sid}:{status}", payload)
-    tx.commit()
     return result
 
 
@@ -148,5 +145,4 @@ def ses_notification():
         raise AppError("bad_request", "Not an SNS message", 400)
     ses.verify(message)
     result = ses.handle(message)
-    tx.commit()
     return result

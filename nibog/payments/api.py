@@ -6,7 +6,6 @@ from flask import request
 from flask_smorest import Blueprint
 from sqlalchemy import select
 
-from nibog.core import tx
 from nibog.core.auth import auth_required, current_user
 from nibog.core.errors import NotFound
 from nibog.core.pagination import PageArgsSchema, paginate
@@ -130,17 +129,12 @@ def confirm_payment(data: dict):
     A bad signature is ``422 invalid_signature`` and changes nothing; confirming twice is
     harmless. For PhonePe (no client signature) the server asks PhonePe's status API instead.
     """
-    try:
-        payment = service.confirm_payment(
-            data["payment_id"],
-            user=current_user(optional=True),
-            provider_payment_id=data.get("provider_payment_id"),
-            signature=data.get("signature"),
-        )
-        tx.commit()
-    except Exception:
-        tx.rollback()
-        raise
+    payment = service.confirm_payment(
+        data["payment_id"],
+        user=current_user(optional=True),
+        provider_payment_id=data.get("provider_payment_id"),
+        signature=data.get("signature"),
+    )
     return payments_to_dicts([payment])[0]
 
 
@@ -194,13 +188,8 @@ def refund_payment(data: dict):
     from nibog.admin.audit import record
 
     user = current_user()
-    try:
-        refund = service.refund_payment(
-            data["payment_id"], data.get("amount"), reason=data["reason"], actor_id=user.id
-        )
-        record("payment.refund", refund, actor_id=user.id)
-        tx.commit()
-    except Exception:
-        tx.rollback()
-        raise
+    refund = service.refund_payment(
+        data["payment_id"], data.get("amount"), reason=data["reason"], actor_id=user.id
+    )
+    record("payment.refund", refund, actor_id=user.id)
     return refund_to_dict(refund)

@@ -14,12 +14,12 @@ import logging
 from sqlalchemy import select
 
 from nibog.core.errors import AppError, NotFound
-from nibog.core.jobs import enqueue
 from nibog.core.money import format_inr
 from nibog.core.timeutil import utcnow
 from nibog.extensions import db
 from nibog.payments.history import flag, lock_booking, lock_payment, record
 from nibog.payments.models import Payment, Refund
+from nibog.payments.tasks import process_refund
 
 log = logging.getLogger(__name__)
 
@@ -67,7 +67,7 @@ def create_refund(
     payment.status = _settle_status(payment)
     record(payment, before, source=source, note=f"refund #{refund.id} of {amount} requested")
     record(payment, None, source=source, refund=refund, note=reason or "")
-    enqueue("nibog.payments.tasks.process_refund", refund.id, queue="payments", retries=5)
+    process_refund.delay(refund.id)
     return refund
 
 

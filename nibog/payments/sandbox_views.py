@@ -13,7 +13,7 @@ from __future__ import annotations
 from flask import Blueprint, abort, current_app, render_template, request
 from sqlalchemy import select
 
-from nibog.core import tx
+from nibog.core import boundary
 from nibog.extensions import csrf, db
 from nibog.payments import events, service
 from nibog.payments.gateways import GatewayError, get_gateway
@@ -72,25 +72,20 @@ def sandbox_checkout_submit(order_id: str):
         outcome="captured" if action == "pay" else "failed",
         method=request.form.get("method") or "upi",
     )
-    try:
-        if action == "pay":
-            # 1) the browser hands the signed result to our confirm code ...
-            service.confirm_payment(
-                payment.id,
-                user=None,
-                provider_payment_id=attempt["payment"]["id"],
-                signature=attempt["signature"],
-                check_owner=False,
-                source="sandbox",
-            )
-        # 2) ... and the "gateway" sends its signed webhook, which finds the work done.
-        event = "payment.captured" if action == "pay" else "payment.failed"
-        body, headers = gateway.signed_webhook(event, attempt["payment"])
-        events.handle_webhook(gateway, body, headers)
-        tx.commit()
-    except Exception:
-        tx.rollback()
-        raise
+    if action == "pay":
+        # 1) the browser hands the signed result to our confirm code ...
+        service.confirm_payment(
+            payment.id,
+            user=None,
+            provider_payment_id=attempt["payment"]["id"],
+            signature=attempt["signature"],
+            check_owner=False,
+            source="sandbox",
+        )
+    # 2) ... and the "gateway" sends its signed webhook, which finds the work done.
+    event = "payment.captured" if action == "pay" else "payment.failed"
+    body, headers = gateway.signed_webhook(event, attempt["payment"])
+    events.handle_webhook(gateway, body, headers)
     db.session.refresh(payment)
     return render_template(
         "payments/sandbox_checkout.html",
@@ -107,9 +102,8 @@ def phonepe_return(merchant_transaction_id: str):
     if payment.status == "created":
         try:
             service.reconcile_payment(payment.id, source="redirect")
-            tx.commit()
         except GatewayError:
-            tx.rollback()  # the S2S callback or the sweep will settle it
+            boundary.rollback()  # the S2S callback or the sweep will settle it
         db.session.refresh(payment)
     return render_template(
         "payments/result.html", payment=payment, booking_number=_booking_number(payment)

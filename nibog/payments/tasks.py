@@ -1,6 +1,6 @@
 """Payment jobs: gateway refund calls (retried) and the stuck-payment reconciliation sweep.
 
-Jobs take ids, load fresh state, commit once and are safe to run twice.
+Jobs take ids, load fresh state and are safe to run twice; the job runner commits.
 """
 
 from __future__ import annotations
@@ -9,8 +9,8 @@ import logging
 
 from sqlalchemy import select
 
-from nibog.core import tx
-from nibog.core.jobs import enqueue
+from nibog.core import boundary
+from nibog.core.jobs import job
 from nibog.core.timeutil import as_utc
 from nibog.extensions import db
 from nibog.payments.gateways import GatewayError, get_gateway
@@ -28,6 +28,7 @@ class RefundBusy(RuntimeError):
     """Raised so RQ retries a refund whose row another transaction holds right now."""
 
 
+@job("payments", retries=5)
 def process_refund(refund_id: int) -> str:
     from nibog.payments.refunds import mark_refund_failed, mark_refund_processed
 
@@ -43,7 +44,6 @@ def process_refund(refund_id: int) -> str:
         still_pending = db.session.scalar(
             select(Refund.id).where(Refund.id == refund_id, Refund.status == "pending")
         )
-        tx.rollback()
         if still_pending is not None:
             # Busy, not done: a webhook settling a sibling refund locks them all for a moment.
             # Try again shortly (RQ's backoff) rather than leave it to the half-hourly sweep.
@@ -59,15 +59,10 @@ def process_refund(refund_id: int) -> str:
         )
     except GatewayError as exc:
         if exc.transient:
-            tx.rollback()
             log.warning("refund gateway call failed; will retry", extra={"refund_id": refund_id})
             raise  # RQ retries with backoff; the reconcile sweep picks up what is left
         mark_refund_failed(refund, str(exc), source="job")
-        tx.commit()
         return "failed"
-    except Exception:
-        tx.rollback()
-        raise
     if result.status == "processed":
         mark_refund_processed(refund, result.provider_refund_id, source="job")
     elif result.status == "failed":
@@ -76,10 +71,10 @@ def process_refund(refund_id: int) -> str:
     else:
         # Accepted, paid out later: the refund webhook (or callback) finishes it.
         refund.provider_refund_id = result.provider_refund_id
-    tx.commit()
     return result.status
 
 
+@job("payments", retries=3)
 def check_refund(refund_id: int) -> str:
     """Ask the gateway about a refund it accepted but has not reported as paid out."""
     from nibog.payments.refunds import mark_refund_failed, mark_refund_processed
@@ -95,23 +90,17 @@ def check_refund(refund_id: int) -> str:
         .execution_options(populate_existing=True)
     ).one_or_none()
     if refund is None:
-        tx.rollback()
         return "nothing_to_do"
     payment = db.session.get(Payment, refund.payment_id)
-    try:
-        result = get_gateway(payment.provider).refund_status(
-            provider_payment_id=payment.provider_payment_id,
-            provider_refund_id=refund.provider_refund_id,
-            reference=refund_reference(refund),
-        )
-    except Exception:
-        tx.rollback()
-        raise
+    result = get_gateway(payment.provider).refund_status(
+        provider_payment_id=payment.provider_payment_id,
+        provider_refund_id=refund.provider_refund_id,
+        reference=refund_reference(refund),
+    )
     if result.status == "processed":
         mark_refund_processed(refund, result.provider_refund_id, source="reconcile")
     elif result.status == "failed":
         mark_refund_failed(refund, "gateway reports the refund failed", source="reconcile")
-    tx.commit()
     return result.status
 
 
@@ -127,24 +116,20 @@ def reconcile_stuck_payments() -> dict:
     results: dict[str, int] = {}
     for payment_id in stuck_payment_ids():
         try:
-            outcome = reconcile_payment(payment_id)
-            tx.commit()
+            with boundary.unit_of_work():
+                outcome = reconcile_payment(payment_id)
         except GatewayError:
-            tx.rollback()
             outcome = "gateway_error"
         except Exception:  # noqa: BLE001 - one bad row must not stop the sweep
-            tx.rollback()
             log.exception("reconcile failed", extra={"payment_id": payment_id})
             outcome = "error"
         results[outcome] = results.get(outcome, 0) + 1
     refund_ids = stale_refund_ids()
     for refund_id in refund_ids:
-        enqueue("nibog.payments.tasks.process_refund", refund_id, queue="payments", retries=5)
+        process_refund.delay(refund_id)
     awaiting = awaiting_refund_ids()
     for refund_id in awaiting:
-        enqueue("nibog.payments.tasks.check_refund", refund_id, queue="payments", retries=3)
-    if refund_ids or awaiting:
-        tx.commit()
+        check_refund.delay(refund_id)
     if refund_ids:
         results["refunds_retried"] = len(refund_ids)
     if awaiting:

@@ -11,7 +11,6 @@ from __future__ import annotations
 from flask import current_app, request
 from flask_smorest import Blueprint
 
-from nibog.core import tx
 from nibog.payments import events
 from nibog.payments import schemas as s
 from nibog.payments.gateways import get_gateway
@@ -28,12 +27,7 @@ def _razorpay_family():
 
 
 def _handle(gateway) -> dict:
-    try:
-        result = events.handle_webhook(gateway, request.get_data(cache=True), request.headers)
-        tx.commit()
-    except Exception:
-        tx.rollback()
-        raise
+    result = events.handle_webhook(gateway, request.get_data(cache=True), request.headers)
     return result
 
 

@@ -14,7 +14,6 @@ from marshmallow import ValidationError
 from nibog.auth import ratelimits as rl
 from nibog.auth import service
 from nibog.auth.schemas import ResetPasswordSchema
-from nibog.core import tx
 from nibog.core.errors import AppError
 from nibog.extensions import csrf
 from nibog.web.link_pages import link_page
@@ -57,8 +56,6 @@ def reset_password_submit():
         return _page(422, token=token, state="form", errors=errors)
     try:
         service.reset_password(data["token"], data["password"])
-        tx.commit()
     except AppError as exc:
-        tx.rollback()
         return _page(400, state="bad_link", message=exc.message)
     return _page(state="done")

@@ -5,7 +5,7 @@ import threading
 from nibog.booking import moves
 from nibog.booking.models import BookingItem
 from nibog.catalog.models import GameSlot
-from nibog.core import tx
+from nibog.core import boundary
 from nibog.core.errors import AppError
 from nibog.extensions import db
 from tests.admin_bookings.builders import make_booking
@@ -47,10 +47,10 @@ def _race(app, monkeypatch, *, guarded: bool):
         with app.app_context():
             try:
                 moves.move_item(booking_id, item_id, target_id)
-                tx.commit()
+                boundary.commit()
                 outcomes.append("moved")
             except AppError as exc:
-                tx.rollback()
+                boundary.rollback()
                 outcomes.append(exc.code)
 
     threads = [threading.Thread(target=mover, args=m) for m in moves_to_make]

@@ -72,12 +72,12 @@ def test_only_the_owner_and_valid_ratings(client):
 
 def test_a_family_recorded_absent_cannot_review(client):
     from nibog.booking.models import BookingItem
-    from nibog.core import tx
+    from nibog.core import boundary
 
     parent, booking = _booking()
     for item in db.session.scalars(db.select(BookingItem).where(BookingItem.booking_id == booking.id)):
         item.attendance = "no_show"
-    tx.commit()
+    boundary.commit()
     resp = client.post(
         f"/api/bookings/{booking.id}/review", json={"rating": 1}, headers=auth_headers(parent)
     )

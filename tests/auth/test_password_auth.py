@@ -245,12 +245,12 @@ def test_a_revocation_that_rolled_back_logs_the_user_out_once_not_for_minutes(cl
     transaction then rolls back, Redis is a version ahead. The next sign-in catches the account
     up, so its tokens work at once instead of being refused until the Redis key expires."""
     from nibog.accounts.models import User
-    from nibog.core import tx
+    from nibog.core import boundary
 
     user = make_user(email="meera@example.com")
     user.role = "staff"
     db.session.flush()  # the bump reaches Redis here...
-    tx.rollback()  # ...and the change never commits
+    boundary.rollback()  # ...and the change never commits
     assert db.session.get(User, user.id).role == "parent"
     fresh = login(client, "meera@example.com")
     assert fresh.status_code == 200

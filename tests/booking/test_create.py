@@ -257,7 +257,7 @@ def test_hold_lasts_booking_hold_seconds(client, app, monkeypatch):
 def test_admin_cash_booking_is_confirmed_and_may_book_after_online_registration_closed(app):
     """The desk books a walk-in after online registration closed, paid in cash."""
     from nibog.booking.service import create_booking
-    from nibog.core import tx
+    from nibog.core import boundary
     from nibog.core.errors import AppError
 
     w = make_world(days_ahead=2, registration_closes_at=utcnow() - timedelta(minutes=1))
@@ -269,11 +269,11 @@ def test_admin_cash_booking_is_confirmed_and_may_book_after_online_registration_
         raise AssertionError("an online booking after the close must be refused")
     except AppError as exc:
         assert exc.code == "registration_closed"
-    tx.rollback()
+    boundary.rollback()
     booking = create_booking(user_id=w.parent.id, event_id=w.event.id, items=items, addons=[],
                              promo_code=None, source="admin", created_by_id=admin.id,
                              payment_mode="cash")
-    tx.commit()
+    boundary.commit()
     assert booking.status == "confirmed" and booking.total == 79900
     assert booking.created_by_id == admin.id and booking.payment_mode == "cash"
 
@@ -329,7 +329,7 @@ def test_a_new_booking_is_answered_from_its_rows_only_within_its_transaction(app
     """After the commit the booking is read back, so a later change (a moved item) shows."""
     from nibog.booking import serialize
     from nibog.booking.service import create_booking
-    from nibog.core import tx
+    from nibog.core import boundary
 
     w = make_world()
     booking = create_booking(user_id=w.parent.id, event_id=w.event.id, addons=[],
@@ -337,11 +337,11 @@ def test_a_new_booking_is_answered_from_its_rows_only_within_its_transaction(app
                              promo_code=None, source="app")
     answer = serialize._from_written(booking)
     assert answer is not None and answer == serialize.bookings_to_dicts([booking, booking])[0]
-    tx.commit()
+    boundary.commit()
     db.session.execute(
         BookingItem.__table__.update().values(slot_id=w.slots[1].id)
     )
-    tx.commit()
+    boundary.commit()
     assert serialize._from_written(booking) is None
     assert serialize.booking_to_dict(booking)["items"][0]["slot"]["id"] == w.slots[1].id
 

@@ -8,7 +8,7 @@ from nibog.accounts.models import Child, User
 from nibog.booking.guests import attach_guest_bookings
 from nibog.booking.models import Booking
 from nibog.catalog.models import GameSlot
-from nibog.core import tx
+from nibog.core import boundary
 from nibog.extensions import db
 from tests.booking.world import make_world
 from tests.factories import UserFactory, birth_date_for_age
@@ -81,7 +81,7 @@ def test_guest_bookings_attach_to_the_account_registered_with_that_email(client)
     assert other.status_code == 201
     user = UserFactory(email="asha@example.com")
     assert attach_guest_bookings(user) == 1
-    tx.commit()
+    boundary.commit()
     mine = client.get("/api/bookings", headers=auth_headers(user)).get_json()
     assert [b["id"] for b in mine["items"]] == [booking_id]
     assert [c.full_name for c in db.session.scalars(select(Child).where(Child.user_id == user.id))] == ["Anu"]
@@ -128,9 +128,9 @@ def test_deleting_the_account_forgets_the_guest_details_of_its_bookings(client):
     body = client.post("/api/bookings/guest", json=guest_body(w)).get_json()
     user = UserFactory(email="asha@example.com")
     attach_guest_bookings(user)
-    tx.commit()
+    boundary.commit()
     deactivate_and_anonymise(user)
-    tx.commit()
+    boundary.commit()
     db.session.expire_all()
     stored = db.session.get(Booking, body["booking"]["id"])
     assert (stored.guest_name, stored.guest_email, stored.guest_phone) == (None, None, None)

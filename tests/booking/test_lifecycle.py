@@ -19,7 +19,7 @@ from nibog.booking.service import (
     release_unpaid_holds_for_user,
 )
 from nibog.catalog.models import AddOnVariant, GameSlot
-from nibog.core import tx
+from nibog.core import boundary
 from nibog.core.timeutil import local_to_utc, utcnow
 from nibog.extensions import db
 from nibog.notifications.models import NotificationLog
@@ -35,7 +35,7 @@ def book(w, child=None, slot=None, **kw):
         items=[{"child_id": (child or w.children[0]).id, "slot_id": (slot or w.slots[0]).id}],
         addons=kw.pop("addons", []), promo_code=kw.pop("promo_code", None), source="app", **kw,
     )
-    tx.commit()
+    boundary.commit()
     return booking
 
 
@@ -57,7 +57,7 @@ def capture(booking):
         provider_order_id=f"order_{booking.id}", provider_payment_id=f"pay_{booking.id}",
         amount=booking.total, status="captured", captured_at=utcnow(),
     ))
-    tx.commit()
+    boundary.commit()
 
 
 # --- hold expiry ----------------------------------------------------------------------------
@@ -71,7 +71,7 @@ def test_expired_hold_frees_seat_promo_use_and_stock(app):
     assert seats(w.slots[0]) == 1
     assert expire_holds(now=utcnow()) == 0  # still within the hold
     assert expire_holds(now=utcnow() + timedelta(seconds=app.config["BOOKING_HOLD_SECONDS"] + 1)) == 1
-    tx.commit()
+    boundary.commit()
     db.session.expire_all()
     b = db.session.get(Booking, booking.id)
     assert b.status == "expired" and b.expired_at is not None
@@ -107,7 +107,7 @@ def test_seats_shown_count_live_holds(client):
 
     assert seats_left() == 1
     expire_holds(now=utcnow() + timedelta(hours=1))
-    tx.commit()
+    boundary.commit()
     assert seats_left() == 2  # freed at once, not after a cache timeout
 
 
@@ -117,9 +117,9 @@ def test_confirm_is_idempotent_and_emails_once(app):
     w = make_world()
     booking = book(w)
     confirm_booking(booking.id, source="payment")
-    tx.commit()
+    boundary.commit()
     confirm_booking(booking.id, source="payment")
-    tx.commit()
+    boundary.commit()
     db.session.expire_all()
     b = db.session.get(Booking, booking.id)
     assert b.status == "confirmed" and b.confirmed_at is not None and b.hold_expires_at is None
@@ -130,10 +130,10 @@ def test_late_payment_retakes_free_seats(app):
     w = make_world(capacity=1)
     booking = book(w)
     expire_holds(now=utcnow() + timedelta(hours=1))
-    tx.commit()
+    boundary.commit()
     assert seats(w.slots[0]) == 0
     confirm_booking(booking.id, source="payment")
-    tx.commit()
+    boundary.commit()
     db.session.expire_all()
     assert db.session.get(Booking, booking.id).status == "confirmed"
     assert seats(w.slots[0]) == 1
@@ -143,12 +143,12 @@ def test_late_payment_for_a_seat_taken_meanwhile_changes_nothing(app):
     w = make_world(capacity=1)
     late = book(w)
     expire_holds(now=utcnow() + timedelta(hours=1))
-    tx.commit()
+    boundary.commit()
     book(w, child=w.children[1])  # someone else took the seat
     with pytest.raises(SeatsNoLongerAvailable) as err:
         confirm_booking(late.id, source="payment")
     assert err.value.status == 409 and err.value.code == "seats_unavailable"
-    tx.commit()  # the payments side commits its refund after catching this
+    boundary.commit()  # the payments side commits its refund after catching this
     db.session.expire_all()
     assert db.session.get(Booking, late.id).status == "expired"
     assert seats(w.slots[0]) == 1
@@ -163,12 +163,12 @@ def test_late_payment_cannot_stretch_a_once_per_parent_code_to_two_bookings(app)
     make_promo("ONCE", per_user_limit=1)
     first = book(w, promo_code="ONCE")
     expire_holds(now=utcnow() + timedelta(hours=1))
-    tx.commit()
+    boundary.commit()
     book(w, child=w.children[1], promo_code="ONCE")
     with pytest.raises(SeatsNoLongerAvailable) as err:
         confirm_booking(first.id, source="payment")
     assert err.value.details["reason"] == "per_user_limit"
-    tx.rollback()
+    boundary.rollback()
     db.session.expire_all()
     assert db.session.get(Booking, first.id).status == "expired"
 
@@ -177,7 +177,7 @@ def test_payment_for_a_cancelled_booking_is_refused(app):
     w = make_world()
     booking = book(w)
     cancel_booking(booking.id, actor_id=w.parent.id)
-    tx.commit()
+    boundary.commit()
     with pytest.raises(SeatsNoLongerAvailable):
         confirm_booking(booking.id, source="payment")
 
@@ -212,7 +212,7 @@ def paid_booking(w):
     booking = book(w)
     capture(booking)
     confirm_booking(booking.id, source="payment")
-    tx.commit()
+    boundary.commit()
     return booking
 
 
@@ -258,7 +258,7 @@ def test_admin_cancel_refunds_in_full_after_the_deadline(app, monkeypatch):
     w = make_world(days_ahead=1)
     booking = paid_booking(w)
     _, refund = cancel_booking(booking.id, actor_id=None, reason="rain", by_admin=True)
-    tx.commit()
+    boundary.commit()
     assert refund == booking.total
     assert db.session.scalar(select(func.sum(Refund.amount))) == booking.total
 
@@ -288,7 +288,7 @@ def test_bookings_that_missed_their_events_cancellation_are_swept(app):
     elsewhere = make_world(days_ahead=1)
     untouched = book(elsewhere)
     w.event.status = "cancelled"  # as the admin's change left it, after its job had run
-    tx.commit()
+    boundary.commit()
     assert cancel_bookings_of_cancelled_events() == 2
     assert cancel_bookings_of_cancelled_events() == 0
     db.session.expire_all()
@@ -303,7 +303,7 @@ def test_release_unpaid_holds_for_deleted_account(app):
     held = book(w)
     paid = paid_booking(make_world())
     assert release_unpaid_holds_for_user(w.parent.id) == 1
-    tx.commit()
+    boundary.commit()
     db.session.expire_all()
     assert db.session.get(Booking, held.id).status == "cancelled"
     assert db.session.get(Booking, paid.id).status == "confirmed"
@@ -315,7 +315,7 @@ def test_complete_event_marks_confirmed_bookings_completed(app):
     paid = paid_booking(w)
     held = book(w, child=w.children[1])
     assert complete_event(w.event.id) == 1
-    tx.commit()
+    boundary.commit()
     db.session.expire_all()
     assert db.session.get(Booking, paid.id).status == "completed"
     assert db.session.get(Booking, held.id).status == "pending_payment"
@@ -357,7 +357,7 @@ def test_freed_seat_is_offered_to_the_waiting_list(client, app):
     joined = _join_waitlist(client, w.parent, waiting_child, w.slots[0])
     assert joined.status_code == 201, joined.get_json()
     cancel_booking(first.id, actor_id=w.parent.id)
-    tx.commit()  # the offer job runs after this commit
+    boundary.commit()  # the offer job runs after this commit
     db.session.expire_all()
     entry = db.session.scalar(select(WaitingListEntry))
     assert entry.status == "offered"
@@ -373,7 +373,7 @@ def test_expired_hold_seat_is_offered_to_the_waiting_list(client, app):
     book(w)
     assert _join_waitlist(client, w.parent, w.children[1], w.slots[0]).status_code == 201
     expire_holds(now=utcnow() + timedelta(hours=1))
-    tx.commit()
+    boundary.commit()
     db.session.expire_all()
     assert db.session.scalar(select(WaitingListEntry.status)) == "offered"
 
@@ -387,5 +387,5 @@ def test_parent_cannot_cancel_once_the_event_started(client, monkeypatch):
     assert resp.status_code == 409 and error_code(resp) == "booking_not_cancellable"
     assert seats(w.slots[0]) == 1
     _, refund = cancel_booking(booking.id, actor_id=None, by_admin=True)  # the organiser still can
-    tx.commit()
+    boundary.commit()
     assert refund == booking.total and seats(w.slots[0]) == 0

@@ -68,11 +68,11 @@ def test_control_without_the_lock_the_database_refuses_with_a_500(app, setup, mo
     def book_everyone_now():
         def run():
             with app.app_context():
-                from nibog.core import tx
+                from nibog.core import boundary
 
                 for i in range(3):
                     _book(setup, i)
-                    tx.commit()
+                    boundary.commit()
                 db.session.remove()
 
         t = threading.Thread(target=run)

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import threading
 
-from nibog.core import tx
+from nibog.core import boundary
 from nibog.core.errors import AppError
 from nibog.extensions import db
 
@@ -25,13 +25,13 @@ def race(app, n: int, fn) -> list[tuple[str, object]]:
             try:
                 start.wait()
                 value = fn(i)
-                tx.commit()
+                boundary.commit()
                 results[i] = ("ok", value)
             except AppError as exc:
-                tx.rollback()
+                boundary.rollback()
                 results[i] = ("error", exc.code)
             except Exception as exc:  # noqa: BLE001 - reported to the test, which asserts on it
-                tx.rollback()
+                boundary.rollback()
                 results[i] = ("exception", repr(exc))
             finally:
                 db.session.remove()

@@ -9,7 +9,7 @@ from sqlalchemy import func, select
 from nibog.booking.models import Booking, BookingItem
 from nibog.booking.service import cancel_booking, confirm_booking, create_booking, expire_holds
 from nibog.catalog.models import GameSlot
-from nibog.core import tx
+from nibog.core import boundary
 from nibog.core.timeutil import utcnow
 from nibog.extensions import db
 from tests.booking.world import make_world
@@ -21,7 +21,7 @@ def hold(w, user_id, child_id):
     booking = create_booking(user_id=user_id, event_id=w.event.id,
                              items=[{"child_id": child_id, "slot_id": w.slots[0].id}],
                              addons=[], promo_code=None, source="app")
-    tx.commit()
+    boundary.commit()
     return booking.id
 
 
@@ -51,7 +51,7 @@ def test_parallel_expiry_jobs_release_each_hold_once(app):
     held = [hold(w, u, c) for u, c in people[:4]]
     for u, c in people[4:]:
         confirm_booking(hold(w, u, c), source="payment")
-        tx.commit()
+        boundary.commit()
     later = utcnow() + timedelta(hours=1)
     results = race(app, 3, lambda i: expire_holds(now=later))
     assert sum(r[1] for r in results) == len(held)

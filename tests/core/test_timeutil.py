@@ -33,5 +33,10 @@ def test_percent_is_integer_paise_rounded_half_up():
 
 
 def test_format_inr():
-    assert format_inr(79900) == "₹799.00"
-    assert format_inr(12345678) == "₹123,456.78"
+    # Indian digit grouping, paise only when there are some.
+    assert format_inr(79900) == "₹799"
+    assert format_inr(179900) == "₹1,799"
+    assert format_inr(123456700) == "₹12,34,567"
+    assert format_inr(12345678) == "₹1,23,456.78"
+    assert format_inr(-5000) == "-₹50"
+    assert format_inr(179900, "hi") == "₹1,799"

@@ -9,7 +9,7 @@ from sqlalchemy import select
 from nibog.booking.models import Booking, BookingAddon, BookingItem
 from nibog.booking.numbers import new_booking_number
 from nibog.catalog.models import EventGame, GameSlot, GameTemplate
-from nibog.core import tx
+from nibog.core import boundary
 from nibog.core.timeutil import utcnow
 from nibog.extensions import db
 from tests.factories import (
@@ -65,6 +65,6 @@ def make_booking(*, user=None, event=None, status="confirmed", child_names=("Aar
         add = AddOnFactory(event=event, name=name, price=unit)
         db.session.add(BookingAddon(booking_id=booking.id, addon_id=add.id, name=name, quantity=qty,
                                     unit_price=unit, total=unit * qty))
-    tx.commit()
+    boundary.commit()
     return booking, {"user": user, "event": event, "children": children, "slots": slots,
                      "items": items}

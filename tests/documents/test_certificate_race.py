@@ -7,7 +7,7 @@ import threading
 
 from sqlalchemy import func, select
 
-from nibog.core import tx
+from nibog.core import boundary
 from nibog.documents import tasks
 from nibog.notifications.models import NotificationLog
 from tests.concurrency.race import codes, race
@@ -43,7 +43,7 @@ def test_two_runs_at_once_email_each_family_once(app, db, monkeypatch):
     make_booking(event=info["event"], child_names=("Kabir",))
     info["event"].status = "completed"
     event_id = info["event"].id
-    tx.commit()
+    boundary.commit()
     _meet_before_generating(monkeypatch, 2)
 
     results = race(app, 2, lambda i: tasks.generate_event_certificates(event_id))

@@ -10,7 +10,7 @@ import pypdf
 from sqlalchemy import select
 
 from nibog.booking.models import BookingItem
-from nibog.core import tx
+from nibog.core import boundary
 from nibog.core.timeutil import today_ist
 from nibog.documents.tasks import generate_event_certificates
 from nibog.notifications.channels import CONSOLE_OUTBOX
@@ -37,7 +37,7 @@ def _set_items(db, booking, **values):
     for item in db.session.scalars(select(BookingItem).where(BookingItem.booking_id == booking.id)):
         for key, value in values.items():
             setattr(item, key, value)
-    tx.commit()
+    boundary.commit()
 
 
 def test_completed_event_gives_winner_and_participation_pages(client, db):
@@ -46,7 +46,7 @@ def test_completed_event_gives_winner_and_participation_pages(client, db):
     info["event"].status = "completed"
     first = info["items"][0]
     first.result_position = 1
-    tx.commit()
+    boundary.commit()
 
     resp = client.get(f"/api/bookings/{booking.id}/certificate", headers=auth_headers(info["user"]))
     assert resp.status_code == 200
@@ -67,7 +67,7 @@ def test_event_template_changes_the_look(client, db):
     booking, info = make_booking(status="completed", event_date=YESTERDAY())
     info["event"].status = "completed"
     info["event"].certificate_template = "playful"
-    tx.commit()
+    boundary.commit()
     resp = client.get(f"/api/bookings/{booking.id}/certificate", headers=auth_headers(info["user"]))
     assert resp.status_code == 200
     fonts = _fonts(resp.data)
@@ -109,7 +109,7 @@ def test_bulk_generation_stores_files_and_emails_each_family_once(app, db):
     second, _ = make_booking(event=info["event"], child_names=("Kabir",))
     cancelled, _ = make_booking(event=info["event"], status="cancelled")
     info["event"].status = "completed"
-    tx.commit()
+    boundary.commit()
     CONSOLE_OUTBOX.clear()
 
     assert generate_event_certificates(info["event"].id) == 3
@@ -170,7 +170,7 @@ def test_a_name_in_devanagari_still_downloads(client, db):
     booking, info = make_booking(status="completed", event_date=YESTERDAY(),
                                  child_names=("आरव",))
     info["event"].status = "completed"
-    tx.commit()
+    boundary.commit()
     resp = client.get(f"/api/bookings/{booking.id}/certificate", headers=auth_headers(info["user"]))
     assert resp.status_code == 200
     disposition = resp.headers["Content-Disposition"]

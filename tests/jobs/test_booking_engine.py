@@ -9,7 +9,7 @@ from sqlalchemy import func, select
 from nibog.accounts.models import User
 from nibog.booking.models import Booking
 from nibog.catalog.models import EventGame
-from nibog.core import tx
+from nibog.core import boundary
 from nibog.extensions import db
 from nibog.notifications.models import NotificationLog
 from tests.factories import ChildFactory, GameSlotFactory
@@ -32,14 +32,14 @@ def test_rolled_back_booking_sends_nothing_and_committed_one_does(app, smtp_serv
     child = ChildFactory()
 
     _book(child, slot)
-    tx.rollback()
+    boundary.rollback()
     assert db.session.scalar(select(func.count()).select_from(Booking)) == 0
     assert db.session.scalar(select(func.count()).select_from(NotificationLog)) == 0
     assert smtp_server.messages == []
 
     booking = _book(child, slot)
     number = booking.booking_number
-    tx.commit()
+    boundary.commit()
     [mail] = smtp_server.messages
     parent = db.session.get(User, child.user_id)
     assert number in mail["Subject"] and mail["To"] == parent.email

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from sqlalchemy import func, select
 
-from nibog.core import tx
+from nibog.core import boundary
 from nibog.core.jobs import enqueue, job, relay_outbox
 from nibog.core.models import OutboxJob
 from nibog.extensions import db
@@ -38,7 +38,7 @@ def test_rolled_back_booking_sends_nothing(app):
     queue_email("booking_confirmed", info["user"].email, {"booking_id": booking.id},
                 user_id=info["user"].id, booking_id=booking.id)
     enqueue("tests.jobs.test_outbox.record_run", booking.id)
-    tx.rollback()
+    boundary.rollback()
 
     assert _count(NotificationLog) == 0
     assert _count(OutboxJob) == 0
@@ -53,7 +53,7 @@ def test_job_runs_only_after_commit_and_row_is_marked_relayed(app):
     enqueue("tests.jobs.test_outbox.record_run", 7, "x")
     db.session.flush()
     assert RUNS == []  # flushed is not committed
-    tx.commit()
+    boundary.commit()
     assert RUNS == [(7, "x")]
     row = db.session.scalar(select(OutboxJob))
     assert row.func == "tests.jobs.test_outbox.record_run" and row.args == [7, "x"]
@@ -67,7 +67,7 @@ def test_savepoint_rolled_back_drops_its_job(app):
     nested = db.session.begin_nested()
     enqueue("tests.jobs.test_outbox.record_run", "dropped")
     nested.rollback()
-    tx.commit()
+    boundary.commit()
     assert RUNS == [("kept",)]
 
 
@@ -81,7 +81,7 @@ def test_savepoint_rollback_drops_jobs_queued_in_it_and_in_savepoints_inside_it(
     outer.rollback()
     with db.session.begin_nested():
         enqueue("tests.jobs.test_outbox.record_run", "after")
-    tx.commit()
+    boundary.commit()
     assert RUNS == [("before",), ("after",)]
     assert [r.args for r in db.session.scalars(select(OutboxJob).order_by(OutboxJob.id))] == [
         ["before"], ["after"]
@@ -92,9 +92,9 @@ def test_a_released_savepoint_does_not_send_its_jobs_before_the_real_commit(app)
     RUNS.clear()
     with db.session.begin_nested():
         enqueue("tests.jobs.test_outbox.record_run", "released, then rolled back")
-    tx.rollback()
+    boundary.rollback()
     enqueue("tests.jobs.test_outbox.record_run", "committed")
-    tx.commit()
+    boundary.commit()
     assert RUNS == [("committed",)]
     assert _count(OutboxJob) == 1
 
@@ -104,7 +104,7 @@ def test_redis_outage_at_commit_then_relay_delivers(app, redis_outage):
     user = UserFactory()
     start_outage()
     entry = queue_email("welcome", user.email, {"full_name": "Asha"}, user_id=user.id)
-    tx.commit()  # the commit itself succeeds: the job is safe in the outbox
+    boundary.commit()  # the commit itself succeeds: the job is safe in the outbox
 
     assert list(CONSOLE_OUTBOX) == []
     row = db.session.scalar(select(OutboxJob))
@@ -129,7 +129,7 @@ def test_periodic_relay_leaves_fresh_rows_to_the_after_commit_push(app, redis_ou
     start_outage, end_outage = redis_outage
     start_outage()
     enqueue("tests.jobs.test_outbox.record_run", 1)
-    tx.commit()
+    boundary.commit()
     end_outage()
     assert relay_outbox() == 0  # younger than the grace period
     assert relay_outbox(grace_seconds=0) == 1
@@ -139,7 +139,7 @@ def test_embedded_mode_runs_in_process_and_cli_relays_failures(app, runner, no_r
     RUNS.clear()
     enqueue("tests.jobs.test_outbox.record_run", "now")
     enqueue("tests.jobs.test_outbox.boom", 1)
-    tx.commit()
+    boundary.commit()
     assert RUNS == [("now",)]
     failed = db.session.scalar(select(OutboxJob).where(OutboxJob.func.like("%boom")))
     assert failed.relayed_at is None and "the job broke" in failed.last_error
@@ -153,7 +153,7 @@ def test_embedded_mode_runs_in_process_and_cli_relays_failures(app, runner, no_r
 
 def test_failed_jobs_are_visible_to_admins(client, app):
     enqueue("tests.jobs.test_outbox.boom", 42, queue="default")
-    tx.commit()
+    boundary.commit()
     admin = UserFactory(role="admin")
     resp = client.get("/api/admin/jobs/failed", headers=auth_headers(admin))
     assert resp.status_code == 200
@@ -174,7 +174,7 @@ def test_job_decorator_enqueues_after_commit_on_its_queue(app):
     RUNS.clear()
     declared_job.delay(5)
     assert RUNS == []
-    tx.commit()
+    boundary.commit()
     assert RUNS == [("declared", 5)]
     row = db.session.scalar(select(OutboxJob))
     assert row.queue == "reports" and row.func == "tests.jobs.test_outbox.declared_job"
@@ -189,7 +189,7 @@ def test_async_commit_pushes_its_jobs_together_and_marks_them_relayed(app, monke
     RUNS.clear()
     enqueue("tests.jobs.test_outbox.record_run", 1)
     enqueue("tests.jobs.test_outbox.record_run", 2, queue="reports")
-    tx.commit()
+    boundary.commit()
     rows = db.session.scalars(select(OutboxJob).order_by(OutboxJob.id)).all()
     assert [r.relayed_at is not None for r in rows] == [True, True]
     assert [r.attempts for r in rows] == [1, 1]
@@ -208,7 +208,7 @@ def test_async_commit_during_redis_outage_leaves_every_job_pending(app, monkeypa
     start_outage()
     enqueue("tests.jobs.test_outbox.record_run", 1)
     enqueue("tests.jobs.test_outbox.record_run", 2, queue="reports")
-    tx.commit()
+    boundary.commit()
     rows = db.session.scalars(select(OutboxJob).order_by(OutboxJob.id)).all()
     assert all(r.relayed_at is None and "redis" in r.last_error for r in rows) and len(rows) == 2
     end_outage()
@@ -230,7 +230,7 @@ def test_relay_handoff_leaves_jobs_to_the_worker_relay_which_pushes_each_once(ap
     queue = Queue("default", connection=get_redis())
     enqueue("tests.jobs.test_outbox.record_run", 1)
     enqueue("tests.jobs.test_outbox.record_run", 2)
-    tx.commit()
+    boundary.commit()
     # The request did no push: both rows wait, nothing is queued yet.
     assert queue.count == 0
     assert db.session.scalar(select(func.count()).where(OutboxJob.relayed_at.is_(None))) == 2
@@ -266,7 +266,7 @@ def test_relay_pushes_one_refresh_job_per_event_however_many_holds_queued_it(app
     for event_id in (7, 7, 8, 7, 8):  # five commits, as five holds in a burst would
         enqueue("tests.jobs.test_outbox.record_run", event_id)
         enqueue("tests.jobs.test_outbox.boom", event_id)  # not coalesced: every one goes
-        tx.commit()
+        boundary.commit()
     assert relay_outbox(grace_seconds=0) == 10  # every row is handed over ...
     # Each RQ job runs nibog.core.jobs.run_job(function path, *arguments).
     pushed = [(job.args[0], job.args[1:]) for job in queue.get_jobs()]
@@ -287,7 +287,7 @@ def test_a_relayed_job_keeps_its_own_retry_count(app, monkeypatch, redis_outage)
     monkeypatch.setitem(app.config, "JOBS_SYNC", False)
     start_outage()
     enqueue("tests.jobs.test_outbox.record_run", 1, queue="payments", retries=5)
-    tx.commit()
+    boundary.commit()
     end_outage()
     assert relay_outbox(grace_seconds=0) == 1
     row = db.session.scalar(select(OutboxJob))

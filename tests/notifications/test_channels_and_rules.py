@@ -9,7 +9,7 @@ from urllib.parse import parse_qs
 import responses
 from sqlalchemy import select
 
-from nibog.core import tx
+from nibog.core import boundary
 from nibog.core.timeutil import today_ist
 from nibog.extensions import db
 from nibog.notifications.channels import CONSOLE_OUTBOX
@@ -34,7 +34,7 @@ def test_sms_goes_through_twilio(app, monkeypatch):
     _twilio(app, monkeypatch)
     responses.add(responses.POST, TWILIO, json={"sid": "SM42", "status": "queued"}, status=201)
     entry = queue_sms("login_otp", "+919876500001", {"otp": "482913", "expires_minutes": 5})
-    tx.commit()
+    boundary.commit()
     [call] = responses.calls
     form = parse_qs(call.request.body)
     assert form["To"] == ["+919876500001"] and "482913" in form["Body"][0]
@@ -49,7 +49,7 @@ def test_sms_provider_refusal_fails_the_message(app, monkeypatch):
     _twilio(app, monkeypatch)
     responses.add(responses.POST, TWILIO, json={"message": "invalid To"}, status=400)
     entry = queue_sms("login_otp", "+919876500001", {"otp": "111111"})
-    tx.commit()
+    boundary.commit()
     db.session.expire_all()
     logged = db.session.get(NotificationLog, entry.id)
     assert logged.status == "failed" and "400" in logged.error
@@ -65,7 +65,7 @@ def test_whatsapp_goes_through_the_cloud_api(app, monkeypatch):
     booking, info = make_booking()
     entry = queue_whatsapp("booking_confirmed", "+919876500002", {"booking_id": booking.id},
                            booking_id=booking.id)
-    tx.commit()
+    boundary.commit()
     body = responses.calls[0].request.body.decode()
     assert booking.booking_number in body and '"to": "919876500002"' in body
     db.session.expire_all()
@@ -77,7 +77,7 @@ def test_marketing_respects_opt_out_but_transactional_always_goes(app):
     promo = queue_email("event_announcement", user.email, {"event_title": "Delhi Games"},
                         user_id=user.id)
     receipt = queue_email("welcome", user.email, {}, user_id=user.id)
-    tx.commit()
+    boundary.commit()
     assert promo.status == "suppressed" and "opted out" in promo.error
     assert [m["Subject"] for m in CONSOLE_OUTBOX] == ["Welcome to NIBOG, Asha O'Brien!"]
     db.session.expire_all()
@@ -85,7 +85,7 @@ def test_marketing_respects_opt_out_but_transactional_always_goes(app):
 
     fan = UserFactory(marketing_opt_in=True)
     queue_email("event_announcement", fan.email, {"event_title": "Delhi Games"}, user_id=fan.id)
-    tx.commit()
+    boundary.commit()
     assert CONSOLE_OUTBOX[-1]["Subject"] == "New NIBOG event: Delhi Games"
 
 
@@ -111,16 +111,16 @@ def test_cancellation_email_shows_the_refund_in_rupees(app):
     booking, info = make_booking(status="cancelled")
     queue_email("booking_cancelled", info["user"].email,
                 {"booking_id": booking.id, "refund_amount": 79900}, booking_id=booking.id)
-    tx.commit()
+    boundary.commit()
     text = CONSOLE_OUTBOX[-1].get_body(preferencelist=("plain",)).get_content()
-    assert "A refund of ₹799.00 is on its way" in text
+    assert "A refund of ₹799 is on its way" in text
 
 
 def test_ticket_email_for_a_booking_cancelled_meanwhile_fails_without_retrying(app):
     booking, info = make_booking(status="cancelled")
     entry = queue_email("booking_confirmed", info["user"].email, {"booking_id": booking.id},
                         booking_id=booking.id)
-    tx.commit()
+    boundary.commit()
     db.session.expire_all()
     logged = db.session.get(NotificationLog, entry.id)
     assert logged.status == "failed" and "ticket" in logged.error
@@ -129,7 +129,7 @@ def test_ticket_email_for_a_booking_cancelled_meanwhile_fails_without_retrying(a
 
 def test_an_empty_address_fails_visibly_without_a_job(app):
     nowhere = queue_email("welcome", "", {})
-    tx.commit()
+    boundary.commit()
     assert list(CONSOLE_OUTBOX) == []
     db.session.expire_all()
     logged = db.session.get(NotificationLog, nowhere.id)
@@ -144,7 +144,7 @@ def test_a_bounced_address_is_logged_as_suppressed_and_sent_nothing(app):
     bounced = queue_email("welcome", f"  {user.email.upper()} ", {}, user_id=user.id)
     other = UserFactory()
     sent = queue_email("welcome", other.email, {}, user_id=other.id)
-    tx.commit()
+    boundary.commit()
     assert (bounced.recipient, bounced.status, bounced.error) == (
         user.email, "suppressed", "address bounced")
     assert [m["To"] for m in CONSOLE_OUTBOX] == [other.email]

@@ -9,7 +9,7 @@ import pypdf
 from rq import Queue, SimpleWorker
 from sqlalchemy import func, select
 
-from nibog.core import tx
+from nibog.core import boundary
 from nibog.extensions import db, get_redis
 from nibog.notifications.models import NotificationLog
 from nibog.notifications.service import queue_email
@@ -27,7 +27,7 @@ def test_booking_confirmed_arrives_with_the_ticket_attached(app, smtp_server):
     booking, info = make_booking(title="Chennai Summer Games", addon=("Meal Pack", 1, 29900))
     entry = queue_email("booking_confirmed", info["user"].email, {"booking_id": booking.id},
                         user_id=info["user"].id, booking_id=booking.id)
-    tx.commit()
+    boundary.commit()
 
     [mail] = smtp_server.messages
     assert mail["To"] == info["user"].email
@@ -56,7 +56,7 @@ def test_password_reset_and_held_booking_carry_their_links(app, smtp_server):
     booking.hold_expires_at = booking.created_at
     queue_email("booking_held", info["user"].email, {"booking_id": booking.id},
                 user_id=info["user"].id, booking_id=booking.id)
-    tx.commit()
+    boundary.commit()
 
     reset, held = smtp_server.messages
     assert "token=abc.def" in reset.get_body(preferencelist=("plain",)).get_content()
@@ -68,7 +68,7 @@ def test_password_reset_and_held_booking_carry_their_links(app, smtp_server):
 def test_delivering_twice_sends_once(app, smtp_server):
     user = UserFactory()
     entry = queue_email("welcome", user.email, {"full_name": "Asha"}, user_id=user.id)
-    tx.commit()
+    boundary.commit()
     deliver(entry.id, {"full_name": "Asha"})  # a duplicate run (relay after a crash, say)
     deliver(entry.id, {"full_name": "Asha"})
     assert len(smtp_server.messages) == 1
@@ -90,7 +90,7 @@ def test_failing_smtp_server_is_retried_until_it_accepts(app, smtp_server, monke
     smtp_server.fail_next = 2
     user = UserFactory()
     entry = queue_email("welcome", user.email, {"full_name": "Asha"}, user_id=user.id)
-    tx.commit()
+    boundary.commit()
     assert smtp_server.messages == []  # queued in Redis, not sent yet
 
     _work()
@@ -104,7 +104,7 @@ def test_smtp_server_that_never_recovers_ends_failed_and_visible(client, app, sm
     smtp_server.fail_next = 100
     user = UserFactory()
     entry = queue_email("welcome", user.email, {}, user_id=user.id)
-    tx.commit()
+    boundary.commit()
     _work()
     logged = _log(entry.id)
     assert logged.status == "failed" and logged.attempts == 4  # first try + 3 retries
@@ -123,7 +123,7 @@ def test_permanent_smtp_refusal_is_not_retried(app, smtp_server, monkeypatch):
     smtp_server.fail_reply = "554 5.7.1 Message rejected"
     user = UserFactory()
     entry = queue_email("welcome", user.email, {}, user_id=user.id)
-    tx.commit()
+    boundary.commit()
     _work()
     logged = _log(entry.id)
     assert logged.status == "failed" and logged.attempts == 1
@@ -141,7 +141,7 @@ def test_a_failed_message_requeued_by_an_admin_is_sent(client, app, smtp_server,
     link = "http://127.0.0.1:5000/reset-password?token=secret.token"
     entry = queue_email("password_reset", user.email, {"full_name": "Asha", "reset_url": link},
                         user_id=user.id)
-    tx.commit()
+    boundary.commit()
     _work()
     assert _log(entry.id).status == "failed"
     admin = auth_headers(UserFactory(role="admin"))
@@ -166,7 +166,7 @@ def test_a_failed_message_can_be_resent_by_its_own_id(client, app, smtp_server, 
     smtp_server.fail_reply = "554 5.7.1 Message rejected"  # permanent: no RQ retry, no RQ entry
     user = UserFactory()
     entry = queue_email("welcome", user.email, {"full_name": "Asha"}, user_id=user.id)
-    tx.commit()
+    boundary.commit()
     _work()
     assert _log(entry.id).status == "failed"
     admin = auth_headers(UserFactory(role="admin"))
@@ -187,7 +187,7 @@ def test_a_sent_reset_link_is_not_kept_in_the_outbox(app, smtp_server):
     link = "http://127.0.0.1:5000/reset-password?token=secret.token"
     entry = queue_email("password_reset", user.email, {"full_name": "Asha", "reset_url": link},
                         user_id=user.id)
-    tx.commit()
+    boundary.commit()
     assert "token=secret.token" in smtp_server.messages[0].get_body(
         preferencelist=("plain",)).get_content()
     db.session.expire_all()
@@ -214,7 +214,7 @@ def test_a_file_store_hiccup_while_composing_is_retried(app, smtp_server, monkey
     monkeypatch.setattr(templates, "attachments_for", flaky)
     user = UserFactory()
     entry = queue_email("welcome", user.email, {"full_name": "Asha"}, user_id=user.id)
-    tx.commit()
+    boundary.commit()
     _work()
     logged = _log(entry.id)
     assert logged.status == "sent" and len(smtp_server.messages) == 1

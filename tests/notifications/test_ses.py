@@ -14,7 +14,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
 from cryptography.x509.oid import NameOID
 
-from nibog.core import tx
+from nibog.core import boundary
 from nibog.extensions import db
 from nibog.notifications import ses
 from nibog.notifications.models import EmailSuppression, NotificationLog
@@ -73,7 +73,7 @@ def _post(client, message):
 
 def _sent(user):
     entry = queue_email("welcome", user.email, {}, user_id=user.id)
-    tx.commit()
+    boundary.commit()
     db.session.expire_all()
     return db.session.get(NotificationLog, entry.id)
 

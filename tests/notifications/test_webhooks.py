@@ -9,7 +9,7 @@ import json
 
 from sqlalchemy import func, select
 
-from nibog.core import tx
+from nibog.core import boundary
 from nibog.extensions import db
 from nibog.notifications.channels import CONSOLE_OUTBOX
 from nibog.notifications.models import EmailSuppression, NotificationLog
@@ -28,7 +28,7 @@ def _post(client, app, path, body, *, secret=None):
 
 def _sent_email(user):
     entry = queue_email("welcome", user.email, {}, user_id=user.id)
-    tx.commit()
+    boundary.commit()
     db.session.expire_all()
     return db.session.get(NotificationLog, entry.id)
 
@@ -80,7 +80,7 @@ def test_bounce_suppresses_the_address_until_it_is_cleared(client, app):
     CONSOLE_OUTBOX.clear()
     again = queue_email("password_reset", user.email.upper(), {"reset_url": "x?token=1"},
                         user_id=user.id)
-    tx.commit()
+    boundary.commit()
     assert again.status == "suppressed" and list(CONSOLE_OUTBOX) == []
 
     # Replayed bounce: still one suppression.
@@ -88,9 +88,9 @@ def test_bounce_suppresses_the_address_until_it_is_cleared(client, app):
     assert db.session.scalar(select(func.count()).select_from(EmailSuppression)) == 1
 
     assert clear_suppression(user.email) is True
-    tx.commit()
+    boundary.commit()
     queue_email("password_reset", user.email, {"reset_url": "x?token=2"}, user_id=user.id)
-    tx.commit()
+    boundary.commit()
     assert [m["To"] for m in CONSOLE_OUTBOX] == [user.email]
 
 
@@ -108,7 +108,7 @@ def test_bounce_by_address_alone_and_soft_bounce(client, app):
 def test_sms_delivery_receipt(client, app):
     user = UserFactory()
     entry = queue_sms("login_otp", user.phone, {"otp": "123456", "expires_minutes": 5})
-    tx.commit()
+    boundary.commit()
     db.session.expire_all()
     sid = db.session.get(NotificationLog, entry.id).provider_message_id
     resp = _post(client, app, "/webhooks/sms/delivery",
@@ -139,7 +139,7 @@ def test_twilio_status_callback_marks_the_sms(client, app, monkeypatch):
                         "https://nibog.example/webhooks/twilio/sms-status")
     user = UserFactory()
     entry = queue_sms("login_otp", user.phone, {"otp": "123456", "expires_minutes": 5})
-    tx.commit()
+    boundary.commit()
     db.session.expire_all()
     sid = db.session.get(NotificationLog, entry.id).provider_message_id
 

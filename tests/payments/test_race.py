@@ -13,7 +13,7 @@ import threading
 import pytest
 
 from nibog.booking.models import Booking
-from nibog.core import tx
+from nibog.core import boundary
 from nibog.extensions import db
 from nibog.payments import service
 from nibog.payments.models import Payment
@@ -61,9 +61,9 @@ def _race(app, parent, order, paid):
             barrier.wait()
             try:
                 results["poll"] = service.reconcile_payment(order["payment_id"])
-                tx.commit()
+                boundary.commit()
             except Exception as exc:  # noqa: BLE001 - reported below
-                tx.rollback()
+                boundary.rollback()
                 results["poll"] = exc
             finally:
                 db.session.remove()

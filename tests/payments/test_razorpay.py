@@ -11,6 +11,7 @@ import responses
 from sqlalchemy import select, update
 
 from nibog.booking.models import Booking
+from nibog.core import boundary
 from nibog.core.timeutil import utcnow
 from nibog.extensions import db
 from nibog.payments.gateways.razorpay import order_signature, webhook_signature
@@ -241,7 +242,7 @@ def test_refund_retried_after_an_outage_and_finished_by_webhook(client, razorpay
             "status": "pending",
         },
     )
-    assert reconcile_stuck_payments() == {"refunds_retried": 1}
+    assert boundary.run_unit(reconcile_stuck_payments) == {"refunds_retried": 1}
     row = reload(Refund, refund_id)
     assert (row.status, row.provider_refund_id) == ("pending", "rfnd_FgRAHdNOM4ZVbO")
     assert messages("refund_processed") == 0
@@ -281,7 +282,7 @@ def test_a_refused_refund_gives_the_money_back_to_refund(client, razorpay, paren
 
 
 def test_a_retry_never_refunds_twice(client, razorpay, parent):
-    from nibog.core import tx
+    from nibog.core import boundary
     from nibog.payments.service import refund_payment
     from nibog.payments.tasks import process_refund, refund_reference
 
@@ -290,7 +291,7 @@ def test_a_retry_never_refunds_twice(client, razorpay, parent):
     razorpay.get(refunds_url, json={"items": []})
     razorpay.post(f"{API}/payments/{PAY}/refund", status=500)
     refund = refund_payment(payment_id, 5000, reason="x", actor_id=None)
-    tx.commit()
+    boundary.commit()
     # Razorpay did refund, but its answer was lost: the retry finds it by receipt.
     razorpay.replace(
         responses.GET,
@@ -307,7 +308,7 @@ def test_a_retry_never_refunds_twice(client, razorpay, parent):
         },
     )
     post = razorpay.replace(responses.POST, f"{API}/payments/{PAY}/refund", status=500)
-    assert process_refund(refund.id) == "processed"
+    assert boundary.run_unit(process_refund, refund.id) == "processed"
     assert post.call_count == 0
     assert reload(Refund, refund.id).provider_refund_id == "rfnd_seen"
 
@@ -328,7 +329,7 @@ def test_reconcile_asks_for_the_orders_payments(client, razorpay, app, parent):
         .values(created_at=utcnow() - timedelta(hours=1))
     )
     db.session.commit()
-    assert reconcile_stuck_payments() == {"captured": 1}
+    assert boundary.run_unit(reconcile_stuck_payments) == {"captured": 1}
     assert reload(Booking, booking.id).status == "confirmed"
 
 
@@ -351,14 +352,14 @@ def test_an_accepted_refund_without_news_is_checked_by_the_sweep(client, razorpa
         f"{API}/payments/{PAY}/refunds/rfnd_slow",
         json={"id": "rfnd_slow", "entity": "refund", "amount": PRICE, "status": "processed"},
     )
-    assert reconcile_stuck_payments() == {}  # too recent to chase
+    assert boundary.run_unit(reconcile_stuck_payments) == {}  # too recent to chase
     db.session.execute(
         update(Refund)
         .where(Refund.id == refund_id)
         .values(created_at=utcnow() - timedelta(hours=2))
     )
     db.session.commit()
-    assert reconcile_stuck_payments() == {"refunds_checked": 1}
+    assert boundary.run_unit(reconcile_stuck_payments) == {"refunds_checked": 1}
     assert status.call_count == 1
     assert reload(Refund, refund_id).status == "processed"
     assert messages("refund_processed", booking.id) == 1

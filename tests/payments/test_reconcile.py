@@ -7,12 +7,12 @@ from datetime import timedelta
 from sqlalchemy import update
 
 from nibog.booking.models import Booking
-from nibog.core import tx
-from nibog.core.periodic import PERIODIC_JOBS
+from nibog.core import boundary
 from nibog.core.timeutil import utcnow
 from nibog.extensions import db
 from nibog.payments.models import Payment
 from nibog.payments.tasks import reconcile_stuck_payments
+from nibog.tasks import PERIODIC_JOBS
 from tests.payments.support import (
     make_booking,
     messages,
@@ -33,7 +33,7 @@ def _age(payment_id: int, minutes: int) -> None:
 
 
 def test_the_sweep_is_scheduled():
-    assert "nibog.payments.tasks.reconcile_stuck_payments" in {job.func for job in PERIODIC_JOBS}
+    assert "nibog.payments.tasks.reconcile_stuck_payments" in {job.path for job in PERIODIC_JOBS}
 
 
 def test_a_paid_order_whose_callback_was_lost_is_captured(client, app, parent):
@@ -65,7 +65,7 @@ def test_an_unpaid_order_stays_open_while_the_hold_lasts_then_closes(client, app
     assert reload(Payment, order["payment_id"]).status == "created"
 
     expire_holds(now=utcnow() + timedelta(hours=1))
-    tx.commit()
+    boundary.commit()
     # Checked a moment ago: the sweep leaves it alone until the re-check interval passes.
     assert reconcile_stuck_payments() == {}
     db.session.execute(

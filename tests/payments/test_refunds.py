@@ -7,7 +7,7 @@ from datetime import timedelta
 from sqlalchemy import select
 
 from nibog.booking.models import Booking
-from nibog.core import tx
+from nibog.core import boundary
 from nibog.core.timeutil import utcnow
 from nibog.extensions import db
 from nibog.payments.models import Payment, PaymentStatusChange, Refund
@@ -114,7 +114,7 @@ def test_cancelling_a_paid_booking_refunds_it(client, app, parent):
 
     booking, payment_id = paid_booking(client, app, parent)
     _, amount = cancel_booking(booking.id, actor_id=parent.id, reason="Child unwell")
-    tx.commit()
+    boundary.commit()
 
     assert amount == PRICE
     payment = reload(Payment, payment_id)
@@ -159,10 +159,10 @@ def test_refund_booking_payments_is_capped_at_what_was_paid(client, app, parent)
     booking, payment_id = paid_booking(client, app, parent)
     assert refund_booking_payments(booking.id, 0, reason="x", actor_id=None) == []
     refunds = refund_booking_payments(booking.id, PRICE * 5, reason="goodwill", actor_id=None)
-    tx.commit()
+    boundary.commit()
     assert [r.amount for r in refunds] == [PRICE]
     assert refund_booking_payments(booking.id, 100, reason="again", actor_id=None) == []
-    tx.commit()
+    boundary.commit()
     assert reload(Payment, payment_id).amount_refunded == PRICE
 
 
@@ -170,7 +170,7 @@ def _expire(booking_id):
     from nibog.booking.service import expire_holds
 
     assert expire_holds(now=utcnow() + timedelta(hours=1)) >= 1
-    tx.commit()
+    boundary.commit()
     assert reload(Booking, booking_id).status == "expired"
 
 
@@ -251,7 +251,7 @@ def test_late_payment_for_an_event_that_is_over_is_refunded(client, app, parent)
     order = open_payment(client, parent, booking)
     _expire(booking.id)
     _event_of(booking).event_date = today_ist() - timedelta(days=2)
-    tx.commit()
+    boundary.commit()
     paid = sandbox(app).simulate_payment(order["provider_order_id"])
     resp = post_webhook(client, *webhook_for(app, "payment.captured", paid["payment"]))
     assert resp.get_json()["result"] == "late_payment_refunded"
@@ -264,7 +264,7 @@ def test_payment_for_a_live_hold_in_a_cancelled_event_is_refunded(client, app, p
     booking = make_booking(parent)
     order = open_payment(client, parent, booking)
     _event_of(booking).status = "cancelled"  # as if the sweep had already run
-    tx.commit()
+    boundary.commit()
     # No new order can be opened for it...
     again = create_payment(client, parent, booking)
     assert again.status_code == 409 and error_code(again) == "booking_not_payable"
@@ -324,7 +324,7 @@ def test_payment_for_a_booking_cancelled_meanwhile_is_refunded(client, app, pare
     booking = make_booking(parent)
     order = open_payment(client, parent, booking)
     cancel_booking(booking.id, actor_id=parent.id, reason="Changed plans")
-    tx.commit()
+    boundary.commit()
 
     paid = sandbox(app).simulate_payment(order["provider_order_id"])
     resp = post_webhook(client, *webhook_for(app, "payment.captured", paid["payment"]))
@@ -347,7 +347,7 @@ def _pending_refund(payment_id, amount):
     payment = lock_payment(payment_id)
     row = create_refund(payment, amount, reason="goodwill", actor_id=None, source="admin")
     jobs.discard_pending_jobs()
-    tx.commit()
+    boundary.commit()
     return row.id, payment
 
 
@@ -403,7 +403,7 @@ def test_a_refund_paid_out_after_it_failed_is_counted_again(client, app, parent)
     row.provider_refund_id = "rfnd_FAILTHENOK001"
     mark_refund_failed(row, "gateway refused", source="job")
     jobs.discard_pending_jobs()
-    tx.commit()
+    boundary.commit()
     assert reload(Payment, payment_id).amount_refunded == 0
     resp = post_webhook(client, *_refund_webhook(app, payment, "rfnd_FAILTHENOK001", PRICE),
                         route="refund")

@@ -13,7 +13,7 @@ from sqlalchemy import select
 
 from nibog.accounts.models import User
 from nibog.booking.models import BookingItem
-from nibog.core import tx
+from nibog.core import boundary
 from nibog.core.timeutil import age_in_months, today_ist, utcnow
 from nibog.payments.models import Payment
 from tests.documents.helpers import make_booking
@@ -105,7 +105,7 @@ def test_attendance_and_payments(client, db, admin_headers):
     db.session.add(Payment(booking_id=first.id, user_id=info["user"].id, provider="sandbox",
                            provider_order_id="order_1", provider_payment_id="pay_1",
                            amount=first.total, status="captured", method="upi"))
-    tx.commit()
+    boundary.commit()
 
     rows = _csv_rows(_export(client, admin_headers, "attendance",
                              filters={"event_id": info["event"].id}))
@@ -164,7 +164,7 @@ def test_what_parents_typed_is_text_in_the_spreadsheet(client, db, admin_headers
     assert rows[0]["child_name"].startswith("'=HYPERLINK")
     parent = db.session.get(User, make_booking(games=("Run",))[1]["user"].id)
     parent.phone = "+919812345678"
-    tx.commit()
+    boundary.commit()
     rows = _csv_rows(_export(client, admin_headers, "bookings"))
     assert "+919812345678" in [r["phone"] for r in rows]
 

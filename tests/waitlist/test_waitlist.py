@@ -4,6 +4,7 @@ import pytest
 
 from nibog.booking.models import Booking, WaitingListEntry
 from nibog.catalog.models import GameSlot
+from nibog.core import boundary
 from nibog.core.timeutil import utcnow
 from nibog.extensions import db
 from nibog.notifications.models import NotificationLog
@@ -172,7 +173,7 @@ def test_freed_seat_goes_to_the_first_entry_then_passes_on(client, full_slot):
     ids = [_join(client, p, k, slot).get_json()["id"] for p, k in zip(parents, kids, strict=True)]
 
     _free_seat(holder_booking.id, slot.id)
-    assert offer_waitlist_seats(slot.id) == 1
+    assert boundary.run_unit(offer_waitlist_seats, slot.id) == 1
     db.session.expire_all()
     first, second = (db.session.get(WaitingListEntry, i) for i in ids)
     assert (first.status, second.status) == ("offered", "waiting")
@@ -200,11 +201,11 @@ def test_freed_seat_goes_to_the_first_entry_then_passes_on(client, full_slot):
     assert listed["status"] == "offered" and listed["offered_booking"]["id"] == offer.id
 
     # Nothing is free any more: another round offers nothing.
-    assert offer_waitlist_seats(slot.id) == 0
+    assert boundary.run_unit(offer_waitlist_seats, slot.id) == 0
 
     # The offer is not taken: its hold ends, the seat passes to the next entry.
     _free_seat(offer.id, slot.id, status="expired")
-    expire_waitlist_offers()
+    boundary.run_unit(expire_waitlist_offers)
     db.session.expire_all()
     first, second = (db.session.get(WaitingListEntry, i) for i in ids)
     assert first.status == "expired"
@@ -227,7 +228,7 @@ def test_ineligible_entry_is_skipped_not_offered(client, full_slot):
     db.session.commit()
 
     _free_seat(holder_booking.id, slot.id)
-    assert offer_waitlist_seats(slot.id) == 1
+    assert boundary.run_unit(offer_waitlist_seats, slot.id) == 1
     db.session.expire_all()
     assert db.session.get(WaitingListEntry, early_id).status == "cancelled"
     assert db.session.get(WaitingListEntry, late_id).status == "offered"
@@ -244,7 +245,7 @@ def test_paid_offer_becomes_booked(client, full_slot):
     parent = UserFactory()
     entry_id = _join(client, parent, ChildFactory(parent=parent), slot).get_json()["id"]
     _free_seat(holder_booking.id, slot.id)
-    offer_waitlist_seats(slot.id)
+    boundary.run_unit(offer_waitlist_seats, slot.id)
     entry = db.session.get(WaitingListEntry, entry_id)
     db.session.get(Booking, entry.offered_booking_id).status = "confirmed"
     db.session.commit()
@@ -262,6 +263,6 @@ def test_entries_of_a_cancelled_event_are_closed_by_the_periodic_job(client, ful
     event_id = db.session.get(EventGame, slot.event_game_id).event_id
     db.session.get(Event, event_id).status = "cancelled"
     db.session.commit()
-    expire_waitlist_offers()
+    boundary.run_unit(expire_waitlist_offers)
     db.session.expire_all()
     assert db.session.get(WaitingListEntry, entry_id).status == "expired"

@@ -7,7 +7,7 @@ import sqlalchemy as sa
 
 from nibog.booking.models import Booking, BookingItem, WaitingListEntry
 from nibog.catalog.models import EventGame, GameSlot
-from nibog.core import tx
+from nibog.core import boundary
 from nibog.core.timeutil import utcnow
 from nibog.extensions import db
 from tests.factories import (
@@ -35,7 +35,7 @@ def queue(client):
         promo_code=None,
         source="app",
     )
-    tx.commit()
+    boundary.commit()
     parents = [UserFactory() for _ in range(2)]
     entries = []
     for parent in parents:
@@ -59,7 +59,7 @@ def test_cancel_offers_the_seat_and_an_unpaid_offer_passes_on(queue):
 
     slot, holder, booking_id, parents, entry_ids = queue
     cancel_booking(booking_id, actor_id=holder.id, reason="plans changed")
-    tx.commit()  # the freed seat is offered by the job queued on commit
+    boundary.commit()  # the freed seat is offered by the job queued on commit
 
     first, second = _state(entry_ids)
     assert (first.status, second.status) == ("offered", "waiting")
@@ -69,7 +69,7 @@ def test_cancel_offers_the_seat_and_an_unpaid_offer_passes_on(queue):
 
     # Nobody pays: at the offer's deadline the hold expires and the seat moves on.
     assert expire_holds(now=first.offer_expires_at + timedelta(seconds=1)) == 1
-    tx.commit()
+    boundary.commit()
     first, second = _state(entry_ids)
     assert first.status == "expired"
     assert second.status == "offered"
@@ -82,7 +82,7 @@ def test_paid_offer_is_booked_and_leaving_an_offer_hands_it_on(client, queue):
 
     slot, holder, booking_id, parents, entry_ids = queue
     cancel_booking(booking_id, actor_id=holder.id)
-    tx.commit()
+    boundary.commit()
     first, _ = _state(entry_ids)
 
     # The first parent does not want it after all: leaving releases the held seat at once.
@@ -94,7 +94,7 @@ def test_paid_offer_is_booked_and_leaving_an_offer_hands_it_on(client, queue):
     assert second.status == "offered"
 
     confirm_booking(second.offered_booking_id, source="payment")
-    tx.commit()
+    boundary.commit()
     listed = client.get("/api/users/me/waiting-list", headers=auth_headers(parents[1])).get_json()[
         "items"
     ]
@@ -108,10 +108,10 @@ def test_raised_capacity_offers_to_several_in_order(queue):
     slot, _, _, parents, entry_ids = queue
     db.session.get(GameSlot, slot.id).capacity = 3
     db.session.commit()
-    assert offer_waitlist_seats(slot.id) == 2
+    assert boundary.run_unit(offer_waitlist_seats, slot.id) == 2
     assert [e.status for e in _state(entry_ids)] == ["offered", "offered"]
     assert db.session.get(GameSlot, slot.id).booked_count == 3
-    assert offer_waitlist_seats(slot.id) == 0  # running again offers nothing twice
+    assert boundary.run_unit(offer_waitlist_seats, slot.id) == 0  # running again offers nothing twice
 
 
 def test_offer_expiry_job_passes_an_overdue_offer_on(queue):
@@ -120,14 +120,14 @@ def test_offer_expiry_job_passes_an_overdue_offer_on(queue):
 
     slot, holder, booking_id, parents, entry_ids = queue
     cancel_booking(booking_id, actor_id=holder.id)
-    tx.commit()
+    boundary.commit()
     first, _ = _state(entry_ids)
     # The deadline passed (set in the past rather than waiting for the clock).
     first.offer_expires_at = utcnow() - timedelta(seconds=1)
     db.session.get(Booking, first.offered_booking_id).hold_expires_at = first.offer_expires_at
     db.session.commit()
 
-    expire_waitlist_offers()
+    boundary.run_unit(expire_waitlist_offers)
     first, second = _state(entry_ids)
     assert first.status == "expired"
     assert second.status == "offered"
@@ -149,7 +149,7 @@ def test_concurrent_offer_rounds_offer_a_seat_once(app, queue):
     def worker():
         with app.app_context():
             barrier.wait()
-            results.append(offer_waitlist_seats(slot_id))
+            results.append(boundary.run_unit(offer_waitlist_seats, slot_id))
 
     threads = [threading.Thread(target=worker) for _ in range(2)]
     for t in threads:
@@ -178,15 +178,15 @@ def test_a_child_booked_meanwhile_is_passed_over(client, queue):
         promo_code=None,
         source="app",
     )
-    tx.commit()
+    boundary.commit()
     db.session.get(GameSlot, slot.id).capacity = 3
     db.session.commit()
     # Before the offer round ran, an admin moved the first child's seat into this slot.
     item_id = db.session.scalar(
         sa.select(BookingItem.id).where(BookingItem.booking_id == elsewhere.id))
     move_item(elsewhere.id, item_id, slot.id)
-    tx.commit()
-    assert offer_waitlist_seats(slot.id) == 1
+    boundary.commit()
+    assert boundary.run_unit(offer_waitlist_seats, slot.id) == 1
     first, second = _state(entry_ids)
     assert (first.status, second.status) == ("cancelled", "offered")
     listed = client.get("/api/waiting-list", headers=auth_headers(parents[0])).get_json()["items"]
@@ -215,7 +215,7 @@ def test_a_seat_freed_for_the_queue_is_not_sold_to_whoever_asks_first(client, qu
                          headers=auth_headers(newcomer))
     assert joined.status_code == 201 and joined.get_json()["position"] == 3
 
-    assert offer_waitlist_seats(slot.id) == 1
+    assert boundary.run_unit(offer_waitlist_seats, slot.id) == 1
     first, second = _state(entry_ids)
     assert (first.status, second.status) == ("offered", "waiting")
     assert db.session.get(GameSlot, slot.id).booked_count == 2
@@ -236,7 +236,7 @@ def _edit_slot(admin, slot, **changes):
     game = db.session.get(EventGame, slot.event_game_id)
     update_event(game.event_id, {"games": [{"id": game.id, "slots": [{"id": slot.id, **changes}]}]},
                  Actor(admin.id))
-    tx.commit()
+    boundary.commit()
 
 
 def test_reopening_a_closed_slot_offers_the_seat_freed_meanwhile(queue):
@@ -248,7 +248,7 @@ def test_reopening_a_closed_slot_offers_the_seat_freed_meanwhile(queue):
     admin = UserFactory(role="admin")
     _edit_slot(admin, slot, is_open=False)
     cancel_booking(booking_id, actor_id=holder.id, by_admin=True)
-    tx.commit()
+    boundary.commit()
     assert [e.status for e in _state(entry_ids)] == ["waiting", "waiting"]
     _edit_slot(admin, slot, is_open=True)
     assert [e.status for e in _state(entry_ids)] == ["offered", "waiting"]
@@ -263,9 +263,9 @@ def test_the_periodic_job_offers_a_seat_no_round_was_queued_for(queue):
     slot, _, booking_id, parents, entry_ids = queue
     # The seat freed behind the engine's back: no offer round queued.
     db.session.execute(sa.update(GameSlot).where(GameSlot.id == slot.id).values(capacity=2))
-    tx.commit()
+    boundary.commit()
     assert [e.status for e in _state(entry_ids)] == ["waiting", "waiting"]
-    expire_waitlist_offers()
+    boundary.run_unit(expire_waitlist_offers)
     assert [e.status for e in _state(entry_ids)] == ["offered", "waiting"]
 
 
@@ -280,10 +280,10 @@ def test_joining_waits_for_a_seat_being_freed(app, queue, monkeypatch):
     # Empty the queue first, so the freed seat would go to whoever asks.
     for parent, entry_id in zip(parents, entry_ids, strict=True):
         waitlist.leave(parent.id, entry_id)
-    tx.commit()
+    boundary.commit()
     joiner = UserFactory()
     child = ChildFactory(parent=joiner)
-    tx.commit()
+    boundary.commit()
     joiner_id, child_id, slot_id = joiner.id, child.id, slot.id
     in_join, go = threading.Event(), threading.Event()
     real = waitlist.check_eligible
@@ -301,9 +301,9 @@ def test_joining_waits_for_a_seat_being_freed(app, queue, monkeypatch):
         with app.app_context():
             try:
                 out["entry"] = waitlist.join(joiner_id, slot_id, child_id).id
-                tx.commit()
+                boundary.commit()
             except Exception as exc:  # noqa: BLE001 - reported to the test
-                tx.rollback()
+                boundary.rollback()
                 out["error"] = getattr(exc, "code", repr(exc))
             finally:
                 db.session.remove()
@@ -334,7 +334,7 @@ def _cancel_in_thread(app, booking_id, holder_id):
     with app.app_context():
         try:
             cancel_booking(booking_id, actor_id=holder_id)
-            tx.commit()
+            boundary.commit()
         finally:
             db.session.remove()
 
@@ -345,7 +345,7 @@ def test_a_seat_owed_to_the_queue_is_not_shown_as_free(client, queue):
     slot, _, booking_id, parents, entry_ids = queue
     # The seat frees behind the engine's back (no offer round yet).
     db.session.execute(sa.update(GameSlot).where(GameSlot.id == slot.id).values(capacity=2))
-    tx.commit()
+    boundary.commit()
     event_id = db.session.get(EventGame, slot.event_game_id).event_id
     detail = client.get(f"/api/events/{event_id}").get_json()
     [shown] = [s for g in detail["games"] for s in g["slots"] if s["id"] == slot.id]
