@@ -17,6 +17,7 @@ def create_app(config: type[Config] | dict | None = None) -> Flask:
     from nibog.core.errors import register_error_handlers
     from nibog.core.i18n import init_i18n
     from nibog.core.logging import configure_logging
+    from nibog.core.security_headers import install_security_headers
     from nibog.core.sessions import PageSessionInterface
 
     app = Flask(
@@ -64,6 +65,7 @@ def create_app(config: type[Config] | dict | None = None) -> Flask:
     import nibog.models  # noqa: F401  - the whole schema, for Alembic and relationships
 
     register_error_handlers(app)
+    install_security_headers(app)
     require_json_bodies(app)
     register_jwt_callbacks(app)
     _register_login_loader()

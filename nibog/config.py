@@ -105,6 +105,17 @@ class Config:
 
     MAX_CONTENT_LENGTH = _int("MAX_CONTENT_LENGTH", 1024 * 1024)
 
+    # Browser security (nibog/core/security_headers.py). CORS_ORIGINS: the exact origins whose
+    # scripts may call /api (comma-separated, e.g. https://app.nibog.in); none by default.
+    CORS_ORIGINS = os.environ.get("CORS_ORIGINS", "")
+    SECURITY_HSTS = _bool("SECURITY_HSTS", False)
+    SESSION_COOKIE_HTTPONLY = True
+    SESSION_COOKIE_SAMESITE = "Lax"
+    SESSION_COOKIE_SECURE = _bool("SESSION_COOKIE_SECURE", False)
+    REMEMBER_COOKIE_HTTPONLY = True
+    REMEMBER_COOKIE_SAMESITE = "Lax"
+    REMEMBER_COOKIE_SECURE = SESSION_COOKIE_SECURE
+
     # Business settings
     BOOKING_HOLD_SECONDS = _int("BOOKING_HOLD_SECONDS", 900)
     REFUND_FULL_BEFORE_HOURS = _int("REFUND_FULL_BEFORE_HOURS", 48)
@@ -208,6 +219,10 @@ class ProductionConfig(Config):
     RAZORPAY_WEBHOOK_SECRET = os.environ.get("RAZORPAY_WEBHOOK_SECRET", "")
     NOTIFY_WEBHOOK_SECRET = os.environ.get("NOTIFY_WEBHOOK_SECRET", "")
     JOBS_HANDOFF = os.environ.get("JOBS_HANDOFF", "relay")
+    # Served over HTTPS only (behind the proxy that terminates TLS).
+    SECURITY_HSTS = _bool("SECURITY_HSTS", True)
+    SESSION_COOKIE_SECURE = _bool("SESSION_COOKIE_SECURE", True)
+    REMEMBER_COOKIE_SECURE = SESSION_COOKIE_SECURE
     REQUIRED_SECRETS = ("SECRET_KEY", "JWT_SECRET_KEY", "DATABASE_URL", "REDIS_URL")
 
     @classmethod
