@@ -150,6 +150,8 @@ class Config:
     MAIL_DEFAULT_SENDER = os.environ.get("MAIL_DEFAULT_SENDER", "NIBOG <no-reply@nibog.in>")
     STAFF_NOTIFY_EMAIL = os.environ.get("STAFF_NOTIFY_EMAIL", "support@nibog.in")
     SMS_BACKEND = os.environ.get("SMS_BACKEND", "console")
+    # Where console backends append whole messages (codes, links); never the log.
+    CONSOLE_OUTBOX_FILE = os.environ.get("CONSOLE_OUTBOX_FILE", "")
     WHATSAPP_BACKEND = os.environ.get("WHATSAPP_BACKEND", "console")
     NOTIFY_WEBHOOK_SECRET = os.environ.get("NOTIFY_WEBHOOK_SECRET", "dev-notify-webhook-secret")
     MAIL_USE_SSL = _bool("MAIL_USE_SSL", False)
@@ -193,6 +195,10 @@ class Config:
 
 class DevelopmentConfig(Config):
     DEBUG = False
+    # `make run`: the sign-in codes and links the console backends "send" are read here.
+    CONSOLE_OUTBOX_FILE = os.environ.get(
+        "CONSOLE_OUTBOX_FILE", str(ROOT / "instance" / "console-outbox.txt")
+    )
 
 
 class TestingConfig(Config):
@@ -254,8 +260,8 @@ class ProductionConfig(Config):
         log = logging.getLogger("nibog.config")
         for name in ("MAIL_BACKEND", "SMS_BACKEND"):
             if settings.get(name, "console") == "console":
-                log.warning("%s is console in production: messages (OTP codes too) go to the "
-                            "log, not to people", name)
+                log.warning("%s is console in production: messages (OTP codes too) reach "
+                            "nobody", name)
         if not settings.get("TRUSTED_PROXY_COUNT"):
             log.warning("TRUSTED_PROXY_COUNT is 0: behind a proxy every per-IP rate limit is "
                         "shared by all clients")
