@@ -37,7 +37,8 @@ def create_app(config: type[Config] | dict | None = None) -> Flask:
     base.validate(app.config)
 
     _configure_database(app)
-    app.config.setdefault("WTF_CSRF_CHECK_DEFAULT", False)  # API uses tokens; forms opt in
+    # Every form post is checked; the API and webhooks (tokens, signatures) are exempted below.
+    app.config.setdefault("WTF_CSRF_CHECK_DEFAULT", True)
     app.config["RATELIMIT_STORAGE_URI"] = app.config.get("REDIS_URL") or "memory://"
     app.config["RATELIMIT_ENABLED"] = app.config.get("RATELIMIT_ENABLED", True)
 
@@ -71,6 +72,7 @@ def create_app(config: type[Config] | dict | None = None) -> Flask:
     _register_login_loader()
     for blueprint in blueprints.API_BLUEPRINTS:
         api.register_blueprint(blueprint)
+        ext.csrf.exempt(blueprint)  # bearer tokens and signatures, never the cookie
     for blueprint in blueprints.PAGE_BLUEPRINTS:
         app.register_blueprint(blueprint)
     _document_security(app, api)

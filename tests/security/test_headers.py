@@ -113,3 +113,36 @@ def test_cors_only_for_configured_origins(app, client, monkeypatch):
     monkeypatch.setitem(app.config, "CORS_ORIGINS", "")
     resp = client.get("/api/events", headers={"Origin": "https://app.nibog.in"})
     assert "Access-Control-Allow-Origin" not in resp.headers
+
+
+# Form posts a third party makes on purpose (the gateway returns the parent's browser here).
+CSRF_EXEMPT = {("POST", "/payments/phonepe/return/<merchant_transaction_id>")}
+
+
+def test_every_page_form_needs_its_csrf_token(app, client, monkeypatch):
+    """CSRF is on by default for every route outside /api and /webhooks: a post without the
+    form's token is refused before the view runs, for any page route added later too."""
+    monkeypatch.setitem(app.config, "WTF_CSRF_ENABLED", True)
+    checked = 0
+    for method, rule, _tag in routes(app):
+        if method == "GET" or rule.startswith(("/api/", "/webhooks/")) or \
+                (method, rule) in CSRF_EXEMPT:
+            continue
+        resp = client.open(url_for_rule(rule, {}), method=method, data={"token": "x"})
+        assert resp.status_code == 400 and b"CSRF" in resp.data, (method, rule, resp.status_code)
+        checked += 1
+    assert checked >= 2
+    # The API is not affected: tokens, not cookies.
+    assert client.post("/api/auth/login", json={"email": "a@b.c", "password": "x" * 8}
+                       ).status_code == 401
+
+
+def test_a_new_page_form_is_csrf_checked_without_asking(database_urls):
+    from nibog import create_app
+
+    db_url, redis_url = database_urls
+    fresh = create_app({"SQLALCHEMY_DATABASE_URI": db_url.render_as_string(hide_password=False),
+                        "REDIS_URL": redis_url, "WTF_CSRF_ENABLED": True})
+    fresh.add_url_rule("/a-new-form", "a_new_form", lambda: "changed", methods=["POST"])
+    resp = fresh.test_client().post("/a-new-form", data={"x": "1"})
+    assert resp.status_code == 400 and b"CSRF" in resp.data
