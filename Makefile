@@ -6,7 +6,7 @@ export FLASK_APP := wsgi
 # pip reads pinned versions; quiet so CI logs stay readable.
 PIP_FLAGS := --disable-pip-version-check -q
 
-.PHONY: run test lint bench worker migrate check clean translations extract-messages
+.PHONY: run test lint bench worker migrate check clean fuzz translations extract-messages
 
 $(BIN)/activate:
 	$(PYTHON) -m venv $(VENV)
@@ -35,6 +35,10 @@ run: $(VENV)/.installed translations
 
 test: $(VENV)/.installed translations
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+# Schemathesis with many more generated requests per operation than the suite's 8.
+fuzz: $(VENV)/.installed
+	FUZZ_EXAMPLES=$${FUZZ_EXAMPLES:-200} $(BIN)/python -m pytest -q -s tests/security/test_fuzz_openapi.py
 
 lint: $(VENV)/.installed
 	$(BIN)/ruff check nibog tests bench worker.py wsgi.py
