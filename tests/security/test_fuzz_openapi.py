@@ -62,7 +62,7 @@ def _operations(app):
         yield result.ok()
 
 
-def _fuzz(op, headers, mode) -> list[str]:
+def _fuzz(op, headers, mode, calls: list) -> list[str]:
     """Run the operation's generated cases; the failures, one line each (empty when none)."""
     failures: list[str] = []
 
@@ -71,6 +71,7 @@ def _fuzz(op, headers, mode) -> list[str]:
               suppress_health_check=list(HealthCheck), phases=[Phase.generate])
     @seed(SEED)
     def run(case):
+        calls.append(1)
         try:
             case.call_and_validate(headers=headers, checks=CHECKS)
         except (Exception, BaseExceptionGroup) as exc:
@@ -96,14 +97,15 @@ def test_api_survives_generated_requests(app, persona):
 
     with app.test_request_context():
         headers = _headers(persona)
-    failures, operations = [], 0
+    failures, operations, calls = [], 0, []
     for op in _operations(app):
         if (op.method.upper(), op.path) in ENDS_OWN_SESSION:
             continue
         operations += 1
         for mode in (GenerationMode.POSITIVE, GenerationMode.NEGATIVE):
-            failures += _fuzz(op, headers, mode)
-    print(f"fuzz {persona}: {operations} operations x {EXAMPLES} examples x 2 modes")
+            failures += _fuzz(op, headers, mode, calls)
+    print(f"fuzz {persona}: {operations} operations, {len(calls)} requests "
+          f"(at most {EXAMPLES} per operation and mode), {len(failures)} failing")
     assert failures == [], "\n".join(failures)
 
 
