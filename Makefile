@@ -6,7 +6,7 @@ export FLASK_APP := wsgi
 # pip reads pinned versions; quiet so CI logs stay readable.
 PIP_FLAGS := --disable-pip-version-check -q
 
-.PHONY: run test lint bench worker migrate check clean fuzz translations extract-messages
+.PHONY: run test lint bench worker migrate check clean translations extract-messages cluster-test fuzz
 
 $(BIN)/activate:
 	$(PYTHON) -m venv $(VENV)
@@ -42,6 +42,7 @@ fuzz: $(VENV)/.installed
 
 lint: $(VENV)/.installed
 	$(BIN)/ruff check nibog tests bench worker.py wsgi.py
+	PYTHONPATH=. $(BIN)/lint-imports
 
 check: $(VENV)/.installed
 	$(BIN)/flask db check
@@ -51,6 +52,13 @@ worker: $(VENV)/.installed
 
 bench: $(VENV)/.installed
 	$(BIN)/python bench/run.py
+
+# The production shape on this machine (deploy/cluster.sh: HAProxy, 2 web, 2 workers, PgBouncer,
+# primary + streaming replica, Redis; Debian packages pgbouncer haproxy postgresql redis-server)
+# and the booking race through it; the cluster is taken down whatever the outcome.
+cluster-test: $(VENV)/.installed
+	bash deploy/cluster.sh up
+	$(BIN)/python deploy/cluster_test.py; rc=$$?; bash deploy/cluster.sh down; exit $$rc
 
 clean:
 	rm -rf $(VENV) instance/nibog.db

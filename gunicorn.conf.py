@@ -45,6 +45,31 @@ if worker_class == "gthread":
     os.environ.setdefault("DB_POOL_SIZE", str(threads))
     os.environ.setdefault("DB_MAX_OVERFLOW", "2")
 
+# Prometheus multiprocess mode (nibog/core/metrics.py): every worker writes its counters to files
+# here and /metrics, answered by any worker, adds them up. Set before any worker imports
+# prometheus_client; one directory per gunicorn instance (on_starting empties it).
+if not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+    import tempfile
+
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="nibog-metrics-")
+
+
+def on_starting(server):
+    """A fresh start: counters from a previous run's workers would be added to this one's."""
+    import glob
+
+    directory = os.environ["PROMETHEUS_MULTIPROC_DIR"]
+    os.makedirs(directory, exist_ok=True)
+    for path in glob.glob(os.path.join(directory, "*.db")):
+        os.remove(path)
+
+
+def child_exit(server, worker):
+    """A dead worker's live gauges must not be reported; its counters stay in the sums."""
+    from prometheus_client import multiprocess
+
+    multiprocess.mark_process_dead(worker.pid)
+
 
 def post_fork(server, worker):
     """GIL switch interval (bench lever); under gevent, psycopg2 yielding to other greenlets.

@@ -11,9 +11,16 @@ import logging
 import os
 import sys
 
-from nibog import create_app
-from nibog.core.jobs import QUEUES
-from nibog.extensions import db, get_redis
+if os.environ.get("WORKER_METRICS_PORT") and not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+    # Multiprocess metrics are chosen when prometheus_client is imported (by nibog, below):
+    # the worker and any work horse it forks then write to files its listener adds up.
+    import tempfile
+
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="nibog-worker-metrics-")
+
+from nibog import create_app  # noqa: E402
+from nibog.core.jobs import QUEUES  # noqa: E402
+from nibog.extensions import db, get_redis  # noqa: E402
 
 log = logging.getLogger("nibog.worker")
 
@@ -83,9 +90,29 @@ def yield_cpu_to_web() -> None:
         pass  # no autogroups (or not Linux): os.nice above is what applies
 
 
+def serve_metrics() -> None:
+    """``WORKER_METRICS_PORT``: this worker's job counters on their own /metrics listener.
+
+    On the web machine the worker can instead share the web's PROMETHEUS_MULTIPROC_DIR (the web's
+    /metrics then includes it). The top of this module chose the multiprocess directory
+    before anything imported prometheus_client.
+    """
+    port = os.environ.get("WORKER_METRICS_PORT")
+    if not port:
+        return
+    from prometheus_client import CollectorRegistry, multiprocess, start_http_server
+
+    registry = CollectorRegistry()
+    multiprocess.MultiProcessCollector(registry)
+    # Loopback by default: the scraper reaches it through the host's own network policy.
+    start_http_server(int(port), addr=os.environ.get("WORKER_METRICS_ADDR", "127.0.0.1"),
+                      registry=registry)
+
+
 def main(argv: list[str]) -> int:
     from rq import Queue
 
+    serve_metrics()
     NibogWorker = _worker_class()  # noqa: N806
     yield_cpu_to_web()
 
@@ -97,7 +124,7 @@ def main(argv: list[str]) -> int:
             return 1
         names = argv or os.environ.get("RQ_QUEUES", ",".join(QUEUES)).split(",")
         from nibog.core.cpu_pacing import pacer_for_worker
-        from nibog.core.jobs import relay_outbox
+        from nibog.core.outbox import relay_outbox
         from nibog.core.periodic import register_periodic_jobs
         from nibog.tasks import PERIODIC_JOBS
 
@@ -140,7 +167,7 @@ def _start_relay(app):
     """With JOBS_HANDOFF=relay the requests leave committed jobs in the outbox: push them."""
     import threading
 
-    from nibog.core.jobs import run_relay
+    from nibog.core.outbox import run_relay
 
     if app.config.get("JOBS_HANDOFF") != "relay":
         return None

@@ -11,7 +11,7 @@ from nibog.config import Config, config_from_env
 def create_app(config: type[Config] | dict | None = None) -> Flask:
     from nibog import blueprints
     from nibog import extensions as ext
-    from nibog.core import boundary
+    from nibog.core import boundary, outbox  # noqa: F401 - outbox: the after-commit hand-over
     from nibog.core.api import Api, require_json_bodies
     from nibog.core.auth import register_jwt_callbacks
     from nibog.core.errors import register_error_handlers
@@ -75,11 +75,17 @@ def create_app(config: type[Config] | dict | None = None) -> Flask:
         ext.csrf.exempt(blueprint)  # bearer tokens and signatures, never the cookie
     for blueprint in blueprints.PAGE_BLUEPRINTS:
         app.register_blueprint(blueprint)
+    if app.config.get("METRICS_ENABLED", True):
+        app.register_blueprint(blueprints.METRICS_BLUEPRINT)
     _document_security(app, api)
     # One transaction per request and per command (nibog.core.boundary); jobs get theirs from
     # the job runner.
     boundary.install_request_boundary(app)
     _install_full_slot_gate(app)
+    # Last: the outermost WSGI layer, so it times the gate's answers too.
+    from nibog.core.observability import init_observability
+
+    init_observability(app)
 
     from nibog.cli import register_cli
 
@@ -95,6 +101,8 @@ def _root():
 
 
 def _configure_database(app: Flask) -> None:
+    from nibog.core import locking
+
     uri = app.config["SQLALCHEMY_DATABASE_URI"]
     options = dict(app.config.get("SQLALCHEMY_ENGINE_OPTIONS") or {})
     if uri.startswith("sqlite"):
@@ -104,6 +112,10 @@ def _configure_database(app: Flask) -> None:
         options.setdefault("max_overflow", app.config["DB_MAX_OVERFLOW"])
         options.setdefault("pool_pre_ping", app.config["DB_POOL_PRE_PING"])
         options.setdefault("pool_recycle", 1800)
+        connect_args = dict(options.get("connect_args") or {})
+        for key, value in locking.connect_options(app.config["DB_LOCK_TIMEOUT_MS"]).items():
+            connect_args.setdefault(key, value)
+        options["connect_args"] = connect_args
     if app.config.get("ENV_NAME") == "production":
         # A failed statement's values (addresses, phone numbers) stay out of the error logs.
         options.setdefault("hide_parameters", True)
@@ -143,7 +155,7 @@ def _register_login_loader() -> None:
 
 
 def _install_full_slot_gate(app: Flask) -> None:
-    # Outermost, so a burst's "slot full" answers skip the framework (nibog.booking.full_slot_gate).
-    from nibog.booking.full_slot_gate import install_full_slot_gate
+    # Outermost, so a burst's "slot full" answers skip the framework (nibog.booking.fastpath.gate).
+    from nibog.booking.fastpath.gate import install_full_slot_gate
 
     install_full_slot_gate(app)

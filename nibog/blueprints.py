@@ -12,7 +12,8 @@ from nibog.admin import api as admin_api
 from nibog.auth import api as auth_api
 from nibog.booking import admin_api as booking_admin_api
 from nibog.booking import api as booking_api
-from nibog.booking import reviews_api, waitlist_api
+from nibog.booking import reviews_api
+from nibog.booking.waitlist import api as waitlist_api
 from nibog.catalog import admin_api as catalog_admin_api
 from nibog.catalog import api as catalog_api
 from nibog.catalog import promo_admin_api
@@ -22,6 +23,7 @@ from nibog.core import health
 from nibog.documents import api as documents_api
 from nibog.integrations import webhooks as partner_webhooks
 from nibog.notifications import webhooks as notification_webhooks
+from nibog.ops import scrape
 from nibog.payments import api as payments_api
 from nibog.payments import sandbox_views
 from nibog.payments import webhooks as payment_webhooks
@@ -55,3 +57,6 @@ PAGE_BLUEPRINTS = [
     web_views.bp,
     password_reset.bp,
 ]
+
+# Prometheus scrapes it (METRICS_ENABLED); protected by network or bearer token.
+METRICS_BLUEPRINT = scrape.bp

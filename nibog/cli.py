@@ -55,6 +55,8 @@ def _feature_cli():
     from nibog.booking import cli as booking_cli
     from nibog.integrations import cli as integrations_cli
     from nibog.notifications import cli as notifications_cli
+    from nibog.ops import cli as ops_cli
     from nibog.payments import cli as payments_cli
 
-    return [m.register_cli for m in (booking_cli, payments_cli, notifications_cli, integrations_cli)]
+    return [m.register_cli
+            for m in (booking_cli, payments_cli, notifications_cli, integrations_cli, ops_cli)]

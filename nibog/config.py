@@ -60,10 +60,12 @@ class Config:
     # A `SELECT 1` before every checkout catches connections a PostgreSQL restart killed; without
     # it the first request on each dead connection fails once (then the pool is refreshed).
     DB_POOL_PRE_PING = _bool("DB_POOL_PRE_PING", True)
+    # A row lock waited for longer than this fails (503 busy) instead of piling up connections.
+    DB_LOCK_TIMEOUT_MS = _int("DB_LOCK_TIMEOUT_MS", 5000)
 
     REDIS_URL = os.environ.get("REDIS_URL") or None
     # POST /api/bookings for a slot Redis marks full is answered before Flask
-    # (nibog/booking/full_slot_gate.py); off = every request takes the view's path.
+    # (nibog/booking/fastpath/gate.py); off = every request takes the view's path.
     FULL_SLOT_GATE = _bool("FULL_SLOT_GATE", True)
     # Connections one process keeps to Redis. Past the limit a caller waits up to
     # REDIS_POOL_TIMEOUT seconds for a free one instead of failing ("Too many connections"),
@@ -136,6 +138,14 @@ class Config:
     PHONEPE_SALT_KEY = os.environ.get("PHONEPE_SALT_KEY", "")
     PHONEPE_SALT_INDEX = os.environ.get("PHONEPE_SALT_INDEX", "1")
     PHONEPE_ENV = os.environ.get("PHONEPE_ENV", "uat")
+    # v2: Standard Checkout with OAuth (what PhonePe onboards on); v1: the salt-key flow above.
+    PHONEPE_API = os.environ.get("PHONEPE_API", "v2")
+    PHONEPE_CLIENT_ID = os.environ.get("PHONEPE_CLIENT_ID", "")
+    PHONEPE_CLIENT_SECRET = os.environ.get("PHONEPE_CLIENT_SECRET", "")
+    PHONEPE_CLIENT_VERSION = os.environ.get("PHONEPE_CLIENT_VERSION", "1")
+    # The pair set on PhonePe's dashboard for webhooks: they send sha256("user:password").
+    PHONEPE_WEBHOOK_USERNAME = os.environ.get("PHONEPE_WEBHOOK_USERNAME", "")
+    PHONEPE_WEBHOOK_PASSWORD = os.environ.get("PHONEPE_WEBHOOK_PASSWORD", "")
 
     # Sign-in
     GOOGLE_CLIENT_ID = os.environ.get("GOOGLE_CLIENT_ID", "")
@@ -160,10 +170,43 @@ class Config:
     TWILIO_AUTH_TOKEN = os.environ.get("TWILIO_AUTH_TOKEN", "")
     TWILIO_SMS_FROM = os.environ.get("TWILIO_SMS_FROM", "")
     TWILIO_STATUS_CALLBACK = os.environ.get("TWILIO_STATUS_CALLBACK", "")
+    # India (SMS_BACKEND=exotel): DLT principal entity id, and one DLT template id per message
+    # type in SMS_DLT_TEMPLATE_<TYPE> (read from the environment by name, see below).
+    SMS_DLT_ENTITY_ID = os.environ.get("SMS_DLT_ENTITY_ID", "")
+    EXOTEL_ACCOUNT_SID = os.environ.get("EXOTEL_ACCOUNT_SID", "")
+    EXOTEL_API_KEY = os.environ.get("EXOTEL_API_KEY", "")
+    EXOTEL_API_TOKEN = os.environ.get("EXOTEL_API_TOKEN", "")
+    EXOTEL_SUBDOMAIN = os.environ.get("EXOTEL_SUBDOMAIN", "api.in.exotel.com")
+    EXOTEL_SMS_FROM = os.environ.get("EXOTEL_SMS_FROM", "")
+    EXOTEL_STATUS_CALLBACK = os.environ.get("EXOTEL_STATUS_CALLBACK", "")
+    # The class body's namespace: every SMS_DLT_TEMPLATE_* variable becomes a setting.
+    locals().update(
+        {name: value for name, value in os.environ.items() if name.startswith("SMS_DLT_TEMPLATE_")}
+    )
     # SNS topics whose SES notifications /webhooks/ses accepts (comma-separated ARNs).
     SES_SNS_TOPIC_ARNS = os.environ.get("SES_SNS_TOPIC_ARNS", "")
+    # An SNS message older than this is refused (a captured one cannot be replayed later).
+    SNS_MAX_MESSAGE_AGE_SECONDS = _int("SNS_MAX_MESSAGE_AGE_SECONDS", 3600)
     WHATSAPP_TOKEN = os.environ.get("WHATSAPP_TOKEN", "")
     WHATSAPP_PHONE_NUMBER_ID = os.environ.get("WHATSAPP_PHONE_NUMBER_ID", "")
+    WHATSAPP_GRAPH_VERSION = os.environ.get("WHATSAPP_GRAPH_VERSION", "v24.0")
+    # The Meta app's secret (X-Hub-Signature-256 of status webhooks) and the token Meta echoes
+    # when the webhook is registered.
+    WHATSAPP_APP_SECRET = os.environ.get("WHATSAPP_APP_SECRET", "")
+    WHATSAPP_VERIFY_TOKEN = os.environ.get("WHATSAPP_VERIFY_TOKEN", "")
+    # Approved template names per message type (empty: that type goes as text).
+    WHATSAPP_TEMPLATE_BOOKING_CONFIRMED = os.environ.get(
+        "WHATSAPP_TEMPLATE_BOOKING_CONFIRMED", "booking_confirmed"
+    )
+    WHATSAPP_TEMPLATE_EVENT_REMINDER = os.environ.get(
+        "WHATSAPP_TEMPLATE_EVENT_REMINDER", "event_reminder"
+    )
+    WHATSAPP_TEMPLATE_CERTIFICATE_READY = os.environ.get(
+        "WHATSAPP_TEMPLATE_CERTIFICATE_READY", "certificate_ready"
+    )
+    WHATSAPP_TEMPLATE_LANGUAGE = os.environ.get("WHATSAPP_TEMPLATE_LANGUAGE", "en")
+    # Send confirmations, reminders and certificate notices on WhatsApp too.
+    WHATSAPP_NOTIFY = _bool("WHATSAPP_NOTIFY", False)
 
     # Files (tickets, certificates, reports)
     STORAGE_BACKEND = os.environ.get("STORAGE_BACKEND", "local")
@@ -173,6 +216,12 @@ class Config:
     STORAGE_S3_REGION = os.environ.get("STORAGE_S3_REGION", "us-east-1")
     STORAGE_S3_ACCESS_KEY_ID = os.environ.get("STORAGE_S3_ACCESS_KEY_ID", "")
     STORAGE_S3_SECRET_ACCESS_KEY = os.environ.get("STORAGE_S3_SECRET_ACCESS_KEY", "")
+    # Static keys are optional: without them boto3's chain finds temporary role credentials.
+    STORAGE_S3_SESSION_TOKEN = os.environ.get("STORAGE_S3_SESSION_TOKEN", "")
+    STORAGE_S3_ADDRESSING_STYLE = os.environ.get("STORAGE_S3_ADDRESSING_STYLE", "")
+    STORAGE_S3_MAX_ATTEMPTS = _int("STORAGE_S3_MAX_ATTEMPTS", 5)
+    STORAGE_S3_MULTIPART_MB = _int("STORAGE_S3_MULTIPART_MB", 16)
+    STORAGE_URL_EXPIRES_SECONDS = _int("STORAGE_URL_EXPIRES_SECONDS", 300)
 
     # OpenAPI (flask-smorest)
     API_TITLE = "NIBOG API"
@@ -185,6 +234,27 @@ class Config:
 
     LOG_LEVEL = os.environ.get("LOG_LEVEL", "INFO")
     LOG_JSON = _bool("LOG_JSON", True)
+    # One JSON line per request (nibog.core.observability): id, route, status, duration, user.
+    ACCESS_LOG = _bool("ACCESS_LOG", True)
+
+    # Observability (nibog.core.metrics, nibog.core.observability; docs/operations.md).
+    METRICS_ENABLED = _bool("METRICS_ENABLED", True)
+    # Who may read /metrics: these networks (as ProxyFix resolves the client), or anyone with
+    # ``Authorization: Bearer $METRICS_TOKEN``.
+    METRICS_ALLOWED_NETWORKS = os.environ.get("METRICS_ALLOWED_NETWORKS", "127.0.0.1/32,::1/128")
+    METRICS_TOKEN = os.environ.get("METRICS_TOKEN", "")
+    # How long the database and queue figures of a scrape are shared by every scraper.
+    METRICS_STATE_SECONDS = float(os.environ.get("METRICS_STATE_SECONDS") or 10)
+    SENTRY_DSN = os.environ.get("SENTRY_DSN", "")
+    SENTRY_TRACES_SAMPLE_RATE = float(os.environ.get("SENTRY_TRACES_SAMPLE_RATE") or 0)
+    RELEASE = os.environ.get("RELEASE", "")
+
+    # Backups (nibog.ops.backup): where `flask backup` writes, and how many it keeps.
+    BACKUP_PREFIX = os.environ.get("BACKUP_PREFIX", "backups")
+    BACKUP_KEEP = _int("BACKUP_KEEP", 14)
+    # Retention (nibog.ops.retention): message logs, and guest placeholders nobody came back for.
+    NOTIFICATION_LOG_DAYS = _int("NOTIFICATION_LOG_DAYS", 180)
+    GUEST_PLACEHOLDER_DAYS = _int("GUEST_PLACEHOLDER_DAYS", 90)
 
     REQUIRED_SECRETS: tuple[str, ...] = ()
 
@@ -215,6 +285,8 @@ class TestingConfig(Config):
     WTF_CSRF_ENABLED = False
     LOG_JSON = False
     LOG_LEVEL = "WARNING"
+    ACCESS_LOG = False
+    METRICS_STATE_SECONDS = 0.0
 
 
 class ProductionConfig(Config):
@@ -241,9 +313,13 @@ class ProductionConfig(Config):
                 if not os.environ.get(n)
             ]
         if settings.get("PAYMENT_PROVIDER") == "phonepe":
-            missing += [
-                n for n in ("PHONEPE_MERCHANT_ID", "PHONEPE_SALT_KEY") if not os.environ.get(n)
-            ]
+            needed = (
+                ("PHONEPE_MERCHANT_ID", "PHONEPE_SALT_KEY")
+                if settings.get("PHONEPE_API", "v2") == "v1"
+                else ("PHONEPE_CLIENT_ID", "PHONEPE_CLIENT_SECRET", "PHONEPE_CLIENT_VERSION",
+                      "PHONEPE_WEBHOOK_USERNAME", "PHONEPE_WEBHOOK_PASSWORD")
+            )
+            missing += [n for n in needed if not os.environ.get(n)]
         if missing:
             raise RuntimeError(
                 "Refusing to start in production without: " + ", ".join(sorted(set(missing)))

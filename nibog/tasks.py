@@ -8,16 +8,17 @@ on its own, and how often.
 from __future__ import annotations
 
 from nibog.booking import tasks as booking
-from nibog.booking import waitlist_tasks as waitlist
-from nibog.core import housekeeping, jobs
+from nibog.booking.waitlist import tasks as waitlist
+from nibog.core import housekeeping, outbox
 from nibog.core.periodic import PeriodicJob
 from nibog.notifications import tasks as notifications
+from nibog.ops import retention
 from nibog.payments import tasks as payments
 
 PERIODIC_JOBS: list[PeriodicJob] = [
     # Jobs whose after-commit push met a Redis outage (nothing a parent must receive is lost).
-    PeriodicJob(jobs.relay_outbox, 60),
-    PeriodicJob(jobs.purge_relayed_outbox, 24 * 3600),
+    PeriodicJob(outbox.relay_outbox, 60),
+    PeriodicJob(outbox.purge_relayed_outbox, 24 * 3600),
     # Reminder the day before the event, once per booking (the job is idempotent; hourly is enough).
     PeriodicJob(notifications.send_event_reminders, 3600, "notifications"),
     # Expired idempotency keys (and OTPs when the auth module keeps them in the database).
@@ -30,4 +31,7 @@ PERIODIC_JOBS: list[PeriodicJob] = [
     PeriodicJob(booking.cancel_bookings_of_cancelled_events, 300),
     # Payments left `created` past STUCK_PAYMENT_MINUTES are settled against the gateway's status API.
     PeriodicJob(payments.reconcile_stuck_payments, 300, "payments"),
+    # Retention (nibog.ops.retention): old message logs, guests who never came back.
+    PeriodicJob(retention.purge_old_notifications, 24 * 3600),
+    PeriodicJob(retention.purge_abandoned_guests, 24 * 3600),
 ]

@@ -5,6 +5,7 @@ from __future__ import annotations
 from marshmallow import EXCLUDE, Schema, fields, validate
 
 from nibog.accounts.models import GENDERS, ROLES
+from nibog.core.email_field import EmailAddress
 from nibog.core.pagination import PageArgsSchema, page_schema
 from nibog.core.timeutil import age_in_months, isoformat_ist, today_ist
 
@@ -35,7 +36,7 @@ class ProfileSchema(UserSchema):
 
 class ProfileUpdateSchema(Lenient):
     full_name = fields.String(validate=validate.Length(min=1, max=120))
-    email = fields.Email(validate=validate.Length(max=254))
+    email = EmailAddress(validate=validate.Length(max=254))
     phone = fields.String(allow_none=True, validate=validate.Length(max=30))
     city_id = fields.Integer(allow_none=True)
 
@@ -127,7 +128,7 @@ class AdminUserListArgs(PageArgsSchema):
 
 
 class AdminUserCreateSchema(Lenient):
-    email = fields.Email(required=True, validate=validate.Length(max=254))
+    email = EmailAddress(required=True, validate=validate.Length(max=254))
     full_name = fields.String(required=True, validate=validate.Length(min=1, max=120))
     password = fields.String(validate=validate.Length(min=8, max=128), load_only=True)
     phone = fields.String(allow_none=True, validate=validate.Length(max=30))
@@ -136,7 +137,7 @@ class AdminUserCreateSchema(Lenient):
 
 
 class AdminUserUpdateSchema(Lenient):
-    email = fields.Email(validate=validate.Length(max=254))
+    email = EmailAddress(validate=validate.Length(max=254))
     full_name = fields.String(validate=validate.Length(min=1, max=120))
     phone = fields.String(allow_none=True, validate=validate.Length(max=30))
     city_id = fields.Integer(allow_none=True)

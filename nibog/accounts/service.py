@@ -193,6 +193,15 @@ def deactivate_and_anonymise(user: User) -> int:
         .values(guest_name=None, guest_email=None, guest_phone=None)
         .execution_options(synchronize_session=False)
     )
+    # The message log keeps what was sent and when (support's history), not to whom.
+    from nibog.notifications.models import NotificationLog
+
+    db.session.execute(
+        update(NotificationLog)
+        .where(NotificationLog.user_id == user.id)
+        .values(recipient="[deleted]")
+        .execution_options(synchronize_session=False)
+    )
     db.session.flush()
     return _release_unpaid_holds(user.id)
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from flask import Response
 from flask_smorest import Blueprint
 from marshmallow import Schema, fields, validate
 from sqlalchemy import select
@@ -12,6 +11,7 @@ from nibog.admin.audit import record
 from nibog.admin.models import ReportExport
 from nibog.core.auth import auth_required, current_user
 from nibog.core.pagination import PageArgsSchema, page_schema, paginate
+from nibog.documents import downloads
 
 blp = Blueprint(
     "admin_reports_jobs",
@@ -108,11 +108,7 @@ def report_status(report_id: int):
 @auth_required("admin")
 @blp.alt_response(200, description="The CSV or XLSX file", success=True)
 def report_download(report_id: int):
-    data, mime, filename = reports.report_file(report_id)
-    resp = Response(data, mimetype=mime)
-    resp.headers["Content-Disposition"] = f'attachment; filename="{filename}"'
-    resp.headers["Cache-Control"] = "private, no-store"
-    return resp
+    return downloads.send(reports.report_download(report_id))
 
 
 @blp.route("/jobs/failed", methods=["GET"])

@@ -26,6 +26,8 @@ from nibog.core import boundary
 from nibog.core.errors import AppError, NotFound
 from nibog.core.jobs import job
 from nibog.core.timeutil import IST, age_in_months, isoformat_ist, utcnow
+from nibog.documents import downloads
+from nibog.documents.downloads import Download
 from nibog.documents.storage import get_storage
 from nibog.extensions import db
 from nibog.payments.models import Payment
@@ -67,13 +69,15 @@ def get_report(report_id: int) -> ReportExport:
     return report
 
 
-def report_file(report_id: int) -> tuple[bytes, str, str]:
+def report_download(report_id: int) -> Download:
+    """A redirect to the stored file (S3), or its bytes (local storage)."""
     report = get_report(report_id)
     if report.status != "done" or not report.file_path:
         raise AppError("report_not_ready", f"The report is {report.status}, not ready yet", 409)
-    data = get_storage().get(report.file_path)
     filename = f"nibog-{report.kind}-{report.id}.{report.file_format}"
-    return data, MIME[report.file_format], filename
+    return downloads.stored(
+        report.file_path, filename=filename, content_type=MIME[report.file_format], inline=False
+    )
 
 
 # --- queries ------------------------------------------------------------------------------------

@@ -230,7 +230,23 @@ class MemoryOtpStore:
             self._data.pop(key, None)
 
 
+    def purge(self) -> int:
+        """Drop expired entries (a Redis store expires its keys by itself)."""
+        now = time.monotonic()
+        with self._lock:
+            stale = [key for key, (expires, _) in self._data.items() if expires <= now]
+            for key in stale:
+                del self._data[key]
+        return len(stale)
+
+
 _memory_store = MemoryOtpStore()
+
+
+def purge_expired() -> int:
+    """Housekeeping (``nibog.core.housekeeping.purge_expired``): expired codes and counters of
+    the embedded in-memory store."""
+    return _memory_store.purge()
 
 
 def _store():

@@ -5,12 +5,13 @@ from __future__ import annotations
 from marshmallow import Schema, fields, validate
 
 from nibog.accounts.schemas import Lenient, UserSchema
+from nibog.core.email_field import EmailAddress
 
 PASSWORD = validate.Length(min=8, max=128, error="Password must be 8 to 128 characters")
 
 
 class RegisterSchema(Lenient):
-    email = fields.Email(required=True, validate=validate.Length(max=254))
+    email = EmailAddress(required=True, validate=validate.Length(max=254))
     password = fields.String(required=True, validate=PASSWORD, load_only=True)
     full_name = fields.String(required=True, validate=validate.Length(min=1, max=120))
     phone = fields.String(allow_none=True, validate=validate.Length(max=30))

@@ -8,8 +8,9 @@ from flask import request
 from flask_smorest import Blueprint
 from sqlalchemy import select
 
-from nibog.booking import guests, holds, idempotency, service
+from nibog.booking import guests, idempotency, service
 from nibog.booking import schemas as s
+from nibog.booking.fastpath import full_marks
 from nibog.booking.models import Booking
 from nibog.booking.serialize import booking_to_dict, bookings_to_dicts
 from nibog.core.auth import auth_required, current_user, current_user_id
@@ -30,7 +31,7 @@ def _raw_body():
 
 
 def _full_mark_keys() -> list[str]:
-    return holds.full_mark_keys(_raw_body().get("items"))
+    return full_marks.full_mark_keys(_raw_body().get("items"))
 
 
 @blp.post("")

@@ -26,7 +26,7 @@ from nibog.accounts.models import Child, User
 from nibog.booking import holds
 from nibog.booking.models import Booking, BookingItem
 from nibog.booking.numbers import ALPHABET
-from nibog.core import locks
+from nibog.core import locking
 from nibog.core.errors import NotFound, ValidationFailed
 from nibog.core.secrets_compare import constant_time_equal
 from nibog.extensions import db
@@ -38,7 +38,7 @@ LOCK_PER_EMAIL = True
 
 def _lock_email(email: str) -> None:
     if LOCK_PER_EMAIL:
-        locks.hold_for_transaction(f"guest-email:{email}")
+        locking.hold_for_transaction(f"guest-email:{email}")
 
 
 def _hash_code(code: str) -> str:

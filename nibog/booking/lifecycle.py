@@ -18,8 +18,9 @@ from nibog.booking import holds, promos
 from nibog.booking.eligibility import ensure_registration_open, event_start_utc
 from nibog.booking.models import Booking, BookingAddon, BookingItem
 from nibog.booking.tasks import seats_changed
-from nibog.booking.waitlist_tasks import offer_waitlist_seats
+from nibog.booking.waitlist.tasks import offer_waitlist_seats
 from nibog.catalog.models import Event
+from nibog.core import metrics
 from nibog.core.errors import AppError, Conflict, NotFound
 from nibog.core.timeutil import isoformat_ist, utcnow
 from nibog.extensions import db
@@ -88,6 +89,13 @@ def notify_status(
         **extra,
     }
     queue_email(template, to, context, user_id=user_id, booking_id=booking.id)
+    if template == "booking_confirmed" and current_app.config.get("WHATSAPP_NOTIFY"):
+        from nibog.accounts.models import User
+        from nibog.notifications.service import queue_whatsapp_update
+
+        owner = db.session.get(User, booking.user_id) if booking.user_id else None
+        phone = (owner.phone if owner is not None else None) or booking.guest_phone
+        queue_whatsapp_update(template, phone, context, user_id=user_id, booking_id=booking.id)
 
 
 def _mark_confirmed(booking: Booking) -> None:
@@ -95,6 +103,7 @@ def _mark_confirmed(booking: Booking) -> None:
     booking.confirmed_at = utcnow()
     booking.hold_expires_at = None
     db.session.flush()
+    metrics.booking_changed("confirmed")
     notify_status(booking)
 
 
@@ -226,6 +235,7 @@ def cancel_booking(
     booking.hold_expires_at = None
     booking.cancel_reason = (reason or "").strip()[:1000] or None
     db.session.flush()
+    metrics.booking_changed("cancelled")
     if refund > 0 and booking.payment_mode == "online":
         # What the payments can still give back: staff may have refunded some already.
         refund = _request_refund(
@@ -269,6 +279,7 @@ def expire_holds(now: datetime | None = None) -> int:
         booking.status = "expired"
         booking.expired_at = now
     db.session.flush()
+    metrics.booking_changed("expired", len(bookings))
     _after_bookings_freed(bookings)
     return len(bookings)
 
@@ -308,6 +319,7 @@ def release_unpaid_holds_for_user(user_id: int) -> int:
         booking.hold_expires_at = None
         booking.cancel_reason = "Account deleted"
     db.session.flush()
+    metrics.booking_changed("cancelled", len(bookings))
     _after_bookings_freed(bookings)
     return len(bookings)
 

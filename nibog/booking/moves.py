@@ -9,25 +9,20 @@ kept: a move is a service gesture, not a new sale.
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
 from sqlalchemy import select
 
 from nibog.accounts.models import Child
 from nibog.booking.lifecycle import lock_booking
 from nibog.booking.models import BookingItem
-from nibog.booking.waitlist_tasks import offer_waitlist_seats
+from nibog.booking.waitlist.tasks import offer_waitlist_seats
 from nibog.catalog.cache import invalidate_event
 from nibog.catalog.models import Event, EventGame, GameSlot
+from nibog.core import locking
 from nibog.core.errors import AppError, Conflict, NotFound
 from nibog.extensions import db
 
 MOVABLE_STATUSES = ("pending_payment", "confirmed")
 
-# Test-only switches for the concurrency test's control (set with monkeypatch): LOCK_ROWS=False
-# reads the seat counters without FOR UPDATE, and PAUSE runs between reading and writing them.
-LOCK_ROWS = True
-PAUSE: Callable[[], None] | None = None
 
 
 def move_item(
@@ -59,9 +54,7 @@ def move_item(
         .order_by(GameSlot.id)
         .execution_options(populate_existing=True)
     )
-    if LOCK_ROWS:
-        stmt = stmt.with_for_update()
-    slots = {s.id: s for s in db.session.scalars(stmt)}
+    slots = {s.id: s for s in db.session.scalars(locking.for_update(stmt))}
     new_slot = slots.get(new_slot_id)
     if new_slot is None:
         raise NotFound("Slot")
@@ -74,7 +67,7 @@ def move_item(
             {"slot_id": new_slot_id, "event_id": booking.event_id},
         )
     if check_age:
-        from nibog.booking.waitlist import check_eligible
+        from nibog.booking.waitlist.entries import check_eligible
 
         check_eligible(
             db.session.get(Child, item.child_id), new_game, db.session.get(Event, new_game.event_id)
@@ -93,8 +86,7 @@ def move_item(
             "slot_full", f"Slot {new_slot_id} has no seats left", {"slot_ids": [new_slot_id]}
         )
 
-    if PAUSE is not None:
-        PAUSE()
+    locking.pause("move_read")
     new_slot.booked_count += 1
     slots[old_slot_id].booked_count -= 1
     item.slot_id = new_slot_id

@@ -12,7 +12,6 @@ from datetime import datetime
 
 from sqlalchemy import func, select
 
-from nibog.booking import holds
 from nibog.booking.models import (
     LIVE_BOOKING_STATUSES,
     Booking,
@@ -20,6 +19,7 @@ from nibog.booking.models import (
     promo_code_events,
     promo_code_games,
 )
+from nibog.core import locking
 from nibog.core.errors import AppError
 from nibog.core.money import percent_of
 from nibog.core.timeutil import as_utc
@@ -131,16 +131,16 @@ def ensure_uses_left(promo: PromoCode, *, user_id: int | None, guest_email: str 
 
 def take_use(promo_id: int, *, user_id: int | None, guest_email: str | None) -> PromoCode:
     """Lock the code, check its counters, count one use. Call after the slot locks (lock order)."""
-    promo = holds.lock_one(PromoCode, promo_id)
+    promo = locking.lock_one(PromoCode, promo_id)
     # The per-user count runs under the promo lock too, so two parallel bookings of one parent
     # cannot both pass a limit of one.
     ensure_uses_left(promo, user_id=user_id, guest_email=guest_email)
-    holds.pause("promo_read")
+    locking.pause("promo_read")
     promo.used_count += 1
     return promo
 
 
 def give_back_uses(promo_id: int, uses: int = 1) -> None:
     """Uncount uses of released bookings. Call after the slot locks (lock order)."""
-    promo = holds.lock_one(PromoCode, promo_id)
+    promo = locking.lock_one(PromoCode, promo_id)
     promo.used_count = max(0, promo.used_count - uses)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from marshmallow import EXCLUDE, Schema, fields, validate
 
 from nibog.booking.models import BOOKING_STATUSES
+from nibog.core.email_field import EmailAddress
 from nibog.core.pagination import PageArgsSchema, page_schema
 
 
@@ -62,7 +63,7 @@ class BookingCancelIn(_In):
 
 class BookingGuestIn(_In):
     full_name = fields.String(required=True, validate=validate.Length(min=1, max=120))
-    email = fields.Email(required=True, validate=validate.Length(max=254))
+    email = EmailAddress(required=True, validate=validate.Length(max=254))
     phone = fields.String(required=True, validate=validate.Regexp(r"^\+?[0-9 \-]{8,20}$"))
 
 
@@ -91,7 +92,7 @@ class GuestBookingIn(_In):
 
 class GuestBookingLookupIn(_In):
     booking_number = fields.String(required=True, validate=validate.Length(min=1, max=20))
-    email = fields.Email(required=True)
+    email = EmailAddress(required=True)
 
 
 class GuestBookingCancelIn(GuestBookingLookupIn):

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from sqlalchemy import exists, select
 
-from nibog.catalog.event_admin import _add_addon, _clean, _remove, event_addons
+from nibog.catalog.event_admin import add_addon, event_addons, remove_with_children, writable_fields
 from nibog.catalog.models import AddOn, AddOnVariant, Event
 from nibog.core.errors import Conflict, ValidationFailed
 from nibog.extensions import db
@@ -29,7 +29,7 @@ def edit_addons(event: Event, entries: list[dict]) -> None:
             if not remove:
                 if "name" not in entry or "price" not in entry:
                     raise ValidationFailed({"addons": ["A new add-on needs name and price"]})
-                _add_addon(event, entry)
+                add_addon(event, entry)
             continue
         addon = by_id.get(addon_id)
         if addon is None:
@@ -37,7 +37,7 @@ def edit_addons(event: Event, entries: list[dict]) -> None:
         if remove:
             if _addon_has_sales(BookingAddon.addon_id, [addon.id]):
                 raise Conflict("addon_has_bookings", f"Add-on {addon.id} was sold; deactivate it")
-            _remove(addon, list(addon.variants))
+            remove_with_children(addon, list(addon.variants))
             continue
         variants = entry.pop("variants", None) or []
         for key, value in entry.items():
@@ -56,7 +56,7 @@ def _edit_variants(addon: AddOn, entries: list[dict]) -> None:
             if not remove:
                 if "name" not in entry:
                     raise ValidationFailed({"variants": ["A new variant needs a name"]})
-                db.session.add(AddOnVariant(addon_id=addon.id, **_clean(entry)))
+                db.session.add(AddOnVariant(addon_id=addon.id, **writable_fields(entry)))
             continue
         variant = by_id.get(variant_id)
         if variant is None:

@@ -10,13 +10,11 @@ and never below its booked seats (409). Raising it offers the freed seats to the
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
 from sqlalchemy import delete, exists, select
 from sqlalchemy.orm import selectinload
 
 from nibog.admin.audit import snapshot
-from nibog.booking.waitlist_tasks import offer_waitlist_seats
+from nibog.booking.waitlist.tasks import offer_waitlist_seats
 from nibog.catalog.admin_service import Actor, audit, unique_slug
 from nibog.catalog.cache import invalidate_catalog
 from nibog.catalog.models import (
@@ -29,14 +27,12 @@ from nibog.catalog.models import (
     GameTemplate,
     Venue,
 )
+from nibog.core import locking
 from nibog.core.errors import Conflict, NotFound, ValidationFailed
 from nibog.core.timeutil import utcnow
 from nibog.extensions import db
 
 # Test-only switches for the capacity race control (tests/catalog/test_capacity_race.py):
-# LOCK_ROWS=False edits without row locks; PAUSE runs between reading booked_count and writing.
-LOCK_ROWS = True
-PAUSE: Callable[[], None] | None = None
 
 EVENT_FIELDS = (
     "title", "city_id", "venue_id", "event_date", "start_time", "end_time", "description",
@@ -51,7 +47,7 @@ def load_for_edit(event_id: int, *, lock: bool = False) -> Event:
         .options(selectinload(Event.games).selectinload(EventGame.slots))
         .where(Event.id == event_id)
     )
-    if lock and LOCK_ROWS:
+    if lock and locking.guards.lock_rows:
         # NO KEY UPDATE: serialises admin edits of this event; the booking engine's INSERTs
         # (KEY SHARE) pass, its bookings_count UPDATE waits. Callers lock slots *before* this
         # (``lock_event``), the order the booking engine uses, so the two cannot deadlock.
@@ -135,7 +131,7 @@ def _check_slot(slot: GameSlot, game: EventGame, template: GameTemplate) -> None
 # -- create ----------------------------------------------------------------------------------
 
 
-def _clean(data: dict) -> dict:
+def writable_fields(data: dict) -> dict:
     """Drop the edit markers (``id``/``_delete``) an entry for a new row may carry."""
     return {k: v for k, v in data.items() if k not in ("id", "delete")}
 
@@ -146,7 +142,7 @@ def _add_slot(game: EventGame, template: GameTemplate, data: dict) -> GameSlot:
     missing = [f for f in ("start_time", "end_time", "capacity") if data.get(f) is None]
     if missing:
         raise ValidationFailed({"slots": [f"A new slot needs {', '.join(missing)}"]})
-    slot = GameSlot(event_game_id=game.id, **_clean(data))
+    slot = GameSlot(event_game_id=game.id, **writable_fields(data))
     _check_slot(slot, game, template)
     db.session.add(slot)
     return slot
@@ -155,7 +151,7 @@ def _add_slot(game: EventGame, template: GameTemplate, data: dict) -> GameSlot:
 def _add_game(event: Event, data: dict) -> EventGame:
     slots = data.pop("slots", None) or []
     template = _template(data["game_template_id"])
-    game = EventGame(event_id=event.id, **_clean(data))
+    game = EventGame(event_id=event.id, **writable_fields(data))
     _check_game(game, template)
     db.session.add(game)
     db.session.flush()
@@ -165,13 +161,13 @@ def _add_game(event: Event, data: dict) -> EventGame:
     return game
 
 
-def _add_addon(event: Event, data: dict) -> AddOn:
+def add_addon(event: Event, data: dict) -> AddOn:
     variants = data.pop("variants", None) or []
-    addon = AddOn(event_id=event.id, **_clean(data))
+    addon = AddOn(event_id=event.id, **writable_fields(data))
     db.session.add(addon)
     db.session.flush()
     for variant in variants:
-        db.session.add(AddOnVariant(addon_id=addon.id, **_clean(variant)))
+        db.session.add(AddOnVariant(addon_id=addon.id, **writable_fields(variant)))
     return addon
 
 
@@ -191,7 +187,7 @@ def create_event(data: dict, actor: Actor) -> Event:
     for game in games:
         _add_game(event, dict(game))
     for addon in addons:
-        _add_addon(event, dict(addon))
+        add_addon(event, dict(addon))
     db.session.flush()
     if status == "published":
         from nibog.catalog.event_lifecycle import check_publishable
@@ -208,7 +204,7 @@ def create_event(data: dict, actor: Actor) -> Event:
 # -- incremental update ----------------------------------------------------------------------
 
 
-def _remove(obj, children: list) -> None:
+def remove_with_children(obj, children: list) -> None:
     """Delete one row and let the database cascade to its children.
 
     The ORM would instead null the children's NOT NULL foreign keys (the relationships have no
@@ -236,7 +232,7 @@ def lock_event(event_id: int, slot_ids: list[int] | None = None) -> Event:
     The booking engine locks slots and then updates the event row; taking them in the same order
     here means an admin edit and a booking wait for each other instead of deadlocking.
     """
-    if slot_ids and LOCK_ROWS:
+    if slot_ids and locking.guards.lock_rows:
         db.session.execute(
             select(GameSlot.id)
             .where(GameSlot.id.in_(sorted(set(slot_ids))))
@@ -262,11 +258,9 @@ def _touched_slot_ids(event_id: int, games: list[dict]) -> list[int]:
 def _change_capacity(slot: GameSlot, capacity: int) -> None:
     # booked_count moves with every booking: read it fresh, under the lock.
     stmt = select(GameSlot).where(GameSlot.id == slot.id)
-    if LOCK_ROWS:
-        stmt = stmt.with_for_update()  # already held (lock_event): re-read fresh values
-    locked = db.session.scalar(stmt.execution_options(populate_existing=True))
-    if PAUSE is not None:
-        PAUSE()
+    # The lock is already held (lock_event): this re-reads fresh values.
+    locked = db.session.scalar(locking.for_update(stmt).execution_options(populate_existing=True))
+    locking.pause("capacity_read")
     if capacity < locked.booked_count:
         raise Conflict(
             "capacity_below_booked",
@@ -332,7 +326,7 @@ def _edit_games(event: Event, entries: list[dict]) -> None:
                     "game_has_bookings", f"Game {game.id} has bookings; it cannot be removed",
                     {"event_game_id": game.id},
                 )
-            _remove(game, list(game.slots))
+            remove_with_children(game, list(game.slots))
             db.session.expire(event, ["games"])
             continue
         slots = entry.pop("slots", None)

@@ -19,6 +19,7 @@ import time
 from flask import Response, current_app, request
 
 from nibog.core import cache as core_cache
+from nibog.core import metrics
 
 NAMESPACE = "catalog"
 _MAX_ENTRIES = 2048
@@ -67,7 +68,9 @@ def serve_cached():
     request.environ["nibog.microcache_key"] = key
     hit = _entries.get(key)
     if hit is None or hit[0] < _clock():
+        metrics.CACHE_MISS["micro"].inc()
         return None
+    metrics.CACHE_HIT["micro"].inc()
     # after_request still runs for this answer: it must not store it again, or a URL asked
     # for at least once a second would never expire (and never see a change the catalog
     # version does not cover, such as registration closing at its time).

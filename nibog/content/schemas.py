@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from marshmallow import Schema, fields, validate
 
+from nibog.core.email_field import EmailAddress
+
 PHONE = validate.Regexp(r"^\+?[0-9][0-9 -]{6,18}$", error="Not a valid phone number")
 
 
@@ -52,7 +54,7 @@ class PublicCity(Schema):
 
 class ContactIn(Schema):
     name = fields.String(required=True, validate=validate.Length(min=2, max=120))
-    email = fields.Email(required=True, validate=validate.Length(max=254))
+    email = EmailAddress(required=True, validate=validate.Length(max=254))
     phone = fields.String(allow_none=True, validate=PHONE)
     message = fields.String(required=True, validate=validate.Length(min=10, max=5000))
 

@@ -104,7 +104,7 @@ def verify_token(
     return header, claims, principal
 
 
-# Where a WSGI layer in front of Flask (booking.full_slot_gate) leaves the token check it has
+# Where a WSGI layer in front of Flask (booking.fastpath.gate) leaves the token check it has
 # just run on this request, so the view does not decode the token and ask Redis a second time.
 # Only server code can put a key without the HTTP_ prefix into the WSGI environ.
 _CHECKED_KEY = "nibog.token_checked"

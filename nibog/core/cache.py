@@ -20,6 +20,7 @@ from flask import current_app, has_app_context
 from sqlalchemy import event as sa_event
 from sqlalchemy.orm import Session
 
+from nibog.core import metrics
 from nibog.extensions import db, get_redis
 
 log = logging.getLogger(__name__)
@@ -172,7 +173,9 @@ def cached_json(
     key = f"{namespace}:{namespace_version(namespace)}:{name}:{params_digest(params)}"
     hit = raw_get(key)
     if hit is not None:
+        metrics.CACHE_HIT["redis"].inc()
         return hit
+    metrics.CACHE_MISS["redis"].inc()
     text = json.dumps(producer(), separators=(",", ":"))
     raw_set(key, text, ttl)
     return text

@@ -150,10 +150,10 @@ def _retry_after(exc: HTTPException) -> int:
     return 60
 
 
-def _bad_input_found_late(exc: Exception) -> AppError | None:
-    """Bad input that only a lower layer notices, answered as such instead of a 500: JSON
-    nested deeper than the parser's recursion limit, and text with a NUL character (valid JSON,
-    refused by PostgreSQL when it is written)."""
+def refusal_for(exc: Exception) -> AppError | None:
+    """A failure only a lower layer notices, answered as such instead of a 500: JSON nested
+    deeper than the parser's recursion limit, text with a NUL character (valid JSON, refused by
+    PostgreSQL when it is written), a row lock not granted within the lock timeout."""
     if isinstance(exc, RecursionError):
         tb = exc.__traceback__
         while tb is not None:
@@ -163,10 +163,19 @@ def _bad_input_found_late(exc: Exception) -> AppError | None:
                 return AppError("bad_request", "Request body is nested too deeply", 400)
             tb = tb.tb_next
         return None
+    if getattr(getattr(exc, "orig", None), "pgcode", None) == LOCK_NOT_AVAILABLE:
+        # A row lock waited past DB_LOCK_TIMEOUT_MS (nibog.core.locking): nothing was kept.
+        return AppError(
+            "busy", "Too many people are booking this right now; please try again in a moment",
+            503, headers={"Retry-After": "2"},
+        )
     for cause in (exc, getattr(exc, "orig", None), exc.__cause__):
         if isinstance(cause, ValueError) and "NUL (0x00)" in str(cause):
             return ValidationFailed({"_schema": ["Text may not contain NUL (0x00) characters"]})
     return None
+
+
+LOCK_NOT_AVAILABLE = "55P03"
 
 
 def register_error_handlers(app: Flask) -> None:
@@ -188,13 +197,17 @@ def register_error_handlers(app: Flask) -> None:
     def handle_unexpected(exc: Exception):
         if isinstance(exc, HTTPException):
             return handle_http(exc)
-        refusal = _bad_input_found_late(exc)
+        refusal = refusal_for(exc)
         if refusal is not None:
             from nibog.extensions import db
 
             db.session.rollback()
             return handle_app_error(refusal)
         log.exception("unhandled error")
+        # Handled here, so Flask never signals it: the error tracker is told directly.
+        from nibog.core.observability import report_exception
+
+        report_exception(exc)
         from nibog.extensions import db
 
         try:

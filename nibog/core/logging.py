@@ -6,6 +6,7 @@ import logging
 import re
 import sys
 import uuid
+from contextvars import ContextVar
 
 from flask import Flask, g, has_request_context, request
 from pythonjsonlogger.json import JsonFormatter
@@ -18,9 +19,21 @@ def request_id_for(incoming: str) -> str:
     return incoming if _SAFE_ID.match(incoming) else uuid.uuid4().hex
 
 
+# The id of the request that queued the job running now (``nibog.core.jobs.run_job``).
+job_request_id: ContextVar[str | None] = ContextVar("nibog_job_request_id", default=None)
+
+
+def current_request_id() -> str | None:
+    """This request's id, or inside a job the id of the request that queued it."""
+    if has_request_context():
+        return g.get("request_id")
+    return job_request_id.get()
+
+
 class RequestIdFilter(logging.Filter):
     def filter(self, record: logging.LogRecord) -> bool:
-        record.request_id = g.get("request_id", "-") if has_request_context() else "-"
+        if getattr(record, "request_id", None) is None:
+            record.request_id = current_request_id() or "-"
         return True
 
 

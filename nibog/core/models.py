@@ -33,6 +33,8 @@ class OutboxJob(db.Model):
     # written before the column existed, relayed with the default.
     retries: Mapped[int | None] = mapped_column(Integer)
     last_error: Mapped[str | None] = mapped_column(Text)
+    # X-Request-ID of the request that queued the job: its log lines carry it too.
+    request_id: Mapped[str | None] = mapped_column(String(100))
     created_at: Mapped[datetime] = mapped_column(
         UTCDateTime(), nullable=False, server_default=text("CURRENT_TIMESTAMP")
     )

@@ -47,6 +47,7 @@ def enqueue_due_jobs(conn, jobs: list[PeriodicJob], now: float | None = None) ->
     from rq import Queue
 
     from nibog.core.jobs import FAILED_JOB_TTL, run_job
+    from nibog.core.metrics import JOBS_QUEUED
 
     now = time.time() if now is None else now
     queued = []
@@ -61,6 +62,7 @@ def enqueue_due_jobs(conn, jobs: list[PeriodicJob], now: float | None = None) ->
             failure_ttl=FAILED_JOB_TTL,
             result_ttl=3600,
         )
+        JOBS_QUEUED.labels(job.queue).inc()
         queued.append(job.path)
     return queued
 

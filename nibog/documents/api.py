@@ -3,15 +3,13 @@ GET /api/bookings/{id}/certificate?child_id=, POST /api/bookings/{id}/certificat
 
 from __future__ import annotations
 
-from urllib.parse import quote
-
-from flask import Response, request
+from flask import request
 from flask_smorest import Blueprint
 from marshmallow import Schema, fields
 
 from nibog.core.auth import auth_required, current_user, verify_request_token
 from nibog.core.client_ip import client_ip
-from nibog.documents import service
+from nibog.documents import downloads, service
 from nibog.extensions import limiter
 
 blp = Blueprint(
@@ -69,20 +67,6 @@ def _user_key() -> str:
     return f"user:{user.id}" if user is not None else f"ip:{client_ip()}"
 
 
-def _pdf(data: bytes, filename: str) -> Response:
-    resp = Response(data, mimetype="application/pdf")
-    # Header values are Latin-1: a child's name in Devanagari goes in the RFC 6266 UTF-8 form,
-    # with a plain-ASCII fallback for old clients (a raw one makes the server answer 500).
-    plain = "".join(ch if ch.isascii() and (ch.isalnum() or ch in "-_.") else "-"
-                    for ch in filename)
-    disposition = f'inline; filename="{plain}"'
-    if plain != filename:
-        disposition += f"; filename*=UTF-8''{quote(filename)}"
-    resp.headers["Content-Disposition"] = disposition
-    resp.headers["Cache-Control"] = "private, no-store"
-    return resp
-
-
 @blp.route("/<int:booking_id>/ticket", methods=["GET"])
 @auth_required()
 @blp.response(200, TicketSchema, description="application/pdf, or this JSON with Accept: application/json")
@@ -92,8 +76,7 @@ def ticket(booking_id: int):
     wanted = request.accept_mimetypes.best_match(["application/pdf", "application/json"])
     if wanted == "application/json":
         return service.ticket_json(booking_id, user)
-    data, filename = service.ticket_pdf(booking_id, user)
-    return _pdf(data, filename)
+    return downloads.send(service.ticket_download(booking_id, user))
 
 
 @blp.route("/<int:booking_id>/certificate", methods=["GET"])
@@ -101,8 +84,8 @@ def ticket(booking_id: int):
 @blp.arguments(CertificateArgsSchema, location="query")
 @blp.alt_response(200, description="The certificate PDF", content_type="application/pdf", success=True)
 def certificate(args, booking_id: int):
-    data, filename = service.certificate_pdf(booking_id, current_user(), args["child_id"])
-    return _pdf(data, filename)
+    download = service.certificate_download(booking_id, current_user(), args["child_id"])
+    return downloads.send(download)
 
 
 @blp.route("/<int:booking_id>/certificate/email", methods=["POST"])

@@ -185,6 +185,20 @@ def certificate_for(booking_id: int, child_id: int, view: dict | None = None) ->
     return pdf, True
 
 
+def stored_certificate(booking_id: int, child_id: int, view: dict) -> str:
+    """The certificate's storage key, generating and storing it first if needed (flushes).
+
+    Unlike ``certificate_for`` it never downloads the file: a download is a redirect to it.
+    """
+    certificate_items(view, child_id)  # raises when not available
+    key = _storage_key(view, child_id)
+    items = [i for i in view["live_items"] if i["child_id"] == child_id]
+    if all(i["certificate_path"] == key for i in items) and get_storage().exists(key):
+        return key
+    certificate_for(booking_id, child_id, view)
+    return key
+
+
 def certificate_filename(view: dict, child_id: int) -> str:
     name = next((i["child_name"] for i in view["live_items"] if i["child_id"] == child_id), "child")
     safe = "".join(ch if ch.isalnum() else "-" for ch in name).strip("-") or "child"

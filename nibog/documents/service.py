@@ -4,9 +4,12 @@ from __future__ import annotations
 
 from nibog.booking.models import Booking
 from nibog.core.errors import NotFound, ValidationFailed
-from nibog.documents import certificates, tickets
+from nibog.documents import certificates, downloads, tickets
 from nibog.documents.booking_view import load_booking_view
+from nibog.documents.downloads import Download
 from nibog.extensions import db
+
+PDF = "application/pdf"
 
 
 def owned_booking(booking_id: int, user) -> Booking:
@@ -20,6 +23,14 @@ def owned_booking(booking_id: int, user) -> Booking:
 def ticket_pdf(booking_id: int, user) -> tuple[bytes, str]:
     booking = owned_booking(booking_id, user)
     return tickets.render_ticket_pdf(booking.id), f"ticket-{booking.booking_number}.pdf"
+
+
+def ticket_download(booking_id: int, user) -> Download:
+    """The ticket, as it stands now (rendered per request: its status may have changed)."""
+    data, filename = ticket_pdf(booking_id, user)
+    return downloads.generated(
+        f"tickets/{booking_id}/{filename}", data, filename=filename, content_type=PDF
+    )
 
 
 def ticket_json(booking_id: int, user) -> dict:
@@ -38,13 +49,15 @@ def _pick_child(view: dict, child_id: int | None) -> int:
     return child_id
 
 
-def certificate_pdf(booking_id: int, user, child_id: int | None) -> tuple[bytes, str]:
+def certificate_download(booking_id: int, user, child_id: int | None) -> Download:
     """The child's certificate, generated and stored on first request (flushes)."""
     owned_booking(booking_id, user)
     view = load_booking_view(booking_id)
     child_id = _pick_child(view, child_id)
-    pdf, _ = certificates.certificate_for(booking_id, child_id, view)
-    return pdf, certificates.certificate_filename(view, child_id)
+    key = certificates.stored_certificate(booking_id, child_id, view)
+    return downloads.stored(
+        key, filename=certificates.certificate_filename(view, child_id), content_type=PDF
+    )
 
 
 def email_certificate(booking_id: int, user, child_id: int | None) -> dict:

@@ -7,7 +7,7 @@ import logging
 from sqlalchemy import select
 
 from nibog.booking.models import Booking
-from nibog.core import boundary, locks
+from nibog.core import boundary, locking
 from nibog.core.errors import AppError
 from nibog.core.jobs import job
 from nibog.documents.booking_view import TICKET_STATUSES, load_booking_view
@@ -27,12 +27,12 @@ def generate_event_certificates(event_id: int) -> int:
     once both found a booking's certificates missing and e-mailed the family twice.
     Returns the number of certificates generated.
     """
-    with locks.exclusive(f"event-certificates:{event_id}"):
+    with locking.exclusive(f"event-certificates:{event_id}"):
         return _generate_event_certificates(event_id)
 
 
 def _generate_event_certificates(event_id: int) -> int:
-    from nibog.notifications.service import queue_email
+    from nibog.notifications.service import queue_email, queue_whatsapp_update
 
     booking_ids = db.session.scalars(
         select(Booking.id)
@@ -51,6 +51,11 @@ def _generate_event_certificates(event_id: int) -> int:
                     queue_email(
                         "certificate_ready", view["email"],
                         {"booking_id": booking_id, "child_ids": children},
+                        user_id=view["user_id"], booking_id=booking_id,
+                    )
+                if new:
+                    queue_whatsapp_update(
+                        "certificate_ready", view["phone"], {"booking_id": booking_id},
                         user_id=view["user_id"], booking_id=booking_id,
                     )
             generated += len(new)

@@ -103,11 +103,11 @@ def create_partner_booking(partner: Partner, data: dict) -> dict:
     """A booking through the same engine as the app (source "partner")."""
     from nibog.booking.models import Booking
     from nibog.booking.serialize import booking_to_dict
-    from nibog.core import locks
+    from nibog.core import locking
 
     # One order at a time: a second delivery of it (another event id) waits here and then finds
     # the booking - not the guest engine's already_booked (its customer's e-mail is locked too).
-    locks.hold_for_transaction(f"partner-order:{partner.id}:{data['external_ref']}")
+    locking.hold_for_transaction(f"partner-order:{partner.id}:{data['external_ref']}")
     existing = db.session.scalar(
         select(Booking).where(
             Booking.partner_id == partner.id, Booking.external_ref == data["external_ref"]

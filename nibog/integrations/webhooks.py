@@ -10,6 +10,7 @@ from flask import request
 from flask_smorest import Blueprint
 from marshmallow import Schema, ValidationError, fields, validate
 
+from nibog.core.email_field import EmailAddress
 from nibog.core.errors import ValidationFailed, json_object
 from nibog.integrations import service
 
@@ -43,7 +44,7 @@ SIGNING_DOC = {
 
 class CustomerSchema(Schema):
     full_name = fields.String(required=True, validate=validate.Length(min=1, max=120))
-    email = fields.Email(required=True)
+    email = EmailAddress(required=True)
     phone = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=20))
 
 

@@ -11,7 +11,7 @@ def register_cli(app: Flask) -> None:
     @click.option("--grace", default=0, show_default=True, help="skip rows younger than this (s)")
     def relay_outbox_cmd(grace: int) -> None:
         """Hand over queued jobs that never reached the queue (e.g. Redis was down)."""
-        from nibog.core.jobs import relay_outbox
+        from nibog.core.outbox import relay_outbox
 
         click.echo(f"relayed {relay_outbox(grace_seconds=grace)} jobs")
 

@@ -39,6 +39,19 @@ class NotificationLog(TimestampMixin, db.Model):
     delivered_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
 
+class WhatsAppOptOut(db.Model):
+    """A number that wrote STOP to our WhatsApp number: no WhatsApp message until START."""
+
+    __tablename__ = "whatsapp_opt_outs"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    phone: Mapped[str] = mapped_column(String(20), nullable=False, unique=True)
+    reason: Mapped[str] = mapped_column(String(200), nullable=False, server_default="stop")
+    created_at: Mapped[datetime] = mapped_column(
+        UTCDateTime(), nullable=False, server_default=db.func.current_timestamp()
+    )
+
+
 class EmailSuppression(db.Model):
     """A bounced address gets no more email until the owner changes it."""
 

@@ -88,8 +88,9 @@ def _find_entry(payload: dict, channel: str) -> NotificationLog | None:
 
 
 def record_receipt(kind: str, event_id: str, payload: dict[str, Any]) -> dict[str, Any]:
-    """kind: email_delivery | email_bounce | sms_delivery. Flushes; the view commits."""
-    channel = "sms" if kind == "sms_delivery" else "email"
+    """kind: email_delivery | email_bounce | sms_delivery | whatsapp_delivery. Flushes; the view
+    commits."""
+    channel = {"sms_delivery": "sms", "whatsapp_delivery": "whatsapp"}.get(kind, "email")
     if not _claim_event(f"notify-{channel}", event_id, kind, payload):
         return {"received": True, "duplicate": True}
     entry = _find_entry(payload, channel)
@@ -99,7 +100,7 @@ def record_receipt(kind: str, event_id: str, payload: dict[str, Any]) -> dict[st
         if payload.get("type", "hard") != "soft" and email:
             suppress_email(email, reason=f"bounce: {payload.get('reason') or 'hard bounce'}")
         new_status = "bounced"
-    elif status == "delivered":
+    elif status in ("delivered", "read"):  # WhatsApp: read implies delivered
         new_status = "delivered"
     elif status in ("failed", "undelivered", "rejected"):
         new_status = "failed"

@@ -14,7 +14,7 @@ from sqlalchemy import bindparam, case, delete, func, insert, literal, select
 
 from nibog.core import rows
 from nibog.extensions import db
-from nibog.notifications.models import EmailSuppression, NotificationLog
+from nibog.notifications.models import EmailSuppression, NotificationLog, WhatsAppOptOut
 from nibog.notifications.tasks import deliver
 from nibog.notifications.templates import is_marketing
 
@@ -52,10 +52,25 @@ def queue_whatsapp(
     return _queue("whatsapp", template, to, context, user_id=user_id, booking_id=booking_id)
 
 
+def queue_whatsapp_update(
+    template: str, phone: str | None, context: dict[str, Any], *, user_id: int | None,
+    booking_id: int | None,
+) -> NotificationLog | None:
+    """The WhatsApp copy of a booking update (confirmation, reminder, certificates), when
+    ``WHATSAPP_NOTIFY`` is on and there is a number to send to."""
+    from flask import current_app
+
+    if not phone or not current_app.config.get("WHATSAPP_NOTIFY"):
+        return None
+    return queue_whatsapp(template, phone, context, user_id=user_id, booking_id=booking_id)
+
+
 def suppression_reason(channel: str, template: str, recipient: str, user_id: int | None) -> str | None:
     """Why this message must not be sent, or None. Checked when queued and again when sent."""
     if channel == "email" and is_suppressed(recipient):
         return "address bounced"
+    if channel == "whatsapp" and whatsapp_opted_out(recipient):
+        return "opted out of WhatsApp"
     if is_marketing(template) and user_id is not None:
         from nibog.accounts.models import User
 
@@ -159,3 +174,46 @@ def clear_suppression(email: str) -> bool:
         delete(EmailSuppression).where(EmailSuppression.email == _normalise(email))
     )
     return bool(result.rowcount)
+
+
+# --- WhatsApp opt-out ---------------------------------------------------------------------------
+
+
+def whatsapp_number(phone: str) -> str:
+    """One form for a number however it was written (WhatsApp sends digits, we store +91...)."""
+    return "".join(ch for ch in phone or "" if ch.isdigit())
+
+
+def whatsapp_opted_out(phone: str) -> bool:
+    number = whatsapp_number(phone)
+    return bool(number) and db.session.scalar(
+        select(func.count()).select_from(WhatsAppOptOut).where(WhatsAppOptOut.phone == number)
+    ) > 0
+
+
+def opt_out_whatsapp(phone: str, reason: str = "stop") -> bool:
+    """Stop WhatsApp messages to this number (flushes). True if it was not opted out before."""
+    from sqlalchemy.dialects.postgresql import insert as pg_insert
+
+    number = whatsapp_number(phone)
+    if not number:
+        return False
+    if db.session.get_bind().dialect.name == "postgresql":
+        added = db.session.execute(
+            pg_insert(WhatsAppOptOut).values(phone=number, reason=reason[:200])
+            .on_conflict_do_nothing(index_elements=["phone"]).returning(WhatsAppOptOut.id)
+        ).scalar()
+        return added is not None
+    if whatsapp_opted_out(number):
+        return False
+    db.session.add(WhatsAppOptOut(phone=number, reason=reason[:200]))
+    db.session.flush()
+    return True
+
+
+def opt_in_whatsapp(phone: str) -> bool:
+    """The parent wrote START: messages resume (flushes). True if an opt-out was removed."""
+    number = whatsapp_number(phone)
+    return bool(number) and db.session.execute(
+        delete(WhatsAppOptOut).where(WhatsAppOptOut.phone == number)
+    ).rowcount > 0

@@ -1,9 +1,14 @@
 """Amazon SES notifications (bounce, complaint, delivery) as SNS delivers them.
 
-SNS signs every message with a certificate it serves from an ``sns.<region>.amazonaws.com``
-address; the signature proves AWS sent the message, not that it came from *our* topic (anyone
-can create a topic), so only the topics listed in ``SES_SNS_TOPIC_ARNS`` are accepted. A
-subscription is confirmed by fetching its ``SubscribeURL``, again only for a listed topic.
+SNS signs every message with a certificate it serves from
+``https://sns.<region>.amazonaws.com/SimpleNotificationService-<hex>.pem`` (AWS's own rule for
+the URL, checked before anything is fetched; the region must be the topic's). The signature covers
+the message's fields in SNS's documented order, SHA1 for ``SignatureVersion`` 1 and SHA256 for 2;
+a ``Timestamp`` older than ``SNS_MAX_MESSAGE_AGE_SECONDS`` (or from the future) is refused, so a
+captured message cannot be replayed later. The signature proves AWS sent the message, not that it
+came from *our* topic (anyone can create a topic), so only the topics listed in
+``SES_SNS_TOPIC_ARNS`` are accepted. A subscription is confirmed by fetching its
+``SubscribeURL``, again only for a listed topic and an SNS address.
 """
 
 from __future__ import annotations
@@ -12,6 +17,7 @@ import base64
 import json
 import re
 import threading
+from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlparse
 
@@ -25,7 +31,11 @@ from flask import current_app
 from nibog.core.errors import AppError, ValidationFailed
 from nibog.notifications import receipts
 
-_AWS_HOST = re.compile(r"^sns\.[a-z0-9-]+\.amazonaws\.com(\.cn)?$")
+# As AWS's SDKs check it (China's regions end in .com.cn).
+_AWS_HOST = re.compile(r"^sns\.([a-z0-9-]{3,})\.amazonaws\.com(\.cn)?$")
+_CERT_PATH = re.compile(r"^/SimpleNotificationService-[0-9a-f]{32}\.pem$")
+MAX_MESSAGE_AGE_SECONDS = 3600
+FUTURE_SKEW_SECONDS = 300
 # The fields each message type signs, in the order SNS signs them.
 _SIGNED = {
     "Notification": ("Message", "MessageId", "Subject", "Timestamp", "TopicArn", "Type"),
@@ -44,9 +54,43 @@ def _refuse(message: str) -> AppError:
     return AppError("invalid_signature", message, 401)
 
 
-def _aws_url(url: str) -> bool:
+def _aws_url(url: str, region: str | None = None) -> bool:
+    """An https address on sns.<region>.amazonaws.com - no port, no user, the topic's region."""
+    try:
+        parsed = urlparse(url or "")
+        port = parsed.port
+    except ValueError:
+        return False
+    match = _AWS_HOST.match(parsed.netloc or "")
+    return (
+        parsed.scheme == "https" and match is not None and port is None
+        and (region is None or match.group(1) == region)
+    )
+
+
+def signing_cert_url_ok(url: str, region: str | None) -> bool:
     parsed = urlparse(url or "")
-    return parsed.scheme == "https" and bool(_AWS_HOST.match(parsed.hostname or ""))
+    return (
+        _aws_url(url, region) and bool(_CERT_PATH.match(parsed.path))
+        and not parsed.query and not parsed.fragment and not parsed.params
+    )
+
+
+def _topic_region(topic_arn: str) -> str | None:
+    parts = (topic_arn or "").split(":")
+    return parts[3] if len(parts) >= 6 and parts[0] == "arn" and parts[2] == "sns" else None
+
+
+def _fresh(timestamp: str | None) -> bool:
+    try:
+        sent = datetime.fromisoformat(str(timestamp).replace("Z", "+00:00"))
+    except ValueError:
+        return False
+    if sent.tzinfo is None:
+        return False
+    max_age = int(current_app.config.get("SNS_MAX_MESSAGE_AGE_SECONDS") or MAX_MESSAGE_AGE_SECONDS)
+    age = (datetime.now(UTC) - sent).total_seconds()
+    return -FUTURE_SKEW_SECONDS <= age <= max_age
 
 
 def string_to_sign(message: dict) -> bytes:
@@ -81,8 +125,11 @@ def verify(message: dict) -> None:
     if message.get("Type") not in _SIGNED:
         raise _refuse("Unknown SNS message type")
     algorithm = _HASHES.get(str(message.get("SignatureVersion")))
-    if algorithm is None or not _aws_url(message.get("SigningCertURL", "")):
+    region = _topic_region(message["TopicArn"])
+    if algorithm is None or not signing_cert_url_ok(message.get("SigningCertURL", ""), region):
         raise _refuse("Unexpected SNS signing certificate or version")
+    if not _fresh(message.get("Timestamp")):
+        raise _refuse("SNS message is too old (or dated in the future)")
     try:
         signature = base64.b64decode(message.get("Signature") or "", validate=True)
         _public_key(message["SigningCertURL"]).verify(
@@ -97,7 +144,7 @@ def handle(message: dict) -> dict:
     kind = message["Type"]
     if kind == "SubscriptionConfirmation":
         url = message.get("SubscribeURL", "")
-        if not _aws_url(url):
+        if not _aws_url(url, _topic_region(message.get("TopicArn", ""))):
             raise ValidationFailed({"SubscribeURL": ["Not an SNS address"]})
         try:
             requests.get(url, timeout=10).raise_for_status()

@@ -71,6 +71,10 @@ def _compose(entry: NotificationLog, context: dict[str, Any]) -> OutgoingMessage
         to=entry.recipient,
         body=templates.render_short_text(entry.template, ctx),
         reference=str(entry.id),
+        template=(
+            templates.whatsapp_template(entry.template, ctx)
+            if entry.channel == "whatsapp" else templates.sms_template(entry.template, ctx)
+        ),
     )
 
 
@@ -189,7 +193,7 @@ def send_event_reminders() -> int:
 def _remind(booking_id: int) -> int:
     from nibog.booking.models import Booking
     from nibog.documents.booking_view import load_booking_view
-    from nibog.notifications.service import queue_email, queue_sms
+    from nibog.notifications.service import queue_email, queue_sms, queue_whatsapp_update
 
     # Lock the booking so two overlapping runs cannot both remind it.
     booking = db.session.get(Booking, booking_id, with_for_update=True)
@@ -209,4 +213,6 @@ def _remind(booking_id: int) -> int:
     if view["phone"] and current_app.config.get("SMS_REMINDERS", True):
         queue_sms("event_reminder", view["phone"], context, user_id=view["user_id"],
                   booking_id=booking_id)
+    queue_whatsapp_update("event_reminder", view["phone"], context, user_id=view["user_id"],
+                          booking_id=booking_id)
     return 1

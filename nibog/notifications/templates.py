@@ -90,6 +90,59 @@ def render_email(template: str, ctx: dict[str, Any]) -> tuple[str, str, str | No
     return subject, text, html
 
 
+# Message types sent as approved WhatsApp templates: the setting naming the template, and the
+# body parameters in the order the template numbers them ({{1}}, {{2}}, ...). Register the
+# templates with exactly these parameters (docs/integrations.md).
+WHATSAPP_TEMPLATES: dict[str, tuple[str, tuple[str, ...]]] = {
+    "booking_confirmed": (
+        "WHATSAPP_TEMPLATE_BOOKING_CONFIRMED",
+        ("full_name", "booking.booking_number", "booking.event.title", "booking.event.date_display",
+         "booking_url"),
+    ),
+    "event_reminder": (
+        "WHATSAPP_TEMPLATE_EVENT_REMINDER",
+        ("full_name", "booking.event.title", "booking.venue.name", "booking.event.start_time"),
+    ),
+    "certificate_ready": (
+        "WHATSAPP_TEMPLATE_CERTIFICATE_READY",
+        ("full_name", "booking.event.title", "booking_url"),
+    ),
+}
+
+
+def _lookup(ctx: dict[str, Any], path: str) -> str:
+    value: Any = ctx
+    for part in path.split("."):
+        value = value.get(part) if isinstance(value, dict) else None
+    # Meta refuses an empty parameter: a missing value is a dash, not a failed message.
+    return str(value) if value not in (None, "") else "-"
+
+
+def whatsapp_template(template: str, ctx: dict[str, Any]):
+    """The approved template this message type goes out as, or None (sent as text)."""
+    from nibog.notifications.channels import TemplateMessage
+
+    spec = WHATSAPP_TEMPLATES.get(template)
+    if spec is None:
+        return None
+    setting, params = spec
+    name = current_app.config.get(setting)
+    if not name:
+        return None
+    language = current_app.config.get("WHATSAPP_TEMPLATE_LANGUAGE") or "en"
+    return TemplateMessage(name, language, [_lookup(ctx, p) for p in params])
+
+
+def sms_template(template: str, ctx: dict[str, Any]):
+    """The DLT template an Indian SMS of this type is registered as (``SMS_DLT_TEMPLATE_<TYPE>``),
+    or None. Carriers drop an SMS whose text does not match its registered template, so the text
+    rendered from ``templates/sms/`` must be the registered one with its variables filled."""
+    from nibog.notifications.channels import TemplateMessage
+
+    template_id = current_app.config.get(f"SMS_DLT_TEMPLATE_{template.upper()}")
+    return TemplateMessage(template_id) if template_id else None
+
+
 def render_short_text(template: str, ctx: dict[str, Any]) -> str:
     return render_template(f"sms/{template}.txt", **ctx).strip()
 

@@ -1,6 +1,7 @@
 """Provider delivery receipts: POST /webhooks/email/delivery, /webhooks/email/bounce and
-/webhooks/sms/delivery, Twilio's own status callback, POST /webhooks/twilio/sms-status, and
-Amazon SES notifications through SNS, POST /webhooks/ses (``notifications.ses``).
+/webhooks/sms/delivery, Twilio's own status callback, POST /webhooks/twilio/sms-status,
+Amazon SES notifications through SNS, POST /webhooks/ses (``notifications.ses``), and the
+WhatsApp Cloud API webhook, GET/POST /webhooks/whatsapp (``notifications.whatsapp_events``).
 
 Signed like every non-payment webhook: ``X-Nibog-Signature`` = hex HMAC-SHA256 of the raw body
 keyed with ``NOTIFY_WEBHOOK_SECRET`` (checked before the body is parsed). The event id is the signed
@@ -146,3 +147,35 @@ def ses_notification():
     ses.verify(message)
     result = ses.handle(message)
     return result
+
+
+WHATSAPP_DOC = {
+    "summary": "WhatsApp Cloud API webhook: message statuses, STOP / START from parents",
+    "description": (
+        "As Meta posts it, signed with X-Hub-Signature-256 (HMAC-SHA256 of the raw body keyed "
+        "with WHATSAPP_APP_SECRET). GET is Meta's registration handshake (hub.verify_token must "
+        "equal WHATSAPP_VERIFY_TOKEN)."
+    ),
+}
+
+
+@blp.route("/whatsapp", methods=["GET"])
+@blp.doc(**WHATSAPP_DOC)
+def whatsapp_subscribe():
+    from nibog.notifications import whatsapp_events
+
+    challenge = whatsapp_events.verify_subscription(
+        request.args.get("hub.mode"), request.args.get("hub.verify_token"),
+        request.args.get("hub.challenge"),
+    )
+    return current_app.response_class(challenge, mimetype="text/plain")
+
+
+@blp.route("/whatsapp", methods=["POST"])
+@blp.doc(**WHATSAPP_DOC)
+def whatsapp_events_webhook():
+    from nibog.notifications import whatsapp_events
+
+    raw = request.get_data(cache=True)
+    whatsapp_events.verify_signature(raw, request.headers.get("X-Hub-Signature-256"))
+    return whatsapp_events.handle(json_object(raw))

@@ -7,6 +7,7 @@ import logging
 from sqlalchemy import select
 
 from nibog.booking.lifecycle import lock_booking  # noqa: F401 - the engine's booking lock
+from nibog.core import metrics
 from nibog.core.errors import NotFound
 from nibog.extensions import db
 from nibog.payments.models import Payment, PaymentStatusChange, Refund
@@ -50,12 +51,19 @@ def record(
         note=note[:2000],
     )
     db.session.add(change)
+    if refund is not None:
+        metrics.count_after_commit(metrics.REFUNDS.labels(to_status))
+        if to_status == "processed":
+            metrics.count_after_commit(metrics.REFUND_PAISE, refund.amount)
+    elif to_status != from_status:
+        metrics.payment_changed(payment.provider, to_status)
     return change
 
 
 def flag(payment: Payment, source: str, note: str) -> None:
     """Something support must look at (money that does not add up). Never silently dropped."""
     log.error("payment flagged for support", extra={"payment_id": payment.id, "note": note})
+    metrics.count_after_commit(metrics.PAYMENT_FLAGS.labels(payment.provider))
     record(payment, payment.status, source=source, note=FLAG_PREFIX + note)
     raw = dict(payment.raw or {})
     raw["flags"] = [*raw.get("flags", []), note[:500]]

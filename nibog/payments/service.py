@@ -124,6 +124,7 @@ def create_payment(booking_id: int, *, user, access_code: str | None = None) -> 
             amount=booking.total,
             currency=booking.currency,
             customer=customer,
+            expires_at=booking.hold_expires_at,
         )
     except GatewayError as exc:
         log.warning("gateway create_order failed", extra={"booking_id": booking.id})

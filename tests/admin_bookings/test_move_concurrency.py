@@ -5,7 +5,7 @@ import threading
 from nibog.booking import moves
 from nibog.booking.models import BookingItem
 from nibog.catalog.models import GameSlot
-from nibog.core import boundary
+from nibog.core import boundary, locking
 from nibog.core.errors import AppError
 from nibog.extensions import db
 from tests.admin_bookings.builders import make_booking
@@ -32,15 +32,17 @@ def _race(app, monkeypatch, *, guarded: bool):
 
     barrier = threading.Barrier(2)
 
-    def pause():
+    def pause(stage):
         # Both movers sit between reading the counter and writing it, if the guard lets them.
+        if stage != "move_read":
+            return
         try:
             barrier.wait(timeout=1)
         except threading.BrokenBarrierError:
             pass
 
-    monkeypatch.setattr(moves, "PAUSE", pause)
-    monkeypatch.setattr(moves, "LOCK_ROWS", guarded)
+    monkeypatch.setattr(locking.guards, "pause", pause)
+    monkeypatch.setattr(locking.guards, "lock_rows", guarded)
     outcomes = []
 
     def mover(booking_id, item_id):

@@ -1,13 +1,18 @@
-"""Google sign-in: tokens signed with a local RSA key, whose public half is injected as the key
-set. No network."""
+"""Google sign-in: tokens signed with local RSA keys; Google's certificate endpoint
+(``/oauth2/v1/certs``: key id -> self-signed X.509 PEM, with Cache-Control) is served by
+``responses`` with certificates made here. No network."""
 
 from __future__ import annotations
 
+import datetime as dt
 import time
 
 import pytest
-from cryptography.hazmat.primitives import serialization
+import responses
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
+from cryptography.x509.oid import NameOID
 from google.auth import crypt
 from google.auth import jwt as google_jwt
 
@@ -19,26 +24,46 @@ CLIENT_ID = "nibog-test.apps.googleusercontent.com"
 
 
 def _keypair():
+    """(private key PEM, self-signed certificate PEM) - the form Google publishes its keys in."""
     key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
     private = key.private_bytes(
         serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
     ).decode()
-    public = (
-        key.public_key()
-        .public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
-        .decode()
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "federated-signon.system.gserviceaccount.com")])
+    now = dt.datetime.now(dt.UTC)
+    cert = (
+        x509.CertificateBuilder().subject_name(name).issuer_name(name)
+        .public_key(key.public_key()).serial_number(x509.random_serial_number())
+        .not_valid_before(now - dt.timedelta(days=1)).not_valid_after(now + dt.timedelta(days=14))
+        .sign(key, hashes.SHA256())
     )
-    return private, public
+    return private, cert.public_bytes(serialization.Encoding.PEM).decode()
 
 
 GOOGLE_KEY = _keypair()
+ROTATED_KEY = _keypair()
 ATTACKER_KEY = _keypair()
+CERTS_URL = "https://www.googleapis.com/oauth2/v1/certs"
+CACHE_CONTROL = "public, max-age=22367, must-revalidate, no-transform"
 
 
 @pytest.fixture
-def google(app, monkeypatch):
+def certs():
+    from nibog.auth.google import CERTS
+
+    CERTS.clear()
+    with responses.RequestsMock(assert_all_requests_are_fired=False) as rsps:
+        rsps.endpoint = rsps.get(
+            CERTS_URL, json={"key-1": GOOGLE_KEY[1]}, headers={"Cache-Control": CACHE_CONTROL}
+        )
+        yield rsps
+    CERTS.clear()
+
+
+@pytest.fixture
+def google(app, monkeypatch, certs):
     monkeypatch.setitem(app.config, "GOOGLE_CLIENT_ID", CLIENT_ID)
-    monkeypatch.setitem(app.extensions, "nibog_google_certs", lambda: {"key-1": GOOGLE_KEY[1]})
+    return certs
 
 
 def id_token(private_pem=GOOGLE_KEY[0], kid="key-1", **claims) -> str:
@@ -148,3 +173,58 @@ def test_google_sign_in_needs_a_client_id(app, client, monkeypatch):
     monkeypatch.setitem(app.config, "GOOGLE_CLIENT_ID", "")
     resp = google_login(client, id_token())
     assert resp.status_code == 503 and error_code(resp) == "google_sign_in_disabled"
+
+
+def _cert_fetches(certs) -> int:
+    return sum(1 for c in certs.calls if c.request.url == CERTS_URL)
+
+
+def test_certificates_are_fetched_once_and_cached(client, google):
+    assert google_login(client, id_token()).status_code == 200
+    assert google_login(client, id_token(sub="google-sub-2", email="b@gmail.com")).status_code == 200
+    assert _cert_fetches(google) == 1
+
+
+def test_a_rotated_key_refetches_the_certificates_once(client, google, monkeypatch):
+    import nibog.auth.google as module
+
+    assert google_login(client, id_token()).status_code == 200  # key-1 cached
+    google.replace(responses.GET, CERTS_URL,
+                   json={"key-1": GOOGLE_KEY[1], "key-2": ROTATED_KEY[1]},
+                   headers={"Cache-Control": CACHE_CONTROL})
+    later = module._now() + module.REFETCH_MIN_SECONDS + 1
+    monkeypatch.setattr(module, "_now", lambda: later)
+    resp = google_login(client, id_token(private_pem=ROTATED_KEY[0], kid="key-2"))
+    assert resp.status_code == 200
+    assert _cert_fetches(google) == 2
+    # The refreshed set serves the next sign-ins from the cache.
+    assert google_login(client, id_token(private_pem=ROTATED_KEY[0], kid="key-2")).status_code == 200
+    assert _cert_fetches(google) == 2
+
+
+def test_made_up_key_ids_cannot_make_us_hammer_google(client, google, monkeypatch):
+    import nibog.auth.google as module
+
+    assert google_login(client, id_token()).status_code == 200
+    later = module._now() + module.REFETCH_MIN_SECONDS + 1
+    monkeypatch.setattr(module, "_now", lambda: later)
+    for i in range(5):
+        resp = google_login(client, id_token(private_pem=ATTACKER_KEY[0], kid=f"made-up-{i}"))
+        assert resp.status_code == 401
+    assert _cert_fetches(google) == 2  # one refetch, then the fresh set answers for a while
+
+
+def test_the_cache_follows_googles_max_age(client, google, monkeypatch):
+    import nibog.auth.google as module
+
+    assert google_login(client, id_token()).status_code == 200
+    later = module._now() + 22367 + 1
+    monkeypatch.setattr(module, "_now", lambda: later)
+    assert google_login(client, id_token()).status_code == 200
+    assert _cert_fetches(google) == 2
+
+
+def test_an_unreachable_key_server_is_a_503(client, google):
+    google.replace(responses.GET, CERTS_URL, status=503, body="backend error")
+    resp = google_login(client, id_token())
+    assert resp.status_code == 503 and error_code(resp) == "service_unavailable"

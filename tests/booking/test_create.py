@@ -7,6 +7,7 @@ from datetime import timedelta
 
 from sqlalchemy import select
 
+from nibog.booking.fastpath import claim
 from nibog.booking.models import Booking, BookingItem
 from nibog.catalog.models import AddOnVariant, GameSlot
 from nibog.core.timeutil import utcnow
@@ -300,14 +301,14 @@ def test_a_slot_full_in_committed_counts_is_refused_before_the_locked_claim(app,
 
     # Filled behind the app's back: no mark exists, only the committed count says so.
     _db.session.execute(
-        _db.update(holds.GameSlot).where(holds.GameSlot.id == slot.id).values(booked_count=1)
+        _db.update(GameSlot).where(GameSlot.id == slot.id).values(booked_count=1)
     )
     _db.session.commit()
     # The locked claim, either way it is taken (one statement, or lock then claim).
     locked = []
-    for name in ("claim_free_seats", "lock_slots"):
-        real = getattr(holds, name)
-        monkeypatch.setattr(holds, name, lambda seats, real=real: locked.append(seats) or real(seats))
+    for module, name in ((claim, "claim_free_seats"), (holds, "lock_slots")):
+        real = getattr(module, name)
+        monkeypatch.setattr(module, name, lambda seats, real=real: locked.append(seats) or real(seats))
     with pytest.raises(AppError) as err:
         book(w.children[0])
     assert err.value.code == "slot_full" and err.value.details == {"slot_ids": [slot.id]}
@@ -318,7 +319,7 @@ def test_a_slot_full_in_committed_counts_is_refused_before_the_locked_claim(app,
 
     get_redis().delete(f"slot-full:{slot.id}")
     _db.session.execute(
-        _db.update(holds.GameSlot).where(holds.GameSlot.id == slot.id).values(booked_count=0)
+        _db.update(GameSlot).where(GameSlot.id == slot.id).values(booked_count=0)
     )
     _db.session.commit()
     assert book(w.children[1]).id is not None

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from nibog.booking import holds
+from nibog.booking.fastpath import full_marks
 from nibog.booking.service import expire_holds
 from nibog.catalog.models import GameSlot
 from nibog.core.timeutil import utcnow
@@ -85,7 +85,41 @@ def test_a_mark_does_not_answer_for_another_event(client):
 def test_marks_expire_on_their_own(client):
     w, *_ = _full_world(client)
     ttl = get_redis().ttl(f"slot-full:{w.slots[0].id}")
-    assert 0 < ttl <= holds.FULL_MARK_SECONDS
+    assert 0 < ttl <= full_marks.FULL_MARK_SECONDS
+
+
+def test_a_cancellation_commits_when_redis_is_down(client, app):
+    """The mark is a shortcut: Redis gone must not keep a seat taken (the mark expires)."""
+    import logging
+
+    import redis as redis_lib
+
+    from nibog.booking.models import Booking
+    from nibog.booking.service import cancel_booking
+    from nibog.core import boundary
+
+    w, held, *_ = _full_world(client)
+    warnings: list[str] = []
+    handler = logging.Handler()
+    handler.emit = lambda record: warnings.append(record.getMessage())
+    full_marks.log.addHandler(handler)
+    # The migrations' logging set-up (fileConfig) disables loggers that existed before it.
+    was_disabled, full_marks.log.disabled = full_marks.log.disabled, False
+    live = app.extensions["nibog_redis"]
+    # A real client for a port nothing listens on: every command fails to connect.
+    app.extensions["nibog_redis"] = redis_lib.Redis(
+        host="127.0.0.1", port=1, socket_connect_timeout=0.2, socket_timeout=0.2
+    )
+    try:
+        boundary.run_unit(cancel_booking, held["id"], actor_id=w.parent.id, reason="plans changed")
+    finally:
+        app.extensions["nibog_redis"] = live
+        full_marks.log.removeHandler(handler)
+        full_marks.log.disabled = was_disabled
+    db.session.expire_all()
+    assert db.session.get(Booking, held["id"]).status == "cancelled"
+    assert db.session.get(GameSlot, w.slots[0].id).booked_count == 0
+    assert any("not deleted" in message for message in warnings)
 
 
 def test_a_parent_repeating_their_own_request_hears_already_booked_not_slot_full(client, app):

@@ -8,9 +8,10 @@ import time
 import pytest
 from sqlalchemy import func, select
 
-from nibog.booking import holds, idempotency
+from nibog.booking import idempotency
 from nibog.booking.models import Booking, IdempotencyKey
 from nibog.catalog.models import GameSlot
+from nibog.core import locking
 from nibog.extensions import db
 from tests.booking.test_guest import guest_body
 from tests.booking.world import make_world
@@ -141,7 +142,7 @@ def test_concurrent_retries_create_one_booking(app, monkeypatch, wait_seconds, o
             with seen:
                 assert seen.wait_for(lambda: len(waiting | finished) >= n - 1, timeout=20)
 
-    monkeypatch.setattr(holds, "PAUSE", hold_first_request)
+    monkeypatch.setattr(locking.guards, "pause", hold_first_request)
     results = [None] * n
 
     def worker(i):

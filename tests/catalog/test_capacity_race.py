@@ -16,6 +16,7 @@ from sqlalchemy.exc import IntegrityError
 from nibog.catalog import event_admin
 from nibog.catalog.admin_service import Actor
 from nibog.catalog.models import GameSlot
+from nibog.core import locking
 from nibog.extensions import db
 from tests.concurrency.race import race
 from tests.factories import ChildFactory, EventGameFactory, GameSlotFactory, UserFactory
@@ -65,7 +66,9 @@ def test_shrinking_while_booking_is_safe(app, setup):
 
 
 def test_control_without_the_lock_the_database_refuses_with_a_500(app, setup, monkeypatch):
-    def book_everyone_now():
+    def book_everyone_now(stage):
+        if stage != "capacity_read":
+            return
         def run():
             with app.app_context():
                 from nibog.core import boundary
@@ -80,8 +83,8 @@ def test_control_without_the_lock_the_database_refuses_with_a_500(app, setup, mo
         t.join(timeout=60)
         assert not t.is_alive()
 
-    monkeypatch.setattr(event_admin, "LOCK_ROWS", False)
-    monkeypatch.setattr(event_admin, "PAUSE", book_everyone_now)
+    monkeypatch.setattr(locking.guards, "lock_rows", False)
+    monkeypatch.setattr(locking.guards, "pause", book_everyone_now)
     with app.app_context():
         with pytest.raises(IntegrityError):
             _shrink(setup)

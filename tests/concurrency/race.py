@@ -46,7 +46,7 @@ def race(app, n: int, fn) -> list[tuple[str, object]]:
 
 
 def pause_at(stage: str, parties: int):
-    """A holds.PAUSE hook that lines ``parties`` threads up at ``stage`` (once per thread).
+    """A locking.guards.pause hook that lines ``parties`` threads up at ``stage`` (once per thread).
 
     Used only by the controls: with the guard off, every thread reads the counter before any
     thread writes it, so the lost update happens every time instead of by luck.

@@ -13,9 +13,10 @@ import threading
 from sqlalchemy import func, select
 
 from nibog.accounts.models import Child
-from nibog.booking import guests, holds
+from nibog.booking import guests
 from nibog.booking.models import Booking
 from nibog.catalog.models import GameSlot
+from nibog.core import locking
 from nibog.extensions import db
 from tests.booking.test_guest import guest_body
 from tests.booking.world import make_world
@@ -26,7 +27,7 @@ MEET_SECONDS = 2
 
 
 def meet_at(stage: str, parties: int):
-    """A holds.PAUSE hook: line the requests up after their unlocked reads, if they can meet."""
+    """A locking.guards.pause hook: line the requests up after their unlocked reads, if they can meet."""
     barrier = threading.Barrier(parties, timeout=MEET_SECONDS)
     seen = threading.local()
 
@@ -70,7 +71,7 @@ def counts(slot_id):
 
 def test_a_guest_double_submit_books_the_child_once(app, monkeypatch):
     w = make_world(n_children=0)
-    monkeypatch.setattr(holds, "PAUSE", meet_at("read", 2))
+    monkeypatch.setattr(locking.guards, "pause", meet_at("read", 2))
     (first, second) = double_submit(app, guest_body(w))
     assert first[0] == 201, first
     assert second[0] == 409 and second[1]["error"]["code"] == "already_booked", second
@@ -82,7 +83,7 @@ def test_a_guest_double_submit_books_the_child_once(app, monkeypatch):
 def test_control_without_the_e_mail_lock_the_child_is_booked_twice(app, monkeypatch):
     w = make_world(n_children=0)
     monkeypatch.setattr(guests, "LOCK_PER_EMAIL", False)
-    monkeypatch.setattr(holds, "PAUSE", meet_at("read", 2))
+    monkeypatch.setattr(locking.guards, "pause", meet_at("read", 2))
     results = double_submit(app, guest_body(w))
     assert [status for status, _ in results] == [201, 201]
     assert counts(w.slots[0].id) == (2, 2, 2)

@@ -6,10 +6,10 @@ from datetime import time
 
 from sqlalchemy import func, select
 
-from nibog.booking import holds
 from nibog.booking.models import Booking, BookingAddon, PromoCode
 from nibog.booking.service import create_booking
 from nibog.catalog.models import AddOnVariant
+from nibog.core import locking
 from nibog.extensions import db
 from tests.booking.world import add_variant, make_promo, make_world
 from tests.concurrency.race import codes, pause_at, race
@@ -60,8 +60,8 @@ def test_control_without_promo_lock_the_code_is_overused(app, monkeypatch):
     w = make_world(n_slots=0, n_children=0)
     promo = make_promo("RACE", max_uses=LIMIT)
     slots, people = own_slots(w, N), parents_with_children(N, w.event)
-    monkeypatch.setattr(holds, "LOCK_ROWS", False)
-    monkeypatch.setattr(holds, "PAUSE", pause_at("promo_read", N))
+    monkeypatch.setattr(locking.guards, "lock_rows", False)
+    monkeypatch.setattr(locking.guards, "pause", pause_at("promo_read", N))
     results = race(app, N, booker(w, slots, people, promo_code="RACE"))
     assert codes(results) == ["ok"] * N
     db.session.expire_all()
@@ -86,8 +86,8 @@ def test_control_without_stock_lock_the_addon_oversells(app, monkeypatch):
     variant = add_variant(w.event, stock=LIMIT)
     addons = [{"addon_id": variant.addon_id, "variant_id": variant.id, "quantity": 1}]
     slots, people = own_slots(w, N), parents_with_children(N, w.event)
-    monkeypatch.setattr(holds, "LOCK_ROWS", False)
-    monkeypatch.setattr(holds, "PAUSE", pause_at("stock_read", N))
+    monkeypatch.setattr(locking.guards, "lock_rows", False)
+    monkeypatch.setattr(locking.guards, "pause", pause_at("stock_read", N))
     results = race(app, N, booker(w, slots, people, addons=addons))
     assert codes(results) == ["ok"] * N
     db.session.expire_all()

@@ -13,9 +13,11 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
 from nibog.booking import holds
+from nibog.booking.fastpath import full_marks
 from nibog.booking.models import Booking, BookingItem
 from nibog.booking.service import create_booking
 from nibog.catalog.models import GameSlot
+from nibog.core import locking
 from nibog.core.errors import AppError
 from nibog.extensions import db
 from tests.booking.world import make_world
@@ -79,7 +81,7 @@ def test_parents_who_all_read_a_free_seat_get_only_the_seats_there_are(app, monk
     w = make_world(capacity=CAPACITY, n_slots=1, n_children=0)
     slot = w.slots[0]
     people = parents_with_children(CAPACITY + 2, w.event)
-    monkeypatch.setattr(holds, "PAUSE", pause_at("read", CAPACITY + 2))
+    monkeypatch.setattr(locking.guards, "pause", pause_at("read", CAPACITY + 2))
     results = race(app, CAPACITY + 2, book_one(w.event.id, slot.id, people))
     assert codes(results) == ["ok"] * CAPACITY + ["slot_full"] * 2
     db.session.expire_all()
@@ -94,8 +96,8 @@ def test_control_without_row_locks_the_same_race_oversells(app, monkeypatch):
     w = make_world(capacity=CAPACITY, n_slots=1, n_children=0)
     slot = w.slots[0]
     people = parents_with_children(N, w.event)
-    monkeypatch.setattr(holds, "LOCK_ROWS", False)
-    monkeypatch.setattr(holds, "PAUSE", pause_at("seats_read", N))
+    monkeypatch.setattr(locking.guards, "lock_rows", False)
+    monkeypatch.setattr(locking.guards, "pause", pause_at("seats_read", N))
     results = race(app, N, book_one(w.event.id, slot.id, people))
     # Every parent was told "booked" for a slot with three seats; the counter lost the updates,
     # so even the CHECK constraint could not notice.
@@ -110,7 +112,7 @@ def test_the_same_child_sent_twice_at_once_gets_one_seat(app, monkeypatch):
     claims wait for the first's row lock and the unique index on live items refuses their item."""
     w = make_world(capacity=CAPACITY, n_slots=1, n_children=1)
     slot, child = w.slots[0], w.children[0]
-    monkeypatch.setattr(holds, "PAUSE", pause_at("read", 4))
+    monkeypatch.setattr(locking.guards, "pause", pause_at("read", 4))
     book = book_one(w.event.id, slot.id, [(w.parent.id, child.id)] * 4)
     refusals = []
 
@@ -142,8 +144,8 @@ def test_database_check_is_the_last_line_of_defence(app, monkeypatch):
             slots[sid].booked_count += need
 
     monkeypatch.setattr(holds, "claim_seats", claim_without_checking)
-    monkeypatch.setattr(holds, "reject_known_full", lambda event_id, items: None)
-    monkeypatch.setattr(holds, "reject_full_in_committed", lambda counts, items: None)
+    monkeypatch.setattr(full_marks, "reject_known_full", lambda event_id, items: None)
+    monkeypatch.setattr(full_marks, "reject_full_in_committed", lambda counts, items: None)
     for child in w.children[:1]:
         create_booking(user_id=w.parent.id, event_id=w.event.id,
                        items=[{"child_id": child.id, "slot_id": slot.id}], addons=[],
@@ -188,9 +190,9 @@ def test_control_locking_in_request_order_deadlocks(app, monkeypatch):
     w = make_world(capacity=50, n_slots=1, n_children=0)
     a = w.slots[0]
     b = GameSlotFactory(event_game=w.games[0], capacity=50, start_time=time(12), end_time=time(13))
-    monkeypatch.setattr(holds, "LOCK_IN_ID_ORDER", False)
+    monkeypatch.setattr(locking.guards, "in_id_order", False)
     # Each thread holds its first slot before either asks for its second.
-    monkeypatch.setattr(holds, "PAUSE", pause_at("row_locked", 2))
+    monkeypatch.setattr(locking.guards, "pause", pause_at("row_locked", 2))
     results = opposite_order_bookings(app, w, a, b, 2)
     failures = [r for r in results if r[0] == "exception"]
     assert len(failures) == 1 and "deadlock detected" in failures[0][1]

@@ -1,25 +1,33 @@
-"""The storage interface: local folder, and S3-compatible over signed HTTP (SigV4)."""
+"""Storage: a local folder, or S3-compatible through boto3 - tested against moto's S3 server
+running on 127.0.0.1 (real HTTP, real SigV4, real multipart and presigned URLs), and against a
+throttling fake server for the retries."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+import threading
+from datetime import timedelta
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from urllib.parse import parse_qs, urlparse
 
+import boto3
 import pytest
-import responses
+import requests
 
-from nibog.documents.storage import (
-    LocalStorage,
-    S3Storage,
-    StorageError,
-    get_storage,
-    sigv4_headers,
-)
+from nibog.core import boundary
+from nibog.core.timeutil import today_ist
+from nibog.documents.storage import LocalStorage, S3Storage, StorageError, get_storage
+from tests.documents.helpers import make_booking
+from tests.factories import UserFactory
+from tests.helpers import auth_headers
+
+BUCKET = "nibog-files"
 
 
 def test_local_storage_round_trip_and_refuses_escaping_keys(tmp_path):
     store = LocalStorage(tmp_path)
     store.put("reports/1.csv", b"a,b\n")
     assert store.exists("reports/1.csv") and store.get("reports/1.csv") == b"a,b\n"
+    assert store.url("reports/1.csv", filename="1.csv", content_type="text/csv") is None
     store.delete("reports/1.csv")
     assert not store.exists("reports/1.csv")
     with pytest.raises(StorageError):
@@ -29,37 +37,163 @@ def test_local_storage_round_trip_and_refuses_escaping_keys(tmp_path):
             store.put(bad, b"x")
 
 
-def test_sigv4_matches_the_aws_documented_example():
-    # "GET Object" example of the AWS S3 SigV4 documentation.
-    headers = sigv4_headers(
-        method="GET", host="examplebucket.s3.amazonaws.com", path="/test.txt",
-        region="us-east-1", access_key="AKIAIOSFODNN7EXAMPLE",
-        secret_key="wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY",
-        payload_hash="e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855",
-        headers={"Range": "bytes=0-9"}, now=datetime(2013, 5, 24, tzinfo=UTC),
-    )
-    assert headers["Authorization"].endswith(
-        "Signature=f0e8bdb87c964420e857bd35b5d6ed310bd44f0170aba48dd91039c6036bdb41"
-    )
+@pytest.fixture(scope="module")
+def s3_endpoint():
+    from moto.server import ThreadedMotoServer
+
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    host, port = server.get_host_and_port()
+    yield f"http://{host}:{port}"
+    server.stop()
 
 
-@responses.activate
-def test_s3_storage_puts_and_gets_signed_objects(app, monkeypatch):
-    for key, value in {"STORAGE_BACKEND": "s3", "STORAGE_S3_ENDPOINT": "https://minio.local:9000",
-                       "STORAGE_S3_BUCKET": "nibog", "STORAGE_S3_REGION": "ap-south-1",
-                       "STORAGE_S3_ACCESS_KEY_ID": "AK", "STORAGE_S3_SECRET_ACCESS_KEY": "SK"}.items():
+@pytest.fixture
+def s3(app, monkeypatch, s3_endpoint):
+    for key, value in {
+        "STORAGE_BACKEND": "s3",
+        "STORAGE_S3_ENDPOINT": s3_endpoint,
+        "STORAGE_S3_BUCKET": BUCKET,
+        "STORAGE_S3_REGION": "ap-south-1",
+        "STORAGE_S3_ACCESS_KEY_ID": "AKIAIOSFODNN7EXAMPLE",
+        "STORAGE_S3_SECRET_ACCESS_KEY": "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY",
+        "STORAGE_S3_MULTIPART_MB": 5,
+    }.items():
         monkeypatch.setitem(app.config, key, value)
+    admin = boto3.client(
+        "s3", endpoint_url=s3_endpoint, region_name="ap-south-1",
+        aws_access_key_id="AKIAIOSFODNN7EXAMPLE", aws_secret_access_key="x",
+    )
+    try:
+        admin.create_bucket(
+            Bucket=BUCKET, CreateBucketConfiguration={"LocationConstraint": "ap-south-1"}
+        )
+    except admin.exceptions.BucketAlreadyOwnedByYou:
+        pass
+    yield admin
+
+
+def test_s3_round_trip(s3):
     store = get_storage()
     assert isinstance(store, S3Storage)
-    url = "https://minio.local:9000/nibog/certificates/1/a.pdf"
-    responses.add(responses.PUT, url, status=200)
-    responses.add(responses.GET, url, body=b"%PDF-1.4", status=200)
-    responses.add(responses.HEAD, "https://minio.local:9000/nibog/missing.pdf", status=404)
+    assert get_storage() is store  # one client per process and settings
+    store.put("certificates/1/a.pdf", b"%PDF-1.4 one", "application/pdf")
+    assert store.get("certificates/1/a.pdf") == b"%PDF-1.4 one"
+    assert store.exists("certificates/1/a.pdf") and not store.exists("missing.pdf")
+    head = s3.head_object(Bucket=BUCKET, Key="certificates/1/a.pdf")
+    assert head["ContentType"] == "application/pdf"
+    with pytest.raises(StorageError, match="no such file"):
+        store.get("missing.pdf")
+    store.delete("certificates/1/a.pdf")
+    assert not store.exists("certificates/1/a.pdf")
+    with pytest.raises(StorageError):
+        store.put("../escape", b"x")
 
-    store.put("certificates/1/a.pdf", b"%PDF-1.4", "application/pdf")
-    assert store.get("certificates/1/a.pdf") == b"%PDF-1.4"
-    assert store.exists("missing.pdf") is False
-    put = responses.calls[0].request
-    assert put.headers["Authorization"].startswith("AWS4-HMAC-SHA256 Credential=AK/")
-    assert "/ap-south-1/s3/aws4_request" in put.headers["Authorization"]
-    assert put.headers["content-type"] == "application/pdf"
+
+def test_large_exports_go_up_in_parts(s3):
+    data = bytes(range(256)) * (12 * 1024 * 1024 // 256)  # 12 MiB, parts of 5 MiB
+    get_storage().put("reports/big.csv", data, "text/csv")
+    etag = s3.head_object(Bucket=BUCKET, Key="reports/big.csv")["ETag"].strip('"')
+    assert etag.endswith("-3")  # S3's multipart ETag: md5-of-parts "-" number of parts
+    assert get_storage().get("reports/big.csv") == data
+    get_storage().put("reports/small.csv", b"a,b\n", "text/csv")
+    assert "-" not in s3.head_object(Bucket=BUCKET, Key="reports/small.csv")["ETag"]
+
+
+def test_presigned_url_names_the_file_and_expires(s3, app, monkeypatch):
+    monkeypatch.setitem(app.config, "STORAGE_URL_EXPIRES_SECONDS", 120)
+    store = get_storage()
+    store.put("certificates/2/b.pdf", b"%PDF-1.4 two", "application/pdf")
+    url = store.url("certificates/2/b.pdf", filename="certificate-NB1-आरव.pdf",
+                    content_type="application/pdf")
+    query = parse_qs(urlparse(url).query)
+    assert query["X-Amz-Expires"] == ["120"]
+    assert query["X-Amz-Credential"][0].startswith("AKIAIOSFODNN7EXAMPLE/")
+    fetched = requests.get(url, timeout=10)
+    assert fetched.status_code == 200 and fetched.content == b"%PDF-1.4 two"
+    assert fetched.headers["Content-Type"] == "application/pdf"
+    assert fetched.headers["Content-Disposition"] == (
+        "inline; filename=\"certificate-NB1----.pdf\"; "
+        "filename*=UTF-8''certificate-NB1-%E0%A4%86%E0%A4%B0%E0%A4%B5.pdf"
+    )
+    # A tampered address is refused by the store itself.
+    forged = url.replace("certificates/2/b.pdf", "certificates/2/c.pdf")
+    assert requests.get(forged, timeout=10).status_code == 403
+
+
+def test_ticket_and_certificate_downloads_redirect_to_the_store(s3, client):
+    booking, info = make_booking(status="completed", event_date=today_ist() - timedelta(days=1))
+    info["event"].status = "completed"
+    boundary.commit()
+    headers = auth_headers(info["user"])
+
+    ticket = client.get(f"/api/bookings/{booking.id}/ticket", headers=headers)
+    assert ticket.status_code == 302
+    assert ticket.headers["Cache-Control"] == "private, no-store"
+    pdf = requests.get(ticket.headers["Location"], timeout=10)
+    assert pdf.status_code == 200 and pdf.content.startswith(b"%PDF")
+    assert booking.booking_number in pdf.headers["Content-Disposition"]
+
+    cert = client.get(f"/api/bookings/{booking.id}/certificate", headers=headers)
+    assert cert.status_code == 302
+    pdf = requests.get(cert.headers["Location"], timeout=10)
+    assert pdf.status_code == 200 and pdf.content.startswith(b"%PDF")
+    keys = [o["Key"] for o in s3.list_objects_v2(Bucket=BUCKET, Prefix="certificates/")["Contents"]]
+    assert any(k.startswith(f"certificates/{info['event'].id}/{booking.id}-") for k in keys)
+    # Asked again: the stored file is reused (no new object), the answer is again a redirect.
+    again = client.get(f"/api/bookings/{booking.id}/certificate", headers=headers)
+    assert again.status_code == 302
+    assert [o["Key"] for o in s3.list_objects_v2(Bucket=BUCKET,
+                                                  Prefix="certificates/")["Contents"]] == keys
+    # Someone else's booking: no address is handed out.
+    stranger = client.get(f"/api/bookings/{booking.id}/certificate",
+                          headers=auth_headers(UserFactory()))
+    assert stranger.status_code == 404
+
+
+def test_report_download_redirects_as_an_attachment(s3, client):
+    make_booking()
+    headers = auth_headers(UserFactory(role="admin"))
+    resp = client.post("/api/admin/reports", json={"kind": "bookings", "format": "csv",
+                                                   "filters": {}}, headers=headers)
+    report_id = resp.get_json()["id"]
+    resp = client.get(f"/api/admin/reports/{report_id}/download", headers=headers)
+    assert resp.status_code == 302
+    csv_file = requests.get(resp.headers["Location"], timeout=10)
+    assert csv_file.status_code == 200
+    assert csv_file.headers["Content-Disposition"].startswith("attachment;")
+    assert b"booking_number" in csv_file.content.lower().replace(b" ", b"_")
+
+
+class _Throttling(BaseHTTPRequestHandler):
+    hits = 0
+
+    def _slow_down(self):
+        type(self).hits += 1
+        body = (b'<?xml version="1.0" encoding="UTF-8"?><Error><Code>SlowDown</Code>'
+                b"<Message>Please reduce your request rate.</Message></Error>")
+        self.send_response(503)
+        self.send_header("Content-Type", "application/xml")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def do_GET(self):  # noqa: N802 - http.server's names
+        self._slow_down()
+
+    def log_message(self, *args):
+        pass
+
+
+def test_throttling_is_retried_then_reported(app, monkeypatch):
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _Throttling)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        store = S3Storage(bucket=BUCKET, endpoint=f"http://127.0.0.1:{server.server_port}",
+                          access_key="AK", secret_key="SK", max_attempts=3)
+        with pytest.raises(StorageError, match="SlowDown"):
+            store.get("reports/1.csv")
+        assert _Throttling.hits == 3  # the first try and two retries, with backoff
+    finally:
+        server.shutdown()

@@ -6,8 +6,9 @@ from __future__ import annotations
 from sqlalchemy import func, select
 
 from nibog.core import boundary
-from nibog.core.jobs import enqueue, job, relay_outbox
+from nibog.core.jobs import enqueue, job
 from nibog.core.models import OutboxJob
+from nibog.core.outbox import relay_outbox
 from nibog.extensions import db
 from nibog.notifications.channels import CONSOLE_OUTBOX
 from nibog.notifications.models import NotificationLog
@@ -221,7 +222,7 @@ def test_relay_handoff_leaves_jobs_to_the_worker_relay_which_pushes_each_once(ap
 
     from rq import Queue, SimpleWorker
 
-    from nibog.core.jobs import run_relay
+    from nibog.core.outbox import run_relay
     from nibog.extensions import get_redis
 
     monkeypatch.setitem(app.config, "JOBS_SYNC", False)

@@ -14,7 +14,7 @@ from nibog.core.timeutil import today_ist
 from nibog.extensions import db
 from nibog.notifications.channels import CONSOLE_OUTBOX
 from nibog.notifications.models import NotificationLog
-from nibog.notifications.service import queue_email, queue_sms, queue_whatsapp
+from nibog.notifications.service import queue_email, queue_sms
 from nibog.notifications.tasks import send_event_reminders
 from tests.documents.helpers import make_booking
 from tests.factories import UserFactory
@@ -53,23 +53,6 @@ def test_sms_provider_refusal_fails_the_message(app, monkeypatch):
     db.session.expire_all()
     logged = db.session.get(NotificationLog, entry.id)
     assert logged.status == "failed" and "400" in logged.error
-
-
-@responses.activate
-def test_whatsapp_goes_through_the_cloud_api(app, monkeypatch):
-    monkeypatch.setitem(app.config, "WHATSAPP_BACKEND", "meta")
-    monkeypatch.setitem(app.config, "WHATSAPP_TOKEN", "tok")
-    monkeypatch.setitem(app.config, "WHATSAPP_PHONE_NUMBER_ID", "555")
-    responses.add(responses.POST, "https://graph.facebook.com/v19.0/555/messages",
-                  json={"messages": [{"id": "wamid.1"}]})
-    booking, info = make_booking()
-    entry = queue_whatsapp("booking_confirmed", "+919876500002", {"booking_id": booking.id},
-                           booking_id=booking.id)
-    boundary.commit()
-    body = responses.calls[0].request.body.decode()
-    assert booking.booking_number in body and '"to": "919876500002"' in body
-    db.session.expire_all()
-    assert db.session.get(NotificationLog, entry.id).provider_message_id == "wamid.1"
 
 
 def test_marketing_respects_opt_out_but_transactional_always_goes(app):

@@ -23,7 +23,9 @@ from tests.factories import UserFactory
 from tests.helpers import error_code
 
 TOPIC = "arn:aws:sns:ap-south-1:123456789012:nibog-ses"
-CERT_URL = "https://sns.ap-south-1.amazonaws.com/SimpleNotificationService-test.pem"
+CERT_URL = (
+    "https://sns.ap-south-1.amazonaws.com/SimpleNotificationService-9c6465fa7f48f5cacd23014631ec1136.pem"
+)
 
 
 @pytest.fixture(scope="module")
@@ -53,12 +55,16 @@ def sns(app, signer, monkeypatch):
 
 def _message(signer, kind="Notification", version="2", **fields):
     message = {"Type": kind, "MessageId": fields.pop("MessageId", "sns-1"), "TopicArn": TOPIC,
-               "Timestamp": "2026-11-30T10:00:00.000Z", "SignatureVersion": version,
+               "Timestamp": fields.pop("Timestamp", _now_iso()), "SignatureVersion": version,
                "SigningCertURL": CERT_URL, **fields}
     algorithm = hashes.SHA1() if version == "1" else hashes.SHA256()
     signature = signer[0].sign(ses.string_to_sign(message), padding.PKCS1v15(), algorithm)
     message["Signature"] = base64.b64encode(signature).decode()
     return message
+
+
+def _now_iso(delta: timedelta = timedelta()) -> str:
+    return (datetime.now(UTC) + delta).strftime("%Y-%m-%dT%H:%M:%S.") + "123Z"
 
 
 def _ses(signer, notification: dict, **fields):
@@ -151,3 +157,34 @@ def test_a_subscription_to_our_topic_is_confirmed(client, sns, signer):
     assert resp.status_code == 200 and resp.get_json()["subscribed"] is True
     assert [c.request.url for c in sns.calls if "ConfirmSubscription" in c.request.url] == [
         subscribe]
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "http://sns.ap-south-1.amazonaws.com/SimpleNotificationService-9c6465fa7f48f5cacd23014631ec1136.pem",
+        "https://sns.ap-south-1.amazonaws.com.evil.test/SimpleNotificationService-9c6465fa7f48f5cacd23014631ec1136.pem",
+        "https://sns.us-east-1.amazonaws.com/SimpleNotificationService-9c6465fa7f48f5cacd23014631ec1136.pem",
+        "https://sns.ap-south-1.amazonaws.com/uploads/SimpleNotificationService-9c6465fa7f48f5cacd23014631ec1136.pem",
+        "https://sns.ap-south-1.amazonaws.com/SimpleNotificationService-attacker.pem",
+        "https://sns.ap-south-1.amazonaws.com/SimpleNotificationService-9c6465fa7f48f5cacd23014631ec1136.pem?x=1",
+        "https://sns.ap-south-1.amazonaws.com:8443/SimpleNotificationService-9c6465fa7f48f5cacd23014631ec1136.pem",
+        "https://evil@sns.ap-south-1.amazonaws.com/SimpleNotificationService-9c6465fa7f48f5cacd23014631ec1136.pem",
+        "https://s3.amazonaws.com/SimpleNotificationService-9c6465fa7f48f5cacd23014631ec1136.pem",
+    ],
+    ids=["http", "lookalike-host", "other-region", "other-path", "not-hex", "query", "port",
+         "userinfo", "not-sns"],
+)
+def test_the_certificate_url_must_be_snss_own(client, sns, signer, url):
+    message = _message(signer, Message="{}", MessageId="sns-url", SigningCertURL=url)
+    resp = _post(client, message)
+    assert resp.status_code == 401 and error_code(resp) == "invalid_signature"
+    assert not [c for c in sns.calls if c.request.url == url]  # never fetched
+
+
+@pytest.mark.parametrize("delta", [timedelta(hours=-2), timedelta(minutes=30)],
+                         ids=["stale", "future"])
+def test_a_stale_or_future_timestamp_is_refused(client, sns, signer, delta):
+    message = _message(signer, Message="{}", MessageId="sns-old", Timestamp=_now_iso(delta))
+    resp = _post(client, message)
+    assert resp.status_code == 401 and error_code(resp) == "invalid_signature"

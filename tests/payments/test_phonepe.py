@@ -1,4 +1,4 @@
-"""PAYMENT_PROVIDER=phonepe: pay request, S2S callback, status check, refund (no network)."""
+"""PAYMENT_PROVIDER=phonepe, PHONEPE_API=v1: pay request, S2S callback, status check, refund (no network)."""
 
 from __future__ import annotations
 
@@ -33,6 +33,7 @@ def phonepe(app, monkeypatch):
         ("PHONEPE_SALT_KEY", SALT),
         ("PHONEPE_SALT_INDEX", INDEX),
         ("PHONEPE_ENV", "uat"),
+        ("PHONEPE_API", "v1"),
     ):
         monkeypatch.setitem(app.config, key, value)
     with responses.RequestsMock(assert_all_requests_are_fired=False) as rsps:
@@ -376,3 +377,37 @@ def test_a_refund_refused_as_duplicate_is_looked_up(client, phonepe, parent, adm
     row = reload(Refund, refund_id)
     assert (row.status, row.provider_refund_id) == ("processed", "TR99")
     assert reload(Payment, order["payment_id"]).amount_refunded == 10000
+
+
+@pytest.mark.parametrize(
+    ("code", "lookup_code"),
+    [("TIMED_OUT", "PAYMENT_PENDING"), ("INTERNAL_SERVER_ERROR", "TRANSACTION_NOT_FOUND"),
+     ("PAYMENT_PENDING", "PAYMENT_PENDING")],
+)
+def test_an_ambiguous_refund_code_is_never_a_failure(client, phonepe, parent, admin, code,
+                                                     lookup_code):
+    """PhonePe: after these codes "the refund might get initiated; check the status before
+    retrying". The refund stays pending and its amount stays reserved on the payment."""
+    booking, order = _captured_phonepe(client, parent)
+    phonepe.post(
+        f"{HOST}/pg/v1/refund",
+        status=500 if code == "INTERNAL_SERVER_ERROR" else 200,
+        json={"success": False, "code": code, "message": "see status", "data": {}},
+    )
+    lookup = phonepe.get(
+        re.compile(rf"{HOST}/pg/v1/status/{MID}/NBR\d+T\d+"),
+        json={"success": False, "code": lookup_code, "message": "x",
+              "data": {"state": "PENDING"} if lookup_code == "PAYMENT_PENDING" else {}},
+    )
+    refund_id = _refund(client, admin, order["payment_id"])
+    row = reload(Refund, refund_id)
+    assert row.status == "pending"
+    assert lookup.call_count == (0 if code == "INTERNAL_SERVER_ERROR" else 1)
+    payment = reload(Payment, order["payment_id"])
+    assert (payment.status, payment.amount_refunded) == ("refunded", PRICE)
+    again = client.post(
+        "/api/payments/refund",
+        json={"payment_id": order["payment_id"], "reason": "again"},
+        headers=auth_headers(admin),
+    )
+    assert error_code(again) == "payment_not_refundable"

@@ -65,6 +65,7 @@ def test_sandbox_verifies_exactly_what_razorpay_would(app):
 
 
 def test_phonepe_callback_verification(app, monkeypatch):
+    monkeypatch.setitem(app.config, "PHONEPE_API", "v1")
     monkeypatch.setitem(app.config, "PHONEPE_SALT_KEY", PHONEPE_SALT)
     monkeypatch.setitem(app.config, "PHONEPE_SALT_INDEX", "1")
     gateway = get_gateway("phonepe")
@@ -101,6 +102,7 @@ def test_an_unset_secret_verifies_nothing(app, monkeypatch, provider):
 
 
 def test_phonepe_without_a_salt_key_verifies_nothing(app, monkeypatch):
+    monkeypatch.setitem(app.config, "PHONEPE_API", "v1")
     monkeypatch.setitem(app.config, "PHONEPE_SALT_KEY", "")
     gateway = get_gateway("phonepe")
     body = json.dumps({"response": PAY_PAYLOAD}).encode()

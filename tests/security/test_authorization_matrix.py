@@ -59,15 +59,18 @@ PUBLIC = {
     ("POST", "/payments/phonepe/return/<merchant_transaction_id>"),
     ("GET", "/payments/sandbox/checkout/<order_id>"),
     ("POST", "/payments/sandbox/checkout/<order_id>"),
-    # Probes.
+    # Probes; /metrics checks its own network allow-list or scrape token (nibog/ops/scrape.py).
     ("GET", "/healthz"), ("GET", "/readyz"), ("GET", "/static/<path:filename>"),
+    ("GET", "/metrics"),
     # Webhooks: each checks its sender's signature instead of a token.
     ("POST", "/webhooks/email/bounce"), ("POST", "/webhooks/email/delivery"),
     ("POST", "/webhooks/external/booking"), ("POST", "/webhooks/external/update"),
     ("POST", "/webhooks/payment/failure"), ("POST", "/webhooks/payment/phonepe"),
     ("POST", "/webhooks/payment/refund"), ("POST", "/webhooks/payment/success"),
     ("POST", "/webhooks/ses"), ("POST", "/webhooks/sms/delivery"),
-    ("POST", "/webhooks/twilio/sms-status"),
+    ("POST", "/webhooks/twilio/sms-status"), ("POST", "/webhooks/whatsapp"),
+    # Meta's subscription handshake: answers only with the configured verify token.
+    ("GET", "/webhooks/whatsapp"),
 }
 # Path parameters naming a parent's own object (the value is A's object of that kind).
 OWNED = ("booking_id", "child_id", "payment_id", "entry_id")

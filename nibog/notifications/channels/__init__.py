@@ -51,6 +51,16 @@ class Attachment:
 
 
 @dataclass
+class TemplateMessage:
+    """A provider-approved template and its parameters, in the order the template numbers them
+    (WhatsApp's body ``{{1}}``, ``{{2}}``...; a DLT template's variables)."""
+
+    name: str
+    language: str = "en"
+    parameters: list[str] = field(default_factory=list)
+
+
+@dataclass
 class OutgoingMessage:
     channel: str
     to: str
@@ -59,6 +69,7 @@ class OutgoingMessage:
     html: str | None = None
     attachments: list[Attachment] = field(default_factory=list)
     reference: str = ""  # our log id, echoed back by providers that support it
+    template: TemplateMessage | None = None  # for channels that need an approved template
 
 
 def get_backend(channel: str):

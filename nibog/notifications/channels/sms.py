@@ -1,6 +1,14 @@
-"""SMS: ``SMS_BACKEND=console`` (default) or ``twilio`` (``TWILIO_ACCOUNT_SID``,
-``TWILIO_AUTH_TOKEN``, ``TWILIO_SMS_FROM``; delivery reports arrive on ``/webhooks/sms/delivery``
-when ``TWILIO_STATUS_CALLBACK`` is set)."""
+"""SMS: ``SMS_BACKEND=console`` (default), ``exotel`` (India, DLT) or ``twilio``.
+
+India's carriers deliver an SMS only if it carries the sender's DLT entity id and the DLT id of
+a template the text matches (TRAI's rules): ``exotel`` sends ``DltEntityId``
+(``SMS_DLT_ENTITY_ID``) and the ``DltTemplateId`` of the message type (``SMS_DLT_TEMPLATE_<TYPE>``,
+e.g. ``SMS_DLT_TEMPLATE_LOGIN_OTP``), from a DLT-registered header (``EXOTEL_SMS_FROM``), and
+refuses a type without a registered template rather than have the carrier drop it silently.
+Settings: ``EXOTEL_ACCOUNT_SID``, ``EXOTEL_API_KEY``, ``EXOTEL_API_TOKEN``, ``EXOTEL_SUBDOMAIN``,
+``EXOTEL_STATUS_CALLBACK``.
+``twilio``: ``TWILIO_ACCOUNT_SID``, ``TWILIO_AUTH_TOKEN``, ``TWILIO_SMS_FROM``; delivery reports
+arrive on ``/webhooks/twilio/sms-status`` when ``TWILIO_STATUS_CALLBACK`` is set."""
 
 from __future__ import annotations
 
@@ -66,7 +74,41 @@ class TwilioSms:
         return body.get("sid") or f"twilio-{uuid.uuid4().hex}"
 
 
+EXOTEL_API = "https://{subdomain}/v1/Accounts/{sid}/Sms/send.json"
+
+
+class ExotelSms:
+    name = "exotel"
+
+    def send(self, msg: OutgoingMessage) -> str:
+        cfg = current_app.config
+        sid, key, token = (cfg.get("EXOTEL_ACCOUNT_SID"), cfg.get("EXOTEL_API_KEY"),
+                           cfg.get("EXOTEL_API_TOKEN"))
+        if not (sid and key and token and cfg.get("EXOTEL_SMS_FROM")
+                and cfg.get("SMS_DLT_ENTITY_ID")):
+            raise ChannelError("exotel / DLT is not configured", transient=False)
+        if msg.template is None:
+            raise ChannelError("no DLT template registered for this message type",
+                               transient=False)
+        data = {
+            "From": cfg["EXOTEL_SMS_FROM"],
+            "To": msg.to,
+            "Body": msg.body,
+            "DltEntityId": cfg["SMS_DLT_ENTITY_ID"],
+            "DltTemplateId": msg.template.name,
+            "SmsType": "transactional",
+        }
+        if cfg.get("EXOTEL_STATUS_CALLBACK"):
+            data["StatusCallback"] = cfg["EXOTEL_STATUS_CALLBACK"]
+        url = EXOTEL_API.format(subdomain=cfg.get("EXOTEL_SUBDOMAIN") or "api.in.exotel.com",
+                                sid=sid)
+        body = post_provider(url, data=data, auth=(key, token))
+        return (body.get("SMSMessage") or {}).get("Sid") or f"exotel-{uuid.uuid4().hex}"
+
+
 def backend(name: str):
+    if name == "exotel":
+        return ExotelSms()
     if name == "twilio":
         return TwilioSms()
     if name == "console":

@@ -28,7 +28,11 @@ def get_gateway(name: str | None = None) -> Gateway:
     elif name == "razorpay":
         from nibog.payments.gateways.razorpay import RazorpayGateway as cls
     elif name == "phonepe":
-        from nibog.payments.gateways.phonepe import PhonePeGateway as cls
+        # Standard Checkout v2 (OAuth) unless a merchant is still on the v1 salt-key flow.
+        if current_app.config.get("PHONEPE_API", "v2") == "v1":
+            from nibog.payments.gateways.phonepe import PhonePeGateway as cls
+        else:
+            from nibog.payments.gateways.phonepe_v2 import PhonePeV2Gateway as cls
     else:
         raise ValueError(f"unknown payment provider {name!r}")
     return cls(current_app.config)

@@ -10,6 +10,7 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 from nibog.core.secrets_compare import constant_time_equal  # noqa: F401 - gateways use it
@@ -107,8 +108,15 @@ class Gateway(ABC):
 
     @abstractmethod
     def create_order(
-        self, *, reference: str, amount: int, currency: str, customer: dict[str, Any]
-    ) -> OrderResult: ...
+        self,
+        *,
+        reference: str,
+        amount: int,
+        currency: str,
+        customer: dict[str, Any],
+        expires_at: datetime | None = None,
+    ) -> OrderResult:
+        """``expires_at``: when the booking's hold lapses, for gateways whose orders expire."""
 
     @abstractmethod
     def verify_payment_signature(

@@ -42,10 +42,15 @@ REFUND_PREFIX = "NBR"  # nibog.payments.tasks.refund_reference
 _FAILED_CODES = {
     "PAYMENT_ERROR",
     "PAYMENT_DECLINED",
-    "TIMED_OUT",
     "AUTHORIZATION_FAILED",
     "TRANSACTION_NOT_FOUND",
 }
+# PhonePe: "the refund might get initiated, check the status before retrying" - never a failure.
+AMBIGUOUS_CODES = {"INTERNAL_SERVER_ERROR", "TIMED_OUT", "PAYMENT_PENDING"}
+
+
+class RefundUnknown(GatewayError):
+    """The status API does not know a refund reference (transient: it may appear later)."""
 
 
 def encode_payload(payload: dict) -> str:
@@ -121,8 +126,12 @@ class PhonePeGateway(Gateway):
             data = resp.json()
         except ValueError:
             data = {"body": resp.text[:500]}
-        if resp.status_code >= 500 or resp.status_code == 429:
-            raise GatewayError(f"phonepe {resp.status_code}", raw=data)
+        if (
+            resp.status_code >= 500
+            or resp.status_code == 429
+            or (resp.status_code >= 400 and data.get("code") in AMBIGUOUS_CODES)
+        ):
+            raise GatewayError(f"phonepe {resp.status_code} {data.get('code') or ''}", raw=data)
         if resp.status_code >= 400 and data.get("code") not in _FAILED_CODES:
             raise GatewayError(
                 f"phonepe refused: {data.get('code') or resp.status_code}",
@@ -137,7 +146,9 @@ class PhonePeGateway(Gateway):
         return self._call("POST", path, headers={"X-VERIFY": checksum}, body={"request": encoded})
 
     # -- interface -------------------------------------------------------------------------
-    def create_order(self, *, reference, amount, currency, customer) -> OrderResult:
+    def create_order(
+        self, *, reference, amount, currency, customer, expires_at=None
+    ) -> OrderResult:
         if currency != "INR":
             raise GatewayError("PhonePe accepts INR only", transient=False)
         merchant_txn = "NBT" + secrets.token_hex(12).upper()
@@ -238,17 +249,31 @@ class PhonePeGateway(Gateway):
             )
         except GatewayError as exc:
             if exc.transient:
+                # Timeout or 5xx: placed or not, nobody knows. Retried with the same reference,
+                # which PhonePe refuses as a duplicate if the first one did go through.
                 raise
             # Refused - perhaps as a duplicate of a refund an earlier attempt already placed.
-            existing = self.refund_status(
-                provider_payment_id=provider_payment_id,
-                provider_refund_id=None,
-                reference=reference,
-            )
+            try:
+                existing = self.refund_status(
+                    provider_payment_id=provider_payment_id,
+                    provider_refund_id=None,
+                    reference=reference,
+                )
+            except RefundUnknown:
+                raise exc from None  # no earlier refund: the refusal is the answer
             if existing.status == "failed":
                 raise
             return existing
-        return _refund_result(data)
+        result = _refund_result(data)
+        if data.get("code") in AMBIGUOUS_CODES and result.provider_refund_id is None:
+            # Accepted-or-not without an id to follow: ask the status API for our reference.
+            looked_up = self.refund_status(
+                provider_payment_id=provider_payment_id, provider_refund_id=None,
+                reference=reference,
+            )
+            if looked_up.status != "failed":
+                return looked_up
+        return result
 
     def _refund_payload(self, provider_order_id: str, amount: int, reference: str) -> dict:
         return {
@@ -267,6 +292,10 @@ class PhonePeGateway(Gateway):
         data = self._call(
             "GET", path, headers={"X-VERIFY": checksum, "X-MERCHANT-ID": self.merchant_id}
         )
+        if data.get("code") == "TRANSACTION_NOT_FOUND":
+            # Not (yet) known to PhonePe: no proof it failed; the job tries the refund again
+            # with this same reference (a duplicate is refused), the reservation stays.
+            raise RefundUnknown("phonepe does not know this refund yet", raw=data)
         result = _refund_result(data)
         result.provider_refund_id = result.provider_refund_id or provider_refund_id
         return result
@@ -277,6 +306,8 @@ def _refund_result(data: dict) -> RefundResult:
     state = (data.get("data") or {}).get("state")
     if code == "PAYMENT_SUCCESS" and state in (None, "COMPLETED"):
         status = "processed"
+    elif code in AMBIGUOUS_CODES or state == "PENDING":
+        status = "pending"
     elif code in _FAILED_CODES or state == "FAILED" or not data.get("success", True):
         status = "failed"
     else:

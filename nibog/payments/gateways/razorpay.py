@@ -120,7 +120,9 @@ class RazorpayGateway(Gateway):
             },
         }
 
-    def create_order(self, *, reference, amount, currency, customer) -> OrderResult:
+    def create_order(
+        self, *, reference, amount, currency, customer, expires_at=None
+    ) -> OrderResult:
         data = self._call(
             "POST",
             "/orders",

@@ -57,7 +57,9 @@ class SandboxGateway(RazorpayGateway):
         data.update(type="sandbox", checkout_url=f"{base}/payments/sandbox/checkout/{order_id}")
         return data
 
-    def create_order(self, *, reference, amount, currency, customer) -> OrderResult:
+    def create_order(
+        self, *, reference, amount, currency, customer, expires_at=None
+    ) -> OrderResult:
         order = {
             "id": new_id("order"),
             "amount": amount,

@@ -8,7 +8,7 @@ from nibog.core.jobs import job
 @job("default")
 def offer_waitlist_seats(slot_id: int) -> int:
     """Enqueued by whoever frees seats in a slot (cancel, hold expiry, capacity raised)."""
-    from nibog.booking.waitlist import offer_seats
+    from nibog.booking.waitlist.offers import offer_seats
 
     offers = offer_seats(slot_id)
     return offers
@@ -17,7 +17,7 @@ def offer_waitlist_seats(slot_id: int) -> int:
 def expire_waitlist_offers() -> int:
     """Periodic: unpaid offers past their deadline expire; their slots, and any open slot with
     free seats and children waiting, are offered again."""
-    from nibog.booking.waitlist import expire_offers, stranded_slots
+    from nibog.booking.waitlist.offers import expire_offers, stranded_slots
 
     slots = expire_offers() | stranded_slots()
     for slot_id in sorted(slots):

@@ -6,8 +6,8 @@ from flask_smorest import Blueprint
 from marshmallow import Schema, fields, validate
 
 from nibog.accounts.models import Child
-from nibog.booking import waitlist
 from nibog.booking.models import WAITLIST_STATUSES, Booking
+from nibog.booking.waitlist import entries as waitlist
 from nibog.catalog.models import Event, EventGame, GameSlot
 from nibog.core.auth import auth_required, current_user
 from nibog.core.pagination import PageArgsSchema, page_schema, paginate

@@ -6,7 +6,7 @@ decision itself (docs/performance.md). This WSGI layer answers those requests, a
 it runs the checks the view runs before its first rule, in the same order - a live bearer access
 token (``core.auth.verify_token``, the view's own check), a JSON body the view's own schema
 accepts, no ``Idempotency-Key`` (a key may have to replay an earlier answer) - then the view's
-first rule, ``holds.reject_known_full``, with the marks read in the token check's round trip, and
+first rule, ``full_marks.reject_known_full``, with the marks read in the token check's round trip, and
 sends the same ``409 slot_full`` the view would. Every other request, and any request it has the
 least doubt about (a missing or odd header, a revoked token, a body the schema refuses, a slot
 not marked, Redis unavailable), goes on to Flask, which answers it as always; when the token
@@ -28,6 +28,7 @@ from marshmallow import ValidationError
 from nibog.core import security_headers
 from nibog.core.errors import AppError, error_response
 from nibog.core.logging import request_id_for
+from nibog.core.observability import remember_route
 
 log = logging.getLogger(__name__)
 
@@ -74,12 +75,12 @@ class FullSlotGate:
             return None
         if not isinstance(data, dict):
             return None
-        from nibog.booking import holds
+        from nibog.booking.fastpath import full_marks
         from nibog.core import prefetch
         from nibog.core.auth import remember_checked_token, verify_token
         from nibog.extensions import get_redis
 
-        keys = holds.full_mark_keys(data.get("items"))
+        keys = full_marks.full_mark_keys(data.get("items"))
         if not keys:
             return None
         with self.app.app_context():
@@ -98,12 +99,13 @@ class FullSlotGate:
             except ValidationError:
                 return None
             try:
-                holds.reject_known_full(args["event_id"], args["items"])
+                full_marks.reject_known_full(args["event_id"], args["items"])
             except AppError as exc:
                 if exc.code != "slot_full":
                     return None
                 resp = error_response(exc.status, exc.code, exc.message, exc.details, exc.headers)
                 resp.headers["X-Request-ID"] = request_id_for(environ.get("HTTP_X_REQUEST_ID", ""))
+                remember_route(environ, PATH)
                 # The headers the after-request hook gives the view's answer.
                 return security_headers.apply(self.app, resp, path=PATH, method="POST",
                                               origin=environ.get("HTTP_ORIGIN"))

@@ -1,0 +1,7 @@
+"""Waiting list for full slots, with automatic offers (``entries``: the queue; ``offers``: the
+seats it is given; ``tasks``: the jobs; ``api``: the parents' endpoints).
+
+While anyone is waiting, the slot's free seats are the queue's: a booking from anywhere else is
+answered ``slot_full`` (details ``waiting_list: true``), so a seat freed in the seconds before
+the offer round runs cannot go to whoever asks first (``holds.reject_owed_to_waiting_list``).
+"""

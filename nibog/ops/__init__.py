@@ -1,0 +1,1 @@
+"""Operations: backups and data retention (metrics and logs live in nibog.core)."""
