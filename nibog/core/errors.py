@@ -153,7 +153,8 @@ def _retry_after(exc: HTTPException) -> int:
 def refusal_for(exc: Exception) -> AppError | None:
     """A failure only a lower layer notices, answered as such instead of a 500: JSON nested
     deeper than the parser's recursion limit, text with a NUL character (valid JSON, refused by
-    PostgreSQL when it is written), a row lock not granted within the lock timeout."""
+    PostgreSQL when it is written), a row lock not granted within the lock timeout, a database
+    connection lost mid-request."""
     if isinstance(exc, RecursionError):
         tb = exc.__traceback__
         while tb is not None:
@@ -168,6 +169,15 @@ def refusal_for(exc: Exception) -> AppError | None:
         return AppError(
             "busy", "Too many people are booking this right now; please try again in a moment",
             503, headers={"Retry-After": "2"},
+        )
+    if getattr(exc, "connection_invalidated", False):
+        # The database connection died under the request (a restart, a failover, a killed
+        # backend): its transaction rolled back with it, and the pool replaces the connection.
+        # A retry (with the same Idempotency-Key) is the answer, not a 500.
+        return AppError(
+            "service_unavailable",
+            "The connection to the database was lost; please try again in a moment",
+            503, headers={"Retry-After": "1"},
         )
     for cause in (exc, getattr(exc, "orig", None), exc.__cause__):
         if isinstance(cause, ValueError) and "NUL (0x00)" in str(cause):
