@@ -22,10 +22,13 @@ translations: $(VENV)/.installed
 	$(BIN)/pybabel -q compile -d translations/admin
 
 # After adding or changing visible strings: refresh the templates and every language's catalogue.
+# Extraction runs from the root: the .cfg patterns (nibog/**.py, templates/**.html) are matched
+# against paths relative to the input directory, so "nibog templates" as inputs matched nothing.
+BABEL_SKIP := .* ._ tests bench migrations translations static test-artifacts instance
 extract-messages: $(VENV)/.installed
-	$(BIN)/pybabel -q extract -F babel.cfg -k _l -k lazy_gettext --ignore-dirs=admin -o translations/site/messages.pot nibog templates
+	$(BIN)/pybabel -q extract -F babel.cfg -k _l -k lazy_gettext --ignore-dirs="$(BABEL_SKIP) admin" -o translations/site/messages.pot .
 	$(BIN)/pybabel -q update -i translations/site/messages.pot -d translations/site
-	$(BIN)/pybabel -q extract -F babel-admin.cfg -k _l -k lazy_gettext -o translations/admin/messages.pot nibog/admin templates/admin
+	$(BIN)/pybabel -q extract -F babel-admin.cfg -k _l -k lazy_gettext --ignore-dirs="$(BABEL_SKIP)" -o translations/admin/messages.pot .
 	$(BIN)/pybabel -q update -i translations/admin/messages.pot -d translations/admin
 
 run: $(VENV)/.installed translations

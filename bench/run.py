@@ -26,6 +26,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import urllib.request
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
@@ -438,6 +439,12 @@ def md_row(r: dict) -> str:
     )
 
 
+def event_page_path(web: stack.Web, event_id: int) -> str:
+    """The event page's canonical address (``/events/<id>-<slug>``; the bare id redirects)."""
+    with urllib.request.urlopen(web.url(f"/api/events/{event_id}"), timeout=10) as resp:
+        return f"/events/{event_id}-{json.load(resp)['slug']}"
+
+
 def reference_points(args, web, worker, data, burst, results) -> None:
     detail_id = data["listed_event_ids"][0]
     # The burst's e-mails would otherwise share the cores with the read benchmark.
@@ -446,6 +453,9 @@ def reference_points(args, web, worker, data, burst, results) -> None:
         {"name": TRIVIAL, "path": "/healthz"},
         {"name": "events_by_city", "path": f"/api/events?city_id={data['city_id']}"},
         {"name": "event_detail", "path": f"/api/events/{detail_id}"},
+        # The parent site's two busiest pages (issue 17's target: >= 50 % of /healthz each).
+        {"name": "home_page", "path": "/"},
+        {"name": "event_page", "path": event_page_path(web, detail_id)},
     ], args.read_concurrency, args.read_seconds, args.read_rounds)
     base_rps = reads[TRIVIAL]["rps"] or 1
     burst["trivial_rps"] = reads[TRIVIAL]["rps"]

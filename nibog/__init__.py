@@ -37,8 +37,6 @@ def create_app(config: type[Config] | dict | None = None) -> Flask:
     base.validate(app.config)
 
     _configure_database(app)
-    # Every form post is checked; the API and webhooks (tokens, signatures) are exempted below.
-    app.config.setdefault("WTF_CSRF_CHECK_DEFAULT", True)
     app.config["RATELIMIT_STORAGE_URI"] = app.config.get("REDIS_URL") or "memory://"
     app.config["RATELIMIT_ENABLED"] = app.config.get("RATELIMIT_ENABLED", True)
 
@@ -56,6 +54,12 @@ def create_app(config: type[Config] | dict | None = None) -> Flask:
     ext.limiter.init_app(app)
     ext.init_redis(app)
     init_i18n(app)
+    from nibog.web.setup import init_web
+
+    # Registered first, so it runs last (Flask runs after-request hooks in reverse): the
+    # site's own page headers (nibog/web/setup.py) are set by then and kept.
+    install_security_headers(app)
+    init_web(app)
     # One Api per app: apispec keeps per-document state, and tests build several apps.
     api = Api(app)
     app.extensions["nibog_api"] = api
@@ -66,13 +70,13 @@ def create_app(config: type[Config] | dict | None = None) -> Flask:
     import nibog.models  # noqa: F401  - the whole schema, for Alembic and relationships
 
     register_error_handlers(app)
-    install_security_headers(app)
     require_json_bodies(app)
     register_jwt_callbacks(app)
     _register_login_loader()
     for blueprint in blueprints.API_BLUEPRINTS:
+        # Tokens and signatures authenticate these, never the cookie: no CSRF token.
+        ext.csrf.exempt(blueprint)
         api.register_blueprint(blueprint)
-        ext.csrf.exempt(blueprint)  # bearer tokens and signatures, never the cookie
     for blueprint in blueprints.PAGE_BLUEPRINTS:
         app.register_blueprint(blueprint)
     if app.config.get("METRICS_ENABLED", True):
@@ -149,9 +153,15 @@ def _register_login_loader() -> None:
     from nibog.extensions import db, login_manager
 
     @login_manager.user_loader
-    def load_user(user_id: str):
+    def load_user(session_id: str):
+        # "<id>:<token version>" (User.get_id): an older version is a signed-out browser.
+        user_id, _, version = session_id.partition(":")
+        if not user_id.isdigit() or not version.isdigit():
+            return None
         user = db.session.get(User, int(user_id))
-        return user if user is not None and user.is_active else None
+        if user is None or not user.is_active or user.token_version != int(version):
+            return None
+        return user
 
 
 def _install_full_slot_gate(app: Flask) -> None:

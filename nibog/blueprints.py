@@ -27,7 +27,17 @@ from nibog.ops import scrape
 from nibog.payments import api as payments_api
 from nibog.payments import sandbox_views
 from nibog.payments import webhooks as payment_webhooks
-from nibog.web import password_reset
+from nibog.web import account as web_account
+from nibog.web import auth as web_auth
+from nibog.web import booking as web_booking
+from nibog.web import (
+    booking_review,  # noqa: F401 - its routes are web_booking's last steps
+    password_reset,
+    prefs,
+)
+from nibog.web import checkout as web_checkout
+from nibog.web import content as web_content
+from nibog.web import guest as web_guest
 from nibog.web import views as web_views
 
 API_BLUEPRINTS = [
@@ -56,6 +66,13 @@ PAGE_BLUEPRINTS = [
     sandbox_views.bp,
     web_views.bp,
     password_reset.bp,
+    prefs.bp,
+    web_auth.bp,
+    web_booking.bp,
+    web_checkout.bp,
+    web_guest.bp,
+    web_account.bp,
+    web_content.bp,
 ]
 
 # Prometheus scrapes it (METRICS_ENABLED); protected by network or bearer token.

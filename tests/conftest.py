@@ -98,8 +98,10 @@ def _clean_state(app):
     truncate_all(app)
     redis_lib.Redis.from_url(app.config["REDIS_URL"]).flushdb()
     from nibog.catalog import microcache
+    from nibog.web import pagecache
 
     microcache.clear()
+    pagecache.clear()
     from nibog.extensions import limiter
 
     limiter.reset()

@@ -38,6 +38,10 @@ def children_query(user: User) -> Select:
     )
 
 
+def list_children(user: User) -> list[Child]:
+    return list(db.session.scalars(children_query(user)))
+
+
 def get_child(user: User, child_id: int) -> Child:
     child = db.session.scalar(
         select(Child).where(

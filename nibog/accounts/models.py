@@ -51,6 +51,9 @@ class User(UserMixin, TimestampMixin, db.Model):
         ForeignKey("cities.id", ondelete="SET NULL"), index=True
     )
     marketing_opt_in: Mapped[bool] = mapped_column(Boolean, nullable=False, server_default=true())
+    # The language of this parent's e-mails and SMS: the site's when they signed up, then their
+    # choice in the profile. Any code in config LANGUAGES.
+    language: Mapped[str] = mapped_column(String(8), nullable=False, server_default="en")
     # Bumped on password change/reset/deactivation: tokens carrying an older version are dead.
     token_version: Mapped[int] = mapped_column(Integer, nullable=False, server_default=text("0"))
     last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
@@ -61,6 +64,11 @@ class User(UserMixin, TimestampMixin, db.Model):
     @property
     def is_active(self) -> bool:  # Flask-Login
         return self.is_active_account and self.deleted_at is None
+
+    def get_id(self) -> str:  # Flask-Login
+        # The token version rides in the site's session cookie too: a password change, reset
+        # or deactivation signs the parent out of every browser, as it does every app token.
+        return f"{self.id}:{self.token_version}"
 
 
 class Child(TimestampMixin, db.Model):

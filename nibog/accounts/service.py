@@ -10,6 +10,7 @@ from sqlalchemy.exc import IntegrityError
 
 from nibog.accounts.models import Child, User, UserFavorite
 from nibog.core.errors import Conflict, NotFound, ValidationFailed
+from nibog.core.i18n import current_language, languages
 from nibog.core.timeutil import utcnow
 from nibog.extensions import db
 
@@ -78,7 +79,10 @@ def create_user(
     phone_verified: bool = False,
     google_sub: str | None = None,
     is_active: bool = True,
+    language: str | None = None,
 ) -> User:
+    """``language``: of the account's e-mails and SMS; by default the one the person is reading
+    the site or app in right now (English outside a request)."""
     email = normalise_email(email) if email else None
     if email:
         ensure_email_free(email)
@@ -95,14 +99,22 @@ def create_user(
         google_sub=google_sub,
         is_active_account=is_active,
         token_version=0,
+        language=check_language(language or current_language()),
     )
     db.session.add(user)
     flush_unique(user)
     return user
 
 
+def check_language(language: str) -> str:
+    """A language the platform speaks (config LANGUAGES), or 422 on ``language``."""
+    if language not in languages():
+        raise ValidationFailed({"language": ["Choose one of: " + ", ".join(languages())]})
+    return language
+
+
 def apply_contact_changes(user: User, changes: dict) -> dict[str, bool]:
-    """Set email/phone/name/city from ``changes`` (already validated shapes).
+    """Set email/phone/name/city/language from ``changes`` (already validated shapes).
 
     A new email or phone is unverified until proven again. Returns which contact changed.
     """
@@ -140,6 +152,8 @@ def apply_contact_changes(user: User, changes: dict) -> dict[str, bool]:
             if db.session.get(City, city_id) is None:
                 raise ValidationFailed({"city_id": ["Unknown city"]})
         user.city_id = city_id
+    if "language" in changes:
+        user.language = check_language(changes["language"])
     flush_unique(user)
     return changed
 
@@ -147,6 +161,16 @@ def apply_contact_changes(user: User, changes: dict) -> dict[str, bool]:
 def update_profile(user: User, changes: dict) -> User:
     apply_contact_changes(user, changes)
     return user
+
+
+def close_account(user: User, password: str | None) -> int:
+    """A parent deletes their own account (the site): the password, when the account has one,
+    proves it is them at the keyboard. Then as ``deactivate_and_anonymise``."""
+    from nibog.auth.passwords import verify_password
+
+    if user.password_hash and not verify_password(user.password_hash, password or ""):
+        raise ValidationFailed({"password": ["Your password is not right"]})
+    return deactivate_and_anonymise(user)
 
 
 def revoke_all_tokens(user: User) -> None:

@@ -21,8 +21,13 @@ def _setting(name: str):
 
 
 def _json_field(name: str) -> str:
+    """The field from the JSON body (the API) or the posted form (the site's pages), so a
+    parent's account has one failure budget whichever face is used."""
     body = request.get_json(silent=True)
-    value = body.get(name) if isinstance(body, dict) else None
+    if isinstance(body, dict):
+        value = body.get(name)
+    else:
+        value = request.form.get(name)
     return str(value).strip().lower() if value else "-"
 
 

@@ -183,6 +183,31 @@ def find_guest_booking(booking_number: str, email: str, access_code: str | None 
     return booking
 
 
+def find_guest_booking_by_contact(booking_number: str, contact: str, access_code: str) -> Booking:
+    """A guest's booking by number, the e-mail *or* phone number it was made with, and its
+    access code; 404 for any mismatch (which of them is not said)."""
+    from nibog.auth.otp import normalise_phone
+
+    booking = db.session.scalar(
+        select(Booking).where(Booking.booking_number == (booking_number or "").strip().upper())
+    )
+    contact = (contact or "").strip()
+    if booking is None or booking.guest_email is None or not access_code:
+        raise NotFound("Booking")
+    if "@" in contact:
+        matches = constant_time_equal(booking.guest_email, contact.lower())
+    else:
+        try:
+            phone = normalise_phone(contact)
+            stored = normalise_phone(booking.guest_phone) if booking.guest_phone else None
+        except ValidationFailed:
+            phone, stored = None, None
+        matches = constant_time_equal(stored, phone)
+    if not matches or not access_code_matches(booking, access_code):
+        raise NotFound("Booking")
+    return booking
+
+
 def attach_guest_bookings(user: User) -> int:
     """Give a (new) account the guest bookings made with its e-mail, and their children.
 

@@ -124,7 +124,7 @@ def ensure_not_booked(
     """409 already_booked when a child already holds a live seat in one of these slots.
 
     The details name the booking that holds the seat, so an app can send the parent to pay that
-    hold instead. ``known``: the holders already read (``hold_reads``), so nothing is queried;
+    hold instead. ``known``: the holders already read (``fastpath.first_read``), so nothing is queried;
     otherwise this queries, under the slot locks. Either way the partial unique index on live
     items is the authority: two parallel requests for the same child and slot both pass this
     check, and the second one's items INSERT is refused (``already_booked`` too).

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 from collections import Counter
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from flask import current_app
@@ -210,24 +211,77 @@ def refund_amount_for(booking: Booking, event: Event, *, now: datetime, by_admin
     return booking.total if now <= event_start_utc(event) - timedelta(hours=hours) else 0
 
 
+def _cancel_refusal(booking: Booking, event: Event, now: datetime, *, by_admin: bool
+                    ) -> Conflict | None:
+    if booking.status not in ("pending_payment", "confirmed"):
+        return Conflict(
+            "booking_not_cancellable",
+            f"A booking that is {booking.status.replace('_', ' ')} cannot be cancelled",
+            {"status": booking.status},
+        )
+    if not by_admin and now >= event_start_utc(event):
+        # Attendance, results and certificates hang off the items from now on.
+        return Conflict(
+            "booking_not_cancellable", "The event has already started", {"status": booking.status}
+        )
+    return None
+
+
+@dataclass(frozen=True)
+class CancellationTerms:
+    """What cancelling a booking now would do, for a parent to see before confirming."""
+
+    cancellable: bool
+    refusal: Conflict | None
+    refund: int  # paise given back: to the payment's source (online) or at the desk (cash)
+    method: str | None  # "original_payment", "cash" or None when nothing is refunded
+    paid: bool
+    full_refund_until: datetime | None  # UTC; the policy's deadline for a full refund
+
+
+def cancellation_terms(booking: Booking, *, now: datetime | None = None) -> CancellationTerms:
+    """The refund ``cancel_booking`` would give a parent now, by the same rules (no lock: a
+    preview; the cancel itself decides again under the booking lock)."""
+    now = now or utcnow()
+    event = db.session.get(Event, booking.event_id)
+    refusal = _cancel_refusal(booking, event, now, by_admin=False)
+    refund = 0 if refusal else refund_amount_for(booking, event, now=now, by_admin=False)
+    if refund and booking.payment_mode == "online":
+        from nibog.payments.refunds import refundable_total
+
+        refund = min(refund, refundable_total(booking.id))  # staff may have refunded some
+    hours = current_app.config["REFUND_FULL_BEFORE_HOURS"]
+    paid = booking.confirmed_at is not None and booking.total > 0
+    return CancellationTerms(
+        cancellable=refusal is None,
+        refusal=refusal,
+        refund=refund,
+        method=("cash" if booking.payment_mode == "cash" else "original_payment") if refund else None,
+        paid=paid,
+        full_refund_until=event_start_utc(event) - timedelta(hours=hours) if paid else None,
+    )
+
+
+def cancellation_preview(booking: Booking, *, now: datetime | None = None) -> dict:
+    """``cancellation_terms`` as a dict: ``{"cancellable", "refund", "reason"}``; ``reason``
+    says why not (``status`` or ``started``); ``refund`` in paise, 0 for an unpaid hold."""
+    terms = cancellation_terms(booking, now=now)
+    reason = None
+    if not terms.cancellable:
+        reason = "started" if booking.status in ("pending_payment", "confirmed") else "status"
+    return {"cancellable": terms.cancellable, "refund": terms.refund, "reason": reason}
+
+
 def cancel_booking(
     booking_id: int, *, actor_id: int | None, reason: str | None = None, by_admin: bool = False
 ) -> tuple[Booking, int]:
     """Cancel a held or confirmed booking: free everything, refund what the policy allows."""
     booking = lock_booking(booking_id)
-    if booking.status not in ("pending_payment", "confirmed"):
-        raise Conflict(
-            "booking_not_cancellable",
-            f"A booking that is {booking.status.replace('_', ' ')} cannot be cancelled",
-            {"status": booking.status},
-        )
     event = db.session.get(Event, booking.event_id)
     now = utcnow()
-    if not by_admin and now >= event_start_utc(event):
-        # Attendance, results and certificates hang off the items from now on.
-        raise Conflict(
-            "booking_not_cancellable", "The event has already started", {"status": booking.status}
-        )
+    refusal = _cancel_refusal(booking, event, now, by_admin=by_admin)
+    if refusal is not None:
+        raise refusal
     refund = refund_amount_for(booking, event, now=now, by_admin=by_admin)
     freed = _release([booking])
     booking.status = "cancelled"

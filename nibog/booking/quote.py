@@ -184,7 +184,40 @@ def resolve_lines(
             422,
             {"items": refused},
         )
+    _refuse_clashes([(line.child.id, line.slot) for line in lines])
     return lines
+
+
+def _clashes(pairs: list[tuple[object, GameSlot]]) -> list[dict]:
+    """Items putting one child in two slots whose times overlap (a child plays one game at
+    a time). In memory: the slots are already read."""
+    out, by_child = [], {}
+    for child, slot in pairs:
+        by_child.setdefault(child, []).append(slot)
+    for child, slots in by_child.items():
+        slots = sorted(slots, key=lambda s: (s.start_time, s.id))
+        for earlier, later in zip(slots, slots[1:], strict=False):
+            if later.id != earlier.id and later.start_time < earlier.end_time:
+                out.append({"child": child, "slot_ids": [earlier.id, later.id]})
+    return out
+
+
+def _refuse_clashes(pairs: list[tuple[object, GameSlot]]) -> None:
+    clashes = _clashes(pairs)
+    if clashes:
+        raise AppError(
+            "slot_overlap", "A child cannot play two games whose times overlap", 422,
+            {"items": [{"child_id": c["child"], "slot_ids": c["slot_ids"]} for c in clashes]},
+        )
+
+
+def time_clashes(event_id: int, items: list[dict]) -> list[dict]:
+    """For a basket being filled (before children are on record): ``items`` of
+    ``{"child": any key, "slot_id"}``; returns ``[{"child": key, "slot_ids": [a, b]}]`` for
+    each child put in two overlapping slots. The booking refuses those (``slot_overlap``)."""
+    event = get_event(event_id)
+    slots = _load_slots(event, [i["slot_id"] for i in items])
+    return _clashes([(i["child"], slots[i["slot_id"]][0]) for i in items])
 
 
 def resolve_addons(event: Event, addons: list[dict] | None) -> list[AddonLine]:
@@ -284,3 +317,45 @@ def _subtotal_or_none(event, items, addons, user_id, with_children) -> int | Non
     except AppError:
         return None
     return q.subtotal
+
+
+def price_basket(
+    *, event_id: int, items: list[dict], addons: list[dict] | None, promo_code: str | None,
+    user_id: int | None,
+) -> dict:
+    """The breakdown a parent reviews before any seat is held: the same quote the booking will
+    be made from, counting nothing. A guest's children are not on record yet, so a guest's
+    slots are priced without them (``items`` need only ``slot_id``); their ages are checked when
+    the booking is made. Raises what ``quote`` raises (an invalid promo: ``promo_invalid``)."""
+    event = get_event(event_id)
+    q = quote(event=event, items=items, addons=addons, promo_code=promo_code, owner_id=user_id,
+              with_children=user_id is not None)
+    return {
+        "lines": [
+            {
+                "slot_id": line.slot.id,
+                "event_game_id": line.event_game.id,
+                "child_id": line.child.id if line.child is not None else None,
+                "game_name": line.template.name,
+                "start_time": line.slot.start_time,
+                "end_time": line.slot.end_time,
+                "price": line.price,
+            }
+            for line in q.lines
+        ],
+        "addons": [
+            {
+                "addon_id": a.addon.id,
+                "variant_id": a.variant.id if a.variant else None,
+                "name": f"{a.addon.name} ({a.variant.name})" if a.variant else a.addon.name,
+                "quantity": a.quantity,
+                "unit_price": a.unit_price,
+                "total": a.total,
+            }
+            for a in q.addon_lines
+        ],
+        "subtotal": q.subtotal,
+        "discount": q.discount,
+        "total": q.total,
+        "currency": CURRENCY,
+    }

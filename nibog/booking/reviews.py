@@ -62,6 +62,19 @@ def _check_reviewable(booking: Booking) -> Event:
     return event
 
 
+def review_state(booking: Booking, user_id: int) -> tuple[Review | None, AppError | None]:
+    """For the booking page: the parent's review if any, and why a review cannot be written
+    (or edited) now, or None when it can. Same rules as ``create_review``."""
+    if booking.user_id != user_id:
+        raise NotFound("Booking")
+    review = db.session.scalar(select(Review).where(Review.booking_id == booking.id))
+    try:
+        _check_reviewable(booking)
+    except AppError as exc:
+        return review, exc
+    return review, None
+
+
 def get_review(booking_id: int, user_id: int) -> Review:
     _own_booking(booking_id, user_id)
     review = db.session.scalar(select(Review).where(Review.booking_id == booking_id))

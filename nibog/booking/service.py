@@ -28,6 +28,7 @@ from nibog.booking.guests import (  # noqa: F401 - guest bookings through the sa
 from nibog.booking.lifecycle import (  # noqa: F401 - the agreed import path for other features
     SeatsNoLongerAvailable,
     cancel_booking,
+    cancellation_terms,
     complete_event,
     confirm_booking,
     expire_holds,
@@ -43,8 +44,10 @@ from nibog.booking.quote import (  # noqa: F401 - the agreed import path for oth
     Quote,
     get_event,
     preview_promo,
+    price_basket,
     quote,
     resolve_lines,
+    time_clashes,
 )
 from nibog.booking.serialize import Written, keep_for_answer
 from nibog.booking.tasks import seats_changed
@@ -172,7 +175,7 @@ def _requested_pairs(items: list) -> list[tuple[int, int]]:
 def _event_with_slots(event_id: int, items: list, owner_id: int | None) -> tuple:
     """(event, venue, slot id -> (slot, event game, template), slot id -> committed (booked,
     capacity), the slots with a waiting list, the owner's requested children, the owner's
-    e-mail, (child id, slot id) -> the booking holding that seat): one query (``hold_reads``).
+    e-mail, (child id, slot id) -> the booking holding that seat): one query (``fastpath.first_read``).
 
     Ids that are not well-formed are left to ``resolve_lines`` to refuse; when no requested
     slot belongs to the event, the event is read alone (404 when it does not exist) and the

@@ -204,6 +204,15 @@ def event_reviews(event_id: int, page: int, per_page: int) -> dict:
     return page_envelope(items, page, per_page, total)
 
 
+def event_reviews_json(event_id: int, per_page: int = 5) -> str:
+    """The newest published reviews (the event page's), cached as long as the detail whose
+    rating they go with."""
+    return catalog_cache.cached(
+        "reviews", {"id": event_id, "n": per_page}, catalog_cache.detail_ttl(),
+        lambda: event_reviews(event_id, 1, per_page),
+    )
+
+
 def event_addons(event_id: int) -> list[dict]:
     _require_event(event_id)
     return [p.addon_dict(a) for a in q.load_addons(event_id)]

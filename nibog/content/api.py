@@ -12,9 +12,10 @@ from nibog.extensions import limiter
 
 blp = Blueprint("content", __name__, url_prefix="/api", description="Site content")
 
-# Per client address: enough for a person retrying a form, useless for a spammer.
+# Per client address: enough for a person retrying a form, useless for a spammer. One bucket
+# for the API and the site's contact page, so the page is no way around it.
 CONTACT_LIMIT = "5 per hour"
-
+contact_limit = limiter.shared_limit(CONTACT_LIMIT, scope="contact", key_func=client_ip)
 
 
 def _json(text: str) -> Response:
@@ -52,7 +53,7 @@ def content_page(slug):
 
 
 @blp.post("/contact")
-@limiter.limit(CONTACT_LIMIT, key_func=client_ip)
+@contact_limit
 @blp.arguments(s.ContactIn)
 @blp.response(201, s.ContactOut)
 def contact(data):

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
+import nh3
 from flask import current_app
 from sqlalchemy import delete, select
 from sqlalchemy.exc import IntegrityError
@@ -70,14 +72,34 @@ def public_testimonials_json(featured_only: bool) -> str:
 
 
 def public_page_json(slug: str) -> str:
+    """A page as the public sees it: its HTML cleaned of scripts, event handlers and
+    ``javascript:`` links (staff write it; a stolen staff account must not reach parents)."""
+
     def build():
         page = db.session.scalar(select(ContentPage).where(ContentPage.slug == slug))
-        return page_dict(page) if page is not None else None
+        if page is None:
+            return None
+        return {**page_dict(page), "body_html": nh3.clean(page.body_html or "")}
 
     text = core_cache.cached_json(NAMESPACE, "page", {"s": slug}, CONTENT_TTL, build)
     if text == "null":
         raise NotFound("Page")
     return text
+
+
+def public_page(slug: str, language: str, default_language: str = "en") -> dict:
+    """A page in the reader's language when staff wrote one (slug ``about-hi`` for Hindi),
+    else the page itself; 404 when neither exists. A new language needs pages, not code."""
+    if language != default_language:
+        try:
+            return json.loads(public_page_json(f"{slug}-{language}"))
+        except NotFound:
+            pass
+    return json.loads(public_page_json(slug))
+
+
+def public_faqs(category: str | None = None) -> list[dict]:
+    return json.loads(public_faqs_json(category))
 
 
 def submit_contact(data: dict, client_ip: str | None) -> ContactMessage:

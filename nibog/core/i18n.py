@@ -8,7 +8,7 @@ shown in Asia/Kolkata (``Sun, 29 Dec 2026, 9:00 am``).
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date, datetime, time
 
 from babel.dates import format_date, format_datetime, format_time
 from flask import Flask, current_app, has_request_context, request
@@ -64,15 +64,20 @@ def money(amount_paise: int | None, language: str | None = None) -> str:
 
 def when(value: datetime | None, language: str | None = None) -> str:
     """A moment (UTC in the database) as Indians read it, in IST."""
-    if value is None:
+    if value is None or value == "":
         return ""
+    if isinstance(value, str):  # the API's ISO text, as serialised answers carry it
+        value = datetime.fromisoformat(value)
     language = language or current_language()
     return _ampm(format_datetime(value, _WHEN, tzinfo=IST, locale=_locale(language)), language)
 
 
-def day(value: date | datetime | None, language: str | None = None) -> str:
-    if value is None:
+def day(value: date | datetime | str | None, language: str | None = None) -> str:
+    """A date; also the API's ISO text (``2026-12-29``), as cached catalog answers carry it."""
+    if value is None or value == "":
         return ""
+    if isinstance(value, str):
+        value = (datetime if "T" in value else date).fromisoformat(value)
     language = language or current_language()
     if isinstance(value, datetime):
         value = value.astimezone(IST).date()
@@ -81,8 +86,10 @@ def day(value: date | datetime | None, language: str | None = None) -> str:
 
 def clock(value, language: str | None = None) -> str:
     """A slot's local time of day (``9:00 am``)."""
-    if value is None:
+    if value is None or value == "":
         return ""
+    if isinstance(value, str):  # the API's "HH:MM"
+        value = time.fromisoformat(value)
     language = language or current_language()
     return _ampm(format_time(value, _TIME, locale=_locale(language)), language)
 

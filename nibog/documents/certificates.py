@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import io
 import json
+import unicodedata
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -22,6 +23,7 @@ from sqlalchemy import update
 from nibog.booking.models import BookingItem
 from nibog.core.errors import AppError, NotFound
 from nibog.core.timeutil import IST
+from nibog.documents import typeset
 from nibog.documents.booking_view import TICKET_STATUSES, load_booking_view
 from nibog.documents.storage import StorageError, get_storage
 from nibog.extensions import db
@@ -60,8 +62,11 @@ def ordinal(n: int) -> str:
 
 
 class CertificateUnavailable(AppError):
-    def __init__(self, message: str):
-        super().__init__("certificate_unavailable", message, 409)
+    """``reason``: no_certificates, event_not_over or did_not_take_part (pages say it in the
+    parent's language)."""
+
+    def __init__(self, message: str, reason: str):
+        super().__init__("certificate_unavailable", message, 409, {"reason": reason})
 
 
 def event_is_over(event: dict[str, Any], now: datetime | None = None) -> bool:
@@ -81,15 +86,17 @@ def certificate_items(view: dict[str, Any], child_id: int) -> list[dict[str, Any
         raise NotFound("Child in this booking")
     event = view["event"]
     if view["status"] not in TICKET_STATUSES or event["status"] == "cancelled":
-        raise CertificateUnavailable("This booking has no certificates")
+        raise CertificateUnavailable("This booking has no certificates", "no_certificates")
     if event["status"] == "completed":
         eligible = [i for i in items if i["attendance"] != "no_show"]
     elif event_is_over(event):
         eligible = [i for i in items if i["attendance"] == "attended"]
     else:
-        raise CertificateUnavailable("Certificates are available once the event is over")
+        raise CertificateUnavailable("Certificates are available once the event is over",
+                                     "event_not_over")
     if not eligible:
-        raise CertificateUnavailable("Certificates are only for children who took part")
+        raise CertificateUnavailable("Certificates are only for children who took part",
+                                     "did_not_take_part")
     return eligible
 
 
@@ -115,21 +122,24 @@ def _draw_page(c: canvas.Canvas, tpl: CertificateTemplate, view: dict, item: dic
     c.setFillColor(colors.black)
     c.setFont(tpl.body_font, 16)
     c.drawCentredString(centre, height - 75 * mm, "This certificate is proudly presented to")
-    c.setFont(tpl.title_font, 30)
-    c.drawCentredString(centre, height - 95 * mm, item["child_name"])
-    c.setFont(tpl.body_font, 16)
+    # Names, games, titles and venues may be in an Indian script: typeset draws each script in
+    # its font, shaped; Latin stays in the template's own font.
+    typeset.draw_centred(c, centre, height - 95 * mm, item["child_name"], 30, bold=True,
+                         latin=tpl.title_font)
     if position:
         line = f"for winning {ordinal(position)} place in {item['game_name']}"
     else:
         line = f"for taking part in {item['game_name']}"
-    c.drawCentredString(centre, height - 112 * mm, line)
+    typeset.draw_centred(c, centre, height - 112 * mm, line, 16, latin=tpl.body_font)
     event, venue = view["event"], view["venue"]
-    c.drawCentredString(centre, height - 124 * mm, f"at {event['title']}")
-    c.setFont(tpl.body_font, 12)
-    c.drawCentredString(
-        centre, height - 134 * mm, f"{venue['name']}, {venue['city']} - {event['date_display']}"
+    typeset.draw_centred(c, centre, height - 124 * mm, f"at {event['title']}", 16,
+                         latin=tpl.body_font)
+    typeset.draw_centred(
+        c, centre, height - 134 * mm, f"{venue['name']}, {venue['city']} - {event['date_display']}",
+        12, latin=tpl.body_font,
     )
     c.line(width - 110 * mm, 38 * mm, width - 40 * mm, 38 * mm)
+    c.setFont(tpl.body_font, 12)
     c.drawCentredString(width - 75 * mm, 32 * mm, "NIBOG - New India Baby Olympic Games")
     c.setFont(tpl.body_font, 9)
     c.drawString(30 * mm, 32 * mm, f"Booking {view['booking_number']}")
@@ -201,7 +211,9 @@ def stored_certificate(booking_id: int, child_id: int, view: dict) -> str:
 
 def certificate_filename(view: dict, child_id: int) -> str:
     name = next((i["child_name"] for i in view["live_items"] if i["child_id"] == child_id), "child")
-    safe = "".join(ch if ch.isalnum() else "-" for ch in name).strip("-") or "child"
+    # Vowel signs and viramas (category M) belong to the letters of an Indian-script name.
+    safe = "".join(ch if ch.isalnum() or unicodedata.category(ch)[0] == "M" else "-"
+                   for ch in name).strip("-") or "child"
     return f"certificate-{view['booking_number']}-{safe}.pdf"
 
 

@@ -5,18 +5,18 @@ from __future__ import annotations
 
 import io
 from typing import Any
-from xml.sax.saxutils import escape
 
 import qrcode
 from reportlab.lib import colors
 from reportlab.lib.pagesizes import A4
-from reportlab.lib.styles import getSampleStyleSheet
+from reportlab.lib.styles import ParagraphStyle, getSampleStyleSheet
 from reportlab.lib.units import mm
 from reportlab.platypus import Image, Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
 from sqlalchemy import select
 
 from nibog.booking.models import Booking, BookingItem
 from nibog.core.errors import AppError, NotFound
+from nibog.documents import typeset
 from nibog.documents.booking_view import TICKET_STATUSES, load_booking_view
 from nibog.documents.qr import sign_ticket, ticket_data
 from nibog.extensions import db
@@ -71,17 +71,34 @@ def qr_png(payload: str) -> bytes:
     return buf.getvalue()
 
 
+def _styles() -> dict[str, ParagraphStyle]:
+    """The sample styles in the shipped Noto Sans, with shaping on (``documents.typeset``)."""
+    typeset.register_fonts()
+    sample = getSampleStyleSheet()
+    out = {}
+    for name in ("Title", "Heading2", "Heading3", "BodyText", "Italic"):
+        base = sample[name]
+        bold = "Bold" in base.fontName
+        out[name] = ParagraphStyle(
+            f"ticket-{name}", parent=base, shaping=1,
+            fontName=f"{typeset.BASE}-Bold" if bold else typeset.BASE,
+        )
+    out["Italic"].textColor = colors.HexColor("#444444")
+    return out
+
+
 def render_ticket_pdf(booking_id: int, view: dict | None = None) -> bytes:
     view = view or load_booking_view(booking_id)
     if view["status"] not in TICKET_STATUSES:
         raise TicketUnavailable(view["status"])
     payload = qr_payload(booking_id)
-    styles = getSampleStyleSheet()
+    styles = _styles()
     h1, body, small = styles["Title"], styles["BodyText"], styles["Italic"]
     event, venue = view["event"], view["venue"]
 
     def p(text: str, style=body) -> Paragraph:
-        return Paragraph(escape(str(text)), style)
+        # Names and titles may be in an Indian script: each script in its font, shaped.
+        return Paragraph(typeset.markup(str(text), bold=style.fontName.endswith("-Bold")), style)
 
     header = Table(
         [
@@ -109,6 +126,8 @@ def render_ticket_pdf(booking_id: int, view: dict | None = None) -> bytes:
     games.setStyle(
         TableStyle(
             [
+                ("FONTNAME", (0, 0), (-1, 0), f"{typeset.BASE}-Bold"),
+                ("FONTNAME", (0, 1), (-1, -1), typeset.BASE),
                 ("BACKGROUND", (0, 0), (-1, 0), BRAND),
                 ("TEXTCOLOR", (0, 0), (-1, 0), colors.white),
                 ("GRID", (0, 0), (-1, -1), 0.5, colors.grey),

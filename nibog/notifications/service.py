@@ -10,9 +10,11 @@ from __future__ import annotations
 
 from typing import Any
 
+from flask import has_request_context
 from sqlalchemy import bindparam, case, delete, func, insert, literal, select
 
 from nibog.core import rows
+from nibog.core.i18n import current_language
 from nibog.extensions import db
 from nibog.notifications.models import EmailSuppression, NotificationLog, WhatsAppOptOut
 from nibog.notifications.tasks import deliver
@@ -82,6 +84,9 @@ def suppression_reason(channel: str, template: str, recipient: str, user_id: int
 
 def _queue(channel, template, recipient, context, *, user_id, booking_id) -> NotificationLog:
     recipient = (recipient or "").strip()
+    if user_id is None and has_request_context() and "language" not in (context or {}):
+        # No account to keep a language on (a guest): the one they are reading now.
+        context = {**(context or {}), "language": current_language()}
     if channel == "email":
         recipient = recipient.lower()
     values = {

@@ -49,7 +49,9 @@ def _transient(exc: Exception) -> bool:
 def _compose(entry: NotificationLog, context: dict[str, Any]) -> OutgoingMessage:
     from nibog.notifications import templates
 
-    ctx = templates.build_context(context, booking_id=entry.booking_id, user_id=entry.user_id)
+    language = templates.message_language(entry.template, context, entry.user_id)
+    ctx = templates.build_context(context, booking_id=entry.booking_id, user_id=entry.user_id,
+                                  language=language)
     booking = ctx.get("booking")
     if entry.template == "booking_confirmed" and booking and booking["status"] not in (
         "confirmed", "completed"

@@ -11,28 +11,35 @@ from datetime import datetime
 from typing import Any
 
 from flask import current_app, render_template
+from flask_babel import force_locale
+from flask_babel import lazy_gettext as _l
 from jinja2 import TemplateNotFound
 
-from nibog.core.money import format_inr
+from nibog.core import i18n
+from nibog.core.i18n import languages
 from nibog.notifications.channels import Attachment
 
+# Jinja text, translated (lazy: rendered in the recipient's language, ``message_language``).
 SUBJECTS: dict[str, str] = {
-    "welcome": "Welcome to NIBOG, {{ full_name or 'there' }}!",
-    "verify_email": "Confirm your email address",
-    "password_reset": "Reset your NIBOG password",
-    "login_otp": "Your NIBOG sign-in code",
-    "phone_verify_otp": "Your NIBOG verification code",
-    "booking_held": "Complete your payment for booking {{ booking.booking_number }}",
-    "booking_confirmed": "Booking confirmed: {{ booking.booking_number }} - {{ booking.event.title }}",
-    "booking_cancelled": "Booking {{ booking.booking_number }} cancelled",
-    "refund_processed": "Your refund for booking {{ booking.booking_number }}",
-    "late_payment_refunded": "Payment refunded: booking {{ booking.booking_number }}",
-    "waitlist_offer": "A seat opened up for {{ child_name or 'your child' }}!",
-    "event_reminder": "See you tomorrow at {{ booking.event.title }}",
-    "certificate_ready": "Certificates for {{ booking.event.title }}",
+    "welcome": _l("Welcome to NIBOG, {{ full_name or _('there') }}!"),
+    "verify_email": _l("Confirm your email address"),
+    "password_reset": _l("Reset your NIBOG password"),
+    "login_otp": _l("Your NIBOG sign-in code"),
+    "phone_verify_otp": _l("Your NIBOG verification code"),
+    "booking_held": _l("Complete your payment for booking {{ booking.booking_number }}"),
+    "booking_confirmed": _l(
+        "Booking confirmed: {{ booking.booking_number }} - {{ booking.event.title }}"),
+    "booking_cancelled": _l("Booking {{ booking.booking_number }} cancelled"),
+    "refund_processed": _l("Your refund for booking {{ booking.booking_number }}"),
+    "late_payment_refunded": _l("Payment refunded: booking {{ booking.booking_number }}"),
+    "waitlist_offer": _l("A seat opened up for {{ child_name or _('your child') }}!"),
+    "event_reminder": _l("See you tomorrow at {{ booking.event.title }}"),
+    "certificate_ready": _l("Certificates for {{ booking.event.title }}"),
     "contact_message": "Contact form: {{ name }}",
-    "event_announcement": "New NIBOG event: {{ event_title }}",
+    "event_announcement": _l("New NIBOG event: {{ event_title }}"),
 }
+# Messages to the NIBOG team: always in the site's first language, whoever wrote in.
+STAFF_TEMPLATES = frozenset({"contact_message"})
 
 # Promotional messages honour User.marketing_opt_in; everything else is transactional and goes.
 MARKETING_TEMPLATES = frozenset({"event_announcement"})
@@ -42,32 +49,69 @@ def is_marketing(template: str) -> bool:
     return template in MARKETING_TEMPLATES
 
 
+def message_language(template: str, context: dict[str, Any], user_id: int | None) -> str:
+    """The language a message is written in: the account's (``User.language``), else the one
+    the guest was reading when it was queued (``context["language"]``), else the site's first."""
+    default = languages()[0]
+    if template in STAFF_TEMPLATES:
+        return default
+    language = None
+    if user_id:
+        from nibog.accounts.models import User
+        from nibog.extensions import db
+
+        user = db.session.get(User, user_id)
+        language = user.language if user is not None else None
+    language = language or (context or {}).get("language")
+    return language if language in languages() else default
+
+
+def _deadline(iso: str, language: str) -> str:
+    # A message may be read outside India: the zone is named.
+    return f"{i18n.when(datetime.fromisoformat(iso), language)} IST"
+
+
 def build_context(
-    context: dict[str, Any], *, booking_id: int | None, user_id: int | None
+    context: dict[str, Any], *, booking_id: int | None, user_id: int | None,
+    language: str | None = None,
 ) -> dict[str, Any]:
     cfg = current_app.config
     base = cfg.get("PUBLIC_BASE_URL", "").rstrip("/")
+    language = language or languages()[0]
     ctx: dict[str, Any] = {
         "brand": "NIBOG",
         "base_url": base,
         "support_email": cfg.get("STAFF_NOTIFY_EMAIL", ""),
+        "language": language,
+        "events_url": f"{base}/events",
+        "account_url": f"{base}/account",
     }
     ctx.update(context or {})
     for key in ("amount", "refund_amount", "total"):
         if isinstance(ctx.get(key), int) and f"{key}_display" not in ctx:
-            ctx[f"{key}_display"] = format_inr(ctx[key])
+            ctx[f"{key}_display"] = i18n.money(ctx[key], language)
+    if isinstance(ctx.get("offer_expires_at"), str):
+        try:
+            ctx["offer_expires_at"] = _deadline(ctx["offer_expires_at"], language)
+        except ValueError:
+            pass  # queued before it was ISO: already written out
+    if ctx.get("event_id") and not booking_id and not ctx.get("booking_id"):
+        ctx.setdefault("event_url", f"{base}/events/{ctx['event_id']}")
     booking_id = booking_id or ctx.get("booking_id")
     if booking_id:
         from nibog.documents.booking_view import load_booking_view
 
         booking = load_booking_view(int(booking_id))
+        # Dates and money in the reader's language (the view itself is the PDFs' English).
+        booking["event"]["date_display"] = i18n.day(booking["event"]["event_date"], language)
+        booking["total_display"] = i18n.money(booking["total"], language)
         ctx["booking"] = booking
         ctx.setdefault("full_name", booking["parent_name"])
         ctx.setdefault("booking_url", f"{base}/account/bookings/{booking_id}")
         ctx.setdefault("pay_url", f"{base}/book/{booking_id}/pay")
+        ctx.setdefault("event_url", f"{base}/events/{booking['event']['id']}")
         if booking["hold_expires_at"]:
-            deadline = datetime.fromisoformat(booking["hold_expires_at"])
-            ctx.setdefault("pay_deadline", deadline.strftime("%d %b %Y, %H:%M IST"))
+            ctx.setdefault("pay_deadline", _deadline(booking["hold_expires_at"], language))
     if user_id and "full_name" not in ctx:
         from nibog.accounts.models import User
         from nibog.extensions import db
@@ -79,14 +123,17 @@ def build_context(
 
 
 def render_email(template: str, ctx: dict[str, Any]) -> tuple[str, str, str | None]:
-    # Subjects are plain text: no HTML escaping (render_template_string would turn ' into &#39;).
-    env = current_app.jinja_env.overlay(autoescape=False)
-    subject = " ".join(env.from_string(SUBJECTS.get(template, "NIBOG")).render(**ctx).split())
-    text = render_template(f"email/{template}.txt", **ctx)
-    try:
-        html = render_template(f"email/{template}.html", **ctx)
-    except TemplateNotFound:
-        html = None
+    with force_locale(ctx.get("language") or languages()[0]):
+        # Subjects are plain text: no HTML escaping (render_template_string would turn ' into
+        # &#39;).
+        env = current_app.jinja_env.overlay(autoescape=False)
+        source = str(SUBJECTS.get(template, "NIBOG"))
+        subject = " ".join(env.from_string(source).render(**ctx).split())
+        text = render_template(f"email/{template}.txt", **ctx)
+        try:
+            html = render_template(f"email/{template}.html", **ctx)
+        except TemplateNotFound:
+            html = None
     return subject, text, html
 
 
@@ -144,7 +191,8 @@ def sms_template(template: str, ctx: dict[str, Any]):
 
 
 def render_short_text(template: str, ctx: dict[str, Any]) -> str:
-    return render_template(f"sms/{template}.txt", **ctx).strip()
+    with force_locale(ctx.get("language") or languages()[0]):
+        return render_template(f"sms/{template}.txt", **ctx).strip()
 
 
 def attachments_for(template: str, ctx: dict[str, Any]) -> list[Attachment]:

@@ -36,6 +36,15 @@ def refundable_amount(payment: Payment) -> int:
     return payment.amount - payment.amount_refunded
 
 
+def refundable_total(booking_id: int) -> int:
+    """What a booking's captured payments can still give back (no lock: for a preview)."""
+    payments = db.session.scalars(
+        select(Payment).where(Payment.booking_id == booking_id,
+                              Payment.status.in_(REFUNDABLE_STATUSES))
+    )
+    return sum(refundable_amount(p) for p in payments)
+
+
 def _settle_status(payment: Payment) -> str:
     if payment.amount_refunded <= 0:
         return "captured"

@@ -123,7 +123,9 @@ def test_promo_scoped_to_other_event_is_invalid(client):
 def test_game_scoped_promo_discounts_only_its_games(client):
     w = make_world(template_price=50000)
     other_template = GameTemplateFactory(min_age_months=12, max_age_months=48, default_price=30000)
-    other_slot = GameSlotFactory(event_game=EventGameFactory(event=w.event, template=other_template))
+    # At 11:00, after the first game: a child plays one game at a time (slot_overlap).
+    other_slot = GameSlotFactory(event_game=EventGameFactory(event=w.event, template=other_template),
+                                 start_time=time(11, 0), end_time=time(11, 30))
     variant = add_variant(w.event, price=10000)
     make_promo("RUN", kind="percent", value=50, game_template_ids=[other_template.id])
     child = w.children[0]

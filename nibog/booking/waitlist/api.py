@@ -5,14 +5,10 @@ from __future__ import annotations
 from flask_smorest import Blueprint
 from marshmallow import Schema, fields, validate
 
-from nibog.accounts.models import Child
-from nibog.booking.models import WAITLIST_STATUSES, Booking
+from nibog.booking.models import WAITLIST_STATUSES
 from nibog.booking.waitlist import entries as waitlist
-from nibog.catalog.models import Event, EventGame, GameSlot
 from nibog.core.auth import auth_required, current_user
 from nibog.core.pagination import PageArgsSchema, page_schema, paginate
-from nibog.core.timeutil import isoformat_ist
-from nibog.extensions import db
 
 blp = Blueprint(
     "waiting_list", __name__, url_prefix="/api", description="Waiting list for full slots"
@@ -57,52 +53,7 @@ WaitlistEntryPage = page_schema(WaitlistEntrySchema, "WaitlistEntryPage")
 
 
 def _entries_out(entries) -> list[dict]:
-    ranks = waitlist.positions(entries)
-    reasons = waitlist.skip_reasons(entries)
-    out = []
-    for entry in entries:
-        child = db.session.get(Child, entry.child_id)
-        slot = db.session.get(GameSlot, entry.slot_id)
-        event_game = db.session.get(EventGame, slot.event_game_id)
-        event = db.session.get(Event, event_game.event_id)
-        booking = (
-            db.session.get(Booking, entry.offered_booking_id) if entry.offered_booking_id else None
-        )
-        out.append(
-            {
-                "id": entry.id,
-                "status": entry.status,
-                "position": ranks.get(entry.id),
-                "child": {"id": child.id, "full_name": child.full_name},
-                "slot": {
-                    "id": slot.id,
-                    "game_name": event_game.template.name,
-                    "start_time": slot.start_time.strftime("%H:%M"),
-                    "end_time": slot.end_time.strftime("%H:%M"),
-                },
-                "event": {
-                    "id": event.id,
-                    "title": event.title,
-                    "event_date": event.event_date.isoformat(),
-                },
-                "offered_booking": (
-                    {
-                        "id": booking.id,
-                        "booking_number": booking.booking_number,
-                        "status": booking.status,
-                        "total": booking.total,
-                        "hold_expires_at": isoformat_ist(booking.hold_expires_at),
-                    }
-                    if booking
-                    else None
-                ),
-                "offered_at": isoformat_ist(entry.offered_at),
-                "offer_expires_at": isoformat_ist(entry.offer_expires_at),
-                "created_at": isoformat_ist(entry.created_at),
-                "closed_reason": reasons.get(entry.id),
-            }
-        )
-    return out
+    return waitlist.describe_entries(entries)
 
 
 @blp.post("/waiting-list")

@@ -29,7 +29,7 @@ from nibog.accounts.models import Child
 from nibog.booking.models import Booking, BookingItem, WaitingListEntry
 from nibog.catalog.models import Event, EventGame, GameSlot
 from nibog.core.errors import AppError, Conflict, NotFound
-from nibog.core.timeutil import utcnow
+from nibog.core.timeutil import isoformat_ist, utcnow
 from nibog.extensions import db
 
 log = logging.getLogger(__name__)
@@ -246,3 +246,56 @@ def reconcile(entry_ids_stmt) -> set[int]:
     if rows:
         db.session.flush()
     return freed
+
+
+def describe_entries(entries: list[WaitingListEntry]) -> list[dict]:
+    """The contract's waiting-list entry objects (child, slot, event, offer, position)."""
+    ranks = positions(entries)
+    reasons = skip_reasons(entries)
+    out = []
+    for entry in entries:
+        child = db.session.get(Child, entry.child_id)
+        slot = db.session.get(GameSlot, entry.slot_id)
+        event_game = db.session.get(EventGame, slot.event_game_id)
+        event = db.session.get(Event, event_game.event_id)
+        booking = (
+            db.session.get(Booking, entry.offered_booking_id) if entry.offered_booking_id else None
+        )
+        out.append(
+            {
+                "id": entry.id,
+                "status": entry.status,
+                "position": ranks.get(entry.id),
+                "child": {"id": child.id, "full_name": child.full_name},
+                "slot": {
+                    "id": slot.id,
+                    "game_name": event_game.template.name,
+                    "start_time": slot.start_time.strftime("%H:%M"),
+                    "end_time": slot.end_time.strftime("%H:%M"),
+                },
+                "event": {
+                    "id": event.id,
+                    "title": event.title,
+                    "event_date": event.event_date.isoformat(),
+                },
+                "offered_booking": (
+                    {
+                        "id": booking.id,
+                        "booking_number": booking.booking_number,
+                        "status": booking.status,
+                        "total": booking.total,
+                        "hold_expires_at": isoformat_ist(booking.hold_expires_at),
+                    }
+                    if booking
+                    else None
+                ),
+                "offered_at": isoformat_ist(entry.offered_at),
+                "offer_expires_at": isoformat_ist(entry.offer_expires_at),
+                "created_at": isoformat_ist(entry.created_at),
+                "closed_reason": reasons.get(entry.id),
+            }
+        )
+    return out
+
+
+# ---------------------------------------------------------------- offers

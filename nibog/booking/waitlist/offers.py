@@ -18,7 +18,7 @@ from nibog.booking.models import Booking, WaitingListEntry
 from nibog.booking.waitlist.entries import STOP_CODES, queued_for, reconcile
 from nibog.catalog.models import Event, EventGame, GameSlot
 from nibog.core.errors import AppError
-from nibog.core.timeutil import as_utc, to_ist, today_ist, utcnow
+from nibog.core.timeutil import as_utc, isoformat_ist, today_ist, utcnow
 from nibog.extensions import db
 
 log = logging.getLogger(__name__)
@@ -138,11 +138,8 @@ def _notify(entry: WaitingListEntry, booking: Booking) -> None:
         "child_name": child.full_name if child else "",
         "slot_id": entry.slot_id,
         "event_id": booking.event_id,
-        "offer_expires_at": (
-            to_ist(entry.offer_expires_at).strftime("%d %b %Y, %H:%M IST")
-            if entry.offer_expires_at
-            else None
-        ),
+        # ISO: the message shows it in the parent's language (notifications.templates).
+        "offer_expires_at": isoformat_ist(entry.offer_expires_at),
         "entry_id": entry.id,
     }
     if user is None:

@@ -1,0 +1,170 @@
+"""After the seats are held: the pay page (with the hold's countdown), the gateway's way back,
+the confirmation with the ticket, and "book again" when a hold ran out.
+
+A booking is the signed-in parent's own, or a guest's whose access code this browser holds
+(given at booking time or by the lookup); anyone else gets 404, as the API answers.
+"""
+
+from __future__ import annotations
+
+from flask import (
+    Blueprint,
+    abort,
+    flash,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
+from flask_babel import gettext as _
+from flask_login import current_user
+
+from nibog.booking.guests import access_code_matches
+from nibog.booking.models import Booking
+from nibog.booking.serialize import booking_to_dict
+from nibog.core.errors import AppError
+from nibog.core.timeutil import as_utc, utcnow
+from nibog.documents import service as documents
+from nibog.documents.http import pdf_response
+from nibog.extensions import csrf, db
+from nibog.payments import service as payments
+from nibog.payments.models import Payment
+from nibog.web import basket as bk
+from nibog.web.booking_forms import ConfirmForm
+from nibog.web.errors import message_for
+
+bp = Blueprint("web_checkout", __name__, url_prefix="/book")
+
+
+def booking_for_visitor(booking_id: int) -> tuple[Booking, str | None]:
+    """(booking, guest access code or None) if this browser may see it, else 404."""
+    booking = db.session.get(Booking, booking_id)
+    if booking is None:
+        abort(404)
+    if booking.user_id is not None:
+        if not current_user.is_authenticated or current_user.id != booking.user_id:
+            abort(404)
+        return booking, None
+    code = bk.guest_code(booking_id)
+    if not access_code_matches(booking, code):
+        abort(404)
+    return booking, code
+
+
+def _hold_over(booking: Booking) -> bool:
+    if booking.status == "expired":
+        return True
+    return (booking.status == "pending_payment" and booking.hold_expires_at is not None
+            and as_utc(booking.hold_expires_at) <= utcnow())
+
+
+@bp.get("/<int:booking_id>/pay")
+def pay(booking_id: int):
+    booking, code = booking_for_visitor(booking_id)
+    if booking.status in ("confirmed", "completed"):
+        return redirect(url_for("web_checkout.done", booking_id=booking.id))
+    view = booking_to_dict(booking)
+    return render_template(
+        "web/booking/pay.html", booking=booking, view=view, expired=_hold_over(booking),
+        hold_until=as_utc(booking.hold_expires_at) if booking.hold_expires_at else None,
+        guest_code=code, form=ConfirmForm(),
+    )
+
+
+@bp.post("/<int:booking_id>/pay")
+def pay_submit(booking_id: int):
+    booking, code = booking_for_visitor(booking_id)
+    if not ConfirmForm().validate():
+        abort(400)
+    try:
+        payment = payments.create_payment(
+            booking.id, user=current_user if booking.user_id is not None else None,
+            access_code=code)
+    except AppError as exc:
+        flash(message_for(exc), "error")
+        return redirect(url_for("web_checkout.pay", booking_id=booking.id))
+    checkout = (payment.raw or {}).get("checkout") or {}
+    if checkout.get("checkout_url"):  # the sandbox's page
+        return redirect(checkout["checkout_url"], 303)
+    if checkout.get("redirect_url"):  # PhonePe's pay page
+        return redirect(checkout["redirect_url"], 303)
+    # Razorpay without its script: the hosted checkout, posted to by a plain form.
+    return render_template(
+        "web/booking/razorpay.html", booking=booking, checkout=checkout,
+        callback=url_for("web_checkout.razorpay_return", booking_id=booking.id, _external=True),
+    )
+
+
+@bp.post("/<int:booking_id>/razorpay-return")
+@csrf.exempt  # Razorpay's page posts here; the payment signature is what is checked
+def razorpay_return(booking_id: int):
+    payment = db.session.scalars(
+        db.select(Payment).where(
+            Payment.booking_id == booking_id,
+            Payment.provider_order_id == request.form.get("razorpay_order_id", ""),
+        )
+    ).first()
+    if payment is None:
+        abort(404)
+    if request.form.get("razorpay_payment_id"):
+        try:
+            payments.confirm_payment(
+                payment.id, user=None, check_owner=False, source="redirect",
+                provider_payment_id=request.form.get("razorpay_payment_id"),
+                signature=request.form.get("razorpay_signature"),
+            )
+        except AppError as exc:
+            flash(message_for(exc), "error")
+            return redirect(url_for("web_checkout.pay", booking_id=booking_id))
+    else:
+        flash(_("The payment did not go through. You can try again."), "error")
+        return redirect(url_for("web_checkout.pay", booking_id=booking_id))
+    return redirect(url_for("web_checkout.done", booking_id=booking_id))
+
+
+@bp.get("/<int:booking_id>/done")
+def done(booking_id: int):
+    booking, code = booking_for_visitor(booking_id)
+    if booking.status == "confirmed":
+        current = bk.current()
+        if current and current.get("booking_id") == booking.id:
+            bk.clear()  # booked and paid: the basket has done its job
+    payments_made = db.session.scalars(
+        db.select(Payment).where(Payment.booking_id == booking.id).order_by(Payment.id)
+    ).all()
+    return render_template(
+        "web/booking/done.html", booking=booking, view=booking_to_dict(booking),
+        guest_code=code, payments=payments_made, expired=_hold_over(booking),
+    )
+
+
+@bp.get("/<int:booking_id>/ticket")
+def ticket(booking_id: int):
+    booking, code = booking_for_visitor(booking_id)
+    try:
+        if code is not None:
+            pdf, filename = documents.guest_ticket_pdf(booking.id, code)
+        else:
+            pdf, filename = documents.ticket_pdf(booking.id, current_user)
+    except AppError as exc:
+        if exc.status == 404:
+            abort(404)
+        flash(message_for(exc), "error")
+        return redirect(url_for("web_checkout.done", booking_id=booking.id))
+    resp = pdf_response(pdf, filename, download=True)
+    return resp
+
+
+@bp.post("/<int:booking_id>/again")
+def book_again(booking_id: int):
+    """An expired hold: back to the review of the same basket (when this browser still has it)
+    or to the event's first step."""
+    booking, _code = booking_for_visitor(booking_id)
+    if not ConfirmForm().validate():
+        abort(400)
+    current = bk.current()
+    if current and current.get("booking_id") == booking.id:
+        current["booking_id"] = None
+        bk.save(current)
+        return redirect(url_for("web_booking.review", event_id=booking.event_id))
+    return redirect(url_for("web_booking.start", event_id=booking.event_id))
