@@ -6,7 +6,7 @@ export FLASK_APP := wsgi
 # pip reads pinned versions; quiet so CI logs stay readable.
 PIP_FLAGS := --disable-pip-version-check -q
 
-.PHONY: run test lint bench bench-admin worker migrate check clean translations extract-messages cluster-test
+.PHONY: run test lint bench bench-admin worker migrate check clean translations extract-messages cluster-test fuzz
 
 $(BIN)/activate:
 	$(PYTHON) -m venv $(VENV)
@@ -38,6 +38,10 @@ run: $(VENV)/.installed translations
 
 test: $(VENV)/.installed translations
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+# Schemathesis with many more generated requests per operation than the suite's 8.
+fuzz: $(VENV)/.installed
+	FUZZ_EXAMPLES=$${FUZZ_EXAMPLES:-200} $(BIN)/python -m pytest -q -s tests/security/test_fuzz_openapi.py
 
 lint: $(VENV)/.installed
 	$(BIN)/ruff check nibog tests bench worker.py wsgi.py

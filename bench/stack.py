@@ -57,6 +57,7 @@ def bench_env(**extra: str) -> dict:
         SMS_BACKEND="console",
         WHATSAPP_BACKEND="console",
         PAYMENT_PROVIDER="sandbox",
+        PAYMENT_SANDBOX_ALLOWED="true",  # production refuses the sandbox without it
     )
     env.update({k: str(v) for k, v in extra.items()})
     return env

@@ -17,6 +17,7 @@ def create_app(config: type[Config] | dict | None = None) -> Flask:
     from nibog.core.errors import register_error_handlers
     from nibog.core.i18n import init_i18n
     from nibog.core.logging import configure_logging
+    from nibog.core.security_headers import install_security_headers
     from nibog.core.sessions import PageSessionInterface
 
     app = Flask(
@@ -55,6 +56,9 @@ def create_app(config: type[Config] | dict | None = None) -> Flask:
     init_i18n(app)
     from nibog.web.setup import init_web
 
+    # Registered first, so it runs last (Flask runs after-request hooks in reverse): the
+    # site's own page headers (nibog/web/setup.py) are set by then and kept.
+    install_security_headers(app)
     init_web(app)
     # One Api per app: apispec keeps per-document state, and tests build several apps.
     api = Api(app)

@@ -110,6 +110,16 @@ class Config:
     # Dashboard (/admin): a session idle this long is signed out (0 = never). Tablets at venues
     # are shared and left lying around.
     ADMIN_SESSION_IDLE_MINUTES = _int("ADMIN_SESSION_IDLE_MINUTES", 60)
+    # Browser security (nibog/core/security_headers.py). CORS_ORIGINS: the exact origins whose
+    # scripts may call /api (comma-separated, e.g. https://app.nibog.in); none by default.
+    CORS_ORIGINS = os.environ.get("CORS_ORIGINS", "")
+    SECURITY_HSTS = _bool("SECURITY_HSTS", False)
+    SESSION_COOKIE_HTTPONLY = True
+    SESSION_COOKIE_SAMESITE = "Lax"
+    SESSION_COOKIE_SECURE = _bool("SESSION_COOKIE_SECURE", False)
+    REMEMBER_COOKIE_HTTPONLY = True
+    REMEMBER_COOKIE_SAMESITE = "Lax"
+    REMEMBER_COOKIE_SECURE = SESSION_COOKIE_SECURE
 
     # Business settings
     BOOKING_HOLD_SECONDS = _int("BOOKING_HOLD_SECONDS", 900)
@@ -127,6 +137,9 @@ class Config:
 
     # Payments
     PAYMENT_PROVIDER = os.environ.get("PAYMENT_PROVIDER", "sandbox")
+    # Production refuses to start with the sandbox gateway (it accepts payments signed with a
+    # public secret) unless this says the server is a staging copy or the benchmark.
+    PAYMENT_SANDBOX_ALLOWED = _bool("PAYMENT_SANDBOX_ALLOWED", False)
     RAZORPAY_KEY_ID = os.environ.get("RAZORPAY_KEY_ID", "rzp_test_sandbox")
     RAZORPAY_KEY_SECRET = os.environ.get("RAZORPAY_KEY_SECRET", "sandbox-key-secret")
     RAZORPAY_WEBHOOK_SECRET = os.environ.get("RAZORPAY_WEBHOOK_SECRET", "sandbox-webhook-secret")
@@ -156,6 +169,8 @@ class Config:
     MAIL_DEFAULT_SENDER = os.environ.get("MAIL_DEFAULT_SENDER", "NIBOG <no-reply@nibog.in>")
     STAFF_NOTIFY_EMAIL = os.environ.get("STAFF_NOTIFY_EMAIL", "support@nibog.in")
     SMS_BACKEND = os.environ.get("SMS_BACKEND", "console")
+    # Where console backends append whole messages (codes, links); never the log.
+    CONSOLE_OUTBOX_FILE = os.environ.get("CONSOLE_OUTBOX_FILE", "")
     WHATSAPP_BACKEND = os.environ.get("WHATSAPP_BACKEND", "console")
     NOTIFY_WEBHOOK_SECRET = os.environ.get("NOTIFY_WEBHOOK_SECRET", "dev-notify-webhook-secret")
     MAIL_USE_SSL = _bool("MAIL_USE_SSL", False)
@@ -259,6 +274,10 @@ class Config:
 
 class DevelopmentConfig(Config):
     DEBUG = False
+    # `make run`: the sign-in codes and links the console backends "send" are read here.
+    CONSOLE_OUTBOX_FILE = os.environ.get(
+        "CONSOLE_OUTBOX_FILE", str(ROOT / "instance" / "console-outbox.txt")
+    )
 
 
 class TestingConfig(Config):
@@ -289,6 +308,10 @@ class ProductionConfig(Config):
     RAZORPAY_WEBHOOK_SECRET = os.environ.get("RAZORPAY_WEBHOOK_SECRET", "")
     NOTIFY_WEBHOOK_SECRET = os.environ.get("NOTIFY_WEBHOOK_SECRET", "")
     JOBS_HANDOFF = os.environ.get("JOBS_HANDOFF", "relay")
+    # Served over HTTPS only (behind the proxy that terminates TLS).
+    SECURITY_HSTS = _bool("SECURITY_HSTS", True)
+    SESSION_COOKIE_SECURE = _bool("SESSION_COOKIE_SECURE", True)
+    REMEMBER_COOKIE_SECURE = SESSION_COOKIE_SECURE
     REQUIRED_SECRETS = ("SECRET_KEY", "JWT_SECRET_KEY", "DATABASE_URL", "REDIS_URL")
 
     @classmethod
@@ -312,12 +335,20 @@ class ProductionConfig(Config):
             raise RuntimeError(
                 "Refusing to start in production without: " + ", ".join(sorted(set(missing)))
             )
+        if settings.get("PAYMENT_PROVIDER", "sandbox") == "sandbox" and not settings.get(
+            "PAYMENT_SANDBOX_ALLOWED"
+        ):
+            raise RuntimeError(
+                "Refusing to start in production with PAYMENT_PROVIDER=sandbox: it takes payments "
+                "signed with a public secret. Set PAYMENT_PROVIDER=razorpay or phonepe, or, on a "
+                "staging copy only, PAYMENT_SANDBOX_ALLOWED=true."
+            )
         # Allowed (a staging copy, the benchmark), but worth a line in every start-up log.
         log = logging.getLogger("nibog.config")
         for name in ("MAIL_BACKEND", "SMS_BACKEND"):
             if settings.get(name, "console") == "console":
-                log.warning("%s is console in production: messages (OTP codes too) go to the "
-                            "log, not to people", name)
+                log.warning("%s is console in production: messages (OTP codes too) reach "
+                            "nobody", name)
         if not settings.get("TRUSTED_PROXY_COUNT"):
             log.warning("TRUSTED_PROXY_COUNT is 0: behind a proxy every per-IP rate limit is "
                         "shared by all clients")

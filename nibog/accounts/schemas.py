@@ -95,12 +95,12 @@ FavoritePageSchema = page_schema(FavoriteEventSchema, "FavoriteEventPage")
 
 class AdminUserSchema(ProfileSchema):
     is_active = fields.Boolean()
-    last_login_at = fields.Function(lambda u: isoformat_ist(u.last_login_at), metadata=DATETIME)
-    deleted_at = fields.Function(lambda u: isoformat_ist(u.deleted_at), metadata=DATETIME)
+    last_login_at = fields.Function(lambda u: isoformat_ist(u.last_login_at), metadata=DATETIME, allow_none=True)
+    deleted_at = fields.Function(lambda u: isoformat_ist(u.deleted_at), metadata=DATETIME, allow_none=True)
 
 
 class AdminChildSchema(ChildSchema):
-    deleted_at = fields.Function(lambda c: isoformat_ist(c.deleted_at), metadata=DATETIME)
+    deleted_at = fields.Function(lambda c: isoformat_ist(c.deleted_at), metadata=DATETIME, allow_none=True)
 
 
 class AdminBookingSummarySchema(Schema):

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from sqlalchemy import select
@@ -96,6 +97,10 @@ def list_failed(limit: int = 100) -> dict[str, Any]:
     return {"items": items, "total": len(items)}
 
 
+# The ids RQ accepts (rq.job.validate_job_id).
+_JOB_ID = re.compile(r"[A-Za-z0-9_-]{1,200}")
+
+
 def requeue(job_id: str) -> None:
     """Run a failed job again (its retries start over); a failed message is sent again.
 
@@ -105,6 +110,9 @@ def requeue(job_id: str) -> None:
     if job_id.startswith("notification-"):
         _resend(_message_id(job_id), context=None)
         return
+    if not _JOB_ID.fullmatch(job_id):
+        # RQ refuses other ids with a ValueError (a 500 before); no job can have one.
+        raise NotFound("Failed job")
     conn = get_redis()
     if conn is None:
         raise AppError("no_queue", "Jobs run in-process here: use `flask relay-outbox`", 409)

@@ -9,6 +9,7 @@ from __future__ import annotations
 from urllib.parse import urlencode
 
 from flask import current_app
+from sqlalchemy import select
 
 from nibog.accounts import service as accounts
 from nibog.accounts.models import User
@@ -32,7 +33,23 @@ def _load_user(user_id) -> User | None:
     return db.session.get(User, user_id) if isinstance(user_id, int) else None
 
 
-def _logged_in(user: User) -> User:
+def _logged_in(user: User, checked_password_hash: str | None = None) -> User:
+    """Lock the account row until the sign-in commits, and refuse if it changed meanwhile.
+
+    A reset or a deactivation committing while the sign-in checked (argon2 is slow on purpose)
+    would otherwise see its new token version on the tokens this sign-in mints. Under the lock
+    the sign-in sees the row as it is now: still active, still the password it checked
+    (``checked_password_hash``, password sign-in only). The view mints the tokens before its
+    commit, so they carry the version read here; a change after that bumps past them.
+    """
+    locked = db.session.scalar(
+        select(User).where(User.id == user.id).with_for_update()
+        .execution_options(populate_existing=True)
+    )
+    if locked is None or not locked.is_active or (
+        checked_password_hash is not None and locked.password_hash != checked_password_hash
+    ):
+        raise AppError("invalid_credentials", INVALID_CREDENTIALS, 401)
     user.last_login_at = utcnow()
     db.session.flush()
     return user
@@ -58,12 +75,16 @@ def authenticate(email: str, password: str) -> User:
     An unknown email still runs a full hash verification, so the answer takes as long.
     """
     user = accounts.find_by_email(email)
-    ok = verify_password(user.password_hash if user else None, password)
+    checked = user.password_hash if user else None
+    ok = verify_password(checked, password)
     if not ok or user is None or not user.is_active:
         raise AppError("invalid_credentials", INVALID_CREDENTIALS, 401)
+    _logged_in(user, checked_password_hash=checked)
+    # Under the row lock, so a new password set meanwhile is never overwritten with the old.
     if needs_rehash(user.password_hash):
         user.password_hash = hash_password(password)
-    return _logged_in(user)
+        db.session.flush()
+    return user
 
 
 def change_password(user: User, current_password: str, new_password: str) -> User:

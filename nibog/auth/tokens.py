@@ -35,7 +35,12 @@ def _refresh_expires_seconds() -> int:
 
 
 def issue_token_pair(user: User) -> dict[str, Any]:
-    """The contract's token response (the caller's schema dumps ``user``)."""
+    """The contract's token response (the caller's schema dumps ``user``).
+
+    Sign-ins call it inside their transaction (the request boundary commits after the view),
+    while the account row is locked (``service._logged_in``): the tokens carry the version
+    the sign-in checked.
+    """
     _catch_up_with_published_version(user)
     refresh = create_refresh_token(identity=user)
     refresh_jti = decode_token(refresh)["jti"]

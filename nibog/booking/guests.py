@@ -6,7 +6,12 @@ in and never collides with the unique e-mail of a real account. The booking itse
 ``guest_email/name/phone`` and no ``user_id``. Booking again with the same e-mail reuses the
 placeholder and its children (same name and birth date), so ``already_booked`` still protects a
 guest child. When an account with that e-mail appears, ``attach_guest_bookings(user)`` moves the
-bookings and children over to it.
+bookings and children over to it; a guest booking made with a verified account's address after
+that finds the child among the account's children (same name and birth date).
+
+Requests for one e-mail are serialised by an advisory lock held until their transaction ends:
+the placeholder and its children do not exist yet when a double submit's second request reads,
+so without it each request made its own child and both held a seat.
 """
 
 from __future__ import annotations
@@ -15,16 +20,25 @@ import hashlib
 import hmac
 import secrets
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from nibog.accounts.models import Child, User
+from nibog.booking import holds
 from nibog.booking.models import Booking, BookingItem
 from nibog.booking.numbers import ALPHABET
+from nibog.core import locking
 from nibog.core.errors import NotFound, ValidationFailed
 from nibog.core.secrets_compare import constant_time_equal
 from nibog.extensions import db
 
 ACCESS_CODE_LENGTH = 10
+# Test-only switch (the concurrency control): False books without the per-e-mail lock.
+LOCK_PER_EMAIL = True
+
+
+def _lock_email(email: str) -> None:
+    if LOCK_PER_EMAIL:
+        locking.hold_for_transaction(f"guest-email:{email}")
 
 
 def _hash_code(code: str) -> str:
@@ -94,6 +108,7 @@ def create_guest_booking(
         if not 0 <= index < len(children):
             raise ValidationFailed({"items": [f"items[{n}].child_index has no matching child"]})
         resolved.append(index)
+    _lock_email(email)
     owner = _placeholder_for(email)
     if owner is None:
         owner = User(email=None, phone=None, password_hash=None, full_name=guest["full_name"].strip(),
@@ -101,6 +116,7 @@ def create_guest_booking(
         db.session.add(owner)
         db.session.flush()
     kids = _children_for(owner, children)
+    _ensure_not_booked_in_account(email, kids, resolved, items)
     booking = create_booking(
         user_id=None,
         event_id=event_id,
@@ -117,6 +133,38 @@ def create_guest_booking(
     booking.access_code_hash = _hash_code(code)
     db.session.flush()
     return booking, code
+
+
+def _ensure_not_booked_in_account(
+    email: str, kids: list[Child], resolved: list[int], items: list[dict]
+) -> None:
+    """409 already_booked when the account that proved this address holds a live seat in a
+    requested slot for a child of the same name and birth date (its guest bookings were
+    attached to it, children included, so the placeholder no longer has them)."""
+    wanted = {(kids[i].full_name.casefold(), kids[i].date_of_birth, item.get("slot_id")): kids[i]
+              for i, item in zip(resolved, items, strict=True)}
+    slot_ids = sorted({slot_id for _, _, slot_id in wanted if type(slot_id) is int})
+    if not slot_ids:
+        return
+    held = db.session.execute(
+        select(BookingItem.slot_id, BookingItem.booking_id, Child.full_name, Child.date_of_birth)
+        .join(Child, Child.id == BookingItem.child_id)
+        .join(User, User.id == Child.user_id)
+        .where(
+            BookingItem.is_live.is_(True),
+            BookingItem.slot_id.in_(slot_ids),
+            User.email == email,
+            User.email_verified.is_(True),
+            Child.deleted_at.is_(None),
+        )
+    ).all()
+    taken = {}
+    for slot_id, booking_id, name, born in held:
+        kid = wanted.get((name.casefold(), born, slot_id))
+        if kid is not None:
+            taken[(kid.id, slot_id)] = booking_id
+    if taken:
+        raise holds.already_booked(list(taken), taken)
 
 
 def find_guest_booking(booking_number: str, email: str, access_code: str | None = None) -> Booking:
@@ -168,6 +216,9 @@ def attach_guest_bookings(user: User) -> int:
     """
     if not user.email:
         return 0
+    # After a guest booking in flight for this address, not beside it (it would keep a child
+    # on the placeholder).
+    _lock_email(user.email.lower())
     bookings = list(
         db.session.scalars(
             select(Booking).where(Booking.guest_email == user.email.lower(), Booking.user_id.is_(None))
@@ -194,5 +245,13 @@ def attach_guest_bookings(user: User) -> int:
         child.user_id = user.id
     for booking in bookings:
         booking.user_id = user.id
+    # Their payments too: a payment's owner is who may read it and whose history lists it.
+    from nibog.payments.models import Payment
+
+    db.session.execute(
+        update(Payment)
+        .where(Payment.booking_id.in_([b.id for b in bookings]), Payment.user_id.is_(None))
+        .values(user_id=user.id)
+    )
     db.session.flush()
     return len(bookings)

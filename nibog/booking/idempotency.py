@@ -4,7 +4,9 @@ The key row is inserted ``in_progress`` in its own, immediately committed transa
 concurrent retry sees it at once: it waits briefly for the first request to finish and replays
 its response, or gets ``409 idempotency_in_progress``. The finished response is written in the
 same transaction as the booking, so "booking exists" and "key answers with it" commit together.
-A request that fails (4xx/5xx) deletes its key: nothing was created, the client may retry.
+A final refusal (a 4xx ``AppError``: slot_full, already_booked, ...) is the answer too: it is
+stored (its work rolled back) and replayed, as the contract says. A 5xx, an unexpected error, or
+a 409 ``idempotency_*`` (about the key, not the request) deletes the key: the client may retry.
 """
 
 from __future__ import annotations
@@ -172,11 +174,38 @@ def respond(
         resp = _json(claimed.body, claimed.status)
         resp.headers["Idempotent-Replayed"] = "true"
         return resp
-    # Released if the request's unit of work rolls back (an error, a failed commit).
-    boundary.on_rollback(lambda: abandon(claimed))
-    payload, status = produce()
+    # Released if the request's unit of work rolls back (an error, a failed commit) - or, for
+    # a final refusal, kept as the key's answer (its work rolled back all the same).
+    refused: list[AppError] = []
+
+    def release() -> None:
+        if refused:
+            _finish_refused(claimed, refused[0])
+        else:
+            abandon(claimed)
+
+    boundary.on_rollback(release)
+    try:
+        payload, status = produce()
+    except AppError as exc:
+        if 400 <= exc.status < 500 and not exc.code.startswith("idempotency_"):
+            refused.append(exc)
+        raise
     finish(claimed, status, payload)
     return _json(payload, status)
+
+
+def _finish_refused(claim: Claim, exc: AppError) -> None:
+    """Record a refusal as the key's answer (the body the error handler sends), on its own
+    transaction: the request's work has rolled back."""
+    body = {"error": {"code": exc.code, "message": exc.message, "details": exc.details or {}}}
+    with db.engine.begin() as conn:
+        conn.execute(
+            update(IdempotencyKey)
+            .where(IdempotencyKey.id == claim.id, IdempotencyKey.created_at == claim.at,
+                   IdempotencyKey.state == "in_progress")
+            .values(state="done", response_status=exc.status, response_body=body)
+        )
 
 
 def _json(payload: dict, status: int) -> Response:

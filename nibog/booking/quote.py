@@ -69,6 +69,17 @@ class AddonLine:
     def total(self) -> int:
         return self.unit_price * self.quantity
 
+    def as_row(self) -> dict:
+        """The booking-add-on row this line becomes (and what a price breakdown shows)."""
+        return {
+            "addon_id": self.addon.id,
+            "variant_id": self.variant.id if self.variant else None,
+            "name": f"{self.addon.name} ({self.variant.name})" if self.variant else self.addon.name,
+            "quantity": self.quantity,
+            "unit_price": self.unit_price,
+            "total": self.total,
+        }
+
 
 @dataclass
 class Quote:
@@ -343,17 +354,7 @@ def price_basket(
             }
             for line in q.lines
         ],
-        "addons": [
-            {
-                "addon_id": a.addon.id,
-                "variant_id": a.variant.id if a.variant else None,
-                "name": f"{a.addon.name} ({a.variant.name})" if a.variant else a.addon.name,
-                "quantity": a.quantity,
-                "unit_price": a.unit_price,
-                "total": a.total,
-            }
-            for a in q.addon_lines
-        ],
+        "addons": [a.as_row() for a in q.addon_lines],
         "subtotal": q.subtotal,
         "discount": q.discount,
         "total": q.total,

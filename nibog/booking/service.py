@@ -249,18 +249,9 @@ def _insert_lines(booking: Booking, q: Quote) -> tuple[list[BookingItem], list[B
                 [(line.child.id, line.slot.id) for line in q.lines]
             ) from None
         raise
-    addons = rows.insert_rows(BookingAddon, [
-        {
-            "booking_id": booking.id,
-            "addon_id": a.addon.id,
-            "variant_id": a.variant.id if a.variant else None,
-            "name": f"{a.addon.name} ({a.variant.name})" if a.variant else a.addon.name,
-            "quantity": a.quantity,
-            "unit_price": a.unit_price,
-            "total": a.total,
-        }
-        for a in q.addon_lines
-    ])
+    addons = rows.insert_rows(
+        BookingAddon, [{"booking_id": booking.id, **a.as_row()} for a in q.addon_lines]
+    )
     return items, addons
 
 

@@ -67,7 +67,10 @@ def _edit_variants(addon: AddOn, entries: list[dict]) -> None:
             db.session.delete(variant)
             continue
         if entry.get("stock") is not None:
-            locked = db.session.get(AddOnVariant, variant.id, with_for_update=True)
+            # Refreshed under the lock: the sold_count read with the add-ons may be stale (a
+            # booking took stock since), and the CHECK would then answer for it with a 500.
+            locked = db.session.get(AddOnVariant, variant.id, with_for_update=True,
+                                    populate_existing=True)
             if entry["stock"] < locked.sold_count:
                 raise Conflict(
                     "stock_below_sold",

@@ -153,7 +153,8 @@ def _retry_after(exc: HTTPException) -> int:
 def refusal_for(exc: Exception) -> AppError | None:
     """A failure only a lower layer notices, answered as such instead of a 500: JSON nested
     deeper than the parser's recursion limit, text with a NUL character (valid JSON, refused by
-    PostgreSQL when it is written), a row lock not granted within the lock timeout."""
+    PostgreSQL when it is written), a row lock not granted within the lock timeout, a database
+    connection lost mid-request, Redis unreachable."""
     if isinstance(exc, RecursionError):
         tb = exc.__traceback__
         while tb is not None:
@@ -169,6 +170,22 @@ def refusal_for(exc: Exception) -> AppError | None:
             "busy", "Too many people are booking this right now; please try again in a moment",
             503, headers={"Retry-After": "2"},
         )
+    if _redis_unreachable(exc):
+        # Redis holds the token revocations, the full-slot marks and the job queue: without it
+        # a request is refused cleanly (fail closed) and retried, rather than a 500.
+        return AppError(
+            "service_unavailable", "A service we depend on is unavailable; please try again "
+            "in a moment", 503, headers={"Retry-After": "2"},
+        )
+    if getattr(exc, "connection_invalidated", False):
+        # The database connection died under the request (a restart, a failover, a killed
+        # backend): its transaction rolled back with it, and the pool replaces the connection.
+        # A retry (with the same Idempotency-Key) is the answer, not a 500.
+        return AppError(
+            "service_unavailable",
+            "The connection to the database was lost; please try again in a moment",
+            503, headers={"Retry-After": "1"},
+        )
     for cause in (exc, getattr(exc, "orig", None), exc.__cause__):
         if isinstance(cause, ValueError) and "NUL (0x00)" in str(cause):
             return ValidationFailed({"_schema": ["Text may not contain NUL (0x00) characters"]})
@@ -176,6 +193,13 @@ def refusal_for(exc: Exception) -> AppError | None:
 
 
 LOCK_NOT_AVAILABLE = "55P03"
+
+
+def _redis_unreachable(exc: Exception) -> bool:
+    from redis.exceptions import ConnectionError as RedisConnectionError
+    from redis.exceptions import TimeoutError as RedisTimeoutError
+
+    return isinstance(exc, RedisConnectionError | RedisTimeoutError)
 
 
 def register_error_handlers(app: Flask) -> None:

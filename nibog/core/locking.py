@@ -9,6 +9,9 @@ connection), so a stuck transaction shows up as a clear 503 ``busy`` instead of 
 waiting connections. Modelled on pretix's ``lock_objects`` (sorted keys, a timeout, one test
 bypass).
 
+Work that has no row to lock takes a named advisory lock instead (``hold_for_transaction``,
+``exclusive``, below).
+
 ``guards`` exist only for the concurrency tests' controls: with a guard switched off the same
 race really oversells (or deadlocks), which proves those tests can fail. ``pause(stage)`` lets a
 test hold a transaction between reading a counter and writing it.
@@ -16,10 +19,12 @@ test hold a transaction between reading a counter and writing it.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+import hashlib
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 
-from sqlalchemy import select
+from sqlalchemy import func, select, text
 
 from nibog.extensions import db
 
@@ -86,3 +91,42 @@ def for_update(stmt):
 def connect_options(timeout_ms: int) -> dict:
     """psycopg2 connect arguments giving every connection its ``lock_timeout``."""
     return {"options": f"-c lock_timeout={int(timeout_ms)}"} if timeout_ms > 0 else {}
+
+
+# --- named advisory locks (PostgreSQL; no-ops on SQLite, which has a single writer) ----------
+# ``hold_for_transaction(name)``: until the caller's transaction ends (guest bookings per e-mail:
+# the placeholder owner and its children do not exist yet when a double submit's second request
+# arrives). ``exclusive(name)``: for a run that commits many times (a job), on a connection of
+# its own, so the lock outlives each commit and goes with the connection if the process dies.
+
+
+def lock_key(name: str) -> int:
+    """A stable signed 64-bit key for a name (PostgreSQL's advisory lock key space)."""
+    return int.from_bytes(hashlib.sha256(name.encode()).digest()[:8], "big", signed=True)
+
+
+def hold_for_transaction(name: str) -> None:
+    """Wait for, then hold, the lock until the session's transaction commits or rolls back."""
+    if db.session.get_bind().dialect.name == "postgresql":
+        db.session.execute(select(func.pg_advisory_xact_lock(lock_key(name))))
+
+
+@contextmanager
+def exclusive(name: str) -> Iterator[None]:
+    """Wait for, then hold, the lock for the ``with`` block, whatever it commits meanwhile."""
+    if db.engine.dialect.name != "postgresql":
+        yield
+        return
+    key = lock_key(name)
+    # Autocommit: no transaction stays open beside the work, only the session-level lock.
+    with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+        # A run waits for the one before it however long that takes, not DB_LOCK_TIMEOUT_MS.
+        conn.execute(text("SET lock_timeout = 0"))
+        try:
+            conn.execute(select(func.pg_advisory_lock(key)))
+            try:
+                yield
+            finally:
+                conn.execute(select(func.pg_advisory_unlock(key)))
+        finally:
+            conn.execute(text("RESET lock_timeout"))  # the pool's default, for the next user

@@ -7,7 +7,7 @@ import logging
 from sqlalchemy import select
 
 from nibog.booking.models import Booking
-from nibog.core import boundary
+from nibog.core import boundary, locking
 from nibog.core.errors import AppError
 from nibog.core.jobs import job
 from nibog.documents.booking_view import TICKET_STATUSES, load_booking_view
@@ -23,8 +23,15 @@ def generate_event_certificates(event_id: int) -> int:
 
     Safe to run twice: stored certificates are reused and only a booking that got a new
     certificate is emailed. One transaction per booking keeps locks short and progress durable.
+    Runs for one event are exclusive (a second run waits, then finds everything stored): two at
+    once both found a booking's certificates missing and e-mailed the family twice.
     Returns the number of certificates generated.
     """
+    with locking.exclusive(f"event-certificates:{event_id}"):
+        return _generate_event_certificates(event_id)
+
+
+def _generate_event_certificates(event_id: int) -> int:
     from nibog.notifications.service import queue_email, queue_whatsapp_update
 
     booking_ids = db.session.scalars(

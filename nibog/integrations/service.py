@@ -17,8 +17,10 @@ from collections.abc import Callable
 from typing import Any
 
 from sqlalchemy import select
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 
+from nibog.core import boundary
 from nibog.core.errors import AppError, Conflict, NotFound
 from nibog.core.secrets_compare import constant_time_equal
 from nibog.extensions import db
@@ -74,7 +76,13 @@ def process_once(
                 "This event id was already used with a different body",
                 {"event_id": event_id},
             )
-        return json.loads(row.result), True
+        result = json.loads(row.result)
+        refused = result.get(_REFUSED) if isinstance(result, dict) else None
+        if refused is not None:
+            error = refused["body"]["error"]
+            raise AppError(error["code"], error["message"], refused["status"], error["details"],
+                           headers={"Idempotent-Replayed": "true"})
+        return result, True
 
     row = stored()
     if row is not None:
@@ -89,11 +97,39 @@ def process_once(
         if existing is None:  # it rolled back after all; let the partner retry
             raise Conflict("delivery_in_progress", "This event is being processed; retry") from None
         return replay(existing)
-    result = handler(partner, payload)
+    try:
+        result = handler(partner, payload)
+    except AppError as exc:
+        if 400 <= exc.status < 500 and exc.code not in _NOT_FINAL:
+            # The refusal is this delivery's answer, replayed like a success (the contract);
+            # written once the request's work has rolled back.
+            boundary.on_rollback(lambda refusal=exc: _record_refusal(
+                provider, event_id, event_type, payload, refusal))
+        raise
     row.processed = True
     row.result = json.dumps(result)
     db.session.flush()
     return result, False
+
+
+# A stored result holding a refusal: {"__refused__": {"status": 409, "body": {"error": ...}}}.
+_REFUSED = "__refused__"
+# Answers about the delivery rather than the request: a retry must run it again.
+_NOT_FINAL = {"idempotency_key_reused", "delivery_in_progress"}
+
+
+def _record_refusal(provider: str, event_id: str, event_type: str, payload: dict,
+                    exc: AppError) -> None:
+    body = {"error": {"code": exc.code, "message": exc.message, "details": exc.details or {}}}
+    insert = postgresql.insert if db.engine.dialect.name == "postgresql" else sqlite.insert
+    with db.engine.begin() as conn:
+        conn.execute(
+            insert(WebhookEvent.__table__)
+            .values(provider=provider, event_id=event_id, event_type=event_type,
+                    payload=payload, processed=True,
+                    result=json.dumps({_REFUSED: {"status": exc.status, "body": body}}))
+            .on_conflict_do_nothing(index_elements=["provider", "event_id"])
+        )
 
 
 # ---------------------------------------------------------------- handlers
@@ -103,7 +139,11 @@ def create_partner_booking(partner: Partner, data: dict) -> dict:
     """A booking through the same engine as the app (source "partner")."""
     from nibog.booking.models import Booking
     from nibog.booking.serialize import booking_to_dict
+    from nibog.core import locking
 
+    # One order at a time: a second delivery of it (another event id) waits here and then finds
+    # the booking - not the guest engine's already_booked (its customer's e-mail is locked too).
+    locking.hold_for_transaction(f"partner-order:{partner.id}:{data['external_ref']}")
     existing = db.session.scalar(
         select(Booking).where(
             Booking.partner_id == partner.id, Booking.external_ref == data["external_ref"]

@@ -1,6 +1,6 @@
 """Payment pages outside the JSON API.
 
-- ``/payments/sandbox/checkout/<order_id>`` (sandbox gateway, never in production): a stand-in
+- ``/payments/sandbox/checkout/<order_id>`` (sandbox gateway; in production only with PAYMENT_SANDBOX_ALLOWED): a stand-in
   for Razorpay's checkout where a person clicks "pay" or "fail". The app then plays the gateway:
   it records the outcome in the simulator, hands the signed (payment id, signature) to the same
   confirm code the API uses, and delivers the signed webhook through the same webhook code.
@@ -38,7 +38,8 @@ def _booking_number(payment: Payment) -> str:
 
 
 def _sandbox_allowed() -> None:
-    if current_app.config.get("ENV_NAME") == "production" or (
+    if (current_app.config.get("ENV_NAME") == "production"
+            and not current_app.config.get("PAYMENT_SANDBOX_ALLOWED")) or (
         current_app.config.get("PAYMENT_PROVIDER", "sandbox") != "sandbox"
     ):
         abort(404)

@@ -34,7 +34,8 @@ def _full_world(client):
     db.session.commit()
     turned_away = _attempt(client, w, other, kid)
     assert turned_away.status_code == 409 and error_code(turned_away) == "slot_full"
-    assert get_redis().get(f"slot-full:{w.slots[0].id}") == str(w.event.id).encode()
+    # The slot's event, and the child holding its seat.
+    assert get_redis().get(f"slot-full:{w.slots[0].id}") == f"{w.event.id}:{w.children[0].id}".encode()
     return w, first.get_json()["booking"], other, kid
 
 
@@ -119,3 +120,25 @@ def test_a_cancellation_commits_when_redis_is_down(client, app):
     assert db.session.get(Booking, held["id"]).status == "cancelled"
     assert db.session.get(GameSlot, w.slots[0].id).booked_count == 0
     assert any("not deleted" in message for message in warnings)
+
+
+def test_a_parent_repeating_their_own_request_hears_already_booked_not_slot_full(client, app):
+    """A retry after a timeout, in a burst: the slot is full with this child's own seat. The
+    answer must name the booking to pay, from the gate and from the view alike."""
+    w, held, *_ = _full_world(client)
+    for gate in (True, False):
+        app.config["FULL_SLOT_GATE"] = gate
+        try:
+            resp = _attempt(client, w, w.parent, w.children[0])
+        finally:
+            app.config["FULL_SLOT_GATE"] = True
+        assert resp.status_code == 409 and error_code(resp) == "already_booked", (gate, resp.json)
+        assert resp.get_json()["error"]["details"]["items"] == [
+            {"child_id": w.children[0].id, "slot_id": w.slots[0].id, "booking_id": held["id"]}
+        ]
+    # The mark is still there and still answers everyone else.
+    assert get_redis().get(f"slot-full:{w.slots[0].id}") is not None
+    other = UserFactory()
+    kid = ChildFactory(parent=other, date_of_birth=birth_date_for_age(24, w.event.event_date))
+    db.session.commit()
+    assert error_code(_attempt(client, w, other, kid)) == "slot_full"

@@ -58,14 +58,42 @@ def test_keys_are_scoped_per_user(client):
     assert bookings() == 2
 
 
-def test_failed_request_frees_its_key(client):
+def test_a_final_4xx_is_replayed_as_it_was(client):
+    """The contract: a repeat with the key returns the first response, status and body - a
+    refusal included, even once the request would now succeed. A new key asks again."""
     w = make_world(capacity=0)
     body = {"event_id": w.event.id, "items": [{"child_id": w.children[0].id, "slot_id": w.slots[0].id}]}
     headers = {**auth_headers(w.parent), "Idempotency-Key": "k-full"}
-    assert error_code(client.post("/api/bookings", json=body, headers=headers)) == "slot_full"
-    assert db.session.scalar(select(func.count()).select_from(IdempotencyKey)) == 0
+    first = client.post("/api/bookings", json=body, headers=headers)
+    assert first.status_code == 409 and error_code(first) == "slot_full"
     db.session.get(GameSlot, w.slots[0].id).capacity = 1
     db.session.commit()
+    again = client.post("/api/bookings", json=body, headers=headers)
+    assert again.status_code == 409 and again.get_json() == first.get_json()
+    assert again.headers.get("Idempotent-Replayed") == "true"
+    assert bookings() == 0
+    fresh = client.post("/api/bookings", json=body,
+                        headers={**auth_headers(w.parent), "Idempotency-Key": "k-new"})
+    assert fresh.status_code == 201
+
+
+def test_a_server_error_frees_its_key(client, app, monkeypatch):
+    """A 5xx is not an answer: nothing was created, the retry runs the request."""
+    from nibog.booking import service
+
+    w = make_world()
+    body = {"event_id": w.event.id, "items": [{"child_id": w.children[0].id, "slot_id": w.slots[0].id}]}
+    headers = {**auth_headers(w.parent), "Idempotency-Key": "k-fault"}
+    real = service.create_booking
+
+    def fault(**kwargs):
+        raise RuntimeError("database went away")
+
+    monkeypatch.setattr(service, "create_booking", fault)
+    monkeypatch.setitem(app.config, "PROPAGATE_EXCEPTIONS", False)
+    assert client.post("/api/bookings", json=body, headers=headers).status_code == 500
+    assert db.session.scalar(select(func.count()).select_from(IdempotencyKey)) == 0
+    monkeypatch.setattr(service, "create_booking", real)
     assert client.post("/api/bookings", json=body, headers=headers).status_code == 201
 
 

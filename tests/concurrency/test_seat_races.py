@@ -56,6 +56,11 @@ def live_items(slot_id):
     )
 
 
+def winners(slot_id):
+    return set(db.session.scalars(
+        select(BookingItem.child_id).where(BookingItem.slot_id == slot_id, BookingItem.is_live)))
+
+
 def test_exactly_capacity_parents_get_the_seats(app):
     w = make_world(capacity=CAPACITY, n_slots=1, n_children=0)
     slot = w.slots[0]
@@ -81,7 +86,10 @@ def test_parents_who_all_read_a_free_seat_get_only_the_seats_there_are(app, monk
     assert codes(results) == ["ok"] * CAPACITY + ["slot_full"] * 2
     db.session.expire_all()
     assert db.session.get(GameSlot, slot.id).booked_count == CAPACITY == live_items(slot.id)
-    assert get_redis().get(f"slot-full:{slot.id}") == str(w.event.id).encode()
+    event_id, _, holders = get_redis().get(f"slot-full:{slot.id}").partition(b":")
+    assert event_id == str(w.event.id).encode()
+    assert sorted(int(c) for c in holders.split(b",")) == sorted(
+        child_id for _, child_id in people if child_id in winners(slot.id))
 
 
 def test_control_without_row_locks_the_same_race_oversells(app, monkeypatch):

@@ -205,6 +205,29 @@ def test_production_refuses_to_start_without_secrets(monkeypatch):
         create_app(ProductionConfig)
 
 
+def _production_secrets(monkeypatch):
+    for name, value in (("SECRET_KEY", "s" * 40), ("JWT_SECRET_KEY", "j" * 40),
+                        ("DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/nibog_unused"),
+                        ("REDIS_URL", "redis://127.0.0.1:6379/13")):
+        monkeypatch.setenv(name, value)
+
+
+def test_production_refuses_to_start_with_the_sandbox_gateway(monkeypatch):
+    """The sandbox accepts payments signed with a public secret: refused at start-up with a
+    clear message, not by a 503 on every payment once the site is live."""
+    from nibog import create_app
+    from nibog.config import ProductionConfig
+
+    _production_secrets(monkeypatch)
+    monkeypatch.setattr(ProductionConfig, "PAYMENT_PROVIDER", "sandbox")
+    monkeypatch.setattr(ProductionConfig, "PAYMENT_SANDBOX_ALLOWED", False)
+    with pytest.raises(RuntimeError, match="PAYMENT_SANDBOX_ALLOWED=true"):
+        create_app(ProductionConfig)
+    # A staging copy says so explicitly, and then starts.
+    monkeypatch.setattr(ProductionConfig, "PAYMENT_SANDBOX_ALLOWED", True)
+    assert create_app(ProductionConfig).config["PAYMENT_PROVIDER"] == "sandbox"
+
+
 def test_production_warns_about_console_messages_and_hides_sql_values(monkeypatch, caplog):
     """Console mail/SMS and no proxy count are allowed in production (staging, the benchmark)
     but said at start-up; failed statements' values stay out of the logs."""
@@ -213,10 +236,8 @@ def test_production_warns_about_console_messages_and_hides_sql_values(monkeypatc
     from nibog import create_app
     from nibog.config import ProductionConfig
 
-    for name, value in (("SECRET_KEY", "s" * 40), ("JWT_SECRET_KEY", "j" * 40),
-                        ("DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/nibog_unused"),
-                        ("REDIS_URL", "redis://127.0.0.1:6379/13")):
-        monkeypatch.setenv(name, value)
+    _production_secrets(monkeypatch)
+    monkeypatch.setattr(ProductionConfig, "PAYMENT_SANDBOX_ALLOWED", True)  # a staging copy
     with caplog.at_level(logging.WARNING, logger="nibog.config"):
         app = create_app(ProductionConfig)
     said = " ".join(r.getMessage() for r in caplog.records)

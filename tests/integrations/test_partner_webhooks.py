@@ -220,3 +220,22 @@ def test_signed_but_invalid_body_is_422(client, partner, slot):
         },
     )
     assert no_id.status_code == 422
+
+
+def test_a_refused_delivery_is_replayed_as_it_was(client, partner, slot):
+    """The contract's replay holds for refusals too: the same delivery id answers the first
+    4xx (status and body) even once the request would succeed; a new delivery id asks again."""
+    full = db.session.get(GameSlot, slot.id)
+    full.capacity = 0
+    db.session.commit()
+    first = _post(client, "booking", _body(slot), event_id="evt-full")
+    assert first.status_code == 409 and error_code(first) == "slot_full"
+    full = db.session.get(GameSlot, slot.id)
+    full.capacity = 3
+    db.session.commit()
+    again = _post(client, "booking", _body(slot), event_id="evt-full")
+    assert again.status_code == 409 and again.get_json() == first.get_json()
+    assert again.headers["Idempotent-Replayed"] == "true"
+    assert db.session.scalars(select(Booking)).all() == []
+    fresh = _post(client, "booking", _body(slot), event_id="evt-new")
+    assert fresh.status_code == 200, fresh.get_json()

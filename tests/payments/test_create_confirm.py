@@ -225,3 +225,13 @@ def test_the_sandbox_never_takes_payments_in_production(client, app, parent, mon
     assert resp.status_code == 503
     assert error_code(resp) == "payments_unavailable"
     assert payments_of(booking.id) == []
+
+
+def test_a_staging_copy_with_the_sandbox_switch_takes_sandbox_payments(client, app, parent,
+                                                                      monkeypatch):
+    booking = make_booking(parent)
+    monkeypatch.setitem(app.config, "ENV_NAME", "production")
+    monkeypatch.setitem(app.config, "PAYMENT_SANDBOX_ALLOWED", True)
+    resp = create_payment(client, parent, booking)
+    assert resp.status_code == 201, resp.get_json()
+    assert resp.get_json()["provider"] == "sandbox"

@@ -14,9 +14,10 @@ import logging
 from collections import Counter
 
 from redis.exceptions import RedisError
-from sqlalchemy import event, inspect, select
+from sqlalchemy import bindparam, event, inspect, select
 from sqlalchemy.orm import Session
 
+from nibog.booking.models import BookingItem
 from nibog.catalog.models import EventGame, GameSlot
 from nibog.core import locking, prefetch
 from nibog.core.errors import Conflict
@@ -71,9 +72,19 @@ def reject_known_full(event_id: int, items: list[dict]) -> None:
     need = requested_seats(items)
     if not need or not locking.guards.lock_rows:
         return
-    marked = marked_full(event_id, list(need))
+    marked = marked_full(event_id, list(need), _requested_children(items))
     if marked:
         raise slot_full(marked)
+
+
+def _requested_children(items: list[dict]) -> dict[int, set[bytes]]:
+    """slot id -> the requested child ids, as a mark spells them."""
+    out: dict[int, set[bytes]] = {}
+    for item in items:
+        if isinstance(item, dict) and type(item.get("slot_id")) is int \
+                and type(item.get("child_id")) is int:
+            out.setdefault(item["slot_id"], set()).add(str(item["child_id"]).encode())
+    return out
 
 
 def reject_full_in_committed(counts: dict[int, tuple[int, int]], items: list[dict]) -> None:
@@ -113,7 +124,12 @@ def mark_while_free_to_lock(slot_ids: list[int]) -> None:
     mark_full([slot for slot in db.session.scalars(stmt) if slot.seats_left == 0])
 
 
-def marked_full(event_id: int, slot_ids: list[int]) -> list[int]:
+def marked_full(
+    event_id: int, slot_ids: list[int], children: dict[int, set[bytes]] | None = None
+) -> list[int]:
+    """The slots a mark says are full, except those where a requested child holds one of the
+    seats (``children``: slot id -> child ids): that request is a repeat, and the view answers
+    it ``already_booked`` with the booking to pay, not ``slot_full``."""
     conn = get_redis()
     if conn is None:
         return []
@@ -127,19 +143,45 @@ def marked_full(event_id: int, slot_ids: list[int]) -> list[int]:
         return []
     # The mark names the slot's event, so a slot id from another event is not answered here.
     expected = str(event_id).encode()
-    return sorted(sid for sid, mark in zip(slot_ids, marks, strict=True) if mark == expected)
+    children = children or {}
+    full = []
+    for sid, mark in zip(slot_ids, marks, strict=True):
+        if mark is None:
+            continue
+        marked_event, _, holders = mark.partition(b":")
+        if marked_event == expected and not (children.get(sid, set()) & set(holders.split(b","))):
+            full.append(sid)
+    return sorted(full)
+
+
+# The children holding a live seat in these slots (read under the slots' row locks).
+_ITEMS = BookingItem.__table__
+_HOLDERS = select(_ITEMS.c.slot_id, _ITEMS.c.child_id).where(
+    _ITEMS.c.is_live.is_(True), _ITEMS.c.slot_id.in_(bindparam("slot_ids", expanding=True))
+)
 
 
 def mark_full(slots: list[GameSlot]) -> None:
-    """Record slots found without a seat. Called only while their row locks are held."""
+    """Record slots found without a seat. Called only while their row locks are held.
+
+    A mark reads ``{event id}:{child id},{child id},...``: the slot's event and the children
+    holding its seats. Under the row lock those are exactly the holders while the mark lives
+    (any seat given up deletes it), so a child's own repeated request is not told slot_full.
+    """
     conn = get_redis()
     if conn is None or not slots or not locking.guards.lock_rows:
         return
+    holders: dict[int, list[str]] = {}
+    for slot_id, child_id in db.session.execute(
+        _HOLDERS, {"slot_ids": sorted(slot.id for slot in slots)}
+    ):
+        holders.setdefault(slot_id, []).append(str(child_id))
     try:
         pipe = conn.pipeline(transaction=False)
         for slot in slots:
             game = db.session.get(EventGame, slot.event_game_id)
-            pipe.set(full_key(slot.id), str(game.event_id), ex=FULL_MARK_SECONDS)
+            mark = f"{game.event_id}:{','.join(holders.get(slot.id, []))}"
+            pipe.set(full_key(slot.id), mark, ex=FULL_MARK_SECONDS)
         pipe.execute()
     except RedisError as exc:
         log.warning("slot-full marks not written: %s", exc)

@@ -25,6 +25,7 @@ import logging
 from flask import Flask
 from marshmallow import ValidationError
 
+from nibog.core import security_headers
 from nibog.core.errors import AppError, error_response
 from nibog.core.logging import request_id_for
 from nibog.core.observability import remember_route
@@ -105,7 +106,9 @@ class FullSlotGate:
                 resp = error_response(exc.status, exc.code, exc.message, exc.details, exc.headers)
                 resp.headers["X-Request-ID"] = request_id_for(environ.get("HTTP_X_REQUEST_ID", ""))
                 remember_route(environ, PATH)
-                return resp
+                # The headers the after-request hook gives the view's answer.
+                return security_headers.apply(self.app, resp, path=PATH, method="POST",
+                                              origin=environ.get("HTTP_ORIGIN"))
         return None
 
 

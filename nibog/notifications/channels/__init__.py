@@ -3,11 +3,36 @@ machine; development and tests) and one real provider, chosen by configuration."
 
 from __future__ import annotations
 
+import os
 from collections import deque
 from dataclasses import dataclass, field
 
 # Console backends keep the last messages here so a developer (or a test) can look at them.
+# Never in the log: a message carries codes and links that sign in, and its address is
+# personal data. The log line names the channel, a masked address and the subject only; in
+# development the whole message is also appended to CONSOLE_OUTBOX_FILE.
 CONSOLE_OUTBOX: deque = deque(maxlen=200)
+
+
+def masked(address: str) -> str:
+    """``a***@example.com``, ``+91******5678``: enough to tell messages apart in a log."""
+    if "@" in address:
+        local, _, domain = address.partition("@")
+        return f"{local[:1]}***@{domain}"
+    return address[:3] + "*" * max(0, len(address) - 7) + address[-4:] if len(address) > 7 \
+        else "*" * len(address)
+
+
+def keep_console_copy(channel: str, to: str, subject: str, body: str) -> None:
+    """Append the whole message to ``CONSOLE_OUTBOX_FILE`` (development), if set."""
+    from flask import current_app
+
+    path = current_app.config.get("CONSOLE_OUTBOX_FILE")
+    if not path:
+        return
+    os.makedirs(os.path.dirname(path) or ".", exist_ok=True)
+    with open(path, "a", encoding="utf-8") as out:
+        out.write(f"--- {channel} to {to}\n{subject + chr(10) if subject else ''}{body}\n")
 
 
 class ChannelError(RuntimeError):

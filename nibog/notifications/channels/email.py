@@ -11,7 +11,13 @@ from email.utils import make_msgid
 
 from flask import current_app
 
-from nibog.notifications.channels import CONSOLE_OUTBOX, ChannelError, OutgoingMessage
+from nibog.notifications.channels import (
+    CONSOLE_OUTBOX,
+    ChannelError,
+    OutgoingMessage,
+    keep_console_copy,
+    masked,
+)
 
 log = logging.getLogger(__name__)
 
@@ -42,7 +48,8 @@ class ConsoleEmail:
     def send(self, msg: OutgoingMessage) -> str:
         email = build_email(msg)
         CONSOLE_OUTBOX.append(email)
-        log.info("email (console) to=%s subject=%s", msg.to, msg.subject)
+        keep_console_copy("email", msg.to, msg.subject, msg.body)
+        log.info("email (console) to=%s subject=%s", masked(msg.to), msg.subject)
         return email["Message-ID"]
 
 

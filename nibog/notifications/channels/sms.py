@@ -17,7 +17,13 @@ import uuid
 
 from flask import current_app
 
-from nibog.notifications.channels import CONSOLE_OUTBOX, ChannelError, OutgoingMessage
+from nibog.notifications.channels import (
+    CONSOLE_OUTBOX,
+    ChannelError,
+    OutgoingMessage,
+    keep_console_copy,
+    masked,
+)
 
 log = logging.getLogger(__name__)
 
@@ -30,7 +36,8 @@ class ConsoleSms:
 
     def send(self, msg: OutgoingMessage) -> str:
         CONSOLE_OUTBOX.append(msg)
-        log.info("%s (console) to=%s body=%s", self.channel, msg.to, msg.body)
+        keep_console_copy(self.channel, msg.to, "", msg.body)
+        log.info("%s (console) to=%s", self.channel, masked(msg.to))
         return f"console-{uuid.uuid4().hex}"
 
 

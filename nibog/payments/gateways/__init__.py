@@ -14,7 +14,9 @@ __all__ = ["Gateway", "GatewayError", "InvalidSignature", "PROVIDERS", "get_gate
 def get_gateway(name: str | None = None) -> Gateway:
     """The gateway a new payment uses, or the one an existing payment was made with."""
     name = name or current_app.config.get("PAYMENT_PROVIDER", "sandbox")
-    if name == "sandbox" and current_app.config.get("ENV_NAME") == "production":
+    if name == "sandbox" and current_app.config.get("ENV_NAME") == "production" and not (
+        current_app.config.get("PAYMENT_SANDBOX_ALLOWED")
+    ):
         # The sandbox accepts anything signed with the public dev secret: free bookings.
         from nibog.core.errors import AppError
 

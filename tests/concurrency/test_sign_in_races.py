@@ -1,0 +1,92 @@
+"""A password sign-in racing a password reset or a deactivation, on parallel connections.
+
+The sign-in checks the password (slow on purpose), and the reset or the deactivation commits
+in that moment. Whatever the sign-in then does, no token may come out of a password that is no
+longer the account's, or for an account that is no longer active; and the sign-in must not
+write the old password back (its rehash of an old-parameter hash).
+"""
+
+from __future__ import annotations
+
+import threading
+
+from nibog.auth import service
+from nibog.auth.tokens import make_reset_token
+from tests.factories import PASSWORD, UserFactory
+from tests.helpers import auth_headers
+
+NEW_PASSWORD = "a-brand-new-password"
+
+
+def sign_in_held_after_the_password_check(app, monkeypatch, email, meanwhile):
+    """Sign in on a thread that stops right after its password check until ``meanwhile()``
+    (another request, on another connection) has committed; returns the sign-in's answer."""
+    checked, done = threading.Event(), threading.Event()
+    real = service.verify_password
+    paused = []
+
+    def verify_then_wait(password_hash, password):
+        ok = real(password_hash, password)
+        if not paused:
+            paused.append(1)
+            checked.set()
+            assert done.wait(30)
+        return ok
+
+    monkeypatch.setattr(service, "verify_password", verify_then_wait)
+    answer = {}
+
+    def sign_in():
+        answer["resp"] = app.test_client().post(
+            "/api/auth/login", json={"email": email, "password": PASSWORD})
+
+    thread = threading.Thread(target=sign_in)
+    thread.start()
+    try:
+        assert checked.wait(30)
+        meanwhile()
+    finally:
+        done.set()
+        thread.join(60)
+    assert not thread.is_alive()
+    return answer["resp"]
+
+
+def test_a_sign_in_that_checked_the_old_password_gets_nothing_after_a_reset(app, monkeypatch):
+    # The factory's hash has production parameters: this sign-in would rehash it.
+    user = UserFactory(email="asha@example.com")
+    with app.test_request_context():
+        token = make_reset_token(user)
+    client = app.test_client()
+
+    def reset():
+        resp = client.post("/api/auth/reset-password",
+                           json={"token": token, "password": NEW_PASSWORD})
+        assert resp.status_code == 200, resp.get_json()
+
+    resp = sign_in_held_after_the_password_check(app, monkeypatch, user.email, reset)
+    assert resp.status_code == 401, resp.get_json()
+    assert resp.get_json()["error"]["code"] == "invalid_credentials"
+    monkeypatch.undo()
+    # The reset's password is the account's; the old one (rehashed by the sign-in) is not.
+    new = client.post("/api/auth/login", json={"email": user.email, "password": NEW_PASSWORD})
+    assert new.status_code == 200
+    old = client.post("/api/auth/login", json={"email": user.email, "password": PASSWORD})
+    assert old.status_code == 401
+
+
+def test_a_sign_in_racing_a_deactivation_gets_no_token(app, monkeypatch):
+    user = UserFactory(email="asha@example.com")
+    admin = UserFactory(role="admin")
+    client = app.test_client()
+    with app.test_request_context():
+        admin_headers = auth_headers(admin)
+
+    def deactivate():
+        resp = client.put(f"/api/admin/users/{user.id}", json={"is_active": False},
+                          headers=admin_headers)
+        assert resp.status_code == 200, resp.get_json()
+
+    resp = sign_in_held_after_the_password_check(app, monkeypatch, user.email, deactivate)
+    # Before the fix: 200 with a token at the deactivation's new version.
+    assert resp.status_code == 401, resp.get_json()
