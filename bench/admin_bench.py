@@ -120,7 +120,7 @@ def seed(conn, rows: int) -> None:
                   FROM generate_series(1, :parents) u) x"""),
         ("admin", """
             INSERT INTO users (email, full_name, role) VALUES
-              ('bench-admin@nibog.test', 'Bench Admin', 'admin')"""),
+              ('bench-admin@bench.nibog.in', 'Bench Admin', 'admin')"""),
         ("children", f"""
             INSERT INTO children (user_id, full_name, date_of_birth, gender)
             SELECT (c - 1) % :parents + 1, ({first})[1 + (c * 7) % 60],

@@ -22,7 +22,7 @@ from datetime import date, timedelta
 import requests
 import stack
 
-ADMIN_EMAIL = "bench-admin@nibog.test"
+ADMIN_EMAIL = "bench-admin@bench.nibog.in"
 ADMIN_PASSWORD = "bench-admin-password-1"
 PARENT_PASSWORD = "bench-parent-password-1"
 SLOT_COUNT = 10
@@ -108,7 +108,7 @@ def slot_ids_of(event_id: int) -> list[int]:
 def register_parent(base: str, i: int) -> dict:
     anon = Api(base)
     reg = anon.call("POST", "/api/auth/register", json={
-        "email": f"bench-api-parent-{i}@nibog.test", "password": PARENT_PASSWORD,
+        "email": f"bench-api-parent-{i}@bench.nibog.in", "password": PARENT_PASSWORD,
         "full_name": f"Bench API Parent {i}",
     })
     me = Api(base, reg["access_token"])
@@ -138,7 +138,7 @@ def bulk_parents(n: int) -> list[dict]:
             cur,
             "INSERT INTO users (email, password_hash, full_name, role, email_verified) VALUES %s "
             "RETURNING id",
-            [(f"bench-parent-{i}@nibog.test", pw_hash, f"Bench Parent {i}", "parent", True)
+            [(f"bench-parent-{i}@bench.nibog.in", pw_hash, f"Bench Parent {i}", "parent", True)
              for i in range(n)],
             page_size=1000, fetch=True,
         )
