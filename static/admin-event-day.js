@@ -19,7 +19,11 @@
   function markRow(itemIds) {
     (itemIds || []).forEach(function (id) {
       var row = document.querySelector('tr[data-item-id="' + id + '"] .checked-cell');
-      if (row) { row.textContent = "✓"; }
+      if (!row) { return; }
+      row.textContent = "✓";
+      // The slot's own "n of m checked in" follows the row.
+      var slotCount = row.closest(".card") && row.closest(".card").querySelector(".slot-checked");
+      if (slotCount) { slotCount.textContent = String(parseInt(slotCount.textContent, 10) + 1); }
     });
     var counter = document.getElementById("count-checked-in");
     if (counter && itemIds) { counter.textContent = String(parseInt(counter.textContent, 10) + itemIds.length); }
