@@ -26,6 +26,7 @@ import threading
 import time
 import warnings
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import pytest
 
@@ -245,3 +246,9 @@ def wait_for(condition, timeout: float = 10.0, interval: float = 0.1):
         if time.monotonic() > deadline:
             raise AssertionError(f"timed out after {timeout}s waiting for {condition}")
         time.sleep(interval)
+
+
+def wait_for_path(browser, path: str, timeout: float = 10.0) -> None:
+    """Wait until the browser is on ``path`` itself: ``/login?next=/admin/x`` also *ends* with
+    ``/admin/x``, so a suffix test passes before the sign-in has redirected."""
+    wait_for(lambda: urlsplit(browser.current_url).path == path, timeout)

@@ -16,7 +16,7 @@ from nibog.booking.models import Booking, BookingItem
 from nibog.catalog.models import Event, GameSlot
 from nibog.core.timeutil import IST, today_ist
 from nibog.extensions import db
-from tests.browser.conftest import SCREENSHOTS, _capture, wait_for
+from tests.browser.conftest import SCREENSHOTS, _capture, wait_for, wait_for_path
 from tests.factories import (
     PASSWORD,
     ChildFactory,
@@ -60,7 +60,7 @@ def sign_in(browser, live_server, email, next_path="/admin/"):
     css(browser, "input[name=email]").send_keys(email)
     css(browser, "input[name=password]").send_keys(PASSWORD)
     click(browser, "form[action$='/login'] button[type=submit]")
-    wait_for(lambda: browser.current_url.endswith(next_path))
+    wait_for_path(browser, next_path)
 
 
 def sign_out(browser):

@@ -21,7 +21,7 @@ from nibog.notifications.models import NotificationLog
 from nibog.payments.history import flag
 from tests.admin_bookings.builders import make_booking, pay
 from tests.booking.world import make_world
-from tests.browser.conftest import SCREENSHOTS, _capture, wait_for
+from tests.browser.conftest import SCREENSHOTS, _capture, wait_for, wait_for_path
 from tests.factories import PASSWORD, ChildFactory, UserFactory, birth_date_for_age
 
 WIDTHS = (768, 1280)
@@ -61,7 +61,7 @@ def sign_in(browser, live_server, email: str, next_path: str = "/admin/bookings"
     browser.find_element(By.NAME, "password").send_keys(PASSWORD)
     browser.find_element(By.XPATH, "//input[@name='password']/ancestor::form//button[@type='submit']"
                          ).click()
-    wait_for(lambda: browser.current_url.endswith(next_path))
+    wait_for_path(browser, next_path)
 
 
 def confirm_dialog(browser) -> None:
