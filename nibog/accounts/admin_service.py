@@ -6,8 +6,8 @@ from sqlalchemy import Select, or_, select
 
 from nibog.accounts import service
 from nibog.accounts.models import Child, User
-from nibog.admin import audit
 from nibog.auth.passwords import hash_password
+from nibog.core import audit
 from nibog.core.errors import AppError
 from nibog.extensions import db
 

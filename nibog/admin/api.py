@@ -7,8 +7,8 @@ from marshmallow import Schema, fields, validate
 from sqlalchemy import select
 
 from nibog.admin import failed_jobs, reports
-from nibog.admin.audit import record
 from nibog.admin.models import ReportExport
+from nibog.core.audit import record
 from nibog.core.auth import auth_required, current_user
 from nibog.core.pagination import PageArgsSchema, page_schema, paginate
 from nibog.documents import downloads

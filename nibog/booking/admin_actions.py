@@ -101,10 +101,10 @@ def manual_booking(
     and manage it (shown once to staff).
     """
     from nibog.accounts.children import add_child, get_child, validate_birth_date
-    from nibog.admin.audit import record
     from nibog.booking.admin_queries import require_parent
     from nibog.booking.guests import create_guest_booking
     from nibog.booking.service import create_booking
+    from nibog.core.audit import record
     from nibog.core.errors import ValidationFailed
 
     if payment not in PAYMENT_CHOICES:
@@ -226,7 +226,7 @@ def resend_ticket(
 ) -> list:
     """Send the booking's confirmation with its ticket again (e-mail carries the PDF, SMS the
     summary). Only a confirmed or completed booking has a valid ticket."""
-    from nibog.admin.audit import record
+    from nibog.core.audit import record
     from nibog.core.errors import Conflict, NotFound, ValidationFailed
     from nibog.notifications.service import queue_email, queue_sms
 
@@ -308,8 +308,8 @@ def cancel_with_refund(
     before the start, then nothing) or an amount staff decide (``refund="override"``), at
     most the booking's price. Online money goes back through the gateway; a cash booking's
     refund is money to hand back at the desk (the returned amount says how much)."""
-    from nibog.admin.audit import record, snapshot
     from nibog.booking.lifecycle import cancel_booking
+    from nibog.core.audit import record, snapshot
     from nibog.core.errors import NotFound, ValidationFailed
 
     booking = db.session.get(Booking, booking_id)
@@ -348,9 +348,9 @@ def move_child(
 ):
     """Move one child of a booking to another slot of its event (``moves.move_item``'s rules:
     a free seat, the age band, not checked in), audited."""
-    from nibog.admin.audit import record, snapshot
     from nibog.booking.models import BookingItem
     from nibog.booking.moves import move_item
+    from nibog.core.audit import record, snapshot
 
     item = db.session.get(BookingItem, item_id)
     before = snapshot(item) if item is not None else None

@@ -10,10 +10,10 @@ from flask_smorest import Blueprint
 from marshmallow import Schema, fields, validate, validates_schema
 from marshmallow import ValidationError as MmValidationError
 
-from nibog.admin.audit import record, snapshot
 from nibog.booking import admin_queries, checkin, stats
 from nibog.booking.models import BOOKING_SOURCES, BOOKING_STATUSES, Booking, BookingItem
 from nibog.booking.ops_serialize import admin_booking_detail, admin_booking_dict
+from nibog.core.audit import record, snapshot
 from nibog.core.auth import auth_required, current_user
 from nibog.core.client_ip import client_ip
 from nibog.core.errors import AppError, NotFound

@@ -15,9 +15,9 @@ from typing import Any
 from sqlalchemy import func, or_, select
 
 from nibog.accounts.models import Child, User
-from nibog.admin.models import AuditLog
 from nibog.booking.models import Booking, BookingAddon, BookingItem, PromoCode
 from nibog.catalog.models import Event, EventGame, GameSlot, GameTemplate, Venue
+from nibog.core.audit import AuditLog
 from nibog.core.errors import NotFound
 from nibog.core.timeutil import as_utc
 from nibog.extensions import db

@@ -93,8 +93,8 @@ def slot_queue(slot_id: int) -> dict:
 def offer_next(slot_id: int, *, actor_id: int, client_ip: str | None = None) -> int:
     """Run the offer round now (what a freed seat does by itself): free seats go to the
     first in line. Returns the offers made (0 when the slot has no free seat)."""
-    from nibog.admin.audit import record
     from nibog.booking.waitlist.offers import offer_seats
+    from nibog.core.audit import record
 
     if db.session.get(GameSlot, slot_id) is None:
         raise NotFound("Slot")
@@ -108,9 +108,9 @@ def offer_entry(entry_id: int, *, actor_id: int, client_ip: str | None = None) -
     """Offer a free seat to this entry, ahead of the queue (staff's call: a sibling already
     booked in the slot, a promise made on the phone). The seat must be free: staff raise
     the capacity first if not. The offer is the usual one: a held booking and a message."""
-    from nibog.admin.audit import record, snapshot
     from nibog.booking.service import create_booking
     from nibog.booking.waitlist.offers import mark_offered
+    from nibog.core.audit import record, snapshot
 
     entry = db.session.scalar(
         select(WaitingListEntry).where(WaitingListEntry.id == entry_id).with_for_update()

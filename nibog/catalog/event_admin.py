@@ -13,7 +13,6 @@ from __future__ import annotations
 from sqlalchemy import delete, exists, select
 from sqlalchemy.orm import selectinload
 
-from nibog.admin.audit import snapshot
 from nibog.booking.waitlist.tasks import offer_waitlist_seats
 from nibog.catalog.admin_service import Actor, audit, unique_slug
 from nibog.catalog.cache import invalidate_catalog
@@ -28,6 +27,7 @@ from nibog.catalog.models import (
     Venue,
 )
 from nibog.core import locking
+from nibog.core.audit import snapshot
 from nibog.core.errors import Conflict, NotFound, ValidationFailed
 from nibog.core.timeutil import utcnow
 from nibog.extensions import db

@@ -10,7 +10,6 @@ from datetime import date, timedelta
 
 from sqlalchemy import delete, exists, func, or_, select
 
-from nibog.admin.audit import snapshot
 from nibog.booking.tasks import cancel_event_bookings
 from nibog.catalog import queries as q
 from nibog.catalog.admin_service import Actor, audit, unique_slug
@@ -24,6 +23,7 @@ from nibog.catalog.models import (
     EventGame,
     GameSlot,
 )
+from nibog.core.audit import snapshot
 from nibog.core.errors import Conflict, ValidationFailed
 from nibog.core.pagination import page_envelope
 from nibog.core.timeutil import today_ist, utcnow

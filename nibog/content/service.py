@@ -10,9 +10,9 @@ from flask import current_app
 from sqlalchemy import delete, select
 from sqlalchemy.exc import IntegrityError
 
-from nibog.admin.audit import record, snapshot
 from nibog.content.models import ContactMessage, ContentPage, Faq, Testimonial
 from nibog.core import cache as core_cache
+from nibog.core.audit import record, snapshot
 from nibog.core.errors import NotFound
 from nibog.core.timeutil import isoformat_ist
 from nibog.extensions import db

@@ -231,7 +231,7 @@ def update_partner_booking(partner: Partner, data: dict) -> dict:
 
 
 def _audit(action: str, booking, partner: Partner) -> None:
-    from nibog.admin.audit import record
+    from nibog.core.audit import record
 
     record(
         action,

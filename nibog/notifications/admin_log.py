@@ -73,7 +73,7 @@ def resend(log_id: int, *, actor_id: int, client_ip: str | None = None) -> Notif
     resent: the secret is gone, and a fresh one must be asked for. A failed message is the
     failed-jobs page's requeue, reusing its entry.
     """
-    from nibog.admin.audit import record
+    from nibog.core.audit import record
     from nibog.notifications.service import queue_email, queue_sms, queue_whatsapp
     from nibog.notifications.tasks import ONE_TIME_SECRETS
 

@@ -110,7 +110,7 @@ def refund_by_staff(
 ) -> Refund:
     """A full (``amount`` None) or partial refund of one payment, audited. The booking stays
     as it is: cancelling is a separate decision (the booking page)."""
-    from nibog.admin.audit import record
+    from nibog.core.audit import record
     from nibog.payments.refunds import refund_payment
 
     reason = (reason or "").strip()
@@ -157,7 +157,7 @@ def resolve_flag(
 ) -> PaymentFlag:
     """A person looked at the flag and says what was done (refunded by hand, the gateway
     confirmed, nothing to do...). Resolving twice is refused: the first note stands."""
-    from nibog.admin.audit import record, snapshot
+    from nibog.core.audit import record, snapshot
 
     resolution = (resolution or "").strip()
     if not resolution:

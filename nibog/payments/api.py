@@ -185,7 +185,7 @@ def refund_payment(data: dict):
 
     Money only: the booking stays as it is (parents and admins cancel bookings separately).
     """
-    from nibog.admin.audit import record
+    from nibog.core.audit import record
 
     user = current_user()
     refund = service.refund_payment(

@@ -102,7 +102,7 @@ def report_new():
                                         actor().id)
     except AppError as exc:
         return _reports_page(form, status=exc.status, errors=apply_error(form, exc))
-    from nibog.admin.audit import record
+    from nibog.core.audit import record
 
     record("report.request", report, actor_id=actor().id, client_ip=actor().ip)
     flash(_("The report is being prepared."), "success")

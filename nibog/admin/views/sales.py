@@ -179,7 +179,7 @@ def booking_resend(booking_id: int):
 @bp.post("/bookings/<int:booking_id>/mark-paid")
 @allow(OPERATE)
 def booking_mark_paid(booking_id: int):
-    from nibog.admin.audit import record, snapshot
+    from nibog.core.audit import record, snapshot
 
     booking = db.session.get(Booking, booking_id)
     if booking is None:

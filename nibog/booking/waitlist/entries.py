@@ -188,7 +188,7 @@ def positions(entries: list[WaitingListEntry]) -> dict[int, int]:
 
 def skip_reasons(entries: list[WaitingListEntry]) -> dict[int, str]:
     """Why the offer round passed over cancelled entries (kept in the audit log)."""
-    from nibog.admin.models import AuditLog
+    from nibog.core.audit import AuditLog
 
     ids = [str(e.id) for e in entries if e.status == "cancelled"]
     if not ids:

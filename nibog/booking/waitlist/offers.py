@@ -80,7 +80,7 @@ def offer_seats(slot_id: int) -> int:
 
 
 def _skip(entry: WaitingListEntry, exc: AppError) -> None:
-    from nibog.admin.audit import record
+    from nibog.core.audit import record
 
     entry.status = "cancelled"
     # No reason column on the entry: the audit log keeps why it was passed over.
