@@ -9,7 +9,7 @@ from nibog.config import Config, config_from_env
 
 
 def create_app(config: type[Config] | dict | None = None) -> Flask:
-    from nibog import blueprints
+    from nibog import blueprints, subscriptions
     from nibog import extensions as ext
     from nibog.core import boundary, outbox  # noqa: F401 - outbox: the after-commit hand-over
     from nibog.core.api import Api, require_json_bodies
@@ -73,6 +73,7 @@ def create_app(config: type[Config] | dict | None = None) -> Flask:
     require_json_bodies(app)
     register_jwt_callbacks(app)
     _register_login_loader()
+    subscriptions.connect()
     for blueprint in blueprints.API_BLUEPRINTS:
         # Tokens and signatures authenticate these, never the cookie: no CSRF token.
         ext.csrf.exempt(blueprint)

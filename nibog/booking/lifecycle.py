@@ -19,9 +19,8 @@ from nibog.booking import holds, promos
 from nibog.booking.eligibility import ensure_registration_open, event_start_utc
 from nibog.booking.models import Booking, BookingAddon, BookingItem
 from nibog.booking.tasks import seats_changed
-from nibog.booking.waitlist.tasks import offer_waitlist_seats
 from nibog.catalog.models import Event
-from nibog.core import metrics
+from nibog.core import metrics, signals
 from nibog.core.errors import AppError, Conflict, NotFound
 from nibog.core.timeutil import isoformat_ist, utcnow
 from nibog.extensions import db
@@ -197,8 +196,7 @@ def _after_seats_freed(event_id: int, slot_ids: list[int]) -> None:
     seats_changed.delay(event_id)
     event = db.session.get(Event, event_id)
     if event is not None and event.status == "published":
-        for slot_id in slot_ids:
-            offer_waitlist_seats.delay(slot_id)
+        signals.announce_seats_freed(slot_ids)
 
 
 def refund_amount_for(booking: Booking, event: Event, *, now: datetime, by_admin: bool) -> int:

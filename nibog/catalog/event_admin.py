@@ -13,7 +13,6 @@ from __future__ import annotations
 from sqlalchemy import delete, exists, select
 from sqlalchemy.orm import selectinload
 
-from nibog.booking.waitlist.tasks import offer_waitlist_seats
 from nibog.catalog.admin_service import Actor, audit, unique_slug
 from nibog.catalog.cache import invalidate_catalog
 from nibog.catalog.models import (
@@ -26,7 +25,7 @@ from nibog.catalog.models import (
     GameTemplate,
     Venue,
 )
-from nibog.core import locking
+from nibog.core import locking, signals
 from nibog.core.audit import snapshot
 from nibog.core.errors import Conflict, NotFound, ValidationFailed
 from nibog.core.timeutil import utcnow
@@ -268,7 +267,7 @@ def _change_capacity(slot: GameSlot, capacity: int) -> None:
             {"slot_id": slot.id, "booked_count": locked.booked_count, "capacity": capacity},
         )
     if capacity > locked.capacity:
-        offer_waitlist_seats.delay(slot.id)
+        signals.announce_seats_freed([slot.id])
     locked.capacity = capacity
 
 
@@ -299,7 +298,7 @@ def _edit_slots(game: EventGame, template: GameTemplate, entries: list[dict]) ->
         if entry.get("is_open") is True and not slot.is_open:
             # Seats freed while it was closed were not offered (the round stops at a closed
             # slot): the waiting list gets them now.
-            offer_waitlist_seats.delay(slot.id)
+            signals.announce_seats_freed([slot.id])
         for key, value in entry.items():
             setattr(slot, key, value)
         _check_slot(slot, game, template)

@@ -5,6 +5,11 @@ from __future__ import annotations
 from nibog.core.jobs import job
 
 
+def on_seats_freed(slot_id: int) -> None:
+    """Receiver of ``signals.seats_freed``: a freed seat goes to the waiting list first."""
+    offer_waitlist_seats.delay(slot_id)
+
+
 @job("default")
 def offer_waitlist_seats(slot_id: int) -> int:
     """Enqueued by whoever frees seats in a slot (cancel, hold expiry, capacity raised)."""
