@@ -16,14 +16,13 @@ so without it each request made its own child and both held a seat.
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import secrets
 
 from sqlalchemy import select, update
 
 from nibog.accounts.models import Child, User
 from nibog.booking import holds
+from nibog.booking.access import access_code_matches, hash_access_code
 from nibog.booking.models import Booking, BookingItem
 from nibog.booking.numbers import ALPHABET
 from nibog.core import locking
@@ -39,18 +38,6 @@ LOCK_PER_EMAIL = True
 def _lock_email(email: str) -> None:
     if LOCK_PER_EMAIL:
         locking.hold_for_transaction(f"guest-email:{email}")
-
-
-def _hash_code(code: str) -> str:
-    # A random 10-character code has ~49 bits; a plain digest is enough (no password reuse).
-    return hashlib.sha256(code.encode()).hexdigest()
-
-
-def access_code_matches(booking: Booking, access_code: str | None) -> bool:
-    """The one-time code given at booking time, compared in constant time."""
-    if not access_code or not booking.access_code_hash:
-        return False
-    return hmac.compare_digest(booking.access_code_hash, _hash_code(access_code.strip().upper()))
 
 
 def _placeholder_for(email: str) -> User | None:
@@ -130,7 +117,7 @@ def create_guest_booking(
         payment_mode=payment_mode,
     )
     code = "".join(secrets.choice(ALPHABET) for _ in range(ACCESS_CODE_LENGTH))
-    booking.access_code_hash = _hash_code(code)
+    booking.access_code_hash = hash_access_code(code)
     db.session.flush()
     return booking, code
 

@@ -16,12 +16,13 @@ from flask import current_app
 from sqlalchemy import select, update
 
 from nibog.booking import holds, promos
+from nibog.booking.access import lock_booking
 from nibog.booking.eligibility import ensure_registration_open, event_start_utc
 from nibog.booking.models import Booking, BookingAddon, BookingItem
 from nibog.booking.tasks import seats_changed
 from nibog.catalog.models import Event
 from nibog.core import metrics, signals
-from nibog.core.errors import AppError, Conflict, NotFound
+from nibog.core.errors import AppError, Conflict
 from nibog.core.timeutil import isoformat_ist, utcnow
 from nibog.extensions import db
 
@@ -36,18 +37,6 @@ class SeatsNoLongerAvailable(AppError):
     def __init__(self, message: str = "The seats of this booking are no longer available",
                  details: dict | None = None):
         super().__init__("seats_unavailable", message, 409, details)
-
-
-def lock_booking(booking_id: int) -> Booking:
-    booking = db.session.scalar(
-        select(Booking)
-        .where(Booking.id == booking_id)
-        .with_for_update()
-        .execution_options(populate_existing=True)
-    )
-    if booking is None:
-        raise NotFound("Booking")
-    return booking
 
 
 def _recipient(booking: Booking) -> tuple[str | None, int | None]:

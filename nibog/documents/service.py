@@ -36,7 +36,7 @@ def ticket_download(booking_id: int, user, *, inline: bool = True) -> Download:
 
 def guest_ticket_pdf(booking_id: int, access_code: str | None) -> tuple[bytes, str]:
     """A guest booking's ticket for whoever holds its access code (404 otherwise)."""
-    from nibog.booking.guests import access_code_matches
+    from nibog.booking.access import access_code_matches
 
     booking = db.session.get(Booking, booking_id)
     if booking is None or booking.user_id is not None or not access_code_matches(

@@ -6,7 +6,7 @@ import logging
 
 from sqlalchemy import select
 
-from nibog.booking.lifecycle import lock_booking  # noqa: F401 - the engine's booking lock
+from nibog.booking.access import lock_booking  # noqa: F401 - the engine's booking lock
 from nibog.core import metrics
 from nibog.core.errors import NotFound
 from nibog.extensions import db

@@ -21,6 +21,8 @@ from flask import current_app
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
+from nibog.booking.access import access_code_matches
+from nibog.booking.models import Booking
 from nibog.core.errors import AppError, NotFound
 from nibog.core.timeutil import as_utc, utcnow
 from nibog.extensions import db
@@ -52,9 +54,6 @@ def gateway_unavailable(exc: GatewayError) -> AppError:
 
 # -- create ------------------------------------------------------------------------------------
 def _payable_booking(booking_id: int, *, user, access_code: str | None):
-    from nibog.booking.guests import access_code_matches
-    from nibog.booking.models import Booking
-
     booking = db.session.get(Booking, booking_id)
     if user is not None:
         if booking is None or booking.user_id != user.id:
