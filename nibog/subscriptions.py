@@ -4,6 +4,7 @@ start-up by ``create_app``: the one place that shows which feature reacts to whi
 
 from __future__ import annotations
 
+from nibog.booking import lifecycle
 from nibog.booking.waitlist import tasks as waitlist_tasks
 from nibog.core import signals
 
@@ -11,3 +12,4 @@ from nibog.core import signals
 def connect() -> None:
     """Idempotent: blinker keeps one connection per receiver, and tests build several apps."""
     signals.seats_freed.connect(waitlist_tasks.on_seats_freed)
+    signals.payment_captured.connect(lifecycle.on_payment_captured)

@@ -96,6 +96,11 @@ def _mark_confirmed(booking: Booking) -> None:
     notify_status(booking)
 
 
+def on_payment_captured(booking_id: int, *, source: str) -> None:
+    """Receiver of ``signals.payment_captured``: the paid booking is confirmed (or refused)."""
+    confirm_booking(booking_id, source=source)
+
+
 def confirm_booking(booking_id: int, *, source: str) -> Booking:
     """Paid (or otherwise settled): pending_payment -> confirmed. Safe to call twice.
 

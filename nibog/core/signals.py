@@ -18,7 +18,20 @@ _signals = Namespace()
 #: ``send(slot_id)``; the waiting list offers it.
 seats_freed = _signals.signal("seats-freed")
 
+#: A payment for a booking was captured. ``send(booking_id, source=...)``; the booking engine
+#: confirms the booking, or raises an AppError (seats gone, booking cancelled) that the sender
+#: answers with a refund.
+payment_captured = _signals.signal("payment-captured")
+
 
 def announce_seats_freed(slot_ids) -> None:
     for slot_id in slot_ids:
         seats_freed.send(slot_id)
+
+
+def announce_payment_captured(booking_id: int, *, source: str) -> None:
+    """Money was taken for this booking: someone must confirm it (or refuse, by raising)."""
+    if not payment_captured.receivers:
+        # A captured payment nobody confirms would be lost silently: start-up must wire it.
+        raise RuntimeError("no receiver for payment_captured: nibog.subscriptions.connect()")
+    payment_captured.send(booking_id, source=source)

@@ -23,6 +23,7 @@ from sqlalchemy.exc import IntegrityError
 
 from nibog.booking.access import access_code_matches
 from nibog.booking.models import Booking
+from nibog.core import signals
 from nibog.core.errors import AppError, NotFound
 from nibog.core.timeutil import as_utc, utcnow
 from nibog.extensions import db
@@ -246,8 +247,6 @@ def apply_capture(payment_id: int, info: PaymentInfo, *, source: str) -> str:
 
 
 def _confirm_booking_or_refund(payment: Payment, booking, source: str) -> str:
-    from nibog.booking.service import confirm_booking
-
     if booking.status in ("confirmed", "completed"):
         # Paid already (another order, or cash at the desk): this money goes back.
         create_refund(
@@ -260,7 +259,7 @@ def _confirm_booking_or_refund(payment: Payment, booking, source: str) -> str:
         return "duplicate_payment_refunded"
     try:
         with db.session.begin_nested():
-            confirm_booking(booking.id, source="payment")
+            signals.announce_payment_captured(booking.id, source="payment")
     except AppError as exc:
         # Seats gone after the hold expired (SeatsNoLongerAvailable), or the booking was
         # cancelled while the parent was paying: nothing to sell, so the money goes back.
