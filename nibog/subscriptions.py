@@ -5,11 +5,16 @@ start-up by ``create_app``: the one place that shows which feature reacts to whi
 from __future__ import annotations
 
 from nibog.booking import lifecycle
+from nibog.booking import service as booking_service
 from nibog.booking.waitlist import tasks as waitlist_tasks
 from nibog.core import signals
+from nibog.documents import tasks as documents_tasks
 
 
 def connect() -> None:
-    """Idempotent: blinker keeps one connection per receiver, and tests build several apps."""
+    """Idempotent (each signal keeps one connection per receiver): tests build several apps."""
     signals.seats_freed.connect(waitlist_tasks.on_seats_freed)
     signals.payment_captured.connect(lifecycle.on_payment_captured)
+    # Order matters: the bookings complete before the certificates job is queued.
+    signals.event_ended.connect(booking_service.on_event_ended)
+    signals.event_ended.connect(documents_tasks.on_event_ended)

@@ -50,7 +50,7 @@ from nibog.booking.quote import (  # noqa: F401 - the agreed import path for oth
     time_clashes,
 )
 from nibog.booking.serialize import Written, keep_for_answer
-from nibog.booking.tasks import seats_changed
+from nibog.booking.tasks import cancel_event_bookings, seats_changed
 from nibog.catalog.models import (
     Event,
     Venue,
@@ -260,3 +260,12 @@ def get_booking_for_user(booking_id: int, user_id: int) -> Booking:
     if booking is None or booking.user_id != user_id:
         raise NotFound("Booking")
     return booking
+
+
+def on_event_ended(event_id: int, *, status: str, actor_id: int | None) -> None:
+    """Receiver of ``signals.event_ended``: a cancelled event's live bookings are cancelled
+    (and refunded) in a job after the commit; a completed event's bookings complete now."""
+    if status == "cancelled":
+        cancel_event_bookings.delay(event_id, actor_id)
+    elif status == "completed":
+        complete_event(event_id)

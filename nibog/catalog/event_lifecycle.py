@@ -10,7 +10,6 @@ from datetime import date, timedelta
 
 from sqlalchemy import delete, exists, func, or_, select
 
-from nibog.booking.tasks import cancel_event_bookings
 from nibog.catalog import queries as q
 from nibog.catalog.admin_service import Actor, audit, unique_slug
 from nibog.catalog.cache import invalidate_catalog
@@ -23,11 +22,11 @@ from nibog.catalog.models import (
     EventGame,
     GameSlot,
 )
+from nibog.core import signals
 from nibog.core.audit import snapshot
 from nibog.core.errors import Conflict, ValidationFailed
 from nibog.core.pagination import page_envelope
 from nibog.core.timeutil import today_ist, utcnow
-from nibog.documents.tasks import generate_event_certificates
 from nibog.extensions import db
 
 TRANSITIONS = {
@@ -93,14 +92,10 @@ def transition(event: Event, new_status: str, actor: Actor, *, audit_it: bool = 
         event.cancelled_at = now
     event.status = new_status
     db.session.flush()
-    if new_status == "cancelled":
-        # Cancels and fully refunds every live booking, in a job after this commit.
-        cancel_event_bookings.delay(event.id, actor.id)
-    elif new_status == "completed":
-        from nibog.booking.service import complete_event
-
-        complete_event(event.id)
-        generate_event_certificates.delay(event.id)
+    if new_status in ("cancelled", "completed"):
+        # Cancelled: every live booking is cancelled and refunded, in a job after this commit.
+        # Completed: the bookings become completed, certificates are made after the commit.
+        signals.announce_event_ended(event.id, status=new_status, actor_id=actor.id)
     if audit_it:
         audit(f"event.{new_status}", event, actor, before)
     invalidate_catalog()

@@ -2,26 +2,49 @@
 
 A lower layer must not import a higher one, yet some of its changes matter to one: a freed seat
 is owed to the waiting list, a captured payment confirms its booking, a cancelled event cancels
-its bookings. The lower layer sends one of these signals (blinker, Flask's own); the higher
-layer's receiver is connected once at start-up by ``nibog/subscriptions.py``. Receivers run
-synchronously, in the sender's transaction: a job they queue goes out after the commit, and an
-error they raise rolls the whole unit back, exactly as when the call was direct.
+its bookings. The lower layer sends one of these signals; the higher layer's receiver is
+connected once at start-up by ``nibog/subscriptions.py``. Receivers run synchronously, in the
+order they were connected, in the sender's transaction: a job they queue goes out after the
+commit, and an error they raise reaches the sender (and rolls the unit back), exactly as when the
+call was direct. (Not blinker: its receivers are weakly held and run in no fixed order.)
 """
 
 from __future__ import annotations
 
-from blinker import Namespace
+from collections.abc import Callable
+from typing import Any
 
-_signals = Namespace()
+
+class Signal:
+    def __init__(self, name: str) -> None:
+        self.name = name
+        self.receivers: list[Callable[..., Any]] = []
+
+    def connect(self, receiver: Callable[..., Any]) -> None:
+        """Idempotent: tests build several apps, each connecting at start-up."""
+        if receiver not in self.receivers:
+            self.receivers.append(receiver)
+
+    def send(self, *args: Any, **kwargs: Any) -> None:
+        for receiver in self.receivers:
+            receiver(*args, **kwargs)
+
+    def __repr__(self) -> str:
+        return f"<Signal {self.name}>"
+
 
 #: A slot has a free seat again (cancellation, expiry, a move, capacity raised, reopened).
 #: ``send(slot_id)``; the waiting list offers it.
-seats_freed = _signals.signal("seats-freed")
+seats_freed = Signal("seats-freed")
 
 #: A payment for a booking was captured. ``send(booking_id, source=...)``; the booking engine
 #: confirms the booking, or raises an AppError (seats gone, booking cancelled) that the sender
 #: answers with a refund.
-payment_captured = _signals.signal("payment-captured")
+payment_captured = Signal("payment-captured")
+
+#: An event was cancelled or completed. ``send(event_id, status=..., actor_id=...)``; the booking
+#: engine cancels (and refunds) or completes its bookings, documents makes the certificates.
+event_ended = Signal("event-ended")
 
 
 def announce_seats_freed(slot_ids) -> None:
@@ -35,3 +58,7 @@ def announce_payment_captured(booking_id: int, *, source: str) -> None:
         # A captured payment nobody confirms would be lost silently: start-up must wire it.
         raise RuntimeError("no receiver for payment_captured: nibog.subscriptions.connect()")
     payment_captured.send(booking_id, source=source)
+
+
+def announce_event_ended(event_id: int, *, status: str, actor_id: int | None) -> None:
+    event_ended.send(event_id, status=status, actor_id=actor_id)

@@ -17,6 +17,12 @@ from nibog.extensions import db
 log = logging.getLogger(__name__)
 
 
+def on_event_ended(event_id: int, *, status: str, actor_id: int | None) -> None:
+    """Receiver of ``signals.event_ended``: a completed event's certificates, after the commit."""
+    if status == "completed":
+        generate_event_certificates.delay(event_id)
+
+
 @job("default")
 def generate_event_certificates(event_id: int) -> int:
     """Generate and store every certificate of the event; email each family once.
