@@ -9,10 +9,12 @@ from nibog.booking import service as booking_service
 from nibog.booking.waitlist import tasks as waitlist_tasks
 from nibog.core import signals
 from nibog.documents import tasks as documents_tasks
+from nibog.notifications import tasks as notifications_tasks
 
 
 def connect() -> None:
     """Idempotent (each signal keeps one connection per receiver): tests build several apps."""
+    signals.notification_queued.connect(notifications_tasks.on_notification_queued)
     signals.seats_freed.connect(waitlist_tasks.on_seats_freed)
     signals.payment_captured.connect(lifecycle.on_payment_captured)
     # Order matters: the bookings complete before the certificates job is queued.

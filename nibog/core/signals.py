@@ -46,6 +46,9 @@ payment_captured = Signal("payment-captured")
 #: engine cancels (and refunds) or completes its bookings, documents makes the certificates.
 event_ended = Signal("event-ended")
 
+#: A message was logged as queued. ``send(log_id, context)``; the delivery job is queued.
+notification_queued = Signal("notification-queued")
+
 
 def announce_seats_freed(slot_ids) -> None:
     for slot_id in slot_ids:
@@ -62,3 +65,10 @@ def announce_payment_captured(booking_id: int, *, source: str) -> None:
 
 def announce_event_ended(event_id: int, *, status: str, actor_id: int | None) -> None:
     event_ended.send(event_id, status=status, actor_id=actor_id)
+
+
+def announce_notification_queued(log_id: int, context: dict) -> None:
+    if not notification_queued.receivers:
+        # A message logged as queued that no job ever sends: start-up must wire it.
+        raise RuntimeError("no receiver for notification_queued: nibog.subscriptions.connect()")
+    notification_queued.send(log_id, context)

@@ -80,6 +80,12 @@ def _compose(entry: NotificationLog, context: dict[str, Any]) -> OutgoingMessage
     )
 
 
+def on_notification_queued(log_id: int, context: dict[str, Any]) -> None:
+    """Receiver of ``signals.notification_queued``: the message goes out in a job, after the
+    commit."""
+    deliver.delay(log_id, context)
+
+
 @job("notifications")
 def deliver(log_id: int, context: dict[str, Any]) -> None:
     # A failure is recorded (committed) first, then raised for RQ's retry.

@@ -41,13 +41,6 @@ SUBJECTS: dict[str, str] = {
 # Messages to the NIBOG team: always in the site's first language, whoever wrote in.
 STAFF_TEMPLATES = frozenset({"contact_message"})
 
-# Promotional messages honour User.marketing_opt_in; everything else is transactional and goes.
-MARKETING_TEMPLATES = frozenset({"event_announcement"})
-
-
-def is_marketing(template: str) -> bool:
-    return template in MARKETING_TEMPLATES
-
 
 def message_language(template: str, context: dict[str, Any], user_id: int | None) -> str:
     """The language a message is written in: the account's (``User.language``), else the one
