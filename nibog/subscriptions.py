@@ -15,6 +15,8 @@ from nibog.notifications import tasks as notifications_tasks
 def connect() -> None:
     """Idempotent (each signal keeps one connection per receiver): tests build several apps."""
     signals.notification_queued.connect(notifications_tasks.on_notification_queued)
+    signals.email_verified.connect(booking_service.attach_guest_bookings)
+    signals.account_closed.connect(booking_service.release_unpaid_holds_for_user)
     signals.seats_freed.connect(waitlist_tasks.on_seats_freed)
     signals.payment_captured.connect(lifecycle.on_payment_captured)
     # Order matters: the bookings complete before the certificates job is queued.

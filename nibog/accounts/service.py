@@ -9,6 +9,7 @@ from sqlalchemy import delete, select, update
 from sqlalchemy.exc import IntegrityError
 
 from nibog.accounts.models import Child, User, UserFavorite
+from nibog.core import signals
 from nibog.core.errors import Conflict, NotFound, ValidationFailed
 from nibog.core.i18n import current_language, languages
 from nibog.core.timeutil import utcnow
@@ -231,6 +232,5 @@ def deactivate_and_anonymise(user: User) -> int:
 
 
 def _release_unpaid_holds(user_id: int) -> int:
-    from nibog.booking.service import release_unpaid_holds_for_user
-
-    return release_unpaid_holds_for_user(user_id)
+    # The booking engine (above this module) receives it: release_unpaid_holds_for_user.
+    return sum(signals.account_closed.send(user_id))

@@ -25,9 +25,9 @@ class Signal:
         if receiver not in self.receivers:
             self.receivers.append(receiver)
 
-    def send(self, *args: Any, **kwargs: Any) -> None:
-        for receiver in self.receivers:
-            receiver(*args, **kwargs)
+    def send(self, *args: Any, **kwargs: Any) -> list[Any]:
+        """Each receiver's answer, in order."""
+        return [receiver(*args, **kwargs) for receiver in self.receivers]
 
     def __repr__(self) -> str:
         return f"<Signal {self.name}>"
@@ -48,6 +48,13 @@ event_ended = Signal("event-ended")
 
 #: A message was logged as queued. ``send(log_id, context)``; the delivery job is queued.
 notification_queued = Signal("notification-queued")
+
+#: A user proved their e-mail address. ``send(user)``; guest bookings made with it join them.
+email_verified = Signal("email-verified")
+
+#: An account was closed (deactivated, anonymised). ``send(user_id)``; each receiver answers
+#: how many of the user's seats it released (the booking engine: their unpaid holds).
+account_closed = Signal("account-closed")
 
 
 def announce_seats_freed(slot_ids) -> None:
