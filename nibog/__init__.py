@@ -11,7 +11,7 @@ from nibog.config import Config, config_from_env
 def create_app(config: type[Config] | dict | None = None) -> Flask:
     from nibog import blueprints, subscriptions
     from nibog import extensions as ext
-    from nibog.core import boundary, outbox  # noqa: F401 - outbox: the after-commit hand-over
+    from nibog.core import boundary, jobs, outbox  # noqa: F401 - outbox: the after-commit hand-over
     from nibog.core.api import Api, require_json_bodies
     from nibog.core.auth import register_jwt_callbacks
     from nibog.core.errors import register_error_handlers
@@ -74,6 +74,7 @@ def create_app(config: type[Config] | dict | None = None) -> Flask:
     register_jwt_callbacks(app)
     _register_login_loader()
     subscriptions.connect()
+    jobs.use_app_factory(create_app)
     for blueprint in blueprints.API_BLUEPRINTS:
         # Tokens and signatures authenticate these, never the cookie: no CSRF token.
         ext.csrf.exempt(blueprint)
