@@ -12,6 +12,7 @@ from __future__ import annotations
 from sqlalchemy import select
 
 from nibog.accounts.models import Child
+from nibog.booking.eligibility import check_eligible
 from nibog.booking.lifecycle import lock_booking
 from nibog.booking.models import BookingItem
 from nibog.catalog.cache import invalidate_event
@@ -66,8 +67,6 @@ def move_item(
             {"slot_id": new_slot_id, "event_id": booking.event_id},
         )
     if check_age:
-        from nibog.booking.waitlist.entries import check_eligible
-
         check_eligible(
             db.session.get(Child, item.child_id), new_game, db.session.get(Event, new_game.event_id)
         )

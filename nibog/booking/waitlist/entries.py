@@ -26,6 +26,7 @@ from sqlalchemy import exists, func, select
 from sqlalchemy.exc import IntegrityError
 
 from nibog.accounts.models import Child
+from nibog.booking.eligibility import check_eligible, ensure_registration_open
 from nibog.booking.models import Booking, BookingItem, WaitingListEntry
 from nibog.catalog.models import Event, EventGame, GameSlot
 from nibog.core.errors import AppError, Conflict, NotFound
@@ -61,25 +62,10 @@ def _slot_with_event(
 
 
 def _check_open(event: Event, slot: GameSlot) -> None:
-    from nibog.booking.eligibility import ensure_registration_open
-
     ensure_registration_open(event, utcnow())
     if not slot.is_open:
         raise AppError(
             "registration_closed", "This slot is closed for booking", 422, {"slot_id": slot.id}
-        )
-
-
-def check_eligible(child: Child, event_game: EventGame, event: Event) -> None:
-    from nibog.booking.eligibility import ineligibility
-
-    reason = ineligibility(child, event, event_game, event_game.template)
-    if reason is not None:
-        raise AppError(
-            "child_not_eligible",
-            f"{child.full_name} is not in this game's age range on the event date",
-            422,
-            reason,
         )
 
 
