@@ -22,12 +22,13 @@ from __future__ import annotations
 
 import logging
 
-from sqlalchemy import exists, func, select
+from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
 from nibog.accounts.models import Child
 from nibog.booking.eligibility import check_eligible, ensure_registration_open
 from nibog.booking.models import Booking, BookingItem, WaitingListEntry
+from nibog.booking.waitlist_queue import queued_for
 from nibog.catalog.models import Event, EventGame, GameSlot
 from nibog.core.errors import AppError, Conflict, NotFound
 from nibog.core.timeutil import isoformat_ist, utcnow
@@ -106,12 +107,6 @@ def join(user_id: int, slot_id: int, child_id: int) -> WaitingListEntry:
             "already_waitlisted", "This child is already on the waiting list for this slot"
         ) from None
     return entry
-
-
-def queued_for(slot_id):
-    """Whether anyone waits for the slot (an id, or a slot id column in a larger query): while
-    so, its free seats are the queue's (``holds.reject_owed_to_waiting_list``)."""
-    return exists().where(WaitingListEntry.slot_id == slot_id, WaitingListEntry.status == "waiting")
 
 
 def _has_queue(slot_id: int) -> bool:
