@@ -12,6 +12,7 @@ from nibog.core.audit import record
 from nibog.core.auth import auth_required, current_user
 from nibog.core.pagination import PageArgsSchema, page_schema, paginate
 from nibog.documents import downloads
+from nibog.documents.certificates import available_templates
 
 blp = Blueprint(
     "admin_reports_jobs",
@@ -131,6 +132,4 @@ def jobs_requeue(job_id: str):
 @auth_required("admin", "staff")
 @blp.response(200, CertificateTemplateSchema(many=True))
 def certificate_templates():
-    from nibog.documents.certificates import available_templates
-
     return available_templates()

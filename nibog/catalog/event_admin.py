@@ -13,6 +13,7 @@ from __future__ import annotations
 from sqlalchemy import delete, exists, select
 from sqlalchemy.orm import selectinload
 
+from nibog.booking.models import BookingItem
 from nibog.catalog.admin_service import Actor, audit, unique_slug
 from nibog.catalog.cache import invalidate_catalog
 from nibog.catalog.models import (
@@ -218,8 +219,6 @@ def remove_with_children(obj, children: list) -> None:
 
 
 def _has_items(slot_ids: list[int]) -> bool:
-    from nibog.booking.models import BookingItem
-
     if not slot_ids:
         return False
     return bool(db.session.scalar(select(exists().where(BookingItem.slot_id.in_(slot_ids)))))

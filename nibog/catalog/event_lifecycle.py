@@ -10,6 +10,7 @@ from datetime import date, timedelta
 
 from sqlalchemy import delete, exists, func, or_, select
 
+from nibog.booking.models import LIVE_BOOKING_STATUSES, Booking
 from nibog.catalog import queries as q
 from nibog.catalog.admin_service import Actor, audit, unique_slug
 from nibog.catalog.cache import invalidate_catalog
@@ -22,6 +23,7 @@ from nibog.catalog.models import (
     EventGame,
     GameSlot,
 )
+from nibog.catalog.presenters import event_item
 from nibog.core import signals
 from nibog.core.audit import snapshot
 from nibog.core.errors import Conflict, ValidationFailed
@@ -38,8 +40,6 @@ TRANSITIONS = {
 
 
 def _live_bookings(event_id: int) -> int:
-    from nibog.booking.models import LIVE_BOOKING_STATUSES, Booking
-
     return db.session.scalar(
         select(func.count(Booking.id)).where(
             Booking.event_id == event_id, Booking.status.in_(LIVE_BOOKING_STATUSES)
@@ -108,8 +108,6 @@ def change_status(event_id: int, new_status: str, actor: Actor) -> Event:
 
 
 def delete_event(event_id: int, actor: Actor) -> None:
-    from nibog.booking.models import Booking
-
     slot_ids = db.session.scalars(
         select(GameSlot.id).join(EventGame).where(EventGame.event_id == event_id)
     ).all()
@@ -214,7 +212,6 @@ def admin_list_events(args: dict, page: int, per_page: int) -> dict:
     total = db.session.scalar(select(func.count(Event.id)).where(*conds)) or 0
     from sqlalchemy.orm import joinedload
 
-    from nibog.catalog.presenters import event_item
 
     rows = db.session.execute(
         select(Event, q.price_from_col, q.min_age_col, q.max_age_col, q.seats_left_col)

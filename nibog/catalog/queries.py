@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session, joinedload, scoped_session, selectinload, se
 from nibog.booking.waitlist_queue import queued_for
 from nibog.catalog.models import (
     AddOn,
+    AddOnVariant,
     Event,
     EventFaq,
     EventGalleryImage,
@@ -29,6 +30,7 @@ from nibog.catalog.models import (
     GameTemplate,
     Review,
 )
+from nibog.config import normalise_database_url
 from nibog.extensions import db
 
 _REPLICA_KEY = "nibog_catalog_replica"
@@ -44,8 +46,6 @@ def read_session() -> Session:
         return db.session
     factory = current_app.extensions.get(_REPLICA_KEY)
     if factory is None:
-        from nibog.config import normalise_database_url
-
         engine = create_engine(
             normalise_database_url(url),
             pool_pre_ping=True,
@@ -307,8 +307,6 @@ def queued_slot_ids(slot_ids: list[int]) -> set[int]:
 
 
 def live_variant_stock(event_id: int) -> dict[int, int | None]:
-    from nibog.catalog.models import AddOnVariant
-
     rows = read_session().execute(
         select(AddOnVariant.id, AddOnVariant.stock, AddOnVariant.sold_count)
         .join(AddOn, AddOn.id == AddOnVariant.addon_id)

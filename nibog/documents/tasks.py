@@ -13,6 +13,7 @@ from nibog.core.jobs import job
 from nibog.documents.booking_view import TICKET_STATUSES, load_booking_view
 from nibog.documents.certificates import certificate_for, eligible_children
 from nibog.extensions import db
+from nibog.notifications.service import queue_email, queue_whatsapp_update
 
 log = logging.getLogger(__name__)
 
@@ -38,8 +39,6 @@ def generate_event_certificates(event_id: int) -> int:
 
 
 def _generate_event_certificates(event_id: int) -> int:
-    from nibog.notifications.service import queue_email, queue_whatsapp_update
-
     booking_ids = db.session.scalars(
         select(Booking.id)
         .where(Booking.event_id == event_id, Booking.status.in_(TICKET_STATUSES))

@@ -17,7 +17,8 @@ from nibog.core.errors import AppError, NotFound
 from nibog.core.money import format_inr
 from nibog.core.timeutil import utcnow
 from nibog.extensions import db
-from nibog.payments.history import flag, lock_booking, lock_payment, record
+from nibog.notifications.service import queue_email
+from nibog.payments.history import booking_contact, flag, lock_booking, lock_payment, record
 from nibog.payments.models import Payment, Refund
 from nibog.payments.tasks import process_refund
 
@@ -194,9 +195,6 @@ def mark_refund_failed(refund: Refund, note: str, *, source: str) -> bool:
 def _notify_refund(payment: Payment, refund: Refund) -> None:
     """One e-mail per refund, once the gateway has paid it out. A late payment's refund says why
     the money came back (the parent never got a booking for it) instead of only that it did."""
-    from nibog.notifications.service import queue_email
-    from nibog.payments.history import booking_contact
-
     booking, email = booking_contact(payment.booking_id)
     if email:
         late = refund.reason.startswith(LATE_PAYMENT_REASON)

@@ -23,6 +23,7 @@ from sqlalchemy.exc import IntegrityError
 
 from nibog.booking.access import access_code_matches
 from nibog.booking.models import Booking
+from nibog.catalog.models import Event
 from nibog.core import signals
 from nibog.core.errors import AppError, NotFound
 from nibog.core.timeutil import as_utc, utcnow
@@ -81,7 +82,6 @@ def _payable_booking(booking_id: int, *, user, access_code: str | None):
         )
     if booking.total <= 0:
         raise AppError("booking_not_payable", "This booking has nothing to pay", 409)
-    from nibog.catalog.models import Event
 
     event_status = db.session.scalar(select(Event.status).where(Event.id == booking.event_id))
     if event_status != "published":

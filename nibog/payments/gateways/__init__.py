@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from flask import current_app
 
+from nibog.core.errors import AppError
 from nibog.payments.gateways.base import Gateway, GatewayError, InvalidSignature
 
 PROVIDERS = ("sandbox", "razorpay", "phonepe")
@@ -18,7 +19,6 @@ def get_gateway(name: str | None = None) -> Gateway:
         current_app.config.get("PAYMENT_SANDBOX_ALLOWED")
     ):
         # The sandbox accepts anything signed with the public dev secret: free bookings.
-        from nibog.core.errors import AppError
 
         raise AppError(
             "payments_unavailable", "Online payments are not configured on this server", 503
