@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from nibog.booking import lifecycle
 from nibog.booking import service as booking_service
+from nibog.booking import tasks as booking_tasks
 from nibog.booking.waitlist import tasks as waitlist_tasks
 from nibog.core import signals
 from nibog.documents import tasks as documents_tasks
@@ -20,5 +21,5 @@ def connect() -> None:
     signals.seats_freed.connect(waitlist_tasks.on_seats_freed)
     signals.payment_captured.connect(lifecycle.on_payment_captured)
     # Order matters: the bookings complete before the certificates job is queued.
-    signals.event_ended.connect(booking_service.on_event_ended)
+    signals.event_ended.connect(booking_tasks.on_event_ended)
     signals.event_ended.connect(documents_tasks.on_event_ended)

@@ -23,6 +23,7 @@ from nibog.core.timeutil import as_utc
 from nibog.extensions import db
 from nibog.notifications.models import NotificationLog
 from nibog.payments.models import Payment, PaymentStatusChange, Refund
+from nibog.payments.refunds import refundable_amount
 
 
 @dataclass
@@ -65,8 +66,6 @@ class BookingDetail:
 
 
 def booking_detail(booking_id: int) -> BookingDetail:
-    from nibog.payments.refunds import refundable_amount
-
     booking = db.session.get(Booking, booking_id)
     if booking is None:
         raise NotFound("Booking")

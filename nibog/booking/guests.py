@@ -21,6 +21,7 @@ import secrets
 from sqlalchemy import select, update
 
 from nibog.accounts.models import Child, User
+from nibog.auth.otp import normalise_phone
 from nibog.booking import holds
 from nibog.booking.access import access_code_matches, hash_access_code
 from nibog.booking.models import Booking, BookingItem
@@ -29,6 +30,7 @@ from nibog.core import locking
 from nibog.core.errors import NotFound, ValidationFailed
 from nibog.core.secrets_compare import constant_time_equal
 from nibog.extensions import db
+from nibog.payments.models import Payment
 
 ACCESS_CODE_LENGTH = 10
 # Test-only switch (the concurrency control): False books without the per-e-mail lock.
@@ -173,8 +175,6 @@ def find_guest_booking(booking_number: str, email: str, access_code: str | None 
 def find_guest_booking_by_contact(booking_number: str, contact: str, access_code: str) -> Booking:
     """A guest's booking by number, the e-mail *or* phone number it was made with, and its
     access code; 404 for any mismatch (which of them is not said)."""
-    from nibog.auth.otp import normalise_phone
-
     booking = db.session.scalar(
         select(Booking).where(Booking.booking_number == (booking_number or "").strip().upper())
     )
@@ -233,7 +233,6 @@ def attach_guest_bookings(user: User) -> int:
     for booking in bookings:
         booking.user_id = user.id
     # Their payments too: a payment's owner is who may read it and whose history lists it.
-    from nibog.payments.models import Payment
 
     db.session.execute(
         update(Payment)

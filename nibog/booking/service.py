@@ -18,6 +18,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 
 from nibog.booking import holds, promos
+from nibog.booking.counts import seats_changed
 from nibog.booking.eligibility import ensure_registration_open
 from nibog.booking.fastpath import claim, first_read, full_marks
 from nibog.booking.guests import (  # noqa: F401 - guest bookings through the same engine
@@ -50,7 +51,6 @@ from nibog.booking.quote import (  # noqa: F401 - the agreed import path for oth
     time_clashes,
 )
 from nibog.booking.serialize import Written, keep_for_answer
-from nibog.booking.tasks import cancel_event_bookings, seats_changed
 from nibog.catalog.models import (
     Event,
     Venue,
@@ -260,12 +260,3 @@ def get_booking_for_user(booking_id: int, user_id: int) -> Booking:
     if booking is None or booking.user_id != user_id:
         raise NotFound("Booking")
     return booking
-
-
-def on_event_ended(event_id: int, *, status: str, actor_id: int | None) -> None:
-    """Receiver of ``signals.event_ended``: a cancelled event's live bookings are cancelled
-    (and refunded) in a job after the commit; a completed event's bookings complete now."""
-    if status == "cancelled":
-        cancel_event_bookings.delay(event_id, actor_id)
-    elif status == "completed":
-        complete_event(event_id)

@@ -28,8 +28,10 @@ from sqlalchemy.exc import IntegrityError
 from nibog.accounts.models import Child
 from nibog.booking.eligibility import check_eligible, ensure_registration_open
 from nibog.booking.models import Booking, BookingItem, WaitingListEntry
+from nibog.booking.service import cancel_booking
 from nibog.booking.waitlist_queue import queued_for
 from nibog.catalog.models import Event, EventGame, GameSlot
+from nibog.core.audit import AuditLog
 from nibog.core.errors import AppError, Conflict, NotFound
 from nibog.core.timeutil import isoformat_ist, utcnow
 from nibog.extensions import db
@@ -134,7 +136,6 @@ def leave(user_id: int, entry_id: int, *, actor_id: int | None = None) -> Waitin
         held = db.session.get(Booking, entry.offered_booking_id)
         if held is not None and held.status == "pending_payment":
             # Giving up the offer gives up its seat: the next entry gets it.
-            from nibog.booking.service import cancel_booking
 
             cancel_booking(held.id, actor_id=actor_id or user_id, reason="left the waiting list")
     entry.status = "cancelled"
@@ -169,8 +170,6 @@ def positions(entries: list[WaitingListEntry]) -> dict[int, int]:
 
 def skip_reasons(entries: list[WaitingListEntry]) -> dict[int, str]:
     """Why the offer round passed over cancelled entries (kept in the audit log)."""
-    from nibog.core.audit import AuditLog
-
     ids = [str(e.id) for e in entries if e.status == "cancelled"]
     if not ids:
         return {}
