@@ -26,6 +26,7 @@ from nibog.booking import holds
 from nibog.booking.access import access_code_matches, hash_access_code
 from nibog.booking.models import Booking, BookingItem
 from nibog.booking.numbers import ALPHABET
+from nibog.booking.service import create_booking
 from nibog.core import locking
 from nibog.core.errors import NotFound, ValidationFailed
 from nibog.core.secrets_compare import constant_time_equal
@@ -88,8 +89,6 @@ def create_guest_booking(
     payment_mode: str = "online",
 ) -> tuple[Booking, str]:
     """Book through the same engine; returns the booking and its one-time access code."""
-    from nibog.booking.service import create_booking
-
     email = guest["email"].strip().lower()
     resolved = []
     for n, item in enumerate(items):

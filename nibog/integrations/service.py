@@ -21,9 +21,10 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 
 from nibog.booking.admin_actions import confirm_offline
+from nibog.booking.guests import create_guest_booking
 from nibog.booking.models import Booking
 from nibog.booking.serialize import booking_to_dict
-from nibog.booking.service import cancel_booking, create_guest_booking
+from nibog.booking.service import cancel_booking
 from nibog.core import boundary, locking
 from nibog.core.audit import record
 from nibog.core.errors import AppError, Conflict, NotFound
