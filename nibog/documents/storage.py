@@ -199,6 +199,7 @@ class S3Storage:
 
         Signing is local (no request): the URL carries the disposition and type S3 answers with.
         """
+        # lazy: downloads imports this module (cycle left, issue 16)
         from nibog.documents.downloads import content_disposition
 
         disposition = content_disposition(filename, inline=inline)

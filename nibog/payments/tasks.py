@@ -30,6 +30,7 @@ class RefundBusy(RuntimeError):
 
 @job("payments", retries=5)
 def process_refund(refund_id: int) -> str:
+    # lazy: refunds and service queue these jobs (cycle left, issue 16)
     from nibog.payments.refunds import mark_refund_failed, mark_refund_processed
 
     # SKIP LOCKED: a second worker running the same job finds the row busy and leaves; the row
@@ -77,6 +78,7 @@ def process_refund(refund_id: int) -> str:
 @job("payments", retries=3)
 def check_refund(refund_id: int) -> str:
     """Ask the gateway about a refund it accepted but has not reported as paid out."""
+    # lazy: refunds and service queue these jobs (cycle left, issue 16)
     from nibog.payments.refunds import mark_refund_failed, mark_refund_processed
 
     refund = db.session.scalars(
@@ -106,6 +108,7 @@ def check_refund(refund_id: int) -> str:
 
 def reconcile_stuck_payments() -> dict:
     """Periodic: settle orders left ``created`` (callback lost, app closed) and stuck refunds."""
+    # lazy: refunds and service queue these jobs (cycle left, issue 16)
     from nibog.payments.service import (
         awaiting_refund_ids,
         reconcile_payment,

@@ -117,6 +117,7 @@ def init_web(app: Flask) -> None:
     login_manager.login_message_category = "info"
 
     app.jinja_env.globals.update(static_url=static_url, url_with=url_with, current_path=current_path)
+    # lazy: prefs imports this module (cycle left, issue 16)
     from nibog.web import prefs
 
     prefs.init_app(app)
