@@ -18,9 +18,8 @@ from nibog.payments.gateways import InvalidSignature
 from nibog.payments.gateways.base import Gateway, GatewayEvent, MalformedEvent, PaymentInfo
 from nibog.payments.history import flag, lock_booking, lock_payment
 from nibog.payments.models import Payment, Refund, WebhookEvent
-from nibog.payments.refunds import mark_refund_failed, mark_refund_processed
+from nibog.payments.refunds import mark_refund_failed, mark_refund_processed, refund_reference
 from nibog.payments.service import apply_outcome
-from nibog.payments.tasks import refund_reference
 
 log = logging.getLogger(__name__)
 
