@@ -8,7 +8,7 @@ from __future__ import annotations
 from sqlalchemy import exists, select
 
 from nibog.booking.models import BookingAddon
-from nibog.catalog.event_admin import add_addon, event_addons, remove_with_children, writable_fields
+from nibog.catalog.event_rows import add_addon, event_addons, remove_with_children, writable_fields
 from nibog.catalog.models import AddOn, AddOnVariant, Event
 from nibog.core.errors import Conflict, ValidationFailed
 from nibog.extensions import db

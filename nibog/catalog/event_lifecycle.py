@@ -14,7 +14,7 @@ from nibog.booking.models import LIVE_BOOKING_STATUSES, Booking
 from nibog.catalog import queries as q
 from nibog.catalog.admin_service import Actor, audit, unique_slug
 from nibog.catalog.cache import invalidate_catalog
-from nibog.catalog.event_admin import event_addons, event_snapshot, load_for_edit, lock_event
+from nibog.catalog.event_rows import event_addons, event_snapshot, load_for_edit, lock_event
 from nibog.catalog.models import (
     AddOn,
     AddOnVariant,
