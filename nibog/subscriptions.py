@@ -5,7 +5,6 @@ start-up by ``create_app``: the one place that shows which feature reacts to whi
 from __future__ import annotations
 
 from nibog.booking import guests, lifecycle
-from nibog.booking import service as booking_service
 from nibog.booking import tasks as booking_tasks
 from nibog.booking.waitlist import tasks as waitlist_tasks
 from nibog.core import signals
@@ -17,7 +16,7 @@ def connect() -> None:
     """Idempotent (each signal keeps one connection per receiver): tests build several apps."""
     signals.notification_queued.connect(notifications_tasks.on_notification_queued)
     signals.email_verified.connect(guests.attach_guest_bookings)
-    signals.account_closed.connect(booking_service.release_unpaid_holds_for_user)
+    signals.account_closed.connect(lifecycle.release_unpaid_holds_for_user)
     signals.seats_freed.connect(waitlist_tasks.on_seats_freed)
     signals.payment_captured.connect(lifecycle.on_payment_captured)
     # Order matters: the bookings complete before the certificates job is queued.
