@@ -16,11 +16,6 @@ from sqlalchemy.orm import lazyload, load_only
 from nibog.accounts.models import Child
 from nibog.booking import holds, promos
 from nibog.booking.eligibility import ineligibility
-from nibog.booking.guests import (  # noqa: F401 - guest bookings through the same engine
-    attach_guest_bookings,
-    create_guest_booking,
-    find_guest_booking,
-)
 from nibog.booking.lifecycle import (  # noqa: F401 - the agreed import path for other features
     SeatsNoLongerAvailable,
     cancel_booking,

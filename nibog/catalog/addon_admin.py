@@ -7,7 +7,8 @@ from __future__ import annotations
 
 from sqlalchemy import exists, select
 
-from nibog.catalog.event_admin import add_addon, event_addons, remove_with_children, writable_fields
+from nibog.booking.models import BookingAddon
+from nibog.catalog.event_rows import add_addon, event_addons, remove_with_children, writable_fields
 from nibog.catalog.models import AddOn, AddOnVariant, Event
 from nibog.core.errors import Conflict, ValidationFailed
 from nibog.extensions import db
@@ -19,8 +20,6 @@ def _addon_has_sales(column, ids: list[int]) -> bool:
 
 
 def edit_addons(event: Event, entries: list[dict]) -> None:
-    from nibog.booking.models import BookingAddon
-
     by_id = {a.id: a for a in event_addons(event.id)}
     for entry in entries:
         entry = dict(entry)
@@ -46,8 +45,6 @@ def edit_addons(event: Event, entries: list[dict]) -> None:
 
 
 def _edit_variants(addon: AddOn, entries: list[dict]) -> None:
-    from nibog.booking.models import BookingAddon
-
     by_id = {v.id: v for v in addon.variants}
     for entry in entries:
         entry = dict(entry)

@@ -15,11 +15,15 @@ from sqlalchemy import func, or_, select, update
 
 from nibog.accounts.models import Child, User
 from nibog.booking.models import Booking, WaitingListEntry
+from nibog.booking.service import create_booking, expire_holds
 from nibog.booking.waitlist.entries import STOP_CODES, queued_for, reconcile
 from nibog.catalog.models import Event, EventGame, GameSlot
+from nibog.core.audit import record
 from nibog.core.errors import AppError
 from nibog.core.timeutil import as_utc, isoformat_ist, today_ist, utcnow
 from nibog.extensions import db
+from nibog.notifications.models import NotificationLog
+from nibog.notifications.service import queue_email, queue_sms
 
 log = logging.getLogger(__name__)
 
@@ -55,7 +59,6 @@ def offer_seats(slot_id: int) -> int:
         )
         if entry is None:
             break
-        from nibog.booking.service import create_booking
 
         try:
             with db.session.begin_nested():
@@ -80,8 +83,6 @@ def offer_seats(slot_id: int) -> int:
 
 
 def _skip(entry: WaitingListEntry, exc: AppError) -> None:
-    from nibog.admin.audit import record
-
     entry.status = "cancelled"
     # No reason column on the entry: the audit log keeps why it was passed over.
     record(
@@ -113,9 +114,6 @@ def mark_offered(entry: WaitingListEntry, booking: Booking) -> None:
 
 
 def _notify(entry: WaitingListEntry, booking: Booking) -> None:
-    from nibog.notifications.models import NotificationLog
-    from nibog.notifications.service import queue_email, queue_sms
-
     # If the engine queued its generic "complete your payment" mail for the hold, the offer
     # mail supersedes it: it is marked suppressed (its job then skips it), one message per offer.
     db.session.execute(
@@ -156,8 +154,6 @@ def expire_offers() -> set[int]:
     Overdue holds are expired first (the booking engine's own function, idempotent), so an
     offer passes on at its deadline even when this job runs before the hold expiry job.
     """
-    from nibog.booking.service import expire_holds
-
     overdue = db.session.scalar(
         select(func.count())
         .select_from(WaitingListEntry)
