@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
-from nibog.booking.models import Booking
+from nibog.booking.models import CONFIRMED_BOOKING_STATUSES, Booking, BookingStatus
 from nibog.extensions import db
 
 
@@ -23,7 +23,7 @@ def confirm_offline(booking_id: int, *, source: str = "admin") -> Booking:
     # Locked before its payments are read: a capture in flight either committed already (and
     # is seen here) or waits, then finds the booking paid and refunds itself.
     booking = lock_booking(booking_id)
-    if booking.status in ("pending_payment", "expired"):
+    if booking.status in (BookingStatus.PENDING_PAYMENT, BookingStatus.EXPIRED):
         # Money still held online: a late payment already refunded in full does not count.
         paid_online = db.session.scalar(
             select(Payment.id).where(
@@ -48,9 +48,9 @@ def complete_single(booking_id: int) -> Booking:
     from nibog.core.timeutil import today_ist, utcnow
 
     booking = lock_booking(booking_id)
-    if booking.status == "completed":
+    if booking.status == BookingStatus.COMPLETED:
         return booking
-    if booking.status != "confirmed":
+    if booking.status != BookingStatus.CONFIRMED:
         raise Conflict(
             "booking_not_completable",
             f"Only a confirmed booking can be completed; this one is {booking.status}",
@@ -63,7 +63,7 @@ def complete_single(booking_id: int) -> Booking:
             "A booking can be completed on or after its event's date",
             {"event_date": event_date.isoformat()},
         )
-    booking.status = "completed"
+    booking.status = BookingStatus.COMPLETED
     booking.completed_at = utcnow()
     db.session.flush()
     return booking
@@ -154,7 +154,7 @@ def manual_booking(
         )
         booking.created_by_id = actor_id
         phone = guest.get("phone")
-    if booking.status == "pending_payment":
+    if booking.status == BookingStatus.PENDING_PAYMENT:
         _send_payment_link(booking, channels, phone=phone, access_code=code)
     db.session.flush()
     record("booking.admin_create", booking, actor_id=actor_id, client_ip=client_ip,
@@ -188,15 +188,7 @@ def _send_payment_link(booking: Booking, channels: list[str], *, phone: str | No
     )
     db.session.flush()
     base = current_app.config.get("PUBLIC_BASE_URL", "").rstrip("/")
-    context = {
-        "booking_id": booking.id,
-        "booking_number": booking.booking_number,
-        "status": booking.status,
-        "total": booking.total,
-        "currency": booking.currency,
-        "event_id": booking.event_id,
-        "hold_expires_at": isoformat_ist(booking.hold_expires_at),
-    }
+    context = booking.message_context(hold_expires_at=isoformat_ist(booking.hold_expires_at))
     if access_code:
         # A walk-in has no account to sign in with: the link carries their one-time code
         # (dropped from the stored message once it is sent, like every secret).
@@ -217,7 +209,6 @@ def _contact(booking: Booking) -> tuple[str | None, int | None]:
     return email, booking.user_id
 
 
-TICKET_STATUSES = ("confirmed", "completed")
 
 
 def resend_ticket(
@@ -233,7 +224,7 @@ def resend_ticket(
     booking = db.session.get(Booking, booking_id)
     if booking is None:
         raise NotFound("Booking")
-    if booking.status not in TICKET_STATUSES:
+    if booking.status not in CONFIRMED_BOOKING_STATUSES:
         raise Conflict(
             "no_ticket",
             f"A {booking.status.replace('_', ' ')} booking has no ticket to send",
@@ -248,14 +239,7 @@ def resend_ticket(
         from nibog.accounts.models import User
 
         phone = db.session.get(User, user_id).phone or phone
-    context = {
-        "booking_id": booking.id,
-        "booking_number": booking.booking_number,
-        "status": booking.status,
-        "total": booking.total,
-        "currency": booking.currency,
-        "event_id": booking.event_id,
-    }
+    context = booking.message_context()
     sent = []
     if "email" in channels:
         if not email:
@@ -288,7 +272,7 @@ def refund_options(booking_id: int) -> dict:
     booking = db.session.get(Booking, booking_id)
     event = db.session.get(Event, booking.event_id)
     policy = refund_amount_for(booking, event, now=utcnow(), by_admin=False)
-    paid = booking.status in ("confirmed", "completed")
+    paid = booking.status in CONFIRMED_BOOKING_STATUSES
     if booking.payment_mode == "online":
         left = sum(
             refundable_amount(p)

@@ -17,10 +17,17 @@ from sqlalchemy import select, update
 
 from nibog.booking import holds, promos
 from nibog.booking.eligibility import ensure_registration_open, event_start_utc
-from nibog.booking.models import Booking, BookingAddon, BookingItem
+from nibog.booking.models import (
+    CONFIRMED_BOOKING_STATUSES,
+    OPEN_BOOKING_STATUSES,
+    Booking,
+    BookingAddon,
+    BookingItem,
+    BookingStatus,
+)
 from nibog.booking.tasks import seats_changed
 from nibog.booking.waitlist.tasks import offer_waitlist_seats
-from nibog.catalog.models import Event
+from nibog.catalog.models import Event, EventStatus
 from nibog.core import metrics
 from nibog.core.errors import AppError, Conflict, NotFound
 from nibog.core.timeutil import isoformat_ist, utcnow
@@ -79,16 +86,8 @@ def notify_status(
         return
     from nibog.notifications.service import queue_email
 
-    context = {
-        "booking_id": booking.id,
-        "booking_number": booking.booking_number,
-        "status": booking.status,
-        "total": booking.total,
-        "currency": booking.currency,
-        "event_id": booking.event_id,
-        "hold_expires_at": isoformat_ist(booking.hold_expires_at),
-        **extra,
-    }
+    context = booking.message_context(
+        hold_expires_at=isoformat_ist(booking.hold_expires_at), **extra)
     queue_email(template, to, context, user_id=user_id, booking_id=booking.id)
     if template == "booking_confirmed" and current_app.config.get("WHATSAPP_NOTIFY"):
         from nibog.accounts.models import User
@@ -100,7 +99,7 @@ def notify_status(
 
 
 def _mark_confirmed(booking: Booking) -> None:
-    booking.status = "confirmed"
+    booking.status = BookingStatus.CONFIRMED
     booking.confirmed_at = utcnow()
     booking.hold_expires_at = None
     db.session.flush()
@@ -116,11 +115,11 @@ def confirm_booking(booking_id: int, *, source: str) -> Booking:
     seats, promo use and stock can all be taken again.
     """
     booking = lock_booking(booking_id)
-    if booking.status in ("confirmed", "completed"):
+    if booking.status in CONFIRMED_BOOKING_STATUSES:
         return booking
-    if booking.status == "cancelled":
+    if booking.status == BookingStatus.CANCELLED:
         raise SeatsNoLongerAvailable("This booking was cancelled", {"status": "cancelled"})
-    revive = booking.status == "expired"
+    revive = booking.status == BookingStatus.EXPIRED
     try:
         # Never into an event that no longer takes place (cancelled, unpublished, over) - a
         # booking can miss the cancellation's sweep by committing just after it. Reviving an
@@ -196,14 +195,14 @@ def _release(bookings: list[Booking]) -> list[int]:
 def _after_seats_freed(event_id: int, slot_ids: list[int]) -> None:
     seats_changed.delay(event_id)
     event = db.session.get(Event, event_id)
-    if event is not None and event.status == "published":
+    if event is not None and event.status == EventStatus.PUBLISHED:
         for slot_id in slot_ids:
             offer_waitlist_seats.delay(slot_id)
 
 
 def refund_amount_for(booking: Booking, event: Event, *, now: datetime, by_admin: bool) -> int:
     """Full refund of a paid booking until REFUND_FULL_BEFORE_HOURS before the start, then none."""
-    if booking.status not in ("confirmed", "completed") or booking.total <= 0:
+    if booking.status not in CONFIRMED_BOOKING_STATUSES or booking.total <= 0:
         return 0
     if by_admin:
         return booking.total
@@ -213,7 +212,7 @@ def refund_amount_for(booking: Booking, event: Event, *, now: datetime, by_admin
 
 def _cancel_refusal(booking: Booking, event: Event, now: datetime, *, by_admin: bool
                     ) -> Conflict | None:
-    if booking.status not in ("pending_payment", "confirmed"):
+    if booking.status not in OPEN_BOOKING_STATUSES:
         return Conflict(
             "booking_not_cancellable",
             f"A booking that is {booking.status.replace('_', ' ')} cannot be cancelled",
@@ -268,7 +267,7 @@ def cancellation_preview(booking: Booking, *, now: datetime | None = None) -> di
     terms = cancellation_terms(booking, now=now)
     reason = None
     if not terms.cancellable:
-        reason = "started" if booking.status in ("pending_payment", "confirmed") else "status"
+        reason = "started" if booking.status in OPEN_BOOKING_STATUSES else "status"
     return {"cancellable": terms.cancellable, "refund": terms.refund, "reason": reason}
 
 
@@ -289,12 +288,12 @@ def cancel_booking(
         raise refusal
     if refund is None:
         refund = refund_amount_for(booking, event, now=now, by_admin=by_admin)
-    elif booking.status not in ("confirmed", "completed"):
+    elif booking.status not in CONFIRMED_BOOKING_STATUSES:
         refund = 0
     else:
         refund = max(0, min(refund, booking.total))
     freed = _release([booking])
-    booking.status = "cancelled"
+    booking.status = BookingStatus.CANCELLED
     booking.cancelled_at = now
     booking.hold_expires_at = None
     booking.cancel_reason = (reason or "").strip()[:1000] or None
@@ -328,7 +327,7 @@ def expire_holds(now: datetime | None = None) -> int:
     bookings = list(
         db.session.scalars(
             select(Booking)
-            .where(Booking.status == "pending_payment", Booking.hold_expires_at <= now)
+            .where(Booking.status == BookingStatus.PENDING_PAYMENT, Booking.hold_expires_at <= now)
             .order_by(Booking.hold_expires_at, Booking.id)
             .limit(EXPIRY_BATCH)
             .with_for_update(skip_locked=True)
@@ -340,7 +339,7 @@ def expire_holds(now: datetime | None = None) -> int:
     # One release for the whole batch keeps the slot locks in id order across bookings.
     _release(bookings)
     for booking in bookings:
-        booking.status = "expired"
+        booking.status = BookingStatus.EXPIRED
         booking.expired_at = now
     db.session.flush()
     metrics.booking_changed("expired", len(bookings))
@@ -367,7 +366,7 @@ def release_unpaid_holds_for_user(user_id: int) -> int:
     bookings = list(
         db.session.scalars(
             select(Booking)
-            .where(Booking.user_id == user_id, Booking.status == "pending_payment")
+            .where(Booking.user_id == user_id, Booking.status == BookingStatus.PENDING_PAYMENT)
             .order_by(Booking.id)
             .with_for_update()
             .execution_options(populate_existing=True)
@@ -378,7 +377,7 @@ def release_unpaid_holds_for_user(user_id: int) -> int:
     _release(bookings)
     now = utcnow()
     for booking in bookings:
-        booking.status = "cancelled"
+        booking.status = BookingStatus.CANCELLED
         booking.cancelled_at = now
         booking.hold_expires_at = None
         booking.cancel_reason = "Account deleted"
@@ -392,8 +391,8 @@ def complete_event(event_id: int) -> int:
     """The event took place: its confirmed bookings become completed (they keep their seats)."""
     result = db.session.execute(
         update(Booking)
-        .where(Booking.event_id == event_id, Booking.status == "confirmed")
-        .values(status="completed", completed_at=utcnow())
+        .where(Booking.event_id == event_id, Booking.status == BookingStatus.CONFIRMED)
+        .values(status=BookingStatus.COMPLETED, completed_at=utcnow())
         .execution_options(synchronize_session="fetch")
     )
     db.session.flush()

@@ -67,6 +67,9 @@ class IdempotencyState(StrEnum):
 BOOKING_STATUSES = tuple(BookingStatus)
 LIVE_BOOKING_STATUSES = (
     BookingStatus.PENDING_PAYMENT, BookingStatus.CONFIRMED, BookingStatus.COMPLETED)
+# Holding a confirmed seat (paid, free, or cash), and still open to a cancellation or a move.
+CONFIRMED_BOOKING_STATUSES = (BookingStatus.CONFIRMED, BookingStatus.COMPLETED)
+OPEN_BOOKING_STATUSES = (BookingStatus.PENDING_PAYMENT, BookingStatus.CONFIRMED)
 BOOKING_SOURCES = ("app", "web", "admin", "guest", "partner", "waitlist")
 
 
@@ -133,6 +136,18 @@ class Booking(TimestampMixin, db.Model):
     addons: Mapped[list[BookingAddon]] = relationship(
         back_populates="booking", lazy="raise_on_sql", order_by="BookingAddon.id"
     )
+
+    def message_context(self, **extra) -> dict:
+        """What the booking's e-mails, SMS and WhatsApp messages are rendered from."""
+        return {
+            "booking_id": self.id,
+            "booking_number": self.booking_number,
+            "status": self.status,
+            "total": self.total,
+            "currency": self.currency,
+            "event_id": self.event_id,
+            **extra,
+        }
 
 
 class BookingItem(TimestampMixin, db.Model):

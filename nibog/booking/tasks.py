@@ -7,6 +7,8 @@ import logging
 
 from sqlalchemy import func, select, update
 
+from nibog.booking.models import OPEN_BOOKING_STATUSES
+from nibog.catalog.models import EventStatus
 from nibog.core import boundary
 from nibog.core.jobs import job
 from nibog.extensions import db
@@ -40,7 +42,7 @@ def cancel_event_bookings(event_id: int, actor_id: int | None = None) -> int:
     ids = list(
         db.session.scalars(
             select(Booking.id)
-            .where(Booking.event_id == event_id, Booking.status.in_(("pending_payment", "confirmed")))
+            .where(Booking.event_id == event_id, Booking.status.in_(OPEN_BOOKING_STATUSES))
             .order_by(Booking.id)
         )
     )
@@ -67,8 +69,8 @@ def cancel_bookings_of_cancelled_events() -> int:
         db.session.scalars(
             select(Booking.event_id)
             .join(Event, Event.id == Booking.event_id)
-            .where(Event.status == "cancelled",
-                   Booking.status.in_(("pending_payment", "confirmed")))
+            .where(Event.status == EventStatus.CANCELLED,
+                   Booking.status.in_(OPEN_BOOKING_STATUSES))
             .distinct()
         )
     )

@@ -7,14 +7,19 @@ from typing import Any
 from sqlalchemy import select
 
 from nibog.accounts.models import Child, User
-from nibog.booking.models import Booking, BookingAddon, BookingItem
+from nibog.booking.models import (
+    CONFIRMED_BOOKING_STATUSES,
+    Booking,
+    BookingAddon,
+    BookingItem,
+)
 from nibog.catalog.models import City, Event, EventGame, GameSlot, GameTemplate, Venue
 from nibog.core.errors import NotFound
 from nibog.core.money import format_inr
 from nibog.core.timeutil import isoformat_ist
 from nibog.extensions import db
 
-TICKET_STATUSES = ("confirmed", "completed")
+TICKET_STATUSES = CONFIRMED_BOOKING_STATUSES
 
 
 def _hm(value) -> str:

@@ -14,7 +14,7 @@ from nibog.core.jobs import job
 from nibog.core.timeutil import as_utc
 from nibog.extensions import db
 from nibog.payments.gateways import GatewayError, get_gateway
-from nibog.payments.models import Payment, Refund
+from nibog.payments.models import Payment, Refund, RefundStatus
 
 log = logging.getLogger(__name__)
 
@@ -36,13 +36,13 @@ def process_refund(refund_id: int) -> str:
     # stays locked across the gateway call so the refund can never be sent twice at once.
     refund = db.session.scalars(
         select(Refund)
-        .where(Refund.id == refund_id, Refund.status == "pending")
+        .where(Refund.id == refund_id, Refund.status == RefundStatus.PENDING)
         .with_for_update(skip_locked=True)
         .execution_options(populate_existing=True)
     ).one_or_none()
     if refund is None:
         still_pending = db.session.scalar(
-            select(Refund.id).where(Refund.id == refund_id, Refund.status == "pending")
+            select(Refund.id).where(Refund.id == refund_id, Refund.status == RefundStatus.PENDING)
         )
         if still_pending is not None:
             # Busy, not done: a webhook settling a sibling refund locks them all for a moment.
@@ -83,7 +83,7 @@ def check_refund(refund_id: int) -> str:
         select(Refund)
         .where(
             Refund.id == refund_id,
-            Refund.status == "pending",
+            Refund.status == RefundStatus.PENDING,
             Refund.provider_refund_id.is_not(None),
         )
         .with_for_update(skip_locked=True)
