@@ -14,6 +14,7 @@ from nibog.admin.audit import record, snapshot
 from nibog.booking import admin_queries, checkin, stats
 from nibog.booking.models import BOOKING_SOURCES, BOOKING_STATUSES, Booking, BookingItem
 from nibog.booking.ops_serialize import admin_booking_detail, admin_booking_dict
+from nibog.booking.schemas import BookingOut
 from nibog.core.auth import auth_required, current_user
 from nibog.core.client_ip import client_ip
 from nibog.core.errors import AppError, NotFound
@@ -43,24 +44,16 @@ class AdminBookingListArgs(PageArgsSchema):
     date_to = fields.Date()
 
 
-class AdminBookingSchema(Schema):
+class AdminBookingSchema(BookingOut):
+    """A booking as staff see it: its event, items and add-ons with every key the dashboard
+    reads, and who booked it, how and when."""
+
     class Meta:
         unknown = "include"
 
-    id = fields.Integer()
-    booking_number = fields.String()
-    status = fields.String()
     event = fields.Dict()
     items = fields.List(fields.Dict())
     addons = fields.List(fields.Dict())
-    subtotal = fields.Integer()
-    discount = fields.Integer()
-    total = fields.Integer()
-    currency = fields.String()
-    promo_code = fields.String(allow_none=True)
-    hold_expires_at = fields.String(allow_none=True)
-    created_at = fields.String()
-    cancelled_at = fields.String(allow_none=True)
     source = fields.String()
     payment_mode = fields.String()
     user = fields.Dict(allow_none=True)
