@@ -343,35 +343,23 @@ def stuck_payment_ids(now=None, limit: int = 100) -> list[int]:
     )
 
 
+def _pending_refund_ids(accepted: bool, older_than: timedelta, now, limit: int) -> list[int]:
+    """Pending refunds the gateway has (or has not) ``accepted``, older than ``older_than``."""
+    cutoff = (now or utcnow()) - older_than
+    has_id = Refund.provider_refund_id.is_not(None) if accepted else Refund.provider_refund_id.is_(None)
+    return list(db.session.scalars(
+        select(Refund.id)
+        .where(Refund.status == RefundStatus.PENDING, has_id, Refund.created_at < cutoff)
+        .order_by(Refund.id)
+        .limit(limit)
+    ))
+
+
 def stale_refund_ids(now=None, limit: int = 100) -> list[int]:
     """Pending refunds the gateway never accepted (every retry failed): try them again."""
-    cutoff = (now or utcnow()) - timedelta(minutes=10)
-    return list(
-        db.session.scalars(
-            select(Refund.id)
-            .where(
-                Refund.status == RefundStatus.PENDING,
-                Refund.provider_refund_id.is_(None),
-                Refund.created_at < cutoff,
-            )
-            .order_by(Refund.id)
-            .limit(limit)
-        )
-    )
+    return _pending_refund_ids(False, timedelta(minutes=10), now, limit)
 
 
 def awaiting_refund_ids(now=None, limit: int = 100) -> list[int]:
     """Refunds the gateway accepted but has not reported paid out for a while: ask it."""
-    cutoff = (now or utcnow()) - timedelta(minutes=30)
-    return list(
-        db.session.scalars(
-            select(Refund.id)
-            .where(
-                Refund.status == RefundStatus.PENDING,
-                Refund.provider_refund_id.is_not(None),
-                Refund.created_at < cutoff,
-            )
-            .order_by(Refund.id)
-            .limit(limit)
-        )
-    )
+    return _pending_refund_ids(True, timedelta(minutes=30), now, limit)
