@@ -136,6 +136,25 @@ def writable_fields(data: dict) -> dict:
     return {k: v for k, v in data.items() if k not in ("id", "delete")}
 
 
+def nested_edits(entries: list[dict], existing, field: str, label: str, parent: str):
+    """The edits of a nested list (games, slots, add-ons, variants), one ``(row, entry,
+    remove)`` at a time: ``row`` None for a new one (an entry without ``id``; a new one
+    marked ``delete`` is skipped), ``entry`` without its ``id``/``delete`` markers. An ``id``
+    that is not among ``existing`` is refused: "<label> <id> is not part of <parent>"."""
+    by_id = {row.id: row for row in existing}
+    for entry in entries:
+        entry = dict(entry)
+        row_id, remove = entry.pop("id", None), entry.pop("delete", False)
+        if row_id is None:
+            if not remove:
+                yield None, entry, False
+            continue
+        row = by_id.get(row_id)
+        if row is None:
+            raise ValidationFailed({field: [f"{label} {row_id} is not part of {parent}"]})
+        yield row, entry, remove
+
+
 def _add_slot(game: EventGame, template: GameTemplate, data: dict) -> GameSlot:
     # An edit's slot entries make times and capacity optional (they may change a slot that
     # has them); a new slot needs all three, wherever it comes from.
@@ -273,18 +292,11 @@ def _change_capacity(slot: GameSlot, capacity: int) -> None:
 
 
 def _edit_slots(game: EventGame, template: GameTemplate, entries: list[dict]) -> None:
-    by_id = {s.id: s for s in game.slots}
-    for entry in entries:
-        entry = dict(entry)
-        slot_id, remove = entry.pop("id", None), entry.pop("delete", False)
-        if slot_id is None:
-            if remove:
-                continue
+    for slot, entry, remove in nested_edits(entries, game.slots, "slots", "Slot",
+                                            f"game {game.id}"):
+        if slot is None:
             _add_slot(game, template, entry)
             continue
-        slot = by_id.get(slot_id)
-        if slot is None:
-            raise ValidationFailed({"slots": [f"Slot {slot_id} is not part of game {game.id}"]})
         if remove:
             if _has_items([slot.id]):
                 raise Conflict(
@@ -306,20 +318,13 @@ def _edit_slots(game: EventGame, template: GameTemplate, entries: list[dict]) ->
 
 
 def _edit_games(event: Event, entries: list[dict]) -> None:
-    by_id = {g.id: g for g in event.games}
-    for entry in entries:
-        entry = dict(entry)
-        game_id, remove = entry.pop("id", None), entry.pop("delete", False)
-        if game_id is None:
-            if remove:
-                continue
+    for game, entry, remove in nested_edits(entries, event.games, "games", "Game",
+                                            f"event {event.id}"):
+        if game is None:
             if "game_template_id" not in entry:
                 raise ValidationFailed({"games": ["A new game needs game_template_id"]})
             _add_game(event, entry)
             continue
-        game = by_id.get(game_id)
-        if game is None:
-            raise ValidationFailed({"games": [f"Game {game_id} is not part of event {event.id}"]})
         if remove:
             if _has_items([s.id for s in game.slots]):
                 raise Conflict(
