@@ -266,21 +266,13 @@ def refund_options(booking_id: int) -> dict:
     from nibog.booking.lifecycle import refund_amount_for
     from nibog.catalog.models import Event
     from nibog.core.timeutil import utcnow
-    from nibog.payments.models import Payment
-    from nibog.payments.refunds import refundable_amount
+    from nibog.payments.refunds import at_most_refundable
 
     booking = db.session.get(Booking, booking_id)
     event = db.session.get(Event, booking.event_id)
     policy = refund_amount_for(booking, event, now=utcnow(), by_admin=False)
     paid = booking.status in CONFIRMED_BOOKING_STATUSES
-    if booking.payment_mode == "online":
-        left = sum(
-            refundable_amount(p)
-            for p in db.session.scalars(select(Payment).where(Payment.booking_id == booking_id))
-        )
-        most = min(booking.total, left) if paid else 0
-    else:
-        most = booking.total if paid else 0
+    most = at_most_refundable(booking, booking.total) if paid else 0
     return {"policy": min(policy, most), "max": most, "mode": booking.payment_mode}
 
 

@@ -244,11 +244,10 @@ def cancellation_terms(booking: Booking, *, now: datetime | None = None) -> Canc
     now = now or utcnow()
     event = db.session.get(Event, booking.event_id)
     refusal = _cancel_refusal(booking, event, now, by_admin=False)
-    refund = 0 if refusal else refund_amount_for(booking, event, now=now, by_admin=False)
-    if refund and booking.payment_mode == "online":
-        from nibog.payments.refunds import refundable_total
+    from nibog.payments.refunds import at_most_refundable
 
-        refund = min(refund, refundable_total(booking.id))  # staff may have refunded some
+    refund = 0 if refusal else at_most_refundable(
+        booking, refund_amount_for(booking, event, now=now, by_admin=False))
     hours = current_app.config["REFUND_FULL_BEFORE_HOURS"]
     paid = booking.confirmed_at is not None and booking.total > 0
     return CancellationTerms(

@@ -45,6 +45,14 @@ def refundable_total(booking_id: int) -> int:
     return sum(refundable_amount(p) for p in payments)
 
 
+def at_most_refundable(booking, amount: int) -> int:
+    """``amount``, but no more than the booking's online payments can still give back (staff
+    may have refunded some); cash goes back at the desk, unbounded here."""
+    if amount and booking.payment_mode == "online":
+        return min(amount, refundable_total(booking.id))
+    return amount
+
+
 def _settle_status(payment: Payment) -> str:
     if payment.amount_refunded <= 0:
         return PaymentStatus.CAPTURED
