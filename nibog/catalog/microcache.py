@@ -18,13 +18,13 @@ import time
 from flask import Response, current_app, request
 
 from nibog.core import cache as core_cache
-from nibog.core import metrics
 from nibog.core.memo import AnswerMemo
 
 NAMESPACE = "catalog"
 VERSION_RECHECK_SECONDS = 0.25
 
-_answers = AnswerMemo(max_entries=2048)  # (catalog version, path) -> JSON body
+# (catalog version, path) -> JSON body
+_answers = AnswerMemo("microcache", "application/json", max_entries=2048, counted="micro")
 # (read at, this process's bump count then, version)
 _version: tuple[float, int, int] | None = None
 
@@ -59,31 +59,12 @@ def catalog_version() -> int:
 
 def serve_cached():
     """``before_request``: the stored answer while it is fresh, else None (the view runs)."""
-    key = _key()
-    if key is None:
-        return None
-    request.environ["nibog.microcache_key"] = key
-    body = _answers.fresh(key)
-    if body is None:
-        metrics.CACHE_MISS["micro"].inc()
-        return None
-    metrics.CACHE_HIT["micro"].inc()
-    # after_request still runs for this answer: it must not store it again, or a URL asked
-    # for at least once a second would never expire (and never see a change the catalog
-    # version does not cover, such as registration closing at its time).
-    request.environ["nibog.microcache_key"] = None
-    return Response(body, mimetype="application/json")
+    return _answers.serve(_key())
 
 
 def store(response: Response) -> Response:
     """``after_request``: keep a successful JSON answer for the next second."""
-    key = request.environ.get("nibog.microcache_key")
-    if key is None or response.status_code != 200 or response.mimetype != "application/json":
-        return response
-    if response.direct_passthrough:
-        return response
-    _answers.keep(key, response.get_data(), ttl())
-    return response
+    return _answers.store(response, ttl())
 
 
 def clear() -> None:

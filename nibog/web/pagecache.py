@@ -18,7 +18,7 @@ from nibog.catalog import microcache
 from nibog.core.i18n import select_locale
 from nibog.core.memo import AnswerMemo
 
-_pages = AnswerMemo(max_entries=1024)
+_pages = AnswerMemo("pagecache", "text/html", max_entries=1024)
 
 
 def _key() -> tuple | None:
@@ -32,24 +32,14 @@ def _key() -> tuple | None:
 
 def serve_cached():
     """``before_request``: the stored page while it is fresh, else None (the view runs)."""
-    key = _key()
-    if key is None:
-        return None
-    request.environ["nibog.pagecache_key"] = key
-    body = _pages.fresh(key)
-    if body is None:
-        return None
-    request.environ["nibog.pagecache_key"] = None  # served: not stored again
-    return Response(body, mimetype="text/html")
+    return _pages.serve(_key())
 
 
 def store(response: Response) -> Response:
-    key = request.environ.get("nibog.pagecache_key")
-    if (key is None or response.status_code != 200 or response.mimetype != "text/html"
-            or "Set-Cookie" in response.headers or response.direct_passthrough):
+    """``after_request``: keep a page that sets no cookie (a cookie is meant for one visitor)."""
+    if "Set-Cookie" in response.headers:
         return response
-    _pages.keep(key, response.get_data(), microcache.ttl())
-    return response
+    return _pages.store(response, microcache.ttl())
 
 
 def clear() -> None:
