@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import date, datetime
+from enum import StrEnum
 
 from flask_login import UserMixin
 from sqlalchemy import (
@@ -19,11 +20,24 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from nibog.core.db_types import TimestampMixin, UTCDateTime, trigram_index
+from nibog.core.db_types import TimestampMixin, UTCDateTime, check_in, trigram_index
 from nibog.extensions import db
 
-ROLES = ("parent", "staff", "admin")
-GENDERS = ("male", "female", "other")
+
+class Role(StrEnum):
+    PARENT = "parent"
+    STAFF = "staff"
+    ADMIN = "admin"
+
+
+class Gender(StrEnum):
+    MALE = "male"
+    FEMALE = "female"
+    OTHER = "other"
+
+
+ROLES = tuple(Role)
+GENDERS = tuple(Gender)
 
 
 class User(UserMixin, TimestampMixin, db.Model):
@@ -31,7 +45,7 @@ class User(UserMixin, TimestampMixin, db.Model):
     __table_args__ = (
         # Emails are stored lower-cased, so a plain unique constraint is case-insensitive.
         CheckConstraint("email = lower(email)", name="email_lowercase"),
-        CheckConstraint("role IN ('parent', 'staff', 'admin')", name="role_valid"),
+        check_in("role", Role),
         # The dashboard finds people by part of a name, an address or a phone number.
         trigram_index("ix_users_full_name_trgm", "full_name"),
         trigram_index("ix_users_email_trgm", "email"),
@@ -78,7 +92,7 @@ class User(UserMixin, TimestampMixin, db.Model):
 class Child(TimestampMixin, db.Model):
     __tablename__ = "children"
     __table_args__ = (
-        CheckConstraint("gender IS NULL OR gender IN ('male', 'female', 'other')", name="gender_valid"),
+        check_in("gender", Gender, nullable=True),
         # Staff search bookings by a child's name.
         trigram_index("ix_children_full_name_trgm", "full_name"),
     )

@@ -12,10 +12,7 @@ from sqlalchemy import Select, func, or_, select
 
 from nibog.booking.models import PromoCode
 from nibog.catalog.models import City, Event, EventGame, GameSlot, GameTemplate, Venue
-
-
-def _like(text: str) -> str:
-    return "%" + text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+from nibog.core.filters import contains_pattern
 
 
 def cities(q: str | None, active: bool | None) -> tuple[Select, dict]:
@@ -23,7 +20,8 @@ def cities(q: str | None, active: bool | None) -> tuple[Select, dict]:
               .correlate(City).scalar_subquery())
     stmt = select(City, venues.label("venues"))
     if q:
-        stmt = stmt.where(or_(City.name.ilike(_like(q)), City.state.ilike(_like(q))))
+        like = contains_pattern(q)
+        stmt = stmt.where(or_(City.name.ilike(like), City.state.ilike(like)))
     if active is not None:
         stmt = stmt.where(City.is_active.is_(active))
     return stmt, {"name": City.name, "state": City.state, "venues": venues}
@@ -32,7 +30,8 @@ def cities(q: str | None, active: bool | None) -> tuple[Select, dict]:
 def venues(q: str | None, city_id: int | None, active: bool | None) -> tuple[Select, dict]:
     stmt = select(Venue).join(City, City.id == Venue.city_id)
     if q:
-        stmt = stmt.where(or_(Venue.name.ilike(_like(q)), Venue.address.ilike(_like(q))))
+        like = contains_pattern(q)
+        stmt = stmt.where(or_(Venue.name.ilike(like), Venue.address.ilike(like)))
     if city_id:
         stmt = stmt.where(Venue.city_id == city_id)
     if active is not None:
@@ -43,7 +42,7 @@ def venues(q: str | None, city_id: int | None, active: bool | None) -> tuple[Sel
 def games(q: str | None, category: str | None, active: bool | None) -> tuple[Select, dict]:
     stmt = select(GameTemplate)
     if q:
-        stmt = stmt.where(GameTemplate.name.ilike(_like(q)))
+        stmt = stmt.where(GameTemplate.name.ilike(contains_pattern(q)))
     if category:
         stmt = stmt.where(GameTemplate.category == category.strip().lower())
     if active is not None:
@@ -79,7 +78,8 @@ def events(*, q: str | None = None, status: str | None = None, city_id: int | No
         .outerjoin(seats, seats.c.event_id == Event.id)
     )
     if q:
-        stmt = stmt.where(or_(Event.title.ilike(_like(q)), Event.slug.ilike(_like(q))))
+        like = contains_pattern(q)
+        stmt = stmt.where(or_(Event.title.ilike(like), Event.slug.ilike(like)))
     if status:
         stmt = stmt.where(Event.status == status)
     if city_id:
@@ -99,8 +99,9 @@ def events(*, q: str | None = None, status: str | None = None, city_id: int | No
 def promos(q: str | None, active: bool | None) -> tuple[Select, dict]:
     stmt = select(PromoCode)
     if q:
-        stmt = stmt.where(or_(PromoCode.code.ilike(_like(q)),
-                              PromoCode.description.ilike(_like(q))))
+        like = contains_pattern(q)
+        stmt = stmt.where(or_(PromoCode.code.ilike(like),
+                              PromoCode.description.ilike(like)))
     if active is not None:
         stmt = stmt.where(PromoCode.is_active.is_(active))
     return stmt, {

@@ -3,20 +3,26 @@
 from __future__ import annotations
 
 from datetime import datetime
+from enum import StrEnum
 
 from sqlalchemy import CheckConstraint, ForeignKey, Integer, String, Text, text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from nibog.core.db_types import JSONType, TimestampMixin, UTCDateTime
+from nibog.core.db_types import JSONType, TimestampMixin, UTCDateTime, check_in
 from nibog.extensions import db
+
+
+class ExportStatus(StrEnum):
+    QUEUED = "queued"
+    RUNNING = "running"
+    DONE = "done"
+    FAILED = "failed"
 
 
 class ReportExport(TimestampMixin, db.Model):
     __tablename__ = "report_exports"
     __table_args__ = (
-        CheckConstraint(
-            "status IN ('queued', 'running', 'done', 'failed')", name="status_valid"
-        ),
+        check_in("status", ExportStatus),
         CheckConstraint("progress BETWEEN 0 AND 100", name="progress_range"),
     )
 

@@ -18,7 +18,7 @@ from typing import Any
 
 from sqlalchemy import Select, func, select, update
 
-from nibog.admin.models import ReportExport
+from nibog.admin.models import ExportStatus, ReportExport
 from nibog.admin.report_queries import KINDS, build_query
 from nibog.core import boundary
 from nibog.core.errors import AppError, NotFound
@@ -63,7 +63,7 @@ def get_report(report_id: int) -> ReportExport:
 def report_download(report_id: int) -> Download:
     """A redirect to the stored file (S3), or its bytes (local storage)."""
     report = get_report(report_id)
-    if report.status != "done" or not report.file_path:
+    if report.status != ExportStatus.DONE or not report.file_path:
         raise AppError("report_not_ready", f"The report is {report.status}, not ready yet", 409)
     filename = f"nibog-{report.kind}-{report.id}.{report.file_format}"
     return downloads.stored(
@@ -94,12 +94,12 @@ def _rows(stmt: Select, row) -> Iterator[list]:
 @job("reports", retries=1)
 def generate_report(report_id: int) -> None:
     report = db.session.get(ReportExport, report_id)
-    if report is None or report.status == "done":
+    if report is None or report.status == ExportStatus.DONE:
         boundary.rollback()
         return
     kind, fmt, filters = report.kind, report.file_format, dict(report.params or {})
     boundary.rollback()
-    _set(report_id, status="running", progress=0, error=None)
+    _set(report_id, status=ExportStatus.RUNNING, progress=0, error=None)
     try:
         if db.session.get_bind().dialect.name == "postgresql":
             # The count and every batch from one snapshot: bookings changing while the file
@@ -114,11 +114,11 @@ def generate_report(report_id: int) -> None:
         get_storage().put(key, data, MIME[fmt])
     except Exception as exc:
         boundary.rollback()
-        _set(report_id, status="failed", error=f"{type(exc).__name__}: {exc}"[:2000],
+        _set(report_id, status=ExportStatus.FAILED, error=f"{type(exc).__name__}: {exc}"[:2000],
              finished_at=utcnow())
         raise
     boundary.rollback()
-    _set(report_id, status="done", progress=100, file_path=key, finished_at=utcnow())
+    _set(report_id, status=ExportStatus.DONE, progress=100, file_path=key, finished_at=utcnow())
 
 
 def _progress(report_id: int, rows: Iterator[list], total: int) -> Iterator[list]:
@@ -181,5 +181,5 @@ def serialize(report: ReportExport) -> dict[str, Any]:
         "error": report.error,
         "created_at": isoformat_ist(report.created_at),
         "finished_at": isoformat_ist(report.finished_at),
-        "download_url": f"/api/admin/reports/{report.id}/download" if report.status == "done" else None,
+        "download_url": f"/api/admin/reports/{report.id}/download" if report.status == ExportStatus.DONE else None,
     }

@@ -9,7 +9,7 @@ from nibog.accounts.models import User
 from nibog.booking.admin_queries import require_parent
 from nibog.booking.guests import create_guest_booking
 from nibog.booking.lifecycle import cancel_booking, lock_booking, refund_amount_for
-from nibog.booking.models import Booking, BookingItem
+from nibog.booking.models import CONFIRMED_BOOKING_STATUSES, Booking, BookingItem, BookingStatus
 from nibog.booking.moves import move_item
 from nibog.booking.service import confirm_booking, create_booking
 from nibog.catalog.models import Event
@@ -22,7 +22,7 @@ from nibog.notifications.models import NotificationLog
 from nibog.notifications.service import queue_email, queue_sms
 from nibog.payments.history import booking_contact
 from nibog.payments.models import Payment
-from nibog.payments.refunds import REFUNDABLE_STATUSES, refundable_amount
+from nibog.payments.refunds import REFUNDABLE_STATUSES, at_most_refundable
 
 
 def confirm_offline(booking_id: int, *, source: str = "admin") -> Booking:
@@ -35,7 +35,7 @@ def confirm_offline(booking_id: int, *, source: str = "admin") -> Booking:
     # Locked before its payments are read: a capture in flight either committed already (and
     # is seen here) or waits, then finds the booking paid and refunds itself.
     booking = lock_booking(booking_id)
-    if booking.status in ("pending_payment", "expired"):
+    if booking.status in (BookingStatus.PENDING_PAYMENT, BookingStatus.EXPIRED):
         # Money still held online: a late payment already refunded in full does not count.
         paid_online = db.session.scalar(
             select(Payment.id).where(
@@ -55,9 +55,9 @@ def complete_single(booking_id: int) -> Booking:
     changes nothing.
     """
     booking = lock_booking(booking_id)
-    if booking.status == "completed":
+    if booking.status == BookingStatus.COMPLETED:
         return booking
-    if booking.status != "confirmed":
+    if booking.status != BookingStatus.CONFIRMED:
         raise Conflict(
             "booking_not_completable",
             f"Only a confirmed booking can be completed; this one is {booking.status}",
@@ -70,7 +70,7 @@ def complete_single(booking_id: int) -> Booking:
             "A booking can be completed on or after its event's date",
             {"event_date": event_date.isoformat()},
         )
-    booking.status = "completed"
+    booking.status = BookingStatus.COMPLETED
     booking.completed_at = utcnow()
     db.session.flush()
     return booking
@@ -154,7 +154,7 @@ def manual_booking(
         )
         booking.created_by_id = actor_id
         phone = guest.get("phone")
-    if booking.status == "pending_payment":
+    if booking.status == BookingStatus.PENDING_PAYMENT:
         _send_payment_link(booking, channels, phone=phone, access_code=code)
     db.session.flush()
     record("booking.admin_create", booking, actor_id=actor_id, client_ip=client_ip,
@@ -185,15 +185,7 @@ def _send_payment_link(booking: Booking, channels: list[str], *, phone: str | No
     )
     db.session.flush()
     base = current_app.config.get("PUBLIC_BASE_URL", "").rstrip("/")
-    context = {
-        "booking_id": booking.id,
-        "booking_number": booking.booking_number,
-        "status": booking.status,
-        "total": booking.total,
-        "currency": booking.currency,
-        "event_id": booking.event_id,
-        "hold_expires_at": isoformat_ist(booking.hold_expires_at),
-    }
+    context = booking.message_context(hold_expires_at=isoformat_ist(booking.hold_expires_at))
     if access_code:
         # A walk-in has no account to sign in with: the link carries their one-time code
         # (dropped from the stored message once it is sent, like every secret).
@@ -212,7 +204,6 @@ def _contact(booking: Booking) -> tuple[str | None, int | None]:
     return email, booking.user_id
 
 
-TICKET_STATUSES = ("confirmed", "completed")
 
 
 def resend_ticket(
@@ -224,7 +215,7 @@ def resend_ticket(
     booking = db.session.get(Booking, booking_id)
     if booking is None:
         raise NotFound("Booking")
-    if booking.status not in TICKET_STATUSES:
+    if booking.status not in CONFIRMED_BOOKING_STATUSES:
         raise Conflict(
             "no_ticket",
             f"A {booking.status.replace('_', ' ')} booking has no ticket to send",
@@ -237,14 +228,7 @@ def resend_ticket(
     phone = booking.guest_phone
     if user_id is not None:
         phone = db.session.get(User, user_id).phone or phone
-    context = {
-        "booking_id": booking.id,
-        "booking_number": booking.booking_number,
-        "status": booking.status,
-        "total": booking.total,
-        "currency": booking.currency,
-        "event_id": booking.event_id,
-    }
+    context = booking.message_context()
     sent = []
     if "email" in channels:
         if not email:
@@ -271,15 +255,8 @@ def refund_options(booking_id: int) -> dict:
     booking = db.session.get(Booking, booking_id)
     event = db.session.get(Event, booking.event_id)
     policy = refund_amount_for(booking, event, now=utcnow(), by_admin=False)
-    paid = booking.status in ("confirmed", "completed")
-    if booking.payment_mode == "online":
-        left = sum(
-            refundable_amount(p)
-            for p in db.session.scalars(select(Payment).where(Payment.booking_id == booking_id))
-        )
-        most = min(booking.total, left) if paid else 0
-    else:
-        most = booking.total if paid else 0
+    paid = booking.status in CONFIRMED_BOOKING_STATUSES
+    most = at_most_refundable(booking, booking.total) if paid else 0
     return {"policy": min(policy, most), "max": most, "mode": booking.payment_mode}
 
 

@@ -15,6 +15,7 @@ from nibog.booking.admin_actions import complete_single, confirm_offline
 from nibog.booking.models import BOOKING_SOURCES, BOOKING_STATUSES, Booking, BookingItem
 from nibog.booking.moves import move_item
 from nibog.booking.ops_serialize import admin_booking_detail, admin_booking_dict
+from nibog.booking.schemas import BookingOut
 from nibog.booking.service import cancel_booking as engine_cancel
 from nibog.booking.service import create_booking as engine_create
 from nibog.core.audit import record, snapshot
@@ -47,24 +48,16 @@ class AdminBookingListArgs(PageArgsSchema):
     date_to = fields.Date()
 
 
-class AdminBookingSchema(Schema):
+class AdminBookingSchema(BookingOut):
+    """A booking as staff see it: its event, items and add-ons with every key the dashboard
+    reads, and who booked it, how and when."""
+
     class Meta:
         unknown = "include"
 
-    id = fields.Integer()
-    booking_number = fields.String()
-    status = fields.String()
     event = fields.Dict()
     items = fields.List(fields.Dict())
     addons = fields.List(fields.Dict())
-    subtotal = fields.Integer()
-    discount = fields.Integer()
-    total = fields.Integer()
-    currency = fields.String()
-    promo_code = fields.String(allow_none=True)
-    hold_expires_at = fields.String(allow_none=True)
-    created_at = fields.String()
-    cancelled_at = fields.String(allow_none=True)
     source = fields.String()
     payment_mode = fields.String()
     user = fields.Dict(allow_none=True)

@@ -14,8 +14,9 @@ from typing import Any
 
 from sqlalchemy import func, or_, select
 
-from nibog.accounts.models import Child, User
+from nibog.accounts.models import User
 from nibog.booking.models import Booking, BookingAddon, BookingItem, PromoCode
+from nibog.booking.serialize import item_rows
 from nibog.catalog.models import Event, EventGame, GameSlot, GameTemplate, Venue
 from nibog.core.audit import AuditLog
 from nibog.core.errors import NotFound
@@ -83,11 +84,7 @@ def booking_detail(booking_id: int) -> BookingDetail:
         ),
     )
     for item, child, slot, template in db.session.execute(
-        select(BookingItem, Child, GameSlot, GameTemplate)
-        .join(Child, Child.id == BookingItem.child_id)
-        .join(GameSlot, GameSlot.id == BookingItem.slot_id)
-        .join(EventGame, EventGame.id == GameSlot.event_game_id)
-        .join(GameTemplate, GameTemplate.id == EventGame.game_template_id)
+        item_rows()
         .where(BookingItem.booking_id == booking_id)
         .order_by(BookingItem.id)
     ):

@@ -10,26 +10,17 @@ from nibog.booking.numbers import ALPHABET, looks_like_booking_number
 from nibog.booking.ops_serialize import admin_booking_dicts
 from nibog.catalog.models import Event
 from nibog.core.errors import AppError, NotFound
+from nibog.core.filters import contains_pattern, where_equal
 from nibog.core.pagination import page_envelope, paginate
 from nibog.core.timeutil import IST
 from nibog.extensions import db
 
 
-def _like(text: str) -> str:
-    escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-    return f"%{escaped}%"
-
-
 def search_bookings(args: dict) -> dict:
-    stmt = select(Booking)
-    if args.get("status"):
-        stmt = stmt.where(Booking.status == args["status"])
-    if args.get("event_id"):
-        stmt = stmt.where(Booking.event_id == args["event_id"])
-    if args.get("user_id"):
-        stmt = stmt.where(Booking.user_id == args["user_id"])
-    if args.get("source"):
-        stmt = stmt.where(Booking.source == args["source"])
+    stmt = where_equal(select(Booking), args, {
+        "status": Booking.status, "event_id": Booking.event_id, "user_id": Booking.user_id,
+        "source": Booking.source,
+    })
     if args.get("date_from") or args.get("date_to"):
         dates = select(Event.id)
         if args.get("date_from"):
@@ -39,14 +30,14 @@ def search_bookings(args: dict) -> dict:
         stmt = stmt.where(Booking.event_id.in_(dates))
     q = (args.get("q") or "").strip()
     if q:
-        pattern = _like(q.lower())
+        pattern = contains_pattern(q.lower())
         digits = "".join(c for c in q if c.isdigit())
         user_match = select(User.id).where(
             User.id == Booking.user_id,
             or_(
                 func.lower(User.email).like(pattern, escape="\\"),
                 func.lower(User.full_name).like(pattern, escape="\\"),
-                *([User.phone.like(_like(digits), escape="\\")] if len(digits) >= 4 else []),
+                *([User.phone.like(contains_pattern(digits), escape="\\")] if len(digits) >= 4 else []),
             ),
         )
         stmt = stmt.where(
@@ -56,7 +47,7 @@ def search_bookings(args: dict) -> dict:
                 func.lower(Booking.guest_email).like(pattern, escape="\\"),
                 func.lower(Booking.guest_name).like(pattern, escape="\\"),
                 *(
-                    [Booking.guest_phone.like(_like(digits), escape="\\")]
+                    [Booking.guest_phone.like(contains_pattern(digits), escape="\\")]
                     if len(digits) >= 4
                     else []
                 ),
@@ -122,24 +113,24 @@ def _search_clause(q: str):
     if kind == "number":
         return Booking.booking_number == q.upper()
     if kind == "fragment":
-        return Booking.booking_number.like(_like(q.upper()), escape="\\")
+        return Booking.booking_number.like(contains_pattern(q.upper()), escape="\\")
     guest = Booking.guest_email.is_not(None)  # the guest columns' partial indexes
     if kind == "email":
-        pattern = _like(q)
+        pattern = contains_pattern(q)
         parts = [
             select(Booking.id).where(Booking.user_id.in_(
                 select(User.id).where(User.email.ilike(pattern, escape="\\")))),
             select(Booking.id).where(guest, Booking.guest_email.ilike(pattern, escape="\\")),
         ]
     elif kind == "phone":
-        digits = _like("".join(c for c in q if c.isdigit())[-10:])
+        digits = contains_pattern("".join(c for c in q if c.isdigit())[-10:])
         parts = [
             select(Booking.id).where(Booking.user_id.in_(
                 select(User.id).where(User.phone.like(digits, escape="\\")))),
             select(Booking.id).where(guest, Booking.guest_phone.like(digits, escape="\\")),
         ]
     else:
-        pattern = _like(q)
+        pattern = contains_pattern(q)
         parts = [
             select(Booking.id).where(Booking.user_id.in_(
                 select(User.id).where(User.full_name.ilike(pattern, escape="\\")))),

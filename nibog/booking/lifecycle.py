@@ -20,14 +20,21 @@ from nibog.booking import holds, promos
 from nibog.booking.access import lock_booking
 from nibog.booking.counts import seats_changed
 from nibog.booking.eligibility import ensure_registration_open, event_start_utc
-from nibog.booking.models import Booking, BookingAddon, BookingItem
-from nibog.catalog.models import Event
+from nibog.booking.models import (
+    CONFIRMED_BOOKING_STATUSES,
+    OPEN_BOOKING_STATUSES,
+    Booking,
+    BookingAddon,
+    BookingItem,
+    BookingStatus,
+)
+from nibog.catalog.models import Event, EventStatus
 from nibog.core import metrics, signals
 from nibog.core.errors import AppError, Conflict
 from nibog.core.timeutil import isoformat_ist, utcnow
 from nibog.extensions import db
 from nibog.notifications.service import queue_email, queue_whatsapp_update
-from nibog.payments.refunds import refundable_total
+from nibog.payments.refunds import at_most_refundable
 from nibog.payments.service import refund_booking_payments
 
 log = logging.getLogger(__name__)
@@ -68,16 +75,8 @@ def notify_status(
     if template is None or not to:
         return
 
-    context = {
-        "booking_id": booking.id,
-        "booking_number": booking.booking_number,
-        "status": booking.status,
-        "total": booking.total,
-        "currency": booking.currency,
-        "event_id": booking.event_id,
-        "hold_expires_at": isoformat_ist(booking.hold_expires_at),
-        **extra,
-    }
+    context = booking.message_context(
+        hold_expires_at=isoformat_ist(booking.hold_expires_at), **extra)
     queue_email(template, to, context, user_id=user_id, booking_id=booking.id)
     if template == "booking_confirmed" and current_app.config.get("WHATSAPP_NOTIFY"):
         owner = db.session.get(User, booking.user_id) if booking.user_id else None
@@ -86,7 +85,7 @@ def notify_status(
 
 
 def _mark_confirmed(booking: Booking) -> None:
-    booking.status = "confirmed"
+    booking.status = BookingStatus.CONFIRMED
     booking.confirmed_at = utcnow()
     booking.hold_expires_at = None
     db.session.flush()
@@ -107,11 +106,11 @@ def confirm_booking(booking_id: int, *, source: str) -> Booking:
     seats, promo use and stock can all be taken again.
     """
     booking = lock_booking(booking_id)
-    if booking.status in ("confirmed", "completed"):
+    if booking.status in CONFIRMED_BOOKING_STATUSES:
         return booking
-    if booking.status == "cancelled":
+    if booking.status == BookingStatus.CANCELLED:
         raise SeatsNoLongerAvailable("This booking was cancelled", {"status": "cancelled"})
-    revive = booking.status == "expired"
+    revive = booking.status == BookingStatus.EXPIRED
     try:
         # Never into an event that no longer takes place (cancelled, unpublished, over) - a
         # booking can miss the cancellation's sweep by committing just after it. Reviving an
@@ -187,13 +186,13 @@ def _release(bookings: list[Booking]) -> list[int]:
 def _after_seats_freed(event_id: int, slot_ids: list[int]) -> None:
     seats_changed.delay(event_id)
     event = db.session.get(Event, event_id)
-    if event is not None and event.status == "published":
+    if event is not None and event.status == EventStatus.PUBLISHED:
         signals.announce_seats_freed(slot_ids)
 
 
 def refund_amount_for(booking: Booking, event: Event, *, now: datetime, by_admin: bool) -> int:
     """Full refund of a paid booking until REFUND_FULL_BEFORE_HOURS before the start, then none."""
-    if booking.status not in ("confirmed", "completed") or booking.total <= 0:
+    if booking.status not in CONFIRMED_BOOKING_STATUSES or booking.total <= 0:
         return 0
     if by_admin:
         return booking.total
@@ -203,7 +202,7 @@ def refund_amount_for(booking: Booking, event: Event, *, now: datetime, by_admin
 
 def _cancel_refusal(booking: Booking, event: Event, now: datetime, *, by_admin: bool
                     ) -> Conflict | None:
-    if booking.status not in ("pending_payment", "confirmed"):
+    if booking.status not in OPEN_BOOKING_STATUSES:
         return Conflict(
             "booking_not_cancellable",
             f"A booking that is {booking.status.replace('_', ' ')} cannot be cancelled",
@@ -235,9 +234,8 @@ def cancellation_terms(booking: Booking, *, now: datetime | None = None) -> Canc
     now = now or utcnow()
     event = db.session.get(Event, booking.event_id)
     refusal = _cancel_refusal(booking, event, now, by_admin=False)
-    refund = 0 if refusal else refund_amount_for(booking, event, now=now, by_admin=False)
-    if refund and booking.payment_mode == "online":
-        refund = min(refund, refundable_total(booking.id))  # staff may have refunded some
+    refund = 0 if refusal else at_most_refundable(
+        booking, refund_amount_for(booking, event, now=now, by_admin=False))
     hours = current_app.config["REFUND_FULL_BEFORE_HOURS"]
     paid = booking.confirmed_at is not None and booking.total > 0
     return CancellationTerms(
@@ -256,7 +254,7 @@ def cancellation_preview(booking: Booking, *, now: datetime | None = None) -> di
     terms = cancellation_terms(booking, now=now)
     reason = None
     if not terms.cancellable:
-        reason = "started" if booking.status in ("pending_payment", "confirmed") else "status"
+        reason = "started" if booking.status in OPEN_BOOKING_STATUSES else "status"
     return {"cancellable": terms.cancellable, "refund": terms.refund, "reason": reason}
 
 
@@ -277,12 +275,12 @@ def cancel_booking(
         raise refusal
     if refund is None:
         refund = refund_amount_for(booking, event, now=now, by_admin=by_admin)
-    elif booking.status not in ("confirmed", "completed"):
+    elif booking.status not in CONFIRMED_BOOKING_STATUSES:
         refund = 0
     else:
         refund = max(0, min(refund, booking.total))
     freed = _release([booking])
-    booking.status = "cancelled"
+    booking.status = BookingStatus.CANCELLED
     booking.cancelled_at = now
     booking.hold_expires_at = None
     booking.cancel_reason = (reason or "").strip()[:1000] or None
@@ -314,7 +312,7 @@ def expire_holds(now: datetime | None = None) -> int:
     bookings = list(
         db.session.scalars(
             select(Booking)
-            .where(Booking.status == "pending_payment", Booking.hold_expires_at <= now)
+            .where(Booking.status == BookingStatus.PENDING_PAYMENT, Booking.hold_expires_at <= now)
             .order_by(Booking.hold_expires_at, Booking.id)
             .limit(EXPIRY_BATCH)
             .with_for_update(skip_locked=True)
@@ -326,7 +324,7 @@ def expire_holds(now: datetime | None = None) -> int:
     # One release for the whole batch keeps the slot locks in id order across bookings.
     _release(bookings)
     for booking in bookings:
-        booking.status = "expired"
+        booking.status = BookingStatus.EXPIRED
         booking.expired_at = now
     db.session.flush()
     metrics.booking_changed("expired", len(bookings))
@@ -353,7 +351,7 @@ def release_unpaid_holds_for_user(user_id: int) -> int:
     bookings = list(
         db.session.scalars(
             select(Booking)
-            .where(Booking.user_id == user_id, Booking.status == "pending_payment")
+            .where(Booking.user_id == user_id, Booking.status == BookingStatus.PENDING_PAYMENT)
             .order_by(Booking.id)
             .with_for_update()
             .execution_options(populate_existing=True)
@@ -364,7 +362,7 @@ def release_unpaid_holds_for_user(user_id: int) -> int:
     _release(bookings)
     now = utcnow()
     for booking in bookings:
-        booking.status = "cancelled"
+        booking.status = BookingStatus.CANCELLED
         booking.cancelled_at = now
         booking.hold_expires_at = None
         booking.cancel_reason = "Account deleted"
@@ -378,8 +376,8 @@ def complete_event(event_id: int) -> int:
     """The event took place: its confirmed bookings become completed (they keep their seats)."""
     result = db.session.execute(
         update(Booking)
-        .where(Booking.event_id == event_id, Booking.status == "confirmed")
-        .values(status="completed", completed_at=utcnow())
+        .where(Booking.event_id == event_id, Booking.status == BookingStatus.CONFIRMED)
+        .values(status=BookingStatus.COMPLETED, completed_at=utcnow())
         .execution_options(synchronize_session="fetch")
     )
     db.session.flush()

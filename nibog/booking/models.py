@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from enum import StrEnum
 
 from sqlalchemy import (
     Boolean,
@@ -20,21 +21,62 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from nibog.core.db_types import JSONType, Paise, TimestampMixin, UTCDateTime, trigram_index
+from nibog.core.db_types import (
+    JSONType,
+    Paise,
+    TimestampMixin,
+    UTCDateTime,
+    check_in,
+    trigram_index,
+)
 from nibog.extensions import db
 
-BOOKING_STATUSES = ("pending_payment", "confirmed", "cancelled", "expired", "completed")
-LIVE_BOOKING_STATUSES = ("pending_payment", "confirmed", "completed")
+
+class BookingStatus(StrEnum):
+    PENDING_PAYMENT = "pending_payment"
+    CONFIRMED = "confirmed"
+    CANCELLED = "cancelled"
+    EXPIRED = "expired"
+    COMPLETED = "completed"
+
+
+class Attendance(StrEnum):
+    UNKNOWN = "unknown"
+    ATTENDED = "attended"
+    NO_SHOW = "no_show"
+
+
+class PromoKind(StrEnum):
+    PERCENT = "percent"
+    FIXED = "fixed"
+
+
+class WaitlistStatus(StrEnum):
+    WAITING = "waiting"
+    OFFERED = "offered"
+    BOOKED = "booked"
+    EXPIRED = "expired"
+    CANCELLED = "cancelled"
+
+
+class IdempotencyState(StrEnum):
+    IN_PROGRESS = "in_progress"
+    DONE = "done"
+
+
+BOOKING_STATUSES = tuple(BookingStatus)
+LIVE_BOOKING_STATUSES = (
+    BookingStatus.PENDING_PAYMENT, BookingStatus.CONFIRMED, BookingStatus.COMPLETED)
+# Holding a confirmed seat (paid, free, or cash), and still open to a cancellation or a move.
+CONFIRMED_BOOKING_STATUSES = (BookingStatus.CONFIRMED, BookingStatus.COMPLETED)
+OPEN_BOOKING_STATUSES = (BookingStatus.PENDING_PAYMENT, BookingStatus.CONFIRMED)
 BOOKING_SOURCES = ("app", "web", "admin", "guest", "partner", "waitlist")
 
 
 class Booking(TimestampMixin, db.Model):
     __tablename__ = "bookings"
     __table_args__ = (
-        CheckConstraint(
-            "status IN ('pending_payment', 'confirmed', 'cancelled', 'expired', 'completed')",
-            name="status_valid",
-        ),
+        check_in("status", BookingStatus),
         CheckConstraint(
             "subtotal >= 0 AND discount >= 0 AND discount <= subtotal AND total = subtotal - discount",
             name="amounts_consistent",
@@ -95,14 +137,24 @@ class Booking(TimestampMixin, db.Model):
         back_populates="booking", lazy="raise_on_sql", order_by="BookingAddon.id"
     )
 
+    def message_context(self, **extra) -> dict:
+        """What the booking's e-mails, SMS and WhatsApp messages are rendered from."""
+        return {
+            "booking_id": self.id,
+            "booking_number": self.booking_number,
+            "status": self.status,
+            "total": self.total,
+            "currency": self.currency,
+            "event_id": self.event_id,
+            **extra,
+        }
+
 
 class BookingItem(TimestampMixin, db.Model):
     __tablename__ = "booking_items"
     __table_args__ = (
         CheckConstraint("price >= 0", name="price_nonnegative"),
-        CheckConstraint(
-            "attendance IN ('unknown', 'attended', 'no_show')", name="attendance_valid"
-        ),
+        check_in("attendance", Attendance),
         CheckConstraint("result_position IS NULL OR result_position > 0", name="position_positive"),
         # One live seat per child per slot: a second booking of the same child into the same slot
         # is refused by the database even if the service check were bypassed.
@@ -186,7 +238,7 @@ class PromoCode(TimestampMixin, db.Model):
     __tablename__ = "promo_codes"
     __table_args__ = (
         CheckConstraint("code = upper(code)", name="code_uppercase"),
-        CheckConstraint("kind IN ('percent', 'fixed')", name="kind_valid"),
+        check_in("kind", PromoKind),
         CheckConstraint(
             "value > 0 AND (kind <> 'percent' OR value <= 100)", name="value_in_range"
         ),
@@ -212,16 +264,13 @@ class PromoCode(TimestampMixin, db.Model):
     is_active: Mapped[bool] = mapped_column(Boolean, nullable=False, server_default=true())
 
 
-WAITLIST_STATUSES = ("waiting", "offered", "booked", "expired", "cancelled")
+WAITLIST_STATUSES = tuple(WaitlistStatus)
 
 
 class WaitingListEntry(TimestampMixin, db.Model):
     __tablename__ = "waiting_list"
     __table_args__ = (
-        CheckConstraint(
-            "status IN ('waiting', 'offered', 'booked', 'expired', 'cancelled')",
-            name="status_valid",
-        ),
+        check_in("status", WaitlistStatus),
         # A child queues once per slot while the entry is active.
         Index(
             "uq_waiting_list_active_child_slot",
@@ -258,7 +307,7 @@ class IdempotencyKey(db.Model):
     __tablename__ = "idempotency_keys"
     __table_args__ = (
         UniqueConstraint("scope", "key"),
-        CheckConstraint("state IN ('in_progress', 'done')", name="state_valid"),
+        check_in("state", IdempotencyState),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

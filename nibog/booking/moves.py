@@ -14,14 +14,14 @@ from sqlalchemy import select
 from nibog.accounts.models import Child
 from nibog.booking.eligibility import check_eligible
 from nibog.booking.lifecycle import lock_booking
-from nibog.booking.models import BookingItem
+from nibog.booking.models import OPEN_BOOKING_STATUSES, BookingItem
 from nibog.catalog.cache import invalidate_event
 from nibog.catalog.models import Event, EventGame, GameSlot
 from nibog.core import locking, signals
 from nibog.core.errors import AppError, Conflict, NotFound
 from nibog.extensions import db
 
-MOVABLE_STATUSES = ("pending_payment", "confirmed")
+MOVABLE_STATUSES = OPEN_BOOKING_STATUSES
 
 
 

@@ -16,16 +16,6 @@ from sqlalchemy.orm import lazyload, load_only
 from nibog.accounts.models import Child
 from nibog.booking import holds, promos
 from nibog.booking.eligibility import ineligibility
-from nibog.booking.lifecycle import (  # noqa: F401 - the agreed import path for other features
-    SeatsNoLongerAvailable,
-    cancel_booking,
-    complete_event,
-    confirm_booking,
-    expire_holds,
-    notify_status,
-    refund_amount_for,
-    release_unpaid_holds_for_user,
-)
 from nibog.booking.pricing import addon_unit_price, item_price
 from nibog.catalog.models import (
     AddOn,

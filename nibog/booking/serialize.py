@@ -18,6 +18,17 @@ from nibog.core.timeutil import isoformat_ist
 from nibog.extensions import db
 
 
+def item_rows():
+    """Booking items with their child, slot and game template; the caller filters and orders."""
+    return (
+        select(BookingItem, Child, GameSlot, GameTemplate)
+        .join(Child, Child.id == BookingItem.child_id)
+        .join(GameSlot, GameSlot.id == BookingItem.slot_id)
+        .join(EventGame, EventGame.id == GameSlot.event_game_id)
+        .join(GameTemplate, GameTemplate.id == EventGame.game_template_id)
+    )
+
+
 def _item_dict(item: BookingItem, child: Child, slot: GameSlot, template: GameTemplate) -> dict:
     return {
         "id": item.id,
@@ -80,11 +91,7 @@ def bookings_to_dicts(bookings: list[Booking]) -> list[dict]:
     ids = [b.id for b in bookings]
     items: dict[int, list[dict]] = {i: [] for i in ids}
     for item, child, slot, template in db.session.execute(
-        select(BookingItem, Child, GameSlot, GameTemplate)
-        .join(Child, Child.id == BookingItem.child_id)
-        .join(GameSlot, GameSlot.id == BookingItem.slot_id)
-        .join(EventGame, EventGame.id == GameSlot.event_game_id)
-        .join(GameTemplate, GameTemplate.id == EventGame.game_template_id)
+        item_rows()
         .where(BookingItem.booking_id.in_(ids))
         .order_by(BookingItem.id)
     ):

@@ -16,14 +16,14 @@ from datetime import date, datetime, time, timedelta
 
 from sqlalchemy import and_, func, select
 
-from nibog.booking.models import Booking, BookingItem
-from nibog.catalog.models import Event, EventGame, GameSlot
+from nibog.booking.models import CONFIRMED_BOOKING_STATUSES, Booking, BookingItem
+from nibog.catalog.models import Event, EventGame, EventStatus, GameSlot
 from nibog.core.timeutil import IST, isoformat_ist, today_ist, utcnow
 from nibog.extensions import db
 from nibog.payments.models import Payment, Refund
 
-SOLD = ("confirmed", "completed")
-SEAT_EVENT_STATUSES = ("published", "completed")
+SOLD = CONFIRMED_BOOKING_STATUSES
+SEAT_EVENT_STATUSES = (EventStatus.PUBLISHED, EventStatus.COMPLETED)
 
 
 def ist_day_bounds(day: date) -> tuple[datetime, datetime]:

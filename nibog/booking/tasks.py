@@ -10,10 +10,10 @@ from sqlalchemy import select
 from nibog.booking.counts import seats_changed  # noqa: F401 - outbox rows queued before the move
 from nibog.booking.idempotency import purge_expired
 from nibog.booking.lifecycle import EXPIRY_BATCH, complete_event
-from nibog.booking.models import Booking
+from nibog.booking.models import OPEN_BOOKING_STATUSES, Booking
 from nibog.booking.service import cancel_booking
 from nibog.booking.service import expire_holds as expire
-from nibog.catalog.models import Event
+from nibog.catalog.models import Event, EventStatus
 from nibog.core import boundary
 from nibog.core.jobs import job
 from nibog.extensions import db
@@ -50,7 +50,7 @@ def cancel_event_bookings(event_id: int, actor_id: int | None = None) -> int:
     ids = list(
         db.session.scalars(
             select(Booking.id)
-            .where(Booking.event_id == event_id, Booking.status.in_(("pending_payment", "confirmed")))
+            .where(Booking.event_id == event_id, Booking.status.in_(OPEN_BOOKING_STATUSES))
             .order_by(Booking.id)
         )
     )
@@ -74,8 +74,8 @@ def cancel_bookings_of_cancelled_events() -> int:
         db.session.scalars(
             select(Booking.event_id)
             .join(Event, Event.id == Booking.event_id)
-            .where(Event.status == "cancelled",
-                   Booking.status.in_(("pending_payment", "confirmed")))
+            .where(Event.status == EventStatus.CANCELLED,
+                   Booking.status.in_(OPEN_BOOKING_STATUSES))
             .distinct()
         )
     )

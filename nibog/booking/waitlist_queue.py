@@ -7,10 +7,10 @@ from __future__ import annotations
 
 from sqlalchemy import exists
 
-from nibog.booking.models import WaitingListEntry
+from nibog.booking.models import WaitingListEntry, WaitlistStatus
 
 
 def queued_for(slot_id):
     """Whether anyone waits for the slot (an id, or a slot id column in a larger query): while
     so, its free seats are the queue's (``holds.reject_owed_to_waiting_list``)."""
-    return exists().where(WaitingListEntry.slot_id == slot_id, WaitingListEntry.status == "waiting")
+    return exists().where(WaitingListEntry.slot_id == slot_id, WaitingListEntry.status == WaitlistStatus.WAITING)

@@ -8,7 +8,13 @@ from __future__ import annotations
 from sqlalchemy import exists, select
 
 from nibog.booking.models import BookingAddon
-from nibog.catalog.event_rows import add_addon, event_addons, remove_with_children, writable_fields
+from nibog.catalog.event_rows import (
+    add_addon,
+    event_addons,
+    nested_edits,
+    remove_with_children,
+    writable_fields,
+)
 from nibog.catalog.models import AddOn, AddOnVariant, Event
 from nibog.core.errors import Conflict, ValidationFailed
 from nibog.extensions import db
@@ -20,19 +26,13 @@ def _addon_has_sales(column, ids: list[int]) -> bool:
 
 
 def edit_addons(event: Event, entries: list[dict]) -> None:
-    by_id = {a.id: a for a in event_addons(event.id)}
-    for entry in entries:
-        entry = dict(entry)
-        addon_id, remove = entry.pop("id", None), entry.pop("delete", False)
-        if addon_id is None:
-            if not remove:
-                if "name" not in entry or "price" not in entry:
-                    raise ValidationFailed({"addons": ["A new add-on needs name and price"]})
-                add_addon(event, entry)
-            continue
-        addon = by_id.get(addon_id)
+    for addon, entry, remove in nested_edits(entries, event_addons(event.id), "addons", "Add-on",
+                                             f"event {event.id}"):
         if addon is None:
-            raise ValidationFailed({"addons": [f"Add-on {addon_id} is not part of event {event.id}"]})
+            if "name" not in entry or "price" not in entry:
+                raise ValidationFailed({"addons": ["A new add-on needs name and price"]})
+            add_addon(event, entry)
+            continue
         if remove:
             if _addon_has_sales(BookingAddon.addon_id, [addon.id]):
                 raise Conflict("addon_has_bookings", f"Add-on {addon.id} was sold; deactivate it")
@@ -45,19 +45,13 @@ def edit_addons(event: Event, entries: list[dict]) -> None:
 
 
 def _edit_variants(addon: AddOn, entries: list[dict]) -> None:
-    by_id = {v.id: v for v in addon.variants}
-    for entry in entries:
-        entry = dict(entry)
-        variant_id, remove = entry.pop("id", None), entry.pop("delete", False)
-        if variant_id is None:
-            if not remove:
-                if "name" not in entry:
-                    raise ValidationFailed({"variants": ["A new variant needs a name"]})
-                db.session.add(AddOnVariant(addon_id=addon.id, **writable_fields(entry)))
-            continue
-        variant = by_id.get(variant_id)
+    for variant, entry, remove in nested_edits(entries, addon.variants, "variants", "Variant",
+                                               f"add-on {addon.id}"):
         if variant is None:
-            raise ValidationFailed({"variants": [f"Variant {variant_id} is not part of add-on {addon.id}"]})
+            if "name" not in entry:
+                raise ValidationFailed({"variants": ["A new variant needs a name"]})
+            db.session.add(AddOnVariant(addon_id=addon.id, **writable_fields(entry)))
+            continue
         if remove:
             if _addon_has_sales(BookingAddon.variant_id, [variant.id]):
                 raise Conflict("addon_has_bookings", f"Variant {variant.id} was sold; deactivate it")

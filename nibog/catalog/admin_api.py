@@ -38,6 +38,39 @@ class StatusIn(Schema):
     status = fields.String(required=True, validate=validate.OneOf(EVENT_STATUSES))
 
 
+def _reference(kind: str, path: str, model, what: str, schemas: tuple, writes: tuple,
+               in_use: str) -> None:
+    """GET one, POST, PUT and DELETE of one kind of reference data (endpoints ``get_<kind>``,
+    ``create_<kind>``, ...): ``schemas`` in, update, out; ``writes`` the service's create,
+    update and delete; ``in_use`` documents the delete's 409."""
+    schema_in, schema_update, schema_out = schemas
+    create, update, delete = writes
+    id_name = f"{kind}_id"
+
+    def get_view(**ids):
+        return svc.get_or_404(model, ids[id_name], what)
+
+    def create_view(data):
+        return create(data, actor())
+
+    def update_view(data, **ids):
+        return update(ids[id_name], data, actor())
+
+    def delete_view(**ids):
+        delete(ids[id_name], actor())
+
+    delete_view.__doc__ = in_use
+    for fn in (get_view, create_view, update_view, delete_view):
+        fn.__name__ = f"{fn.__name__.removesuffix('_view')}_{kind}"
+    one = f"/{path}/<int:{id_name}>"
+    blp.route(one, methods=["GET"])(auth_required(*READ)(blp.response(200, schema_out)(get_view)))
+    blp.route(f"/{path}", methods=["POST"])(auth_required(*WRITE)(
+        blp.arguments(schema_in)(blp.response(201, schema_out)(create_view))))
+    blp.route(one, methods=["PUT"])(auth_required(*WRITE)(
+        blp.arguments(schema_update)(blp.response(200, schema_out)(update_view))))
+    blp.route(one, methods=["DELETE"])(auth_required(*WRITE)(blp.response(204)(delete_view)))
+
+
 # -- cities ----------------------------------------------------------------------------------
 
 
@@ -49,37 +82,9 @@ def list_cities(args):
     return svc.list_cities(args["page"], args["per_page"], args.get("q"), args.get("is_active"))
 
 
-@blp.get("/cities/<int:city_id>")
-@auth_required(*READ)
-@blp.response(200, a.CityOut)
-def get_city(city_id):
-    return svc.get_or_404(City, city_id, "City")
-
-
-@blp.post("/cities")
-@auth_required(*WRITE)
-@blp.arguments(a.CityIn)
-@blp.response(201, a.CityOut)
-def create_city(data):
-    city = svc.create_city(data, actor())
-    return city
-
-
-@blp.put("/cities/<int:city_id>")
-@auth_required(*WRITE)
-@blp.arguments(a.CityUpdate)
-@blp.response(200, a.CityOut)
-def update_city(data, city_id):
-    city = svc.update_city(city_id, data, actor())
-    return city
-
-
-@blp.delete("/cities/<int:city_id>")
-@auth_required(*WRITE)
-@blp.response(204)
-def delete_city(city_id):
-    """409 ``city_in_use`` while the city has venues or events."""
-    svc.delete_city(city_id, actor())
+_reference("city", "cities", City, "City", (a.CityIn, a.CityUpdate, a.CityOut),
+           (svc.create_city, svc.update_city, svc.delete_city),
+           "409 ``city_in_use`` while the city has venues or events.")
 
 
 # -- venues ----------------------------------------------------------------------------------
@@ -100,37 +105,9 @@ def venues_by_city(city_id):
     return svc.venues_by_city(city_id)
 
 
-@blp.get("/venues/<int:venue_id>")
-@auth_required(*READ)
-@blp.response(200, a.VenueOut)
-def get_venue(venue_id):
-    return svc.get_or_404(Venue, venue_id, "Venue")
-
-
-@blp.post("/venues")
-@auth_required(*WRITE)
-@blp.arguments(a.VenueIn)
-@blp.response(201, a.VenueOut)
-def create_venue(data):
-    venue = svc.create_venue(data, actor())
-    return venue
-
-
-@blp.put("/venues/<int:venue_id>")
-@auth_required(*WRITE)
-@blp.arguments(a.VenueUpdate)
-@blp.response(200, a.VenueOut)
-def update_venue(data, venue_id):
-    venue = svc.update_venue(venue_id, data, actor())
-    return venue
-
-
-@blp.delete("/venues/<int:venue_id>")
-@auth_required(*WRITE)
-@blp.response(204)
-def delete_venue(venue_id):
-    """409 ``venue_in_use`` while the venue has events."""
-    svc.delete_venue(venue_id, actor())
+_reference("venue", "venues", Venue, "Venue", (a.VenueIn, a.VenueUpdate, a.VenueOut),
+           (svc.create_venue, svc.update_venue, svc.delete_venue),
+           "409 ``venue_in_use`` while the venue has events.")
 
 
 # -- game templates --------------------------------------------------------------------------
@@ -146,37 +123,10 @@ def list_templates(args):
     )
 
 
-@blp.get("/game-templates/<int:template_id>")
-@auth_required(*READ)
-@blp.response(200, a.TemplateOut)
-def get_template(template_id):
-    return svc.get_or_404(GameTemplate, template_id, "Game template")
-
-
-@blp.post("/game-templates")
-@auth_required(*WRITE)
-@blp.arguments(a.TemplateIn)
-@blp.response(201, a.TemplateOut)
-def create_template(data):
-    template = svc.create_template(data, actor())
-    return template
-
-
-@blp.put("/game-templates/<int:template_id>")
-@auth_required(*WRITE)
-@blp.arguments(a.TemplateUpdate)
-@blp.response(200, a.TemplateOut)
-def update_template(data, template_id):
-    template = svc.update_template(template_id, data, actor())
-    return template
-
-
-@blp.delete("/game-templates/<int:template_id>")
-@auth_required(*WRITE)
-@blp.response(204)
-def delete_template(template_id):
-    """409 ``game_template_in_use`` while events use it (deactivate it instead)."""
-    svc.delete_template(template_id, actor())
+_reference("template", "game-templates", GameTemplate, "Game template",
+           (a.TemplateIn, a.TemplateUpdate, a.TemplateOut),
+           (svc.create_template, svc.update_template, svc.delete_template),
+           "409 ``game_template_in_use`` while events use it (deactivate it instead).")
 
 
 # -- events ----------------------------------------------------------------------------------

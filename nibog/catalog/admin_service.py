@@ -20,6 +20,7 @@ from nibog.catalog.models import (
     EventFaq,
     EventGalleryImage,
     EventGame,
+    EventStatus,
     GameTemplate,
     Venue,
 )
@@ -67,6 +68,38 @@ def _apply(obj, data: dict) -> None:
         setattr(obj, key, value)
 
 
+# The write steps every kind below shares: flush, audit ``<kind>.<verb>``, refresh the catalog.
+
+
+def _created(obj, kind: str, actor: Actor):
+    db.session.add(obj)
+    db.session.flush()
+    audit(f"{kind}.create", obj, actor, None)
+    invalidate_catalog()
+    return obj
+
+
+def _updated(obj, kind: str, actor: Actor, before: dict):
+    db.session.flush()
+    audit(f"{kind}.update", obj, actor, before)
+    invalidate_catalog()
+    return obj
+
+
+def _deleted(obj, kind: str, actor: Actor, *in_use) -> None:
+    """Refused (409 ``in_use``) while a ``(condition, code, message)`` still has a row."""
+    for condition, code, message in in_use:
+        if db.session.scalar(select(exists().where(condition))):
+            raise Conflict(code, message)
+    before = snapshot(obj)
+    model = type(obj)
+    obj_id = obj.id
+    db.session.execute(delete(model).where(model.id == obj_id))
+    audit(f"{kind}.delete", None, actor, before, entity_type=model.__tablename__,
+          entity_id=obj_id)
+    invalidate_catalog()
+
+
 # -- cities ----------------------------------------------------------------------------------
 
 
@@ -90,12 +123,7 @@ def _check_city_unique(name: str, state: str, exclude_id: int | None = None) -> 
 def create_city(data: dict, actor: Actor) -> City:
     data["name"] = data["name"].strip()
     _check_city_unique(data["name"], data.get("state", ""))
-    city = City(**data, slug=unique_slug(City, f"{data['name']}", 120))
-    db.session.add(city)
-    db.session.flush()
-    audit("city.create", city, actor, None)
-    invalidate_catalog()
-    return city
+    return _created(City(**data, slug=unique_slug(City, f"{data['name']}", 120)), "city", actor)
 
 
 def update_city(city_id: int, data: dict, actor: Actor) -> City:
@@ -103,22 +131,18 @@ def update_city(city_id: int, data: dict, actor: Actor) -> City:
     before = snapshot(city)
     _apply(city, data)
     _check_city_unique(city.name, city.state, city.id)
-    db.session.flush()
-    audit("city.update", city, actor, before)
-    invalidate_catalog()
-    return city
+    return _updated(city, "city", actor, before)
 
 
 def delete_city(city_id: int, actor: Actor) -> None:
     city = get_or_404(City, city_id, "City", lock=True)
-    if db.session.scalar(select(exists().where(Event.city_id == city_id))):
-        raise Conflict("city_in_use", f"{city.name} has events; move or delete them first")
-    if db.session.scalar(select(exists().where(Venue.city_id == city_id))):
-        raise Conflict("city_in_use", f"{city.name} has venues; move or delete them first")
-    before = snapshot(city)
-    db.session.execute(delete(City).where(City.id == city_id))
-    audit("city.delete", None, actor, before, entity_type="cities", entity_id=city_id)
-    invalidate_catalog()
+    _deleted(
+        city, "city", actor,
+        (Event.city_id == city_id, "city_in_use",
+         f"{city.name} has events; move or delete them first"),
+        (Venue.city_id == city_id, "city_in_use",
+         f"{city.name} has venues; move or delete them first"),
+    )
 
 
 # -- venues ----------------------------------------------------------------------------------
@@ -147,12 +171,7 @@ def _require_city(city_id: int) -> None:
 
 def create_venue(data: dict, actor: Actor) -> Venue:
     _require_city(data["city_id"])
-    venue = Venue(**data)
-    db.session.add(venue)
-    db.session.flush()
-    audit("venue.create", venue, actor, None)
-    invalidate_catalog()
-    return venue
+    return _created(Venue(**data), "venue", actor)
 
 
 def update_venue(venue_id: int, data: dict, actor: Actor) -> Venue:
@@ -163,20 +182,13 @@ def update_venue(venue_id: int, data: dict, actor: Actor) -> Venue:
         if db.session.scalar(select(exists().where(Event.venue_id == venue_id))):
             raise Conflict("venue_in_use", "A venue with events cannot move to another city")
     _apply(venue, data)
-    db.session.flush()
-    audit("venue.update", venue, actor, before)
-    invalidate_catalog()
-    return venue
+    return _updated(venue, "venue", actor, before)
 
 
 def delete_venue(venue_id: int, actor: Actor) -> None:
     venue = get_or_404(Venue, venue_id, "Venue", lock=True)
-    if db.session.scalar(select(exists().where(Event.venue_id == venue_id))):
-        raise Conflict("venue_in_use", f"{venue.name} has events; move or delete them first")
-    before = snapshot(venue)
-    db.session.execute(delete(Venue).where(Venue.id == venue_id))
-    audit("venue.delete", None, actor, before, entity_type="venues", entity_id=venue_id)
-    invalidate_catalog()
+    _deleted(venue, "venue", actor, (Event.venue_id == venue_id, "venue_in_use",
+                                     f"{venue.name} has events; move or delete them first"))
 
 
 # -- game templates --------------------------------------------------------------------------
@@ -210,12 +222,7 @@ def _check_template_name(name: str, exclude_id: int | None = None) -> None:
 def create_template(data: dict, actor: Actor) -> GameTemplate:
     _normalise_template(data)
     _check_template_name(data["name"])
-    template = GameTemplate(**data)
-    db.session.add(template)
-    db.session.flush()
-    audit("game_template.create", template, actor, None)
-    invalidate_catalog()
-    return template
+    return _created(GameTemplate(**data), "game_template", actor)
 
 
 def update_template(template_id: int, data: dict, actor: Actor) -> GameTemplate:
@@ -232,7 +239,7 @@ def update_template(template_id: int, data: dict, actor: Actor) -> GameTemplate:
         .join(Event, Event.id == EventGame.event_id)
         .where(
             # Past and cancelled events sell nothing any more: their old overrides may stay.
-            Event.status.in_(("draft", "published")),
+            Event.status.in_((EventStatus.DRAFT, EventStatus.PUBLISHED)),
             Event.event_date >= today_ist(),
             EventGame.game_template_id == template.id,
             func.coalesce(EventGame.min_age_months, template.min_age_months)
@@ -245,23 +252,14 @@ def update_template(template_id: int, data: dict, actor: Actor) -> GameTemplate:
             f"maximum age conflicts): games {', '.join(map(str, inverted))}"
         ]})
     _check_template_name(template.name, template.id)
-    db.session.flush()
-    audit("game_template.update", template, actor, before)
-    invalidate_catalog()
-    return template
+    return _updated(template, "game_template", actor, before)
 
 
 def delete_template(template_id: int, actor: Actor) -> None:
     template = get_or_404(GameTemplate, template_id, "Game template", lock=True)
-    if db.session.scalar(select(exists().where(EventGame.game_template_id == template_id))):
-        raise Conflict(
-            "game_template_in_use", f"{template.name} is used by events; deactivate it instead"
-        )
-    before = snapshot(template)
-    db.session.execute(delete(GameTemplate).where(GameTemplate.id == template_id))
-    audit("game_template.delete", None, actor, before, entity_type="game_templates",
-          entity_id=template_id)
-    invalidate_catalog()
+    _deleted(template, "game_template", actor,
+             (EventGame.game_template_id == template_id, "game_template_in_use",
+              f"{template.name} is used by events; deactivate it instead"))
 
 
 # -- event gallery and FAQs ------------------------------------------------------------------
@@ -282,12 +280,7 @@ def list_event_children(kind: str, event_id: int) -> list:
 def create_event_child(kind: str, event_id: int, data: dict, actor: Actor):
     model, _ = _CHILD_MODELS[kind]
     get_or_404(Event, event_id, "Event")
-    obj = model(event_id=event_id, **data)
-    db.session.add(obj)
-    db.session.flush()
-    audit(f"event_{kind}.create", obj, actor, None)
-    invalidate_catalog()
-    return obj
+    return _created(model(event_id=event_id, **data), f"event_{kind}", actor)
 
 
 def _event_child(kind: str, event_id: int, obj_id: int):
@@ -302,17 +295,8 @@ def update_event_child(kind: str, event_id: int, obj_id: int, data: dict, actor:
     obj = _event_child(kind, event_id, obj_id)
     before = snapshot(obj)
     _apply(obj, data)
-    db.session.flush()
-    audit(f"event_{kind}.update", obj, actor, before)
-    invalidate_catalog()
-    return obj
+    return _updated(obj, f"event_{kind}", actor, before)
 
 
 def delete_event_child(kind: str, event_id: int, obj_id: int, actor: Actor) -> None:
-    obj = _event_child(kind, event_id, obj_id)
-    before = snapshot(obj)
-    db.session.delete(obj)
-    db.session.flush()
-    audit(f"event_{kind}.delete", None, actor, before, entity_type=obj.__tablename__,
-          entity_id=obj_id)
-    invalidate_catalog()
+    _deleted(_event_child(kind, event_id, obj_id), f"event_{kind}", actor)

@@ -23,6 +23,7 @@ from nibog.catalog.event_rows import (  # noqa: F401 - the names admin faces imp
     event_snapshot,
     load_for_edit,
     lock_event,
+    nested_edits,
     remove_with_children,
     writable_fields,
 )
@@ -189,18 +190,11 @@ def _change_capacity(slot: GameSlot, capacity: int) -> None:
 
 
 def _edit_slots(game: EventGame, template: GameTemplate, entries: list[dict]) -> None:
-    by_id = {s.id: s for s in game.slots}
-    for entry in entries:
-        entry = dict(entry)
-        slot_id, remove = entry.pop("id", None), entry.pop("delete", False)
-        if slot_id is None:
-            if remove:
-                continue
+    for slot, entry, remove in nested_edits(entries, game.slots, "slots", "Slot",
+                                            f"game {game.id}"):
+        if slot is None:
             _add_slot(game, template, entry)
             continue
-        slot = by_id.get(slot_id)
-        if slot is None:
-            raise ValidationFailed({"slots": [f"Slot {slot_id} is not part of game {game.id}"]})
         if remove:
             if _has_items([slot.id]):
                 raise Conflict(
@@ -222,20 +216,13 @@ def _edit_slots(game: EventGame, template: GameTemplate, entries: list[dict]) ->
 
 
 def _edit_games(event: Event, entries: list[dict]) -> None:
-    by_id = {g.id: g for g in event.games}
-    for entry in entries:
-        entry = dict(entry)
-        game_id, remove = entry.pop("id", None), entry.pop("delete", False)
-        if game_id is None:
-            if remove:
-                continue
+    for game, entry, remove in nested_edits(entries, event.games, "games", "Game",
+                                            f"event {event.id}"):
+        if game is None:
             if "game_template_id" not in entry:
                 raise ValidationFailed({"games": ["A new game needs game_template_id"]})
             _add_game(event, entry)
             continue
-        game = by_id.get(game_id)
-        if game is None:
-            raise ValidationFailed({"games": [f"Game {game_id} is not part of event {event.id}"]})
         if remove:
             if _has_items([s.id for s in game.slots]):
                 raise Conflict(

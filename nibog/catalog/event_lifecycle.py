@@ -21,6 +21,7 @@ from nibog.catalog.models import (
     Event,
     EventFaq,
     EventGame,
+    EventStatus,
     GameSlot,
 )
 from nibog.catalog.presenters import event_item
@@ -32,10 +33,10 @@ from nibog.core.timeutil import today_ist, utcnow
 from nibog.extensions import db
 
 TRANSITIONS = {
-    "draft": {"published", "cancelled"},
-    "published": {"completed", "cancelled", "draft"},
-    "cancelled": set(),
-    "completed": set(),
+    EventStatus.DRAFT: {EventStatus.PUBLISHED, EventStatus.CANCELLED},
+    EventStatus.PUBLISHED: {EventStatus.COMPLETED, EventStatus.CANCELLED, EventStatus.DRAFT},
+    EventStatus.CANCELLED: set(),
+    EventStatus.COMPLETED: set(),
 }
 
 
@@ -74,13 +75,13 @@ def transition(event: Event, new_status: str, actor: Actor, *, audit_it: bool = 
         )
     before = snapshot(event) if audit_it else None
     now = utcnow()
-    if new_status == "published":
+    if new_status == EventStatus.PUBLISHED:
         check_publishable(event.id)
         event.published_at = now
-    elif new_status == "draft":
+    elif new_status == EventStatus.DRAFT:
         if _live_bookings(event.id):
             raise Conflict("event_has_bookings", "An event with live bookings cannot be unpublished")
-    elif new_status == "completed":
+    elif new_status == EventStatus.COMPLETED:
         if event.event_date > today_ist():
             raise Conflict(
                 "invalid_status_transition",
@@ -88,11 +89,11 @@ def transition(event: Event, new_status: str, actor: Actor, *, audit_it: bool = 
                 {"from": old, "to": new_status},
             )
         event.completed_at = now
-    elif new_status == "cancelled":
+    elif new_status == EventStatus.CANCELLED:
         event.cancelled_at = now
     event.status = new_status
     db.session.flush()
-    if new_status in ("cancelled", "completed"):
+    if new_status in (EventStatus.CANCELLED, EventStatus.COMPLETED):
         # Cancelled: every live booking is cancelled and refunded, in a job after this commit.
         # Completed: the bookings become completed, certificates are made after the commit.
         signals.announce_event_ended(event.id, status=new_status, actor_id=actor.id)
@@ -149,7 +150,7 @@ def clone_event(event_id: int, event_date: date, actor: Actor, title: str | None
         event_date=event_date,
         start_time=source.start_time,
         end_time=source.end_time,
-        status="draft",
+        status=EventStatus.DRAFT,
         is_featured=source.is_featured,
         image_url=source.image_url,
         registration_opens_at=source.registration_opens_at + shift

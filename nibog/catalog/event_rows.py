@@ -11,7 +11,7 @@ from sqlalchemy.orm import selectinload
 from nibog.catalog.models import AddOn, AddOnVariant, Event, EventGame, GameSlot
 from nibog.core import locking
 from nibog.core.audit import snapshot
-from nibog.core.errors import NotFound
+from nibog.core.errors import NotFound, ValidationFailed
 from nibog.extensions import db
 
 
@@ -60,6 +60,25 @@ def event_snapshot(event: Event) -> dict:
 def writable_fields(data: dict) -> dict:
     """Drop the edit markers (``id``/``_delete``) an entry for a new row may carry."""
     return {k: v for k, v in data.items() if k not in ("id", "delete")}
+
+
+def nested_edits(entries: list[dict], existing, field: str, label: str, parent: str):
+    """The edits of a nested list (games, slots, add-ons, variants), one ``(row, entry,
+    remove)`` at a time: ``row`` None for a new one (an entry without ``id``; a new one
+    marked ``delete`` is skipped), ``entry`` without its ``id``/``delete`` markers. An ``id``
+    that is not among ``existing`` is refused: "<label> <id> is not part of <parent>"."""
+    by_id = {row.id: row for row in existing}
+    for entry in entries:
+        entry = dict(entry)
+        row_id, remove = entry.pop("id", None), entry.pop("delete", False)
+        if row_id is None:
+            if not remove:
+                yield None, entry, False
+            continue
+        row = by_id.get(row_id)
+        if row is None:
+            raise ValidationFailed({field: [f"{label} {row_id} is not part of {parent}"]})
+        yield row, entry, remove
 
 
 def add_addon(event: Event, data: dict) -> AddOn:

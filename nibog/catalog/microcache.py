@@ -13,38 +13,39 @@ Only anonymous GETs are served from it: a signed-in request may depend on who as
 
 from __future__ import annotations
 
-import threading
 import time
 
 from flask import Response, current_app, request
 
 from nibog.core import cache as core_cache
-from nibog.core import metrics
+from nibog.core.memo import AnswerMemo
 
 NAMESPACE = "catalog"
-_MAX_ENTRIES = 2048
-
 VERSION_RECHECK_SECONDS = 0.25
 
-_lock = threading.Lock()
-_entries: dict[tuple[int, str], tuple[float, bytes]] = {}
+# (catalog version, path) -> JSON body
+_answers = AnswerMemo("microcache", "application/json", max_entries=2048, counted="micro")
 # (read at, this process's bump count then, version)
 _version: tuple[float, int, int] | None = None
 
 
-def _ttl() -> float:
+def ttl() -> float:
+    """How long a finished answer is kept (0: not at all); the page cache keeps its pages
+    as long."""
     if not current_app.config.get("CATALOG_CACHE_ENABLED", True):
         return 0.0
     return float(current_app.config.get("CATALOG_MICROCACHE_SECONDS", 1))
 
 
 def _key() -> tuple[int, str] | None:
-    if request.method != "GET" or "Authorization" in request.headers or _ttl() <= 0:
+    if request.method != "GET" or "Authorization" in request.headers or ttl() <= 0:
         return None
-    return _catalog_version(), request.full_path
+    return catalog_version(), request.full_path
 
 
-def _catalog_version() -> int:
+def catalog_version() -> int:
+    """The catalog cache's version, re-read from Redis at most every
+    ``VERSION_RECHECK_SECONDS`` (at once after this process's own bump)."""
     global _version
     now = time.monotonic()
     bumps = core_cache.LOCAL_BUMPS.get(NAMESPACE, 0)
@@ -56,47 +57,17 @@ def _catalog_version() -> int:
     return version
 
 
-# The entries' clock (tests move it).
-_clock = time.monotonic
-
-
 def serve_cached():
     """``before_request``: the stored answer while it is fresh, else None (the view runs)."""
-    key = _key()
-    if key is None:
-        return None
-    request.environ["nibog.microcache_key"] = key
-    hit = _entries.get(key)
-    if hit is None or hit[0] < _clock():
-        metrics.CACHE_MISS["micro"].inc()
-        return None
-    metrics.CACHE_HIT["micro"].inc()
-    # after_request still runs for this answer: it must not store it again, or a URL asked
-    # for at least once a second would never expire (and never see a change the catalog
-    # version does not cover, such as registration closing at its time).
-    request.environ["nibog.microcache_key"] = None
-    return Response(hit[1], mimetype="application/json")
+    return _answers.serve(_key())
 
 
 def store(response: Response) -> Response:
     """``after_request``: keep a successful JSON answer for the next second."""
-    key = request.environ.get("nibog.microcache_key")
-    if key is None or response.status_code != 200 or response.mimetype != "application/json":
-        return response
-    if response.direct_passthrough:
-        return response
-    expires = _clock() + _ttl()
-    with _lock:
-        if len(_entries) >= _MAX_ENTRIES:
-            now = _clock()
-            for stale in [k for k, (exp, _) in _entries.items() if exp < now] or list(_entries):
-                _entries.pop(stale, None)
-        _entries[key] = (expires, response.get_data())
-    return response
+    return _answers.store(response, ttl())
 
 
 def clear() -> None:
     global _version
-    with _lock:
-        _entries.clear()
-        _version = None
+    _answers.clear()
+    _version = None

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import date, datetime, time
+from enum import StrEnum
 
 from sqlalchemy import (
     Boolean,
@@ -22,10 +23,18 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from nibog.core.db_types import Paise, TimestampMixin, UTCDateTime
+from nibog.core.db_types import Paise, TimestampMixin, UTCDateTime, check_in
 from nibog.extensions import db
 
-EVENT_STATUSES = ("draft", "published", "cancelled", "completed")
+
+class EventStatus(StrEnum):
+    DRAFT = "draft"
+    PUBLISHED = "published"
+    CANCELLED = "cancelled"
+    COMPLETED = "completed"
+
+
+EVENT_STATUSES = tuple(EventStatus)
 
 
 class City(TimestampMixin, db.Model):
@@ -81,9 +90,7 @@ class GameTemplate(TimestampMixin, db.Model):
 class Event(TimestampMixin, db.Model):
     __tablename__ = "events"
     __table_args__ = (
-        CheckConstraint(
-            "status IN ('draft', 'published', 'cancelled', 'completed')", name="status_valid"
-        ),
+        check_in("status", EventStatus),
         CheckConstraint("start_time < end_time", name="times_ordered"),
         # The public listing filters published events by date, city and venue.
         Index("ix_events_status_date", "status", "event_date"),

@@ -2,11 +2,18 @@
 
 from __future__ import annotations
 
+from enum import StrEnum
+
 from sqlalchemy import Boolean, CheckConstraint, Integer, String, Text, text, true
 from sqlalchemy.orm import Mapped, mapped_column
 
-from nibog.core.db_types import TimestampMixin
+from nibog.core.db_types import TimestampMixin, check_in
 from nibog.extensions import db
+
+
+class ContactStatus(StrEnum):
+    NEW = "new"
+    HANDLED = "handled"
 
 
 class Faq(TimestampMixin, db.Model):
@@ -48,7 +55,7 @@ class ContentPage(TimestampMixin, db.Model):
 
 class ContactMessage(TimestampMixin, db.Model):
     __tablename__ = "contact_messages"
-    __table_args__ = (CheckConstraint("status IN ('new', 'handled')", name="status_valid"),)
+    __table_args__ = (check_in("status", ContactStatus),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     name: Mapped[str] = mapped_column(String(120), nullable=False)

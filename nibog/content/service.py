@@ -10,7 +10,7 @@ from flask import current_app
 from sqlalchemy import delete, select
 from sqlalchemy.exc import IntegrityError
 
-from nibog.content.models import ContactMessage, ContentPage, Faq, Testimonial
+from nibog.content.models import ContactMessage, ContactStatus, ContentPage, Faq, Testimonial
 from nibog.core import cache as core_cache
 from nibog.core.audit import record, snapshot
 from nibog.core.errors import NotFound, ValidationFailed
@@ -227,7 +227,7 @@ def delete_page(slug: str, actor_id: int, ip: str | None) -> None:
 
 # -- contact messages ---------------------------------------------------------------------------
 
-CONTACT_STATUSES = ("new", "handled")
+CONTACT_STATUSES = (ContactStatus.NEW, ContactStatus.HANDLED)
 
 
 def contact_messages(status: str | None = None, q: str | None = None):
@@ -256,6 +256,6 @@ def set_contact_status(msg_id: int, status: str, actor_id: int, ip: str | None) 
     before = snapshot(msg)
     msg.status = status
     db.session.flush()
-    record("contact_message.replied" if status == "handled" else "contact_message.reopen", msg,
+    record("contact_message.replied" if status == ContactStatus.HANDLED else "contact_message.reopen", msg,
            actor_id=actor_id, before=before, client_ip=ip)
     return msg

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from datetime import datetime
+from enum import StrEnum
 
-from sqlalchemy import JSON, BigInteger, DateTime, func
+from sqlalchemy import JSON, BigInteger, CheckConstraint, DateTime, func
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 from sqlalchemy.types import TypeDecorator
@@ -51,3 +52,18 @@ def trigram_index(name: str, column: str, where: str | None = None):
     if where:
         kwargs["postgresql_where"] = text(where)
     return Index(name, column, **kwargs).ddl_if(dialect="postgresql")
+
+
+def check_in(column: str, values: type[StrEnum], *, name: str | None = None,
+             nullable: bool = False) -> CheckConstraint:
+    """The CHECK that keeps ``column`` to the values of a status enum, generated from the enum
+    so the two cannot drift: ``check_in("status", BookingStatus)`` is
+    ``CHECK (status IN ('pending_payment', 'confirmed', ...))`` named ``<column>_valid``.
+    ``nullable`` also lets NULL through. The enum rides along in ``info["enum"]`` so a test can
+    compare each constraint in the database with its enum."""
+    listed = ", ".join("'{}'".format(member.value.replace("'", "''")) for member in values)
+    sql = f"{column} IN ({listed})"
+    if nullable:
+        sql = f"{column} IS NULL OR {sql}"
+    return CheckConstraint(sql, name=name or f"{column}_valid",
+                           info={"enum": values, "column": column})

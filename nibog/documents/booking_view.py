@@ -6,15 +6,21 @@ from typing import Any
 
 from sqlalchemy import select
 
-from nibog.accounts.models import Child, User
-from nibog.booking.models import Booking, BookingAddon, BookingItem
-from nibog.catalog.models import City, Event, EventGame, GameSlot, GameTemplate, Venue
+from nibog.accounts.models import User
+from nibog.booking.models import (
+    CONFIRMED_BOOKING_STATUSES,
+    Booking,
+    BookingAddon,
+    BookingItem,
+)
+from nibog.booking.serialize import item_rows
+from nibog.catalog.models import City, Event, GameSlot, Venue
 from nibog.core.errors import NotFound
 from nibog.core.money import format_inr
 from nibog.core.timeutil import isoformat_ist
 from nibog.extensions import db
 
-TICKET_STATUSES = ("confirmed", "completed")
+TICKET_STATUSES = CONFIRMED_BOOKING_STATUSES
 
 
 def _hm(value) -> str:
@@ -29,11 +35,7 @@ def load_booking_view(booking_id: int) -> dict[str, Any]:
     venue = db.session.get(Venue, event.venue_id)
     city = db.session.get(City, event.city_id)
     rows = db.session.execute(
-        select(BookingItem, Child, GameSlot, GameTemplate)
-        .join(Child, Child.id == BookingItem.child_id)
-        .join(GameSlot, GameSlot.id == BookingItem.slot_id)
-        .join(EventGame, EventGame.id == GameSlot.event_game_id)
-        .join(GameTemplate, GameTemplate.id == EventGame.game_template_id)
+        item_rows()
         .where(BookingItem.booking_id == booking_id)
         .order_by(GameSlot.start_time, BookingItem.id)
     ).all()

@@ -3,22 +3,35 @@
 from __future__ import annotations
 
 from datetime import datetime
+from enum import StrEnum
 
-from sqlalchemy import CheckConstraint, ForeignKey, Index, Integer, String, Text, text
+from sqlalchemy import ForeignKey, Index, Integer, String, Text, text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from nibog.core.db_types import TimestampMixin, UTCDateTime
+from nibog.core.db_types import TimestampMixin, UTCDateTime, check_in
 from nibog.extensions import db
+
+
+class Channel(StrEnum):
+    EMAIL = "email"
+    SMS = "sms"
+    WHATSAPP = "whatsapp"
+
+
+class NotificationStatus(StrEnum):
+    QUEUED = "queued"
+    SENT = "sent"
+    FAILED = "failed"
+    DELIVERED = "delivered"
+    BOUNCED = "bounced"
+    SUPPRESSED = "suppressed"
 
 
 class NotificationLog(TimestampMixin, db.Model):
     __tablename__ = "notifications"
     __table_args__ = (
-        CheckConstraint("channel IN ('email', 'sms', 'whatsapp')", name="channel_valid"),
-        CheckConstraint(
-            "status IN ('queued', 'sent', 'failed', 'delivered', 'bounced', 'suppressed')",
-            name="status_valid",
-        ),
+        check_in("channel", Channel),
+        check_in("status", NotificationStatus),
         # The dashboard's notification log, newest first.
         Index("ix_notifications_created_at", "created_at"),
     )

@@ -22,7 +22,7 @@ from sqlalchemy import delete, exists, func, select, update
 
 from nibog.accounts.models import Child, User
 from nibog.accounts.service import ANONYMISED_NAME
-from nibog.booking.models import Booking, BookingItem
+from nibog.booking.models import LIVE_BOOKING_STATUSES, Booking, BookingItem
 from nibog.core.timeutil import utcnow
 from nibog.extensions import db
 from nibog.notifications.models import NotificationLog
@@ -30,7 +30,6 @@ from nibog.notifications.models import NotificationLog
 log = logging.getLogger(__name__)
 
 BATCH = 5000  # placeholders handled per run
-LIVE_STATUSES = ("pending_payment", "confirmed", "completed")
 
 
 def purge_old_notifications(days: int | None = None) -> int:
@@ -63,7 +62,7 @@ def abandoned_guest_ids(days: int) -> list[int]:
             User.email.is_(None), User.phone.is_(None), User.password_hash.is_(None),
             User.google_sub.is_(None), User.is_active_account.is_(False),
             User.deleted_at.is_(None), User.role == "parent", User.created_at < cutoff,
-            ~exists(child_bookings.where(Booking.status.in_(LIVE_STATUSES))),
+            ~exists(child_bookings.where(Booking.status.in_(LIVE_BOOKING_STATUSES))),
             ~exists(child_bookings.where(Booking.created_at >= cutoff)),
         )
         .order_by(User.id)

@@ -12,6 +12,7 @@ from nibog.accounts.models import User
 from nibog.booking.models import Booking
 from nibog.core.audit import record, snapshot
 from nibog.core.errors import AppError, Conflict, NotFound, ValidationFailed
+from nibog.core.filters import where_equal
 from nibog.core.timeutil import IST, utcnow
 from nibog.extensions import db
 from nibog.payments.models import Payment, PaymentFlag, PaymentStatusChange, Refund
@@ -45,12 +46,9 @@ def payment_rows(filters: dict):
     )
     stmt = select(Payment, Booking.booking_number, Booking.status, open_flags.label("open_flags")) \
         .join(Booking, Booking.id == Payment.booking_id)
-    if filters.get("status"):
-        stmt = stmt.where(Payment.status == filters["status"])
-    if filters.get("provider"):
-        stmt = stmt.where(Payment.provider == filters["provider"])
-    if filters.get("booking_id"):
-        stmt = stmt.where(Payment.booking_id == filters["booking_id"])
+    stmt = where_equal(stmt, filters, {
+        "status": Payment.status, "provider": Payment.provider, "booking_id": Payment.booking_id,
+    })
     if filters.get("date_from"):
         stmt = stmt.where(Payment.created_at >= _day_start(filters["date_from"]))
     if filters.get("date_to"):

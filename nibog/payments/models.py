@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from enum import StrEnum
 
 from sqlalchemy import (
     Boolean,
@@ -17,19 +18,39 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
-from nibog.core.db_types import JSONType, Paise, TimestampMixin, UTCDateTime
+from nibog.core.db_types import JSONType, Paise, TimestampMixin, UTCDateTime, check_in
 from nibog.extensions import db
 
-PAYMENT_STATUSES = ("created", "captured", "failed", "refunded", "partially_refunded")
+
+class PaymentStatus(StrEnum):
+    CREATED = "created"
+    CAPTURED = "captured"
+    FAILED = "failed"
+    REFUNDED = "refunded"
+    PARTIALLY_REFUNDED = "partially_refunded"
+
+
+class RefundStatus(StrEnum):
+    PENDING = "pending"
+    PROCESSED = "processed"
+    FAILED = "failed"
+
+
+class FlagKind(StrEnum):
+    AMOUNT_MISMATCH = "amount_mismatch"
+    LATE_PAYMENT = "late_payment"
+    DUPLICATE_CAPTURE = "duplicate_capture"
+    REFUND_FAILED = "refund_failed"
+    OTHER = "other"
+
+
+PAYMENT_STATUSES = tuple(PaymentStatus)
 
 
 class Payment(TimestampMixin, db.Model):
     __tablename__ = "payments"
     __table_args__ = (
-        CheckConstraint(
-            "status IN ('created', 'captured', 'failed', 'refunded', 'partially_refunded')",
-            name="status_valid",
-        ),
+        check_in("status", PaymentStatus),
         CheckConstraint("amount > 0", name="amount_positive"),
         CheckConstraint(
             "amount_refunded >= 0 AND amount_refunded <= amount", name="refund_within_amount"
@@ -75,7 +96,7 @@ class Refund(TimestampMixin, db.Model):
     __tablename__ = "refunds"
     __table_args__ = (
         CheckConstraint("amount > 0", name="amount_positive"),
-        CheckConstraint("status IN ('pending', 'processed', 'failed')", name="status_valid"),
+        check_in("status", RefundStatus),
         UniqueConstraint("provider_refund_id"),
     )
 
@@ -128,7 +149,7 @@ class WebhookEvent(db.Model):
     )
 
 
-FLAG_KINDS = ("amount_mismatch", "late_payment", "duplicate_capture", "refund_failed", "other")
+FLAG_KINDS = tuple(FlagKind)
 
 
 class PaymentFlag(TimestampMixin, db.Model):
@@ -137,11 +158,7 @@ class PaymentFlag(TimestampMixin, db.Model):
 
     __tablename__ = "payment_flags"
     __table_args__ = (
-        CheckConstraint(
-            "kind IN ('amount_mismatch', 'late_payment', 'duplicate_capture', 'refund_failed', "
-            "'other')",
-            name="kind_valid",
-        ),
+        check_in("kind", FlagKind),
         # The reconciliation list reads the open flags, newest first.
         Index("ix_payment_flags_open", "created_at", postgresql_where=text("resolved_at IS NULL"),
               sqlite_where=text("resolved_at IS NULL")),

@@ -21,11 +21,11 @@ from nibog.extensions import db
 from nibog.notifications.service import queue_email
 from nibog.payments.gateways import GatewayError, get_gateway
 from nibog.payments.history import booking_contact, flag, lock_booking, lock_payment, record
-from nibog.payments.models import Payment, Refund
+from nibog.payments.models import Payment, PaymentStatus, Refund, RefundStatus
 
 log = logging.getLogger(__name__)
 
-REFUNDABLE_STATUSES = ("captured", "partially_refunded")
+REFUNDABLE_STATUSES = (PaymentStatus.CAPTURED, PaymentStatus.PARTIALLY_REFUNDED)
 
 
 # The reason of a refund made because the payment came after its booking's seats were gone.
@@ -47,10 +47,20 @@ def refundable_total(booking_id: int) -> int:
     return sum(refundable_amount(p) for p in payments)
 
 
+def at_most_refundable(booking, amount: int) -> int:
+    """``amount``, but no more than the booking's online payments can still give back (staff
+    may have refunded some); cash goes back at the desk, unbounded here."""
+    if amount and booking.payment_mode == "online":
+        return min(amount, refundable_total(booking.id))
+    return amount
+
+
 def _settle_status(payment: Payment) -> str:
     if payment.amount_refunded <= 0:
-        return "captured"
-    return "refunded" if payment.amount_refunded >= payment.amount else "partially_refunded"
+        return PaymentStatus.CAPTURED
+    if payment.amount_refunded >= payment.amount:
+        return PaymentStatus.REFUNDED
+    return PaymentStatus.PARTIALLY_REFUNDED
 
 
 def create_refund(
@@ -67,7 +77,7 @@ def create_refund(
     refund = Refund(
         payment_id=payment.id,
         amount=amount,
-        status="pending",
+        status=RefundStatus.PENDING,
         reason=reason or "",
         requested_by_id=actor_id,
     )
@@ -147,7 +157,7 @@ def refund_booking_payments(
 
 def mark_refund_processed(refund: Refund, provider_refund_id: str | None, *, source: str) -> bool:
     """The gateway paid the refund out. Returns False when it was already recorded."""
-    if refund.status == "processed":
+    if refund.status == RefundStatus.PROCESSED:
         return False
     # Lock booking then payment before inserting rows that reference them: those inserts take
     # key-share locks, and taking them in another order deadlocks with a refund or capture
@@ -156,7 +166,7 @@ def mark_refund_processed(refund: Refund, provider_refund_id: str | None, *, sou
     lock_booking(payment.booking_id)
     payment = lock_payment(payment.id)
     before = refund.status
-    if before == "failed":
+    if before == RefundStatus.FAILED:
         # Marked failed (its amount given back to the payment), then paid out after all -
         # the gateway changed its mind: the money is gone, count it again.
         settled = payment.status
@@ -167,23 +177,24 @@ def mark_refund_processed(refund: Refund, provider_refund_id: str | None, *, sou
                  "payment's refunds now exceed what was captured", kind="refund_failed")
         payment.status = _settle_status(payment)
         record(payment, settled, source=source, note=f"refund #{refund.id} paid out after failing")
-    refund.status = "processed"
+    refund.status = RefundStatus.PROCESSED
     refund.provider_refund_id = provider_refund_id or refund.provider_refund_id
     refund.processed_at = utcnow()
-    record(payment, before, to_status="processed", source=source, refund=refund)
+    record(payment, before, to_status=RefundStatus.PROCESSED, source=source, refund=refund)
     _notify_refund(payment, refund)
     return True
 
 
 def mark_refund_failed(refund: Refund, note: str, *, source: str) -> bool:
     """The gateway refused for good: give the reservation back and flag it for support."""
-    if refund.status != "pending":
+    if refund.status != RefundStatus.PENDING:
         return False
     payment = db.session.get(Payment, refund.payment_id)
     lock_booking(payment.booking_id)
     payment = lock_payment(payment.id)
-    refund.status = "failed"
-    record(payment, "pending", to_status="failed", source=source, refund=refund, note=note)
+    refund.status = RefundStatus.FAILED
+    record(payment, RefundStatus.PENDING, to_status=RefundStatus.FAILED, source=source,
+           refund=refund, note=note)
     before = payment.status
     payment.amount_refunded -= refund.amount
     payment.status = _settle_status(payment)

@@ -22,8 +22,8 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from nibog.booking.access import access_code_matches
-from nibog.booking.models import Booking
-from nibog.catalog.models import Event
+from nibog.booking.models import CONFIRMED_BOOKING_STATUSES, Booking, BookingStatus
+from nibog.catalog.models import Event, EventStatus
 from nibog.core import signals
 from nibog.core.errors import AppError, NotFound
 from nibog.core.timeutil import as_utc, utcnow
@@ -31,7 +31,7 @@ from nibog.extensions import db
 from nibog.payments.gateways import GatewayError, get_gateway
 from nibog.payments.gateways.base import PaymentInfo
 from nibog.payments.history import booking_contact, flag, lock_booking, lock_payment, record
-from nibog.payments.models import Payment, Refund
+from nibog.payments.models import Payment, PaymentStatus, Refund, RefundStatus
 from nibog.payments.refunds import (  # noqa: F401 - the cross-team names live here
     LATE_PAYMENT_REASON,
     create_refund,
@@ -43,7 +43,7 @@ from nibog.payments.refunds import (  # noqa: F401 - the cross-team names live h
 
 log = logging.getLogger(__name__)
 
-PAID_STATUSES = ("captured", "refunded", "partially_refunded")
+PAID_STATUSES = (PaymentStatus.CAPTURED, PaymentStatus.REFUNDED, PaymentStatus.PARTIALLY_REFUNDED)
 
 
 def gateway_unavailable(exc: GatewayError) -> AppError:
@@ -66,7 +66,7 @@ def _payable_booking(booking_id: int, *, user, access_code: str | None):
         or not access_code_matches(booking, access_code)
     ):
         raise NotFound("Booking")
-    if booking.status != "pending_payment":
+    if booking.status != BookingStatus.PENDING_PAYMENT:
         raise AppError(
             "booking_not_payable",
             f"Booking {booking.booking_number} is {booking.status} and cannot be paid",
@@ -84,7 +84,7 @@ def _payable_booking(booking_id: int, *, user, access_code: str | None):
         raise AppError("booking_not_payable", "This booking has nothing to pay", 409)
 
     event_status = db.session.scalar(select(Event.status).where(Event.id == booking.event_id))
-    if event_status != "published":
+    if event_status != EventStatus.PUBLISHED:
         # A hold that missed the cancellation's sweep: nothing to pay for (and a payment
         # would only be refunded, confirm_booking refuses it).
         raise AppError(
@@ -98,7 +98,8 @@ def _payable_booking(booking_id: int, *, user, access_code: str | None):
 
 def _open_payment(booking_id: int) -> Payment | None:
     return db.session.scalars(
-        select(Payment).where(Payment.booking_id == booking_id, Payment.status == "created")
+        select(Payment).where(Payment.booking_id == booking_id,
+                              Payment.status == PaymentStatus.CREATED)
     ).first()
 
 
@@ -136,7 +137,7 @@ def create_payment(booking_id: int, *, user, access_code: str | None = None) -> 
         provider_order_id=order.provider_order_id,
         amount=booking.total,
         currency=booking.currency,
-        status="created",
+        status=PaymentStatus.CREATED,
         raw={"order": order.raw, "checkout": order.checkout},
     )
     try:
@@ -236,7 +237,7 @@ def apply_capture(payment_id: int, info: PaymentInfo, *, source: str) -> str:
         payment.failure_reason = "amount_mismatch"
         return "amount_mismatch"
     before = payment.status
-    payment.status = "captured"
+    payment.status = PaymentStatus.CAPTURED
     payment.provider_payment_id = info.provider_payment_id
     payment.method = (info.method or "")[:30] or None
     payment.captured_at = utcnow()
@@ -247,7 +248,7 @@ def apply_capture(payment_id: int, info: PaymentInfo, *, source: str) -> str:
 
 
 def _confirm_booking_or_refund(payment: Payment, booking, source: str) -> str:
-    if booking.status in ("confirmed", "completed"):
+    if booking.status in CONFIRMED_BOOKING_STATUSES:
         # Paid already (another order, or cash at the desk): this money goes back.
         create_refund(
             payment,
@@ -283,12 +284,12 @@ def apply_failure(payment_id: int, info: PaymentInfo, *, source: str) -> str:
     unlocked = db.session.get(Payment, payment_id)
     lock_booking(unlocked.booking_id)
     payment = lock_payment(payment_id)
-    if payment.status != "created":
+    if payment.status != PaymentStatus.CREATED:
         # A failed attempt reported after a capture (out of order) never un-captures.
         return f"ignored_{payment.status}"
-    payment.status = "failed"
+    payment.status = PaymentStatus.FAILED
     payment.failure_reason = (info.failure_reason or "payment failed")[:500]
-    record(payment, "created", source=source, note=payment.failure_reason)
+    record(payment, PaymentStatus.CREATED, source=source, note=payment.failure_reason)
     db.session.flush()
     return "failed"
 
@@ -297,7 +298,7 @@ def apply_failure(payment_id: int, info: PaymentInfo, *, source: str) -> str:
 def reconcile_payment(payment_id: int, *, source: str = "reconcile") -> str:
     """Ask the gateway what happened to an open order and apply it (the status poll)."""
     payment = db.session.get(Payment, payment_id)
-    if payment is None or payment.status != "created":
+    if payment is None or payment.status != PaymentStatus.CREATED:
         return "not_open"
     info = get_gateway(payment.provider).fetch_payment(payment.provider_order_id, None)
     # Take the locks (booking, then payment) before writing anything: an early UPDATE of the
@@ -308,7 +309,7 @@ def reconcile_payment(payment_id: int, *, source: str = "reconcile") -> str:
     payment.last_checked_at = utcnow()
     if info.status != "pending":
         return apply_outcome(payment.id, info, source=source)
-    if payment.status == "created" and booking.status != "pending_payment":
+    if payment.status == PaymentStatus.CREATED and booking.status != BookingStatus.PENDING_PAYMENT:
         # Nothing was paid and the booking moved on: close the order. Should money still
         # arrive later, the capture path confirms or refunds it.
         info.failure_reason = f"abandoned: booking {booking.status}, nothing paid"
@@ -325,7 +326,7 @@ def stuck_payment_ids(now=None, limit: int = 100) -> list[int]:
         db.session.scalars(
             select(Payment.id)
             .where(
-                Payment.status == "created",
+                Payment.status == PaymentStatus.CREATED,
                 Payment.created_at < cutoff,
                 (Payment.last_checked_at.is_(None)) | (Payment.last_checked_at < recheck),
                 # A capture of the wrong amount is flagged once and left to support: asking
@@ -338,35 +339,23 @@ def stuck_payment_ids(now=None, limit: int = 100) -> list[int]:
     )
 
 
+def _pending_refund_ids(accepted: bool, older_than: timedelta, now, limit: int) -> list[int]:
+    """Pending refunds the gateway has (or has not) ``accepted``, older than ``older_than``."""
+    cutoff = (now or utcnow()) - older_than
+    has_id = Refund.provider_refund_id.is_not(None) if accepted else Refund.provider_refund_id.is_(None)
+    return list(db.session.scalars(
+        select(Refund.id)
+        .where(Refund.status == RefundStatus.PENDING, has_id, Refund.created_at < cutoff)
+        .order_by(Refund.id)
+        .limit(limit)
+    ))
+
+
 def stale_refund_ids(now=None, limit: int = 100) -> list[int]:
     """Pending refunds the gateway never accepted (every retry failed): try them again."""
-    cutoff = (now or utcnow()) - timedelta(minutes=10)
-    return list(
-        db.session.scalars(
-            select(Refund.id)
-            .where(
-                Refund.status == "pending",
-                Refund.provider_refund_id.is_(None),
-                Refund.created_at < cutoff,
-            )
-            .order_by(Refund.id)
-            .limit(limit)
-        )
-    )
+    return _pending_refund_ids(False, timedelta(minutes=10), now, limit)
 
 
 def awaiting_refund_ids(now=None, limit: int = 100) -> list[int]:
     """Refunds the gateway accepted but has not reported paid out for a while: ask it."""
-    cutoff = (now or utcnow()) - timedelta(minutes=30)
-    return list(
-        db.session.scalars(
-            select(Refund.id)
-            .where(
-                Refund.status == "pending",
-                Refund.provider_refund_id.is_not(None),
-                Refund.created_at < cutoff,
-            )
-            .order_by(Refund.id)
-            .limit(limit)
-        )
-    )
+    return _pending_refund_ids(True, timedelta(minutes=30), now, limit)

@@ -12,63 +12,35 @@ cookie.
 
 from __future__ import annotations
 
-import threading
-import time
-
 from flask import Response, current_app, request
 
 from nibog.catalog import microcache
 from nibog.core.i18n import select_locale
+from nibog.core.memo import AnswerMemo
 
-_MAX_ENTRIES = 1024
-_lock = threading.Lock()
-_entries: dict[tuple, tuple[float, bytes]] = {}
-_clock = time.monotonic
-
-
-def _ttl() -> float:
-    if not current_app.config.get("CATALOG_CACHE_ENABLED", True):
-        return 0.0
-    return float(current_app.config.get("CATALOG_MICROCACHE_SECONDS", 1))
+_pages = AnswerMemo("pagecache", "text/html", max_entries=1024)
 
 
 def _key() -> tuple | None:
-    if request.method != "GET" or _ttl() <= 0:
+    if request.method != "GET" or microcache.ttl() <= 0:
         return None
     if current_app.config["SESSION_COOKIE_NAME"] in request.cookies:
         return None
-    return (microcache._catalog_version(), request.full_path, select_locale(),
+    return (microcache.catalog_version(), request.full_path, select_locale(),
             request.cookies.get("city", ""))
 
 
 def serve_cached():
     """``before_request``: the stored page while it is fresh, else None (the view runs)."""
-    key = _key()
-    if key is None:
-        return None
-    request.environ["nibog.pagecache_key"] = key
-    hit = _entries.get(key)
-    if hit is None or hit[0] < _clock():
-        return None
-    request.environ["nibog.pagecache_key"] = None  # served: not stored again
-    return Response(hit[1], mimetype="text/html")
+    return _pages.serve(_key())
 
 
 def store(response: Response) -> Response:
-    key = request.environ.get("nibog.pagecache_key")
-    if (key is None or response.status_code != 200 or response.mimetype != "text/html"
-            or "Set-Cookie" in response.headers or response.direct_passthrough):
+    """``after_request``: keep a page that sets no cookie (a cookie is meant for one visitor)."""
+    if "Set-Cookie" in response.headers:
         return response
-    expires = _clock() + _ttl()
-    with _lock:
-        if len(_entries) >= _MAX_ENTRIES:
-            now = _clock()
-            for stale in [k for k, (exp, _) in _entries.items() if exp < now] or list(_entries):
-                _entries.pop(stale, None)
-        _entries[key] = (expires, response.get_data())
-    return response
+    return _pages.store(response, microcache.ttl())
 
 
 def clear() -> None:
-    with _lock:
-        _entries.clear()
+    _pages.clear()

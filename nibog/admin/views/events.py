@@ -17,7 +17,7 @@ from nibog.admin import catalog_lists as lists
 from nibog.admin.views import bp
 from nibog.admin.views import event_forms as ef
 from nibog.admin.views.access import ADMIN, READ, actor, allow
-from nibog.admin.views.forms import attempt
+from nibog.admin.views.forms import attempt, deleted
 from nibog.admin.views.labels import status_label
 from nibog.admin.views.listing import arg, int_arg, list_args, page_of
 from nibog.catalog import admin_service as svc
@@ -213,14 +213,10 @@ def event_clone(event_id: int):
 @bp.post("/events/<int:event_id>/delete")
 @allow(ADMIN)
 def event_delete(event_id: int):
-    refused = attempt(event_lifecycle.delete_event, event_id, actor())[1]
-    if refused is not None:
-        if refused.status == 404:
-            raise refused
-        flash(refused.message, "error")
-        return _back(event_id)
-    flash(_("Event deleted."), "success")
-    return redirect(url_for("admin_web.events"))
+    return deleted(event_lifecycle.delete_event, event_id, actor(),
+                   done=url_for("admin_web.events"),
+                   refused_to=url_for("admin_web.event", event_id=event_id),
+                   message=_("Event deleted."))
 
 
 # -- games and slots -------------------------------------------------------------------------

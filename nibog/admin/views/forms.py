@@ -8,6 +8,7 @@ from datetime import datetime
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import Any, TypeVar
 
+from flask import flash, redirect
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import DateTimeLocalField, DecimalField, Form
@@ -109,6 +110,19 @@ def attempt(action: Callable[..., T], *args: Any, **kwargs: Any) -> tuple[T | No
     except AppError as exc:
         boundary.rollback()
         return None, exc
+
+
+def deleted(action: Callable, *args: Any, done: str, refused_to: str, message: str):
+    """A delete button's answer: ``action(*args)`` done, back to ``done`` saying ``message``;
+    refused (still in use), back to ``refused_to`` with the reason; a missing row stays a 404."""
+    refused = attempt(action, *args)[1]
+    if refused is not None:
+        if refused.status == 404:
+            raise refused
+        flash(refused.message, "error")
+        return redirect(refused_to)
+    flash(message, "success")
+    return redirect(done)
 
 
 YES_NO = (("1", _l("Yes")), ("0", _l("No")))

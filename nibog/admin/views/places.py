@@ -6,6 +6,9 @@ the public cache; these views only turn forms into their input and back.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
 from flask import flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
@@ -16,7 +19,7 @@ from wtforms.validators import URL, DataRequired, Length, NumberRange, Optional,
 from nibog.admin import catalog_lists as lists
 from nibog.admin.views import bp
 from nibog.admin.views.access import ADMIN, READ, actor, allow
-from nibog.admin.views.forms import YES_NO, Page, RupeesField, attempt, yes_no
+from nibog.admin.views.forms import YES_NO, Page, RupeesField, attempt, deleted, yes_no
 from nibog.admin.views.listing import arg, int_arg, list_args, page_of
 from nibog.catalog import admin_service as svc
 from nibog.catalog.models import City, GameTemplate, Venue
@@ -30,9 +33,71 @@ def _form_page(form, heading, back, *, status=200, **extra):
     ), status
 
 
-def _failed(form) -> int:
-    """The status of a re-rendered form: 422 once submitted (the boundary rolls back)."""
-    return 422 if request.method == "POST" else 200
+@dataclass(frozen=True)
+class Kind:
+    """One kind of reference data and the words its pages say; the views below share the
+    new / show / save / delete steps. Endpoints: ``<one>``, ``<one>_delete``, ``<many>``."""
+
+    model: type
+    what: str  # for "not found"
+    one: str
+    many: str
+    form: Callable[..., Page]  # form(obj=...) - the object's values on a GET
+    create: Callable
+    update: Callable
+    delete: Callable
+    texts: dict  # new, list, heading, added, saved, deleted, confirm (lazy, %(name)s)
+    page: dict = field(default_factory=dict)  # more for admin/form_page.html
+
+    def back(self) -> tuple[str, str]:
+        return url_for(f"admin_web.{self.many}"), str(self.texts["list"])
+
+    def get(self, obj_id: int):
+        return svc.get_or_404(self.model, obj_id, self.what)
+
+
+def _new(kind: Kind, form: Page):
+    if form.validate_on_submit():
+        obj, refused = attempt(kind.create, form.data_for_service(), actor())
+        if refused is None:
+            flash(kind.texts["added"] % {"name": obj.name}, "success")
+            return redirect(url_for(f"admin_web.{kind.many}"))
+        form.refuse(refused)
+    # 422 once submitted (the boundary rolls back).
+    status = 422 if request.method == "POST" else 200
+    return _form_page(form, str(kind.texts["new"]), kind.back(), status=status, **kind.page)
+
+
+def _show(kind: Kind, obj_id: int):
+    obj = kind.get(obj_id)
+    return _edit_page(kind, kind.form(obj=obj), obj)
+
+
+def _save(kind: Kind, obj_id: int):
+    obj = kind.get(obj_id)
+    form = kind.form(obj=None)
+    if form.validate_on_submit():
+        refused = attempt(kind.update, obj_id, form.data_for_service(), actor())[1]
+        if refused is None:
+            flash(str(kind.texts["saved"]), "success")
+            return redirect(url_for(f"admin_web.{kind.many}"))
+        form.refuse(refused)
+        obj = kind.get(obj_id)
+    return _edit_page(kind, form, obj, status=422)
+
+
+def _edit_page(kind: Kind, form: Page, obj, status=200):
+    return _form_page(
+        form, kind.texts["heading"] % {"name": obj.name}, kind.back(), status=status,
+        delete_url=url_for(f"admin_web.{kind.one}_delete", **{f"{kind.one}_id": obj.id}),
+        delete_confirm=kind.texts["confirm"] % {"name": obj.name}, **kind.page,
+    )
+
+
+def _delete(kind: Kind, obj_id: int):
+    return deleted(kind.delete, obj_id, actor(), done=url_for(f"admin_web.{kind.many}"),
+                   refused_to=url_for(f"admin_web.{kind.one}", **{f"{kind.one}_id": obj_id}),
+                   message=str(kind.texts["deleted"]))
 
 
 # -- cities ----------------------------------------------------------------------------------
@@ -56,61 +121,37 @@ def cities():
     return render_template("admin/cities.html", page=page, yes_no=YES_NO)
 
 
+CITY = Kind(
+    City, "City", "city", "cities", CityForm, svc.create_city, svc.update_city, svc.delete_city,
+    {"new": _l("New city"), "list": _l("Cities"), "heading": _l("City: %(name)s"),
+     "added": _l("City %(name)s added."), "saved": _l("City saved."),
+     "deleted": _l("City deleted."),
+     "confirm": _l("Delete the city %(name)s? This cannot be undone.")},
+)
+
+
 @bp.route("/cities/new", methods=["GET", "POST"])
 @allow(ADMIN)
 def city_new():
-    form = CityForm()
-    if form.validate_on_submit():
-        city, refused = attempt(svc.create_city, form.data_for_service(), actor())
-        if refused is None:
-            flash(_("City %(name)s added.", name=city.name), "success")
-            return redirect(url_for("admin_web.cities"))
-        form.refuse(refused)
-    return _form_page(form, _("New city"), (url_for("admin_web.cities"), _("Cities")),
-                      status=_failed(form))
+    return _new(CITY, CityForm())
 
 
 @bp.get("/cities/<int:city_id>")
 @allow(READ)
 def city(city_id: int):
-    obj = svc.get_or_404(City, city_id, "City")
-    return _city_page(CityForm(obj=obj), obj)
+    return _show(CITY, city_id)
 
 
 @bp.post("/cities/<int:city_id>")
 @allow(ADMIN)
 def city_save(city_id: int):
-    obj = svc.get_or_404(City, city_id, "City")
-    form = CityForm()
-    if form.validate_on_submit():
-        refused = attempt(svc.update_city, city_id, form.data_for_service(), actor())[1]
-        if refused is None:
-            flash(_("City saved."), "success")
-            return redirect(url_for("admin_web.cities"))
-        form.refuse(refused)
-        obj = svc.get_or_404(City, city_id, "City")
-    return _city_page(form, obj, status=422)
-
-
-def _city_page(form, obj, status=200):
-    return _form_page(
-        form, _("City: %(name)s", name=obj.name), (url_for("admin_web.cities"), _("Cities")),
-        status=status, delete_url=url_for("admin_web.city_delete", city_id=obj.id),
-        delete_confirm=_("Delete the city %(name)s? This cannot be undone.", name=obj.name),
-    )
+    return _save(CITY, city_id)
 
 
 @bp.post("/cities/<int:city_id>/delete")
 @allow(ADMIN)
 def city_delete(city_id: int):
-    refused = attempt(svc.delete_city, city_id, actor())[1]
-    if refused is not None:
-        if refused.status == 404:
-            raise refused
-        flash(refused.message, "error")
-        return redirect(url_for("admin_web.city", city_id=city_id))
-    flash(_("City deleted."), "success")
-    return redirect(url_for("admin_web.cities"))
+    return _delete(CITY, city_id)
 
 
 # -- venues ----------------------------------------------------------------------------------
@@ -151,62 +192,39 @@ def venues():
     return render_template("admin/venues.html", page=page, cities=_city_options(), yes_no=YES_NO)
 
 
+VENUE = Kind(
+    Venue, "Venue", "venue", "venues", VenueForm, svc.create_venue, svc.update_venue,
+    svc.delete_venue,
+    {"new": _l("New venue"), "list": _l("Venues"), "heading": _l("Venue: %(name)s"),
+     "added": _l("Venue %(name)s added."), "saved": _l("Venue saved."),
+     "deleted": _l("Venue deleted."),
+     "confirm": _l("Delete the venue %(name)s? This cannot be undone.")},
+    {"wide": ["name"]},
+)
+
+
 @bp.route("/venues/new", methods=["GET", "POST"])
 @allow(ADMIN)
 def venue_new():
-    form = VenueForm(city_id=int_arg("city_id") or 0)
-    if form.validate_on_submit():
-        venue, refused = attempt(svc.create_venue, form.data_for_service(), actor())
-        if refused is None:
-            flash(_("Venue %(name)s added.", name=venue.name), "success")
-            return redirect(url_for("admin_web.venues"))
-        form.refuse(refused)
-    return _form_page(form, _("New venue"), (url_for("admin_web.venues"), _("Venues")),
-                      status=_failed(form), wide=["name"])
+    return _new(VENUE, VenueForm(city_id=int_arg("city_id") or 0))
 
 
 @bp.get("/venues/<int:venue_id>")
 @allow(READ)
 def venue(venue_id: int):
-    obj = svc.get_or_404(Venue, venue_id, "Venue")
-    return _venue_page(VenueForm(obj=obj), obj)
+    return _show(VENUE, venue_id)
 
 
 @bp.post("/venues/<int:venue_id>")
 @allow(ADMIN)
 def venue_save(venue_id: int):
-    obj = svc.get_or_404(Venue, venue_id, "Venue")
-    form = VenueForm()
-    if form.validate_on_submit():
-        refused = attempt(svc.update_venue, venue_id, form.data_for_service(), actor())[1]
-        if refused is None:
-            flash(_("Venue saved."), "success")
-            return redirect(url_for("admin_web.venues"))
-        form.refuse(refused)
-        obj = svc.get_or_404(Venue, venue_id, "Venue")
-    return _venue_page(form, obj, status=422)
-
-
-def _venue_page(form, obj, status=200):
-    return _form_page(
-        form, _("Venue: %(name)s", name=obj.name), (url_for("admin_web.venues"), _("Venues")),
-        status=status, wide=["name"],
-        delete_url=url_for("admin_web.venue_delete", venue_id=obj.id),
-        delete_confirm=_("Delete the venue %(name)s? This cannot be undone.", name=obj.name),
-    )
+    return _save(VENUE, venue_id)
 
 
 @bp.post("/venues/<int:venue_id>/delete")
 @allow(ADMIN)
 def venue_delete(venue_id: int):
-    refused = attempt(svc.delete_venue, venue_id, actor())[1]
-    if refused is not None:
-        if refused.status == 404:
-            raise refused
-        flash(refused.message, "error")
-        return redirect(url_for("admin_web.venue", venue_id=venue_id))
-    flash(_("Venue deleted."), "success")
-    return redirect(url_for("admin_web.venues"))
+    return _delete(VENUE, venue_id)
 
 
 # -- game templates --------------------------------------------------------------------------
@@ -261,58 +279,35 @@ def games():
     return render_template("admin/games.html", page=page, categories=categories, yes_no=YES_NO)
 
 
+GAME = Kind(
+    GameTemplate, "Game", "game", "games", _game_form, svc.create_template, svc.update_template,
+    svc.delete_template,
+    {"new": _l("New game"), "list": _l("Games"), "heading": _l("Game: %(name)s"),
+     "added": _l("Game %(name)s added."), "saved": _l("Game saved."),
+     "deleted": _l("Game deleted."),
+     "confirm": _l("Delete the game %(name)s? This cannot be undone.")},
+)
+
+
 @bp.route("/games/new", methods=["GET", "POST"])
 @allow(ADMIN)
 def game_new():
-    form = _game_form()
-    if form.validate_on_submit():
-        game, refused = attempt(svc.create_template, form.data_for_service(), actor())
-        if refused is None:
-            flash(_("Game %(name)s added.", name=game.name), "success")
-            return redirect(url_for("admin_web.games"))
-        form.refuse(refused)
-    return _form_page(form, _("New game"), (url_for("admin_web.games"), _("Games")),
-                      status=_failed(form))
+    return _new(GAME, _game_form())
 
 
 @bp.get("/games/<int:game_id>")
 @allow(READ)
 def game(game_id: int):
-    obj = svc.get_or_404(GameTemplate, game_id, "Game")
-    return _game_page(_game_form(obj), obj)
+    return _show(GAME, game_id)
 
 
 @bp.post("/games/<int:game_id>")
 @allow(ADMIN)
 def game_save(game_id: int):
-    obj = svc.get_or_404(GameTemplate, game_id, "Game")
-    form = _game_form()
-    if form.validate_on_submit():
-        refused = attempt(svc.update_template, game_id, form.data_for_service(), actor())[1]
-        if refused is None:
-            flash(_("Game saved."), "success")
-            return redirect(url_for("admin_web.games"))
-        form.refuse(refused)
-        obj = svc.get_or_404(GameTemplate, game_id, "Game")
-    return _game_page(form, obj, status=422)
-
-
-def _game_page(form, obj, status=200):
-    return _form_page(
-        form, _("Game: %(name)s", name=obj.name), (url_for("admin_web.games"), _("Games")),
-        status=status, delete_url=url_for("admin_web.game_delete", game_id=obj.id),
-        delete_confirm=_("Delete the game %(name)s? This cannot be undone.", name=obj.name),
-    )
+    return _save(GAME, game_id)
 
 
 @bp.post("/games/<int:game_id>/delete")
 @allow(ADMIN)
 def game_delete(game_id: int):
-    refused = attempt(svc.delete_template, game_id, actor())[1]
-    if refused is not None:
-        if refused.status == 404:
-            raise refused
-        flash(refused.message, "error")
-        return redirect(url_for("admin_web.game", game_id=game_id))
-    flash(_("Game deleted."), "success")
-    return redirect(url_for("admin_web.games"))
+    return _delete(GAME, game_id)

@@ -24,7 +24,15 @@ from wtforms.validators import DataRequired, Length, NumberRange, Optional, Rege
 from nibog.admin import catalog_lists as lists
 from nibog.admin.views import bp
 from nibog.admin.views.access import ADMIN, READ, actor, allow
-from nibog.admin.views.forms import YES_NO, ISTDateTimeField, Page, RupeesField, attempt, yes_no
+from nibog.admin.views.forms import (
+    YES_NO,
+    ISTDateTimeField,
+    Page,
+    RupeesField,
+    attempt,
+    deleted,
+    yes_no,
+)
 from nibog.admin.views.listing import arg, list_args, page_of
 from nibog.booking.models import PromoCode
 from nibog.catalog import promo_admin
@@ -168,11 +176,7 @@ def promo_code_save(promo_id: int):
 @bp.post("/promo-codes/<int:promo_id>/delete")
 @allow(ADMIN)
 def promo_code_delete(promo_id: int):
-    refused = attempt(promo_admin.delete_promo, promo_id, actor())[1]
-    if refused is not None:
-        if refused.status == 404:
-            raise refused
-        flash(refused.message, "error")
-        return redirect(url_for("admin_web.promo_code", promo_id=promo_id))
-    flash(_("Promo code deleted."), "success")
-    return redirect(url_for("admin_web.promo_codes"))
+    return deleted(promo_admin.delete_promo, promo_id, actor(),
+                   done=url_for("admin_web.promo_codes"),
+                   refused_to=url_for("admin_web.promo_code", promo_id=promo_id),
+                   message=_("Promo code deleted."))

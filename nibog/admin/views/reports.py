@@ -15,7 +15,7 @@ from wtforms import DateField, IntegerField, SelectField
 from wtforms.validators import InputRequired, Optional
 
 from nibog.admin import reports
-from nibog.admin.models import ReportExport
+from nibog.admin.models import ExportStatus, ReportExport
 from nibog.admin.views import bp
 from nibog.admin.views.access import OPERATE, READ, actor, allow
 from nibog.admin.views.formkit import apply_error, choices
@@ -122,7 +122,7 @@ def _state(report: ReportExport) -> dict:
         "progress": report.progress,
         "error": report.error,
         "download_url": (url_for("admin_web.report_download", report_id=report.id)
-                         if report.status == "done" else None),
+                         if report.status == ExportStatus.DONE else None),
     }
 
 

@@ -27,7 +27,14 @@ from sqlalchemy.exc import IntegrityError
 
 from nibog.accounts.models import Child
 from nibog.booking.eligibility import check_eligible, ensure_registration_open
-from nibog.booking.models import Booking, BookingItem, WaitingListEntry
+from nibog.booking.models import (
+    CONFIRMED_BOOKING_STATUSES,
+    Booking,
+    BookingItem,
+    BookingStatus,
+    WaitingListEntry,
+    WaitlistStatus,
+)
 from nibog.booking.service import cancel_booking
 from nibog.booking.waitlist_queue import queued_for
 from nibog.catalog.models import Event, EventGame, GameSlot
@@ -38,7 +45,7 @@ from nibog.extensions import db
 
 log = logging.getLogger(__name__)
 
-ACTIVE = ("waiting", "offered")
+ACTIVE = (WaitlistStatus.WAITING, WaitlistStatus.OFFERED)
 # Refusals from the booking engine that concern everyone in the queue: the round stops and the
 # queue keeps its order. Any other refusal (already_booked, child_not_eligible, a deleted
 # child...) concerns this entry only: it is passed over, so one bad entry never stalls the list.
@@ -99,7 +106,9 @@ def join(user_id: int, slot_id: int, child_id: int) -> WaitingListEntry:
             "This slot still has seats; book it directly",
             {"slot_id": slot.id, "seats_left": slot.capacity - slot.booked_count},
         )
-    entry = WaitingListEntry(slot_id=slot_id, child_id=child_id, user_id=user_id, status="waiting")
+    entry = WaitingListEntry(
+        slot_id=slot_id, child_id=child_id, user_id=user_id, status=WaitlistStatus.WAITING
+    )
     try:
         with db.session.begin_nested():
             db.session.add(entry)
@@ -124,7 +133,7 @@ def leave(user_id: int, entry_id: int, *, actor_id: int | None = None) -> Waitin
     )
     if entry is None or entry.user_id != user_id:
         raise NotFound("Waiting list entry")
-    if entry.status == "cancelled":
+    if entry.status == WaitlistStatus.CANCELLED:
         return entry
     if entry.status not in ACTIVE:
         raise Conflict(
@@ -132,13 +141,13 @@ def leave(user_id: int, entry_id: int, *, actor_id: int | None = None) -> Waitin
             f"This entry is already {entry.status}",
             {"status": entry.status},
         )
-    if entry.status == "offered" and entry.offered_booking_id is not None:
+    if entry.status == WaitlistStatus.OFFERED and entry.offered_booking_id is not None:
         held = db.session.get(Booking, entry.offered_booking_id)
-        if held is not None and held.status == "pending_payment":
+        if held is not None and held.status == BookingStatus.PENDING_PAYMENT:
             # Giving up the offer gives up its seat: the next entry gets it.
 
             cancel_booking(held.id, actor_id=actor_id or user_id, reason="left the waiting list")
-    entry.status = "cancelled"
+    entry.status = WaitlistStatus.CANCELLED
     db.session.flush()
     return entry
 
@@ -148,7 +157,7 @@ def positions(entries: list[WaitingListEntry]) -> dict[int, int]:
 
     One query for any number of entries (a parent's list spans several slots).
     """
-    waiting = {e.id: e.slot_id for e in entries if e.status == "waiting"}
+    waiting = {e.id: e.slot_id for e in entries if e.status == WaitlistStatus.WAITING}
     if not waiting:
         return {}
     entry = WaitingListEntry
@@ -159,7 +168,7 @@ def positions(entries: list[WaitingListEntry]) -> dict[int, int]:
             .over(partition_by=entry.slot_id, order_by=(entry.created_at, entry.id))
             .label("position"),
         )
-        .where(entry.slot_id.in_(set(waiting.values())), entry.status == "waiting")
+        .where(entry.slot_id.in_(set(waiting.values())), entry.status == WaitlistStatus.WAITING)
         .subquery()
     )
     rows = db.session.execute(
@@ -170,7 +179,7 @@ def positions(entries: list[WaitingListEntry]) -> dict[int, int]:
 
 def skip_reasons(entries: list[WaitingListEntry]) -> dict[int, str]:
     """Why the offer round passed over cancelled entries (kept in the audit log)."""
-    ids = [str(e.id) for e in entries if e.status == "cancelled"]
+    ids = [str(e.id) for e in entries if e.status == WaitlistStatus.CANCELLED]
     if not ids:
         return {}
     rows = db.session.execute(
@@ -212,16 +221,17 @@ def reconcile(entry_ids_stmt) -> set[int]:
     rows = db.session.execute(
         select(WaitingListEntry, Booking.status)
         .join(Booking, Booking.id == WaitingListEntry.offered_booking_id)
-        .where(WaitingListEntry.id.in_(entry_ids_stmt), WaitingListEntry.status == "offered")
+        .where(WaitingListEntry.id.in_(entry_ids_stmt),
+               WaitingListEntry.status == WaitlistStatus.OFFERED)
         .with_for_update(of=WaitingListEntry, skip_locked=True)
         .execution_options(populate_existing=True)
     ).all()
     freed: set[int] = set()
     for entry, status in rows:
-        if status in ("confirmed", "completed"):
-            entry.status = "booked"
-        elif status in ("expired", "cancelled"):
-            entry.status = "expired"
+        if status in CONFIRMED_BOOKING_STATUSES:
+            entry.status = WaitlistStatus.BOOKED
+        elif status in (BookingStatus.EXPIRED, BookingStatus.CANCELLED):
+            entry.status = WaitlistStatus.EXPIRED
             freed.add(entry.slot_id)
     if rows:
         db.session.flush()

@@ -14,10 +14,15 @@ from flask import current_app
 from sqlalchemy import func, or_, select, update
 
 from nibog.accounts.models import Child, User
-from nibog.booking.models import Booking, WaitingListEntry
+from nibog.booking.models import (
+    CONFIRMED_BOOKING_STATUSES,
+    Booking,
+    WaitingListEntry,
+    WaitlistStatus,
+)
 from nibog.booking.service import create_booking, expire_holds
 from nibog.booking.waitlist.entries import STOP_CODES, queued_for, reconcile
-from nibog.catalog.models import Event, EventGame, GameSlot
+from nibog.catalog.models import Event, EventGame, EventStatus, GameSlot
 from nibog.core.audit import record
 from nibog.core.errors import AppError
 from nibog.core.timeutil import as_utc, isoformat_ist, today_ist, utcnow
@@ -51,7 +56,8 @@ def offer_seats(slot_id: int) -> int:
     while slot.booked_count < slot.capacity:
         entry = db.session.scalar(
             select(WaitingListEntry)
-            .where(WaitingListEntry.slot_id == slot_id, WaitingListEntry.status == "waiting")
+            .where(WaitingListEntry.slot_id == slot_id,
+                   WaitingListEntry.status == WaitlistStatus.WAITING)
             .order_by(WaitingListEntry.created_at, WaitingListEntry.id)
             .limit(1)
             .with_for_update(skip_locked=True)
@@ -83,7 +89,7 @@ def offer_seats(slot_id: int) -> int:
 
 
 def _skip(entry: WaitingListEntry, exc: AppError) -> None:
-    entry.status = "cancelled"
+    entry.status = WaitlistStatus.CANCELLED
     # No reason column on the entry: the audit log keeps why it was passed over.
     record(
         "waitlist.skipped",
@@ -98,11 +104,11 @@ def mark_offered(entry: WaitingListEntry, booking: Booking) -> None:
     now = utcnow()
     entry.offered_booking_id = booking.id
     entry.offered_at = now
-    if booking.status in ("confirmed", "completed"):
+    if booking.status in CONFIRMED_BOOKING_STATUSES:
         # A free game confirms at once: nothing left to claim.
-        entry.status = "booked"
+        entry.status = WaitlistStatus.BOOKED
     else:
-        entry.status = "offered"
+        entry.status = WaitlistStatus.OFFERED
         # A parent needs longer than a checkout hold to notice the offer, so the hold is
         # stretched to the offer window; the hold expiry job then passes it on when unpaid.
         window = now + timedelta(seconds=current_app.config["WAITLIST_OFFER_SECONDS"])
@@ -128,18 +134,13 @@ def _notify(entry: WaitingListEntry, booking: Booking) -> None:
     )
     user = db.session.get(User, entry.user_id)
     child = db.session.get(Child, entry.child_id)
-    context = {
-        "booking_id": booking.id,
-        "booking_number": booking.booking_number,
-        "status": booking.status,
-        "total": booking.total,
-        "child_name": child.full_name if child else "",
-        "slot_id": entry.slot_id,
-        "event_id": booking.event_id,
+    context = booking.message_context(
+        child_name=child.full_name if child else "",
+        slot_id=entry.slot_id,
         # ISO: the message shows it in the parent's language (notifications.templates).
-        "offer_expires_at": isoformat_ist(entry.offer_expires_at),
-        "entry_id": entry.id,
-    }
+        offer_expires_at=isoformat_ist(entry.offer_expires_at),
+        entry_id=entry.id,
+    )
     if user is None:
         return
     if user.email:
@@ -157,12 +158,14 @@ def expire_offers() -> set[int]:
     overdue = db.session.scalar(
         select(func.count())
         .select_from(WaitingListEntry)
-        .where(WaitingListEntry.status == "offered", WaitingListEntry.offer_expires_at <= utcnow())
+        .where(WaitingListEntry.status == WaitlistStatus.OFFERED,
+               WaitingListEntry.offer_expires_at <= utcnow())
     )
     if overdue:
         expire_holds()
     close_stale_entries()
-    return reconcile(select(WaitingListEntry.id).where(WaitingListEntry.status == "offered"))
+    offered = WaitingListEntry.status == WaitlistStatus.OFFERED
+    return reconcile(select(WaitingListEntry.id).where(offered))
 
 
 def stranded_slots() -> set[int]:
@@ -175,7 +178,7 @@ def stranded_slots() -> set[int]:
         .where(
             GameSlot.is_open.is_(True),
             GameSlot.booked_count < GameSlot.capacity,
-            Event.status == "published",
+            Event.status == EventStatus.PUBLISHED,
             queued_for(GameSlot.id),
         )
     )
@@ -191,7 +194,7 @@ def close_stale_entries() -> int:
         .join(Event, Event.id == EventGame.event_id)
         .where(
             or_(
-                Event.status.in_(("cancelled", "completed")),
+                Event.status.in_((EventStatus.CANCELLED, EventStatus.COMPLETED)),
                 Event.event_date < today_ist(),
                 Event.registration_closes_at < now,
             )
@@ -199,8 +202,9 @@ def close_stale_entries() -> int:
     )
     result = db.session.execute(
         update(WaitingListEntry)
-        .where(WaitingListEntry.status == "waiting", WaitingListEntry.slot_id.in_(stale_slots))
-        .values(status="expired")
+        .where(WaitingListEntry.status == WaitlistStatus.WAITING,
+               WaitingListEntry.slot_id.in_(stale_slots))
+        .values(status=WaitlistStatus.EXPIRED)
         .execution_options(synchronize_session=False)
     )
     return result.rowcount or 0

@@ -13,6 +13,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+import requests
+
 from nibog.core.secrets_compare import constant_time_equal  # noqa: F401 - gateways use it
 
 
@@ -150,3 +152,32 @@ class Gateway(ABC):
             PaymentMethod("wallet", "Wallet"),
         ]
 
+
+
+class RedirectGateway(Gateway):
+    """A gateway that redirects to its pay page and sends nothing signed back through the
+    browser (PhonePe): the server asks the status API instead."""
+
+    client_signature = False
+
+    def verify_payment_signature(self, provider_order_id, provider_payment_id, signature) -> bool:
+        return False  # no client-side signature exists; see client_signature
+
+    def public_url(self, path: str) -> str:
+        """Our own address of ``path``, for the pages and callbacks the gateway calls back."""
+        return self.config.get("PUBLIC_BASE_URL", "").rstrip("/") + path
+
+
+def call_json(provider: str, method: str, url: str, *, unreachable: type[GatewayError] = GatewayError,
+              **kwargs) -> tuple[requests.Response, dict]:
+    """One HTTP call to a provider and its JSON answer (``{"body": <text>}`` when it is not
+    JSON; the caller decides what the status means). No answer raises ``unreachable``."""
+    try:
+        resp = requests.request(method, url, **kwargs)
+    except requests.RequestException as exc:
+        raise unreachable(f"{provider} unreachable: {exc.__class__.__name__}") from exc
+    try:
+        data = resp.json()
+    except ValueError:
+        data = {"body": resp.text[:500]}
+    return resp, data

@@ -16,17 +16,16 @@ import secrets
 from collections.abc import Mapping
 from typing import Any
 
-import requests
-
 from nibog.payments.gateways.base import (
-    Gateway,
     GatewayError,
     GatewayEvent,
     InvalidSignature,
     MalformedEvent,
     OrderResult,
     PaymentInfo,
+    RedirectGateway,
     RefundResult,
+    call_json,
     constant_time_equal,
 )
 
@@ -88,9 +87,8 @@ def payment_info_from_response(body: Mapping[str, Any]) -> PaymentInfo:
     )
 
 
-class PhonePeGateway(Gateway):
+class PhonePeGateway(RedirectGateway):
     name = "phonepe"
-    client_signature = False
 
     @property
     def merchant_id(self) -> str:
@@ -108,24 +106,11 @@ class PhonePeGateway(Gateway):
     def host(self) -> str:
         return HOSTS.get(self.config.get("PHONEPE_ENV", "uat"), HOSTS["uat"])
 
-    def _public(self, path: str) -> str:
-        return self.config.get("PUBLIC_BASE_URL", "").rstrip("/") + path
-
     def _call(self, method: str, path: str, *, headers: dict, body: dict | None = None) -> dict:
-        try:
-            resp = requests.request(
-                method,
-                self.host + path,
-                json=body,
-                timeout=TIMEOUT_SECONDS,
-                headers={"Content-Type": "application/json", **headers},
-            )
-        except requests.RequestException as exc:
-            raise GatewayError(f"phonepe unreachable: {exc.__class__.__name__}") from exc
-        try:
-            data = resp.json()
-        except ValueError:
-            data = {"body": resp.text[:500]}
+        resp, data = call_json(
+            "phonepe", method, self.host + path, json=body, timeout=TIMEOUT_SECONDS,
+            headers={"Content-Type": "application/json", **headers},
+        )
         if (
             resp.status_code >= 500
             or resp.status_code == 429
@@ -157,9 +142,9 @@ class PhonePeGateway(Gateway):
             "merchantTransactionId": merchant_txn,
             "merchantUserId": customer.get("merchant_user_id") or "GUEST",
             "amount": amount,
-            "redirectUrl": self._public(f"/payments/phonepe/return/{merchant_txn}"),
+            "redirectUrl": self.public_url(f"/payments/phonepe/return/{merchant_txn}"),
             "redirectMode": "POST",
-            "callbackUrl": self._public("/webhooks/payment/phonepe"),
+            "callbackUrl": self.public_url("/webhooks/payment/phonepe"),
             "paymentInstrument": {"type": "PAY_PAGE"},
         }
         if customer.get("phone"):
@@ -179,9 +164,6 @@ class PhonePeGateway(Gateway):
             "merchant_transaction_id": merchant_txn,
         }
         return OrderResult(merchant_txn, checkout, data)
-
-    def verify_payment_signature(self, provider_order_id, provider_payment_id, signature) -> bool:
-        return False  # no client-side signature exists; see client_signature
 
     def parse_webhook(self, raw_body: bytes, headers: Mapping[str, str]) -> GatewayEvent:
         try:
@@ -282,7 +264,7 @@ class PhonePeGateway(Gateway):
             "originalTransactionId": provider_order_id,
             "merchantTransactionId": reference,
             "amount": amount,
-            "callbackUrl": self._public("/webhooks/payment/phonepe"),
+            "callbackUrl": self.public_url("/webhooks/payment/phonepe"),
         }
 
     def refund_status(self, *, provider_payment_id, provider_refund_id, reference) -> RefundResult:

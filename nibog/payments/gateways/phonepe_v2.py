@@ -31,14 +31,15 @@ import requests
 from nibog.core.timeutil import as_utc, utcnow
 from nibog.extensions import get_redis
 from nibog.payments.gateways.base import (
-    Gateway,
     GatewayError,
     GatewayEvent,
     InvalidSignature,
     MalformedEvent,
     OrderResult,
     PaymentInfo,
+    RedirectGateway,
     RefundResult,
+    call_json,
     constant_time_equal,
 )
 from nibog.payments.gateways.phonepe_auth import AccessToken, TokenCache
@@ -152,9 +153,8 @@ def refund_result(body: Mapping[str, Any]) -> RefundResult:
     )
 
 
-class PhonePeV2Gateway(Gateway):
+class PhonePeV2Gateway(RedirectGateway):
     name = "phonepe"
-    client_signature = False
 
     def __init__(self, config: Mapping[str, Any], redis=None):
         super().__init__(config)
@@ -203,25 +203,16 @@ class PhonePeV2Gateway(Gateway):
         """One authorised call. Raises ``Ambiguous``, ``NotFound`` or ``GatewayError``."""
         for attempt in (1, 2):
             token = self.tokens.get(self._fetch_token)
-            try:
-                resp = requests.request(
-                    method,
-                    self.host + path,
-                    json=body,
-                    timeout=TIMEOUT_SECONDS,
-                    headers={"Content-Type": "application/json", "Authorization": token.header},
-                )
-            except requests.RequestException as exc:
-                raise Ambiguous(f"phonepe unreachable: {exc.__class__.__name__}") from exc
+            resp, data = call_json(
+                "phonepe", method, self.host + path, unreachable=Ambiguous, json=body,
+                timeout=TIMEOUT_SECONDS,
+                headers={"Content-Type": "application/json", "Authorization": token.header},
+            )
             if resp.status_code == 401 and attempt == 1:
                 # Revoked or rotated early: fetch a new token once, then give up.
                 self.tokens.forget(token)
                 continue
             break
-        try:
-            data = resp.json()
-        except ValueError:
-            data = {"body": resp.text[:500]}
         if not isinstance(data, dict):
             data = {"body": data}
         if resp.status_code < 400 and data.get("state"):
@@ -237,9 +228,6 @@ class PhonePeV2Gateway(Gateway):
                 f"phonepe refused: {code or resp.status_code}", transient=False, raw=data
             )
         return data
-
-    def _public(self, path: str) -> str:
-        return self.config.get("PUBLIC_BASE_URL", "").rstrip("/") + path
 
     # -- interface ---------------------------------------------------------------------------
     def create_order(
@@ -258,7 +246,7 @@ class PhonePeV2Gateway(Gateway):
             "paymentFlow": {
                 "type": "PG_CHECKOUT",
                 "message": f"NIBOG booking {reference}",
-                "merchantUrls": {"redirectUrl": self._public(f"/payments/phonepe/return/{order_id}")},
+                "merchantUrls": {"redirectUrl": self.public_url(f"/payments/phonepe/return/{order_id}")},
             },
         }
         if customer.get("phone"):
@@ -279,9 +267,6 @@ class PhonePeV2Gateway(Gateway):
             "merchant_transaction_id": order_id,
         }
         return OrderResult(order_id, checkout, data)
-
-    def verify_payment_signature(self, provider_order_id, provider_payment_id, signature) -> bool:
-        return False  # no client-side signature exists; see client_signature
 
     def fetch_payment(self, provider_order_id, provider_payment_id) -> PaymentInfo:
         try:

@@ -13,8 +13,6 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
-import requests
-
 from nibog.payments.gateways.base import (
     Gateway,
     GatewayError,
@@ -24,6 +22,7 @@ from nibog.payments.gateways.base import (
     OrderResult,
     PaymentInfo,
     RefundResult,
+    call_json,
     constant_time_equal,
 )
 
@@ -82,20 +81,8 @@ class RazorpayGateway(Gateway):
 
     # -- HTTP ------------------------------------------------------------------------------
     def _call(self, method: str, path: str, body: dict | None = None) -> dict:
-        try:
-            resp = requests.request(
-                method,
-                f"{API_BASE}{path}",
-                json=body,
-                auth=(self.key_id, self.key_secret),
-                timeout=TIMEOUT_SECONDS,
-            )
-        except requests.RequestException as exc:
-            raise GatewayError(f"razorpay unreachable: {exc.__class__.__name__}") from exc
-        try:
-            data = resp.json()
-        except ValueError:
-            data = {"body": resp.text[:500]}
+        resp, data = call_json("razorpay", method, f"{API_BASE}{path}", json=body,
+                               auth=(self.key_id, self.key_secret), timeout=TIMEOUT_SECONDS)
         if resp.status_code >= 500 or resp.status_code == 429:
             raise GatewayError(f"razorpay {resp.status_code}", raw=data)
         if resp.status_code >= 400:
