@@ -130,7 +130,8 @@ class Config:
     # seats this long (a parent needs longer than a checkout hold to find the message).
     PAYMENT_LINK_HOLD_SECONDS = _int("PAYMENT_LINK_HOLD_SECONDS", 3600)
     # The dashboard's all-time charts (revenue by city and event, games, ages) are sums over
-    # every booking: computed at most this often (nibog.admin.stats.all_time_figures).
+    # every booking: the worker keeps a snapshot of them; a page view older than this computes
+    # them itself (nibog.admin.all_time). 0 = computed on every view.
     ADMIN_STATS_CACHE_SECONDS = _int("ADMIN_STATS_CACHE_SECONDS", 60)
     STUCK_PAYMENT_MINUTES = _int("STUCK_PAYMENT_MINUTES", 20)
     DISPLAY_TIMEZONE = "Asia/Kolkata"

@@ -1,7 +1,7 @@
 """Imports every feature's models so metadata (and Alembic) sees the whole schema."""
 
 from nibog.accounts.models import Child, User, UserFavorite  # noqa: F401
-from nibog.admin.models import ReportExport  # noqa: F401
+from nibog.admin.models import ReportExport, StatsSnapshot  # noqa: F401
 from nibog.booking.models import (  # noqa: F401
     Booking,
     BookingAddon,

@@ -36,3 +36,15 @@ class ReportExport(TimestampMixin, db.Model):
     error: Mapped[str | None] = mapped_column(Text)
     requested_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
+class StatsSnapshot(db.Model):
+    """Dashboard figures too costly for a page view (sums over every booking), recomputed by
+    the worker and read by the overview page: one row per figure set (``nibog.admin.all_time``)."""
+
+    __tablename__ = "admin_stats_snapshots"
+
+    name: Mapped[str] = mapped_column(String(40), primary_key=True)
+    data: Mapped[dict] = mapped_column(JSONType, nullable=False)
+    # When the computation began: the figures include everything committed before it.
+    computed_at: Mapped[datetime] = mapped_column(UTCDateTime(), nullable=False)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from datetime import time, timedelta
 
-from nibog.admin import stats
+from nibog.admin import all_time, stats
 from nibog.core.timeutil import local_to_utc, today_ist
 from tests.admin_bookings.builders import make_booking, pay
 from tests.admin_web.conftest import html
@@ -71,7 +71,7 @@ def test_per_day_figures_match_the_sales(app):
 
 def test_revenue_by_city_and_event_add_up_to_the_total(app):
     w = world()
-    by_city, by_event = stats.revenue_split()
+    by_city, by_event = all_time.revenue_split()
     assert by_city == [("Hyderabad", 209800), ("Pune", 59900)]
     assert [(r["title"], r["amount"]) for r in by_event] == [
         ("Hyderabad Games", 209800), ("Pune Games", 59900)]
@@ -80,7 +80,7 @@ def test_revenue_by_city_and_event_add_up_to_the_total(app):
 
 def test_revenue_by_event_sums_the_tail_into_one_row(app):
     w = world()
-    _, by_event = stats.revenue_split(top=1)
+    _, by_event = all_time.revenue_split(top=1)
     assert by_event[-1] == {"event_id": None, "title": None, "event_date": None, "amount": 59900}
     assert sum(r["amount"] for r in by_event) == stats.dashboard_stats(w["today"])["revenue_total"]
 
@@ -88,8 +88,8 @@ def test_revenue_by_event_sums_the_tail_into_one_row(app):
 def test_game_popularity_and_age_groups_count_sold_seats(app):
     world()
     # Sold seats: crawl 1 (age 1), run 1 (age 2), run cash 1 (age 3), Pune run 1 (age 7 → 5+).
-    assert stats.game_popularity() == [("Running Race", 3), ("Baby Crawling", 1)]
-    assert stats.age_groups() == [(0, 0), (1, 1), (2, 1), (3, 1), (4, 0), (5, 1)]
+    assert all_time.game_popularity() == [("Running Race", 3), ("Baby Crawling", 1)]
+    assert all_time.age_groups() == [(0, 0), (1, 1), (2, 1), (3, 1), (4, 0), (5, 1)]
 
 
 def test_upcoming_events_show_seats_taken(app):

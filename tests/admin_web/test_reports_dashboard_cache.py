@@ -1,5 +1,6 @@
-"""The overview's all-time charts are kept ADMIN_STATS_CACHE_SECONDS (bench/admin_bench.py:
-with 100k bookings they are most of the page's time); the tiles stay live."""
+"""The overview's all-time charts are a snapshot up to ADMIN_STATS_CACHE_SECONDS old
+(bench/admin_bench.py: with 100k bookings they are most of the page's time; the worker refreshes
+it, tests/admin_web/test_dashboard_snapshot.py); the tiles stay live."""
 
 from __future__ import annotations
 

@@ -8,7 +8,7 @@ from flask_babel import gettext as _
 from flask_babel import ngettext
 from flask_login import logout_user
 
-from nibog.admin import charts, failed_jobs, stats
+from nibog.admin import all_time, charts, failed_jobs, stats
 from nibog.admin.views import bp
 from nibog.admin.views.access import READ, allow, login_url
 from nibog.admin.views.listing import int_arg
@@ -18,7 +18,7 @@ from nibog.core.i18n import current_language, day, money
 def _age_label(years: int) -> str:
     if years == 0:
         return _("Under 1 year")
-    if years == stats.AGE_GROUPS - 1:
+    if years == all_time.AGE_GROUPS - 1:
         return _("%(num)s years and older", num=years)
     return ngettext("%(num)s year", "%(num)s years", years)
 
