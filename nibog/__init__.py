@@ -9,9 +9,10 @@ from nibog.config import Config, config_from_env
 
 
 def create_app(config: type[Config] | dict | None = None) -> Flask:
-    from nibog import blueprints
+    # lazy: importing any nibog module runs this package first; the app loads in create_app()
+    from nibog import blueprints, subscriptions
     from nibog import extensions as ext
-    from nibog.core import boundary, outbox  # noqa: F401 - outbox: the after-commit hand-over
+    from nibog.core import boundary, jobs, outbox  # noqa: F401 - outbox: the after-commit hand-over
     from nibog.core.api import Api, require_json_bodies
     from nibog.core.auth import register_jwt_callbacks
     from nibog.core.errors import register_error_handlers
@@ -54,6 +55,7 @@ def create_app(config: type[Config] | dict | None = None) -> Flask:
     ext.limiter.init_app(app)
     ext.init_redis(app)
     init_i18n(app)
+    # lazy: importing any nibog module runs this package first; the app loads in create_app()
     from nibog.web.setup import init_web
 
     # Registered first, so it runs last (Flask runs after-request hooks in reverse): the
@@ -67,12 +69,15 @@ def create_app(config: type[Config] | dict | None = None) -> Flask:
         "bearerAuth", {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"}
     )
 
+    # lazy: importing any nibog module runs this package first; the app loads in create_app()
     import nibog.models  # noqa: F401  - the whole schema, for Alembic and relationships
 
     register_error_handlers(app)
     require_json_bodies(app)
     register_jwt_callbacks(app)
     _register_login_loader()
+    subscriptions.connect()
+    jobs.use_app_factory(create_app)
     for blueprint in blueprints.API_BLUEPRINTS:
         # Tokens and signatures authenticate these, never the cookie: no CSRF token.
         ext.csrf.exempt(blueprint)
@@ -87,10 +92,12 @@ def create_app(config: type[Config] | dict | None = None) -> Flask:
     boundary.install_request_boundary(app)
     _install_full_slot_gate(app)
     # Last: the outermost WSGI layer, so it times the gate's answers too.
+    # lazy: importing any nibog module runs this package first; the app loads in create_app()
     from nibog.core.observability import init_observability
 
     init_observability(app)
 
+    # lazy: importing any nibog module runs this package first; the app loads in create_app()
     from nibog.cli import register_cli
 
     register_cli(app)
@@ -99,12 +106,14 @@ def create_app(config: type[Config] | dict | None = None) -> Flask:
 
 
 def _root():
+    # lazy: importing any nibog module runs this package first; the app loads in create_app()
     from nibog.config import ROOT
 
     return ROOT
 
 
 def _configure_database(app: Flask) -> None:
+    # lazy: importing any nibog module runs this package first; the app loads in create_app()
     from nibog.core import locking
 
     uri = app.config["SQLALCHEMY_DATABASE_URI"]
@@ -149,6 +158,7 @@ def _document_security(app: Flask, api) -> None:
 
 
 def _register_login_loader() -> None:
+    # lazy: importing any nibog module runs this package first; the app loads in create_app()
     from nibog.accounts.models import User
     from nibog.extensions import db, login_manager
 
@@ -166,6 +176,7 @@ def _register_login_loader() -> None:
 
 def _install_full_slot_gate(app: Flask) -> None:
     # Outermost, so a burst's "slot full" answers skip the framework (nibog.booking.fastpath.gate).
+    # lazy: importing any nibog module runs this package first; the app loads in create_app()
     from nibog.booking.fastpath.gate import install_full_slot_gate
 
     install_full_slot_gate(app)

@@ -6,7 +6,16 @@ import click
 from flask import Flask
 from sqlalchemy import select
 
+from nibog.accounts.models import User
+from nibog.accounts.service import revoke_all_tokens
+from nibog.auth.passwords import hash_password
+from nibog.booking import cli as booking_cli
 from nibog.extensions import db
+from nibog.integrations import cli as integrations_cli
+from nibog.notifications import cli as notifications_cli
+from nibog.ops import cli as ops_cli
+from nibog.payments import cli as payments_cli
+from nibog.seed import seed_demo_data
 
 
 def register_cli(app: Flask) -> None:
@@ -16,9 +25,6 @@ def register_cli(app: Flask) -> None:
     @click.option("--name", default="NIBOG Admin")
     def create_admin(email: str, password: str, name: str) -> None:
         """Create an admin, or promote and reset the password of an existing user."""
-        from nibog.accounts.models import User
-        from nibog.auth.passwords import hash_password
-
         if len(password) < 8:
             raise click.BadParameter("at least 8 characters", param_hint="--password")
         email = email.strip().lower()
@@ -29,7 +35,6 @@ def register_cli(app: Flask) -> None:
         else:
             # Setting a password here is how a compromised admin is recovered: whoever held
             # the old one must lose the sessions it opened.
-            from nibog.accounts.service import revoke_all_tokens
 
             revoke_all_tokens(user)
         user.role = "admin"
@@ -41,8 +46,6 @@ def register_cli(app: Flask) -> None:
     @app.cli.command("seed-demo")
     def seed_demo() -> None:
         """Load the demo catalogue; running it again changes nothing."""
-        from nibog.seed import seed_demo_data
-
         summary = seed_demo_data()
         click.echo("demo data: " + ", ".join(f"{k}={v}" for k, v in summary.items()))
 
@@ -52,11 +55,5 @@ def register_cli(app: Flask) -> None:
 
 def _feature_cli():
     """The feature packages' command modules, imported explicitly (a typo fails start-up)."""
-    from nibog.booking import cli as booking_cli
-    from nibog.integrations import cli as integrations_cli
-    from nibog.notifications import cli as notifications_cli
-    from nibog.ops import cli as ops_cli
-    from nibog.payments import cli as payments_cli
-
     return [m.register_cli
             for m in (booking_cli, payments_cli, notifications_cli, integrations_cli, ops_cli)]

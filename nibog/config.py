@@ -81,7 +81,8 @@ class Config:
     JOBS_HANDOFF = os.environ.get("JOBS_HANDOFF", "commit")
     # Jobs that only refresh state derived from committed rows: the relay pushes one per
     # (function, arguments) in each batch, however many commits queued it (nibog.core.jobs).
-    COALESCED_JOBS = ("nibog.booking.tasks.seats_changed",)
+    # (The second name: rows queued before the job moved out of booking/tasks.py.)
+    COALESCED_JOBS = ("nibog.booking.counts.seats_changed", "nibog.booking.tasks.seats_changed")
     OUTBOX_RELAY_SECONDS = float(os.environ.get("OUTBOX_RELAY_SECONDS", "0.5"))
     # Backoff (seconds) between retries of a failing job (network work: email, SMS, gateways).
     JOB_RETRY_INTERVALS = os.environ.get("JOB_RETRY_INTERVALS", "10,60,300")

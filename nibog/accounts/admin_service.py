@@ -6,8 +6,10 @@ from sqlalchemy import Select, or_, select
 
 from nibog.accounts import service
 from nibog.accounts.models import Child, User
-from nibog.admin import audit
+from nibog.auth.otp import normalise_phone
 from nibog.auth.passwords import hash_password
+from nibog.booking.models import Booking
+from nibog.core import audit
 from nibog.core.errors import AppError
 from nibog.extensions import db
 
@@ -37,8 +39,6 @@ def users_query(
 
 def user_detail(user_id: int) -> dict:
     """The user with all their children (deleted ones too) and bookings, newest first."""
-    from nibog.booking.models import Booking
-
     user = service.get_user(user_id)
     kids = list(
         db.session.scalars(select(Child).where(Child.user_id == user.id).order_by(Child.id))
@@ -52,8 +52,6 @@ def user_detail(user_id: int) -> dict:
 
 
 def create_user(data: dict, *, actor_id: int, client_ip: str | None = None) -> User:
-    from nibog.auth.otp import normalise_phone
-
     phone = normalise_phone(data["phone"]) if data.get("phone") else None
     password = data.get("password")
     user = service.create_user(

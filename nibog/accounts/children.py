@@ -8,6 +8,8 @@ from datetime import date
 from sqlalchemy import Select, exists, select
 
 from nibog.accounts.models import Child, User
+from nibog.booking.models import Booking, BookingItem
+from nibog.catalog.models import Event
 from nibog.core.errors import Conflict, NotFound, ValidationFailed
 from nibog.core.timeutil import today_ist, utcnow
 from nibog.extensions import db
@@ -82,9 +84,6 @@ def update_child(user: User, child_id: int, data: dict) -> Child:
 
 
 def has_upcoming_bookings(child_id: int) -> bool:
-    from nibog.booking.models import Booking, BookingItem
-    from nibog.catalog.models import Event
-
     return bool(
         db.session.scalar(
             select(

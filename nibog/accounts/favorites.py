@@ -7,6 +7,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload
 
 from nibog.accounts.models import User, UserFavorite
+from nibog.catalog.models import Event
 from nibog.core.errors import NotFound
 from nibog.extensions import db
 
@@ -15,8 +16,6 @@ VISIBLE_STATUSES = ("published", "completed", "cancelled")
 
 
 def visible_event(event_id: int):
-    from nibog.catalog.models import Event
-
     event = db.session.scalar(
         select(Event)
         .where(Event.id == event_id, Event.status.in_(VISIBLE_STATUSES))
@@ -54,8 +53,6 @@ def remove_favorite(user: User, event_id: int) -> None:
 
 def favorites_query(user: User) -> Select:
     """The user's favourite events, most recently added first."""
-    from nibog.catalog.models import Event
-
     return (
         select(Event)
         .join(UserFavorite, UserFavorite.event_id == Event.id)

@@ -9,10 +9,17 @@ from sqlalchemy import delete, select, update
 from sqlalchemy.exc import IntegrityError
 
 from nibog.accounts.models import Child, User, UserFavorite
+from nibog.auth.otp import normalise_phone
+from nibog.auth.passwords import verify_password
+from nibog.booking.models import Booking
+from nibog.catalog.models import City
+from nibog.core import signals
 from nibog.core.errors import Conflict, NotFound, ValidationFailed
 from nibog.core.i18n import current_language, languages
 from nibog.core.timeutil import utcnow
 from nibog.extensions import db
+from nibog.notifications.models import NotificationLog
+from nibog.notifications.service import clear_suppression
 
 ANONYMISED_NAME = "Deleted user"
 _TAKEN = {
@@ -118,8 +125,6 @@ def apply_contact_changes(user: User, changes: dict) -> dict[str, bool]:
 
     A new email or phone is unverified until proven again. Returns which contact changed.
     """
-    from nibog.auth.otp import normalise_phone
-
     changed = {"email": False, "phone": False}
     if "full_name" in changes:
         user.full_name = changes["full_name"].strip()
@@ -133,7 +138,6 @@ def apply_contact_changes(user: User, changes: dict) -> dict[str, bool]:
             user.email_verified = False
             changed["email"] = True
             # A parent who (re)enters an address that bounced says the mailbox works now.
-            from nibog.notifications.service import clear_suppression
 
             clear_suppression(email)
     if "phone" in changes:
@@ -147,8 +151,6 @@ def apply_contact_changes(user: User, changes: dict) -> dict[str, bool]:
     if "city_id" in changes:
         city_id = changes["city_id"]
         if city_id is not None:
-            from nibog.catalog.models import City
-
             if db.session.get(City, city_id) is None:
                 raise ValidationFailed({"city_id": ["Unknown city"]})
         user.city_id = city_id
@@ -166,8 +168,6 @@ def update_profile(user: User, changes: dict) -> User:
 def close_account(user: User, password: str | None) -> int:
     """A parent deletes their own account (the site): the password, when the account has one,
     proves it is them at the keyboard. Then as ``deactivate_and_anonymise``."""
-    from nibog.auth.passwords import verify_password
-
     if user.password_hash and not verify_password(user.password_hash, password or ""):
         raise ValidationFailed({"password": ["Your password is not right"]})
     return deactivate_and_anonymise(user)
@@ -209,7 +209,6 @@ def deactivate_and_anonymise(user: User) -> int:
     )
     db.session.execute(delete(UserFavorite).where(UserFavorite.user_id == user.id))
     # Guest bookings attached to the account carry the guest's own name, address and phone.
-    from nibog.booking.models import Booking
 
     db.session.execute(
         update(Booking)
@@ -218,7 +217,6 @@ def deactivate_and_anonymise(user: User) -> int:
         .execution_options(synchronize_session=False)
     )
     # The message log keeps what was sent and when (support's history), not to whom.
-    from nibog.notifications.models import NotificationLog
 
     db.session.execute(
         update(NotificationLog)
@@ -231,6 +229,5 @@ def deactivate_and_anonymise(user: User) -> int:
 
 
 def _release_unpaid_holds(user_id: int) -> int:
-    from nibog.booking.service import release_unpaid_holds_for_user
-
-    return release_unpaid_holds_for_user(user_id)
+    # The booking engine (above this module) receives it: release_unpaid_holds_for_user.
+    return sum(signals.account_closed.send(user_id))

@@ -7,11 +7,12 @@ from marshmallow import Schema, fields, validate
 from sqlalchemy import select
 
 from nibog.admin import failed_jobs, reports
-from nibog.admin.audit import record
 from nibog.admin.models import ReportExport
+from nibog.core.audit import record
 from nibog.core.auth import auth_required, current_user
 from nibog.core.pagination import PageArgsSchema, page_schema, paginate
 from nibog.documents import downloads
+from nibog.documents.certificates import available_templates
 
 blp = Blueprint(
     "admin_reports_jobs",
@@ -131,6 +132,4 @@ def jobs_requeue(job_id: str):
 @auth_required("admin", "staff")
 @blp.response(200, CertificateTemplateSchema(many=True))
 def certificate_templates():
-    from nibog.documents.certificates import available_templates
-
     return available_templates()

@@ -7,7 +7,7 @@ from datetime import datetime, time, timedelta
 from sqlalchemy import func, or_, select
 
 from nibog.accounts.models import User
-from nibog.admin.models import AuditLog
+from nibog.core.audit import AuditLog
 from nibog.core.timeutil import IST
 from nibog.extensions import db
 

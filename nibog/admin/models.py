@@ -1,11 +1,11 @@
-"""Audit log of admin writes, and report exports."""
+"""Report exports (the audit log lives in nibog.core.audit)."""
 
 from __future__ import annotations
 
 from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import CheckConstraint, ForeignKey, Index, Integer, String, Text, text
+from sqlalchemy import CheckConstraint, ForeignKey, Integer, String, Text, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from nibog.core.db_types import JSONType, TimestampMixin, UTCDateTime, check_in
@@ -17,25 +17,6 @@ class ExportStatus(StrEnum):
     RUNNING = "running"
     DONE = "done"
     FAILED = "failed"
-
-
-class AuditLog(db.Model):
-    __tablename__ = "audit_log"
-    __table_args__ = (Index("ix_audit_log_entity", "entity_type", "entity_id"),)
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    actor_id: Mapped[int | None] = mapped_column(
-        ForeignKey("users.id", ondelete="SET NULL"), index=True
-    )
-    action: Mapped[str] = mapped_column(String(60), nullable=False)
-    entity_type: Mapped[str] = mapped_column(String(60), nullable=False)
-    entity_id: Mapped[str | None] = mapped_column(String(60))
-    before: Mapped[dict | None] = mapped_column(JSONType)
-    after: Mapped[dict | None] = mapped_column(JSONType)
-    client_ip: Mapped[str | None] = mapped_column(String(64))
-    created_at: Mapped[datetime] = mapped_column(
-        UTCDateTime(), nullable=False, server_default=db.func.current_timestamp(), index=True
-    )
 
 
 class ReportExport(TimestampMixin, db.Model):

@@ -22,6 +22,7 @@ from nibog.accounts.models import Child, User
 from nibog.booking.models import Booking, BookingItem
 from nibog.booking.stats import SOLD, dashboard_stats, ist_day_bounds
 from nibog.catalog.models import City, Event, EventGame, GameSlot, GameTemplate
+from nibog.core.cache import cached_json
 from nibog.core.timeutil import today_ist
 from nibog.extensions import db
 from nibog.payments.models import Payment, Refund
@@ -263,7 +264,6 @@ def all_time_figures() -> dict:
 
     from flask import current_app
 
-    from nibog.core.cache import cached_json
 
     ttl = int(current_app.config.get("ADMIN_STATS_CACHE_SECONDS", 60))
     data = json.loads(cached_json(ALL_TIME_NAMESPACE, "all-time", {}, ttl, build))

@@ -30,6 +30,7 @@ from flask import current_app
 from sqlalchemy import event, inspect
 from sqlalchemy.orm import Session
 
+from nibog.accounts.models import User
 from nibog.core import prefetch
 from nibog.extensions import get_redis
 
@@ -130,8 +131,6 @@ _REVOKING_CHANGES = ("role", "is_active_account", "deleted_at")
 
 @event.listens_for(Session, "before_flush")
 def _bump_token_version_on_account_changes(session, _flush_context, _instances) -> None:
-    from nibog.accounts.models import User
-
     for obj in session.dirty:
         if not isinstance(obj, User):
             continue
@@ -144,8 +143,6 @@ def _bump_token_version_on_account_changes(session, _flush_context, _instances) 
 
 @event.listens_for(Session, "after_flush")
 def _publish_token_version_bumps(session, _flush_context) -> None:
-    from nibog.accounts.models import User
-
     for obj in session.dirty:
         if isinstance(obj, User) and inspect(obj).attrs.token_version.history.added:
             record_token_version(obj.id, obj.token_version)

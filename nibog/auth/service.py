@@ -15,6 +15,7 @@ from nibog.accounts import service as accounts
 from nibog.accounts.models import User
 from nibog.auth import google, otp, tokens
 from nibog.auth.passwords import hash_password, needs_rehash, verify_password
+from nibog.core import signals
 from nibog.core.errors import AppError, ValidationFailed
 from nibog.core.timeutil import utcnow
 from nibog.extensions import db
@@ -171,13 +172,12 @@ def confirm_email(token: str) -> User:
 
 
 def _claim_guest_bookings(user: User) -> None:
-    """Guest bookings made with this address join the account once it has proven the mailbox.
+    """Guest bookings made with this address join the account once it has proven the mailbox
+    (the booking engine receives ``signals.email_verified``).
 
     Not at registration: anyone can type someone else's address into a sign-up form.
     """
-    from nibog.booking.service import attach_guest_bookings
-
-    attach_guest_bookings(user)
+    signals.email_verified.send(user)
 
 
 def request_phone_verification(user: User) -> None:

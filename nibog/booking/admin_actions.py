@@ -4,8 +4,25 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
-from nibog.booking.models import CONFIRMED_BOOKING_STATUSES, Booking, BookingStatus
+from nibog.accounts.children import add_child, get_child, validate_birth_date
+from nibog.accounts.models import User
+from nibog.booking.admin_queries import require_parent
+from nibog.booking.guests import create_guest_booking
+from nibog.booking.lifecycle import cancel_booking, lock_booking, refund_amount_for
+from nibog.booking.models import CONFIRMED_BOOKING_STATUSES, Booking, BookingItem, BookingStatus
+from nibog.booking.moves import move_item
+from nibog.booking.service import confirm_booking, create_booking
+from nibog.catalog.models import Event
+from nibog.core.audit import record, snapshot
+from nibog.core.errors import Conflict, NotFound, ValidationFailed
+from nibog.core.money import format_inr
+from nibog.core.timeutil import isoformat_ist, today_ist, utcnow
 from nibog.extensions import db
+from nibog.notifications.models import NotificationLog
+from nibog.notifications.service import queue_email, queue_sms
+from nibog.payments.history import booking_contact
+from nibog.payments.models import Payment
+from nibog.payments.refunds import REFUNDABLE_STATUSES, at_most_refundable
 
 
 def confirm_offline(booking_id: int, *, source: str = "admin") -> Booking:
@@ -15,11 +32,6 @@ def confirm_offline(booking_id: int, *, source: str = "admin") -> Booking:
     recorded as cash: the dashboard then counts it as revenue, and a later cancellation does not
     ask the gateway for a refund it never took.
     """
-    from nibog.booking.lifecycle import lock_booking
-    from nibog.booking.service import confirm_booking
-    from nibog.payments.models import Payment
-    from nibog.payments.refunds import REFUNDABLE_STATUSES
-
     # Locked before its payments are read: a capture in flight either committed already (and
     # is seen here) or waits, then finds the booking paid and refunds itself.
     booking = lock_booking(booking_id)
@@ -42,11 +54,6 @@ def complete_single(booking_id: int) -> Booking:
     certificate - so it is refused before the event's date. Completing a completed booking
     changes nothing.
     """
-    from nibog.booking.lifecycle import lock_booking
-    from nibog.catalog.models import Event
-    from nibog.core.errors import Conflict
-    from nibog.core.timeutil import today_ist, utcnow
-
     booking = lock_booking(booking_id)
     if booking.status == BookingStatus.COMPLETED:
         return booking
@@ -100,13 +107,6 @@ def manual_booking(
     ``send_by``). Returns the booking and, for a walk-in, the access code that lets them pay
     and manage it (shown once to staff).
     """
-    from nibog.accounts.children import add_child, get_child, validate_birth_date
-    from nibog.admin.audit import record
-    from nibog.booking.admin_queries import require_parent
-    from nibog.booking.guests import create_guest_booking
-    from nibog.booking.service import create_booking
-    from nibog.core.errors import ValidationFailed
-
     if payment not in PAYMENT_CHOICES:
         raise ValidationFailed({"payment": ["Choose cash or a payment link"]})
     channels = [c for c in LINK_CHANNELS if c in (send_by or ())]
@@ -172,9 +172,6 @@ def _send_payment_link(booking: Booking, channels: list[str], *, phone: str | No
     from flask import current_app
     from sqlalchemy import update
 
-    from nibog.core.timeutil import isoformat_ist, utcnow
-    from nibog.notifications.models import NotificationLog
-    from nibog.notifications.service import queue_email, queue_sms
 
     booking.hold_expires_at = utcnow() + timedelta(
         seconds=current_app.config["PAYMENT_LINK_HOLD_SECONDS"]
@@ -203,8 +200,6 @@ def _send_payment_link(booking: Booking, channels: list[str], *, phone: str | No
 
 def _contact(booking: Booking) -> tuple[str | None, int | None]:
     """(address, user id) its messages go to: the account's, else the guest's."""
-    from nibog.payments.history import booking_contact
-
     _, email = booking_contact(booking.id)
     return email, booking.user_id
 
@@ -217,10 +212,6 @@ def resend_ticket(
 ) -> list:
     """Send the booking's confirmation with its ticket again (e-mail carries the PDF, SMS the
     summary). Only a confirmed or completed booking has a valid ticket."""
-    from nibog.admin.audit import record
-    from nibog.core.errors import Conflict, NotFound, ValidationFailed
-    from nibog.notifications.service import queue_email, queue_sms
-
     booking = db.session.get(Booking, booking_id)
     if booking is None:
         raise NotFound("Booking")
@@ -236,8 +227,6 @@ def resend_ticket(
     email, user_id = _contact(booking)
     phone = booking.guest_phone
     if user_id is not None:
-        from nibog.accounts.models import User
-
         phone = db.session.get(User, user_id).phone or phone
     context = booking.message_context()
     sent = []
@@ -263,11 +252,6 @@ REFUND_CHOICES = ("policy", "override")
 def refund_options(booking_id: int) -> dict:
     """What cancelling would give back now: the policy's amount and the most an override may
     give (the booking's price; for an online payment no more than is left unrefunded)."""
-    from nibog.booking.lifecycle import refund_amount_for
-    from nibog.catalog.models import Event
-    from nibog.core.timeutil import utcnow
-    from nibog.payments.refunds import at_most_refundable
-
     booking = db.session.get(Booking, booking_id)
     event = db.session.get(Event, booking.event_id)
     policy = refund_amount_for(booking, event, now=utcnow(), by_admin=False)
@@ -284,10 +268,6 @@ def cancel_with_refund(
     before the start, then nothing) or an amount staff decide (``refund="override"``), at
     most the booking's price. Online money goes back through the gateway; a cash booking's
     refund is money to hand back at the desk (the returned amount says how much)."""
-    from nibog.admin.audit import record, snapshot
-    from nibog.booking.lifecycle import cancel_booking
-    from nibog.core.errors import NotFound, ValidationFailed
-
     booking = db.session.get(Booking, booking_id)
     if booking is None:
         raise NotFound("Booking")
@@ -299,8 +279,6 @@ def cancel_with_refund(
     options = refund_options(booking_id)
     if refund == "override":
         if amount is None or not 0 <= amount <= options["max"]:
-            from nibog.core.money import format_inr
-
             raise ValidationFailed(
                 {"amount": [f"At most {format_inr(options['max'])} can be refunded"]},
                 "Refund out of range",
@@ -324,10 +302,6 @@ def move_child(
 ):
     """Move one child of a booking to another slot of its event (``moves.move_item``'s rules:
     a free seat, the age band, not checked in), audited."""
-    from nibog.admin.audit import record, snapshot
-    from nibog.booking.models import BookingItem
-    from nibog.booking.moves import move_item
-
     item = db.session.get(BookingItem, item_id)
     before = snapshot(item) if item is not None else None
     moved = move_item(booking_id, item_id, slot_id)

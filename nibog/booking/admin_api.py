@@ -10,11 +10,15 @@ from flask_smorest import Blueprint
 from marshmallow import Schema, fields, validate, validates_schema
 from marshmallow import ValidationError as MmValidationError
 
-from nibog.admin.audit import record, snapshot
 from nibog.booking import admin_queries, checkin, stats
+from nibog.booking.admin_actions import complete_single, confirm_offline
 from nibog.booking.models import BOOKING_SOURCES, BOOKING_STATUSES, Booking, BookingItem
+from nibog.booking.moves import move_item
 from nibog.booking.ops_serialize import admin_booking_detail, admin_booking_dict
 from nibog.booking.schemas import BookingOut
+from nibog.booking.service import cancel_booking as engine_cancel
+from nibog.booking.service import create_booking as engine_create
+from nibog.core.audit import record, snapshot
 from nibog.core.auth import auth_required, current_user
 from nibog.core.client_ip import client_ip
 from nibog.core.errors import AppError, NotFound
@@ -209,8 +213,6 @@ def get_booking(booking_id: int):
 @blp.arguments(AdminCreateSchema)
 @blp.response(201, AdminBookingSchema)
 def create_booking(data: dict):
-    from nibog.booking.service import create_booking as engine_create
-
     admin_queries.require_parent(data["user_id"])
     booking = engine_create(
         user_id=data["user_id"],
@@ -234,8 +236,6 @@ def update_booking(data: dict, booking_id: int):
     booking = _booking(booking_id)
     before = snapshot(booking)
     if data.get("move"):
-        from nibog.booking.moves import move_item
-
         item = db.session.get(BookingItem, data["move"]["item_id"])
         item_before = snapshot(item) if item else None
         moved = move_item(booking_id, data["move"]["item_id"], data["move"]["slot_id"])
@@ -247,19 +247,13 @@ def update_booking(data: dict, booking_id: int):
             client_ip=client_ip(),
         )
     elif data["status"] == "confirmed":
-        from nibog.booking.admin_actions import confirm_offline
-
         confirm_offline(booking_id)
         _audit("booking.admin_confirm", booking, before)
     elif data["status"] == "completed":
-        from nibog.booking.admin_actions import complete_single
-
         complete_single(booking_id)
         _audit("booking.admin_complete", booking, before)
     else:
-        from nibog.booking.service import cancel_booking
-
-        cancel_booking(
+        engine_cancel(
             booking_id,
             actor_id=current_user().id,
             reason=data.get("reason") or "cancelled by admin",
@@ -274,8 +268,6 @@ def update_booking(data: dict, booking_id: int):
 @blp.arguments(AdminCancelArgsSchema, location="query")
 @blp.response(200, AdminCancelledSchema)
 def cancel_booking(args: dict, booking_id: int):
-    from nibog.booking.service import cancel_booking as engine_cancel
-
     booking = _booking(booking_id)
     before = snapshot(booking)
     _, refund = engine_cancel(
@@ -300,8 +292,6 @@ def update_item(data: dict, booking_id: int, item_id: int):
     item = db.session.get(BookingItem, item_id)
     before = snapshot(item) if item else None
     if "slot_id" in data:
-        from nibog.booking.moves import move_item
-
         move_item(booking_id, item_id, data["slot_id"])
     if "attendance" in data or "result_position" in data:
         item = checkin.set_item_result(

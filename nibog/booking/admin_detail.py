@@ -15,15 +15,16 @@ from typing import Any
 from sqlalchemy import func, or_, select
 
 from nibog.accounts.models import User
-from nibog.admin.models import AuditLog
 from nibog.booking.models import Booking, BookingAddon, BookingItem, PromoCode
 from nibog.booking.serialize import item_rows
 from nibog.catalog.models import Event, EventGame, GameSlot, GameTemplate, Venue
+from nibog.core.audit import AuditLog
 from nibog.core.errors import NotFound
 from nibog.core.timeutil import as_utc
 from nibog.extensions import db
 from nibog.notifications.models import NotificationLog
 from nibog.payments.models import Payment, PaymentStatusChange, Refund
+from nibog.payments.refunds import refundable_amount
 
 
 @dataclass
@@ -66,8 +67,6 @@ class BookingDetail:
 
 
 def booking_detail(booking_id: int) -> BookingDetail:
-    from nibog.payments.refunds import refundable_amount
-
     booking = db.session.get(Booking, booking_id)
     if booking is None:
         raise NotFound("Booking")

@@ -4,13 +4,15 @@ from __future__ import annotations
 
 from sqlalchemy import exists, func, or_, select
 
-from nibog.accounts.models import User
-from nibog.booking.models import Booking
+from nibog.accounts.models import Child, User
+from nibog.booking.models import Booking, BookingItem
+from nibog.booking.numbers import ALPHABET, looks_like_booking_number
 from nibog.booking.ops_serialize import admin_booking_dicts
 from nibog.catalog.models import Event
 from nibog.core.errors import AppError, NotFound
 from nibog.core.filters import contains_pattern, where_equal
-from nibog.core.pagination import paginate
+from nibog.core.pagination import page_envelope, paginate
+from nibog.core.timeutil import IST
 from nibog.extensions import db
 
 
@@ -87,8 +89,6 @@ BOOKING_SORTS = {
 def _query_kind(q: str) -> str:
     """What a search box entry most likely is, so an index answers it: a booking number, an
     e-mail address, a phone number, a piece of a booking number, or a name."""
-    from nibog.booking.numbers import ALPHABET, looks_like_booking_number
-
     if looks_like_booking_number(q):
         return "number"
     if "@" in q:
@@ -108,8 +108,6 @@ def _search_clause(q: str):
     scanning every booking to test an OR of subqueries."""
     from sqlalchemy import union_all
 
-    from nibog.accounts.models import Child
-    from nibog.booking.models import BookingItem
 
     kind = _query_kind(q)
     if kind == "number":
@@ -155,7 +153,6 @@ def booking_rows(filters: dict):
     """
     from datetime import datetime, time, timedelta
 
-    from nibog.core.timeutil import IST
 
     parent_name = func.coalesce(User.full_name, Booking.guest_name)
     parent_email = func.coalesce(User.email, Booking.guest_email)
@@ -191,8 +188,6 @@ def page_of_rows(stmt, page: int, per_page: int) -> dict:
     """``paginate`` for statements of several columns (rows, not single objects). The count
     reads the first entity's key only: the other columns (a per-row subquery, say) would be
     computed for every row just to be counted."""
-    from nibog.core.pagination import page_envelope
-
     first = stmt.column_descriptions[0]["entity"]
     counted = stmt.with_only_columns(first.id) if first is not None else stmt
     total = db.session.scalar(select(func.count()).select_from(counted.order_by(None).subquery()))

@@ -16,6 +16,7 @@ from nibog.booking.models import Booking, BookingItem
 from nibog.catalog.models import Event
 from nibog.core.errors import AppError, Conflict, NotFound, ValidationFailed
 from nibog.core.timeutil import isoformat_ist, today_ist, utcnow
+from nibog.documents.qr import InvalidTicket, verify_ticket
 from nibog.extensions import db
 
 CHECKABLE_STATUSES = ("confirmed", "completed")
@@ -33,8 +34,6 @@ def _resolve(
 ) -> tuple[int | None, str | None, set[int] | None]:
     """Booking id or number, and the item ids the ticket admits (None: every live item)."""
     if qr_payload:
-        from nibog.documents.qr import InvalidTicket, verify_ticket
-
         try:
             data = verify_ticket(qr_payload)
         except InvalidTicket as exc:

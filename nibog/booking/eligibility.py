@@ -64,3 +64,15 @@ def ensure_registration_open(event: Event, now: datetime, *, walk_in: bool = Fal
     # Without an explicit close, online registration ends when the event starts.
     if (closes is not None and now > closes) or now >= event_start_utc(event):
         raise AppError("registration_closed", "Registration for this event has closed", 422)
+
+
+def check_eligible(child, event_game: EventGame, event: Event) -> None:
+    """Raise ``child_not_eligible`` when the child is outside the game's age range that day."""
+    reason = ineligibility(child, event, event_game, event_game.template)
+    if reason is not None:
+        raise AppError(
+            "child_not_eligible",
+            f"{child.full_name} is not in this game's age range on the event date",
+            422,
+            reason,
+        )

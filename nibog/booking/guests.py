@@ -16,20 +16,22 @@ so without it each request made its own child and both held a seat.
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import secrets
 
 from sqlalchemy import select, update
 
 from nibog.accounts.models import Child, User
+from nibog.auth.otp import normalise_phone
 from nibog.booking import holds
+from nibog.booking.access import access_code_matches, hash_access_code
 from nibog.booking.models import Booking, BookingItem
 from nibog.booking.numbers import ALPHABET
+from nibog.booking.service import create_booking
 from nibog.core import locking
 from nibog.core.errors import NotFound, ValidationFailed
 from nibog.core.secrets_compare import constant_time_equal
 from nibog.extensions import db
+from nibog.payments.models import Payment
 
 ACCESS_CODE_LENGTH = 10
 # Test-only switch (the concurrency control): False books without the per-e-mail lock.
@@ -39,18 +41,6 @@ LOCK_PER_EMAIL = True
 def _lock_email(email: str) -> None:
     if LOCK_PER_EMAIL:
         locking.hold_for_transaction(f"guest-email:{email}")
-
-
-def _hash_code(code: str) -> str:
-    # A random 10-character code has ~49 bits; a plain digest is enough (no password reuse).
-    return hashlib.sha256(code.encode()).hexdigest()
-
-
-def access_code_matches(booking: Booking, access_code: str | None) -> bool:
-    """The one-time code given at booking time, compared in constant time."""
-    if not access_code or not booking.access_code_hash:
-        return False
-    return hmac.compare_digest(booking.access_code_hash, _hash_code(access_code.strip().upper()))
 
 
 def _placeholder_for(email: str) -> User | None:
@@ -99,8 +89,6 @@ def create_guest_booking(
     payment_mode: str = "online",
 ) -> tuple[Booking, str]:
     """Book through the same engine; returns the booking and its one-time access code."""
-    from nibog.booking.service import create_booking
-
     email = guest["email"].strip().lower()
     resolved = []
     for n, item in enumerate(items):
@@ -130,7 +118,7 @@ def create_guest_booking(
         payment_mode=payment_mode,
     )
     code = "".join(secrets.choice(ALPHABET) for _ in range(ACCESS_CODE_LENGTH))
-    booking.access_code_hash = _hash_code(code)
+    booking.access_code_hash = hash_access_code(code)
     db.session.flush()
     return booking, code
 
@@ -186,8 +174,6 @@ def find_guest_booking(booking_number: str, email: str, access_code: str | None 
 def find_guest_booking_by_contact(booking_number: str, contact: str, access_code: str) -> Booking:
     """A guest's booking by number, the e-mail *or* phone number it was made with, and its
     access code; 404 for any mismatch (which of them is not said)."""
-    from nibog.auth.otp import normalise_phone
-
     booking = db.session.scalar(
         select(Booking).where(Booking.booking_number == (booking_number or "").strip().upper())
     )
@@ -246,7 +232,6 @@ def attach_guest_bookings(user: User) -> int:
     for booking in bookings:
         booking.user_id = user.id
     # Their payments too: a payment's owner is who may read it and whose history lists it.
-    from nibog.payments.models import Payment
 
     db.session.execute(
         update(Payment)

@@ -15,7 +15,10 @@ from datetime import datetime, timedelta
 from flask import current_app
 from sqlalchemy import select, update
 
+from nibog.accounts.models import User
 from nibog.booking import holds, promos
+from nibog.booking.access import lock_booking
+from nibog.booking.counts import seats_changed
 from nibog.booking.eligibility import ensure_registration_open, event_start_utc
 from nibog.booking.models import (
     CONFIRMED_BOOKING_STATUSES,
@@ -25,13 +28,14 @@ from nibog.booking.models import (
     BookingItem,
     BookingStatus,
 )
-from nibog.booking.tasks import seats_changed
-from nibog.booking.waitlist.tasks import offer_waitlist_seats
 from nibog.catalog.models import Event, EventStatus
-from nibog.core import metrics
-from nibog.core.errors import AppError, Conflict, NotFound
+from nibog.core import metrics, signals
+from nibog.core.errors import AppError, Conflict
 from nibog.core.timeutil import isoformat_ist, utcnow
 from nibog.extensions import db
+from nibog.notifications.service import queue_email, queue_whatsapp_update
+from nibog.payments.refunds import at_most_refundable
+from nibog.payments.service import refund_booking_payments
 
 log = logging.getLogger(__name__)
 
@@ -46,22 +50,8 @@ class SeatsNoLongerAvailable(AppError):
         super().__init__("seats_unavailable", message, 409, details)
 
 
-def lock_booking(booking_id: int) -> Booking:
-    booking = db.session.scalar(
-        select(Booking)
-        .where(Booking.id == booking_id)
-        .with_for_update()
-        .execution_options(populate_existing=True)
-    )
-    if booking is None:
-        raise NotFound("Booking")
-    return booking
-
-
 def _recipient(booking: Booking) -> tuple[str | None, int | None]:
     if booking.user_id is not None:
-        from nibog.accounts.models import User
-
         user = db.session.get(User, booking.user_id)
         if user is not None and user.email:
             return user.email, user.id
@@ -84,15 +74,11 @@ def notify_status(
     to, user_id = recipient if recipient is not None else _recipient(booking)
     if template is None or not to:
         return
-    from nibog.notifications.service import queue_email
 
     context = booking.message_context(
         hold_expires_at=isoformat_ist(booking.hold_expires_at), **extra)
     queue_email(template, to, context, user_id=user_id, booking_id=booking.id)
     if template == "booking_confirmed" and current_app.config.get("WHATSAPP_NOTIFY"):
-        from nibog.accounts.models import User
-        from nibog.notifications.service import queue_whatsapp_update
-
         owner = db.session.get(User, booking.user_id) if booking.user_id else None
         phone = (owner.phone if owner is not None else None) or booking.guest_phone
         queue_whatsapp_update(template, phone, context, user_id=user_id, booking_id=booking.id)
@@ -105,6 +91,11 @@ def _mark_confirmed(booking: Booking) -> None:
     db.session.flush()
     metrics.booking_changed("confirmed")
     notify_status(booking)
+
+
+def on_payment_captured(booking_id: int, *, source: str) -> None:
+    """Receiver of ``signals.payment_captured``: the paid booking is confirmed (or refused)."""
+    confirm_booking(booking_id, source=source)
 
 
 def confirm_booking(booking_id: int, *, source: str) -> Booking:
@@ -196,8 +187,7 @@ def _after_seats_freed(event_id: int, slot_ids: list[int]) -> None:
     seats_changed.delay(event_id)
     event = db.session.get(Event, event_id)
     if event is not None and event.status == EventStatus.PUBLISHED:
-        for slot_id in slot_ids:
-            offer_waitlist_seats.delay(slot_id)
+        signals.announce_seats_freed(slot_ids)
 
 
 def refund_amount_for(booking: Booking, event: Event, *, now: datetime, by_admin: bool) -> int:
@@ -244,8 +234,6 @@ def cancellation_terms(booking: Booking, *, now: datetime | None = None) -> Canc
     now = now or utcnow()
     event = db.session.get(Event, booking.event_id)
     refusal = _cancel_refusal(booking, event, now, by_admin=False)
-    from nibog.payments.refunds import at_most_refundable
-
     refund = 0 if refusal else at_most_refundable(
         booking, refund_amount_for(booking, event, now=now, by_admin=False))
     hours = current_app.config["REFUND_FULL_BEFORE_HOURS"]
@@ -310,8 +298,6 @@ def cancel_booking(
 
 def _request_refund(booking_id: int, amount: int, *, reason: str, actor_id: int | None) -> int:
     """Refund up to ``amount``; returns what was actually asked of the gateway."""
-    from nibog.payments.service import refund_booking_payments
-
     refunds = refund_booking_payments(booking_id, amount, reason=reason, actor_id=actor_id)
     return sum(r.amount for r in refunds)
 

@@ -12,12 +12,12 @@ from __future__ import annotations
 from sqlalchemy import select
 
 from nibog.accounts.models import Child
+from nibog.booking.eligibility import check_eligible
 from nibog.booking.lifecycle import lock_booking
 from nibog.booking.models import OPEN_BOOKING_STATUSES, BookingItem
-from nibog.booking.waitlist.tasks import offer_waitlist_seats
 from nibog.catalog.cache import invalidate_event
 from nibog.catalog.models import Event, EventGame, GameSlot
-from nibog.core import locking
+from nibog.core import locking, signals
 from nibog.core.errors import AppError, Conflict, NotFound
 from nibog.extensions import db
 
@@ -67,8 +67,6 @@ def move_item(
             {"slot_id": new_slot_id, "event_id": booking.event_id},
         )
     if check_age:
-        from nibog.booking.waitlist.entries import check_eligible
-
         check_eligible(
             db.session.get(Child, item.child_id), new_game, db.session.get(Event, new_game.event_id)
         )
@@ -91,6 +89,6 @@ def move_item(
     slots[old_slot_id].booked_count -= 1
     item.slot_id = new_slot_id
     db.session.flush()
-    offer_waitlist_seats.delay(old_slot_id)
+    signals.announce_seats_freed([old_slot_id])
     invalidate_event(booking.event_id)
     return item

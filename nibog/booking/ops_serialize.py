@@ -11,13 +11,13 @@ from sqlalchemy import select
 
 from nibog.accounts.models import User
 from nibog.booking.models import Booking, BookingItem
+from nibog.booking.serialize import bookings_to_dicts
 from nibog.core.timeutil import isoformat_ist
 from nibog.extensions import db
+from nibog.payments.models import Payment, Refund
 
 
 def admin_booking_dicts(bookings: list[Booking]) -> list[dict]:
-    from nibog.booking.serialize import bookings_to_dicts
-
     if not bookings:
         return []
     ids = [b.id for b in bookings]
@@ -58,8 +58,6 @@ def admin_booking_dict(booking: Booking) -> dict:
 
 def admin_booking_detail(booking: Booking) -> dict:
     """One booking for the admin's detail page: also its payments and refunds."""
-    from nibog.payments.models import Payment, Refund
-
     data = admin_booking_dict(booking)
     payments = list(
         db.session.scalars(

@@ -21,7 +21,10 @@ from nibog.booking.serialize import booking_to_dict, bookings_to_dicts
 from nibog.catalog.models import Review
 from nibog.core.errors import AppError, NotFound
 from nibog.core.pagination import paginate
+from nibog.documents.booking_view import TICKET_STATUSES, load_booking_view
+from nibog.documents.certificates import certificate_items, eligible_children
 from nibog.extensions import db
+from nibog.payments.models import Payment, Refund
 
 # The booking list's tabs: what a parent looks for first.
 UPCOMING = ("pending_payment", "confirmed")
@@ -63,9 +66,6 @@ class BookingOverview:
 
 
 def booking_overview(booking_id: int, user_id: int) -> BookingOverview:
-    from nibog.documents.booking_view import TICKET_STATUSES, load_booking_view
-    from nibog.documents.certificates import certificate_items, eligible_children
-
     booking = own_booking(booking_id, user_id)
     view = load_booking_view(booking.id)
     ready = eligible_children(view)
@@ -98,8 +98,6 @@ def _certificate_code(exc: AppError) -> str:
 def payments_of(booking_id: int) -> list[dict[str, Any]]:
     """The booking's payments with their refunds, oldest first (what a parent paid and got
     back; no gateway internals)."""
-    from nibog.payments.models import Payment, Refund
-
     payments = list(db.session.scalars(
         select(Payment).where(Payment.booking_id == booking_id).order_by(Payment.id)))
     refunds: dict[int, list[dict]] = {p.id: [] for p in payments}

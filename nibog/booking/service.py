@@ -18,13 +18,9 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 
 from nibog.booking import holds, promos
+from nibog.booking.counts import seats_changed
 from nibog.booking.eligibility import ensure_registration_open
 from nibog.booking.fastpath import claim, first_read, full_marks
-from nibog.booking.guests import (  # noqa: F401 - guest bookings through the same engine
-    attach_guest_bookings,
-    create_guest_booking,
-    find_guest_booking,
-)
 from nibog.booking.lifecycle import (  # noqa: F401 - the agreed import path for other features
     SeatsNoLongerAvailable,
     cancel_booking,
@@ -50,7 +46,6 @@ from nibog.booking.quote import (  # noqa: F401 - the agreed import path for oth
     time_clashes,
 )
 from nibog.booking.serialize import Written, keep_for_answer
-from nibog.booking.tasks import seats_changed
 from nibog.catalog.models import (
     Event,
     Venue,

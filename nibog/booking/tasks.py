@@ -5,10 +5,15 @@ from __future__ import annotations
 
 import logging
 
-from sqlalchemy import func, select, update
+from sqlalchemy import select
 
-from nibog.booking.models import OPEN_BOOKING_STATUSES
-from nibog.catalog.models import EventStatus
+from nibog.booking.counts import seats_changed  # noqa: F401 - outbox rows queued before the move
+from nibog.booking.idempotency import purge_expired
+from nibog.booking.lifecycle import EXPIRY_BATCH, complete_event
+from nibog.booking.models import OPEN_BOOKING_STATUSES, Booking
+from nibog.booking.service import cancel_booking
+from nibog.booking.service import expire_holds as expire
+from nibog.catalog.models import Event, EventStatus
 from nibog.core import boundary
 from nibog.core.jobs import job
 from nibog.extensions import db
@@ -18,9 +23,6 @@ log = logging.getLogger(__name__)
 
 def expire_holds() -> int:
     """Periodic: expire every overdue hold, one committed batch at a time."""
-    from nibog.booking.lifecycle import EXPIRY_BATCH
-    from nibog.booking.service import expire_holds as expire
-
     total = 0
     while True:
         with boundary.unit_of_work():  # short transactions: a burst's holds expire in batches
@@ -30,15 +32,21 @@ def expire_holds() -> int:
             return total
 
 
+def on_event_ended(event_id: int, *, status: str, actor_id: int | None) -> None:
+    """Receiver of ``signals.event_ended``: a cancelled event's live bookings are cancelled
+    (and refunded) in a job after the commit; a completed event's bookings complete now."""
+    if status == "cancelled":
+        cancel_event_bookings.delay(event_id, actor_id)
+    elif status == "completed":
+        complete_event(event_id)
+
+
 @job("default")
 def cancel_event_bookings(event_id: int, actor_id: int | None = None) -> int:
     """The event was cancelled: cancel and fully refund every live booking, one commit each.
 
     Safe to run twice: bookings already cancelled are no longer selected.
     """
-    from nibog.booking.models import Booking
-    from nibog.booking.service import cancel_booking
-
     ids = list(
         db.session.scalars(
             select(Booking.id)
@@ -62,9 +70,6 @@ def cancel_bookings_of_cancelled_events() -> int:
     """Periodic backstop of ``cancel_event_bookings``: a booking that committed just after its
     event's cancellation listed the bookings (it read the event while still published), or one
     whose cancellation failed there, is cancelled and refunded here."""
-    from nibog.booking.models import Booking
-    from nibog.catalog.models import Event
-
     event_ids = list(
         db.session.scalars(
             select(Booking.event_id)
@@ -78,27 +83,6 @@ def cancel_bookings_of_cancelled_events() -> int:
     return sum(cancel_event_bookings(event_id) for event_id in sorted(event_ids))
 
 
-@job("default")
-def seats_changed(event_id: int) -> None:
-    """After a commit that moved seats: refresh the event's live booking count, drop caches."""
-    from nibog.booking.models import LIVE_BOOKING_STATUSES, Booking
-    from nibog.catalog.models import Event
-
-    # One statement, so the last job to run after a burst writes a count that saw every commit.
-    live = (
-        select(func.count())
-        .select_from(Booking)
-        .where(Booking.event_id == event_id, Booking.status.in_(LIVE_BOOKING_STATUSES))
-        .scalar_subquery()
-    )
-    db.session.execute(update(Event).where(Event.id == event_id).values(bookings_count=live, updated_at=Event.updated_at))
-    from nibog.catalog.cache import invalidate_event
-
-    invalidate_event(event_id)
-
-
 def purge_idempotency_keys() -> int:
-    from nibog.booking.idempotency import purge_expired
-
     return purge_expired()
 

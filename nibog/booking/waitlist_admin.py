@@ -7,8 +7,13 @@ from sqlalchemy import func, select
 
 from nibog.accounts.models import Child, User
 from nibog.booking.models import Booking, WaitingListEntry
+from nibog.booking.service import create_booking
+from nibog.booking.waitlist.entries import positions, skip_reasons
+from nibog.booking.waitlist.offers import mark_offered, offer_seats
 from nibog.catalog.models import Event, EventGame, GameSlot, GameTemplate
+from nibog.core.audit import record, snapshot
 from nibog.core.errors import Conflict, NotFound
+from nibog.core.timeutil import today_ist
 from nibog.extensions import db
 
 _entry = WaitingListEntry
@@ -36,8 +41,6 @@ def slot_queue_rows(filters: dict):
     ``filters``: event_id; ``state`` "active" (default: someone waits or holds an offer) or
     "all" (any slot that ever had a queue); upcoming (only events from today on).
     """
-    from nibog.core.timeutil import today_ist
-
     counts = _COUNTS
     stmt = (
         select(GameSlot, Event, GameTemplate.name, counts.c.waiting, counts.c.offered,
@@ -59,8 +62,6 @@ def slot_queue_rows(filters: dict):
 def slot_queue(slot_id: int) -> dict:
     """One slot's list: every entry in queue order with child, parent, position, the offer's
     booking and, for passed-over entries, why."""
-    from nibog.booking.waitlist.entries import positions, skip_reasons
-
     slot = db.session.get(GameSlot, slot_id)
     if slot is None:
         raise NotFound("Slot")
@@ -93,9 +94,6 @@ def slot_queue(slot_id: int) -> dict:
 def offer_next(slot_id: int, *, actor_id: int, client_ip: str | None = None) -> int:
     """Run the offer round now (what a freed seat does by itself): free seats go to the
     first in line. Returns the offers made (0 when the slot has no free seat)."""
-    from nibog.admin.audit import record
-    from nibog.booking.waitlist.offers import offer_seats
-
     if db.session.get(GameSlot, slot_id) is None:
         raise NotFound("Slot")
     offers = offer_seats(slot_id)
@@ -108,10 +106,6 @@ def offer_entry(entry_id: int, *, actor_id: int, client_ip: str | None = None) -
     """Offer a free seat to this entry, ahead of the queue (staff's call: a sibling already
     booked in the slot, a promise made on the phone). The seat must be free: staff raise
     the capacity first if not. The offer is the usual one: a held booking and a message."""
-    from nibog.admin.audit import record, snapshot
-    from nibog.booking.service import create_booking
-    from nibog.booking.waitlist.offers import mark_offered
-
     entry = db.session.scalar(
         select(WaitingListEntry).where(WaitingListEntry.id == entry_id).with_for_update()
         .execution_options(populate_existing=True)

@@ -7,7 +7,8 @@ from __future__ import annotations
 
 from sqlalchemy import exists, select
 
-from nibog.catalog.event_admin import (
+from nibog.booking.models import BookingAddon
+from nibog.catalog.event_rows import (
     add_addon,
     event_addons,
     nested_edits,
@@ -25,8 +26,6 @@ def _addon_has_sales(column, ids: list[int]) -> bool:
 
 
 def edit_addons(event: Event, entries: list[dict]) -> None:
-    from nibog.booking.models import BookingAddon
-
     for addon, entry, remove in nested_edits(entries, event_addons(event.id), "addons", "Add-on",
                                              f"event {event.id}"):
         if addon is None:
@@ -46,8 +45,6 @@ def edit_addons(event: Event, entries: list[dict]) -> None:
 
 
 def _edit_variants(addon: AddOn, entries: list[dict]) -> None:
-    from nibog.booking.models import BookingAddon
-
     for variant, entry, remove in nested_edits(entries, addon.variants, "variants", "Variant",
                                                f"add-on {addon.id}"):
         if variant is None:

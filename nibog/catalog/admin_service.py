@@ -13,7 +13,6 @@ from typing import Any
 
 from sqlalchemy import delete, exists, func, or_, select
 
-from nibog.admin.audit import record, snapshot
 from nibog.catalog.cache import invalidate_catalog
 from nibog.catalog.models import (
     City,
@@ -25,6 +24,7 @@ from nibog.catalog.models import (
     GameTemplate,
     Venue,
 )
+from nibog.core.audit import record, snapshot
 from nibog.core.errors import Conflict, NotFound, ValidationFailed
 from nibog.core.pagination import paginate
 from nibog.core.timeutil import today_ist

@@ -10,16 +10,24 @@ and never below its booked seats (409). Raising it offers the freed seats to the
 
 from __future__ import annotations
 
-from sqlalchemy import delete, exists, select
-from sqlalchemy.orm import selectinload
+from sqlalchemy import exists, select
 
-from nibog.admin.audit import snapshot
-from nibog.booking.waitlist.tasks import offer_waitlist_seats
+from nibog.booking.models import BookingItem
+from nibog.catalog.addon_admin import edit_addons
 from nibog.catalog.admin_service import Actor, audit, unique_slug
 from nibog.catalog.cache import invalidate_catalog
+from nibog.catalog.event_lifecycle import check_publishable, transition
+from nibog.catalog.event_rows import (  # noqa: F401 - the names admin faces import from here
+    add_addon,
+    event_addons,
+    event_snapshot,
+    load_for_edit,
+    lock_event,
+    nested_edits,
+    remove_with_children,
+    writable_fields,
+)
 from nibog.catalog.models import (
-    AddOn,
-    AddOnVariant,
     City,
     Event,
     EventGame,
@@ -27,8 +35,8 @@ from nibog.catalog.models import (
     GameTemplate,
     Venue,
 )
-from nibog.core import locking
-from nibog.core.errors import Conflict, NotFound, ValidationFailed
+from nibog.core import locking, signals
+from nibog.core.errors import Conflict, ValidationFailed
 from nibog.core.timeutil import utcnow
 from nibog.extensions import db
 
@@ -39,48 +47,6 @@ EVENT_FIELDS = (
     "is_featured", "image_url", "registration_opens_at", "registration_closes_at",
     "certificate_template",
 )
-
-
-def load_for_edit(event_id: int, *, lock: bool = False) -> Event:
-    stmt = (
-        select(Event)
-        .options(selectinload(Event.games).selectinload(EventGame.slots))
-        .where(Event.id == event_id)
-    )
-    if lock and locking.guards.lock_rows:
-        # NO KEY UPDATE: serialises admin edits of this event; the booking engine's INSERTs
-        # (KEY SHARE) pass, its bookings_count UPDATE waits. Callers lock slots *before* this
-        # (``lock_event``), the order the booking engine uses, so the two cannot deadlock.
-        stmt = stmt.with_for_update(of=Event, key_share=True)
-    event = db.session.scalar(stmt)
-    if event is None:
-        raise NotFound("Event")
-    return event
-
-
-def event_addons(event_id: int) -> list[AddOn]:
-    return list(
-        db.session.scalars(
-            select(AddOn)
-            .options(selectinload(AddOn.variants))
-            .where(AddOn.event_id == event_id)
-            .order_by(AddOn.sort_order, AddOn.id)
-        )
-    )
-
-
-def event_snapshot(event: Event) -> dict:
-    """The event with its games, slots, add-ons and variants, for the audit log."""
-    return {
-        **snapshot(event),
-        "games": [
-            {**snapshot(g), "slots": [snapshot(s) for s in g.slots]} for g in event.games
-        ],
-        "addons": [
-            {**snapshot(a), "variants": [snapshot(v) for v in a.variants]}
-            for a in event_addons(event.id)
-        ],
-    }
 
 
 # -- validation ------------------------------------------------------------------------------
@@ -131,30 +97,6 @@ def _check_slot(slot: GameSlot, game: EventGame, template: GameTemplate) -> None
 # -- create ----------------------------------------------------------------------------------
 
 
-def writable_fields(data: dict) -> dict:
-    """Drop the edit markers (``id``/``_delete``) an entry for a new row may carry."""
-    return {k: v for k, v in data.items() if k not in ("id", "delete")}
-
-
-def nested_edits(entries: list[dict], existing, field: str, label: str, parent: str):
-    """The edits of a nested list (games, slots, add-ons, variants), one ``(row, entry,
-    remove)`` at a time: ``row`` None for a new one (an entry without ``id``; a new one
-    marked ``delete`` is skipped), ``entry`` without its ``id``/``delete`` markers. An ``id``
-    that is not among ``existing`` is refused: "<label> <id> is not part of <parent>"."""
-    by_id = {row.id: row for row in existing}
-    for entry in entries:
-        entry = dict(entry)
-        row_id, remove = entry.pop("id", None), entry.pop("delete", False)
-        if row_id is None:
-            if not remove:
-                yield None, entry, False
-            continue
-        row = by_id.get(row_id)
-        if row is None:
-            raise ValidationFailed({field: [f"{label} {row_id} is not part of {parent}"]})
-        yield row, entry, remove
-
-
 def _add_slot(game: EventGame, template: GameTemplate, data: dict) -> GameSlot:
     # An edit's slot entries make times and capacity optional (they may change a slot that
     # has them); a new slot needs all three, wherever it comes from.
@@ -180,16 +122,6 @@ def _add_game(event: Event, data: dict) -> EventGame:
     return game
 
 
-def add_addon(event: Event, data: dict) -> AddOn:
-    variants = data.pop("variants", None) or []
-    addon = AddOn(event_id=event.id, **writable_fields(data))
-    db.session.add(addon)
-    db.session.flush()
-    for variant in variants:
-        db.session.add(AddOnVariant(addon_id=addon.id, **writable_fields(variant)))
-    return addon
-
-
 def create_event(data: dict, actor: Actor) -> Event:
     games, addons = data.pop("games", []), data.pop("addons", [])
     status = data.pop("status", "draft")
@@ -209,8 +141,6 @@ def create_event(data: dict, actor: Actor) -> Event:
         add_addon(event, dict(addon))
     db.session.flush()
     if status == "published":
-        from nibog.catalog.event_lifecycle import check_publishable
-
         check_publishable(event.id)
         event.status = "published"
         event.published_at = utcnow()
@@ -223,42 +153,10 @@ def create_event(data: dict, actor: Actor) -> Event:
 # -- incremental update ----------------------------------------------------------------------
 
 
-def remove_with_children(obj, children: list) -> None:
-    """Delete one row and let the database cascade to its children.
-
-    The ORM would instead null the children's NOT NULL foreign keys (the relationships have no
-    delete cascade), so delete in SQL and drop the objects from the session.
-    """
-    db.session.flush()
-    model = type(obj)
-    db.session.execute(delete(model).where(model.id == obj.id))
-    for child in children:
-        db.session.expunge(child)
-    db.session.expunge(obj)
-
-
 def _has_items(slot_ids: list[int]) -> bool:
-    from nibog.booking.models import BookingItem
-
     if not slot_ids:
         return False
     return bool(db.session.scalar(select(exists().where(BookingItem.slot_id.in_(slot_ids)))))
-
-
-def lock_event(event_id: int, slot_ids: list[int] | None = None) -> Event:
-    """Lock the slots an edit will touch (ascending id, like the booking engine), then the event.
-
-    The booking engine locks slots and then updates the event row; taking them in the same order
-    here means an admin edit and a booking wait for each other instead of deadlocking.
-    """
-    if slot_ids and locking.guards.lock_rows:
-        db.session.execute(
-            select(GameSlot.id)
-            .where(GameSlot.id.in_(sorted(set(slot_ids))))
-            .order_by(GameSlot.id)
-            .with_for_update()
-        )
-    return load_for_edit(event_id, lock=True)
 
 
 def _touched_slot_ids(event_id: int, games: list[dict]) -> list[int]:
@@ -287,7 +185,7 @@ def _change_capacity(slot: GameSlot, capacity: int) -> None:
             {"slot_id": slot.id, "booked_count": locked.booked_count, "capacity": capacity},
         )
     if capacity > locked.capacity:
-        offer_waitlist_seats.delay(slot.id)
+        signals.announce_seats_freed([slot.id])
     locked.capacity = capacity
 
 
@@ -311,7 +209,7 @@ def _edit_slots(game: EventGame, template: GameTemplate, entries: list[dict]) ->
         if entry.get("is_open") is True and not slot.is_open:
             # Seats freed while it was closed were not offered (the round stops at a closed
             # slot): the waiting list gets them now.
-            offer_waitlist_seats.delay(slot.id)
+            signals.announce_seats_freed([slot.id])
         for key, value in entry.items():
             setattr(slot, key, value)
         _check_slot(slot, game, template)
@@ -359,13 +257,9 @@ def update_event(event_id: int, data: dict, actor: Actor) -> Event:
     if games:
         _edit_games(event, games)
     if addons:
-        from nibog.catalog.addon_admin import edit_addons
-
         edit_addons(event, addons)
     db.session.flush()
     if new_status is not None and new_status != event.status:
-        from nibog.catalog.event_lifecycle import transition
-
         transition(event, new_status, actor, audit_it=False)
     db.session.flush()
     db.session.expire_all()

@@ -10,12 +10,11 @@ from datetime import date, timedelta
 
 from sqlalchemy import delete, exists, func, or_, select
 
-from nibog.admin.audit import snapshot
-from nibog.booking.tasks import cancel_event_bookings
+from nibog.booking.models import LIVE_BOOKING_STATUSES, Booking
 from nibog.catalog import queries as q
 from nibog.catalog.admin_service import Actor, audit, unique_slug
 from nibog.catalog.cache import invalidate_catalog
-from nibog.catalog.event_admin import event_addons, event_snapshot, load_for_edit, lock_event
+from nibog.catalog.event_rows import event_addons, event_snapshot, load_for_edit, lock_event
 from nibog.catalog.models import (
     AddOn,
     AddOnVariant,
@@ -25,10 +24,12 @@ from nibog.catalog.models import (
     EventStatus,
     GameSlot,
 )
+from nibog.catalog.presenters import event_item
+from nibog.core import signals
+from nibog.core.audit import snapshot
 from nibog.core.errors import Conflict, ValidationFailed
 from nibog.core.pagination import page_envelope
 from nibog.core.timeutil import today_ist, utcnow
-from nibog.documents.tasks import generate_event_certificates
 from nibog.extensions import db
 
 TRANSITIONS = {
@@ -40,8 +41,6 @@ TRANSITIONS = {
 
 
 def _live_bookings(event_id: int) -> int:
-    from nibog.booking.models import LIVE_BOOKING_STATUSES, Booking
-
     return db.session.scalar(
         select(func.count(Booking.id)).where(
             Booking.event_id == event_id, Booking.status.in_(LIVE_BOOKING_STATUSES)
@@ -94,14 +93,10 @@ def transition(event: Event, new_status: str, actor: Actor, *, audit_it: bool = 
         event.cancelled_at = now
     event.status = new_status
     db.session.flush()
-    if new_status == EventStatus.CANCELLED:
-        # Cancels and fully refunds every live booking, in a job after this commit.
-        cancel_event_bookings.delay(event.id, actor.id)
-    elif new_status == EventStatus.COMPLETED:
-        from nibog.booking.service import complete_event
-
-        complete_event(event.id)
-        generate_event_certificates.delay(event.id)
+    if new_status in (EventStatus.CANCELLED, EventStatus.COMPLETED):
+        # Cancelled: every live booking is cancelled and refunded, in a job after this commit.
+        # Completed: the bookings become completed, certificates are made after the commit.
+        signals.announce_event_ended(event.id, status=new_status, actor_id=actor.id)
     if audit_it:
         audit(f"event.{new_status}", event, actor, before)
     invalidate_catalog()
@@ -114,8 +109,6 @@ def change_status(event_id: int, new_status: str, actor: Actor) -> Event:
 
 
 def delete_event(event_id: int, actor: Actor) -> None:
-    from nibog.booking.models import Booking
-
     slot_ids = db.session.scalars(
         select(GameSlot.id).join(EventGame).where(EventGame.event_id == event_id)
     ).all()
@@ -220,7 +213,6 @@ def admin_list_events(args: dict, page: int, per_page: int) -> dict:
     total = db.session.scalar(select(func.count(Event.id)).where(*conds)) or 0
     from sqlalchemy.orm import joinedload
 
-    from nibog.catalog.presenters import event_item
 
     rows = db.session.execute(
         select(Event, q.price_from_col, q.min_age_col, q.max_age_col, q.seats_left_col)

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from sqlalchemy import delete, exists, insert, or_, select
 
-from nibog.admin.audit import snapshot
 from nibog.booking.models import Booking, PromoCode, promo_code_events, promo_code_games
 from nibog.catalog.admin_service import Actor, audit, get_or_404
 from nibog.catalog.models import Event, GameTemplate
+from nibog.core.audit import snapshot
 from nibog.core.errors import Conflict, ValidationFailed
 from nibog.core.pagination import paginate
 from nibog.core.timeutil import isoformat_ist

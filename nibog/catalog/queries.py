@@ -18,8 +18,10 @@ from flask.globals import app_ctx
 from sqlalchemy import and_, case, create_engine, exists, func, literal_column, or_, select
 from sqlalchemy.orm import Session, joinedload, scoped_session, selectinload, sessionmaker
 
+from nibog.booking.waitlist_queue import queued_for
 from nibog.catalog.models import (
     AddOn,
+    AddOnVariant,
     Event,
     EventFaq,
     EventGalleryImage,
@@ -28,6 +30,7 @@ from nibog.catalog.models import (
     GameTemplate,
     Review,
 )
+from nibog.config import normalise_database_url
 from nibog.extensions import db
 
 _REPLICA_KEY = "nibog_catalog_replica"
@@ -43,8 +46,6 @@ def read_session() -> Session:
         return db.session
     factory = current_app.extensions.get(_REPLICA_KEY)
     if factory is None:
-        from nibog.config import normalise_database_url
-
         engine = create_engine(
             normalise_database_url(url),
             pool_pre_ping=True,
@@ -287,8 +288,6 @@ def load_addons(event_id: int, session: Session | None = None) -> list[AddOn]:
 def live_slot_counts(event_id: int) -> dict[int, tuple[int, int, bool, bool]]:
     """slot id → (capacity, booked_count, is_open, queued), straight from the database (one
     statement); ``queued``: children wait for it, so its free seats are theirs, not for sale."""
-    from nibog.booking.waitlist.entries import queued_for
-
     rows = read_session().execute(
         select(GameSlot.id, GameSlot.capacity, GameSlot.booked_count, GameSlot.is_open,
                queued_for(GameSlot.id).label("queued"))
@@ -300,8 +299,6 @@ def live_slot_counts(event_id: int) -> dict[int, tuple[int, int, bool, bool]]:
 
 def queued_slot_ids(slot_ids: list[int]) -> set[int]:
     """The slots among these with children on their waiting list."""
-    from nibog.booking.waitlist.entries import queued_for
-
     if not slot_ids:
         return set()
     return set(read_session().scalars(
@@ -310,8 +307,6 @@ def queued_slot_ids(slot_ids: list[int]) -> set[int]:
 
 
 def live_variant_stock(event_id: int) -> dict[int, int | None]:
-    from nibog.catalog.models import AddOnVariant
-
     rows = read_session().execute(
         select(AddOnVariant.id, AddOnVariant.stock, AddOnVariant.sold_count)
         .join(AddOn, AddOn.id == AddOnVariant.addon_id)

@@ -12,6 +12,7 @@ from datetime import date
 
 from sqlalchemy import distinct, func, select
 
+from nibog.accounts.models import Child, User
 from nibog.catalog import cache as catalog_cache
 from nibog.catalog import presenters as p
 from nibog.catalog import queries as q
@@ -19,6 +20,7 @@ from nibog.catalog.models import City, Event, EventGame, GameTemplate, Review, V
 from nibog.core.errors import AppError, NotFound, ValidationFailed
 from nibog.core.pagination import page_envelope
 from nibog.core.timeutil import age_in_months, isoformat_ist, today_ist
+from nibog.extensions import db
 
 # Standard bands parents pick from; games declare their own ranges in months.
 AGE_RANGES = [
@@ -77,8 +79,6 @@ def event_detail(event_id: int, *, include_drafts: bool = False, primary: bool =
     ``primary`` reads the primary database: admins must see their own write at once, which a
     lagging replica cannot promise.
     """
-    from nibog.extensions import db
-
     session = db.session if primary else None
     event = _require_event(event_id, include_drafts, session)
     return p.event_detail(event, q.load_extras(event.id, session))
@@ -95,8 +95,6 @@ def event_detail_json(event_id: int) -> str:
 
 
 def _owned_child(child_id: int, user):
-    from nibog.accounts.models import Child
-
     if user is None:
         raise AppError("unauthorized", "Sign in to check a child's eligibility", 401)
     child = q.read_session().get(Child, child_id)
@@ -176,8 +174,6 @@ def check_eligibility(
 
 
 def event_reviews(event_id: int, page: int, per_page: int) -> dict:
-    from nibog.accounts.models import User
-
     _require_event(event_id)
     session = q.read_session()
     conds = (Review.event_id == event_id, Review.is_published.is_(True))

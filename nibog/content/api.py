@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask import Response
 from flask_smorest import Blueprint
 
+from nibog.catalog.service import active_cities_json
 from nibog.content import schemas as s
 from nibog.content import service
 from nibog.core.client_ip import client_ip
@@ -33,8 +34,6 @@ def faqs(args):
 @blp.response(200, s.PublicCity(many=True))
 def cities():
     """Every active city (the parent's city picker)."""
-    from nibog.catalog.service import active_cities_json
-
     return _json(active_cities_json())
 
 

@@ -10,12 +10,13 @@ from flask import current_app
 from sqlalchemy import delete, select
 from sqlalchemy.exc import IntegrityError
 
-from nibog.admin.audit import record, snapshot
 from nibog.content.models import ContactMessage, ContactStatus, ContentPage, Faq, Testimonial
 from nibog.core import cache as core_cache
-from nibog.core.errors import NotFound
+from nibog.core.audit import record, snapshot
+from nibog.core.errors import NotFound, ValidationFailed
 from nibog.core.timeutil import isoformat_ist
 from nibog.extensions import db
+from nibog.notifications.service import queue_email
 
 NAMESPACE = "content"
 CONTENT_TTL = 300
@@ -104,8 +105,6 @@ def public_faqs(category: str | None = None) -> list[dict]:
 
 def submit_contact(data: dict, client_ip: str | None) -> ContactMessage:
     """Store the message and tell staff (email queued after the commit)."""
-    from nibog.notifications.service import queue_email
-
     msg = ContactMessage(
         name=data["name"].strip(), email=data["email"].strip().lower(),
         phone=(data.get("phone") or "").strip() or None, message=data["message"].strip(),
@@ -192,8 +191,6 @@ def upsert_page(slug: str, data: dict, actor_id: int, ip: str | None) -> tuple[C
     created = page is None
     if created:
         if "title" not in data:
-            from nibog.core.errors import ValidationFailed
-
             raise ValidationFailed({"title": ["A new page needs a title"]})
         try:
             with db.session.begin_nested():
@@ -251,8 +248,6 @@ def contact_messages(status: str | None = None, q: str | None = None):
 
 def set_contact_status(msg_id: int, status: str, actor_id: int, ip: str | None) -> ContactMessage:
     """``handled``: someone replied to the sender (or nothing was needed); ``new`` reopens it."""
-    from nibog.core.errors import ValidationFailed
-
     if status not in CONTACT_STATUSES:
         raise ValidationFailed({"status": [f"One of {', '.join(CONTACT_STATUSES)}"]})
     msg = db.session.get(ContactMessage, msg_id)

@@ -3,6 +3,8 @@
 from flask_smorest import Api as SmorestApi
 from marshmallow import Schema, fields
 
+from nibog.core.errors import AppError, http_exception_to_response, wants_json
+
 
 class ErrorBody(Schema):
     code = fields.String(metadata={"description": "machine-readable, e.g. slot_full"})
@@ -21,8 +23,6 @@ class Api(SmorestApi):
     ERROR_SCHEMA = ErrorEnvelope
 
     def handle_http_exception(self, error):
-        from nibog.core.errors import http_exception_to_response, wants_json
-
         if wants_json():
             return http_exception_to_response(error)
         from flask import render_template
@@ -37,7 +37,6 @@ def require_json_bodies(app) -> None:
     missing - a form post to a JSON endpoint says what is wrong in one line."""
     from flask import request
 
-    from nibog.core.errors import AppError
 
     @app.before_request
     def _json_bodies_only():

@@ -27,8 +27,12 @@ from flask_jwt_extended.exceptions import (
 from flask_jwt_extended.internal_utils import custom_verification_for_token, verify_token_type
 from flask_jwt_extended.view_decorators import _decode_jwt_from_headers
 
+from nibog.accounts.models import User
+from nibog.auth.revocation import is_payload_revoked
+from nibog.core import prefetch
 from nibog.core.errors import AppError, error_response
 from nibog.core.jwt_manager import decode_once
+from nibog.extensions import db, get_redis
 
 
 def auth_required(
@@ -91,8 +95,6 @@ def verify_token(
     Signature and claims (``jwt_manager.decode_once``), token type, revocation (with the
     ``also_read`` keys prefetched in the same round trip), the principal.
     """
-    from nibog.auth.revocation import is_payload_revoked
-
     header, claims = decode_once(encoded)
     verify_token_type(claims, refresh)
     if is_payload_revoked(claims, also_read):
@@ -135,8 +137,6 @@ def _checked_in_front(encoded: str, refresh: bool, keys: Sequence[str]):
     if any(key not in checked.prefetched for key in keys):
         return None
     if keys:
-        from nibog.core import prefetch
-
         prefetch.keep({key: checked.prefetched[key] for key in keys})
     return checked.header, checked.claims, checked.principal
 
@@ -182,8 +182,6 @@ def _principal(optional: bool) -> Principal | None:
 
 def current_user_id(optional: bool = False) -> int | None:
     """The caller's user id, without reading the account row when Redis vouches for the token."""
-    from nibog.extensions import get_redis
-
     principal = _principal(optional)
     if principal is None:
         return None
@@ -195,9 +193,6 @@ def current_user_id(optional: bool = False) -> int | None:
 
 def current_user(optional: bool = False):
     """The authenticated User, or None when ``optional`` and no token was sent."""
-    from nibog.accounts.models import User
-    from nibog.extensions import db
-
     principal = _principal(optional)
     if principal is None:
         return None
@@ -212,8 +207,6 @@ def current_user(optional: bool = False):
 def register_jwt_callbacks(app: Flask) -> None:
     from flask_jwt_extended import JWTManager
 
-    from nibog.accounts.models import User
-    from nibog.auth.revocation import is_payload_revoked
 
     jwt: JWTManager = app.extensions["flask-jwt-extended"]
 

@@ -12,6 +12,9 @@ from typing import Any
 from flask import Flask, jsonify, render_template, request
 from werkzeug.exceptions import HTTPException
 
+from nibog.core.observability import report_exception
+from nibog.extensions import db, limiter
+
 log = logging.getLogger(__name__)
 
 JSON_PREFIXES = ("/api", "/webhooks")
@@ -136,8 +139,6 @@ def http_exception_to_response(exc: HTTPException):
 def _retry_after(exc: HTTPException) -> int:
     limit = getattr(exc, "limit", None)
     try:
-        from nibog.extensions import limiter
-
         window = limiter.current_limit
         if window is not None:
             import time
@@ -223,16 +224,12 @@ def register_error_handlers(app: Flask) -> None:
             return handle_http(exc)
         refusal = refusal_for(exc)
         if refusal is not None:
-            from nibog.extensions import db
-
             db.session.rollback()
             return handle_app_error(refusal)
         log.exception("unhandled error")
         # Handled here, so Flask never signals it: the error tracker is told directly.
-        from nibog.core.observability import report_exception
 
         report_exception(exc)
-        from nibog.extensions import db
 
         try:
             db.session.rollback()

@@ -7,6 +7,7 @@ import logging
 
 from sqlalchemy import delete
 
+from nibog.booking.models import IdempotencyKey
 from nibog.core.timeutil import utcnow
 from nibog.extensions import db
 
@@ -16,8 +17,6 @@ log = logging.getLogger(__name__)
 def purge_expired() -> dict[str, int]:
     """Delete expired idempotency keys; OTPs live in Redis with a TTL, and the auth module may
     expose ``purge_expired`` for its in-memory fallback."""
-    from nibog.booking.models import IdempotencyKey
-
     result = db.session.execute(delete(IdempotencyKey).where(IdempotencyKey.expires_at < utcnow()))
     counts = {"idempotency_keys": result.rowcount or 0}
     try:

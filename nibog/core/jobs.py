@@ -45,6 +45,9 @@ FAILED_JOB_TTL = 14 * 24 * 3600
 JOB_TIMEOUTS = {"reports": 30 * 60}
 
 _PENDING = "nibog_pending_jobs"
+# The application factory, for a job that runs outside an app context (an RQ work horse started
+# without one). create_app registers itself here: the core never imports the app it serves.
+_app_factory = None
 READY = "nibog_ready_jobs"
 
 
@@ -170,6 +173,11 @@ def resolve(func_path: str):
     return getattr(importlib.import_module(module_name), attr)
 
 
+def use_app_factory(factory) -> None:
+    global _app_factory
+    _app_factory = factory
+
+
 def run_job(func_path: str, *args: Any, **kwargs: Any) -> Any:
     """Entry point RQ calls: runs the job inside an app context (the worker pushes one)."""
     from rq import get_current_job
@@ -179,9 +187,9 @@ def run_job(func_path: str, *args: Any, **kwargs: Any) -> Any:
     request_id = (current.meta or {}).get("request_id") if current is not None else None
     if has_app_context():
         return observed_call(queue, request_id, func_path, args, kwargs)
-    from nibog import create_app
-
-    with create_app().app_context():
+    if _app_factory is None:
+        raise RuntimeError("no app to run the job in: create_app() was never called here")
+    with _app_factory().app_context():
         try:
             return observed_call(queue, request_id, func_path, args, kwargs)
         finally:

@@ -26,6 +26,8 @@ from prometheus_client import CollectorRegistry, Counter, Histogram
 from sqlalchemy import event as sa_event
 from sqlalchemy.orm import Session
 
+from nibog.extensions import db
+
 log = logging.getLogger(__name__)
 
 MULTIPROCESS = bool(os.environ.get("PROMETHEUS_MULTIPROC_DIR"))
@@ -88,8 +90,6 @@ def count_after_commit(child, amount: float = 1, session: Session | None = None)
     if amount <= 0:
         return
     if session is None:
-        from nibog.extensions import db
-
         session = db.session()
     session.info.setdefault(_PENDING, []).append(
         (child, amount, session.get_nested_transaction())

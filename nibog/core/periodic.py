@@ -14,6 +14,9 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from nibog.core.jobs import FAILED_JOB_TTL, resolve, run_job
+from nibog.core.metrics import JOBS_QUEUED
+
 log = logging.getLogger(__name__)
 
 
@@ -46,8 +49,6 @@ def enqueue_due_jobs(conn, jobs: list[PeriodicJob], now: float | None = None) ->
     """One scheduler pass: enqueue every entry whose period has not been claimed yet."""
     from rq import Queue
 
-    from nibog.core.jobs import FAILED_JOB_TTL, run_job
-    from nibog.core.metrics import JOBS_QUEUED
 
     now = time.time() if now is None else now
     queued = []
@@ -91,6 +92,4 @@ def register_periodic_jobs(conn, jobs: list[PeriodicJob]) -> threading.Event:
 
 def tick(func: str, *_ignored) -> None:
     """Compatibility: runs one periodic job (older schedules enqueued this)."""
-    from nibog.core.jobs import resolve
-
     resolve(func)()

@@ -7,11 +7,10 @@ local storage it sends the file as before.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from urllib.parse import quote
 
 from flask import Response, redirect
 
-from nibog.documents.storage import get_storage
+from nibog.documents.storage import content_disposition, get_storage
 
 
 @dataclass
@@ -41,18 +40,6 @@ def generated(
     store.put(key, data, content_type)
     url = store.url(key, filename=filename, content_type=content_type, inline=inline)
     return Download(filename, content_type, url=url, inline=inline)
-
-
-def content_disposition(filename: str, *, inline: bool = True) -> str:
-    # Header values are Latin-1: a child's name in Devanagari goes in the RFC 6266 UTF-8 form,
-    # with a plain-ASCII fallback for old clients (a raw one makes the server answer 500).
-    plain = "".join(
-        ch if ch.isascii() and (ch.isalnum() or ch in "-_.") else "-" for ch in filename
-    )
-    disposition = f'{"inline" if inline else "attachment"}; filename="{plain}"'
-    if plain != filename:
-        disposition += f"; filename*=UTF-8''{quote(filename)}"
-    return disposition
 
 
 def send(download: Download) -> Response:

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from nibog.booking.access import access_code_matches
 from nibog.booking.models import Booking
 from nibog.core.errors import NotFound, ValidationFailed
 from nibog.documents import certificates, downloads, tickets
 from nibog.documents.booking_view import load_booking_view
 from nibog.documents.downloads import Download
 from nibog.extensions import db
+from nibog.notifications.service import queue_email
 
 PDF = "application/pdf"
 
@@ -36,8 +38,6 @@ def ticket_download(booking_id: int, user, *, inline: bool = True) -> Download:
 
 def guest_ticket_pdf(booking_id: int, access_code: str | None) -> tuple[bytes, str]:
     """A guest booking's ticket for whoever holds its access code (404 otherwise)."""
-    from nibog.booking.guests import access_code_matches
-
     booking = db.session.get(Booking, booking_id)
     if booking is None or booking.user_id is not None or not access_code_matches(
         booking, access_code
@@ -78,8 +78,6 @@ def certificate_download(
 
 def email_certificate(booking_id: int, user, child_id: int | None) -> dict:
     """Queue an email with the certificate(s) attached (flushes; sent after the commit)."""
-    from nibog.notifications.service import queue_email
-
     owned_booking(booking_id, user)
     view = load_booking_view(booking_id)
     if child_id is None:

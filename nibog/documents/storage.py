@@ -20,8 +20,22 @@ import tempfile
 import threading
 from pathlib import Path
 from typing import Protocol
+from urllib.parse import quote
 
 from flask import current_app
+
+
+def content_disposition(filename: str, *, inline: bool = True) -> str:
+    # Header values are Latin-1: a child's name in Devanagari goes in the RFC 6266 UTF-8 form,
+    # with a plain-ASCII fallback for old clients (a raw one makes the server answer 500).
+    plain = "".join(
+        ch if ch.isascii() and (ch.isalnum() or ch in "-_.") else "-" for ch in filename
+    )
+    disposition = f'{"inline" if inline else "attachment"}; filename="{plain}"'
+    if plain != filename:
+        disposition += f"; filename*=UTF-8''{quote(filename)}"
+    return disposition
+
 
 
 class StorageError(RuntimeError):
@@ -199,8 +213,6 @@ class S3Storage:
 
         Signing is local (no request): the URL carries the disposition and type S3 answers with.
         """
-        from nibog.documents.downloads import content_disposition
-
         disposition = content_disposition(filename, inline=inline)
         return self.client.generate_presigned_url(
             "get_object",

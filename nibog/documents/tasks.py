@@ -13,8 +13,15 @@ from nibog.core.jobs import job
 from nibog.documents.booking_view import TICKET_STATUSES, load_booking_view
 from nibog.documents.certificates import certificate_for, eligible_children
 from nibog.extensions import db
+from nibog.notifications.service import queue_email, queue_whatsapp_update
 
 log = logging.getLogger(__name__)
+
+
+def on_event_ended(event_id: int, *, status: str, actor_id: int | None) -> None:
+    """Receiver of ``signals.event_ended``: a completed event's certificates, after the commit."""
+    if status == "completed":
+        generate_event_certificates.delay(event_id)
 
 
 @job("default")
@@ -32,8 +39,6 @@ def generate_event_certificates(event_id: int) -> int:
 
 
 def _generate_event_certificates(event_id: int) -> int:
-    from nibog.notifications.service import queue_email, queue_whatsapp_update
-
     booking_ids = db.session.scalars(
         select(Booking.id)
         .where(Booking.event_id == event_id, Booking.status.in_(TICKET_STATUSES))

@@ -9,6 +9,7 @@ from flask import Flask
 from sqlalchemy import select
 
 from nibog.extensions import db
+from nibog.integrations.models import Partner
 
 
 def register_cli(app: Flask) -> None:
@@ -18,8 +19,6 @@ def register_cli(app: Flask) -> None:
     @click.option("--rotate", is_flag=True, help="issue a new secret for an existing partner")
     def create_partner(name: str, slug: str, rotate: bool) -> None:
         """Create a partner (or rotate its secret) and print the webhook signing secret once."""
-        from nibog.integrations.models import Partner
-
         slug = slug.strip().lower()
         partner = db.session.scalar(select(Partner).where(Partner.slug == slug))
         if partner is not None and not rotate:

@@ -20,7 +20,13 @@ from sqlalchemy import select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 
-from nibog.core import boundary
+from nibog.booking.admin_actions import confirm_offline
+from nibog.booking.guests import create_guest_booking
+from nibog.booking.models import Booking
+from nibog.booking.serialize import booking_to_dict
+from nibog.booking.service import cancel_booking
+from nibog.core import boundary, locking
+from nibog.core.audit import record
 from nibog.core.errors import AppError, Conflict, NotFound
 from nibog.core.secrets_compare import constant_time_equal
 from nibog.extensions import db
@@ -137,10 +143,6 @@ def _record_refusal(provider: str, event_id: str, event_type: str, payload: dict
 
 def create_partner_booking(partner: Partner, data: dict) -> dict:
     """A booking through the same engine as the app (source "partner")."""
-    from nibog.booking.models import Booking
-    from nibog.booking.serialize import booking_to_dict
-    from nibog.core import locking
-
     # One order at a time: a second delivery of it (another event id) waits here and then finds
     # the booking - not the guest engine's already_booked (its customer's e-mail is locked too).
     locking.hold_for_transaction(f"partner-order:{partner.id}:{data['external_ref']}")
@@ -178,8 +180,6 @@ def _engine_create(partner: Partner, data: dict):
     A booking the partner already collected money for is settled outside our gateway, like the
     admin's cash bookings, so it confirms at once and never asks the parent to pay.
     """
-    from nibog.booking.service import create_guest_booking
-
     customer = data["customer"]
     booking, _access_code = create_guest_booking(
         guest={
@@ -200,9 +200,6 @@ def _engine_create(partner: Partner, data: dict):
 
 def update_partner_booking(partner: Partner, data: dict) -> dict:
     """Status changes a partner may make to its own bookings: cancel, or confirm once paid."""
-    from nibog.booking.models import Booking
-    from nibog.booking.serialize import booking_to_dict
-
     booking = db.session.scalar(
         select(Booking).where(
             Booking.partner_id == partner.id, Booking.external_ref == data["external_ref"]
@@ -211,8 +208,6 @@ def update_partner_booking(partner: Partner, data: dict) -> dict:
     if booking is None:
         raise NotFound("Booking")
     if data["action"] == "cancel":
-        from nibog.booking.service import cancel_booking
-
         _, refund = cancel_booking(
             booking.id, actor_id=None, reason=data.get("reason") or f"cancelled by {partner.slug}"
         )
@@ -220,7 +215,6 @@ def update_partner_booking(partner: Partner, data: dict) -> dict:
     else:
         # "Paid" from a partner means the money reached us outside our gateway: recorded as cash
         # like an admin's confirmation, so revenue counts it and a cancellation asks no gateway.
-        from nibog.booking.admin_actions import confirm_offline
 
         confirm_offline(booking.id, source="partner")
         result = {"status": "confirmed"}
@@ -231,8 +225,6 @@ def update_partner_booking(partner: Partner, data: dict) -> dict:
 
 
 def _audit(action: str, booking, partner: Partner) -> None:
-    from nibog.admin.audit import record
-
     record(
         action,
         booking,

@@ -6,11 +6,14 @@ from datetime import datetime, time, timedelta
 
 from sqlalchemy import func, select
 
+from nibog.core.audit import record
 from nibog.core.errors import AppError, NotFound
 from nibog.core.models import OutboxJob
 from nibog.core.timeutil import IST
 from nibog.extensions import db
 from nibog.notifications.models import NotificationLog
+from nibog.notifications.service import queue_email, queue_sms, queue_whatsapp
+from nibog.notifications.tasks import DELIVER, ONE_TIME_SECRETS
 
 MESSAGE_SORTS = {
     "created": NotificationLog.created_at,
@@ -53,8 +56,6 @@ def templates_in_use() -> list[str]:
 
 
 def _kept_context(log_id: int) -> dict | None:
-    from nibog.notifications.tasks import DELIVER
-
     args = db.session.scalar(
         select(OutboxJob.args)
         .where(OutboxJob.func == DELIVER, OutboxJob.args[0].as_integer() == log_id)
@@ -73,10 +74,6 @@ def resend(log_id: int, *, actor_id: int, client_ip: str | None = None) -> Notif
     resent: the secret is gone, and a fresh one must be asked for. A failed message is the
     failed-jobs page's requeue, reusing its entry.
     """
-    from nibog.admin.audit import record
-    from nibog.notifications.service import queue_email, queue_sms, queue_whatsapp
-    from nibog.notifications.tasks import ONE_TIME_SECRETS
-
     entry = db.session.get(NotificationLog, log_id)
     if entry is None:
         raise NotFound("Message")

@@ -4,6 +4,10 @@ Callers say *what* to send (template name + context of plain JSON values); the j
 template and sends it through the configured channel backend, recording the outcome in the
 ``notifications`` log. A message that must not go (bounced address, marketing to a parent who
 opted out) is still logged, as ``suppressed``, and no job is queued.
+
+This module sits below the features that send messages (it imports only models and the core):
+it announces ``signals.notification_queued`` and the delivery job (``tasks.deliver``, which
+renders tickets and certificates, so sits above the booking features) is queued by its receiver.
 """
 
 from __future__ import annotations
@@ -13,12 +17,18 @@ from typing import Any
 from flask import has_request_context
 from sqlalchemy import bindparam, case, delete, func, insert, literal, select
 
-from nibog.core import rows
+from nibog.accounts.models import User
+from nibog.core import rows, signals
 from nibog.core.i18n import current_language
 from nibog.extensions import db
 from nibog.notifications.models import EmailSuppression, NotificationLog, WhatsAppOptOut
-from nibog.notifications.tasks import deliver
-from nibog.notifications.templates import is_marketing
+
+# Promotional messages honour User.marketing_opt_in; everything else is transactional and goes.
+MARKETING_TEMPLATES = frozenset({"event_announcement"})
+
+
+def is_marketing(template: str) -> bool:
+    return template in MARKETING_TEMPLATES
 
 
 def queue_email(
@@ -74,8 +84,6 @@ def suppression_reason(channel: str, template: str, recipient: str, user_id: int
     if channel == "whatsapp" and whatsapp_opted_out(recipient):
         return "opted out of WhatsApp"
     if is_marketing(template) and user_id is not None:
-        from nibog.accounts.models import User
-
         user = db.session.get(User, user_id)
         if user is not None and not user.marketing_opt_in:
             return "opted out of marketing messages"
@@ -111,7 +119,7 @@ def _queue(channel, template, recipient, context, *, user_id, booking_id) -> Not
         # Inserted now (the job needs its id), with a prebuilt statement: every booking queues one.
         [entry] = rows.insert_rows(NotificationLog, [values])
     if entry.status == "queued":
-        deliver.delay(entry.id, context or {})
+        signals.announce_notification_queued(entry.id, context or {})
     return entry
 
 

@@ -9,13 +9,24 @@ from typing import Any
 from flask import current_app
 from sqlalchemy import exists, select, update
 
+from nibog.booking.models import Booking
+from nibog.catalog.models import Event
 from nibog.core import boundary
 from nibog.core.jobs import job
 from nibog.core.models import OutboxJob
 from nibog.core.timeutil import today_ist, utcnow
+from nibog.documents.booking_view import load_booking_view
+from nibog.documents.storage import StorageError
 from nibog.extensions import db
+from nibog.notifications import templates
 from nibog.notifications.channels import ChannelError, OutgoingMessage, get_backend
 from nibog.notifications.models import NotificationLog
+from nibog.notifications.service import (
+    queue_email,
+    queue_sms,
+    queue_whatsapp_update,
+    suppression_reason,
+)
 
 log = logging.getLogger(__name__)
 
@@ -41,14 +52,11 @@ def _retries_left(entry: NotificationLog) -> int:
 def _transient(exc: Exception) -> bool:
     from sqlalchemy.exc import OperationalError
 
-    from nibog.documents.storage import StorageError
 
     return isinstance(exc, StorageError | OperationalError | ConnectionError | TimeoutError)
 
 
 def _compose(entry: NotificationLog, context: dict[str, Any]) -> OutgoingMessage:
-    from nibog.notifications import templates
-
     language = templates.message_language(entry.template, context, entry.user_id)
     ctx = templates.build_context(context, booking_id=entry.booking_id, user_id=entry.user_id,
                                   language=language)
@@ -80,6 +88,12 @@ def _compose(entry: NotificationLog, context: dict[str, Any]) -> OutgoingMessage
     )
 
 
+def on_notification_queued(log_id: int, context: dict[str, Any]) -> None:
+    """Receiver of ``signals.notification_queued``: the message goes out in a job, after the
+    commit."""
+    deliver.delay(log_id, context)
+
+
 @job("notifications")
 def deliver(log_id: int, context: dict[str, Any]) -> None:
     # A failure is recorded (committed) first, then raised for RQ's retry.
@@ -90,8 +104,6 @@ def deliver(log_id: int, context: dict[str, Any]) -> None:
 
 
 def _deliver(log_id: int, context: dict[str, Any]) -> DeliveryFailed | None:
-    from nibog.notifications.service import suppression_reason
-
     # The row stays locked while we send: a second run of this job (relay after a crash, a
     # duplicate push) waits here and then finds the message already sent.
     entry = db.session.get(NotificationLog, log_id, with_for_update=True)
@@ -168,9 +180,6 @@ def _forget_secrets(log_id: int, context: dict[str, Any]) -> None:
 
 def send_event_reminders() -> int:
     """The day before an event, remind each confirmed booking once (email, and SMS if known)."""
-    from nibog.booking.models import Booking
-    from nibog.catalog.models import Event
-
     tomorrow = today_ist() + timedelta(days=1)
     already = exists().where(
         NotificationLog.booking_id == Booking.id, NotificationLog.template == "event_reminder"
@@ -195,10 +204,6 @@ def send_event_reminders() -> int:
 
 
 def _remind(booking_id: int) -> int:
-    from nibog.booking.models import Booking
-    from nibog.documents.booking_view import load_booking_view
-    from nibog.notifications.service import queue_email, queue_sms, queue_whatsapp_update
-
     # Lock the booking so two overlapping runs cannot both remind it.
     booking = db.session.get(Booking, booking_id, with_for_update=True)
     done = db.session.scalar(

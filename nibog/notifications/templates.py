@@ -15,9 +15,18 @@ from flask_babel import force_locale
 from flask_babel import lazy_gettext as _l
 from jinja2 import TemplateNotFound
 
+from nibog.accounts.models import User
 from nibog.core import i18n
 from nibog.core.i18n import languages
-from nibog.notifications.channels import Attachment
+from nibog.documents.booking_view import load_booking_view
+from nibog.documents.certificates import (
+    certificate_filename,
+    certificate_for,
+    eligible_children,
+)
+from nibog.documents.tickets import render_ticket_pdf
+from nibog.extensions import db
+from nibog.notifications.channels import Attachment, TemplateMessage
 
 # Jinja text, translated (lazy: rendered in the recipient's language, ``message_language``).
 SUBJECTS: dict[str, str] = {
@@ -41,13 +50,6 @@ SUBJECTS: dict[str, str] = {
 # Messages to the NIBOG team: always in the site's first language, whoever wrote in.
 STAFF_TEMPLATES = frozenset({"contact_message"})
 
-# Promotional messages honour User.marketing_opt_in; everything else is transactional and goes.
-MARKETING_TEMPLATES = frozenset({"event_announcement"})
-
-
-def is_marketing(template: str) -> bool:
-    return template in MARKETING_TEMPLATES
-
 
 def message_language(template: str, context: dict[str, Any], user_id: int | None) -> str:
     """The language a message is written in: the account's (``User.language``), else the one
@@ -57,9 +59,6 @@ def message_language(template: str, context: dict[str, Any], user_id: int | None
         return default
     language = None
     if user_id:
-        from nibog.accounts.models import User
-        from nibog.extensions import db
-
         user = db.session.get(User, user_id)
         language = user.language if user is not None else None
     language = language or (context or {}).get("language")
@@ -99,8 +98,6 @@ def build_context(
         ctx.setdefault("event_url", f"{base}/events/{ctx['event_id']}")
     booking_id = booking_id or ctx.get("booking_id")
     if booking_id:
-        from nibog.documents.booking_view import load_booking_view
-
         booking = load_booking_view(int(booking_id))
         # Dates and money in the reader's language (the view itself is the PDFs' English).
         booking["event"]["date_display"] = i18n.day(booking["event"]["event_date"], language)
@@ -113,9 +110,6 @@ def build_context(
         if booking["hold_expires_at"]:
             ctx.setdefault("pay_deadline", _deadline(booking["hold_expires_at"], language))
     if user_id and "full_name" not in ctx:
-        from nibog.accounts.models import User
-        from nibog.extensions import db
-
         user = db.session.get(User, user_id)
         if user is not None:
             ctx["full_name"] = user.full_name
@@ -167,8 +161,6 @@ def _lookup(ctx: dict[str, Any], path: str) -> str:
 
 def whatsapp_template(template: str, ctx: dict[str, Any]):
     """The approved template this message type goes out as, or None (sent as text)."""
-    from nibog.notifications.channels import TemplateMessage
-
     spec = WHATSAPP_TEMPLATES.get(template)
     if spec is None:
         return None
@@ -184,8 +176,6 @@ def sms_template(template: str, ctx: dict[str, Any]):
     """The DLT template an Indian SMS of this type is registered as (``SMS_DLT_TEMPLATE_<TYPE>``),
     or None. Carriers drop an SMS whose text does not match its registered template, so the text
     rendered from ``templates/sms/`` must be the registered one with its variables filled."""
-    from nibog.notifications.channels import TemplateMessage
-
     template_id = current_app.config.get(f"SMS_DLT_TEMPLATE_{template.upper()}")
     return TemplateMessage(template_id) if template_id else None
 
@@ -198,17 +188,9 @@ def render_short_text(template: str, ctx: dict[str, Any]) -> str:
 def attachments_for(template: str, ctx: dict[str, Any]) -> list[Attachment]:
     booking = ctx.get("booking")
     if template == "booking_confirmed" and booking:
-        from nibog.documents.tickets import render_ticket_pdf
-
         pdf = render_ticket_pdf(booking["booking_id"], booking)
         return [Attachment(f"ticket-{booking['booking_number']}.pdf", "application/pdf", pdf)]
     if template == "certificate_ready" and booking:
-        from nibog.documents.certificates import (
-            certificate_filename,
-            certificate_for,
-            eligible_children,
-        )
-
         child_ids = ctx.get("child_ids") or eligible_children(booking)
         out = []
         for child_id in child_ids:

@@ -15,7 +15,7 @@ from flask_smorest import Blueprint
 from marshmallow import Schema, fields
 
 from nibog.core.errors import AppError, ValidationFailed, json_object
-from nibog.notifications import receipts
+from nibog.notifications import receipts, ses, whatsapp_events
 
 blp = Blueprint(
     "notification_webhooks",
@@ -139,8 +139,6 @@ SES_DOC = {
 @blp.route("/ses", methods=["POST"])
 @blp.doc(**SES_DOC)
 def ses_notification():
-    from nibog.notifications import ses
-
     message = json_object(request.get_data(cache=True))
     if not message.get("MessageId"):
         raise AppError("bad_request", "Not an SNS message", 400)
@@ -162,8 +160,6 @@ WHATSAPP_DOC = {
 @blp.route("/whatsapp", methods=["GET"])
 @blp.doc(**WHATSAPP_DOC)
 def whatsapp_subscribe():
-    from nibog.notifications import whatsapp_events
-
     challenge = whatsapp_events.verify_subscription(
         request.args.get("hub.mode"), request.args.get("hub.verify_token"),
         request.args.get("hub.challenge"),
@@ -174,8 +170,6 @@ def whatsapp_subscribe():
 @blp.route("/whatsapp", methods=["POST"])
 @blp.doc(**WHATSAPP_DOC)
 def whatsapp_events_webhook():
-    from nibog.notifications import whatsapp_events
-
     raw = request.get_data(cache=True)
     whatsapp_events.verify_signature(raw, request.headers.get("X-Hub-Signature-256"))
     return whatsapp_events.handle(json_object(raw))

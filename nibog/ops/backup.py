@@ -27,6 +27,7 @@ from sqlalchemy import create_engine, text
 from sqlalchemy.engine import URL, make_url
 
 from nibog.core.timeutil import utcnow
+from nibog.documents.storage import get_storage
 
 
 class BackupError(RuntimeError):
@@ -65,8 +66,6 @@ def _index_key() -> str:
 
 
 def list_backups() -> list[Backup]:
-    from nibog.documents.storage import get_storage
-
     storage = get_storage()
     if not storage.exists(_index_key()):
         return []
@@ -74,16 +73,12 @@ def list_backups() -> list[Backup]:
 
 
 def _write_index(entries: list[Backup]) -> None:
-    from nibog.documents.storage import get_storage
-
     body = json.dumps([e.__dict__ for e in entries], indent=1).encode()
     get_storage().put(_index_key(), body, "application/json")
 
 
 def create_backup(database_url: str | None = None) -> Backup:
     """Dump the database, store it, index it and drop the oldest past BACKUP_KEEP."""
-    from nibog.documents.storage import get_storage
-
     dsn, env = libpq_target(database_url or current_app.config["SQLALCHEMY_DATABASE_URI"])
     stamp = utcnow().strftime("%Y%m%dT%H%M%SZ")
     key = f"{current_app.config['BACKUP_PREFIX']}/nibog-{stamp}.dump"
@@ -107,8 +102,6 @@ def create_backup(database_url: str | None = None) -> Backup:
 
 def _fetch(source: str) -> tuple[bytes, Backup | None]:
     """``source``: a stored key (``backups/nibog-....dump``), ``latest``, or a local file path."""
-    from nibog.documents.storage import get_storage
-
     entries = list_backups()
     if source == "latest":
         if not entries:

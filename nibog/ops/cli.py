@@ -5,13 +5,17 @@ from __future__ import annotations
 import click
 from flask import Flask, current_app
 
+from nibog.config import normalise_database_url
+from nibog.core.housekeeping import purge_expired
+from nibog.core.outbox import purge_relayed_outbox
+from nibog.ops.backup import BackupError, create_backup, list_backups, restore_backup
+from nibog.ops.retention import purge_abandoned_guests, purge_old_notifications
+
 
 def register_cli(app: Flask) -> None:
     @app.cli.command("backup")
     def backup_command() -> None:
         """pg_dump the database (custom format) into the storage backend under BACKUP_PREFIX."""
-        from nibog.ops.backup import BackupError, create_backup
-
         try:
             backup = create_backup()
         except BackupError as exc:
@@ -21,8 +25,6 @@ def register_cli(app: Flask) -> None:
     @app.cli.command("backups")
     def list_command() -> None:
         """The stored backups, oldest first."""
-        from nibog.ops.backup import list_backups
-
         for b in list_backups():
             click.echo(f"{b.created_at}  {b.key}  {b.size} bytes")
 
@@ -32,9 +34,6 @@ def register_cli(app: Flask) -> None:
                   help="Target database (must be empty); default: DATABASE_URL.")
     def restore_command(source: str, database_url: str | None) -> None:
         """Restore SOURCE (a stored key, `latest`, or a dump file) into an EMPTY database."""
-        from nibog.config import normalise_database_url
-        from nibog.ops.backup import BackupError, restore_backup
-
         target = normalise_database_url(database_url or current_app.config["SQLALCHEMY_DATABASE_URI"])
         try:
             restore_backup(source, target)
@@ -45,10 +44,6 @@ def register_cli(app: Flask) -> None:
     @app.cli.command("purge-old-data")
     def purge_command() -> None:
         """Run every retention job now (they also run daily from the worker)."""
-        from nibog.core.housekeeping import purge_expired
-        from nibog.core.outbox import purge_relayed_outbox
-        from nibog.ops.retention import purge_abandoned_guests, purge_old_notifications
-
         click.echo(f"expired: {purge_expired()}")
         click.echo(f"relayed outbox rows: {purge_relayed_outbox()}")
         click.echo(f"notification logs: {purge_old_notifications()}")

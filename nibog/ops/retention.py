@@ -20,8 +20,12 @@ from datetime import timedelta
 from flask import current_app
 from sqlalchemy import delete, exists, func, select, update
 
+from nibog.accounts.models import Child, User
+from nibog.accounts.service import ANONYMISED_NAME
+from nibog.booking.models import LIVE_BOOKING_STATUSES, Booking, BookingItem
 from nibog.core.timeutil import utcnow
 from nibog.extensions import db
+from nibog.notifications.models import NotificationLog
 
 log = logging.getLogger(__name__)
 
@@ -30,8 +34,6 @@ BATCH = 5000  # placeholders handled per run
 
 def purge_old_notifications(days: int | None = None) -> int:
     """Delete message logs older than NOTIFICATION_LOG_DAYS. Returns how many went."""
-    from nibog.notifications.models import NotificationLog
-
     days = days if days is not None else int(current_app.config["NOTIFICATION_LOG_DAYS"])
     cutoff = utcnow() - timedelta(days=days)
     result = db.session.execute(delete(NotificationLog).where(NotificationLog.created_at < cutoff))
@@ -47,9 +49,6 @@ def abandoned_guest_ids(days: int) -> list[int]:
     abandoned when none of its children holds a pending, confirmed or completed booking and the
     newest booking of theirs (or the placeholder itself, when it has none) is older than the cutoff.
     """
-    from nibog.accounts.models import Child, User
-    from nibog.booking.models import LIVE_BOOKING_STATUSES, Booking, BookingItem
-
     cutoff = utcnow() - timedelta(days=days)
     child_bookings = (
         select(Booking.id)
@@ -78,10 +77,6 @@ def purge_abandoned_guests(days: int | None = None) -> int:
     name, phone or address; children no booking refers to are deleted, the others are
     anonymised; a placeholder left without children is deleted, else anonymised.
     """
-    from nibog.accounts.models import Child, User
-    from nibog.accounts.service import ANONYMISED_NAME
-    from nibog.booking.models import Booking, BookingItem
-
     days = days if days is not None else int(current_app.config["GUEST_PLACEHOLDER_DAYS"])
     ids = abandoned_guest_ids(days)
     if not ids:

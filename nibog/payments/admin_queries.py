@@ -10,11 +10,13 @@ from sqlalchemy import exists, func, or_, select
 
 from nibog.accounts.models import User
 from nibog.booking.models import Booking
+from nibog.core.audit import record, snapshot
 from nibog.core.errors import AppError, Conflict, NotFound, ValidationFailed
 from nibog.core.filters import where_equal
 from nibog.core.timeutil import IST, utcnow
 from nibog.extensions import db
 from nibog.payments.models import Payment, PaymentFlag, PaymentStatusChange, Refund
+from nibog.payments.refunds import refund_payment, refundable_amount
 
 PAYMENT_SORTS = {
     "created": Payment.created_at,
@@ -79,8 +81,6 @@ class PaymentDetail:
 
 
 def payment_detail(payment_id: int) -> PaymentDetail:
-    from nibog.payments.refunds import refundable_amount
-
     payment = db.session.get(Payment, payment_id)
     if payment is None:
         raise NotFound("Payment")
@@ -108,9 +108,6 @@ def refund_by_staff(
 ) -> Refund:
     """A full (``amount`` None) or partial refund of one payment, audited. The booking stays
     as it is: cancelling is a separate decision (the booking page)."""
-    from nibog.admin.audit import record
-    from nibog.payments.refunds import refund_payment
-
     reason = (reason or "").strip()
     if not reason:
         raise ValidationFailed({"reason": ["Say why the money goes back"]})
@@ -155,8 +152,6 @@ def resolve_flag(
 ) -> PaymentFlag:
     """A person looked at the flag and says what was done (refunded by hand, the gateway
     confirmed, nothing to do...). Resolving twice is refused: the first note stands."""
-    from nibog.admin.audit import record, snapshot
-
     resolution = (resolution or "").strip()
     if not resolution:
         raise ValidationFailed({"resolution": ["Say what was done about it"]})

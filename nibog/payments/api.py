@@ -6,6 +6,9 @@ from flask import request
 from flask_smorest import Blueprint
 from sqlalchemy import select
 
+from nibog.booking import idempotency
+from nibog.booking.models import Booking
+from nibog.core.audit import record
 from nibog.core.auth import auth_required, current_user
 from nibog.core.errors import NotFound
 from nibog.core.pagination import PageArgsSchema, paginate
@@ -37,8 +40,6 @@ def refund_to_dict(refund: Refund) -> dict:
 
 
 def payments_to_dicts(payments: list[Payment]) -> list[dict]:
-    from nibog.booking.models import Booking
-
     if not payments:
         return []
     ids = [p.id for p in payments]
@@ -100,8 +101,6 @@ def create_payment(data: dict):
     sending its ``access_code``. While an order is open, the same one is returned. Accepts an
     ``Idempotency-Key`` header.
     """
-    from nibog.booking import idempotency
-
     user = current_user(optional=True)
 
     def produce():
@@ -185,8 +184,6 @@ def refund_payment(data: dict):
 
     Money only: the booking stays as it is (parents and admins cancel bookings separately).
     """
-    from nibog.admin.audit import record
-
     user = current_user()
     refund = service.refund_payment(
         data["payment_id"], data.get("amount"), reason=data["reason"], actor_id=user.id

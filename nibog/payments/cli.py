@@ -5,6 +5,8 @@ from __future__ import annotations
 import click
 from flask import Flask
 
+from nibog.payments.tasks import reconcile_stuck_payments
+
 
 def register_cli(app: Flask) -> None:
     @app.cli.group("payments")
@@ -14,7 +16,5 @@ def register_cli(app: Flask) -> None:
     @payments.command("reconcile")
     def reconcile() -> None:
         """Settle payments left `created` past STUCK_PAYMENT_MINUTES against the gateway."""
-        from nibog.payments.tasks import reconcile_stuck_payments
-
         results = reconcile_stuck_payments()
         click.echo("reconciled: " + (", ".join(f"{k}={v}" for k, v in results.items()) or "none"))

@@ -18,7 +18,7 @@ from nibog.payments.gateways import InvalidSignature
 from nibog.payments.gateways.base import Gateway, GatewayEvent, MalformedEvent, PaymentInfo
 from nibog.payments.history import flag, lock_booking, lock_payment
 from nibog.payments.models import Payment, Refund, WebhookEvent
-from nibog.payments.refunds import mark_refund_failed, mark_refund_processed
+from nibog.payments.refunds import mark_refund_failed, mark_refund_processed, refund_reference
 from nibog.payments.service import apply_outcome
 
 log = logging.getLogger(__name__)
@@ -75,8 +75,6 @@ def _apply_event(gateway: Gateway, event: GatewayEvent) -> str:
 
 
 def _refund_by_reference(reference: str) -> Refund | None:
-    from nibog.payments.tasks import refund_reference
-
     try:
         refund_id = int(reference[3:].split("T", 1)[0])
     except ValueError:

@@ -6,7 +6,9 @@ import logging
 
 from sqlalchemy import select
 
-from nibog.booking.lifecycle import lock_booking  # noqa: F401 - the engine's booking lock
+from nibog.accounts.models import User
+from nibog.booking.access import lock_booking  # noqa: F401 - the engine's booking lock
+from nibog.booking.models import Booking
 from nibog.core import metrics
 from nibog.core.errors import NotFound
 from nibog.extensions import db
@@ -76,9 +78,6 @@ def flag(payment: Payment, source: str, note: str, *, kind: str = "other") -> Pa
 
 def booking_contact(booking_id: int):
     """The booking and the address its messages go to (the account's, or the guest's)."""
-    from nibog.accounts.models import User
-    from nibog.booking.models import Booking
-
     booking = db.session.get(Booking, booking_id)
     email = booking.guest_email
     if booking.user_id is not None:

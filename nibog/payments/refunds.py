@@ -3,7 +3,7 @@
 A refund row is created ``pending`` and its amount is added to ``payment.amount_refunded`` at
 once, so two refunds racing for the same money cannot both pass the "never above what was
 captured" check (the payment row is locked while it is checked). The gateway call happens in
-``nibog.payments.tasks.process_refund`` after the commit; if the gateway finally refuses, the
+the ``process_refund`` job (below) after the commit; if the gateway finally refuses, the
 reservation is given back.
 """
 
@@ -14,12 +14,14 @@ import logging
 from sqlalchemy import select
 
 from nibog.core.errors import AppError, NotFound
+from nibog.core.jobs import job
 from nibog.core.money import format_inr
-from nibog.core.timeutil import utcnow
+from nibog.core.timeutil import as_utc, utcnow
 from nibog.extensions import db
-from nibog.payments.history import flag, lock_booking, lock_payment, record
+from nibog.notifications.service import queue_email
+from nibog.payments.gateways import GatewayError, get_gateway
+from nibog.payments.history import booking_contact, flag, lock_booking, lock_payment, record
 from nibog.payments.models import Payment, PaymentStatus, Refund, RefundStatus
-from nibog.payments.tasks import process_refund
 
 log = logging.getLogger(__name__)
 
@@ -205,9 +207,6 @@ def mark_refund_failed(refund: Refund, note: str, *, source: str) -> bool:
 def _notify_refund(payment: Payment, refund: Refund) -> None:
     """One e-mail per refund, once the gateway has paid it out. A late payment's refund says why
     the money came back (the parent never got a booking for it) instead of only that it did."""
-    from nibog.notifications.service import queue_email
-    from nibog.payments.history import booking_contact
-
     booking, email = booking_contact(payment.booking_id)
     if email:
         late = refund.reason.startswith(LATE_PAYMENT_REASON)
@@ -224,3 +223,87 @@ def _notify_refund(payment: Payment, refund: Refund) -> None:
             user_id=booking.user_id,
             booking_id=booking.id,
         )
+
+
+# --- the gateway calls, in jobs after the commit --------------------------------------------
+
+
+def refund_reference(refund: Refund) -> str:
+    # Stable across retries (the gateway de-duplicates on it) and unique across databases.
+    return f"NBR{refund.id}T{int(as_utc(refund.created_at).timestamp())}"
+
+
+class RefundBusy(RuntimeError):
+    """Raised so RQ retries a refund whose row another transaction holds right now."""
+
+
+@job("payments", retries=5)
+def process_refund(refund_id: int) -> str:
+    # SKIP LOCKED: a second worker running the same job finds the row busy and leaves; the row
+    # stays locked across the gateway call so the refund can never be sent twice at once.
+    refund = db.session.scalars(
+        select(Refund)
+        .where(Refund.id == refund_id, Refund.status == "pending")
+        .with_for_update(skip_locked=True)
+        .execution_options(populate_existing=True)
+    ).one_or_none()
+    if refund is None:
+        still_pending = db.session.scalar(
+            select(Refund.id).where(Refund.id == refund_id, Refund.status == "pending")
+        )
+        if still_pending is not None:
+            # Busy, not done: a webhook settling a sibling refund locks them all for a moment.
+            # Try again shortly (RQ's backoff) rather than leave it to the half-hourly sweep.
+            raise RefundBusy(f"refund {refund_id} is locked by another transaction")
+        return "nothing_to_do"
+    payment = db.session.get(Payment, refund.payment_id)
+    try:
+        result = get_gateway(payment.provider).refund(
+            provider_order_id=payment.provider_order_id,
+            provider_payment_id=payment.provider_payment_id,
+            amount=refund.amount,
+            reference=refund_reference(refund),
+        )
+    except GatewayError as exc:
+        if exc.transient:
+            log.warning("refund gateway call failed; will retry", extra={"refund_id": refund_id})
+            raise  # RQ retries with backoff; the reconcile sweep picks up what is left
+        mark_refund_failed(refund, str(exc), source="job")
+        return "failed"
+    if result.status == "processed":
+        mark_refund_processed(refund, result.provider_refund_id, source="job")
+    elif result.status == "failed":
+        refund.provider_refund_id = result.provider_refund_id
+        mark_refund_failed(refund, "gateway refused the refund", source="job")
+    else:
+        # Accepted, paid out later: the refund webhook (or callback) finishes it.
+        refund.provider_refund_id = result.provider_refund_id
+    return result.status
+
+
+@job("payments", retries=3)
+def check_refund(refund_id: int) -> str:
+    """Ask the gateway about a refund it accepted but has not reported as paid out."""
+    refund = db.session.scalars(
+        select(Refund)
+        .where(
+            Refund.id == refund_id,
+            Refund.status == "pending",
+            Refund.provider_refund_id.is_not(None),
+        )
+        .with_for_update(skip_locked=True)
+        .execution_options(populate_existing=True)
+    ).one_or_none()
+    if refund is None:
+        return "nothing_to_do"
+    payment = db.session.get(Payment, refund.payment_id)
+    result = get_gateway(payment.provider).refund_status(
+        provider_payment_id=payment.provider_payment_id,
+        provider_refund_id=refund.provider_refund_id,
+        reference=refund_reference(refund),
+    )
+    if result.status == "processed":
+        mark_refund_processed(refund, result.provider_refund_id, source="reconcile")
+    elif result.status == "failed":
+        mark_refund_failed(refund, "gateway reports the refund failed", source="reconcile")
+    return result.status

@@ -13,6 +13,7 @@ from __future__ import annotations
 from flask import Blueprint, abort, current_app, render_template, request
 from sqlalchemy import select
 
+from nibog.booking.models import Booking
 from nibog.core import boundary
 from nibog.extensions import csrf, db
 from nibog.payments import events, service
@@ -32,8 +33,6 @@ def _payment_by_order(provider: str, order_id: str) -> Payment:
 
 
 def _booking_number(payment: Payment) -> str:
-    from nibog.booking.models import Booking
-
     return db.session.get(Booking, payment.booking_id).booking_number
 
 

@@ -21,8 +21,10 @@ from flask import current_app
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
-from nibog.booking.models import CONFIRMED_BOOKING_STATUSES, BookingStatus
-from nibog.catalog.models import EventStatus
+from nibog.booking.access import access_code_matches
+from nibog.booking.models import CONFIRMED_BOOKING_STATUSES, Booking, BookingStatus
+from nibog.catalog.models import Event, EventStatus
+from nibog.core import signals
 from nibog.core.errors import AppError, NotFound
 from nibog.core.timeutil import as_utc, utcnow
 from nibog.extensions import db
@@ -54,9 +56,6 @@ def gateway_unavailable(exc: GatewayError) -> AppError:
 
 # -- create ------------------------------------------------------------------------------------
 def _payable_booking(booking_id: int, *, user, access_code: str | None):
-    from nibog.booking.guests import access_code_matches
-    from nibog.booking.models import Booking
-
     booking = db.session.get(Booking, booking_id)
     if user is not None:
         if booking is None or booking.user_id != user.id:
@@ -83,7 +82,6 @@ def _payable_booking(booking_id: int, *, user, access_code: str | None):
         )
     if booking.total <= 0:
         raise AppError("booking_not_payable", "This booking has nothing to pay", 409)
-    from nibog.catalog.models import Event
 
     event_status = db.session.scalar(select(Event.status).where(Event.id == booking.event_id))
     if event_status != EventStatus.PUBLISHED:
@@ -250,8 +248,6 @@ def apply_capture(payment_id: int, info: PaymentInfo, *, source: str) -> str:
 
 
 def _confirm_booking_or_refund(payment: Payment, booking, source: str) -> str:
-    from nibog.booking.service import confirm_booking
-
     if booking.status in CONFIRMED_BOOKING_STATUSES:
         # Paid already (another order, or cash at the desk): this money goes back.
         create_refund(
@@ -264,7 +260,7 @@ def _confirm_booking_or_refund(payment: Payment, booking, source: str) -> str:
         return "duplicate_payment_refunded"
     try:
         with db.session.begin_nested():
-            confirm_booking(booking.id, source="payment")
+            signals.announce_payment_captured(booking.id, source="payment")
     except AppError as exc:
         # Seats gone after the hold expired (SeatsNoLongerAvailable), or the booking was
         # cancelled while the parent was paying: nothing to sell, so the money goes back.

@@ -33,7 +33,7 @@ from nibog.web.forms import (
     PhoneForm,
     RegisterForm,
 )
-from nibog.web.setup import safe_next
+from nibog.web.redirects import safe_next
 
 bp = Blueprint("web_auth", __name__)
 

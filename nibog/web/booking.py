@@ -28,6 +28,7 @@ from nibog.booking import guests
 from nibog.booking import service as booking_service
 from nibog.core.errors import AppError
 from nibog.core.i18n import money
+from nibog.extensions import db
 from nibog.web import basket as bk
 from nibog.web import booking_forms as forms
 from nibog.web.booking_steps import (
@@ -66,8 +67,6 @@ def _basket_or_start(event_id: int, *, need: str | None = None):
 
 
 def own_children() -> list:
-    from nibog.extensions import db
-
     return list(db.session.scalars(children_service.children_query(current_user)))
 
 

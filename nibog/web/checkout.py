@@ -19,7 +19,7 @@ from flask import (
 from flask_babel import gettext as _
 from flask_login import current_user
 
-from nibog.booking.guests import access_code_matches
+from nibog.booking.access import access_code_matches
 from nibog.booking.models import Booking
 from nibog.booking.serialize import booking_to_dict
 from nibog.core.errors import AppError

@@ -23,7 +23,7 @@ from nibog.core.errors import AppError
 from nibog.core.secrets_compare import constant_time_equal
 from nibog.extensions import csrf
 from nibog.web.errors import message_for
-from nibog.web.setup import safe_next
+from nibog.web.redirects import safe_next
 
 GOOGLE_AUTH_URL = "https://accounts.google.com/o/oauth2/v2/auth"
 NONCE_COOKIE = "g_nonce"

@@ -12,6 +12,7 @@ from nibog.booking.api import GUEST_LOOKUP_LIMIT
 from nibog.booking.serialize import booking_to_dict
 from nibog.core.client_ip import client_ip
 from nibog.core.errors import AppError
+from nibog.core.i18n import money
 from nibog.extensions import limiter
 from nibog.web import basket as bk
 from nibog.web.booking_forms import CancelForm, LookupForm
@@ -73,7 +74,6 @@ def cancel(booking_id: int):
     except AppError as exc:
         flash(message_for(exc), "error")
         return redirect(url_for("web_guest.booking", booking_id=booking_id))
-    from nibog.core.i18n import money
 
     if refund:
         flash(_("Your booking is cancelled. %(amount)s will be refunded to your original "

@@ -10,7 +10,7 @@ from flask import Blueprint, current_app, redirect, request
 from nibog.catalog import service as catalog
 from nibog.core.i18n import LANG_COOKIE
 from nibog.extensions import csrf
-from nibog.web.setup import safe_next
+from nibog.web.redirects import safe_next
 
 bp = Blueprint("web_prefs", __name__)
 

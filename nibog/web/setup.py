@@ -9,13 +9,14 @@ form's ``csrf_token``.
 from __future__ import annotations
 
 import hashlib
-from urllib.parse import urlsplit
 
 from flask import Flask, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import lazy_gettext as _l
 from flask_wtf.csrf import CSRFError
 
 from nibog.extensions import login_manager
+from nibog.web import prefs
+from nibog.web.redirects import safe_next
 
 # A fingerprinted URL never changes content, so browsers may keep it for a year.
 LONG_CACHE_SECONDS = 365 * 24 * 3600
@@ -43,17 +44,6 @@ def static_url(filename: str) -> str:
             version = "0"
         _fingerprints[filename] = version
     return url_for("static", filename=filename, v=version)
-
-
-def safe_next(target: str | None, default: str = "/") -> str:
-    """A path on this site to go back to after sign-in, never another host (open redirect)."""
-    if not target:
-        return default
-    target = target.strip().replace("\\", "/")
-    parts = urlsplit(target)
-    if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//"):
-        return default
-    return target
 
 
 def current_path() -> str:
@@ -117,8 +107,6 @@ def init_web(app: Flask) -> None:
     login_manager.login_message_category = "info"
 
     app.jinja_env.globals.update(static_url=static_url, url_with=url_with, current_path=current_path)
-    from nibog.web import prefs
-
     prefs.init_app(app)
     app.after_request(_headers)
     app.register_error_handler(CSRFError, _csrf_refused)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from nibog.accounts.models import User
-from nibog.admin.models import AuditLog
+from nibog.core.audit import AuditLog
 from tests.auth.support import PASSWORD, bearer, login, make_booking, make_user
 from tests.factories import ChildFactory
 from tests.helpers import auth_headers, error_code

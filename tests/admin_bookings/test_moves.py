@@ -1,6 +1,6 @@
-from nibog.admin.models import AuditLog
 from nibog.booking.models import BookingItem
 from nibog.catalog.models import GameSlot
+from nibog.core.audit import AuditLog
 from nibog.extensions import db
 from tests.admin_bookings.builders import make_booking
 from tests.factories import (

@@ -7,9 +7,9 @@ from datetime import timedelta
 
 from sqlalchemy import select
 
-from nibog.admin.models import AuditLog
 from nibog.booking.models import Booking, BookingItem
 from nibog.catalog.models import Event
+from nibog.core.audit import AuditLog
 from nibog.core.timeutil import today_ist
 from nibog.extensions import db
 from tests.admin_bookings.builders import make_booking

@@ -7,8 +7,8 @@ from datetime import time, timedelta
 
 from sqlalchemy import func, select
 
-from nibog.admin.models import AuditLog
 from nibog.catalog.models import AddOn, AddOnVariant, Event, EventFaq, EventGalleryImage, GameSlot
+from nibog.core.audit import AuditLog
 from nibog.core.timeutil import today_ist
 from nibog.extensions import db
 from tests.admin_bookings.builders import make_booking

@@ -5,11 +5,11 @@ from __future__ import annotations
 from flask import g
 from sqlalchemy import func, select
 
-from nibog.admin.models import AuditLog
 from nibog.booking.models import Booking, WaitingListEntry
 from nibog.catalog.models import GameSlot
 from nibog.content import models as content_models
 from nibog.content.models import ContactMessage, ContentPage, Faq
+from nibog.core.audit import AuditLog
 from nibog.core.models import OutboxJob
 from nibog.extensions import db
 from nibog.notifications.models import NotificationLog

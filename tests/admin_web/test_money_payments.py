@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import g
 from sqlalchemy import func, select
 
-from nibog.admin.models import AuditLog
+from nibog.core.audit import AuditLog
 from nibog.extensions import db
 from nibog.payments.history import flag
 from nibog.payments.models import Payment, PaymentFlag, PaymentStatusChange, Refund

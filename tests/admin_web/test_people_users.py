@@ -6,7 +6,7 @@ from flask import g
 from sqlalchemy import select
 
 from nibog.accounts.models import User
-from nibog.admin.models import AuditLog
+from nibog.core.audit import AuditLog
 from nibog.extensions import db
 from tests.admin_bookings.builders import make_booking
 from tests.admin_web.conftest import html, sign_in

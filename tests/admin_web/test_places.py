@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
-from nibog.admin.models import AuditLog
 from nibog.catalog.models import City, GameTemplate, Venue
+from nibog.core.audit import AuditLog
 from nibog.extensions import db
 from tests.admin_web.conftest import html
 from tests.factories import CityFactory, EventFactory, GameTemplateFactory, VenueFactory

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
-from nibog.admin.models import AuditLog
 from nibog.booking.models import PromoCode, promo_code_events
+from nibog.core.audit import AuditLog
 from nibog.extensions import db
 from tests.admin_web.conftest import html
 from tests.factories import EventFactory

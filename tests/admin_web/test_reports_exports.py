@@ -11,8 +11,9 @@ import openpyxl
 import pytest
 from sqlalchemy import select
 
-from nibog.admin.models import AuditLog, ReportExport
+from nibog.admin.models import ReportExport
 from nibog.booking.models import Booking
+from nibog.core.audit import AuditLog
 from nibog.core.timeutil import today_ist, utcnow
 from nibog.extensions import db
 from nibog.payments.models import Refund

@@ -6,9 +6,9 @@ from datetime import timedelta
 
 from sqlalchemy import func, select
 
-from nibog.admin.models import AuditLog
 from nibog.booking.models import Booking, BookingItem
 from nibog.catalog.models import GameSlot
+from nibog.core.audit import AuditLog
 from nibog.core.timeutil import today_ist
 from nibog.extensions import db
 from nibog.notifications.models import NotificationLog

@@ -7,9 +7,9 @@ from datetime import timedelta
 from sqlalchemy import func, select
 
 from nibog.accounts.models import Child
-from nibog.admin.models import AuditLog
 from nibog.booking.models import Booking
 from nibog.catalog.models import GameSlot
+from nibog.core.audit import AuditLog
 from nibog.core.timeutil import as_utc, utcnow
 from nibog.extensions import db
 from nibog.notifications.models import NotificationLog

@@ -7,8 +7,8 @@ from datetime import timedelta
 import pytest
 import sqlalchemy as sa
 
-from nibog.admin.models import AuditLog
 from nibog.catalog.models import AddOnVariant, Event, GameSlot
+from nibog.core.audit import AuditLog
 from nibog.core.timeutil import today_ist
 from nibog.extensions import db
 from tests.catalog.conftest import book_seats

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 
-from nibog.admin.models import AuditLog
+from nibog.core.audit import AuditLog
 from nibog.extensions import db
 from tests.factories import EventFactory, EventGameFactory, GameSlotFactory, VenueFactory
 from tests.helpers import auth_headers, error_code

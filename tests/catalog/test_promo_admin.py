@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 
-from nibog.admin.models import AuditLog
 from nibog.booking.models import PromoCode
+from nibog.core.audit import AuditLog
 from nibog.extensions import db
 from tests.factories import EventFactory, GameTemplateFactory
 from tests.helpers import auth_headers, error_code

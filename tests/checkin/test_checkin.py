@@ -1,8 +1,8 @@
 from datetime import timedelta
 
-from nibog.admin.models import AuditLog
 from nibog.booking.models import BookingItem
 from nibog.catalog.models import Event
+from nibog.core.audit import AuditLog
 from nibog.core.timeutil import today_ist
 from nibog.documents.qr import sign_ticket, ticket_data
 from nibog.extensions import db

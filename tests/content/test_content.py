@@ -6,9 +6,9 @@ from __future__ import annotations
 import pytest
 import sqlalchemy as sa
 
-from nibog.admin.models import AuditLog
 from nibog.content import models as content_models
 from nibog.content.models import ContactMessage, ContentPage, Faq
+from nibog.core.audit import AuditLog
 from nibog.extensions import db
 from nibog.notifications.models import NotificationLog
 from tests.factories import CityFactory, UserFactory

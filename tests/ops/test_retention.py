@@ -8,8 +8,8 @@ from sqlalchemy import func, select, update
 
 from nibog.accounts.models import Child, User
 from nibog.auth import otp
+from nibog.booking.guests import create_guest_booking
 from nibog.booking.models import Booking, BookingItem, IdempotencyKey
-from nibog.booking.service import create_guest_booking
 from nibog.core import boundary
 from nibog.core.housekeeping import purge_expired
 from nibog.core.models import OutboxJob

@@ -77,12 +77,12 @@ def test_create_refuses_what_cannot_be_paid(client, parent, other_parent):
 
 
 def test_guest_booking_is_paid_with_its_access_code(client):
-    from nibog.booking.guests import _hash_code
+    from nibog.booking.access import hash_access_code
     from nibog.extensions import db
 
     booking = make_booking(None, guest_email="guest@example.com")
     booking = db.session.get(Booking, booking.id)
-    booking.access_code_hash = _hash_code("K7M2Q9")
+    booking.access_code_hash = hash_access_code("K7M2Q9")
     db.session.commit()
 
     assert create_payment(client, None, booking).status_code == 404

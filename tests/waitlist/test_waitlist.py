@@ -215,8 +215,8 @@ def test_freed_seat_goes_to_the_first_entry_then_passes_on(client, full_slot):
 
 
 def test_ineligible_entry_is_skipped_not_offered(client, full_slot):
-    from nibog.admin.models import AuditLog
     from nibog.booking.waitlist.tasks import offer_waitlist_seats
+    from nibog.core.audit import AuditLog
 
     slot, holder_booking = full_slot
     early, late = UserFactory(), UserFactory()

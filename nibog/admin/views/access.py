@@ -37,6 +37,7 @@ from nibog.admin.views import bp
 from nibog.catalog.admin_service import Actor
 from nibog.core.client_ip import client_ip
 from nibog.core.errors import AppError, error_response, wants_json
+from nibog.extensions import csrf
 
 READ = "read"
 OPERATE = "operate"
@@ -120,8 +121,6 @@ def gate():
     if request.method not in ("GET", "HEAD", "OPTIONS") and current_app.config.get(
         "WTF_CSRF_ENABLED", True
     ):
-        from nibog.extensions import csrf
-
         csrf.protect()
     g.admin_level = level
 

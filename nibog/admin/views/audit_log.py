@@ -6,12 +6,12 @@ from __future__ import annotations
 from flask import render_template
 
 from nibog.admin.audit_queries import AUDIT_SORTS, audit_rows, entity_types
-from nibog.admin.models import AuditLog
 from nibog.admin.views import bp
 from nibog.admin.views.access import READ, allow
 from nibog.admin.views.listing import arg, int_arg, list_args, ordered
 from nibog.admin.views.sales import date_arg
 from nibog.booking.admin_queries import page_of_rows
+from nibog.core.audit import AuditLog
 
 
 @bp.get("/audit-log")

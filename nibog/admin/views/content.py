@@ -17,6 +17,7 @@ from nibog.admin.views.listing import arg, list_args, page_of
 from nibog.content import service
 from nibog.content.models import ContentPage, Faq, Testimonial
 from nibog.core.errors import AppError
+from nibog.extensions import db
 
 
 class PageForm(FlaskForm):
@@ -219,7 +220,6 @@ def _page_form(slug: str | None):
 def _exists(slug: str) -> bool:
     from sqlalchemy import select
 
-    from nibog.extensions import db
 
     return db.session.scalar(select(ContentPage.id).where(ContentPage.slug == slug)) is not None
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 from flask_babel import lazy_gettext as _l
 from wtforms.fields.choices import SelectChoice
 
+from nibog.core import boundary
 from nibog.core.errors import AppError
 
 # What staff read for the engine's refusals (the service's English message otherwise).
@@ -54,8 +55,6 @@ def message_for(exc: AppError) -> str:
 
 def refusal(exc: AppError) -> str:
     """``message_for`` after undoing what the refused service flushed (see ``apply_error``)."""
-    from nibog.core import boundary
-
     boundary.rollback()
     return message_for(exc)
 
@@ -66,8 +65,6 @@ def apply_error(form, exc: AppError, field_of: dict[str, str] | None = None) -> 
 
     What the refused service flushed is rolled back first: the page is then drawn from the
     database as it was (and a transaction an error aborted can still be read from)."""
-    from nibog.core import boundary
-
     boundary.rollback()
     fields = dict(form._fields) if form is not None else {}
     general: list[str] = []

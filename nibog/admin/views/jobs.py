@@ -8,11 +8,11 @@ from flask import flash, redirect, render_template, url_for
 from flask_babel import gettext as _
 
 from nibog.admin import failed_jobs as fj
-from nibog.admin.audit import record
 from nibog.admin.views import bp
 from nibog.admin.views.access import ADMIN, READ, actor, allow
 from nibog.admin.views.formkit import refusal
 from nibog.admin.views.listing import arg
+from nibog.core.audit import record
 from nibog.core.errors import AppError
 
 SOURCES = ("rq", "outbox", "notification")

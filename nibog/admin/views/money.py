@@ -22,6 +22,8 @@ from nibog.admin.views.listing import arg, int_arg, list_args, ordered
 from nibog.admin.views.sales import date_arg
 from nibog.booking.admin_queries import page_of_rows
 from nibog.core.errors import AppError
+from nibog.core.i18n import money
+from nibog.extensions import db
 from nibog.payments import admin_queries as pq
 from nibog.payments.models import FLAG_KINDS, PAYMENT_STATUSES, Payment, PaymentFlag
 
@@ -111,7 +113,6 @@ def payment_refund(payment_id: int):
     except AppError as exc:
         errors = apply_error(form, exc)
         return _detail_page(payment_id, status=exc.status, refund_form=form, errors=errors)
-    from nibog.core.i18n import money
 
     flash(_("Refund of %(amount)s asked of the gateway.", amount=money(refund.amount)), "success")
     return redirect(url_for("admin_web.payment_detail", payment_id=payment_id))
@@ -137,8 +138,6 @@ def payment_flags():
 @bp.post("/payments/flags/<int:flag_id>/resolve")
 @allow(ADMIN)
 def payment_flag_resolve(flag_id: int):
-    from nibog.extensions import db
-
     row = db.session.get(PaymentFlag, flag_id)
     if row is None:
         return render_template("admin/error.html", status=404,

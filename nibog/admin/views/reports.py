@@ -21,7 +21,10 @@ from nibog.admin.views.access import OPERATE, READ, actor, allow
 from nibog.admin.views.formkit import apply_error, choices
 from nibog.admin.views.listing import list_args, page_of
 from nibog.admin.views.sales import event_choices
+from nibog.core.audit import record
 from nibog.core.errors import AppError
+from nibog.documents import downloads
+from nibog.extensions import db
 
 KIND_LABELS = {
     "bookings": _l("Bookings"),
@@ -102,7 +105,6 @@ def report_new():
                                         actor().id)
     except AppError as exc:
         return _reports_page(form, status=exc.status, errors=apply_error(form, exc))
-    from nibog.admin.audit import record
 
     record("report.request", report, actor_id=actor().id, client_ip=actor().ip)
     flash(_("The report is being prepared."), "success")
@@ -135,7 +137,6 @@ def report_detail(report_id: int):
 @allow(READ)
 def report_status(report_id: int):
     # Read on its own: the job writes its progress on a connection of its own.
-    from nibog.extensions import db
 
     report = reports.get_report(report_id)
     db.session.refresh(report)
@@ -148,6 +149,5 @@ def report_status(report_id: int):
 @allow(READ)
 def report_download(report_id: int):
     # The stored file's bytes (local storage) or a redirect to it (S3), as the API sends it.
-    from nibog.documents import downloads
 
     return downloads.send(reports.report_download(report_id))

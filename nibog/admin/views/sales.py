@@ -14,17 +14,24 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
+from nibog.accounts.children import children_query
+from nibog.accounts.models import User
+from nibog.accounts.service import find_by_email, find_by_phone
 from nibog.admin.views import bp
 from nibog.admin.views.access import ADMIN, OPERATE, READ, actor, allow, can
 from nibog.admin.views.formkit import apply_error, choices, refusal
 from nibog.admin.views.labels import status_label
 from nibog.admin.views.listing import arg, int_arg, list_args, ordered
 from nibog.admin.views.sales_forms import CancelForm, ManualBookingForm, MoveForm, ResendForm
+from nibog.auth.otp import normalise_phone
 from nibog.booking import admin_actions, admin_detail
 from nibog.booking.admin_queries import BOOKING_SORTS, booking_rows, page_of_rows
 from nibog.booking.models import BOOKING_SOURCES, BOOKING_STATUSES, Booking
 from nibog.catalog.models import Event, EventGame, GameSlot, GameTemplate
+from nibog.core.audit import record, snapshot
 from nibog.core.errors import AppError
+from nibog.core.i18n import money
+from nibog.core.timeutil import today_ist
 from nibog.extensions import db
 
 SOURCE_LABELS = {
@@ -43,8 +50,6 @@ def date_arg(name: str) -> date | None:
 
 def event_choices(upcoming_only: bool = False, limit: int = 300) -> list[tuple[int, str]]:
     """Events for a select: the most recent and coming ones first."""
-    from nibog.core.timeutil import today_ist
-
     stmt = select(Event.id, Event.title, Event.event_date)
     if upcoming_only:
         stmt = stmt.where(Event.status == "published", Event.event_date >= today_ist()) \
@@ -147,7 +152,6 @@ def booking_cancel(booking_id: int):
     except AppError as exc:
         errors = apply_error(form, exc)
         return _detail_page(booking_id, status=exc.status, cancel_form=form, errors=errors)
-    from nibog.core.i18n import money
 
     if refunded and booking.payment_mode == "cash":
         flash(_("Booking cancelled. Hand back %(amount)s in cash.", amount=money(refunded)),
@@ -179,8 +183,6 @@ def booking_resend(booking_id: int):
 @bp.post("/bookings/<int:booking_id>/mark-paid")
 @allow(OPERATE)
 def booking_mark_paid(booking_id: int):
-    from nibog.admin.audit import record, snapshot
-
     booking = db.session.get(Booking, booking_id)
     if booking is None:
         abort(404)
@@ -200,9 +202,6 @@ def booking_mark_paid(booking_id: int):
 
 
 def _find_parent(text: str | None):
-    from nibog.accounts.service import find_by_email, find_by_phone
-    from nibog.auth.otp import normalise_phone
-
     text = (text or "").strip()
     if not text:
         return None
@@ -229,17 +228,12 @@ def _slots_of(event_id: int) -> list[dict]:
 @bp.route("/bookings/new", methods=["GET", "POST"])
 @allow(OPERATE)
 def booking_new():
-    from nibog.accounts.children import children_query
-    from nibog.core.timeutil import today_ist
-
     event_id = int_arg("event_id") or (int(request.form["event_id"])
                                        if (request.form.get("event_id") or "").isdigit() else None)
     event = db.session.get(Event, event_id) if event_id else None
     lookup = arg("parent")
     parent = None
     if request.method == "POST" and (request.form.get("user_id") or "").isdigit():
-        from nibog.accounts.models import User
-
         parent = db.session.get(User, int(request.form["user_id"]))
     elif lookup:
         parent = _find_parent(lookup)
@@ -306,8 +300,6 @@ def _book(form: ManualBookingForm, event: Event, parent):
 
 
 def _phone_or_none(raw: str | None) -> str | None:
-    from nibog.auth.otp import normalise_phone
-
     raw = (raw or "").strip()
     return normalise_phone(raw, "phone") if raw else None
 

@@ -21,7 +21,7 @@ from sqlalchemy import and_, bindparam, inspect, select
 
 from nibog.accounts.models import Child, User
 from nibog.booking.models import BookingItem
-from nibog.booking.waitlist.entries import queued_for
+from nibog.booking.waitlist_queue import queued_for
 from nibog.catalog.models import Event, EventGame, GameSlot, GameTemplate, Venue
 from nibog.extensions import db
 

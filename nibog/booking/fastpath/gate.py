@@ -25,10 +25,14 @@ import logging
 from flask import Flask
 from marshmallow import ValidationError
 
-from nibog.core import security_headers
+from nibog.booking.fastpath import full_marks
+from nibog.booking.schemas import CreateBookingIn
+from nibog.core import prefetch, security_headers
+from nibog.core.auth import remember_checked_token, verify_token
 from nibog.core.errors import AppError, error_response
 from nibog.core.logging import request_id_for
 from nibog.core.observability import remember_route
+from nibog.extensions import get_redis
 
 log = logging.getLogger(__name__)
 
@@ -41,7 +45,6 @@ class FullSlotGate:
     def __init__(self, app: Flask, wsgi_app) -> None:
         self.app = app
         self.wsgi_app = wsgi_app
-        from nibog.booking.schemas import CreateBookingIn
 
         self.schema = CreateBookingIn()
 
@@ -75,10 +78,6 @@ class FullSlotGate:
             return None
         if not isinstance(data, dict):
             return None
-        from nibog.booking.fastpath import full_marks
-        from nibog.core import prefetch
-        from nibog.core.auth import remember_checked_token, verify_token
-        from nibog.extensions import get_redis
 
         keys = full_marks.full_mark_keys(data.get("items"))
         if not keys:

@@ -22,10 +22,11 @@ from __future__ import annotations
 
 import logging
 
-from sqlalchemy import exists, func, select
+from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
 from nibog.accounts.models import Child
+from nibog.booking.eligibility import check_eligible, ensure_registration_open
 from nibog.booking.models import (
     CONFIRMED_BOOKING_STATUSES,
     Booking,
@@ -34,7 +35,10 @@ from nibog.booking.models import (
     WaitingListEntry,
     WaitlistStatus,
 )
+from nibog.booking.service import cancel_booking
+from nibog.booking.waitlist_queue import queued_for
 from nibog.catalog.models import Event, EventGame, GameSlot
+from nibog.core.audit import AuditLog
 from nibog.core.errors import AppError, Conflict, NotFound
 from nibog.core.timeutil import isoformat_ist, utcnow
 from nibog.extensions import db
@@ -68,25 +72,10 @@ def _slot_with_event(
 
 
 def _check_open(event: Event, slot: GameSlot) -> None:
-    from nibog.booking.eligibility import ensure_registration_open
-
     ensure_registration_open(event, utcnow())
     if not slot.is_open:
         raise AppError(
             "registration_closed", "This slot is closed for booking", 422, {"slot_id": slot.id}
-        )
-
-
-def check_eligible(child: Child, event_game: EventGame, event: Event) -> None:
-    from nibog.booking.eligibility import ineligibility
-
-    reason = ineligibility(child, event, event_game, event_game.template)
-    if reason is not None:
-        raise AppError(
-            "child_not_eligible",
-            f"{child.full_name} is not in this game's age range on the event date",
-            422,
-            reason,
         )
 
 
@@ -131,14 +120,6 @@ def join(user_id: int, slot_id: int, child_id: int) -> WaitingListEntry:
     return entry
 
 
-def queued_for(slot_id):
-    """Whether anyone waits for the slot (an id, or a slot id column in a larger query): while
-    so, its free seats are the queue's (``holds.reject_owed_to_waiting_list``)."""
-    return exists().where(
-        WaitingListEntry.slot_id == slot_id, WaitingListEntry.status == WaitlistStatus.WAITING
-    )
-
-
 def _has_queue(slot_id: int) -> bool:
     return bool(db.session.scalar(select(queued_for(slot_id))))
 
@@ -164,7 +145,6 @@ def leave(user_id: int, entry_id: int, *, actor_id: int | None = None) -> Waitin
         held = db.session.get(Booking, entry.offered_booking_id)
         if held is not None and held.status == BookingStatus.PENDING_PAYMENT:
             # Giving up the offer gives up its seat: the next entry gets it.
-            from nibog.booking.service import cancel_booking
 
             cancel_booking(held.id, actor_id=actor_id or user_id, reason="left the waiting list")
     entry.status = WaitlistStatus.CANCELLED
@@ -199,8 +179,6 @@ def positions(entries: list[WaitingListEntry]) -> dict[int, int]:
 
 def skip_reasons(entries: list[WaitingListEntry]) -> dict[int, str]:
     """Why the offer round passed over cancelled entries (kept in the audit log)."""
-    from nibog.admin.models import AuditLog
-
     ids = [str(e.id) for e in entries if e.status == WaitlistStatus.CANCELLED]
     if not ids:
         return {}

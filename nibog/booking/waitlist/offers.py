@@ -20,11 +20,15 @@ from nibog.booking.models import (
     WaitingListEntry,
     WaitlistStatus,
 )
+from nibog.booking.service import create_booking, expire_holds
 from nibog.booking.waitlist.entries import STOP_CODES, queued_for, reconcile
 from nibog.catalog.models import Event, EventGame, EventStatus, GameSlot
+from nibog.core.audit import record
 from nibog.core.errors import AppError
 from nibog.core.timeutil import as_utc, isoformat_ist, today_ist, utcnow
 from nibog.extensions import db
+from nibog.notifications.models import NotificationLog
+from nibog.notifications.service import queue_email, queue_sms
 
 log = logging.getLogger(__name__)
 
@@ -61,7 +65,6 @@ def offer_seats(slot_id: int) -> int:
         )
         if entry is None:
             break
-        from nibog.booking.service import create_booking
 
         try:
             with db.session.begin_nested():
@@ -86,8 +89,6 @@ def offer_seats(slot_id: int) -> int:
 
 
 def _skip(entry: WaitingListEntry, exc: AppError) -> None:
-    from nibog.admin.audit import record
-
     entry.status = WaitlistStatus.CANCELLED
     # No reason column on the entry: the audit log keeps why it was passed over.
     record(
@@ -119,9 +120,6 @@ def mark_offered(entry: WaitingListEntry, booking: Booking) -> None:
 
 
 def _notify(entry: WaitingListEntry, booking: Booking) -> None:
-    from nibog.notifications.models import NotificationLog
-    from nibog.notifications.service import queue_email, queue_sms
-
     # If the engine queued its generic "complete your payment" mail for the hold, the offer
     # mail supersedes it: it is marked suppressed (its job then skips it), one message per offer.
     db.session.execute(
@@ -157,8 +155,6 @@ def expire_offers() -> set[int]:
     Overdue holds are expired first (the booking engine's own function, idempotent), so an
     offer passes on at its deadline even when this job runs before the hold expiry job.
     """
-    from nibog.booking.service import expire_holds
-
     overdue = db.session.scalar(
         select(func.count())
         .select_from(WaitingListEntry)

@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+from nibog.booking.waitlist.offers import expire_offers, offer_seats, stranded_slots
 from nibog.core.jobs import job
+
+
+def on_seats_freed(slot_id: int) -> None:
+    """Receiver of ``signals.seats_freed``: a freed seat goes to the waiting list first."""
+    offer_waitlist_seats.delay(slot_id)
 
 
 @job("default")
 def offer_waitlist_seats(slot_id: int) -> int:
     """Enqueued by whoever frees seats in a slot (cancel, hold expiry, capacity raised)."""
-    from nibog.booking.waitlist.offers import offer_seats
-
     offers = offer_seats(slot_id)
     return offers
 
@@ -17,8 +21,6 @@ def offer_waitlist_seats(slot_id: int) -> int:
 def expire_waitlist_offers() -> int:
     """Periodic: unpaid offers past their deadline expire; their slots, and any open slot with
     free seats and children waiting, are offered again."""
-    from nibog.booking.waitlist.offers import expire_offers, stranded_slots
-
     slots = expire_offers() | stranded_slots()
     for slot_id in sorted(slots):
         offer_waitlist_seats.delay(slot_id)

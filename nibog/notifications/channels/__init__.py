@@ -77,14 +77,17 @@ def get_backend(channel: str):
 
     cfg = current_app.config
     if channel == "email":
+        # lazy: only the configured backend (and its client library) is loaded
         from nibog.notifications.channels import email
 
         return email.backend(cfg.get("MAIL_BACKEND", "console"))
     if channel == "sms":
+        # lazy: only the configured backend (and its client library) is loaded
         from nibog.notifications.channels import sms
 
         return sms.backend(cfg.get("SMS_BACKEND", "console"))
     if channel == "whatsapp":
+        # lazy: only the configured backend (and its client library) is loaded
         from nibog.notifications.channels import whatsapp
 
         return whatsapp.backend(cfg.get("WHATSAPP_BACKEND", "console"))

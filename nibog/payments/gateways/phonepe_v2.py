@@ -29,6 +29,7 @@ from typing import Any
 import requests
 
 from nibog.core.timeutil import as_utc, utcnow
+from nibog.extensions import get_redis
 from nibog.payments.gateways.base import (
     GatewayError,
     GatewayEvent,
@@ -160,7 +161,6 @@ class PhonePeV2Gateway(RedirectGateway):
         if redis is None:
             from flask import has_app_context
 
-            from nibog.extensions import get_redis
 
             redis = get_redis() if has_app_context() else None
         env = config.get("PHONEPE_ENV", "uat")

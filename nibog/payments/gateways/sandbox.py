@@ -13,8 +13,14 @@ import secrets
 import string
 from typing import Any
 
+from nibog.extensions import get_redis
 from nibog.payments.gateways.base import GatewayError, OrderResult, PaymentInfo, RefundResult
-from nibog.payments.gateways.razorpay import RazorpayGateway, order_signature, webhook_signature
+from nibog.payments.gateways.razorpay import (
+    RazorpayGateway,
+    order_signature,
+    pick_order_outcome,
+    webhook_signature,
+)
 
 _ALPHABET = string.ascii_letters + string.digits
 _MEMORY: dict[str, str] = {}
@@ -28,7 +34,6 @@ def new_id(prefix: str) -> str:
 def _redis():
     from flask import has_app_context
 
-    from nibog.extensions import get_redis
 
     return get_redis() if has_app_context() else None
 
@@ -101,7 +106,6 @@ class SandboxGateway(RazorpayGateway):
                 amount=order["amount"],
                 currency=order["currency"],
             )
-        from nibog.payments.gateways.razorpay import pick_order_outcome
 
         return pick_order_outcome(attempts)
 
