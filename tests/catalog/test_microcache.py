@@ -73,7 +73,7 @@ def test_a_url_asked_for_all_the_time_still_expires(client, db, microcache_on, m
     from nibog.catalog import microcache
 
     clock = [1000.0]
-    monkeypatch.setattr(microcache, "_clock", lambda: clock[0])
+    monkeypatch.setattr(microcache._answers, "clock", lambda: clock[0])
     event = EventFactory(title="Original title")
     assert client.get(f"/api/events/{event.id}").get_json()["title"] == "Original title"
     event.title = "Changed quietly"
