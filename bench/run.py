@@ -391,31 +391,44 @@ def find_pgbench() -> str | None:
     return None
 
 
-def run_pgbench(data: dict, base: str, clients: int, transactions: int) -> dict:
-    """The booking transaction's SQL alone, on a fresh event: the database's ceiling."""
+def run_pgbench(data: dict, base: str, clients: int, transactions: int,
+                shape: str = "hot") -> dict:
+    """The hold's SQL alone, on a fresh event: the database's ceiling.
+
+    ``hot``: bench/pgbench_booking.sql (issue 8's transaction, 10 slots x 50, most refused).
+    ``success``: bench/pgbench_success.sql, the all-success shape's hold as the app sends it
+    now (100 slots x 50, every transaction takes a seat).
+    """
     import psycopg2
 
     exe = find_pgbench()
     if exe is None:
         return {"skipped": "pgbench not found"}
-    event = bench_setup.create_event(base, data, f"Bench pgbench Event {time.time_ns()}")
+    n_slots, capacity, _pick, _pay = SHAPES[shape]
+    event = bench_setup.create_event(base, data, f"Bench pgbench {shape} Event {time.time_ns()}",
+                                     slot_count=n_slots, capacity=capacity)
     bulk = data["parents"][data["api_parents"]:]
+    seq = f"bench_pgbench_{shape}_seq"
     with psycopg2.connect(stack.db_url()) as conn, conn.cursor() as cur:
-        cur.execute("CREATE SEQUENCE IF NOT EXISTS bench_pgbench_seq")
+        cur.execute(f"CREATE SEQUENCE IF NOT EXISTS {seq}")
+        cur.execute(f"ALTER SEQUENCE {seq} RESTART")
     per_client = max(1, transactions // clients)
     defs = {
         "slot_lo": min(event["slot_ids"]), "slot_hi": max(event["slot_ids"]),
         "child_lo": bulk[0]["child_id"], "user_lo": bulk[0]["user_id"], "nkids": len(bulk),
         "event_id": event["event_id"],
     }
+    script = "pgbench_booking.sql"
+    if shape != "hot":
+        script = "pgbench_success.sql"
+        defs.update(nslots=len(event["slot_ids"]), seq=seq)
     cmd = [exe, "-n", "-h", "127.0.0.1", "-p", "5432", "-U", "postgres", "-M", "prepared",
-           "-c", str(clients), "-j", "2", "-t", str(per_client), "-f",
-           str(HERE / "pgbench_booking.sql")]
+           "-c", str(clients), "-j", "2", "-t", str(per_client), "-f", str(HERE / script)]
     for k, v in defs.items():
         cmd += ["-D", f"{k}={v}"]
     cmd.append(stack.BENCH_DB)
     t0 = time.perf_counter()
-    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
+    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=600)
     wall = time.perf_counter() - t0
     if proc.returncode != 0:
         return {"error": proc.stderr[-800:], "command": " ".join(cmd)}
@@ -423,6 +436,7 @@ def run_pgbench(data: dict, base: str, clients: int, transactions: int) -> dict:
     lat = re.search(r"latency average = ([\d.]+) ms", proc.stdout)
     db = check_database(event["event_id"])
     return {
+        "shape": shape, "script": script,
         "clients": clients, "transactions": per_client * clients,
         "tps": float(tps.group(1)) if tps else None,
         "latency_avg_ms": float(lat.group(1)) if lat else None,
@@ -544,6 +558,28 @@ def reference_points(args, web, worker, data, burst, results) -> None:
             f"(latency avg {pg['latency_avg_ms']} ms; seats {pg['db']['seats_booked']}/{pg['db']['capacity']})")
     else:
         log(f"pgbench: {pg}")
+
+    for shape in ("success", "pay"):
+        shaped = [r for r in results.get("bursts", []) if r.get("shape") == shape]
+        if not shaped:
+            continue
+        if "pgbench_success" not in results:
+            pgs = run_pgbench(data, web.url(""), args.pgbench_clients, args.attempts, "success")
+            results["pgbench_success"] = pgs
+            if pgs.get("tps"):
+                log(f"pgbench, the all-success hold's SQL (bench/pgbench_success.sql): "
+                    f"{pgs['tps']:.0f} tps with {pgs['clients']} clients (latency avg "
+                    f"{pgs['latency_avg_ms']} ms; seats {pgs['db']['seats_booked']}/"
+                    f"{pgs['db']['capacity']})")
+            else:
+                log(f"pgbench success: {pgs}")
+        pgs = results["pgbench_success"]
+        if pgs.get("tps"):
+            figure = shaped[0]["confirmed_per_s"] if shape == "pay" else shaped[0]["attempts_per_s"]
+            results.setdefault("shape_ratios", {})[f"{shape}_vs_pgbench_success"] = round(
+                figure / pgs["tps"], 3)
+            log(f"ratio: {shape} burst {figure}/s = {100 * figure / pgs['tps']:.1f} % of pgbench "
+                f"on the success SQL")
 
     ratios = {
         "burst_vs_trivial": round(burst["attempts_per_s"] / base_rps, 3),
