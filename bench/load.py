@@ -85,7 +85,7 @@ def report(stats_csv: Path) -> tuple[list[dict], bool]:
             rows.append({
                 "name": row["Name"], "kind": kind, "count": count, "failures": failures,
                 "error_pct": round(100 * failures / count, 2) if count else 0.0,
-                "rps": float(row["Requests/s"]), "p50_ms": row["50%"], "p95_ms": row["95%"],
+                "rps": round(float(row["Requests/s"]), 2), "p50_ms": row["50%"], "p95_ms": row["95%"],
                 "p99_ms": row["99%"], "max_ms": round(float(row["Max Response Time"])), "target_p95_ms": limit, "met": met,
             })
     return rows, ok
