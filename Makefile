@@ -6,7 +6,7 @@ export FLASK_APP := wsgi
 # pip reads pinned versions; quiet so CI logs stay readable.
 PIP_FLAGS := --disable-pip-version-check -q
 
-.PHONY: run test lint bench bench-admin worker migrate check clean translations extract-messages cluster-test fuzz
+.PHONY: run test lint bench bench-all bench-load bench-admin worker migrate check clean translations extract-messages cluster-test fuzz
 
 $(BIN)/activate:
 	$(PYTHON) -m venv $(VENV)
@@ -55,6 +55,16 @@ worker: $(VENV)/.installed
 
 bench: $(VENV)/.installed
 	$(BIN)/python bench/run.py
+
+# Issue 21: the hot-slot burst, then 5000 bookings that all succeed (100 slots x 50 seats), then
+# 5000 holds that each pay in the sandbox; the reference points with pgbench on the hold's SQL.
+bench-all: $(VENV)/.installed
+	$(BIN)/python bench/run.py --shapes hot,success,pay
+
+# Mixed traffic of 200 parents for three minutes (Locust, requirements-bench.txt).
+bench-load: $(VENV)/.installed
+	$(BIN)/pip install -q -r requirements-bench.txt
+	$(BIN)/python bench/load.py
 
 # The production shape on this machine (deploy/cluster.sh: HAProxy, 2 web, 2 workers, PgBouncer,
 # primary + streaming replica, Redis; Debian packages pgbouncer haproxy postgresql redis-server)

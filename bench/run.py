@@ -158,38 +158,72 @@ def wait_for_jobs(worker: stack.RqWorker, limit: float = 180.0) -> dict:
             "worker_restarted": restarted}
 
 
+# The burst's shapes (issue 8's hot slots; issue 21's all-success and hold + pay):
+# name -> (slots, seats per slot, how attempts pick a slot, pay after the hold)
+SHAPES = {
+    "hot": (bench_setup.SLOT_COUNT, bench_setup.SLOT_CAPACITY, "random", False),
+    "success": (100, 50, "even", False),
+    "pay": (100, 50, "even", True),
+}
+PAY_KEY_SECRET = "bench-sandbox-key-secret"
+
+
 def run_burst(web: stack.Web, worker: stack.RqWorker, data: dict, attempts: int, seed: int,
-              label: str, timeout: float = 300.0) -> dict:
+              label: str, timeout: float = 300.0, shape: str = "hot") -> dict:
     """One burst on a fresh event (so every run starts from empty slots, whatever the engine
-    caches in Redis), checked against the database afterwards."""
+    caches in Redis), checked against the database afterwards.
+
+    ``hot``: each attempt for a random one of 10 slots x 50 seats (nine in ten are refused).
+    ``success``: 100 slots x 50 seats, every slot asked exactly 50 times: every attempt must
+    be held. ``pay``: the same, and each hold goes on to its sandbox payment.
+    """
+    n_slots, capacity, pick, pay = SHAPES[shape]
     jobs = wait_for_jobs(worker)
     base = web.url("")
-    event = bench_setup.create_event(base, data, f"Bench Burst Event {label} {seed}")
+    event = bench_setup.create_event(base, data, f"Bench Burst Event {label} {seed}",
+                                     slot_count=n_slots, capacity=capacity)
     rng = random.Random(seed)
     parents = data["parents"]
     if attempts > len(parents):
         raise SystemExit(f"{attempts} attempts need as many parents (have {len(parents)})")
     chosen = rng.sample(parents, attempts)
+    if pick == "even":
+        slot_of = [event["slot_ids"][i % len(event["slot_ids"])] for i in range(attempts)]
+        rng.shuffle(slot_of)
+    else:
+        slot_of = [rng.choice(event["slot_ids"]) for _ in range(attempts)]
     plan = {
         "host": "127.0.0.1", "port": web.port, "timeout": timeout, "connect_parallel": 500,
         "attempts": [{"token": p["token"], "event_id": event["event_id"], "child_id": p["child_id"],
-                      "slot_id": rng.choice(event["slot_ids"])} for p in chosen],
+                      "slot_id": sid} for p, sid in zip(chosen, slot_of, strict=True)],
     }
+    if pay:
+        plan["pay"] = {"key_secret": PAY_KEY_SECRET}
     result, cpu, memory = _drive(web, worker, plan, timeout)
     result.update(
         label=label,
+        shape=shape,
         rq_jobs=jobs,
         settings=web.settings,
         event_id=event["event_id"],
-        db=check_database(event["event_id"]),
+        db=check_database(event["event_id"], payments=pay),
         cpu=cpu,
         **memory,
     )
-    result["ok"] = (
-        result["errors"] == 0 and result["unexpected"] == 0
-        and result["db"]["seats_booked"] == result["db"]["capacity"] == result["held"]
-        == result["db"]["live_items"] and result["held"] + result["slot_full"] == attempts
-    )
+    db_ok = (result["db"]["seats_booked"] == result["held"] == result["db"]["live_items"]
+             and result["db"]["max_over_capacity"] <= 0)
+    answered = result["errors"] == 0 and result["unexpected"] == 0
+    if shape == "hot":
+        result["ok"] = (answered and db_ok and result["db"]["capacity"] == result["held"]
+                        and result["held"] + result["slot_full"] == attempts)
+    else:
+        result["ok"] = answered and db_ok and result["held"] == attempts
+    if pay:
+        ids = result.pop("confirmed_booking_ids", [])
+        d = result["db"]
+        result["ok"] = (result["ok"] and result["confirmed"] == attempts == len(ids)
+                        and d["confirmed"] == attempts and d["one_captured"] == attempts
+                        and d["more_than_one_captured"] == 0)
     return result
 
 
@@ -256,7 +290,7 @@ def server_groups(web: stack.Web, worker: stack.RqWorker) -> dict:
     }
 
 
-def check_database(event_id: int) -> dict:
+def check_database(event_id: int, payments: bool = False) -> dict:
     import psycopg2
 
     with psycopg2.connect(stack.db_url()) as conn, conn.cursor() as cur:
@@ -271,8 +305,22 @@ def check_database(event_id: int) -> dict:
             "WHERE b.event_id = %s AND i.is_live", (event_id,),
         )
         live_items = cur.fetchone()[0]
-    return {"capacity": int(capacity), "seats_booked": int(booked), "live_items": int(live_items),
-            "max_over_capacity": int(worst)}
+        out = {"capacity": int(capacity), "seats_booked": int(booked),
+               "live_items": int(live_items), "max_over_capacity": int(worst)}
+        if payments:
+            # Every booking of the event: its status, and how many captured payments it has.
+            cur.execute(
+                "SELECT count(*) FILTER (WHERE b.status = 'confirmed'), "
+                "count(*) FILTER (WHERE p.captured = 1), count(*) FILTER (WHERE p.captured > 1), "
+                "count(*) FILTER (WHERE coalesce(p.captured, 0) = 0), count(*) "
+                "FROM bookings b LEFT JOIN (SELECT booking_id, count(*) AS captured "
+                "FROM payments WHERE status = 'captured' GROUP BY booking_id) p "
+                "ON p.booking_id = b.id WHERE b.event_id = %s", (event_id,),
+            )
+            conf, one, many, none, total = cur.fetchone()
+            out.update(bookings=total, confirmed=conf, one_captured=one,
+                       more_than_one_captured=many, no_captured=none)
+    return out
 
 
 # -- reference points --------------------------------------------------------------------------
@@ -343,31 +391,44 @@ def find_pgbench() -> str | None:
     return None
 
 
-def run_pgbench(data: dict, base: str, clients: int, transactions: int) -> dict:
-    """The booking transaction's SQL alone, on a fresh event: the database's ceiling."""
+def run_pgbench(data: dict, base: str, clients: int, transactions: int,
+                shape: str = "hot") -> dict:
+    """The hold's SQL alone, on a fresh event: the database's ceiling.
+
+    ``hot``: bench/pgbench_booking.sql (issue 8's transaction, 10 slots x 50, most refused).
+    ``success``: bench/pgbench_success.sql, the all-success shape's hold as the app sends it
+    now (100 slots x 50, every transaction takes a seat).
+    """
     import psycopg2
 
     exe = find_pgbench()
     if exe is None:
         return {"skipped": "pgbench not found"}
-    event = bench_setup.create_event(base, data, f"Bench pgbench Event {time.time_ns()}")
+    n_slots, capacity, _pick, _pay = SHAPES[shape]
+    event = bench_setup.create_event(base, data, f"Bench pgbench {shape} Event {time.time_ns()}",
+                                     slot_count=n_slots, capacity=capacity)
     bulk = data["parents"][data["api_parents"]:]
+    seq = f"bench_pgbench_{shape}_seq"
     with psycopg2.connect(stack.db_url()) as conn, conn.cursor() as cur:
-        cur.execute("CREATE SEQUENCE IF NOT EXISTS bench_pgbench_seq")
+        cur.execute(f"CREATE SEQUENCE IF NOT EXISTS {seq}")
+        cur.execute(f"ALTER SEQUENCE {seq} RESTART")
     per_client = max(1, transactions // clients)
     defs = {
         "slot_lo": min(event["slot_ids"]), "slot_hi": max(event["slot_ids"]),
         "child_lo": bulk[0]["child_id"], "user_lo": bulk[0]["user_id"], "nkids": len(bulk),
         "event_id": event["event_id"],
     }
+    script = "pgbench_booking.sql"
+    if shape != "hot":
+        script = "pgbench_success.sql"
+        defs.update(nslots=len(event["slot_ids"]), seq=seq)
     cmd = [exe, "-n", "-h", "127.0.0.1", "-p", "5432", "-U", "postgres", "-M", "prepared",
-           "-c", str(clients), "-j", "2", "-t", str(per_client), "-f",
-           str(HERE / "pgbench_booking.sql")]
+           "-c", str(clients), "-j", "2", "-t", str(per_client), "-f", str(HERE / script)]
     for k, v in defs.items():
         cmd += ["-D", f"{k}={v}"]
     cmd.append(stack.BENCH_DB)
     t0 = time.perf_counter()
-    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
+    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=600)
     wall = time.perf_counter() - t0
     if proc.returncode != 0:
         return {"error": proc.stderr[-800:], "command": " ".join(cmd)}
@@ -375,6 +436,7 @@ def run_pgbench(data: dict, base: str, clients: int, transactions: int) -> dict:
     lat = re.search(r"latency average = ([\d.]+) ms", proc.stdout)
     db = check_database(event["event_id"])
     return {
+        "shape": shape, "script": script,
         "clients": clients, "transactions": per_client * clients,
         "tps": float(tps.group(1)) if tps else None,
         "latency_avg_ms": float(lat.group(1)) if lat else None,
@@ -413,6 +475,19 @@ def fmt_burst(r: dict) -> str:
                      f"then {t2:.2f} s, {p2} answers ({p2 / t2:.0f}/s)")
     if r.get("answers_per_half_second"):
         lines.append(f"  answers per 0.5 s: {r['answers_per_half_second']}")
+    if r.get("shape") == "pay":
+        d = r["db"]
+        lines.append(
+            f"  hold + pay: {r['confirmed']} confirmed end to end in {r['confirmed_wall_s']} s -> "
+            f"{r['confirmed_per_s']} confirmed/s; journey p50 {r['journey_latency']['p50_ms']} ms, "
+            f"p95 {r['journey_latency']['p95_ms']} ms, p99 {r['journey_latency']['p99_ms']} ms "
+            f"(the hold alone: p50 {r['hold_latency']['p50_ms']} ms, p99 "
+            f"{r['hold_latency']['p99_ms']} ms); payment steps failed {r['pay_failed']} "
+            f"{r['pay_failed_samples'][:2]}")
+        lines.append(
+            f"  DB: {d['bookings']} bookings, {d['confirmed']} confirmed, {d['one_captured']} "
+            f"with exactly one captured payment, {d['more_than_one_captured']} with more, "
+            f"{d['no_captured']} with none")
     if r["unexpected"] or r["errors"]:
         lines.append(f"  status codes: {r['status_codes']}; samples: {r['error_samples'][:3]}")
     return "\n".join(lines)
@@ -484,6 +559,28 @@ def reference_points(args, web, worker, data, burst, results) -> None:
     else:
         log(f"pgbench: {pg}")
 
+    for shape in ("success", "pay"):
+        shaped = [r for r in results.get("bursts", []) if r.get("shape") == shape]
+        if not shaped:
+            continue
+        if "pgbench_success" not in results:
+            pgs = run_pgbench(data, web.url(""), args.pgbench_clients, args.attempts, "success")
+            results["pgbench_success"] = pgs
+            if pgs.get("tps"):
+                log(f"pgbench, the all-success hold's SQL (bench/pgbench_success.sql): "
+                    f"{pgs['tps']:.0f} tps with {pgs['clients']} clients (latency avg "
+                    f"{pgs['latency_avg_ms']} ms; seats {pgs['db']['seats_booked']}/"
+                    f"{pgs['db']['capacity']})")
+            else:
+                log(f"pgbench success: {pgs}")
+        pgs = results["pgbench_success"]
+        if pgs.get("tps"):
+            figure = shaped[0]["confirmed_per_s"] if shape == "pay" else shaped[0]["attempts_per_s"]
+            results.setdefault("shape_ratios", {})[f"{shape}_vs_pgbench_success"] = round(
+                figure / pgs["tps"], 3)
+            log(f"ratio: {shape} burst {figure}/s = {100 * figure / pgs['tps']:.1f} % of pgbench "
+                f"on the success SQL")
+
     ratios = {
         "burst_vs_trivial": round(burst["attempts_per_s"] / base_rps, 3),
         "burst_vs_trivial_burst": round(burst["attempts_per_s"] / trivial["attempts_per_s"], 3)
@@ -517,6 +614,12 @@ def main() -> int:
     parser.add_argument("--priority", type=int, default=None, metavar="NICE",
                         help="on a machine shared with other work: run the bench's sessions and "
                              "its PostgreSQL backends at this autogroup niceness (e.g. -10; root)")
+    parser.add_argument("--shapes", default="hot",
+                        help="comma-separated burst shapes: hot (10 slots x 50, random slot), "
+                             "success (100 x 50, every attempt held), pay (success, then each "
+                             "hold pays in the sandbox); `make bench-all`: hot,success,pay")
+    parser.add_argument("--repeat", type=int, default=1,
+                        help="run each shape this many times (one event each)")
     parser.add_argument("--seed", type=int, default=8)
     parser.add_argument("--json", default=None, help="write results here too")
     args = parser.parse_args()
@@ -547,9 +650,20 @@ def main() -> int:
     log(f"set-up in {time.perf_counter() - t0:.1f} s: {data['api_parents']} parents via the API, "
         f"{data['bulk_parents']} in bulk; {len(data['listed_event_ids'])} listed events")
 
-    burst = run_burst(web, worker, data, args.attempts, args.seed, "default")
-    log(fmt_burst(burst))
+    shapes = [x.strip() for x in args.shapes.split(",") if x.strip()]
+    unknown = set(shapes) - SHAPES.keys()
+    if unknown:
+        raise SystemExit(f"unknown shapes {sorted(unknown)}; known: {sorted(SHAPES)}")
+    bursts = []
+    for rep in range(args.repeat):
+        for i, shape in enumerate(shapes):
+            r = run_burst(web, worker, data, args.attempts, args.seed + 100 * rep + i,
+                          shape if rep == 0 else f"{shape} #{rep + 1}", shape=shape)
+            log(fmt_burst(r))
+            bursts.append(r)
+    burst = bursts[0]
     results["burst"] = burst
+    results["bursts"] = bursts
 
     if not args.burst_only:
         reference_points(args, web, worker, data, burst, results)
@@ -575,7 +689,7 @@ def main() -> int:
                 else f"lever {name} failed: {r['failed']}")
 
     print("\n" + MD_HEADER)
-    for r in [burst, *results.get("levers", [])]:
+    for r in [*bursts, *results.get("levers", [])]:
         print(md_row(r))
     print()
     out = Path(args.json) if args.json else stack.LOG_DIR / f"results-{time.strftime('%Y%m%d-%H%M%S')}.json"
@@ -585,7 +699,7 @@ def main() -> int:
     if prioritiser is not None:
         prioritiser.stop()
     stack.stop_all()
-    return 0 if burst["ok"] else 1
+    return 0 if all(r["ok"] for r in bursts) else 1
 
 
 if __name__ == "__main__":

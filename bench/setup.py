@@ -72,18 +72,24 @@ def setup_catalog(base: str) -> dict:
             "template_id": template["id"]}
 
 
-def create_event(base: str, catalog: dict, title: str) -> dict:
-    """One published event with one game of SLOT_COUNT slots x SLOT_CAPACITY seats."""
+def create_event(base: str, catalog: dict, title: str, slot_count: int = SLOT_COUNT,
+                 capacity: int = SLOT_CAPACITY) -> dict:
+    """One published event with one game of ``slot_count`` slots x ``capacity`` seats.
+
+    Up to 10 slots last 30 minutes each; more (the all-success shape's 100) last 5 minutes,
+    so they all fit between 09:00 and 17:20.
+    """
     slots = []
-    for i in range(SLOT_COUNT):
-        start = 9 * 60 + 30 * i
+    step = 30 if slot_count <= 10 else 5
+    for i in range(slot_count):
+        start = 9 * 60 + step * i
         slots.append({"start_time": f"{start // 60:02d}:{start % 60:02d}",
-                      "end_time": f"{(start + 30) // 60:02d}:{(start + 30) % 60:02d}",
-                      "capacity": SLOT_CAPACITY, "price": None})
+                      "end_time": f"{(start + step) // 60:02d}:{(start + step) % 60:02d}",
+                      "capacity": capacity, "price": None})
     day = event_date()
     payload = {
         "title": title, "city_id": catalog["city_id"], "venue_id": catalog["venue_id"],
-        "event_date": day.isoformat(), "start_time": "09:00", "end_time": "17:00",
+        "event_date": day.isoformat(), "start_time": "09:00", "end_time": "18:00",
         "description": "Bench event", "status": "published", "is_featured": False,
         "registration_closes_at": f"{(day - timedelta(days=1)).isoformat()}T23:59:00+05:30",
         "games": [{"game_template_id": catalog["template_id"], "price": SLOT_PRICE,

@@ -23,6 +23,8 @@ ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
 LOG_DIR = ROOT / "instance" / "bench"
 
+# A machine shared with other benches or test runs: give each its own (e.g. BENCH_DB=nibog_h21_bench
+# BENCH_REDIS=redis://127.0.0.1:6380 BENCH_REDIS_DB=53).
 BENCH_DB = os.environ.get("BENCH_DB", "nibog_bench")
 BENCH_REDIS_DB = int(os.environ.get("BENCH_REDIS_DB", "1"))
 PG_ADMIN_URL = os.environ.get("BENCH_PG_ADMIN_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
@@ -58,6 +60,9 @@ def bench_env(**extra: str) -> dict:
         WHATSAPP_BACKEND="console",
         PAYMENT_PROVIDER="sandbox",
         PAYMENT_SANDBOX_ALLOWED="true",  # production refuses the sandbox without it
+        # The sandbox's signing key (production has no public default); the hold + pay burst
+        # signs its checkout answers with it, as the sandbox checkout page does.
+        RAZORPAY_KEY_SECRET="bench-sandbox-key-secret",
     )
     env.update({k: str(v) for k, v in extra.items()})
     return env

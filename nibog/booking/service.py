@@ -20,7 +20,7 @@ from sqlalchemy.exc import IntegrityError
 from nibog.booking import holds, promos
 from nibog.booking.counts import seats_changed
 from nibog.booking.eligibility import ensure_registration_open
-from nibog.booking.fastpath import claim, first_read, full_marks
+from nibog.booking.fastpath import claim, first_read, full_marks, one_statement
 from nibog.booking.lifecycle import (  # noqa: F401 - the agreed import path for other features
     SeatsNoLongerAvailable,
     cancel_booking,
@@ -106,10 +106,48 @@ def create_booking(
         slots=slots_read, children=children,
     )
 
+    now = utcnow()
+    if q.total == 0 or payment_mode == "cash":
+        state = {"status": "confirmed", "confirmed_at": now, "hold_expires_at": None}
+    else:
+        hold = timedelta(seconds=current_app.config["BOOKING_HOLD_SECONDS"])
+        state = {"status": "pending_payment", "confirmed_at": None, "hold_expires_at": now + hold}
+    guest = guest or {}
+    values = {
+        "user_id": user_id,
+        "event_id": event.id,
+        "source": source,
+        "guest_name": (guest.get("full_name") or None) if guest_email else None,
+        "guest_email": guest_email,
+        "guest_phone": (guest.get("phone") or None) if guest_email else None,
+        "subtotal": q.subtotal,
+        "discount": q.discount,
+        "total": q.subtotal - q.discount,
+        "promo_code_id": q.promo_id,
+        "payment_mode": payment_mode,
+        "created_by_id": created_by_id,
+        **state,
+    }
+
     # The locked section: slots (id order), promo, variants (id order); nothing slow inside.
     seats = Counter(line.slot.id for line in q.lines)
     pairs = [(line.child.id, line.slot.id) for line in q.lines]
-    slots = claim.claim_free_seats(seats)
+    slots = booking = items = None
+    if one_statement.applies(seats, len(q.lines), q.promo_id, q.addon_lines):
+        # The usual booking: seat, booking and item in one round trip.
+        line = q.lines[0]
+        try:
+            held = one_statement.hold(
+                line.slot.id, 1, counts.get(line.slot.id, (0, 0))[0], line.child.id,
+                line.price, {"booking_number": new_booking_number(today_ist()), **values},
+            )
+        except IntegrityError as exc:
+            raise _refused_duplicate(exc, pairs) from None
+        if held is not None:
+            slot, booking, items = held
+            slots = {slot.id: slot}
+    if slots is None:
+        slots = claim.claim_free_seats(seats)
     if slots is None:
         slots = holds.lock_slots(seats)
         holds.ensure_not_booked(pairs)
@@ -123,29 +161,11 @@ def create_booking(
     if stock:
         holds.take_stock(stock)
 
-    now = utcnow()
-    if q.total == 0 or payment_mode == "cash":
-        state = {"status": "confirmed", "confirmed_at": now, "hold_expires_at": None}
+    if booking is None:
+        booking = _insert_booking(**values)
+        items, booking_addons = _insert_lines(booking, q)
     else:
-        hold = timedelta(seconds=current_app.config["BOOKING_HOLD_SECONDS"])
-        state = {"status": "pending_payment", "confirmed_at": None, "hold_expires_at": now + hold}
-    guest = guest or {}
-    booking = _insert_booking(
-        user_id=user_id,
-        event_id=event.id,
-        source=source,
-        guest_name=(guest.get("full_name") or None) if guest_email else None,
-        guest_email=guest_email,
-        guest_phone=(guest.get("phone") or None) if guest_email else None,
-        subtotal=q.subtotal,
-        discount=q.discount,
-        total=q.subtotal - q.discount,
-        promo_code_id=q.promo_id,
-        payment_mode=payment_mode,
-        created_by_id=created_by_id,
-        **state,
-    )
-    items, booking_addons = _insert_lines(booking, q)
+        booking_addons = []
     if venue is not None:
         # The slots as locked (their times may have changed since the unlocked read).
         rows = [(item, line.child, slots[line.slot.id], line.template)
@@ -238,16 +258,19 @@ def _insert_lines(booking: Booking, q: Quote) -> tuple[list[BookingItem], list[B
             for line in q.lines
         ])
     except IntegrityError as exc:
-        # The partial unique index caught a duplicate the locked check could not see.
-        if "uq_booking_items_live_child_slot" in str(exc.orig):
-            raise holds.already_booked_refused_by_index(
-                [(line.child.id, line.slot.id) for line in q.lines]
-            ) from None
-        raise
+        raise _refused_duplicate(exc, [(line.child.id, line.slot.id) for line in q.lines]) from None
     addons = rows.insert_rows(
         BookingAddon, [{"booking_id": booking.id, **a.as_row()} for a in q.addon_lines]
     )
     return items, addons
+
+
+def _refused_duplicate(exc: IntegrityError, pairs: list[tuple[int, int]]) -> Exception:
+    """The partial unique index caught a duplicate the unlocked check could not see (a double
+    tap): ``already_booked``. Any other integrity error is raised as it is."""
+    if "uq_booking_items_live_child_slot" in str(exc.orig):
+        return holds.already_booked_refused_by_index(pairs)
+    return exc
 
 
 def get_booking_for_user(booking_id: int, user_id: int) -> Booking:

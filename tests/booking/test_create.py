@@ -7,7 +7,7 @@ from datetime import timedelta
 
 from sqlalchemy import select
 
-from nibog.booking.fastpath import claim
+from nibog.booking.fastpath import claim, one_statement
 from nibog.booking.models import Booking, BookingItem
 from nibog.catalog.models import AddOnVariant, GameSlot
 from nibog.core.timeutil import utcnow
@@ -304,11 +304,14 @@ def test_a_slot_full_in_committed_counts_is_refused_before_the_locked_claim(app,
         _db.update(GameSlot).where(GameSlot.id == slot.id).values(booked_count=1)
     )
     _db.session.commit()
-    # The locked claim, either way it is taken (one statement, or lock then claim).
+    # The locked claim, whichever way it is taken (seat, booking and item in one statement; the
+    # claim alone in one; or lock then claim).
     locked = []
-    for module, name in ((claim, "claim_free_seats"), (holds, "lock_slots")):
+    for module, name in ((one_statement, "hold"), (claim, "claim_free_seats"),
+                         (holds, "lock_slots")):
         real = getattr(module, name)
-        monkeypatch.setattr(module, name, lambda seats, real=real: locked.append(seats) or real(seats))
+        monkeypatch.setattr(module, name,
+                            lambda *a, real=real, **k: locked.append(a) or real(*a, **k))
     with pytest.raises(AppError) as err:
         book(w.children[0])
     assert err.value.code == "slot_full" and err.value.details == {"slot_ids": [slot.id]}

@@ -107,6 +107,53 @@ def test_control_without_row_locks_the_same_race_oversells(app, monkeypatch):
     assert db.session.get(GameSlot, slot.id).booked_count < N
 
 
+def spy_one_statement(monkeypatch) -> list:
+    """Record each booking the one-statement hold wrote (seat, booking and item at once)."""
+    from nibog.booking.fastpath import one_statement
+
+    written, real = [], one_statement.hold
+
+    def hold(*args, **kwargs):
+        out = real(*args, **kwargs)
+        if out is not None and out[1] is not None:
+            written.append(out[1].id)
+        return out
+
+    monkeypatch.setattr(one_statement, "hold", hold)
+    return written
+
+
+def test_one_statement_holds_take_exactly_the_seats_there_are(app, monkeypatch):
+    """The usual booking (one child, one slot) is written by one statement whose conditional
+    claim decides under the row lock: N racers, CAPACITY seats, every winner from that path."""
+    w = make_world(capacity=CAPACITY, n_slots=1, n_children=0)
+    slot = w.slots[0]
+    people = parents_with_children(N, w.event)
+    written = spy_one_statement(monkeypatch)
+    monkeypatch.setattr(locking.guards, "pause", pause_at("read", N))
+    results = race(app, N, book_one(w.event.id, slot.id, people))
+    assert codes(results) == ["ok"] * CAPACITY + ["slot_full"] * (N - CAPACITY)
+    assert sorted(written) == sorted(value for code, value in results if code == "ok")
+    db.session.expire_all()
+    assert db.session.get(GameSlot, slot.id).booked_count == CAPACITY == live_items(slot.id)
+
+
+def test_control_one_statement_hold_without_its_guard_oversells(app, monkeypatch):
+    """The same statement deciding from the count read before the race (its guard off):
+    every racer is told "booked" by the one-statement path, and the slot is oversold."""
+    w = make_world(capacity=CAPACITY, n_slots=1, n_children=0)
+    slot = w.slots[0]
+    people = parents_with_children(N, w.event)
+    written = spy_one_statement(monkeypatch)
+    monkeypatch.setattr(locking.guards, "lock_rows", False)
+    monkeypatch.setattr(locking.guards, "pause", pause_at("seats_read", N))
+    results = race(app, N, book_one(w.event.id, slot.id, people))
+    assert codes(results) == ["ok"] * N
+    assert len(written) == N
+    db.session.expire_all()
+    assert live_items(slot.id) == N > CAPACITY
+
+
 def test_the_same_child_sent_twice_at_once_gets_one_seat(app, monkeypatch):
     """A double tap: every request reads "not booked yet" before any commits; the later ones'
     claims wait for the first's row lock and the unique index on live items refuses their item."""

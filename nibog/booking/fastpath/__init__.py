@@ -7,5 +7,6 @@ answer, only sooner, and each is kept because ``make bench`` shows it pays:
   Flask runs (most requests of a sales burst);
 - ``full_marks``: the Redis "slot full" marks, written and deleted under the slot's row lock;
 - ``first_read``: one statement reading the event, slots, children, queue and holders;
-- ``claim``: one conditional UPDATE that claims a one-slot request's seats.
+- ``claim``: one conditional UPDATE that claims a one-slot request's seats;
+- ``one_statement``: the usual one-seat hold (claim, booking, item) in one statement.
 """
