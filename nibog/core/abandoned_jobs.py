@@ -50,10 +50,10 @@ def worker_is_dead(connection, worker_name: str | None, me: str | None = None) -
     and none of its processes exist any more."""
     if not worker_name or worker_name == me:
         return False
-    hostname, pid, horse = connection.hmget(f"rq:worker:{worker_name}", "hostname", "pid",
-                                            HORSE_PID_FIELD)
-    if hostname is None and pid is None:
+    key = f"rq:worker:{worker_name}"
+    if not connection.exists(key):
         return True  # a live worker keeps its key (every heartbeat renews it)
+    hostname, pid, horse = connection.hmget(key, "hostname", "pid", HORSE_PID_FIELD)
     if (hostname or b"").decode() != socket.gethostname() or not pid:
         return False
     pids = [int(pid)] + ([int(horse)] if horse and int(horse) else [])
