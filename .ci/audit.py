@@ -29,7 +29,7 @@ def audit(lock: str) -> tuple[str, str]:
                "--disable-pip", "--progress-spinner", "off", "-f", "json", "-o", str(report),
                "-s", os.environ.get("AUDIT_SERVICE", "pypi")]
         try:
-            run = subprocess.run(cmd, capture_output=True, text=True, timeout=600)
+            run = subprocess.run(cmd, capture_output=True, text=True, timeout=180)
         except subprocess.TimeoutExpired:
             return "unreachable", "pip-audit timed out"
         if not report.exists():
