@@ -57,7 +57,7 @@ def worker_is_dead(connection, worker_name: str | None, me: str | None = None) -
     if (hostname or b"").decode() != socket.gethostname() or not pid:
         return False
     pids = [int(pid)] + ([int(horse)] if horse and int(horse) else [])
-    if int(pid) == os.getpid():
+    if me is not None and int(pid) == os.getpid():
         # This process reuses the dead one's pid (pid 1 in a restarted container): it is not us.
         return True
     return not any(_alive(p) for p in pids)
