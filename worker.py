@@ -127,9 +127,35 @@ def serve_metrics() -> None:
                       registry=registry)
 
 
+def die_with_this_process() -> None:
+    """Every process this worker forks (RQ's scheduler, a work horse) dies when it dies.
+
+    A forked child inherits the worker's open PostgreSQL connections. When the worker was killed
+    (SIGKILL, the OOM killer) mid-job, RQ's scheduler process lived on, orphaned, holding the
+    socket of the dead job's transaction open: the server never saw the client go, so the job's
+    row locks stayed held and its retry failed on them (found by tests/ops/test_worker_killed.py).
+    Linux's parent-death signal ends such a child with its parent.
+    """
+    if not sys.platform.startswith("linux"):
+        return
+    import ctypes
+    import signal
+
+    libc = ctypes.CDLL(None, use_errno=True)
+    parent = os.getpid()
+
+    def in_child() -> None:
+        libc.prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+        if os.getppid() != parent:  # the worker died before the signal was armed
+            os._exit(1)
+
+    os.register_at_fork(after_in_child=in_child)
+
+
 def main(argv: list[str]) -> int:
     from rq import Queue
 
+    die_with_this_process()
     serve_metrics()
     NibogWorker = _worker_class()  # noqa: N806
     yield_cpu_to_web()

@@ -76,6 +76,10 @@ def reclaim_abandoned_jobs(queues, connection, me: str | None = None) -> list[st
             except NoSuchJobError:
                 continue
             if worker_is_dead(connection, job.worker_name, me):
+                if job.retries_left:
+                    # Retried at once: the job did not fail, its worker died. (A backoff would
+                    # wait for RQ's scheduler, whose lock the dead worker may still hold.)
+                    connection.hdel(job.key, "retry_intervals")
                 marked[entry] = EXPIRED
                 reclaimed.append(job_id)
                 connection.delete(f"rq:worker:{job.worker_name}")

@@ -61,6 +61,11 @@ def stop(proc, sig=signal.SIGTERM, timeout: float = 20) -> None:
         except subprocess.TimeoutExpired:
             os.killpg(proc.pid, signal.SIGKILL)
             proc.wait(timeout=10)
+    # Whatever the leader left in its group (RQ's scheduler process, a work horse) goes too.
+    try:
+        os.killpg(proc.pid, signal.SIGKILL)
+    except (ProcessLookupError, PermissionError):
+        pass
 
 
 def wait_until(check, what: str, seconds: float = 60, procs=(), every: float = 0.1):

@@ -45,11 +45,10 @@ class Recorder:
         return "250 Message accepted"
 
 
-@pytest.fixture(scope="module")
-def cluster(app, tmp_path_factory):
-    """Started once for the module (each test's clean-up empties the database and Redis under
-    them, which they survive as they would a flush in production)."""
-    tmp_path = tmp_path_factory.mktemp("two-instances")
+@pytest.fixture
+def cluster(app, tmp_path):
+    """Started for each test and stopped before its clean-up empties the database (a TRUNCATE
+    under running processes deadlocks, and one test's late jobs must not reach the next)."""
     processes = []
     smtp = Recorder()
     smtp_port = free_port()
