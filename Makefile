@@ -6,14 +6,27 @@ export FLASK_APP := wsgi
 # pip reads pinned versions; quiet so CI logs stay readable.
 PIP_FLAGS := --disable-pip-version-check -q
 
-.PHONY: run test lint bench bench-all bench-load bench-admin worker migrate check clean translations extract-messages cluster-test fuzz
+.PHONY: run test lint bench bench-all bench-load bench-admin worker migrate check clean translations extract-messages cluster-test fuzz lock audit
 
 $(BIN)/activate:
 	$(PYTHON) -m venv $(VENV)
 
-$(VENV)/.installed: $(BIN)/activate requirements.txt requirements-dev.txt
-	$(BIN)/pip install $(PIP_FLAGS) -r requirements-dev.txt
+# Installed from the lock: every package, transitive ones too, at its pinned version and with its
+# hashes (pip refuses a file whose hash is not listed). requirements*.txt name what we use.
+$(VENV)/.installed: $(BIN)/activate requirements-dev.lock
+	$(BIN)/pip install $(PIP_FLAGS) --require-hashes -r requirements-dev.lock
 	touch $@
+
+# After changing requirements*.txt: resolve both locks again (pip-tools), hashes included.
+LOCK_FLAGS := --quiet --generate-hashes --allow-unsafe --strip-extras --no-emit-index-url --no-emit-find-links
+lock: $(VENV)/.installed
+	CUSTOM_COMPILE_COMMAND="make lock" $(BIN)/pip-compile $(LOCK_FLAGS) -o requirements.lock requirements.txt
+	CUSTOM_COMPILE_COMMAND="make lock" $(BIN)/pip-compile $(LOCK_FLAGS) -o requirements-dev.lock requirements-dev.txt
+
+# Known vulnerabilities in the locked packages (pip-audit); skips, saying so, when the
+# vulnerability service cannot be reached (.ci/audit.py).
+audit: $(VENV)/.installed
+	$(BIN)/python .ci/audit.py
 
 # Compiled catalogues (.mo) are build output: made from the reviewed .po files on every run.
 # Two catalogues, merged at run time: the site's (with the API and e-mails) and the dashboard's.

@@ -46,6 +46,17 @@ def _worker_class():
                 self.pacer.before_job()
             return super().dequeue_job_and_maintain_ttl(timeout, max_idle_time)
 
+        def run_maintenance_tasks(self):
+            # At start and every RQ_MAINTENANCE_SECONDS: jobs of a worker on this host that died
+            # mid-job go back to RQ now, not minutes later (nibog.core.abandoned_jobs).
+            from nibog.core.abandoned_jobs import reclaim_abandoned_jobs
+
+            try:
+                reclaim_abandoned_jobs(self.queues, self.connection, me=self.name)
+            except Exception:  # noqa: BLE001 - RQ's own timers still recover them
+                log.exception("reclaiming abandoned jobs failed")
+            return super().run_maintenance_tasks()
+
     if os.environ.get("RQ_WORKER_FORK", "0") != "1":
 
         class NibogSimpleWorker(HoldsBackForTheWeb, SimpleWorker):
@@ -59,6 +70,13 @@ def _worker_class():
         return NibogSimpleWorker
 
     class NibogWorker(HoldsBackForTheWeb, Worker):
+        def fork_work_horse(self, job, queue):
+            super().fork_work_horse(job, queue)
+            # The horse outlives a SIGKILLed parent: its job is not abandoned while it runs.
+            from nibog.core.abandoned_jobs import HORSE_PID_FIELD
+
+            self.connection.hset(self.key, HORSE_PID_FIELD, self.horse_pid)
+
         def main_work_horse(self, job, queue):
             # In the forked child: drop inherited connections without closing the parent's.
             db.engine.dispose(close=False)
@@ -109,9 +127,35 @@ def serve_metrics() -> None:
                       registry=registry)
 
 
+def die_with_this_process() -> None:
+    """Every process this worker forks (RQ's scheduler, a work horse) dies when it dies.
+
+    A forked child inherits the worker's open PostgreSQL connections. When the worker was killed
+    (SIGKILL, the OOM killer) mid-job, RQ's scheduler process lived on, orphaned, holding the
+    socket of the dead job's transaction open: the server never saw the client go, so the job's
+    row locks stayed held and its retry failed on them (found by tests/ops/test_worker_killed.py).
+    Linux's parent-death signal ends such a child with its parent.
+    """
+    if not sys.platform.startswith("linux"):
+        return
+    import ctypes
+    import signal
+
+    libc = ctypes.CDLL(None, use_errno=True)
+    parent = os.getpid()
+
+    def in_child() -> None:
+        libc.prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+        if os.getppid() != parent:  # the worker died before the signal was armed
+            os._exit(1)
+
+    os.register_at_fork(after_in_child=in_child)
+
+
 def main(argv: list[str]) -> int:
     from rq import Queue
 
+    die_with_this_process()
     serve_metrics()
     NibogWorker = _worker_class()  # noqa: N806
     yield_cpu_to_web()
@@ -147,7 +191,10 @@ def main(argv: list[str]) -> int:
         # A forked work horse must not share the parent's pooled connections.
         db.session.remove()
         db.engine.dispose()
-        worker = NibogWorker(queues, connection=conn)
+        # RQ's registry maintenance (abandoned jobs, see HoldsBackForTheWeb) every minute rather
+        # than every 10 (RQ's default).
+        worker = NibogWorker(queues, connection=conn, maintenance_interval=int(
+            os.environ.get("RQ_MAINTENANCE_SECONDS", "60")))
         worker.pacer = pacer_for_worker(
             queues,
             threshold=float(os.environ.get("WORKER_YIELD_PRESSURE", "0.5")),

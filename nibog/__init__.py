@@ -160,7 +160,10 @@ def _document_security(app: Flask, api) -> None:
 def _register_login_loader() -> None:
     # lazy: importing any nibog module runs this package first; the app loads in create_app()
     from nibog.accounts.models import User
+    from nibog.auth import page_sessions
     from nibog.extensions import db, login_manager
+
+    page_sessions.install()
 
     @login_manager.user_loader
     def load_user(session_id: str):
@@ -170,6 +173,8 @@ def _register_login_loader() -> None:
             return None
         user = db.session.get(User, int(user_id))
         if user is None or not user.is_active or user.token_version != int(version):
+            return None
+        if page_sessions.is_revoked():  # signed out, on this instance or another
             return None
         return user
 

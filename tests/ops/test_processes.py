@@ -32,7 +32,8 @@ def _get(url: str, timeout: float = 5) -> tuple[int, str]:
         return resp.status, resp.read().decode()
 
 
-def _wait_for(url: str, proc, seconds: float = 30) -> None:
+def _wait_for(url: str, proc, seconds: float = 90) -> None:
+    # Generous: on a loaded 2-core machine gunicorn's workers have taken over 30 s to boot.
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
         if proc.poll() is not None:
