@@ -17,6 +17,7 @@ from nibog.accounts.models import Child, User
 from nibog.booking.models import Booking, WaitingListEntry
 from nibog.booking.waitlist.entries import STOP_CODES, queued_for, reconcile
 from nibog.catalog.models import Event, EventGame, GameSlot
+from nibog.core import locking
 from nibog.core.errors import AppError
 from nibog.core.timeutil import as_utc, isoformat_ist, today_ist, utcnow
 from nibog.extensions import db
@@ -33,9 +34,7 @@ def offer_seats(slot_id: int) -> int:
     """
     reconcile(select(WaitingListEntry.id).where(WaitingListEntry.slot_id == slot_id))
     slot = db.session.scalar(
-        select(GameSlot)
-        .where(GameSlot.id == slot_id)
-        .with_for_update()
+        locking.for_update(select(GameSlot).where(GameSlot.id == slot_id), "offer_round_lock")
         .execution_options(populate_existing=True)
     )
     if slot is None:
@@ -55,6 +54,7 @@ def offer_seats(slot_id: int) -> int:
         )
         if entry is None:
             break
+        locking.pause("offer_picked")
         from nibog.booking.service import create_booking
 
         try:
