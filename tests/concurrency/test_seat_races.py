@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import time
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 from sqlalchemy.exc import IntegrityError
 
 from nibog.booking import holds
@@ -237,6 +237,35 @@ def test_the_same_child_sent_twice_at_once_gets_one_seat(app, monkeypatch):
     assert refusals == [
         {"items": [{"child_id": child.id, "slot_id": slot.id, "booking_id": winner}]}
     ] * 3
+
+
+@pytest.fixture
+def without_the_live_item_index(app):
+    """The partial unique index on live items dropped for one test (a database rule has no
+    switch in locking.guards); put back afterwards, over rows made not live."""
+    with db.engine.begin() as conn:
+        conn.execute(text("DROP INDEX uq_booking_items_live_child_slot"))
+    try:
+        yield
+    finally:
+        with db.engine.begin() as conn:
+            conn.execute(text("UPDATE booking_items SET is_live = false"))
+            conn.execute(text("CREATE UNIQUE INDEX uq_booking_items_live_child_slot"
+                              " ON booking_items (child_id, slot_id) WHERE is_live"))
+
+
+def test_control_without_the_live_item_index_a_double_tap_books_the_child_twice(
+        app, monkeypatch, without_the_live_item_index):
+    w = make_world(capacity=CAPACITY, n_slots=1, n_children=1)
+    slot, child = w.slots[0], w.children[0]
+    monkeypatch.setattr(locking.guards, "pause", pause_at("read", 4))
+    results = race(app, 4, book_one(w.event.id, slot.id, [(w.parent.id, child.id)] * 4))
+    # Every tap read "not booked" before any committed; only the index catches a repeat that
+    # claims a free seat, so the child now holds all three (the fourth tap found the slot full
+    # and, on the locked path, the child's seats).
+    assert codes(results) == ["already_booked"] + ["ok"] * CAPACITY
+    db.session.expire_all()
+    assert live_items(slot.id) == CAPACITY and winners(slot.id) == {child.id}
 
 
 def test_database_check_is_the_last_line_of_defence(app, monkeypatch):
