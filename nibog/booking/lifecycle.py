@@ -21,7 +21,7 @@ from nibog.booking.models import Booking, BookingAddon, BookingItem
 from nibog.booking.tasks import seats_changed
 from nibog.booking.waitlist.tasks import offer_waitlist_seats
 from nibog.catalog.models import Event
-from nibog.core import metrics
+from nibog.core import locking, metrics
 from nibog.core.errors import AppError, Conflict, NotFound
 from nibog.core.timeutil import isoformat_ist, utcnow
 from nibog.extensions import db
@@ -41,13 +41,12 @@ class SeatsNoLongerAvailable(AppError):
 
 def lock_booking(booking_id: int) -> Booking:
     booking = db.session.scalar(
-        select(Booking)
-        .where(Booking.id == booking_id)
-        .with_for_update()
+        locking.for_update(select(Booking).where(Booking.id == booking_id), "booking_lock")
         .execution_options(populate_existing=True)
     )
     if booking is None:
         raise NotFound("Booking")
+    locking.pause("booking_read")
     return booking
 
 
@@ -325,16 +324,15 @@ def expire_holds(now: datetime | None = None) -> int:
     calls again while a full batch came back.
     """
     now = now or utcnow()
-    bookings = list(
-        db.session.scalars(
-            select(Booking)
-            .where(Booking.status == "pending_payment", Booking.hold_expires_at <= now)
-            .order_by(Booking.hold_expires_at, Booking.id)
-            .limit(EXPIRY_BATCH)
-            .with_for_update(skip_locked=True)
-            .execution_options(populate_existing=True)
-        )
+    due = (
+        select(Booking)
+        .where(Booking.status == "pending_payment", Booking.hold_expires_at <= now)
+        .order_by(Booking.hold_expires_at, Booking.id)
+        .limit(EXPIRY_BATCH)
+        .execution_options(populate_existing=True)
     )
+    bookings = list(db.session.scalars(locking.for_update(due, "booking_lock", skip_locked=True)))
+    locking.pause("holds_read")
     if not bookings:
         return 0
     # One release for the whole batch keeps the slot locks in id order across bookings.

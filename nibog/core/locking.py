@@ -47,6 +47,8 @@ class Guards:
     checkin_lock: bool = True
     # False: a waiting-list offer round runs without the slot's row lock.
     offer_round_lock: bool = True
+    # False: status changes (confirm, cancel, expire) read the booking without its row lock.
+    booking_lock: bool = True
 
     @property
     def all_on(self) -> bool:
@@ -93,9 +95,9 @@ def lock_rows(model, ids: Iterable[int]) -> dict[int, object]:
     return {row.id: row for row in db.session.scalars(stmt)}
 
 
-def for_update(stmt, guard: str = "lock_rows"):
+def for_update(stmt, guard: str = "lock_rows", **options):
     """``stmt`` locking its rows (unless a test switched that guard off)."""
-    return stmt.with_for_update() if getattr(guards, guard) else stmt
+    return stmt.with_for_update(**options) if getattr(guards, guard) else stmt
 
 
 def connect_options(timeout_ms: int) -> dict:
