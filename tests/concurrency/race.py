@@ -138,3 +138,20 @@ def pause_at(stage: str, parties: int):
 
 def codes(results) -> list:
     return sorted(r[1] if r[0] != "ok" else "ok" for r in results)
+
+
+@contextmanager
+def without_database_rule(drop: str, restore: str, *, before_restore: str | None = None):
+    """A database rule (a unique index or constraint) dropped for a control's duration: such a
+    guard has no switch in ``locking.guards``. ``before_restore`` first makes the rows the
+    control wrote fit the rule again (they are truncated after the test anyway)."""
+    with db.engine.begin() as conn:
+        conn.execute(text(drop))
+    try:
+        yield
+    finally:
+        db.session.rollback()  # the test's reads hold locks the DDL would wait for
+        with db.engine.begin() as conn:
+            if before_restore:
+                conn.execute(text(before_restore))
+            conn.execute(text(restore))

@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import time
 
 import pytest
-from sqlalchemy import func, select, text
+from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
 from nibog.booking import holds
@@ -21,7 +21,14 @@ from nibog.core import locking
 from nibog.core.errors import AppError
 from nibog.extensions import db
 from tests.booking.world import make_world
-from tests.concurrency.race import codes, interleave, join_all, pause_at, race
+from tests.concurrency.race import (
+    codes,
+    interleave,
+    join_all,
+    pause_at,
+    race,
+    without_database_rule,
+)
 from tests.factories import ChildFactory, GameSlotFactory, UserFactory, birth_date_for_age
 
 N = 10
@@ -241,17 +248,13 @@ def test_the_same_child_sent_twice_at_once_gets_one_seat(app, monkeypatch):
 
 @pytest.fixture
 def without_the_live_item_index(app):
-    """The partial unique index on live items dropped for one test (a database rule has no
-    switch in locking.guards); put back afterwards, over rows made not live."""
-    with db.engine.begin() as conn:
-        conn.execute(text("DROP INDEX uq_booking_items_live_child_slot"))
-    try:
+    with without_database_rule(
+        "DROP INDEX uq_booking_items_live_child_slot",
+        "CREATE UNIQUE INDEX uq_booking_items_live_child_slot"
+        " ON booking_items (child_id, slot_id) WHERE is_live",
+        before_restore="UPDATE booking_items SET is_live = false",
+    ):
         yield
-    finally:
-        with db.engine.begin() as conn:
-            conn.execute(text("UPDATE booking_items SET is_live = false"))
-            conn.execute(text("CREATE UNIQUE INDEX uq_booking_items_live_child_slot"
-                              " ON booking_items (child_id, slot_id) WHERE is_live"))
 
 
 def test_control_without_the_live_item_index_a_double_tap_books_the_child_twice(
