@@ -49,6 +49,8 @@ class Guards:
     offer_round_lock: bool = True
     # False: status changes (confirm, cancel, expire) read the booking without its row lock.
     booking_lock: bool = True
+    # False: payments and refunds read the payment without its row lock.
+    payment_lock: bool = True
 
     @property
     def all_on(self) -> bool:

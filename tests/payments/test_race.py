@@ -13,7 +13,7 @@ import threading
 import pytest
 
 from nibog.booking.models import Booking
-from nibog.core import boundary
+from nibog.core import boundary, locking
 from nibog.extensions import db
 from nibog.payments import service
 from nibog.payments.models import Payment, WebhookEvent
@@ -229,6 +229,50 @@ def _parallel_creates(parent):
 
 
 _reads = threading.local()
+
+
+def _refund_during_refund(client, app, parent, amount_of):
+    from nibog.payments.refunds import refund_payment
+    from tests.concurrency.race import interleave
+
+    _, order, paid = _paid_order(client, app, parent)
+    body, headers = webhook_for(app, "payment.captured", paid["payment"])
+    client.post("/webhooks/payment/success", data=body, headers=headers)
+    payment_id = order["payment_id"]
+    amount = amount_of(reload(Payment, payment_id).amount)
+    db.session.commit()
+
+    def refund(_):
+        return refund_payment(payment_id, amount, reason="race", actor_id=None).amount
+
+    results = interleave(app, refund, refund, "payment_read")
+    return results, amount, reload(Payment, payment_id)
+
+
+def test_a_refund_during_another_sees_what_is_left(client, app, parent):
+    results, amount, payment = _refund_during_refund(client, app, parent, lambda a: a // 2 + 1)
+    assert results == [("ok", amount), ("error", "refund_exceeds_captured")]
+    assert (payment.amount_refunded, payment.status) == (amount, "partially_refunded")
+    assert refunded(payment.id) == [amount]
+
+
+def test_control_without_the_locks_two_refunds_exceed_the_capture(client, app, parent, monkeypatch):
+    """A refund takes the booking's lock, then the payment's: either alone serialises two
+    refunds, so this control switches both off."""
+    monkeypatch.setattr(locking.guards, "booking_lock", False)
+    monkeypatch.setattr(locking.guards, "payment_lock", False)
+    results, amount, payment = _refund_during_refund(client, app, parent, lambda a: a // 2 + 1)
+    # Both refunds checked what was left before either wrote: more than the capture is
+    # being paid back.
+    assert results == [("ok", amount), ("ok", amount)]
+    assert sum(refunded(payment.id)) == 2 * amount > payment.amount
+
+
+def refunded(payment_id):
+    from nibog.payments.models import Refund
+
+    db.session.expire_all()
+    return [r.amount for r in db.session.query(Refund).filter_by(payment_id=payment_id)]
 
 
 def test_parallel_creates_open_one_order(client, app, parent, monkeypatch):
