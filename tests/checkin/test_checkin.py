@@ -1,14 +1,15 @@
 from datetime import timedelta
 
 from nibog.admin.models import AuditLog
-from nibog.booking.models import BookingItem
 from nibog.booking.checkin import check_in
+from nibog.booking.models import BookingItem
 from nibog.catalog.models import Event
 from nibog.core import locking
 from nibog.core.timeutil import today_ist
 from nibog.documents.qr import sign_ticket, ticket_data
 from nibog.extensions import db
 from tests.admin_bookings.builders import make_booking
+from tests.concurrency.race import interleave, join_all
 from tests.factories import (
     ChildFactory,
     EventFactory,
@@ -16,7 +17,6 @@ from tests.factories import (
     GameSlotFactory,
     UserFactory,
 )
-from tests.concurrency.race import interleave, join_all
 from tests.helpers import auth_headers, error_code
 
 
