@@ -11,19 +11,19 @@ import hmac
 from sqlalchemy import select
 
 from nibog.booking.models import Booking
+from nibog.core import locking
 from nibog.core.errors import NotFound
 from nibog.extensions import db
 
 
 def lock_booking(booking_id: int) -> Booking:
     booking = db.session.scalar(
-        select(Booking)
-        .where(Booking.id == booking_id)
-        .with_for_update()
+        locking.for_update(select(Booking).where(Booking.id == booking_id), "booking_lock")
         .execution_options(populate_existing=True)
     )
     if booking is None:
         raise NotFound("Booking")
+    locking.pause("booking_read")
     return booking
 
 

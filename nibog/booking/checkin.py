@@ -14,6 +14,7 @@ from sqlalchemy import select
 
 from nibog.booking.models import Booking, BookingItem
 from nibog.catalog.models import Event
+from nibog.core import locking
 from nibog.core.errors import AppError, Conflict, NotFound, ValidationFailed
 from nibog.core.timeutil import isoformat_ist, today_ist, utcnow
 from nibog.documents.qr import InvalidTicket, verify_ticket
@@ -58,7 +59,9 @@ def check_in(
     force: bool = False,
 ) -> CheckInResult:
     booking_id, number, admitted = _resolve(qr_payload, booking_number)
-    stmt = select(Booking).with_for_update().execution_options(populate_existing=True)
+    stmt = locking.for_update(select(Booking), "checkin_lock").execution_options(
+        populate_existing=True
+    )
     if booking_id is not None:
         stmt = stmt.where(Booking.id == booking_id, Booking.booking_number == number)
     else:
@@ -101,6 +104,7 @@ def check_in(
     if not items:
         raise Conflict("nothing_to_check_in", "This ticket admits no live item")
 
+    locking.pause("checkin_read")
     fresh = [i for i in items if i.checked_in_at is None]
     if not fresh:
         first = min(items, key=lambda i: i.checked_in_at)

@@ -29,7 +29,7 @@ from nibog.booking.models import (
     BookingStatus,
 )
 from nibog.catalog.models import Event, EventStatus
-from nibog.core import metrics, signals
+from nibog.core import locking, metrics, signals
 from nibog.core.errors import AppError, Conflict
 from nibog.core.timeutil import isoformat_ist, utcnow
 from nibog.extensions import db
@@ -309,16 +309,15 @@ def expire_holds(now: datetime | None = None) -> int:
     calls again while a full batch came back.
     """
     now = now or utcnow()
-    bookings = list(
-        db.session.scalars(
-            select(Booking)
-            .where(Booking.status == BookingStatus.PENDING_PAYMENT, Booking.hold_expires_at <= now)
-            .order_by(Booking.hold_expires_at, Booking.id)
-            .limit(EXPIRY_BATCH)
-            .with_for_update(skip_locked=True)
-            .execution_options(populate_existing=True)
-        )
+    due = (
+        select(Booking)
+        .where(Booking.status == BookingStatus.PENDING_PAYMENT, Booking.hold_expires_at <= now)
+        .order_by(Booking.hold_expires_at, Booking.id)
+        .limit(EXPIRY_BATCH)
+        .execution_options(populate_existing=True)
     )
+    bookings = list(db.session.scalars(locking.for_update(due, "booking_lock", skip_locked=True)))
+    locking.pause("holds_read")
     if not bookings:
         return 0
     # One release for the whole batch keeps the slot locks in id order across bookings.

@@ -37,6 +37,20 @@ class Guards:
     in_id_order: bool = True
     # Called with a stage name between reading a counter and writing it.
     pause: Callable[[str], None] | None = None
+    # Each guard below is one rule a concurrency test's control switches off on its own (docs/
+    # testing.md, "Races and their controls"); all default on, and only tests change them.
+    # False: a one-slot claim reads the count, then writes it (two statements, no lock).
+    claim_in_one_statement: bool = True
+    # False: the unlocked pre-check marks a slot full from what it read, without the row lock.
+    marks_under_lock: bool = True
+    # False: check-in reads the booking's items without locking the booking row.
+    checkin_lock: bool = True
+    # False: a waiting-list offer round runs without the slot's row lock.
+    offer_round_lock: bool = True
+    # False: status changes (confirm, cancel, expire) read the booking without its row lock.
+    booking_lock: bool = True
+    # False: payments and refunds read the payment without its row lock.
+    payment_lock: bool = True
 
     @property
     def all_on(self) -> bool:
@@ -83,9 +97,9 @@ def lock_rows(model, ids: Iterable[int]) -> dict[int, object]:
     return {row.id: row for row in db.session.scalars(stmt)}
 
 
-def for_update(stmt):
-    """``stmt`` locking its rows (unless a test switched the guard off)."""
-    return stmt.with_for_update() if guards.lock_rows else stmt
+def for_update(stmt, guard: str = "lock_rows", **options):
+    """``stmt`` locking its rows (unless a test switched that guard off)."""
+    return stmt.with_for_update(**options) if getattr(guards, guard) else stmt
 
 
 def connect_options(timeout_ms: int) -> dict:

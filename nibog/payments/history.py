@@ -9,7 +9,7 @@ from sqlalchemy import select
 from nibog.accounts.models import User
 from nibog.booking.access import lock_booking  # noqa: F401 - the engine's booking lock
 from nibog.booking.models import Booking
-from nibog.core import metrics
+from nibog.core import locking, metrics
 from nibog.core.errors import NotFound
 from nibog.extensions import db
 from nibog.payments.models import Payment, PaymentFlag, PaymentStatusChange, Refund
@@ -23,13 +23,12 @@ def lock_payment(payment_id: int) -> Payment:
     # populate_existing: after waiting for the lock we must see the winner's committed state,
     # not the copy this session loaded before it queued.
     payment = db.session.scalars(
-        select(Payment)
-        .where(Payment.id == payment_id)
-        .with_for_update()
+        locking.for_update(select(Payment).where(Payment.id == payment_id), "payment_lock")
         .execution_options(populate_existing=True)
     ).one_or_none()
     if payment is None:
         raise NotFound("Payment")
+    locking.pause("payment_read")
     return payment
 
 

@@ -254,3 +254,15 @@ def test_typing_someone_elses_address_does_not_keep_you_in_their_account(client,
     request_code(client)
     again = verify(client, outbox.last("login_otp")[1]["otp"]).get_json()
     assert again["user"]["id"] != victim["user"]["id"]
+
+
+def test_a_correct_code_signs_in_once_on_the_redis_store(client, outbox):
+    """The code is deleted when it is used: a second sign-in with it (a replayed request, a
+    shoulder-surfed code) is refused as expired, on its first attempt - not by the try limit."""
+    assert otp._store().__class__ is otp.RedisOtpStore
+    request_code(client)
+    code = outbox.last("login_otp")[1]["otp"]
+    assert verify(client, code).status_code == 200
+    again = verify(client, code)
+    assert (again.status_code, error_code(again)) == (401, "otp_expired")
+    assert get_redis().exists(otp.code_key("login", PHONE)) == 0

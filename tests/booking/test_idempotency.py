@@ -199,3 +199,56 @@ def test_a_key_whose_request_died_is_taken_over_by_the_next_retry(client, monkey
     with pytest.raises(idempotency.KeyTakenOver):
         idempotency.finish(dead, 201, {})
     db.session.rollback()
+
+
+def test_a_key_past_its_day_is_not_replayed_even_before_the_purge(client):
+    """A key lives 24 hours. One past that which the purge job has not deleted yet is a new
+    request's key: it is answered afresh (here: the child is already booked), not replayed."""
+    from datetime import timedelta
+
+    from nibog.core.timeutil import utcnow
+
+    w = make_world()
+    body = {"event_id": w.event.id, "items": [{"child_id": w.children[0].id, "slot_id": w.slots[0].id}]}
+    headers = {**auth_headers(w.parent), "Idempotency-Key": "k-old"}
+    assert client.post("/api/bookings", json=body, headers=headers).status_code == 201
+    db.session.execute(IdempotencyKey.__table__.update().values(
+        expires_at=utcnow() - timedelta(seconds=1)))
+    db.session.commit()
+    late = client.post("/api/bookings", json=body, headers=headers)
+    assert (late.status_code, error_code(late)) == (409, "already_booked")
+    assert late.headers.get("Idempotent-Replayed") is None
+    assert bookings() == 1
+    (row,) = db.session.scalars(select(IdempotencyKey)).all()
+    assert (row.state, row.response_status) == ("done", 409)  # the new answer is the key's now
+
+
+def test_a_request_whose_key_was_taken_over_cannot_record_or_drop_it(client, monkeypatch):
+    """The fence: a request presumed dead comes back while the retry that took its key over is
+    still running. Its answer must not be recorded, its clean-up must not delete the retry's
+    key, and the retry's answer is the one the key keeps."""
+    from datetime import timedelta
+
+    from nibog.core.timeutil import utcnow
+
+    w = make_world()
+    body = {"event_id": w.event.id, "items": [{"child_id": w.children[0].id, "slot_id": w.slots[0].id}]}
+    scope, endpoint = f"user:{w.parent.id}", "POST /api/bookings"
+    dead = idempotency.begin(scope, "k-fence", endpoint, body)
+    db.session.execute(IdempotencyKey.__table__.update().values(
+        created_at=utcnow() - idempotency.LEASE - timedelta(seconds=1)))
+    db.session.commit()
+    retry = idempotency.begin(scope, "k-fence", endpoint, body)
+    assert isinstance(retry, idempotency.Claim) and retry.id == dead.id and retry.at != dead.at
+    with pytest.raises(idempotency.KeyTakenOver):
+        idempotency.finish(dead, 201, {"from": "dead"})
+    db.session.rollback()
+    idempotency.abandon(dead)
+    idempotency._finish_refused(dead, idempotency.KeyInProgress())
+    (row,) = db.session.scalars(select(IdempotencyKey).execution_options(populate_existing=True))
+    assert row.state == "in_progress"
+    idempotency.finish(retry, 201, {"from": "retry"})
+    db.session.commit()
+    db.session.expire_all()
+    (row,) = db.session.scalars(select(IdempotencyKey)).all()
+    assert (row.state, row.response_status, row.response_body) == ("done", 201, {"from": "retry"})

@@ -1,12 +1,15 @@
 from datetime import timedelta
 
+from nibog.booking.checkin import check_in
 from nibog.booking.models import BookingItem
 from nibog.catalog.models import Event
+from nibog.core import locking
 from nibog.core.audit import AuditLog
 from nibog.core.timeutil import today_ist
 from nibog.documents.qr import sign_ticket, ticket_data
 from nibog.extensions import db
 from tests.admin_bookings.builders import make_booking
+from tests.concurrency.race import interleave, join_all
 from tests.factories import (
     ChildFactory,
     EventFactory,
@@ -193,6 +196,30 @@ def test_two_scanners_at_once_check_in_once(app):
     threads = [threading.Thread(target=scan) for _ in range(2)]
     for t in threads:
         t.start()
-    for t in threads:
-        t.join()
+    join_all(threads)
     assert sorted(statuses) == [200, 409]
+
+
+def _scan_twice_interleaved(app):
+    """The second scanner scans while the first has read the items and not yet written."""
+    booking, items = _setup()
+    staff_id, payload = UserFactory(role="staff").id, _qr(booking, items)
+    db.session.commit()
+
+    def scan(_):
+        return check_in(actor_id=staff_id, qr_payload=payload).checked_in_item_ids
+
+    results = interleave(app, scan, scan, "checkin_read")
+    return results, items
+
+
+def test_a_scan_in_the_middle_of_another_waits_and_hears_already_checked_in(app):
+    results, items = _scan_twice_interleaved(app)
+    assert results == [("ok", [items[0].id]), ("error", "already_checked_in")]
+
+
+def test_control_without_the_booking_lock_one_ticket_checks_in_twice(app, monkeypatch):
+    monkeypatch.setattr(locking.guards, "checkin_lock", False)
+    results, items = _scan_twice_interleaved(app)
+    # Both scanners read "not checked in" and both admitted the child.
+    assert results == [("ok", [items[0].id]), ("ok", [items[0].id])]

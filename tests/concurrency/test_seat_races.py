@@ -21,7 +21,14 @@ from nibog.core import locking
 from nibog.core.errors import AppError
 from nibog.extensions import db
 from tests.booking.world import make_world
-from tests.concurrency.race import codes, pause_at, race
+from tests.concurrency.race import (
+    codes,
+    interleave,
+    join_all,
+    pause_at,
+    race,
+    without_database_rule,
+)
 from tests.factories import ChildFactory, GameSlotFactory, UserFactory, birth_date_for_age
 
 N = 10
@@ -92,15 +99,62 @@ def test_parents_who_all_read_a_free_seat_get_only_the_seats_there_are(app, monk
         child_id for _, child_id in people if child_id in winners(slot.id))
 
 
-def test_control_without_row_locks_the_same_race_oversells(app, monkeypatch):
+# One control per guard, each switched off alone (docs/testing.md, "Races and their controls").
+
+
+def book_two(event_id, slot_ids, people):
+    """Each parent books one child into both slots: the locked path (a one-slot request would
+    take the one-statement claim instead)."""
+    def fn(i):
+        user_id, child_id = people[i]
+        return create_booking(
+            user_id=user_id, event_id=event_id,
+            items=[{"child_id": child_id, "slot_id": sid} for sid in slot_ids],
+            addons=[], promo_code=None, source="app",
+        ).id
+
+    return fn
+
+
+def two_slot_world():
+    w = make_world(capacity=CAPACITY, n_slots=2, n_children=0)
+    return w, [s.id for s in w.slots], parents_with_children(N, w.event)
+
+
+def test_two_slot_bookings_who_all_read_free_seats_get_only_the_seats_there_are(app, monkeypatch):
+    w, slot_ids, people = two_slot_world()
+    monkeypatch.setattr(locking.guards, "pause", pause_at("read", N))
+    results = race(app, N, book_two(w.event.id, slot_ids, people))
+    assert codes(results) == ["ok"] * CAPACITY + ["slot_full"] * (N - CAPACITY)
+    db.session.expire_all()
+    for sid in slot_ids:
+        assert db.session.get(GameSlot, sid).booked_count == CAPACITY == live_items(sid)
+
+
+def test_control_without_row_locks_two_slot_bookings_oversell(app, monkeypatch):
+    """Row locks alone off (the one-statement claim, full marks and the pre-check on): every
+    request reads the counts before any writes them."""
+    w, slot_ids, people = two_slot_world()
+    monkeypatch.setattr(locking.guards, "lock_rows", False)
+    monkeypatch.setattr(locking.guards, "pause", pause_at("seats_read", N))
+    results = race(app, N, book_two(w.event.id, slot_ids, people))
+    # Every parent was told "booked" for slots with three seats; the counters lost the updates,
+    # so even the CHECK constraint could not notice.
+    assert codes(results) == ["ok"] * N
+    db.session.expire_all()
+    for sid in slot_ids:
+        assert live_items(sid) == N > CAPACITY
+        assert db.session.get(GameSlot, sid).booked_count < N
+
+
+def test_control_a_claim_in_two_statements_oversells(app, monkeypatch):
+    """The one-statement claim alone off: the claim reads the count, then writes it."""
     w = make_world(capacity=CAPACITY, n_slots=1, n_children=0)
     slot = w.slots[0]
     people = parents_with_children(N, w.event)
-    monkeypatch.setattr(locking.guards, "lock_rows", False)
+    monkeypatch.setattr(locking.guards, "claim_in_one_statement", False)
     monkeypatch.setattr(locking.guards, "pause", pause_at("seats_read", N))
     results = race(app, N, book_one(w.event.id, slot.id, people))
-    # Every parent was told "booked" for a slot with three seats; the counter lost the updates,
-    # so even the CHECK constraint could not notice.
     assert codes(results) == ["ok"] * N
     db.session.expire_all()
     assert live_items(slot.id) == N > CAPACITY
@@ -145,13 +199,71 @@ def test_control_one_statement_hold_without_its_guard_oversells(app, monkeypatch
     slot = w.slots[0]
     people = parents_with_children(N, w.event)
     written = spy_one_statement(monkeypatch)
-    monkeypatch.setattr(locking.guards, "lock_rows", False)
+    monkeypatch.setattr(locking.guards, "claim_in_one_statement", False)
     monkeypatch.setattr(locking.guards, "pause", pause_at("seats_read", N))
     results = race(app, N, book_one(w.event.id, slot.id, people))
     assert codes(results) == ["ok"] * N
     assert len(written) == N
     db.session.expire_all()
     assert live_items(slot.id) == N > CAPACITY
+
+
+def test_control_the_unlocked_pre_check_does_not_stop_the_race(app, monkeypatch):
+    """The pre-check (and the full marks) read committed counts without a lock: they only
+    refuse early. With both locked decisions off and the pre-check and marks on, the forced
+    race oversells all the same - so the guarded tests above prove the locked decision, not
+    a lucky pre-check. (The pre-check's own rule - a mark written under the row lock - has
+    its control below.)"""
+    w = make_world(capacity=CAPACITY, n_slots=1, n_children=0)
+    slot = w.slots[0]
+    people = parents_with_children(N, w.event)
+    monkeypatch.setattr(locking.guards, "lock_rows", False)
+    monkeypatch.setattr(locking.guards, "claim_in_one_statement", False)
+    monkeypatch.setattr(locking.guards, "pause", pause_at("seats_read", N))
+    results = race(app, N, book_one(w.event.id, slot.id, people))
+    assert codes(results) == ["ok"] * N
+    db.session.expire_all()
+    assert live_items(slot.id) == N > CAPACITY
+
+
+def _a_seat_freed_while_a_request_read_full(app):
+    """A parent's request reads the slot full and stops; the holder cancels, freeing the seat;
+    the request goes on (refused from its committed read) - then another parent asks."""
+    from nibog.booking.service import cancel_booking
+
+    w = make_world(capacity=1, n_slots=1, n_children=1)
+    slot = w.slots[0]
+    holder = book_one(w.event.id, slot.id, [(w.parent.id, w.children[0].id)])(0)
+    db.session.commit()
+    (asker,), (next_parent,) = parents_with_children(1, w.event), parents_with_children(1, w.event)
+    db.session.commit()
+    results = interleave(
+        app,
+        book_one(w.event.id, slot.id, [asker]),
+        lambda _: cancel_booking(holder, actor_id=None)[1],
+        "read",
+    )
+    assert results[0] == ("error", "slot_full") and results[1][0] == "ok"
+    with app.app_context():
+        try:
+            after = ("ok", book_one(w.event.id, slot.id, [next_parent])(0))
+        except AppError as exc:
+            after = ("error", exc.code)
+        finally:
+            db.session.rollback()
+            db.session.remove()
+    return after
+
+
+def test_a_seat_freed_while_a_request_read_full_is_not_hidden_by_a_mark(app):
+    assert _a_seat_freed_while_a_request_read_full(app)[0] == "ok"
+
+
+def test_control_a_mark_written_without_the_lock_hides_a_free_seat(app, monkeypatch):
+    """Full marks under the row lock alone off: the refused request marks the slot full from
+    its stale read, after the cancellation freed the seat - the next parent is refused."""
+    monkeypatch.setattr(locking.guards, "marks_under_lock", False)
+    assert _a_seat_freed_while_a_request_read_full(app) == ("error", "slot_full")
 
 
 def test_the_same_child_sent_twice_at_once_gets_one_seat(app, monkeypatch):
@@ -179,6 +291,31 @@ def test_the_same_child_sent_twice_at_once_gets_one_seat(app, monkeypatch):
     assert refusals == [
         {"items": [{"child_id": child.id, "slot_id": slot.id, "booking_id": winner}]}
     ] * 3
+
+
+@pytest.fixture
+def without_the_live_item_index(app):
+    with without_database_rule(
+        "DROP INDEX uq_booking_items_live_child_slot",
+        "CREATE UNIQUE INDEX uq_booking_items_live_child_slot"
+        " ON booking_items (child_id, slot_id) WHERE is_live",
+        before_restore="UPDATE booking_items SET is_live = false",
+    ):
+        yield
+
+
+def test_control_without_the_live_item_index_a_double_tap_books_the_child_twice(
+        app, monkeypatch, without_the_live_item_index):
+    w = make_world(capacity=CAPACITY, n_slots=1, n_children=1)
+    slot, child = w.slots[0], w.children[0]
+    monkeypatch.setattr(locking.guards, "pause", pause_at("read", 4))
+    results = race(app, 4, book_one(w.event.id, slot.id, [(w.parent.id, child.id)] * 4))
+    # Every tap read "not booked" before any committed; only the index catches a repeat that
+    # claims a free seat, so the child now holds all three (the fourth tap found the slot full
+    # and, on the locked path, the child's seats).
+    assert codes(results) == ["already_booked"] + ["ok"] * CAPACITY
+    db.session.expire_all()
+    assert live_items(slot.id) == CAPACITY and winners(slot.id) == {child.id}
 
 
 def test_database_check_is_the_last_line_of_defence(app, monkeypatch):
@@ -270,8 +407,7 @@ def test_http_burst_for_one_slot(app):
     threads = [threading.Thread(target=parent, args=(i,)) for i in range(N)]
     for t in threads:
         t.start()
-    for t in threads:
-        t.join(120)
+    join_all(threads)
     assert sorted(statuses, key=str) == sorted(
         [(201, None)] * CAPACITY + [(409, "slot_full")] * (N - CAPACITY), key=str)
     db.session.expire_all()

@@ -13,10 +13,11 @@ import threading
 import pytest
 
 from nibog.booking.models import Booking
-from nibog.core import boundary
+from nibog.core import boundary, locking
 from nibog.extensions import db
 from nibog.payments import service
-from nibog.payments.models import Payment
+from nibog.payments.models import Payment, WebhookEvent
+from tests.concurrency.race import join_all, without_database_rule
 from tests.helpers import auth_headers
 from tests.payments.support import (
     make_booking,
@@ -71,8 +72,7 @@ def _race(app, parent, order, paid):
     threads = [threading.Thread(target=f) for f in (client_confirm, gateway_webhook, status_poll)]
     for t in threads:
         t.start()
-    for t in threads:
-        t.join(timeout=60)
+    join_all(threads, 60)
     return results
 
 
@@ -140,12 +140,11 @@ def _in_parallel(app, calls: dict) -> dict:
     threads = [threading.Thread(target=run, args=item) for item in calls.items()]
     for t in threads:
         t.start()
-    for t in threads:
-        t.join(timeout=60)
+    join_all(threads, 60)
     return out
 
 
-def test_the_same_webhook_delivered_twice_at_once_applies_once(client, app, parent):
+def _same_webhook_twice(client, app, parent):
     booking, order, paid = _paid_order(client, app, parent)
     body, headers = webhook_for(app, "payment.captured", paid["payment"])
 
@@ -154,9 +153,30 @@ def test_the_same_webhook_delivered_twice_at_once_applies_once(client, app, pare
 
     out = _in_parallel(app, {"first": deliver, "second": deliver})
     assert sorted(status for status, _ in out.values()) == [200, 200]
-    assert sorted(body["status"] for _, body in out.values()) == ["duplicate", "processed"]
+    return booking, order, sorted(body["status"] for _, body in out.values())
+
+
+def test_the_same_webhook_delivered_twice_at_once_applies_once(client, app, parent):
+    booking, order, outcomes = _same_webhook_twice(client, app, parent)
+    assert outcomes == ["duplicate", "processed"]
     assert len(transitions(order["payment_id"], "captured")) == 1
     assert messages("booking_confirmed", booking.id) == 1
+
+
+def test_control_without_the_event_id_rule_the_webhook_is_processed_twice(client, app, parent):
+    """The unique (provider, event id) is the de-duplication: dropped, the second delivery no
+    longer waits for the first's row and is applied again. (The payment lock still keeps the
+    capture single; the webhook's own guard is what this control removes.) Which delivery gets
+    where first does not matter: without the rule neither is ever told duplicate."""
+    with without_database_rule(
+        "ALTER TABLE webhook_events DROP CONSTRAINT uq_webhook_events_provider_event_id",
+        "ALTER TABLE webhook_events ADD CONSTRAINT uq_webhook_events_provider_event_id"
+        " UNIQUE (provider, event_id)",
+        before_restore="DELETE FROM webhook_events",
+    ):
+        _, order, outcomes = _same_webhook_twice(client, app, parent)
+        assert outcomes == ["processed", "processed"]
+        assert db.session.query(WebhookEvent).count() == 2
 
 
 def test_parallel_refunds_never_exceed_the_captured_amount(client, app, parent):
@@ -185,14 +205,96 @@ def test_parallel_refunds_never_exceed_the_captured_amount(client, app, parent):
     assert (payment.amount_refunded, payment.status) == (amount, "partially_refunded")
 
 
-def test_parallel_creates_open_one_order(client, app, parent):
+def _parallel_creates(parent):
     booking_id = make_booking(parent).id  # read here: threads have no session of their own
     headers = auth_headers(parent)
+    db.session.commit()
+    first_read = threading.Barrier(3, timeout=30)
+    real = service._open_payment
+
+    def open_payment_after_all_read(booking_id):
+        # Every request looks for an open order before any has written one; later lookups
+        # (the loser's, after the unique index refused it) go straight through.
+        found = real(booking_id)
+        seen = getattr(_reads, "n", 0)
+        _reads.n = seen + 1
+        if seen == 0:
+            first_read.wait()
+        return found
 
     def create(c):
         return c.post("/api/payments/create", json={"booking_id": booking_id}, headers=headers)
 
+    return booking_id, open_payment_after_all_read, create
+
+
+_reads = threading.local()
+
+
+def _refund_during_refund(client, app, parent, amount_of):
+    from nibog.payments.refunds import refund_payment
+    from tests.concurrency.race import interleave
+
+    _, order, paid = _paid_order(client, app, parent)
+    body, headers = webhook_for(app, "payment.captured", paid["payment"])
+    client.post("/webhooks/payment/success", data=body, headers=headers)
+    payment_id = order["payment_id"]
+    amount = amount_of(reload(Payment, payment_id).amount)
+    db.session.commit()
+
+    def refund(_):
+        return refund_payment(payment_id, amount, reason="race", actor_id=None).amount
+
+    results = interleave(app, refund, refund, "payment_read")
+    return results, amount, reload(Payment, payment_id)
+
+
+def test_a_refund_during_another_sees_what_is_left(client, app, parent):
+    results, amount, payment = _refund_during_refund(client, app, parent, lambda a: a // 2 + 1)
+    assert results == [("ok", amount), ("error", "refund_exceeds_captured")]
+    assert (payment.amount_refunded, payment.status) == (amount, "partially_refunded")
+    assert refunded(payment.id) == [amount]
+
+
+def test_control_without_the_locks_two_refunds_exceed_the_capture(client, app, parent, monkeypatch):
+    """A refund takes the booking's lock, then the payment's: either alone serialises two
+    refunds, so this control switches both off."""
+    monkeypatch.setattr(locking.guards, "booking_lock", False)
+    monkeypatch.setattr(locking.guards, "payment_lock", False)
+    results, amount, payment = _refund_during_refund(client, app, parent, lambda a: a // 2 + 1)
+    # Both refunds checked what was left before either wrote: more than the capture is
+    # being paid back.
+    assert results == [("ok", amount), ("ok", amount)]
+    assert sum(refunded(payment.id)) == 2 * amount > payment.amount
+
+
+def refunded(payment_id):
+    from nibog.payments.models import Refund
+
+    db.session.expire_all()
+    return [r.amount for r in db.session.query(Refund).filter_by(payment_id=payment_id)]
+
+
+def test_parallel_creates_open_one_order(client, app, parent, monkeypatch):
+    booking_id, hook, create = _parallel_creates(parent)
+    monkeypatch.setattr(service, "_open_payment", hook)
     out = _in_parallel(app, {i: create for i in range(3)})
     assert [status for status, _ in out.values()] == [201, 201, 201]
     assert len({body["payment_id"] for _, body in out.values()}) == 1
     assert db.session.query(Payment).filter_by(booking_id=booking_id).count() == 1
+
+
+def test_control_without_the_open_order_rule_parallel_creates_open_three(
+        client, app, parent, monkeypatch):
+    booking_id, hook, create = _parallel_creates(parent)
+    monkeypatch.setattr(service, "_open_payment", hook)
+    with without_database_rule(
+        "DROP INDEX uq_payments_open_per_booking",
+        "CREATE UNIQUE INDEX uq_payments_open_per_booking ON payments (booking_id)"
+        " WHERE status = 'created'",
+        before_restore="UPDATE payments SET status = 'failed'",
+    ):
+        out = _in_parallel(app, {i: create for i in range(3)})
+        assert [status for status, _ in out.values()] == [201, 201, 201]
+        assert len({body["payment_id"] for _, body in out.values()}) == 3
+        assert db.session.query(Payment).filter_by(booking_id=booking_id).count() == 3

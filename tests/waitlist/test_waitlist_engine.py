@@ -133,32 +133,53 @@ def test_offer_expiry_job_passes_an_overdue_offer_on(queue):
     assert second.status == "offered"
 
 
-def test_concurrent_offer_rounds_offer_a_seat_once(app, queue):
-    """Two workers react to the same freed seat: one offer, the queue order kept."""
-    import threading
-
+def _two_offer_rounds(app, queue, *, forced: bool):
     from nibog.booking.waitlist.tasks import offer_waitlist_seats
+    from tests.concurrency.race import interleave, race
 
     slot, _, _, _, entry_ids = queue
     slot_id = slot.id  # plain id: ORM objects stay with the test's session
     db.session.get(GameSlot, slot_id).capacity = 2
     db.session.commit()
-    barrier = threading.Barrier(2)
-    results = []
 
-    def worker():
-        with app.app_context():
-            barrier.wait()
-            results.append(boundary.run_unit(offer_waitlist_seats, slot_id))
+    def round_(_):
+        return offer_waitlist_seats(slot_id)
 
-    threads = [threading.Thread(target=worker) for _ in range(2)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    assert sorted(results) == [0, 1]
-    assert [e.status for e in _state(entry_ids)] == ["offered", "waiting"]
-    assert db.session.get(GameSlot, slot_id).booked_count == 2
+    if forced:
+        results = interleave(app, round_, round_, "offer_picked")
+    else:
+        results = race(app, 2, round_)
+    db.session.expire_all()
+    return results, [e.status for e in _state(entry_ids)], db.session.get(GameSlot, slot_id)
+
+
+def test_concurrent_offer_rounds_offer_a_seat_once(app, queue):
+    """Two workers react to the same freed seat: one offer, the queue order kept."""
+    results, statuses, slot = _two_offer_rounds(app, queue, forced=False)
+    assert sorted(r[1] for r in results) == [0, 1]
+    assert statuses == ["offered", "waiting"]
+    assert slot.booked_count == 2
+
+
+def test_a_round_started_during_another_waits_for_it(app, queue):
+    """The second round starts while the first has picked the first child and not yet
+    booked: it waits for the slot, then finds no seat left; the queue order is kept."""
+    results, statuses, slot = _two_offer_rounds(app, queue, forced=True)
+    assert results == [("ok", 1), ("ok", 0)]
+    assert statuses == ["offered", "waiting"]
+    assert slot.booked_count == 2
+
+
+def test_control_without_the_round_lock_the_second_child_jumps_the_queue(app, queue, monkeypatch):
+    from nibog.core import locking
+
+    monkeypatch.setattr(locking.guards, "offer_round_lock", False)
+    results, statuses, slot = _two_offer_rounds(app, queue, forced=True)
+    # The second round skipped the entry the first had locked and offered the seat to the
+    # child behind it; the first then found the seat gone.
+    assert results == [("ok", 0), ("ok", 1)]
+    assert statuses == ["waiting", "offered"]
+    assert slot.booked_count == 2
 
 
 def test_a_child_booked_meanwhile_is_passed_over(client, queue):

@@ -70,7 +70,7 @@ def reject_known_full(event_id: int, items: list[dict]) -> None:
     ``claim_seats`` stays the authority for everything else.
     """
     need = requested_seats(items)
-    if not need or not locking.guards.lock_rows:
+    if not need:
         return
     marked = marked_full(event_id, list(need), _requested_children(items))
     if marked:
@@ -95,12 +95,16 @@ def reject_full_in_committed(counts: dict[int, tuple[int, int]], items: list[dic
     a full slot is also marked (under its lock) for the requests that follow.
     """
     need = requested_seats(items)
-    if not need or not locking.guards.lock_rows:
+    if not need:
         return
     full = sorted(sid for sid, (booked, capacity) in counts.items()
                   if sid in need and booked + need[sid] > capacity)
     if full:
-        if any(counts[sid][0] >= counts[sid][1] for sid in full):
+        if not locking.guards.marks_under_lock:
+            # Tests only (the guard's control): marked from the unlocked read, however stale.
+            mark_full([db.session.get(GameSlot, sid) for sid in full
+                       if counts[sid][0] >= counts[sid][1]])
+        elif any(counts[sid][0] >= counts[sid][1] for sid in full):
             mark_while_free_to_lock(full)
         raise slot_full(full)
 

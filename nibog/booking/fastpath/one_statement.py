@@ -18,9 +18,9 @@ No row back: nothing was written (no seat, closed, gone); the caller takes the l
 which finds out why and answers as always. A row without a booking (a booking-number
 collision): the seat is claimed, the caller inserts the booking and item the usual way.
 
-``locking.guards.lock_rows = False`` (the concurrency tests' control) swaps in the same
-statement decided from the count read before any lock, written over whatever is there: the
-lost update, so the races can show that this path's guard is what keeps them honest.
+``locking.guards.claim_in_one_statement = False`` (the concurrency tests' control) swaps in
+the same statement decided from the count read before any lock, written over whatever is
+there: the lost update, so the races can show that this path's guard is what keeps them honest.
 """
 
 from __future__ import annotations
@@ -116,7 +116,7 @@ def hold(slot_id: int, seats: int, booked_read: int, child_id: int, price: int,
          booking_values: dict[str, Any]):
     """(slot, booking or None, [item] or None) as session objects; None when nothing was
     claimed (the caller takes the locked path)."""
-    guarded = locking.guards.lock_rows
+    guarded = locking.guards.claim_in_one_statement
     if not guarded:
         locking.pause("seats_read")  # the control: every racer has read, none has written
     values = {"slot_id": slot_id, "seats": seats, "child_id": child_id, "price": price,

@@ -23,6 +23,7 @@ from nibog.booking.models import (
 from nibog.booking.service import create_booking, expire_holds
 from nibog.booking.waitlist.entries import STOP_CODES, queued_for, reconcile
 from nibog.catalog.models import Event, EventGame, EventStatus, GameSlot
+from nibog.core import locking
 from nibog.core.audit import record
 from nibog.core.errors import AppError
 from nibog.core.timeutil import as_utc, isoformat_ist, today_ist, utcnow
@@ -42,9 +43,7 @@ def offer_seats(slot_id: int) -> int:
     """
     reconcile(select(WaitingListEntry.id).where(WaitingListEntry.slot_id == slot_id))
     slot = db.session.scalar(
-        select(GameSlot)
-        .where(GameSlot.id == slot_id)
-        .with_for_update()
+        locking.for_update(select(GameSlot).where(GameSlot.id == slot_id), "offer_round_lock")
         .execution_options(populate_existing=True)
     )
     if slot is None:
@@ -65,6 +64,7 @@ def offer_seats(slot_id: int) -> int:
         )
         if entry is None:
             break
+        locking.pause("offer_picked")
 
         try:
             with db.session.begin_nested():
