@@ -44,6 +44,8 @@ JWT_SECRET_KEY=$("$PY" -c 'import secrets; print(secrets.token_hex(32))')
 DATABASE_URL=postgresql://postgres@127.0.0.1:$BOUNCER/nibog
 DATABASE_REPLICA_URL=postgresql://postgres@127.0.0.1:$REPLICA/nibog
 DIRECT_DATABASE_URL=postgresql://postgres@127.0.0.1:$PRIMARY/nibog
+# PgBouncer refuses the lock_timeout startup parameter: the database carries it (ALTER DATABASE).
+DB_LOCK_TIMEOUT_MS=0
 REDIS_URL=redis://127.0.0.1:$REDIS/0
 TRUSTED_PROXY_COUNT=1
 PUBLIC_BASE_URL=http://127.0.0.1:$LB
@@ -87,6 +89,8 @@ hot_standby = on
 EOF
   as_pg "$PGBIN/pg_ctl" -D "$STATE/primary" -l "$STATE/primary.log" -w start >/dev/null
   as_pg "$PGBIN/createdb" -h 127.0.0.1 -p "$PRIMARY" -U postgres nibog
+  as_pg psql -q -h 127.0.0.1 -p "$PRIMARY" -U postgres -d nibog \
+    -c "ALTER DATABASE nibog SET lock_timeout = '5s'"
 
   log "release: flask db upgrade (directly on the primary)"
   DATABASE_URL="$DIRECT_DATABASE_URL" FLASK_APP=wsgi "$PY" -m flask db upgrade \

@@ -110,8 +110,8 @@ def connect_options(timeout_ms: int) -> dict:
 # --- named advisory locks (PostgreSQL; no-ops on SQLite, which has a single writer) ----------
 # ``hold_for_transaction(name)``: until the caller's transaction ends (guest bookings per e-mail:
 # the placeholder owner and its children do not exist yet when a double submit's second request
-# arrives). ``exclusive(name)``: for a run that commits many times (a job), on a connection of
-# its own, so the lock outlives each commit and goes with the connection if the process dies.
+# arrives). ``exclusive(name)``: for a run that commits many times (a job), in a transaction of
+# its own on another connection, so the lock outlives each of the run's commits.
 
 
 def lock_key(name: str) -> int:
@@ -131,16 +131,16 @@ def exclusive(name: str) -> Iterator[None]:
     if db.engine.dialect.name != "postgresql":
         yield
         return
-    key = lock_key(name)
-    # Autocommit: no transaction stays open beside the work, only the session-level lock.
-    with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
-        # A run waits for the one before it however long that takes, not DB_LOCK_TIMEOUT_MS.
-        conn.execute(text("SET lock_timeout = 0"))
+    # A transaction of its own, open for the block: the lock is transaction-scoped, so it also
+    # holds behind PgBouncer in transaction mode (a session lock taken and released in two
+    # autocommit statements could land on two server connections and never be released), and
+    # it goes with the connection if the process dies. It only waits on the lock: no snapshot
+    # is held while the block runs.
+    with db.engine.connect() as conn:
         try:
-            conn.execute(select(func.pg_advisory_lock(key)))
-            try:
-                yield
-            finally:
-                conn.execute(select(func.pg_advisory_unlock(key)))
+            # A run waits for the one before it however long that takes, not DB_LOCK_TIMEOUT_MS.
+            conn.execute(text("SET LOCAL lock_timeout = 0"))
+            conn.execute(select(func.pg_advisory_xact_lock(lock_key(name))))
+            yield
         finally:
-            conn.execute(text("RESET lock_timeout"))  # the pool's default, for the next user
+            conn.rollback()  # ends the transaction: the lock is released
