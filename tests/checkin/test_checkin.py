@@ -179,7 +179,7 @@ def test_two_scanners_at_once_check_in_once(app):
     staff = UserFactory(role="staff")
     payload = _qr(booking, items)
     headers = auth_headers(staff)
-    barrier = threading.Barrier(2)
+    barrier = threading.Barrier(2, timeout=30)
     statuses = []
 
     def scan():
@@ -190,9 +190,10 @@ def test_two_scanners_at_once_check_in_once(app):
             )
             statuses.append(resp.status_code)
 
-    threads = [threading.Thread(target=scan) for _ in range(2)]
+    threads = [threading.Thread(target=scan, daemon=True) for _ in range(2)]
     for t in threads:
         t.start()
     for t in threads:
-        t.join()
+        t.join(60)
+    assert not any(t.is_alive() for t in threads), "a scanner hung"
     assert sorted(statuses) == [200, 409]

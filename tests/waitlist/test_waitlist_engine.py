@@ -143,7 +143,7 @@ def test_concurrent_offer_rounds_offer_a_seat_once(app, queue):
     slot_id = slot.id  # plain id: ORM objects stay with the test's session
     db.session.get(GameSlot, slot_id).capacity = 2
     db.session.commit()
-    barrier = threading.Barrier(2)
+    barrier = threading.Barrier(2, timeout=30)
     results = []
 
     def worker():
@@ -151,11 +151,12 @@ def test_concurrent_offer_rounds_offer_a_seat_once(app, queue):
             barrier.wait()
             results.append(boundary.run_unit(offer_waitlist_seats, slot_id))
 
-    threads = [threading.Thread(target=worker) for _ in range(2)]
+    threads = [threading.Thread(target=worker, daemon=True) for _ in range(2)]
     for t in threads:
         t.start()
     for t in threads:
-        t.join()
+        t.join(60)
+    assert not any(t.is_alive() for t in threads), "an offer round hung"
     assert sorted(results) == [0, 1]
     assert [e.status for e in _state(entry_ids)] == ["offered", "waiting"]
     assert db.session.get(GameSlot, slot_id).booked_count == 2
@@ -309,16 +310,19 @@ def test_joining_waits_for_a_seat_being_freed(app, queue, monkeypatch):
                 db.session.remove()
 
     holder_id = holder.id
-    thread = threading.Thread(target=join, name="joiner")
+    thread = threading.Thread(target=join, name="joiner", daemon=True)
     thread.start()
     assert in_join.wait(30)
-    cancelled = threading.Thread(target=_cancel_in_thread, args=(app, booking_id, holder_id))
+    cancelled = threading.Thread(
+        target=_cancel_in_thread, args=(app, booking_id, holder_id), daemon=True
+    )
     cancelled.start()
     # Give the cancellation every chance to finish first (without the join's lock it does).
     cancelled.join(2)
     go.set()
     thread.join(30)
     cancelled.join(30)
+    assert not thread.is_alive() and not cancelled.is_alive(), "the join or the cancel hung"
     db.session.expire_all()
     if "entry" in out:
         entry = db.session.get(WaitingListEntry, out["entry"])
