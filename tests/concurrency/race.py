@@ -36,7 +36,7 @@ def race(app, n: int, fn) -> list[tuple[str, object]]:
             finally:
                 db.session.remove()
 
-    threads = [threading.Thread(target=worker, args=(i,)) for i in range(n)]
+    threads = [threading.Thread(target=worker, args=(i,), daemon=True) for i in range(n)]
     for t in threads:
         t.start()
     for t in threads:

@@ -220,11 +220,12 @@ def test_http_burst_for_one_slot(app):
         resp = client.post("/api/bookings", headers=headers[i], json=bodies[i])
         statuses[i] = (resp.status_code, resp.get_json().get("error", {}).get("code"))
 
-    threads = [threading.Thread(target=parent, args=(i,)) for i in range(N)]
+    threads = [threading.Thread(target=parent, args=(i,), daemon=True) for i in range(N)]
     for t in threads:
         t.start()
     for t in threads:
         t.join(120)
+    assert not any(t.is_alive() for t in threads), "a booking request hung"
     assert sorted(statuses, key=str) == sorted(
         [(201, None)] * CAPACITY + [(409, "slot_full")] * (N - CAPACITY), key=str)
     db.session.expire_all()
