@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import threading
 
+from flask import g
 from flask_jwt_extended import create_access_token
+
+from nibog.extensions import db
 
 
 def auth_headers(user) -> dict[str, str]:
@@ -13,6 +16,26 @@ def auth_headers(user) -> dict[str, str]:
 
 def error_code(response) -> str:
     return response.get_json()["error"]["code"]
+
+
+def html(response) -> str:
+    return response.get_data(as_text=True)
+
+
+def sign_in(client, user) -> None:
+    """A Flask-Login session for ``user`` in ``client``, as /login leaves it."""
+    with client.session_transaction() as session:
+        session["_user_id"] = user.get_id()  # "<id>:<token version>"
+        session["_fresh"] = True
+    # Requests made in a test share its app context, where Flask-Login caches the user it
+    # loaded for the previous request.
+    g.pop("_login_user", None)
+
+
+def reload(model, row_id):
+    """``model`` row ``row_id`` as the database has it now (not the session's copy)."""
+    db.session.expire_all()
+    return db.session.get(model, row_id)
 
 
 def in_threads(fn, n: int, *, timeout: float = 60) -> list:

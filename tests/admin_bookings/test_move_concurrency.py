@@ -8,13 +8,13 @@ from nibog.catalog.models import GameSlot
 from nibog.core import boundary, locking
 from nibog.core.errors import AppError
 from nibog.extensions import db
-from tests.admin_bookings.builders import make_booking
 from tests.factories import (
     ChildFactory,
     EventFactory,
     EventGameFactory,
     GameSlotFactory,
     UserFactory,
+    make_booking,
 )
 
 
