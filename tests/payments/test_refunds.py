@@ -221,7 +221,7 @@ def _event_of(booking):
 
 
 def assert_refunded_not_confirmed(booking, payment_id):
-    assert reload(Booking, booking.id).status != "confirmed"
+    assert reload(Booking, booking.id).status == "expired"  # not revived by the payment
     payment = reload(Payment, payment_id)
     assert (payment.status, payment.amount_refunded) == ("refunded", PRICE)
     assert messages("booking_confirmed", booking.id) == 0
