@@ -49,6 +49,9 @@ run: $(VENV)/.installed translations
 	$(BIN)/flask seed-demo
 	$(BIN)/flask run --host 127.0.0.1 --port $${PORT:-5000}
 
+# Two pytest-xdist workers by default (each with its own database and Redis database; see
+# docs/testing.md). PYTEST_ARGS replaces the default: `make test PYTEST_ARGS="-n 0 -x"`.
+PYTEST_ARGS ?= -n 2
 test: $(VENV)/.installed translations
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 

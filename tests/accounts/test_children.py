@@ -168,10 +168,14 @@ def test_child_with_upcoming_booking_cannot_be_deleted(client, status):
     )
 
 
-def test_past_or_cancelled_bookings_do_not_block_deletion(client):
+def test_past_or_cancelled_bookings_do_not_block_deletion(client, db):
     user = make_user()
     child = ChildFactory(parent=user)
     make_booking(user, child, status="completed", event_date=today_ist() - timedelta(days=30))
     make_booking(user, child, status="cancelled")
     resp = client.delete(f"/api/users/me/children/{child.id}", headers=auth_headers(user))
     assert resp.status_code == 204
+    gone = client.get(f"/api/users/me/children/{child.id}", headers=auth_headers(user))
+    assert gone.status_code == 404
+    db.session.expire_all()
+    assert db.session.get(Child, child.id).deleted_at is not None

@@ -8,13 +8,13 @@ from nibog.catalog.models import GameSlot
 from nibog.core import boundary, locking
 from nibog.core.errors import AppError
 from nibog.extensions import db
-from tests.admin_bookings.builders import make_booking
 from tests.factories import (
     ChildFactory,
     EventFactory,
     EventGameFactory,
     GameSlotFactory,
     UserFactory,
+    make_booking,
 )
 
 
@@ -55,11 +55,12 @@ def _race(app, monkeypatch, *, guarded: bool):
                 boundary.rollback()
                 outcomes.append(exc.code)
 
-    threads = [threading.Thread(target=mover, args=m) for m in moves_to_make]
+    threads = [threading.Thread(target=mover, args=m, daemon=True) for m in moves_to_make]
     for t in threads:
         t.start()
     for t in threads:
-        t.join()
+        t.join(60)
+    assert not any(t.is_alive() for t in threads), "a move hung"
     db.session.expire_all()
     live_in_target = db.session.scalar(
         db.select(db.func.count())

@@ -2,13 +2,13 @@ from nibog.booking.models import BookingItem
 from nibog.catalog.models import GameSlot
 from nibog.core.audit import AuditLog
 from nibog.extensions import db
-from tests.admin_bookings.builders import make_booking
 from tests.factories import (
     ChildFactory,
     EventFactory,
     EventGameFactory,
     GameSlotFactory,
     UserFactory,
+    make_booking,
 )
 from tests.helpers import auth_headers, error_code
 

@@ -3,13 +3,13 @@ from datetime import timedelta
 from nibog.catalog.models import Review
 from nibog.core.timeutil import today_ist
 from nibog.extensions import db
-from tests.admin_bookings.builders import make_booking
 from tests.factories import (
     ChildFactory,
     EventFactory,
     EventGameFactory,
     GameSlotFactory,
     UserFactory,
+    make_booking,
 )
 from tests.helpers import auth_headers, error_code
 

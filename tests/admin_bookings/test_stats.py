@@ -1,13 +1,14 @@
 from datetime import timedelta
 
 from nibog.core.timeutil import today_ist, utcnow
-from tests.admin_bookings.builders import make_booking, pay
 from tests.factories import (
     ChildFactory,
     EventFactory,
     EventGameFactory,
     GameSlotFactory,
     UserFactory,
+    make_booking,
+    pay,
 )
 from tests.helpers import auth_headers
 

@@ -4,17 +4,9 @@ parent site's and has its own tests)."""
 from __future__ import annotations
 
 import pytest
-from flask import g
 
 from tests.factories import UserFactory
-
-
-def sign_in(client, user) -> None:
-    with client.session_transaction() as sess:
-        sess["_user_id"] = user.get_id()  # "<id>:<token version>"
-        sess["_fresh"] = True
-    # Requests made in a test share its app context, where Flask-Login caches the user.
-    g.pop("_login_user", None)
+from tests.helpers import sign_in
 
 
 @pytest.fixture
@@ -44,7 +36,3 @@ def staff_client(app, staff_user):
     client = app.test_client()
     sign_in(client, staff_user)
     return client
-
-
-def html(response) -> str:
-    return response.get_data(as_text=True)

@@ -8,7 +8,7 @@ import time
 from urllib.parse import parse_qs, urlparse
 
 from nibog.extensions import db
-from tests.admin_web.conftest import html, sign_in
+from tests.helpers import html, sign_in
 
 
 def test_anonymous_is_sent_to_sign_in_and_back(client):

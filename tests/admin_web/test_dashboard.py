@@ -7,8 +7,6 @@ from datetime import time, timedelta
 
 from nibog.admin import all_time, stats
 from nibog.core.timeutil import local_to_utc, today_ist
-from tests.admin_bookings.builders import make_booking, pay
-from tests.admin_web.conftest import html
 from tests.factories import (
     ChildFactory,
     CityFactory,
@@ -19,7 +17,10 @@ from tests.factories import (
     UserFactory,
     VenueFactory,
     birth_date_for_age,
+    make_booking,
+    pay,
 )
+from tests.helpers import html
 
 
 def world():

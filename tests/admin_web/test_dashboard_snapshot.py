@@ -23,7 +23,6 @@ from nibog.core.timeutil import IST, today_ist, utcnow
 from nibog.extensions import db
 from nibog.payments.models import Payment, Refund
 from nibog.tasks import PERIODIC_JOBS
-from tests.admin_bookings.builders import make_booking, pay
 from tests.factories import (
     ChildFactory,
     CityFactory,
@@ -33,6 +32,8 @@ from tests.factories import (
     GameTemplateFactory,
     UserFactory,
     VenueFactory,
+    make_booking,
+    pay,
 )
 
 SOLD = ("confirmed", "completed")

@@ -12,8 +12,6 @@ from nibog.catalog.models import Event
 from nibog.core.audit import AuditLog
 from nibog.core.timeutil import today_ist
 from nibog.extensions import db
-from tests.admin_bookings.builders import make_booking
-from tests.admin_web.conftest import html
 from tests.factories import (
     ChildFactory,
     EventFactory,
@@ -21,7 +19,9 @@ from tests.factories import (
     GameSlotFactory,
     GameTemplateFactory,
     UserFactory,
+    make_booking,
 )
+from tests.helpers import html
 
 
 def day(on=None):

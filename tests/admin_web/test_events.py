@@ -11,8 +11,6 @@ from nibog.catalog.models import AddOn, AddOnVariant, Event, EventFaq, EventGall
 from nibog.core.audit import AuditLog
 from nibog.core.timeutil import today_ist
 from nibog.extensions import db
-from tests.admin_bookings.builders import make_booking
-from tests.admin_web.conftest import html
 from tests.factories import (
     AddOnFactory,
     AddOnVariantFactory,
@@ -23,7 +21,9 @@ from tests.factories import (
     GameTemplateFactory,
     UserFactory,
     VenueFactory,
+    make_booking,
 )
+from tests.helpers import html
 
 
 def actions() -> list[str]:

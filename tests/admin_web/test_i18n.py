@@ -7,8 +7,8 @@ from pathlib import Path
 
 from babel.messages.pofile import read_po
 
-from tests.admin_web.conftest import html
 from tests.factories import EventFactory
+from tests.helpers import html
 
 PO = Path(__file__).resolve().parents[2] / "translations/admin/hi/LC_MESSAGES/messages.po"
 PLACEHOLDER = re.compile(r"%\((\w+)\)s")

@@ -13,10 +13,9 @@ from nibog.core.audit import AuditLog
 from nibog.core.models import OutboxJob
 from nibog.extensions import db
 from nibog.notifications.models import NotificationLog
-from tests.admin_bookings.builders import make_booking
-from tests.admin_web.conftest import html
 from tests.booking.world import make_world
-from tests.factories import ChildFactory, UserFactory, birth_date_for_age
+from tests.factories import ChildFactory, UserFactory, birth_date_for_age, make_booking
+from tests.helpers import html
 
 
 def count(model, *where) -> int:

@@ -9,9 +9,9 @@ from nibog.core.audit import AuditLog
 from nibog.extensions import db
 from nibog.payments.history import flag
 from nibog.payments.models import Payment, PaymentFlag, PaymentStatusChange, Refund
-from tests.admin_bookings.builders import make_booking, pay
-from tests.admin_web.conftest import html
 from tests.booking.world import make_world
+from tests.factories import make_booking, pay
+from tests.helpers import html
 
 
 def _paid(price=50000, **kw):

@@ -8,10 +8,9 @@ from sqlalchemy import select
 from nibog.accounts.models import User
 from nibog.core.audit import AuditLog
 from nibog.extensions import db
-from tests.admin_bookings.builders import make_booking
-from tests.admin_web.conftest import html, sign_in
 from tests.booking.world import make_world
-from tests.factories import UserFactory
+from tests.factories import UserFactory, make_booking
+from tests.helpers import html, sign_in
 
 
 def reload_user(user_id: int) -> User:

@@ -8,8 +8,8 @@ from sqlalchemy import select
 from nibog.catalog.models import City, GameTemplate, Venue
 from nibog.core.audit import AuditLog
 from nibog.extensions import db
-from tests.admin_web.conftest import html
 from tests.factories import CityFactory, EventFactory, GameTemplateFactory, VenueFactory
+from tests.helpers import html
 
 
 def audit_actions() -> list[str]:

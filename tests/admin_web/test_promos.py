@@ -7,8 +7,8 @@ from sqlalchemy import select
 from nibog.booking.models import PromoCode, promo_code_events
 from nibog.core.audit import AuditLog
 from nibog.extensions import db
-from tests.admin_web.conftest import html
 from tests.factories import EventFactory
+from tests.helpers import html
 
 
 def promo(**over):

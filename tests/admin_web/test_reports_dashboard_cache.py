@@ -7,8 +7,8 @@ from __future__ import annotations
 import pytest
 
 from nibog.admin import stats
-from tests.admin_bookings.builders import make_booking, pay
 from tests.booking.world import make_world
+from tests.factories import make_booking, pay
 
 
 @pytest.fixture

@@ -17,9 +17,9 @@ from nibog.core.audit import AuditLog
 from nibog.core.timeutil import today_ist, utcnow
 from nibog.extensions import db
 from nibog.payments.models import Refund
-from tests.admin_bookings.builders import make_booking, pay
-from tests.admin_web.conftest import html
 from tests.booking.world import make_promo, make_world
+from tests.factories import make_booking, pay
+from tests.helpers import html
 
 
 @pytest.fixture(autouse=True)

@@ -7,8 +7,8 @@ import pytest
 from werkzeug.routing import IntegerConverter
 
 from nibog.admin.views.access import ADMIN, LEVELS, OPERATE, READ
-from tests.admin_web.conftest import sign_in
 from tests.factories import UserFactory
+from tests.helpers import sign_in
 
 MISSING_ID = 987654
 

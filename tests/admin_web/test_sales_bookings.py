@@ -13,15 +13,9 @@ from nibog.core.timeutil import today_ist
 from nibog.extensions import db
 from nibog.notifications.models import NotificationLog
 from nibog.payments.models import Refund
-from tests.admin_bookings.builders import make_booking, pay
-from tests.admin_web.conftest import html
 from tests.booking.world import make_world
-from tests.factories import ChildFactory, UserFactory
-
-
-def reload(model, row_id):
-    db.session.expire_all()
-    return db.session.get(model, row_id)
+from tests.factories import ChildFactory, UserFactory, make_booking, pay
+from tests.helpers import html, reload
 
 
 def audits(action: str) -> list[AuditLog]:

@@ -13,9 +13,9 @@ from nibog.core.audit import AuditLog
 from nibog.core.timeutil import as_utc, utcnow
 from nibog.extensions import db
 from nibog.notifications.models import NotificationLog
-from tests.admin_web.conftest import html
 from tests.booking.world import make_world
 from tests.factories import birth_date_for_age
+from tests.helpers import html
 
 
 def bookings() -> list[Booking]:

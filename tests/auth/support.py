@@ -60,33 +60,14 @@ def bearer(token: str) -> dict[str, str]:
 
 
 def make_booking(user, child, *, status="confirmed", event_date=None, total=79900):
-    """A booking row with one item for ``child`` (live unless cancelled/expired), seat taken."""
+    """A booking of ``child`` into a slot of a new event (seat taken unless cancelled/expired);
+    returns (booking, slot)."""
     from datetime import timedelta
 
-    from nibog.booking.models import Booking, BookingItem
-    from nibog.booking.numbers import new_booking_number
-    from nibog.core.timeutil import today_ist, utcnow
-    from nibog.extensions import db
+    from nibog.core.timeutil import today_ist
     from tests.factories import EventFactory, EventGameFactory, GameSlotFactory
+    from tests.factories import make_booking as book
 
     event = EventFactory(event_date=event_date or today_ist() + timedelta(days=10))
-    slot = GameSlotFactory(event_game=EventGameFactory(event=event), booked_count=1)
-    live = status in ("pending_payment", "confirmed", "completed")
-    booking = Booking(
-        booking_number=new_booking_number(),
-        user_id=user.id,
-        event_id=event.id,
-        status=status,
-        subtotal=total,
-        total=total,
-        hold_expires_at=utcnow() + timedelta(minutes=15) if status == "pending_payment" else None,
-    )
-    db.session.add(booking)
-    db.session.flush()
-    db.session.add(
-        BookingItem(
-            booking_id=booking.id, child_id=child.id, slot_id=slot.id, price=total, is_live=live
-        )
-    )
-    db.session.commit()
-    return booking, slot
+    slot = GameSlotFactory(event_game=EventGameFactory(event=event))
+    return book(user, [(child, slot)], status=status, price=total), slot

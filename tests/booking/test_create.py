@@ -13,7 +13,7 @@ from nibog.catalog.models import AddOnVariant, GameSlot
 from nibog.core.timeutil import utcnow
 from nibog.extensions import db
 from nibog.notifications.models import NotificationLog
-from tests.booking.world import add_variant, make_promo, make_world
+from tests.booking.world import add_variant, assert_nothing_booked, make_promo, make_world
 from tests.factories import ChildFactory, UserFactory
 from tests.helpers import auth_headers, error_code
 
@@ -159,12 +159,13 @@ def test_someone_elses_or_deleted_child_is_not_found(client):
     stranger_child = ChildFactory()
     resp = post(client, w.parent, {"event_id": w.event.id,
                                    "items": [{"child_id": stranger_child.id, "slot_id": w.slots[0].id}]})
-    assert resp.status_code == 404
+    assert resp.status_code == 404 and error_code(resp) == "not_found"
     w.children[0].deleted_at = utcnow()
     db.session.commit()
     resp = post(client, w.parent, {"event_id": w.event.id,
                                    "items": [{"child_id": w.children[0].id, "slot_id": w.slots[0].id}]})
-    assert resp.status_code == 404
+    assert resp.status_code == 404 and error_code(resp) == "not_found"
+    assert_nothing_booked(w)
 
 
 def test_slot_of_another_event_is_422(client):
@@ -173,6 +174,7 @@ def test_slot_of_another_event_is_422(client):
     resp = post(client, w.parent, {"event_id": w.event.id,
                                    "items": [{"child_id": w.children[0].id, "slot_id": other.slots[0].id}]})
     assert resp.status_code == 422 and error_code(resp) == "validation_error"
+    assert_nothing_booked(w, other)
 
 
 def test_bad_shapes_are_422(client):
@@ -182,7 +184,8 @@ def test_bad_shapes_are_422(client):
                  {"event_id": w.event.id, "items": [{"child_id": "x", "slot_id": 1}]},
                  {"items": [{"child_id": 1, "slot_id": 1}]}):
         resp = post(client, user, body)
-        assert resp.status_code == 422, body
+        assert resp.status_code == 422 and error_code(resp) == "validation_error", body
+    assert_nothing_booked(w)
 
 
 def test_booking_requires_login(client):
@@ -225,10 +228,11 @@ def test_addon_of_other_event_or_missing_variant_is_422(client):
     item = [{"child_id": w.children[0].id, "slot_id": w.slots[0].id}]
     resp = post(client, w.parent, {"event_id": w.event.id, "items": item,
                                    "addons": [{"addon_id": foreign.addon_id, "variant_id": foreign.id}]})
-    assert resp.status_code == 422
+    assert resp.status_code == 422 and error_code(resp) == "validation_error"
     resp = post(client, w.parent, {"event_id": w.event.id, "items": item,
                                    "addons": [{"addon_id": own.addon_id, "quantity": 1}]})
-    assert resp.status_code == 422
+    assert resp.status_code == 422 and error_code(resp) == "validation_error"
+    assert_nothing_booked(w, other)
 
 
 def test_list_and_get_own_bookings_only(client):

@@ -156,11 +156,12 @@ def test_concurrent_retries_create_one_booking(app, monkeypatch, wait_seconds, o
                 finished.add(threading.get_ident())
                 seen.notify_all()
 
-    threads = [threading.Thread(target=worker, args=(i,)) for i in range(n)]
+    threads = [threading.Thread(target=worker, args=(i,), daemon=True) for i in range(n)]
     for t in threads:
         t.start()
     for t in threads:
         t.join(60)
+    assert not any(t.is_alive() for t in threads), "a retry hung"
     created = [r[1] for r in results if r[0] == 201]
     assert created and all(b == created[0] for b in created)
     outcome = sorted(

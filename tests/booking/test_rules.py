@@ -11,7 +11,7 @@ from nibog.booking.models import PromoCode
 from nibog.catalog.models import GameSlot
 from nibog.core.timeutil import utcnow
 from nibog.extensions import db
-from tests.booking.world import add_variant, make_promo, make_world
+from tests.booking.world import add_variant, assert_nothing_booked, make_promo, make_world
 from tests.factories import (
     ChildFactory,
     EventGameFactory,
@@ -38,6 +38,7 @@ def test_registration_closed(client, event_kw):
     w = make_world(**event_kw)
     resp = post(client, w)
     assert resp.status_code == 422 and error_code(resp) == "registration_closed"
+    assert_nothing_booked(w)
 
 
 def test_registration_closes_when_the_event_starts(client):
@@ -63,6 +64,7 @@ def test_game_age_override_wins_over_template(client):
     resp = post(client, w, [{"child_id": child.id, "slot_id": slot.id}])
     assert resp.status_code == 422 and error_code(resp) == "child_not_eligible"
     assert resp.get_json()["error"]["details"]["items"][0]["min_age_months"] == 30
+    assert_nothing_booked(w)
 
 
 def test_closed_slot_is_refused(client):
@@ -71,6 +73,7 @@ def test_closed_slot_is_refused(client):
     db.session.commit()
     resp = post(client, w)
     assert resp.status_code == 422 and error_code(resp) == "slot_closed"
+    assert_nothing_booked(w)
 
 
 # --- promo codes -------------------------------------------------------------------------------
@@ -110,6 +113,7 @@ def test_unknown_promo_is_invalid(client):
     w = make_world()
     resp = post(client, w, promo_code="NOPE")
     assert resp.status_code == 422 and error_code(resp) == "promo_invalid"
+    assert_nothing_booked(w)
 
 
 def test_promo_scoped_to_other_event_is_invalid(client):
@@ -117,7 +121,9 @@ def test_promo_scoped_to_other_event_is_invalid(client):
     other = make_world()
     make_promo("ONLYTHERE", event_ids=[other.event.id])
     resp = post(client, w, promo_code="ONLYTHERE")
-    assert resp.status_code == 422 and resp.get_json()["error"]["details"]["reason"] == "event_scope"
+    assert resp.status_code == 422 and error_code(resp) == "promo_invalid"
+    assert resp.get_json()["error"]["details"]["reason"] == "event_scope"
+    assert_nothing_booked(w)
 
 
 def test_game_scoped_promo_discounts_only_its_games(client):

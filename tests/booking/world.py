@@ -46,6 +46,21 @@ def make_world(*, days_ahead=30, capacity=10, n_slots=2, n_children=2, child_age
     return World(event=event, games=[game], slots=slots, parent=parent, children=children)
 
 
+def assert_nothing_booked(*worlds) -> None:
+    """A refused booking leaves no booking behind and every seat of the worlds' slots free."""
+    from sqlalchemy import func, select
+
+    from nibog.booking.models import Booking
+    from nibog.catalog.models import GameSlot
+    from nibog.extensions import db
+
+    db.session.expire_all()
+    assert db.session.scalar(select(func.count()).select_from(Booking)) == 0
+    for world in worlds:
+        assert [db.session.get(GameSlot, s.id).booked_count for s in world.slots] == [0] * len(
+            world.slots)
+
+
 def add_variant(event, *, price=29900, variant_price=None, stock=10, name="Meal Pack"):
     addon = AddOnFactory(event=event, name=name, price=price)
     return AddOnVariantFactory(addon=addon, price=variant_price, stock=stock)

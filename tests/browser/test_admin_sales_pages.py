@@ -19,10 +19,16 @@ from nibog.content.models import ContactMessage
 from nibog.extensions import db
 from nibog.notifications.models import NotificationLog
 from nibog.payments.history import flag
-from tests.admin_bookings.builders import make_booking, pay
 from tests.booking.world import make_world
 from tests.browser.conftest import SCREENSHOTS, _capture, wait_for, wait_for_path
-from tests.factories import PASSWORD, ChildFactory, UserFactory, birth_date_for_age
+from tests.factories import (
+    PASSWORD,
+    ChildFactory,
+    UserFactory,
+    birth_date_for_age,
+    make_booking,
+    pay,
+)
 
 WIDTHS = (768, 1280)
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from nibog.extensions import db
-from tests.factories import UserFactory
+from tests.factories import LIVE, UserFactory, make_booking
 from tests.helpers import auth_headers
 
 
@@ -25,23 +25,14 @@ def parent(app):
 
 
 def book_seats(slot, child, *, status="confirmed", seats=1):
-    """A committed booking holding ``seats`` of ``slot`` (booked_count moved like the engine does)."""
-    from nibog.booking.models import Booking, BookingItem
-    from nibog.booking.numbers import new_booking_number
-    from nibog.catalog.models import EventGame, GameSlot
+    """A committed booking of ``child`` holding ``seats`` of ``slot`` (booked_count moved like
+    the engine does); returns its id."""
+    from nibog.accounts.models import User
+    from nibog.catalog.models import GameSlot
 
-    slot = db.session.get(GameSlot, slot.id)
-    event_id = db.session.get(EventGame, slot.event_game_id).event_id
-    booking = Booking(
-        booking_number=new_booking_number(), user_id=child.user_id, event_id=event_id,
-        status=status, subtotal=0, discount=0, total=0,
-    )
-    db.session.add(booking)
-    db.session.flush()
-    live = status in ("pending_payment", "confirmed", "completed")
-    db.session.add(BookingItem(booking_id=booking.id, child_id=child.id, slot_id=slot.id, price=0,
-                               is_live=live))
-    if live:
-        slot.booked_count += seats
-    db.session.commit()
+    booking = make_booking(db.session.get(User, child.user_id), [(child, slot)], status=status,
+                           price=0, seats=False)
+    if status in LIVE:
+        db.session.get(GameSlot, slot.id).booked_count += seats
+        db.session.commit()
     return booking.id

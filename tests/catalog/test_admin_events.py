@@ -7,7 +7,15 @@ from datetime import timedelta
 import pytest
 import sqlalchemy as sa
 
-from nibog.catalog.models import AddOnVariant, Event, GameSlot
+from nibog.catalog.models import (
+    AddOnVariant,
+    City,
+    Event,
+    EventGame,
+    GameSlot,
+    GameTemplate,
+    Venue,
+)
 from nibog.core.audit import AuditLog
 from nibog.core.timeutil import today_ist
 from nibog.extensions import db
@@ -123,11 +131,14 @@ def test_a_new_game_in_an_edit_needs_complete_slots(client, admin_h, place):
 
 def test_publishing_needs_something_to_book(client, admin_h, place):
     resp = client.post("/api/admin/events", json=payload(place, games=[]), headers=admin_h)
-    assert resp.status_code == 422
+    assert resp.status_code == 422 and error_code(resp) == "validation_error"
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(Event)) == 0
     draft = create(client, admin_h, place, games=[], status="draft")
     resp = client.post(f"/api/admin/events/{draft['id']}/status", json={"status": "published"},
                        headers=admin_h)
-    assert resp.status_code == 422
+    assert resp.status_code == 422 and error_code(resp) == "validation_error"
+    db.session.expire_all()
+    assert db.session.get(Event, draft["id"]).status == "draft"
 
 
 def test_incremental_edit(client, admin_h, place):
@@ -164,9 +175,12 @@ def test_incremental_edit(client, admin_h, place):
 
 def test_edit_rejects_rows_of_other_events(client, admin_h, place):
     a, b = create(client, admin_h, place), create(client, admin_h, place)
+    price_before = db.session.get(EventGame, b["games"][0]["event_game_id"]).price
     resp = client.put(f"/api/admin/events/{a['id']}", headers=admin_h,
                       json={"games": [{"id": b["games"][0]["event_game_id"], "price": 1}]})
-    assert resp.status_code == 422
+    assert resp.status_code == 422 and error_code(resp) == "validation_error"
+    db.session.expire_all()
+    assert db.session.get(EventGame, b["games"][0]["event_game_id"]).price == price_before != 1
 
 
 def test_capacity_cannot_go_below_booked_seats(client, admin_h, place):
@@ -268,11 +282,16 @@ def test_delete_guards(client, admin_h, place):
     book_seats(db.session.get(GameSlot, ev["games"][0]["slots"][0]["id"]), ChildFactory())
     resp = client.delete(f"/api/admin/events/{ev['id']}", headers=admin_h)
     assert resp.status_code == 409 and error_code(resp) == "event_has_bookings"
-    assert client.delete(f"/api/admin/cities/{place['city_id']}", headers=admin_h).status_code == 409
+    city = client.delete(f"/api/admin/cities/{place['city_id']}", headers=admin_h)
+    assert city.status_code == 409 and error_code(city) == "city_in_use"
     assert error_code(client.delete(f"/api/admin/venues/{place['venue_id']}", headers=admin_h)) \
         == "venue_in_use"
     assert error_code(client.delete(f"/api/admin/game-templates/{place['crawl']}",
                                     headers=admin_h)) == "game_template_in_use"
+    db.session.expire_all()
+    assert None not in (db.session.get(Event, ev["id"]), db.session.get(City, place["city_id"]),
+                        db.session.get(Venue, place["venue_id"]),
+                        db.session.get(GameTemplate, place["crawl"]))
 
     free = create(client, admin_h, place)
     assert client.delete(f"/api/admin/events/{free['id']}", headers=admin_h).status_code == 204

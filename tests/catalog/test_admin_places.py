@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 
+from nibog.catalog.models import GameTemplate, Venue
 from nibog.core.audit import AuditLog
 from nibog.extensions import db
 from tests.factories import EventFactory, EventGameFactory, GameSlotFactory, VenueFactory
@@ -51,8 +52,11 @@ def test_venues_by_city_and_validation(client, admin_h, staff_h):
     assert client.get(f"/api/admin/venues?city_id={b.city_id}", headers=staff_h).get_json()[
         "total"] == 1
     EventFactory(venue=a)
+    city_before = a.city_id
     moved = client.put(f"/api/admin/venues/{a.id}", json={"city_id": b.city_id}, headers=admin_h)
-    assert moved.status_code == 409
+    assert moved.status_code == 409 and error_code(moved) == "venue_in_use"
+    db.session.expire_all()
+    assert db.session.get(Venue, a.id).city_id == city_before
 
 
 def test_game_templates(client, admin_h):
@@ -69,7 +73,9 @@ def test_game_templates(client, admin_h):
         "game_template_exists"
     bad_update = client.put(f"/api/admin/game-templates/{tpl['id']}", json={"max_age_months": 2},
                             headers=admin_h)
-    assert bad_update.status_code == 422
+    assert bad_update.status_code == 422 and error_code(bad_update) == "validation_error"
+    db.session.expire_all()
+    assert db.session.get(GameTemplate, tpl["id"]).max_age_months == 15
     assert client.get("/api/admin/game-templates?category=crawling", headers=admin_h).get_json()[
         "total"] == 1
     assert client.delete(f"/api/admin/game-templates/{tpl['id']}", headers=admin_h).status_code == 204

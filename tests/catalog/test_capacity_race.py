@@ -78,7 +78,7 @@ def test_control_without_the_lock_the_database_refuses_with_a_500(app, setup, mo
                     boundary.commit()
                 db.session.remove()
 
-        t = threading.Thread(target=run)
+        t = threading.Thread(target=run, daemon=True)
         t.start()
         t.join(timeout=60)
         assert not t.is_alive()

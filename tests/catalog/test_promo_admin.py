@@ -64,7 +64,10 @@ def test_used_promo_is_deactivated_not_deleted(client, admin_h):
     assert resp.status_code == 409 and error_code(resp) == "promo_code_in_use"
     lower = client.put(f"/api/admin/promo-codes/{promo['id']}", headers=admin_h,
                        json={"max_uses": 2})
-    assert lower.status_code == 409
+    assert lower.status_code == 409 and error_code(lower) == "max_uses_below_used"
+    db.session.expire_all()
+    kept = db.session.get(PromoCode, promo["id"])
+    assert (kept.max_uses, kept.used_count) == (5, 3)
 
 
 def test_promo_roles(client, staff_h, parent):

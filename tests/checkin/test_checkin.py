@@ -8,7 +8,6 @@ from nibog.core.audit import AuditLog
 from nibog.core.timeutil import today_ist
 from nibog.documents.qr import sign_ticket, ticket_data
 from nibog.extensions import db
-from tests.admin_bookings.builders import make_booking
 from tests.concurrency.race import interleave, join_all
 from tests.factories import (
     ChildFactory,
@@ -16,6 +15,7 @@ from tests.factories import (
     EventGameFactory,
     GameSlotFactory,
     UserFactory,
+    make_booking,
 )
 from tests.helpers import auth_headers, error_code
 
@@ -83,7 +83,12 @@ def test_check_in_by_booking_number_one_item_at_a_time(client):
         json={"booking_number": booking.booking_number, "item_id": items[0].id},
         headers=auth_headers(admin),
     )
-    assert repeat.status_code == 409
+    assert repeat.status_code == 409 and error_code(repeat) == "already_checked_in"
+
+
+def _checked_in(items) -> list:
+    db.session.expire_all()
+    return [db.session.get(BookingItem, item.id).checked_in_at for item in items]
 
 
 def test_not_event_day_unless_forced(client):
@@ -118,6 +123,7 @@ def test_tampered_or_foreign_qr_is_refused(client):
     )
     assert resp.status_code == 422
     assert error_code(resp) == "invalid_ticket"
+    assert _checked_in(items) == [None]
     # A validly signed payload for a booking number that does not match the id is not found.
     forged = sign_ticket(
         {"b": booking.id, "n": "NIB-26-AAAAAA", "e": booking.event_id, "i": [items[0].id]}
@@ -125,7 +131,8 @@ def test_tampered_or_foreign_qr_is_refused(client):
     resp = client.post(
         "/api/admin/check-in", json={"qr_payload": forged}, headers=auth_headers(staff)
     )
-    assert resp.status_code == 404
+    assert resp.status_code == 404 and error_code(resp) == "not_found"
+    assert _checked_in(items) == [None]
 
 
 def test_only_confirmed_bookings_check_in(client):
@@ -137,6 +144,7 @@ def test_only_confirmed_bookings_check_in(client):
     )
     assert resp.status_code == 409
     assert error_code(resp) == "booking_not_confirmed"
+    assert _checked_in(items) == [None]
 
 
 def test_a_cancelled_events_tickets_do_not_check_in(client):
@@ -182,7 +190,7 @@ def test_two_scanners_at_once_check_in_once(app):
     staff = UserFactory(role="staff")
     payload = _qr(booking, items)
     headers = auth_headers(staff)
-    barrier = threading.Barrier(2)
+    barrier = threading.Barrier(2, timeout=30)
     statuses = []
 
     def scan():
@@ -193,7 +201,7 @@ def test_two_scanners_at_once_check_in_once(app):
             )
             statuses.append(resp.status_code)
 
-    threads = [threading.Thread(target=scan) for _ in range(2)]
+    threads = [threading.Thread(target=scan, daemon=True) for _ in range(2)]
     for t in threads:
         t.start()
     join_all(threads)

@@ -49,7 +49,7 @@ def race(app, n: int, fn) -> list[tuple[str, object]]:
         start.wait()
         run_unit(app, fn, results, i)
 
-    threads = [threading.Thread(target=worker, args=(i,)) for i in range(n)]
+    threads = [threading.Thread(target=worker, args=(i,), daemon=True) for i in range(n)]
     for t in threads:
         t.start()
     join_all(threads)

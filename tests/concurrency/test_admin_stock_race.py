@@ -40,7 +40,7 @@ def test_lowering_stock_below_what_a_booking_just_took_is_409_not_500(app, monke
             f"/api/admin/events/{event_id}", headers=headers,
             json={"addons": [{"id": addon_id, "variants": [{"id": variant_id, "stock": 2}]}]})
 
-    thread = threading.Thread(target=lower_stock)
+    thread = threading.Thread(target=lower_stock, daemon=True)
     thread.start()
     try:
         assert read.wait(30)
@@ -55,6 +55,7 @@ def test_lowering_stock_below_what_a_booking_just_took_is_409_not_500(app, monke
         booked.set()
         thread.join(60)
         discard_pending_jobs()
+    assert not thread.is_alive(), "the stock edit hung"
     resp = answer["resp"]
     assert resp.status_code == 409, resp.get_json()
     assert resp.get_json()["error"]["code"] == "stock_below_sold"

@@ -80,8 +80,8 @@ def test_bookings_survive_connections_killed_mid_request(app, monkeypatch):
     url = db.engine.url.render_as_string(hide_password=False)
     # This thread's session leaves its transaction (the killer spares idle connections).
     db.session.commit()
-    killer = threading.Thread(target=_killer, args=(url, stop, killed))
-    threads = [threading.Thread(target=parent, args=(i,)) for i in range(PARENTS)]
+    killer = threading.Thread(target=_killer, args=(url, stop, killed), daemon=True)
+    threads = [threading.Thread(target=parent, args=(i,), daemon=True) for i in range(PARENTS)]
     killer.start()
     for t in threads:
         t.start()
@@ -90,7 +90,7 @@ def test_bookings_survive_connections_killed_mid_request(app, monkeypatch):
     killer.join(30)
     for t in threads:
         t.join(120)
-    assert not any(t.is_alive() for t in threads)
+    assert not any(t.is_alive() for t in [killer, *threads])
 
     statuses = sorted({(s, c) for s, c in answers})
     assert all(s == 201 or (c in CLEAR and s in (409, 503)) for s, c in answers), statuses

@@ -52,11 +52,12 @@ def double_submit(app, body, n=2):
         resp = client.post("/api/bookings/guest", json=body)
         results[i] = (resp.status_code, resp.get_json())
 
-    threads = [threading.Thread(target=submit, args=(i,)) for i in range(n)]
+    threads = [threading.Thread(target=submit, args=(i,), daemon=True) for i in range(n)]
     for t in threads:
         t.start()
     for t in threads:
         t.join(timeout=60)
+    assert not any(t.is_alive() for t in threads), "a guest booking hung"
     return sorted(results, key=lambda r: r[0])
 
 

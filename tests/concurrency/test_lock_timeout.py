@@ -36,7 +36,7 @@ def test_a_booking_behind_a_stuck_lock_fails_as_busy(app):
             locked.set()
             release.wait(10)
 
-    holder = threading.Thread(target=stuck_transaction)
+    holder = threading.Thread(target=stuck_transaction, daemon=True)
     holder.start()
     try:
         assert locked.wait(10)
@@ -49,6 +49,7 @@ def test_a_booking_behind_a_stuck_lock_fails_as_busy(app):
     finally:
         release.set()
         holder.join(10)
+    assert not holder.is_alive(), "the lock holder hung"
     refusal = refusal_for(err.value)
     assert (refusal.status, refusal.code) == (503, "busy")
     assert refusal.headers == {"Retry-After": "2"}

@@ -404,7 +404,7 @@ def test_http_burst_for_one_slot(app):
         resp = client.post("/api/bookings", headers=headers[i], json=bodies[i])
         statuses[i] = (resp.status_code, resp.get_json().get("error", {}).get("code"))
 
-    threads = [threading.Thread(target=parent, args=(i,)) for i in range(N)]
+    threads = [threading.Thread(target=parent, args=(i,), daemon=True) for i in range(N)]
     for t in threads:
         t.start()
     join_all(threads)

@@ -40,7 +40,7 @@ def sign_in_held_after_the_password_check(app, monkeypatch, email, meanwhile):
         answer["resp"] = app.test_client().post(
             "/api/auth/login", json={"email": email, "password": PASSWORD})
 
-    thread = threading.Thread(target=sign_in)
+    thread = threading.Thread(target=sign_in, daemon=True)
     thread.start()
     try:
         assert checked.wait(30)

@@ -168,7 +168,7 @@ def test_a_page_created_by_another_admin_meanwhile_is_updated_not_a_500(app, adm
                 json={"title": "Refund policy", "body_html": "<p>2</p>"},
             )
 
-    thread = threading.Thread(target=second_admin)
+    thread = threading.Thread(target=second_admin, daemon=True)
     thread.start()
     try:
         # Let the second PUT reach the insert that waits on the first admin's uncommitted row.
@@ -186,6 +186,7 @@ def test_a_page_created_by_another_admin_meanwhile_is_updated_not_a_500(app, adm
     finally:
         first.close()
         thread.join(timeout=30)
+    assert not thread.is_alive(), "the second PUT hung"
     resp = answer["resp"]
     assert resp.status_code == 200, resp.get_json()
     assert resp.get_json()["title"] == "Refund policy"

@@ -1,4 +1,4 @@
-"""Bookings built straight from models (committed), for document, message and report tests."""
+"""Bookings with their event and games (committed), for document, message and report tests."""
 
 from __future__ import annotations
 
@@ -6,11 +6,9 @@ from datetime import time
 
 from sqlalchemy import select
 
-from nibog.booking.models import Booking, BookingAddon, BookingItem
-from nibog.booking.numbers import new_booking_number
+from nibog.booking.models import BookingAddon, BookingItem
 from nibog.catalog.models import EventGame, GameSlot, GameTemplate
 from nibog.core import boundary
-from nibog.core.timeutil import utcnow
 from nibog.extensions import db
 from tests.factories import (
     ChildFactory,
@@ -20,6 +18,7 @@ from tests.factories import (
     GameTemplateFactory,
     UserFactory,
 )
+from tests.factories import make_booking as book
 
 
 def make_booking(*, user=None, event=None, status="confirmed", child_names=("Aarav",),
@@ -44,20 +43,9 @@ def make_booking(*, user=None, event=None, status="confirmed", child_names=("Aar
     children = [ChildFactory(parent=user, full_name=name) for name in child_names]
     lines = [(c, s) for c in children for s in slots]
     subtotal = price * len(lines) + (addon[2] * addon[1] if addon else 0)
-    booking = Booking(
-        booking_number=new_booking_number(), user_id=user.id, event_id=event.id, status=status,
-        subtotal=subtotal, total=subtotal, discount=0, source="app",
-        confirmed_at=utcnow() if status in ("confirmed", "completed") else None,
-    )
-    db.session.add(booking)
-    db.session.flush()
-    items = []
-    for child, slot in lines:
-        item = BookingItem(booking_id=booking.id, child_id=child.id, slot_id=slot.id, price=price,
-                           is_live=status in ("pending_payment", "confirmed", "completed"))
-        slot.booked_count += 1
-        db.session.add(item)
-        items.append(item)
+    booking = book(user, lines, status=status, price=price, subtotal=subtotal)
+    items = list(db.session.scalars(
+        select(BookingItem).where(BookingItem.booking_id == booking.id).order_by(BookingItem.id)))
     if addon:
         name, qty, unit = addon
         from tests.factories import AddOnFactory

@@ -1,5 +1,4 @@
 import json
-from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 from sqlalchemy import select
@@ -11,7 +10,7 @@ from nibog.integrations.models import Partner
 from nibog.integrations.service import sign
 from nibog.payments.models import WebhookEvent
 from tests.factories import EventFactory, EventGameFactory, GameSlotFactory, birth_date_for_age
-from tests.helpers import error_code
+from tests.helpers import error_code, in_threads
 
 SECRET = "partner-secret-123"
 
@@ -146,8 +145,7 @@ def test_concurrent_duplicate_deliveries_book_once(app, partner, slot):
             resp = app.test_client().post("/webhooks/external/booking", data=raw, headers=headers)
             return resp.status_code, resp.get_json()
 
-    with ThreadPoolExecutor(max_workers=4) as pool:
-        results = list(pool.map(deliver, range(4)))
+    results = in_threads(deliver, 4)
     assert {status for status, _ in results} == {200}
     assert len({body["booking"]["id"] for _, body in results}) == 1
     db.session.expire_all()
@@ -167,8 +165,7 @@ def test_one_order_delivered_under_two_event_ids_at_once_books_once(app, partner
             resp = app.test_client().post("/webhooks/external/booking", data=raw, headers=headers)
             return resp.status_code, resp.get_json()
 
-    with ThreadPoolExecutor(max_workers=4) as pool:
-        results = list(pool.map(deliver, range(4)))
+    results = in_threads(deliver, 4)
     statuses = sorted(status for status, _ in results)
     assert statuses.count(200) == 1 and set(statuses) <= {200, 409}, results
     assert all(body["error"]["code"] == "external_ref_exists"

@@ -3,10 +3,10 @@ its email through a real SMTP server."""
 
 from __future__ import annotations
 
-import pytest
 from sqlalchemy import func, select
 
 from nibog.accounts.models import User
+from nibog.booking import service as booking_service
 from nibog.booking.models import Booking
 from nibog.catalog.models import EventGame
 from nibog.core import boundary
@@ -14,8 +14,6 @@ from nibog.extensions import db
 from nibog.notifications.models import NotificationLog
 from tests.factories import ChildFactory, GameSlotFactory
 from tests.notifications.conftest import smtp_server  # noqa: F401 - fixture
-
-booking_service = pytest.importorskip("nibog.booking.service")
 
 
 def _book(child, slot):

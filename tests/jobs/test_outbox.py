@@ -237,7 +237,7 @@ def test_relay_handoff_leaves_jobs_to_the_worker_relay_which_pushes_each_once(ap
     assert db.session.scalar(select(func.count()).where(OutboxJob.relayed_at.is_(None))) == 2
 
     stop = threading.Event()
-    relay = threading.Thread(target=run_relay, args=(app, stop, 0.05))
+    relay = threading.Thread(target=run_relay, args=(app, stop, 0.05), daemon=True)
     relay.start()
     try:
         deadline = time.monotonic() + 10
@@ -246,6 +246,7 @@ def test_relay_handoff_leaves_jobs_to_the_worker_relay_which_pushes_each_once(ap
     finally:
         stop.set()
         relay.join(5)
+    assert not relay.is_alive(), "the relay did not stop"
     assert queue.count == 2
     db.session.expire_all()
     assert db.session.scalar(select(func.count()).where(OutboxJob.relayed_at.is_(None))) == 0

@@ -1,7 +1,8 @@
 """Payments test helpers: bookings built straight from models, and a simulated gateway.
 
-Bookings are made with the models (a held ``pending_payment`` booking, its item, the slot's
-``booked_count`` bumped) so these tests depend only on ``confirm_booking`` from the engine.
+Bookings are made with ``tests.factories.make_booking`` (a held ``pending_payment`` booking, its
+item, the slot's ``booked_count`` bumped) so these tests depend only on ``confirm_booking`` from
+the engine.
 """
 
 from __future__ import annotations
@@ -11,16 +12,16 @@ from datetime import timedelta
 
 from sqlalchemy import func, select
 
-from nibog.booking.models import Booking, BookingItem
-from nibog.booking.numbers import new_booking_number
-from nibog.catalog.models import GameSlot
+from nibog.booking.models import Booking
 from nibog.core.timeutil import utcnow
 from nibog.extensions import db
 from nibog.notifications.models import NotificationLog
 from nibog.payments.gateways.sandbox import SandboxGateway
 from nibog.payments.models import Payment, PaymentStatusChange
 from tests.factories import ChildFactory, GameSlotFactory
+from tests.factories import make_booking as book
 from tests.helpers import auth_headers
+from tests.helpers import reload as reload  # the payments tests import it from here
 
 PRICE = 79900
 
@@ -34,43 +35,17 @@ def make_booking(
     hold_seconds: int = 900,
     guest_email: str | None = None,
 ) -> Booking:
+    """A booking of a new child (a guest's when ``user`` is None) into ``slot``, holding its
+    seat for ``hold_seconds`` while it waits for payment."""
     slot = slot or GameSlotFactory(capacity=5)
-    slot = db.session.get(GameSlot, slot.id)
-    event_id = _event_of(slot)
     child = ChildFactory(parent=user) if user is not None else ChildFactory()
-    live = status in ("pending_payment", "confirmed")
-    booking = Booking(
-        booking_number=new_booking_number(),
-        user_id=user.id if user is not None else None,
-        guest_email=guest_email if user is None else None,
-        guest_name="Guest Parent" if user is None else None,
-        event_id=event_id,
-        status=status,
-        source="app",
-        subtotal=total,
-        total=total,
+    guest = {"guest_email": guest_email, "guest_name": "Guest Parent"} if user is None else {}
+    return book(
+        user, [(child, slot)], status=status, price=total,
         hold_expires_at=utcnow() + timedelta(seconds=hold_seconds)
-        if status == "pending_payment"
-        else None,
-        expired_at=utcnow() if status == "expired" else None,
+        if status == "pending_payment" else None,
+        **guest,
     )
-    db.session.add(booking)
-    db.session.flush()
-    db.session.add(
-        BookingItem(
-            booking_id=booking.id, child_id=child.id, slot_id=slot.id, price=total, is_live=live
-        )
-    )
-    if live:
-        slot.booked_count += 1
-    db.session.commit()
-    return booking
-
-
-def _event_of(slot: GameSlot) -> int:
-    from nibog.catalog.models import EventGame
-
-    return db.session.get(EventGame, slot.event_game_id).event_id
 
 
 def sandbox(app) -> SandboxGateway:
@@ -109,11 +84,6 @@ def post_webhook(client, body: bytes, headers: dict, route: str = "success"):
 
 def webhook_for(app, event: str, entity: dict, refund: dict | None = None):
     return sandbox(app).signed_webhook(event, entity, refund)
-
-
-def reload(model, row_id):
-    db.session.expire_all()
-    return db.session.get(model, row_id)
 
 
 def transitions(payment_id: int, to_status: str | None = None) -> list[PaymentStatusChange]:

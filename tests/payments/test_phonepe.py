@@ -297,11 +297,12 @@ def test_callback_and_status_check_together_capture_once(client, phonepe, app, p
         ),
         "return": lambda c: c.get(f"/payments/phonepe/return/{mtid}"),
     }
-    threads = [threading.Thread(target=run, args=item) for item in calls.items()]
+    threads = [threading.Thread(target=run, args=item, daemon=True) for item in calls.items()]
     for t in threads:
         t.start()
     for t in threads:
         t.join(timeout=60)
+    assert not any(t.is_alive() for t in threads), "a PhonePe path hung"
 
     assert codes == {"callback": 200, "confirm": 200, "return": 200}
     assert len(transitions(order["payment_id"], "captured")) == 1

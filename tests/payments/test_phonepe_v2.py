@@ -234,11 +234,12 @@ def test_concurrent_callers_fetch_the_token_once(app, phonepe, monkeypatch):
             barrier.wait()
             got.append(gateway.tokens.get(gateway._fetch_token).value)
 
-        threads = [threading.Thread(target=worker) for _ in range(8)]
+        threads = [threading.Thread(target=worker, daemon=True) for _ in range(8)]
         for t in threads:
             t.start()
         for t in threads:
             t.join(timeout=30)
+        assert not any(t.is_alive() for t in threads), "a token fetch hung"
         assert got == [TOKEN] * 8
         return sum(1 for c in phonepe.calls if c.request.url.endswith("/v1/oauth/token"))
 

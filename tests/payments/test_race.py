@@ -69,7 +69,8 @@ def _race(app, parent, order, paid):
             finally:
                 db.session.remove()
 
-    threads = [threading.Thread(target=f) for f in (client_confirm, gateway_webhook, status_poll)]
+    threads = [threading.Thread(target=f, daemon=True)
+               for f in (client_confirm, gateway_webhook, status_poll)]
     for t in threads:
         t.start()
     join_all(threads, 60)
@@ -137,7 +138,7 @@ def _in_parallel(app, calls: dict) -> dict:
         resp = fn(local)
         out[name] = (resp.status_code, resp.get_json())
 
-    threads = [threading.Thread(target=run, args=item) for item in calls.items()]
+    threads = [threading.Thread(target=run, args=item, daemon=True) for item in calls.items()]
     for t in threads:
         t.start()
     join_all(threads, 60)

@@ -221,7 +221,7 @@ def _event_of(booking):
 
 
 def assert_refunded_not_confirmed(booking, payment_id):
-    assert reload(Booking, booking.id).status != "confirmed"
+    assert reload(Booking, booking.id).status == "expired"  # not revived by the payment
     payment = reload(Payment, payment_id)
     assert (payment.status, payment.amount_refunded) == ("refunded", PRICE)
     assert messages("booking_confirmed", booking.id) == 0
@@ -380,7 +380,7 @@ def test_refund_webhook_that_races_the_refund_job_settles_the_refund(client, app
                 "/webhooks/payment/refund", data=body, headers=headers
             ).get_json()
 
-    thread = threading.Thread(target=webhook)
+    thread = threading.Thread(target=webhook, daemon=True)
     thread.start()
     thread.join(1.5)  # the webhook is now waiting for the job's lock
     job.execute(sa.text("UPDATE refunds SET provider_refund_id = 'rfnd_RACE0000000001' "
@@ -388,6 +388,7 @@ def test_refund_webhook_that_races_the_refund_job_settles_the_refund(client, app
     held.commit()
     job.close()
     thread.join(30)
+    assert not thread.is_alive(), "the webhook hung"
     row = reload(Refund, refund_id)
     assert row.status == "processed"
     assert not (reload(Payment, payment_id).raw or {}).get("flags")

@@ -8,7 +8,6 @@ from nibog.core import boundary
 from nibog.core.timeutil import utcnow
 from nibog.extensions import db
 from nibog.notifications.models import NotificationLog
-from tests.admin_bookings.builders import make_booking
 from tests.factories import (
     ChildFactory,
     EventFactory,
@@ -16,6 +15,7 @@ from tests.factories import (
     GameSlotFactory,
     UserFactory,
     birth_date_for_age,
+    make_booking,
 )
 from tests.helpers import auth_headers, error_code
 

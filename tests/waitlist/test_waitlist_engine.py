@@ -330,16 +330,19 @@ def test_joining_waits_for_a_seat_being_freed(app, queue, monkeypatch):
                 db.session.remove()
 
     holder_id = holder.id
-    thread = threading.Thread(target=join, name="joiner")
+    thread = threading.Thread(target=join, name="joiner", daemon=True)
     thread.start()
     assert in_join.wait(30)
-    cancelled = threading.Thread(target=_cancel_in_thread, args=(app, booking_id, holder_id))
+    cancelled = threading.Thread(
+        target=_cancel_in_thread, args=(app, booking_id, holder_id), daemon=True
+    )
     cancelled.start()
     # Give the cancellation every chance to finish first (without the join's lock it does).
     cancelled.join(2)
     go.set()
     thread.join(30)
     cancelled.join(30)
+    assert not thread.is_alive() and not cancelled.is_alive(), "the join or the cancel hung"
     db.session.expire_all()
     if "entry" in out:
         entry = db.session.get(WaitingListEntry, out["entry"])

@@ -11,7 +11,6 @@ from nibog.booking.models import Booking, WaitingListEntry
 from nibog.booking.waitlist.offers import close_stale_entries, offer_seats, stranded_slots
 from nibog.core.timeutil import today_ist, utcnow
 from nibog.extensions import db
-from tests.admin_bookings.builders import make_booking
 from tests.factories import (
     ChildFactory,
     EventFactory,
@@ -19,6 +18,7 @@ from tests.factories import (
     GameSlotFactory,
     GameTemplateFactory,
     UserFactory,
+    make_booking,
 )
 
 

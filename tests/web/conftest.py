@@ -7,7 +7,6 @@ import re
 from datetime import time, timedelta
 
 import pytest
-from flask import g
 from flask.testing import FlaskClient
 
 from nibog.core.timeutil import today_ist
@@ -62,16 +61,6 @@ def world(db):
     return SiteWorld()
 
 
-def sign_in(client, user) -> None:
-    """A Flask-Login session for ``user``, as /login leaves it."""
-    with client.session_transaction() as session:
-        session["_user_id"] = user.get_id()
-        session["_fresh"] = True
-    # The tests' app context is shared by the client's requests: forget the user Flask-Login
-    # remembered for the previous one.
-    g.pop("_login_user", None)
-
-
 @pytest.fixture
 def csrf_on(app, monkeypatch):
     """CSRF checks as in production (the test config switches them off)."""
@@ -83,10 +72,6 @@ def csrf_token(client, url: str) -> str:
     match = CSRF_RE.search(page)
     assert match, f"no csrf_token on {url}"
     return match.group(1) or match.group(2)
-
-
-def text(resp) -> str:
-    return resp.get_data(as_text=True)
 
 
 class OwnContextClient(FlaskClient):

@@ -6,6 +6,8 @@ import re
 from contextlib import contextmanager
 
 from tests.auth.support import PASSWORD, make_user
+from tests.helpers import html
+from tests.helpers import sign_in as signed_in
 
 __all__ = ["PASSWORD", "csrf_on", "csrf_token", "hindi", "html", "make_user", "sign_in"]
 
@@ -18,14 +20,8 @@ def sign_in(client, user=None, **user_kwargs):
         resp = client.post("/login", data={"email": user.email, "password": PASSWORD})
         assert resp.status_code in (302, 303), resp.get_data(as_text=True)[:500]
         return user
-    with client.session_transaction() as session:
-        session["_user_id"] = user.get_id()
-        session["_fresh"] = True
+    signed_in(client, user)
     return user
-
-
-def html(resp) -> str:
-    return resp.get_data(as_text=True)
 
 
 def csrf_token(page_html: str) -> str:

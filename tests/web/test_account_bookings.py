@@ -168,6 +168,8 @@ def test_a_cancelled_booking_cannot_be_cancelled_again(client):
     assert page.status_code == 409 and "can no longer be cancelled" in html(page)
     resp = client.post(f"/account/bookings/{booking.id}/cancel", data={"expected_refund": "0"})
     assert resp.status_code == 409
+    assert _booking(booking.id).status == "cancelled"
+    assert db.session.query(Refund).count() == 0
 
 
 def test_cancel_form_refuses_a_post_without_its_csrf_token(client, app):

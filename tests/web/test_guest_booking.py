@@ -5,7 +5,7 @@ from __future__ import annotations
 from sqlalchemy import select
 
 from nibog.booking.models import Booking
-from tests.web.conftest import text
+from tests.helpers import html
 
 GUEST = {"full_name": "Meera Iyer", "email": "meera@example.com", "phone": "98450 12345"}
 
@@ -23,12 +23,12 @@ def guest_books(client, world, db):
                        data={"games": [f"g0:{world.crawl.id}"]}).status_code == 302
     client.post(f"/book/{e}/slots", data={f"slot_g0_{world.crawl.id}": world.crawl_slots[0].id})
     client.post(f"/book/{e}/extras", data={f"qty_{world.addon.id}": 0})
-    review = text(client.get(f"/book/{e}/review"))
+    review = html(client.get(f"/book/{e}/review"))
     assert "Booking as Meera Iyer" in review and "Ishaan" in review
     resp = client.post(f"/book/{e}/confirm")
     assert resp.status_code == 302
     booking = db.session.scalars(select(Booking)).one()
-    pay = text(client.get(resp.headers["Location"]))
+    pay = html(client.get(resp.headers["Location"]))
     code = pay.split("Your access code is ")[1].split(".")[0]
     return booking, code
 
@@ -40,7 +40,7 @@ def test_guest_books_and_pays(client, world, db):
     resp = client.post(f"/book/{booking.id}/pay")
     path = resp.headers["Location"].split("127.0.0.1:5000")[-1]
     client.post(path, data={"action": "pay", "method": "upi"})
-    done = text(client.get(f"/book/{booking.id}/done"))
+    done = html(client.get(f"/book/{booking.id}/done"))
     assert "is confirmed" in done and code in done
     ticket = client.get(f"/book/{booking.id}/ticket")
     assert ticket.status_code == 200 and ticket.data.startswith(b"%PDF")
@@ -50,7 +50,7 @@ def test_guest_form_errors_keep_the_values(client, world):
     resp = client.post(f"/book/{world.event.id}/guest",
                        data={"full_name": "Meera", "email": "meera@", "phone": "abc"})
     assert resp.status_code == 422
-    page = text(resp)
+    page = html(resp)
     assert 'value="meera@"' in page and 'value="abc"' in page
     assert 'id="phone-error"' in page
 
@@ -69,7 +69,7 @@ def test_lookup_by_email_or_phone_then_cancel_with_the_refund_shown(client, app,
         "booking_number": booking.booking_number.lower(), "contact": "Meera@Example.com",
         "access_code": code.lower()})
     assert resp.status_code == 302 and resp.headers["Location"].endswith(f"/bookings/{booking.id}")
-    page = text(other.get(resp.headers["Location"]))
+    page = html(other.get(resp.headers["Location"]))
     assert booking.booking_number in page and "Cancel this booking" in page
     assert "Nothing has been paid" in page
 
@@ -81,7 +81,7 @@ def test_lookup_by_email_or_phone_then_cancel_with_the_refund_shown(client, app,
 
     resp = third.post(f"/bookings/{booking.id}/cancel", data={"reason": "Plans changed"})
     assert resp.status_code == 302
-    assert "Your booking is cancelled." in text(third.get(resp.headers["Location"]))
+    assert "Your booking is cancelled." in html(third.get(resp.headers["Location"]))
     db.session.expire_all()
     assert db.session.get(Booking, booking.id).status == "cancelled"
 
@@ -90,10 +90,10 @@ def test_paid_guest_booking_cancelled_early_shows_the_full_refund(client, app, w
     booking, code = guest_books(client, world, db)
     resp = client.post(f"/book/{booking.id}/pay")
     client.post(resp.headers["Location"].split("127.0.0.1:5000")[-1], data={"action": "pay"})
-    page = text(client.get(f"/bookings/{booking.id}"))
+    page = html(client.get(f"/bookings/{booking.id}"))
     assert f'data-refund="{booking.total}"' in page and "will be refunded" in page
     resp = client.post(f"/bookings/{booking.id}/cancel", data={"reason": ""})
-    assert "will be refunded to your original payment method" in text(
+    assert "will be refunded to your original payment method" in html(
         client.get(resp.headers["Location"]))
 
 
@@ -103,13 +103,13 @@ def test_lookup_with_wrong_details_is_404_with_values_kept(client, world, db):
         "booking_number": booking.booking_number, "contact": "meera@example.com",
         "access_code": "WRONGCODE1"})
     assert resp.status_code == 404
-    page = text(resp)
+    page = html(resp)
     assert "No booking matches" in page and f'value="{booking.booking_number}"' in page
     resp = client.post("/bookings/lookup", data={"booking_number": "", "contact": "",
                                                  "access_code": ""})
-    assert resp.status_code == 422 and "Enter the booking number." in text(resp)
+    assert resp.status_code == 422 and "Enter the booking number." in html(resp)
 
 
 def test_lookup_renders_in_hindi(client):
     client.set_cookie("lang", "hi")
-    assert '<html lang="hi">' in text(client.get("/bookings/lookup"))
+    assert '<html lang="hi">' in html(client.get("/bookings/lookup"))

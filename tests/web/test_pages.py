@@ -8,13 +8,13 @@ from flask_babel import refresh
 
 from nibog.core.timeutil import today_ist
 from tests.factories import CityFactory, EventFactory, VenueFactory
-from tests.web.conftest import sign_in, text
+from tests.helpers import html, sign_in
 
 
 def test_home_lists_upcoming_events_linking_to_their_pages(client, world):
     resp = client.get("/")
     assert resp.status_code == 200
-    page = text(resp)
+    page = html(resp)
     assert "Hyderabad Baby Olympics" in page
     assert f'href="/events/{world.event.id}-hyderabad-baby-olympics"' in page
     assert "How it works" in page
@@ -26,10 +26,10 @@ def test_home_city_choice_is_remembered_in_a_cookie(client, world):
     EventFactory(venue=VenueFactory(city=other_city), title="Chennai Crawl",
                  event_date=today_ist() + timedelta(days=10))
     resp = client.get(f"/?city_id={other_city.id}")
-    assert "Upcoming in Chennai" in text(resp)
+    assert "Upcoming in Chennai" in html(resp)
     assert f"city={other_city.id}" in resp.headers["Set-Cookie"]
     # The next visit, without the argument, is still Chennai's.
-    again = text(client.get("/"))
+    again = html(client.get("/"))
     assert "Upcoming in Chennai" in again
     upcoming = again.split("Upcoming in Chennai")[1].split("How it works")[0]
     assert "Chennai Crawl" in upcoming and "Hyderabad Baby Olympics" not in upcoming
@@ -44,16 +44,16 @@ def test_header_city_picker_sets_the_cookie_and_returns(client, world):
 
 
 def test_event_listing_filters_by_age_and_seats(client, world):
-    young = text(client.get("/events?age_months=20"))
+    young = html(client.get("/events?age_months=20"))
     assert "Hyderabad Baby Olympics" in young
-    assert "No events match" in text(client.get("/events?age_months=200"))
-    assert "1 event found" in text(client.get(f"/events?city_id={world.event.city_id}&available=y"))
+    assert "No events match" in html(client.get("/events?age_months=200"))
+    assert "1 event found" in html(client.get(f"/events?city_id={world.event.city_id}&available=y"))
 
 
 def test_event_listing_bad_filter_is_explained_next_to_the_field_with_the_value_kept(client, world):
     resp = client.get("/events?date_from=2030-05-10&date_to=2030-05-01&age_months=20")
     assert resp.status_code == 422
-    page = text(resp)
+    page = html(resp)
     assert 'id="date_to-error"' in page and "before the start date" in page
     assert 'value="2030-05-10"' in page and 'value="20"' in page
 
@@ -62,16 +62,16 @@ def test_event_listing_paginates(client, world):
     for n in range(13):
         EventFactory(venue_id=world.event.venue_id, city_id=world.event.city_id, title=f"Extra event {n}",
                      event_date=today_ist() + timedelta(days=40 + n))
-    first = text(client.get("/events?city_id="))
+    first = html(client.get("/events?city_id="))
     assert "Page 1 of 2" in first and 'rel="next"' in first
-    second = text(client.get("/events?city_id=&page=2"))
+    second = html(client.get("/events?city_id=&page=2"))
     assert "Page 2 of 2" in second and 'rel="prev"' in second
 
 
 def test_event_page_shows_games_slots_seats_addons_and_a_book_button(client, world):
     resp = client.get(f"/events/{world.event.id}-hyderabad-baby-olympics")
     assert resp.status_code == 200
-    page = text(resp)
+    page = html(resp)
     for expected in ("Baby Crawling", "Running Race", "Ages 12–48 months", "₹799",
                      "5 seats left", "T-shirt", "Open in maps", f"/book/{world.event.id}"):
         assert expected in page, expected
@@ -95,7 +95,7 @@ def test_sold_out_slot_says_so_and_offers_the_waiting_list(client, world, db):
     slot = world.race_slot
     slot.booked_count = slot.capacity
     db.session.commit()
-    page = text(client.get(f"/events/{world.event.id}-hyderabad-baby-olympics"))
+    page = html(client.get(f"/events/{world.event.id}-hyderabad-baby-olympics"))
     assert "Sold out" in page
     assert f"/book/{world.event.id}/waitlist/{slot.id}" in page
 
@@ -103,13 +103,13 @@ def test_sold_out_slot_says_so_and_offers_the_waiting_list(client, world, db):
 def test_pages_render_in_hindi_with_the_html_lang(client, world):
     client.set_cookie("lang", "hi")
     for url in ("/", "/events", f"/events/{world.event.id}-hyderabad-baby-olympics", "/login"):
-        page = text(client.get(url))
+        page = html(client.get(url))
         assert '<html lang="hi">' in page, url
-    assert "कार्यक्रम" in text(client.get("/events"))  # "Events"
+    assert "कार्यक्रम" in html(client.get("/events"))  # "Events"
 
 
 def test_accept_language_picks_hindi_without_a_cookie(client, world):
-    page = text(client.get("/", headers={"Accept-Language": "hi-IN,hi;q=0.9"}))
+    page = html(client.get("/", headers={"Accept-Language": "hi-IN,hi;q=0.9"}))
     assert '<html lang="hi">' in page
 
 
@@ -117,7 +117,7 @@ def test_language_switch_sets_the_cookie_and_goes_back(client, world):
     resp = client.post("/language", data={"lang": "hi", "next": "/events?age_months=20"})
     assert resp.status_code == 303 and resp.headers["Location"] == "/events?age_months=20"
     assert "lang=hi" in resp.headers["Set-Cookie"]
-    assert '<html lang="hi">' in text(client.get("/events"))
+    assert '<html lang="hi">' in html(client.get("/events"))
     # An unknown language changes nothing.
     assert "Set-Cookie" not in client.post("/language", data={"lang": "xx"}).headers
 
@@ -132,7 +132,7 @@ def test_every_page_carries_the_security_headers(client, world):
 
 
 def test_static_files_are_fingerprinted_and_cached_long(client, world):
-    page = text(client.get("/"))
+    page = html(client.get("/"))
     css = page.split('rel="stylesheet" href="')[1].split('"')[0]
     assert css.startswith("/static/nibog.css?v=")
     resp = client.get(css)
@@ -145,7 +145,7 @@ def test_page_weight_of_the_event_page_is_small(client, world):
     """Issue 17: ≤ 150 KB transferred without event images; HTML + CSS + JS here."""
     page = client.get(f"/events/{world.event.id}-hyderabad-baby-olympics")
     total = len(page.data)
-    body = text(page)
+    body = html(page)
     for marker in ('rel="stylesheet" href="', 'script src="'):
         url = body.split(marker)[1].split('"')[0]
         total += len(client.get(url).data)
@@ -159,27 +159,27 @@ def test_anonymous_pages_are_kept_for_a_second_but_never_for_a_session(client, a
     monkeypatch.setitem(app.config, "CATALOG_MICROCACHE_SECONDS", 60)
     pagecache.clear()
     url = f"/events/{world.event.id}-hyderabad-baby-olympics"
-    assert "5 seats left" in text(client.get(url))
+    assert "5 seats left" in html(client.get(url))
     world.crawl_slots[0].booked_count = 4
     db.session.commit()
     # Within the second: the same page (the seats it shows are that much older).
-    assert "5 seats left" in text(client.get(url))
+    assert "5 seats left" in html(client.get(url))
     # A Hindi visitor gets their own copy, and a signed-in one is never served a stored page.
     client.set_cookie("lang", "hi")
     refresh()  # the tests' shared app context keeps the last request's language
-    assert '<html lang="hi">' in text(client.get(url))
+    assert '<html lang="hi">' in html(client.get(url))
     client.delete_cookie("lang")
     refresh()
     sign_in(client, world.parent)
-    page = text(client.get(url))
+    page = html(client.get(url))
     assert "1 seat left" in page and "My account" in page
     pagecache.clear()
 
 
 def test_missing_page_is_a_friendly_404_in_the_visitors_language(client):
     resp = client.get("/no-such-page", headers={"Accept": "text/html"})
-    assert resp.status_code == 404 and "Page not found" in text(resp)
+    assert resp.status_code == 404 and "Page not found" in html(resp)
     client.set_cookie("lang", "hi")
     refresh()
-    page = text(client.get("/no-such-page", headers={"Accept": "text/html"}))
+    page = html(client.get("/no-such-page", headers={"Accept": "text/html"}))
     assert '<html lang="hi">' in page and "पेज नहीं मिला" in page
