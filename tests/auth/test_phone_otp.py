@@ -270,6 +270,20 @@ def test_a_correct_code_signs_in_once(client, outbox):
     assert verify(client, code).status_code == 200
     again = verify(client, code)
     assert again.status_code == 401 and error_code(again) == "otp_expired"
+    assert again.get_json()["error"]["message"] == "No valid code; ask for a new one"
+    assert not get_redis().exists(otp.code_key("login", PHONE))
+
+
+def test_guesses_in_flight_count_against_the_code(client, outbox):
+    """Parallel guesses are counted before any is compared: once five are counted, even the
+    right code is refused (and the code dropped), so a burst cannot outrun the limit."""
+    request_code(client)
+    code = outbox.last("login_otp")[1]["otp"]
+    get_redis().hset(otp.code_key("login", PHONE), "attempts", otp.OTP_MAX_ATTEMPTS)
+    resp = verify(client, code)
+    assert resp.status_code == 401 and resp.get_json()["error"] == {
+        "code": "otp_attempts_exceeded", "message": "Too many wrong codes; ask for a new one",
+        "details": {}}
     assert not get_redis().exists(otp.code_key("login", PHONE))
 
 
