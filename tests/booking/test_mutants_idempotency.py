@@ -109,19 +109,26 @@ def test_a_taken_over_key_fences_out_the_request_that_lost_it(app):
     nor its refusal, nor delete the key the retry now holds."""
     body = {"x": 1}
     dead = idempotency.begin("user:1", "k-fence", ENDPOINT, body)
+    idempotency.begin("user:1", "k-other", ENDPOINT, body)  # another dead request's key
     age_keys(idempotency.LEASE + timedelta(seconds=1))
+    other_at = keys()[1].created_at
     retry = idempotency.begin("user:1", "k-fence", ENDPOINT, body)
     assert isinstance(retry, idempotency.Claim) and retry.id == dead.id and retry.at != dead.at
-    (key,) = keys()
+    key, other = keys()
     assert key.state == "in_progress"
-    assert key.expires_at > utcnow() + timedelta(hours=23)  # the retry's own 24 hours
+    # The retry's claim and its own 24 hours; the other key is not touched.
+    assert key.created_at == retry.at and key.expires_at == retry.at + idempotency.KEY_TTL
+    assert other.created_at == other_at
 
-    with pytest.raises(idempotency.KeyTakenOver):
+    with pytest.raises(idempotency.KeyTakenOver) as fenced:
         idempotency.finish(dead, 201, {"booking": "dead"})
+    assert fenced.value.status == 409 and fenced.value.code == "idempotency_in_progress"
+    assert fenced.value.message == (
+        "A retry with this Idempotency-Key took over; its answer is the one that counts")
     db.session.rollback()
     idempotency.abandon(dead)
     idempotency._finish_refused(dead, Conflict("slot_full", "full"))
-    (key,) = keys()
+    key, _other = keys()
     assert key.state == "in_progress" and key.response_body is None
 
     idempotency.finish(retry, 201, {"booking": "retry"})
@@ -142,6 +149,19 @@ def test_a_key_within_its_lease_is_not_taken_over(app, monkeypatch):
     assert idempotency._take_over(first.id, utcnow()) is None  # nor by a direct grab
     (key,) = keys()
     assert key.state == "in_progress" and key.created_at == claimed_at
+
+
+def test_a_finished_key_is_never_taken_over(app):
+    """A request that finished just as a retry found it past its lease keeps its answer: the
+    retry replays it instead of running the request again."""
+    body = {"x": 1}
+    claim = idempotency.begin("user:1", "k-done", ENDPOINT, body)
+    idempotency.finish(claim, 201, {"ok": True})
+    db.session.commit()
+    age_keys(idempotency.LEASE + timedelta(seconds=1))
+    assert idempotency._take_over(claim.id, utcnow()) is None
+    assert idempotency.begin("user:1", "k-done", ENDPOINT, body) == idempotency.Replay(
+        201, {"ok": True})
 
 
 def test_abandon_frees_the_key_for_a_retry(app):
