@@ -287,6 +287,15 @@ def test_guesses_in_flight_count_against_the_code(client, outbox):
     assert not get_redis().exists(otp.code_key("login", PHONE))
 
 
+def test_a_half_made_code_is_no_code(client, outbox):
+    """A guess racing another on a missing code can find the hash the other's count created
+    (attempts, no digest) before it is cleaned up: no valid code, not a server error."""
+    get_redis().hset(otp.code_key("login", PHONE), "attempts", 1)
+    resp = verify(client, "123456")
+    assert resp.status_code == 401 and error_code(resp) == "otp_expired"
+    assert not get_redis().exists(otp.code_key("login", PHONE))
+
+
 def test_limit_refusals_say_why(client, outbox):
     for _ in range(otp.OTP_MAX_CODES):
         next_code(client, outbox)
