@@ -160,19 +160,26 @@ def test_a_finished_key_is_never_taken_over(app):
     db.session.commit()
     age_keys(idempotency.LEASE + timedelta(seconds=1))
     assert idempotency._take_over(claim.id, utcnow()) is None
-    idempotency.abandon(idempotency.Claim(claim.id, keys()[0].created_at))  # nor dropped
+    aged = idempotency.Claim(claim.id, keys()[0].created_at)
+    idempotency.abandon(aged)  # nor dropped
+    idempotency._finish_refused(aged, Conflict("slot_full", "full"))  # nor overwritten
     assert idempotency.begin("user:1", "k-done", ENDPOINT, body) == idempotency.Replay(
         201, {"ok": True})
 
 
-def test_abandon_drops_its_own_key_only(app):
-    """Two requests claimed keys in the same microsecond; one fails: the other keeps its key."""
+@pytest.mark.parametrize("ending", ["abandon", "refused"])
+def test_a_request_ends_its_own_key_only(app, ending):
+    """Two requests claimed keys in the same microsecond; one fails or is refused: the other
+    keeps its key as it was."""
     mine = idempotency.begin("user:1", "k-mine", ENDPOINT, {})
     theirs = idempotency.begin("user:2", "k-theirs", ENDPOINT, {})
     db.session.execute(IdempotencyKey.__table__.update().values(created_at=mine.at))
     db.session.commit()
-    idempotency.abandon(mine)
-    assert [(k.id, k.state) for k in keys()] == [(theirs.id, "in_progress")]
+    if ending == "abandon":
+        idempotency.abandon(mine)
+    else:
+        idempotency._finish_refused(mine, Conflict("slot_full", "full"))
+    assert [(k.id, k.state) for k in keys() if k.id != mine.id] == [(theirs.id, "in_progress")]
 
 
 def test_abandon_frees_the_key_for_a_retry(app):
