@@ -146,6 +146,8 @@ def test_a_key_within_its_lease_is_not_taken_over(app, monkeypatch):
     with pytest.raises(idempotency.KeyInProgress) as busy:
         idempotency.begin("user:1", "k-lease", ENDPOINT, body)
     assert busy.value.status == 409 and busy.value.headers == {"Retry-After": "1"}
+    assert busy.value.message == (
+        "A request with this Idempotency-Key is still being processed; retry shortly")
     assert idempotency._take_over(first.id, utcnow()) is None  # nor by a direct grab
     (key,) = keys()
     assert key.state == "in_progress" and key.created_at == claimed_at
