@@ -357,7 +357,9 @@ def test_memory_store_five_wrong_attempts_burn_the_code(memory):
         wrong_guess = refusal(otp.check_code, "login", PHONE, wrong(code))
         assert wrong_guess.code == "invalid_otp"
         assert wrong_guess.details == {"attempts_left": otp.OTP_MAX_ATTEMPTS - attempt}
-    assert refusal(otp.check_code, "login", PHONE, wrong(code)).code == "otp_attempts_exceeded"
+    burnt = refusal(otp.check_code, "login", PHONE, wrong(code))
+    assert (burnt.status, burnt.code, burnt.message) == (
+        401, "otp_attempts_exceeded", "Too many wrong codes; ask for a new one")
     assert refusal(otp.check_code, "login", PHONE, code).code == "otp_expired"
 
 
