@@ -129,10 +129,13 @@ def summary(module: str) -> str:
     killed = sum(1 for c in codes.values() if c in KILLED)
     survived = sorted(k for k, c in codes.items() if c == 0)
     untested = sorted(k for k, c in codes.items() if c in (5, 33))
-    other = sorted(k for k, c in codes.items() if c not in KILLED and c not in (0, 5, 33))
-    score = 100.0 * killed / len(codes) if codes else 0.0
-    lines = [f"{module}: {len(codes)} mutants, {killed} killed ({score:.1f} %), "
-             f"{len(survived)} survived, {len(untested)} without tests, {len(other)} other"]
+    unchecked = [k for k, c in codes.items() if c is None]
+    other = sorted(k for k, c in codes.items() if c not in KILLED and c not in (0, 5, 33, None))
+    checked = len(codes) - len(unchecked)
+    score = 100.0 * killed / checked if checked else 0.0
+    lines = [f"{module}: {len(codes)} mutants, {checked} checked: {killed} killed ({score:.1f} %), "
+             f"{len(survived)} survived, {len(untested)} without tests, {len(other)} other; "
+             f"{len(unchecked)} not checked yet (run again to go on)"]
     lines += [f"  survived  {k}" for k in survived]
     lines += [f"  no tests  {k}" for k in untested]
     lines += [f"  other     {k} (exit {codes[k]})" for k in other]
