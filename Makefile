@@ -6,7 +6,7 @@ export FLASK_APP := wsgi
 # pip reads pinned versions; quiet so CI logs stay readable.
 PIP_FLAGS := --disable-pip-version-check -q
 
-.PHONY: run test lint bench bench-all bench-load bench-admin worker migrate check clean translations extract-messages cluster-test fuzz lock audit
+.PHONY: run test lint bench bench-all bench-load bench-admin worker migrate check clean translations extract-messages cluster-test fuzz lock audit mutate
 
 $(BIN)/activate:
 	$(PYTHON) -m venv $(VENV)
@@ -59,8 +59,17 @@ test: $(VENV)/.installed translations
 fuzz: $(VENV)/.installed
 	FUZZ_EXAMPLES=$${FUZZ_EXAMPLES:-200} $(BIN)/python -m pytest -q -s tests/security/test_fuzz_openapi.py
 
+# Mutation testing of the seat and money core (not in CI: minutes per module, about an hour for
+# all). MODULE=auth/otp runs one module; `python mutation/run.py --list` names them. Uses the
+# test services of `make test` unless TEST_DATABASE_URL / TEST_REDIS_URL say otherwise;
+# MUTATE_JOBS mutants at once (each on its own database and Redis number). docs/testing.md.
+mutate: $(VENV)/.installed translations
+	TEST_DATABASE_URL=$${TEST_DATABASE_URL:-postgresql://postgres@127.0.0.1:5432/nibog_test} \
+	TEST_REDIS_URL=$${TEST_REDIS_URL:-redis://127.0.0.1:6379/15} \
+	$(BIN)/python mutation/run.py $(MODULE)
+
 lint: $(VENV)/.installed
-	$(BIN)/ruff check nibog tests bench worker.py wsgi.py
+	$(BIN)/ruff check nibog tests bench mutation worker.py wsgi.py
 	PYTHONPATH=. $(BIN)/lint-imports
 
 check: $(VENV)/.installed

@@ -3,8 +3,11 @@ per number and hour at most 5 codes and 10 wrong guesses."""
 
 from __future__ import annotations
 
+import pytest
+
 from nibog.accounts.models import User
 from nibog.auth import otp
+from nibog.core.errors import AppError
 from nibog.extensions import get_redis
 from tests.auth.support import bearer, login, make_user
 from tests.helpers import error_code
@@ -266,3 +269,136 @@ def test_a_correct_code_signs_in_once_on_the_redis_store(client, outbox):
     again = verify(client, code)
     assert (again.status_code, error_code(again)) == (401, "otp_expired")
     assert get_redis().exists(otp.code_key("login", PHONE)) == 0
+
+
+# --- rules found missing by mutation testing (docs/testing.md, "Mutation testing") -----------
+
+
+def test_guesses_in_flight_count_against_the_code(client, outbox):
+    """Parallel guesses are counted before any is compared: once five are counted, even the
+    right code is refused (and the code dropped), so a burst cannot outrun the limit."""
+    request_code(client)
+    code = outbox.last("login_otp")[1]["otp"]
+    get_redis().hset(otp.code_key("login", PHONE), "attempts", otp.OTP_MAX_ATTEMPTS)
+    resp = verify(client, code)
+    assert resp.status_code == 401 and resp.get_json()["error"] == {
+        "code": "otp_attempts_exceeded", "message": "Too many wrong codes; ask for a new one",
+        "details": {}}
+    assert not get_redis().exists(otp.code_key("login", PHONE))
+
+
+def test_a_half_made_code_is_no_code(client, outbox):
+    """A guess racing another on a missing code can find the hash the other's count created
+    (attempts, no digest) before it is cleaned up: no valid code, not a server error."""
+    get_redis().hset(otp.code_key("login", PHONE), "attempts", 1)
+    resp = verify(client, "123456")
+    assert resp.status_code == 401 and error_code(resp) == "otp_expired"
+    assert not get_redis().exists(otp.code_key("login", PHONE))
+
+
+def test_limit_refusals_say_why(client, outbox):
+    for _ in range(otp.OTP_MAX_CODES):
+        next_code(client, outbox)
+    get_redis().delete(otp.gap_key("login", PHONE))
+    refused = request_code(client)
+    assert refused.get_json()["error"]["message"] == (
+        "Too many codes sent to this number; try again within the hour")
+
+
+class Clock:
+    """The OTP module's clock, moved by hand (the in-memory store reads time.monotonic)."""
+
+    def __init__(self):
+        self.now = 1000.0
+
+    def monotonic(self):
+        return self.now
+
+
+@pytest.fixture
+def memory(app, monkeypatch):
+    """The embedded default: no Redis, codes in process memory, on a clock the test moves."""
+    clock = Clock()
+    monkeypatch.setitem(app.extensions, "nibog_redis", None)
+    monkeypatch.setattr(otp, "_memory_store", otp.MemoryOtpStore())
+    monkeypatch.setattr(otp, "time", clock)
+    return clock
+
+
+def refusal(call, *args) -> AppError:
+    with pytest.raises(AppError) as raised:
+        call(*args)
+    return raised.value
+
+
+def test_memory_store_code_lives_five_minutes_exactly(memory):
+    code = otp.issue_code("login", PHONE)
+    memory.now += otp.OTP_TTL_SECONDS - 1
+    otp.check_code("login", PHONE, code)
+    code = otp.issue_code("login", PHONE)
+    memory.now += otp.OTP_TTL_SECONDS
+    assert refusal(otp.check_code, "login", PHONE, code).code == "otp_expired"
+
+
+def test_memory_store_resend_wait_counts_down(memory):
+    otp.issue_code("login", PHONE)
+    memory.now += 10
+    wait = refusal(otp.issue_code, "login", PHONE)
+    assert wait.status == 429 and wait.headers["Retry-After"] == "20"
+    memory.now += 19.5  # half a second left: "wait 1 second", never 0
+    assert refusal(otp.issue_code, "login", PHONE).headers["Retry-After"] == "1"
+    memory.now += 0.5
+    otp.issue_code("login", PHONE)
+
+
+def test_memory_store_five_wrong_attempts_burn_the_code(memory):
+    code = otp.issue_code("login", PHONE)
+    for attempt in range(1, otp.OTP_MAX_ATTEMPTS):
+        wrong_guess = refusal(otp.check_code, "login", PHONE, wrong(code))
+        assert (wrong_guess.status, wrong_guess.code, wrong_guess.message) == (
+            401, "invalid_otp", "The code is not correct")
+        assert wrong_guess.details == {"attempts_left": otp.OTP_MAX_ATTEMPTS - attempt}
+    burnt = refusal(otp.check_code, "login", PHONE, wrong(code))
+    assert (burnt.status, burnt.code, burnt.message) == (
+        401, "otp_attempts_exceeded", "Too many wrong codes; ask for a new one")
+    assert refusal(otp.check_code, "login", PHONE, code).code == "otp_expired"
+
+
+def test_memory_store_codes_an_hour_and_their_retry_after(memory):
+    for _ in range(otp.OTP_MAX_CODES):
+        otp.issue_code("login", PHONE)
+        memory.now += otp.OTP_RESEND_SECONDS
+    capped = refusal(otp.issue_code, "login", PHONE)
+    elapsed = otp.OTP_MAX_CODES * otp.OTP_RESEND_SECONDS
+    assert capped.status == 429
+    assert capped.headers["Retry-After"] == str(otp.OTP_LIMIT_WINDOW - elapsed)
+    memory.now += otp.OTP_LIMIT_WINDOW - elapsed - 0.5
+    assert refusal(otp.issue_code, "login", PHONE).headers["Retry-After"] == "1"
+
+
+def test_memory_store_wrong_guesses_an_hour_and_their_retry_after(memory, monkeypatch):
+    monkeypatch.setattr(otp, "OTP_MAX_CODES", 100)
+    for _ in range(otp.OTP_MAX_FAILS):
+        code = otp.issue_code("login", PHONE)
+        refusal(otp.check_code, "login", PHONE, wrong(code))
+        memory.now += otp.OTP_RESEND_SECONDS
+    elapsed = otp.OTP_MAX_FAILS * otp.OTP_RESEND_SECONDS
+    for _ in range(2):  # the second finds no code left to drop: the same answer, no error
+        capped = refusal(otp.issue_code, "login", PHONE)
+        assert capped.code == "rate_limited"
+        assert capped.headers["Retry-After"] == str(otp.OTP_LIMIT_WINDOW - elapsed)
+    memory.now += otp.OTP_LIMIT_WINDOW - elapsed - 0.5
+    assert refusal(otp.check_code, "login", PHONE, code).headers["Retry-After"] == "1"
+    memory.now += 0.5
+    otp.issue_code("login", PHONE)  # the hour is over
+
+
+def test_memory_store_purge_drops_only_what_expired(memory):
+    otp.issue_code("login", PHONE)  # a code (5 min), a resend gap (30 s), a count (1 h)
+    memory.now += otp.OTP_RESEND_SECONDS
+    assert otp.purge_expired() == 1
+    memory.now += otp.OTP_TTL_SECONDS - otp.OTP_RESEND_SECONDS
+    assert otp.purge_expired() == 1
+    assert otp.purge_expired() == 0
+    memory.now += otp.OTP_LIMIT_WINDOW
+    assert otp.purge_expired() == 1

@@ -1,0 +1,48 @@
+"""What `make mutate` mutates, and which tests may kill each module's mutants.
+
+Each entry: the files mutmut mutates and the tests it runs for them. mutmut first runs the
+selection once to learn which test calls which function, then runs only those tests per mutant
+(`-x`: the first failure kills it), so a wider selection costs one slower first pass, not slower
+mutants. Keep each selection to the folders that exercise the module: the whole suite would
+take hours per module on a small machine.
+"""
+
+MODULES: dict[str, tuple[list[str], list[str]]] = {
+    "auth/otp": (
+        ["nibog/auth/otp.py"],
+        ["tests/auth/test_phone_otp.py", "tests/auth/test_rate_limits.py"],
+    ),
+    "booking/holds": (
+        ["nibog/booking/holds.py"],
+        ["tests/booking", "tests/jobs/test_booking_engine.py"],
+    ),
+    "booking/claim": (
+        ["nibog/booking/fastpath/claim.py", "nibog/core/locking.py"],
+        ["tests/booking", "tests/concurrency/test_seat_races.py",
+         "tests/concurrency/test_lock_timeout.py"],
+    ),
+    "booking/idempotency": (
+        ["nibog/booking/idempotency.py"],
+        ["tests/booking", "tests/payments/test_create_confirm.py"],
+    ),
+    "payments/refunds": (
+        ["nibog/payments/refunds.py"],
+        ["tests/payments", "tests/booking/test_lifecycle.py"],
+    ),
+    "core/boundary": (
+        ["nibog/core/boundary.py"],
+        ["tests/core/test_boundary.py", "tests/jobs/test_outbox.py", "tests/booking/test_create.py"],
+    ),
+    "booking/service": (
+        ["nibog/booking/service.py"],
+        ["tests/booking", "tests/concurrency/test_seat_races.py"],
+    ),
+    "booking/waitlist": (
+        ["nibog/booking/waitlist/*.py"],
+        ["tests/waitlist", "tests/booking/test_lifecycle.py"],
+    ),
+    "payments/service": (
+        ["nibog/payments/service.py"],
+        ["tests/payments"],
+    ),
+}
