@@ -408,7 +408,8 @@ def run_pgbench(data: dict, base: str, clients: int, transactions: int,
     event = bench_setup.create_event(base, data, f"Bench pgbench {shape} Event {time.time_ns()}",
                                      slot_count=n_slots, capacity=capacity)
     bulk = data["parents"][data["api_parents"]:]
-    seq = f"bench_pgbench_{shape}_seq"
+    # pgbench_booking.sql (hot) names its sequence itself; the success script takes it as :seq.
+    seq = "bench_pgbench_seq" if shape == "hot" else f"bench_pgbench_{shape}_seq"
     with psycopg2.connect(stack.db_url()) as conn, conn.cursor() as cur:
         cur.execute(f"CREATE SEQUENCE IF NOT EXISTS {seq}")
         cur.execute(f"ALTER SEQUENCE {seq} RESTART")
