@@ -82,7 +82,11 @@ def schema_revision(url: str) -> str | None:
     """The Alembic revision of the bench database (None: empty or never migrated)."""
     engine = sa.create_engine(url)
     try:
-        with engine.connect() as conn:
+        try:
+            conn = engine.connect()
+        except sa.exc.OperationalError:
+            return None  # no such database yet (a fresh machine): ensure_database makes it
+        with conn:
             if not sa.inspect(conn).has_table("alembic_version"):
                 return None
             return conn.scalar(sa.text("SELECT version_num FROM alembic_version"))
