@@ -50,6 +50,9 @@ REDIS_URL=redis://127.0.0.1:$REDIS/0
 TRUSTED_PROXY_COUNT=1
 PUBLIC_BASE_URL=http://127.0.0.1:$LB
 PAYMENT_PROVIDER=sandbox
+# A staging copy: production refuses the sandbox without this, and signs its answers with this key.
+PAYMENT_SANDBOX_ALLOWED=true
+RAZORPAY_KEY_SECRET=$("$PY" -c 'import secrets; print(secrets.token_hex(16))')
 MAIL_BACKEND=console
 SMS_BACKEND=console
 WEB_CONCURRENCY=2
