@@ -109,7 +109,9 @@ def record_receipt(kind: str, event_id: str, payload: dict[str, Any]) -> dict[st
     if entry is not None and new_status and entry.status not in _FINAL:
         entry.status = new_status
         if new_status == "delivered":
-            entry.delivered_at = utcnow()
+            # The first delivery's time stands: a "delivered" after "read" (Meta does not keep
+            # the order) or a repeat under a new event id does not move it.
+            entry.delivered_at = entry.delivered_at or utcnow()
         elif payload.get("reason"):
             entry.error = str(payload["reason"])[:2000]
     db.session.flush()

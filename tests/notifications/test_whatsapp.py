@@ -231,3 +231,35 @@ def test_with_whatsapp_notify_on_reminders_go_on_whatsapp_too(app, meta, monkeyp
     body = json.loads(meta.send.calls[-1].request.body)
     assert body["template"]["name"] == "nibog_reminder"
     assert "Kochi Games" in [p["text"] for p in body["template"]["components"][0]["parameters"]]
+
+
+# Meta retries a status webhook until it is answered 2xx and does not keep their order: each
+# sequence below answers 2xx throughout and leaves the log where the strongest final word put it.
+@pytest.mark.parametrize("sequence, final", [
+    (["delivered", "delivered"], "delivered"),          # a duplicate delivery
+    (["delivered", "sent"], "delivered"),               # "sent" arriving after "delivered"
+    (["read", "delivered", "sent"], "delivered"),       # read first: read implies delivered
+    (["failed", "delivered"], "failed"),                # a late "delivered" after the failure
+    (["failed", "failed"], "failed"),                   # a duplicate failure
+])
+def test_duplicate_and_out_of_order_statuses(app, client, meta, sequence, final):
+    booking, _ = make_booking()
+    entry = queue_whatsapp("booking_confirmed", PHONE, {"booking_id": booking.id},
+                           booking_id=booking.id)
+    boundary.commit()
+    wamid = _log(entry.id).provider_message_id
+    errors = [{"code": 131026, "title": "Message undeliverable"}]
+    first_delivered_at = None
+    for status in sequence:
+        resp = _signed_post(client, _status_event(wamid, status,
+                                                  errors if status == "failed" else None))
+        assert resp.status_code == 200
+        logged = _log(entry.id)
+        if logged.delivered_at is not None and first_delivered_at is None:
+            first_delivered_at = logged.delivered_at
+    logged = _log(entry.id)
+    assert logged.status == final
+    # The first delivery's time stands: a repeat or a late status does not move it.
+    assert logged.delivered_at == first_delivered_at
+    if final == "failed":
+        assert logged.delivered_at is None and "131026" in logged.error
