@@ -188,3 +188,22 @@ def test_a_stale_or_future_timestamp_is_refused(client, sns, signer, delta):
     message = _message(signer, Message="{}", MessageId="sns-old", Timestamp=_now_iso(delta))
     resp = _post(client, message)
     assert resp.status_code == 401 and error_code(resp) == "invalid_signature"
+
+
+def test_a_late_delivery_after_a_bounce_leaves_it_bounced(client, sns, signer):
+    """SNS delivers out of order and more than once: a "Delivery" for a message that already
+    bounced (sent later, or retried) is answered 2xx and does not bring the address back."""
+    user = UserFactory()
+    entry = _sent(user)
+    headers = {"messageId": entry.provider_message_id}
+    bounce = {"notificationType": "Bounce", "mail": {"commonHeaders": headers},
+              "bounce": {"bounceType": "Permanent",
+                         "bouncedRecipients": [{"emailAddress": user.email}]}}
+    delivery = {"notificationType": "Delivery", "mail": {"commonHeaders": headers}}
+    assert _post(client, _ses(signer, bounce, MessageId="sns-b")).status_code == 200
+    for message_id in ("sns-d1", "sns-d1", "sns-d2"):  # late, its retry, and another copy
+        assert _post(client, _ses(signer, delivery, MessageId=message_id)).status_code == 200
+    db.session.expire_all()
+    row = db.session.get(NotificationLog, entry.id)
+    assert row.status == "bounced" and row.delivered_at is None
+    assert _suppressed(user.email)
