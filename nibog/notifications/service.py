@@ -12,6 +12,7 @@ renders tickets and certificates, so sits above the booking features) is queued 
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Any
 
 from flask import has_request_context
@@ -31,7 +32,8 @@ def is_marketing(template: str) -> bool:
     return template in MARKETING_TEMPLATES
 
 
-def queue_email(
+def queue(
+    channel: str,
     template: str,
     to: str,
     context: dict[str, Any] | None = None,
@@ -39,29 +41,14 @@ def queue_email(
     user_id: int | None = None,
     booking_id: int | None = None,
 ) -> NotificationLog:
-    return _queue("email", template, to, context, user_id=user_id, booking_id=booking_id)
+    """Log one message for `channel` and hand its delivery to the job outbox."""
+    return _queue(channel, template, to, context, user_id=user_id, booking_id=booking_id)
 
 
-def queue_sms(
-    template: str,
-    to: str,
-    context: dict[str, Any] | None = None,
-    *,
-    user_id: int | None = None,
-    booking_id: int | None = None,
-) -> NotificationLog:
-    return _queue("sms", template, to, context, user_id=user_id, booking_id=booking_id)
-
-
-def queue_whatsapp(
-    template: str,
-    to: str,
-    context: dict[str, Any] | None = None,
-    *,
-    user_id: int | None = None,
-    booking_id: int | None = None,
-) -> NotificationLog:
-    return _queue("whatsapp", template, to, context, user_id=user_id, booking_id=booking_id)
+# One entry point per channel, so call sites read as what they send.
+queue_email = partial(queue, "email")
+queue_sms = partial(queue, "sms")
+queue_whatsapp = partial(queue, "whatsapp")
 
 
 def queue_whatsapp_update(

@@ -10,16 +10,7 @@ change, with everything else kept.
 
 from __future__ import annotations
 
-from flask import (
-    Blueprint,
-    abort,
-    current_app,
-    flash,
-    redirect,
-    render_template,
-    request,
-    url_for,
-)
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
@@ -72,9 +63,8 @@ def own_children() -> list:
 
 def _sync_own_children(basket: dict) -> list[dict]:
     """The parent's children as basket entries (names and birth dates from the record)."""
-    kids = [{"key": f"c{c.id}", "name": c.full_name, "dob": c.date_of_birth.isoformat()}
+    return [{"key": f"c{c.id}", "name": c.full_name, "dob": c.date_of_birth.isoformat()}
             for c in own_children()]
-    return kids
 
 
 def render_step(template: str, status: int = 200, **context):

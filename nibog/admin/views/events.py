@@ -98,14 +98,14 @@ def event_new():
 # -- the event page --------------------------------------------------------------------------
 
 
-def _load(event_id: int) -> Event:
+def load_event(event_id: int) -> Event:
     return event_admin.load_for_edit(event_id)
 
 
-def _event_page(event_id: int, *, status: int = 200, forms: dict | None = None):
+def event_page(event_id: int, *, status: int = 200, forms: dict | None = None):
     """The event page; ``forms`` replaces the named forms (a submitted one with its errors)."""
     forms = forms or {}
-    event = _load(event_id)
+    event = load_event(event_id)
     addons = event_admin.event_addons(event_id)
     gallery = svc.list_event_children("gallery", event_id)
     faqs = svc.list_event_children("faqs", event_id)
@@ -151,25 +151,25 @@ def _event_page(event_id: int, *, status: int = 200, forms: dict | None = None):
 @bp.get("/events/<int:event_id>")
 @allow(READ)
 def event(event_id: int):
-    return _event_page(event_id)
+    return event_page(event_id)
 
 
-def _back(event_id: int, anchor: str = ""):
+def back_to(event_id: int, anchor: str = ""):
     return redirect(url_for("admin_web.event", event_id=event_id) + (f"#{anchor}" if anchor else ""))
 
 
 @bp.post("/events/<int:event_id>")
 @allow(ADMIN)
 def event_save(event_id: int):
-    _load(event_id)
+    load_event(event_id)
     form = _event_form()
     if form.validate_on_submit():
         refused = attempt(event_admin.update_event, event_id, form.data_for_service(), actor())[1]
         if refused is None:
             flash(_("Event saved."), "success")
-            return _back(event_id)
+            return back_to(event_id)
         form.refuse(refused, {"city_id": "venue_id"})
-    return _event_page(event_id, status=422, forms={"basics": form})
+    return event_page(event_id, status=422, forms={"basics": form})
 
 
 @bp.post("/events/<int:event_id>/status")
@@ -185,20 +185,20 @@ def event_status(event_id: int):
         detail = "; ".join(m for msgs in refused.details.values() if isinstance(msgs, list)
                            for m in msgs)
         flash(f"{refused.message}{': ' + detail if detail else ''}", "error")
-        return _back(event_id)
+        return back_to(event_id)
     flash({
         "published": _("Published: parents can book it now."),
         "draft": _("Unpublished: back to draft."),
         "completed": _("Completed. Certificates are being generated."),
         "cancelled": _("Cancelled. Its bookings are being cancelled and refunded."),
     }[event.status], "success")
-    return _back(event_id)
+    return back_to(event_id)
 
 
 @bp.post("/events/<int:event_id>/clone")
 @allow(ADMIN)
 def event_clone(event_id: int):
-    _load(event_id)
+    load_event(event_id)
     form = ef.CloneForm(prefix="clone")
     if form.validate_on_submit():
         copy, refused = attempt(event_lifecycle.clone_event, event_id, form.event_date.data,
@@ -207,7 +207,7 @@ def event_clone(event_id: int):
             flash(_("Copied to %(day)s as a draft.", day=str(copy.event_date)), "success")
             return redirect(url_for("admin_web.event", event_id=copy.id))
         form.refuse(refused)
-    return _event_page(event_id, status=422, forms={"clone": form})
+    return event_page(event_id, status=422, forms={"clone": form})
 
 
 @bp.post("/events/<int:event_id>/delete")
@@ -222,26 +222,26 @@ def event_delete(event_id: int):
 # -- games and slots -------------------------------------------------------------------------
 
 
-def _edit(event_id: int, change: dict):
+def edit_event(event_id: int, change: dict):
     return attempt(event_admin.update_event, event_id, change, actor())[1]
 
 
 @bp.post("/events/<int:event_id>/games")
 @allow(ADMIN)
 def event_game_add(event_id: int):
-    _load(event_id)
+    load_event(event_id)
     form = ef.NewGameForm(prefix="newgame", templates=_templates())
     if form.validate_on_submit():
         slots = form.slot_entries()
         if slots is not None:
             entry = {"game_template_id": form.game_template_id.data, **form.game_fields(),
                      "slots": slots}
-            refused = _edit(event_id, {"games": [entry]})
+            refused = edit_event(event_id, {"games": [entry]})
             if refused is None:
                 flash(_("Game added."), "success")
-                return _back(event_id, "games")
+                return back_to(event_id, "games")
             form.refuse(refused)
-    return _event_page(event_id, status=422, forms={"new_game": form})
+    return event_page(event_id, status=422, forms={"new_game": form})
 
 
 def _game(event: Event, game_id: int):
@@ -254,148 +254,24 @@ def _game(event: Event, game_id: int):
 @bp.post("/events/<int:event_id>/games/<int:game_id>")
 @allow(ADMIN)
 def event_game_save(event_id: int, game_id: int):
-    game = _game(_load(event_id), game_id)
+    game = _game(load_event(event_id), game_id)
     form = ef.GameForm(prefix=f"g{game_id}")
     if form.validate_on_submit():
         slots = form.slot_entries({s.id: s for s in game.slots})
         if slots is not None:
-            refused = _edit(event_id, {"games": [{"id": game_id, **form.game_fields(),
+            refused = edit_event(event_id, {"games": [{"id": game_id, **form.game_fields(),
                                                   "slots": slots}]})
             if refused is None:
                 flash(_("Game and slots saved."), "success")
-                return _back(event_id, f"game-{game_id}")
+                return back_to(event_id, f"game-{game_id}")
             form.refuse(refused)
-    return _event_page(event_id, status=422, forms={("game", game_id): form})
+    return event_page(event_id, status=422, forms={("game", game_id): form})
 
 
 @bp.post("/events/<int:event_id>/games/<int:game_id>/delete")
 @allow(ADMIN)
 def event_game_delete(event_id: int, game_id: int):
-    _game(_load(event_id), game_id)
-    refused = _edit(event_id, {"games": [{"id": game_id, "delete": True}]})
+    _game(load_event(event_id), game_id)
+    refused = edit_event(event_id, {"games": [{"id": game_id, "delete": True}]})
     flash(refused.message if refused else _("Game removed."), "error" if refused else "success")
-    return _back(event_id, "games")
-
-
-# -- add-ons ---------------------------------------------------------------------------------
-
-
-@bp.post("/events/<int:event_id>/addons")
-@allow(ADMIN)
-def event_addon_add(event_id: int):
-    _load(event_id)
-    form = ef.AddOnForm(prefix="newaddon")
-    if form.validate_on_submit():
-        entry = form.entry()
-        if entry is not None:
-            refused = _edit(event_id, {"addons": [entry]})
-            if refused is None:
-                flash(_("Add-on added."), "success")
-                return _back(event_id, "addons")
-            form.refuse(refused)
-    return _event_page(event_id, status=422, forms={"new_addon": form})
-
-
-def _addon_ids(event_id: int) -> set[int]:
-    return {a.id for a in event_admin.event_addons(event_id)}
-
-
-@bp.post("/events/<int:event_id>/addons/<int:addon_id>")
-@allow(ADMIN)
-def event_addon_save(event_id: int, addon_id: int):
-    _load(event_id)
-    if addon_id not in _addon_ids(event_id):
-        abort(404)
-    form = ef.AddOnForm(prefix=f"a{addon_id}")
-    if form.validate_on_submit():
-        entry = form.entry(addon_id)
-        if entry is not None:
-            refused = _edit(event_id, {"addons": [entry]})
-            if refused is None:
-                flash(_("Add-on saved."), "success")
-                return _back(event_id, f"addon-{addon_id}")
-            form.refuse(refused)
-    return _event_page(event_id, status=422, forms={("addon", addon_id): form})
-
-
-@bp.post("/events/<int:event_id>/addons/<int:addon_id>/delete")
-@allow(ADMIN)
-def event_addon_delete(event_id: int, addon_id: int):
-    _load(event_id)
-    if addon_id not in _addon_ids(event_id):
-        abort(404)
-    refused = _edit(event_id, {"addons": [{"id": addon_id, "delete": True}]})
-    flash(refused.message if refused else _("Add-on removed."), "error" if refused else "success")
-    return _back(event_id, "addons")
-
-
-# -- gallery and FAQs ------------------------------------------------------------------------
-
-
-@bp.post("/events/<int:event_id>/gallery")
-@allow(ADMIN)
-def event_image_add(event_id: int):
-    _load(event_id)
-    form = ef.GalleryForm(prefix="gallery")
-    if form.validate_on_submit():
-        refused = attempt(svc.create_event_child, "gallery", event_id, form.data_for_service(),
-                          actor())[1]
-        if refused is None:
-            flash(_("Image added."), "success")
-            return _back(event_id, "gallery")
-        form.refuse(refused)
-    return _event_page(event_id, status=422, forms={"gallery": form})
-
-
-@bp.post("/events/<int:event_id>/gallery/<int:image_id>/delete")
-@allow(ADMIN)
-def event_image_delete(event_id: int, image_id: int):
-    refused = attempt(svc.delete_event_child, "gallery", event_id, image_id, actor())[1]
-    if refused is not None:
-        raise refused
-    flash(_("Image removed."), "success")
-    return _back(event_id, "gallery")
-
-
-@bp.post("/events/<int:event_id>/faqs")
-@allow(ADMIN)
-def event_faq_add(event_id: int):
-    _load(event_id)
-    form = ef.FaqForm(prefix="faq")
-    if form.validate_on_submit():
-        refused = attempt(svc.create_event_child, "faqs", event_id, form.data_for_service(),
-                          actor())[1]
-        if refused is None:
-            flash(_("Question added."), "success")
-            return _back(event_id, "faqs")
-        form.refuse(refused)
-    return _event_page(event_id, status=422, forms={"faq": form})
-
-
-@bp.post("/events/<int:event_id>/faqs/<int:faq_id>")
-@allow(ADMIN)
-def event_faq_save(event_id: int, faq_id: int):
-    _load(event_id)
-    form = ef.FaqForm(prefix=f"faq{faq_id}")
-    if form.validate_on_submit():
-        refused = attempt(svc.update_event_child, "faqs", event_id, faq_id,
-                          form.data_for_service(), actor())[1]
-        if refused is None:
-            flash(_("Question saved."), "success")
-            return _back(event_id, "faqs")
-        if refused.status == 404:
-            raise refused
-        form.refuse(refused)
-    if faq_id not in {f.id for f in svc.list_event_children("faqs", event_id)}:
-        abort(404)
-    return _event_page(event_id, status=422, forms={("faq", faq_id): form})
-
-
-@bp.post("/events/<int:event_id>/faqs/<int:faq_id>/delete")
-@allow(ADMIN)
-def event_faq_delete(event_id: int, faq_id: int):
-    refused = attempt(svc.delete_event_child, "faqs", event_id, faq_id, actor())[1]
-    if refused is not None:
-        raise refused
-    flash(_("Question removed."), "success")
-    return _back(event_id, "faqs")
+    return back_to(event_id, "games")
