@@ -38,7 +38,7 @@ MODULES: dict[str, tuple[list[str], list[str]]] = {
         ["tests/booking", "tests/concurrency/test_seat_races.py"],
     ),
     "booking/waitlist": (
-        ["nibog/booking/waitlist/*.py"],
+        ["nibog/waitlist/*.py"],
         ["tests/waitlist", "tests/booking/test_lifecycle.py"],
     ),
     "payments/service": (

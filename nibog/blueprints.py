@@ -11,10 +11,8 @@ from nibog.accounts import api as accounts_api
 from nibog.admin import api as admin_api
 from nibog.admin import views as admin_views
 from nibog.auth import api as auth_api
-from nibog.booking import admin_api as booking_admin_api
 from nibog.booking import api as booking_api
-from nibog.booking import reviews_api
-from nibog.booking.waitlist import api as waitlist_api
+from nibog.booking.admin import api as booking_admin_api
 from nibog.catalog import admin_api as catalog_admin_api
 from nibog.catalog import api as catalog_api
 from nibog.catalog import promo_admin_api
@@ -28,6 +26,8 @@ from nibog.ops import scrape
 from nibog.payments import api as payments_api
 from nibog.payments import sandbox_views
 from nibog.payments import webhooks as payment_webhooks
+from nibog.reviews import api as reviews_api
+from nibog.waitlist import api as waitlist_api
 from nibog.web import account as web_account
 from nibog.web import auth as web_auth
 from nibog.web import booking as web_booking

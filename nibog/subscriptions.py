@@ -6,10 +6,10 @@ from __future__ import annotations
 
 from nibog.booking import guests, lifecycle
 from nibog.booking import tasks as booking_tasks
-from nibog.booking.waitlist import tasks as waitlist_tasks
 from nibog.core import signals
 from nibog.documents import tasks as documents_tasks
 from nibog.notifications import tasks as notifications_tasks
+from nibog.waitlist import tasks as waitlist_tasks
 
 
 def connect() -> None:

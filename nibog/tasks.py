@@ -10,12 +10,12 @@ from __future__ import annotations
 from nibog.admin import all_time
 from nibog.admin import tasks as admin
 from nibog.booking import tasks as booking
-from nibog.booking.waitlist import tasks as waitlist
 from nibog.core import housekeeping, outbox
 from nibog.core.periodic import PeriodicJob
 from nibog.notifications import tasks as notifications
 from nibog.ops import retention
 from nibog.payments import tasks as payments
+from nibog.waitlist import tasks as waitlist
 
 PERIODIC_JOBS: list[PeriodicJob] = [
     # Jobs whose after-commit push met a Redis outage (nothing a parent must receive is lost).

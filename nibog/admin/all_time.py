@@ -22,8 +22,8 @@ from sqlalchemy.dialects import postgresql, sqlite
 
 from nibog.accounts.models import Child
 from nibog.admin.models import StatsSnapshot
+from nibog.booking.admin.stats import SOLD
 from nibog.booking.models import Booking, BookingItem
-from nibog.booking.stats import SOLD
 from nibog.catalog.models import City, Event, EventGame, GameSlot, GameTemplate
 from nibog.core.timeutil import utcnow
 from nibog.extensions import db

@@ -14,10 +14,10 @@ from datetime import date, datetime, time
 from sqlalchemy import case, func, select
 
 from nibog.accounts.models import Child, User
-from nibog.booking import checkin
 from nibog.booking.models import Booking, BookingItem
 from nibog.catalog.admin_service import Actor
 from nibog.catalog.models import Event, EventGame, GameSlot, GameTemplate
+from nibog.checkin import service as checkin
 from nibog.core.audit import record, snapshot
 from nibog.core.errors import Conflict, NotFound, ValidationFailed
 from nibog.core.timeutil import age_in_months

@@ -1,6 +1,6 @@
 """The figures behind the dashboard's overview page and its charts.
 
-The definitions are ``nibog.booking.stats``'s (sold = confirmed or completed; revenue = captured
+The definitions are ``nibog.booking.admin.stats``'s (sold = confirmed or completed; revenue = captured
 online payments minus refunds that are not failed, plus live cash bookings), so the tiles, the
 charts and the admin API agree: the per-day revenue of a period sums to that period's revenue,
 and revenue by city or by event sums to the total.
@@ -19,8 +19,8 @@ from sqlalchemy import ColumnElement, func, select
 
 from nibog.accounts.models import User
 from nibog.admin import all_time
+from nibog.booking.admin.stats import SOLD, dashboard_stats, ist_day_bounds
 from nibog.booking.models import Booking
-from nibog.booking.stats import SOLD, dashboard_stats, ist_day_bounds
 from nibog.catalog.models import City, Event, EventGame, GameSlot
 from nibog.core.timeutil import today_ist
 from nibog.extensions import db

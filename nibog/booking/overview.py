@@ -14,7 +14,6 @@ from typing import Any
 
 from sqlalchemy import select
 
-from nibog.booking import reviews
 from nibog.booking.lifecycle import CancellationTerms, cancellation_terms
 from nibog.booking.models import BOOKING_STATUSES, Booking
 from nibog.booking.serialize import booking_to_dict, bookings_to_dicts
@@ -25,6 +24,7 @@ from nibog.documents.booking_view import TICKET_STATUSES, load_booking_view
 from nibog.documents.certificates import certificate_items, eligible_children
 from nibog.extensions import db
 from nibog.payments.models import Payment, Refund
+from nibog.reviews import service as reviews
 
 # The booking list's tabs: what a parent looks for first.
 UPCOMING = ("pending_payment", "confirmed")

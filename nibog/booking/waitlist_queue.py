@@ -1,6 +1,6 @@
 """Whether children wait for a slot: the one fact about the waiting list that the booking
 engine (a free seat owed to the queue is not for sale) and the catalog's listing need. It reads
-the model only, so those layers below the waiting list (``booking/waitlist/``) can use it.
+the model only, so those layers below the waiting list (``nibog/waitlist/``) can use it.
 """
 
 from __future__ import annotations

@@ -20,7 +20,7 @@ from sqlalchemy import select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 
-from nibog.booking.admin_actions import confirm_offline
+from nibog.booking.admin.actions import confirm_offline
 from nibog.booking.guests import create_guest_booking
 from nibog.booking.models import Booking
 from nibog.booking.serialize import booking_to_dict

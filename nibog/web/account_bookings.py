@@ -10,12 +10,13 @@ from flask import flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
-from nibog.booking import overview, reviews
+from nibog.booking import overview
 from nibog.booking import service as booking_service
 from nibog.core.errors import AppError
 from nibog.core.i18n import money
 from nibog.documents import downloads
 from nibog.documents import service as documents
+from nibog.reviews import service as reviews
 from nibog.web.account import bp, show_error
 from nibog.web.account_forms import BookingFilterForm, CancelBookingForm, ReviewForm
 

@@ -8,8 +8,8 @@ from flask import flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
+from nibog import waitlist
 from nibog.accounts import favorites as favorites_service
-from nibog.booking import waitlist
 from nibog.booking.models import WAITLIST_STATUSES
 from nibog.core.pagination import paginate
 from nibog.core.timeutil import utcnow

@@ -62,7 +62,7 @@ def _hold_over(booking: Booking) -> bool:
 def pay(booking_id: int):
     link_code = (request.args.get("code") or "").strip().upper()
     if link_code:
-        # The payment link staff send a walk-in (nibog.booking.admin_actions) carries the
+        # The payment link staff send a walk-in (nibog.booking.admin.actions) carries the
         # booking's access code: this browser keeps it, and the address loses it.
         found = db.session.get(Booking, booking_id)
         if found is not None and found.user_id is None and access_code_matches(found, link_code):

@@ -1,4 +1,4 @@
-"""Joining a full slot's waiting list from the event page (nibog.booking.waitlist.join).
+"""Joining a full slot's waiting list from the event page (nibog.waitlist.join).
 Entries and offers are listed in the parent's account."""
 
 from __future__ import annotations
@@ -7,7 +7,7 @@ from flask import Blueprint, abort, flash, redirect, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
-from nibog.booking import waitlist as waitlists
+from nibog import waitlist as waitlists
 from nibog.core.errors import AppError
 from nibog.web import booking_forms as forms
 from nibog.web.booking import own_children

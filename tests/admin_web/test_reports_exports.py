@@ -94,7 +94,7 @@ def test_revenue_report_adds_captured_minus_refunds_plus_cash(admin_client):
         "80000", "10000", "20000")
     assert row["net_paise"] == "90000" and row["net_inr"] == "900.00"
     # The same figure as the dashboard's revenue.
-    from nibog.booking.stats import dashboard_stats
+    from nibog.booking.admin.stats import dashboard_stats
 
     assert dashboard_stats()["revenue_total"] == 90000
 

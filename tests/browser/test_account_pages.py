@@ -8,8 +8,8 @@ from datetime import timedelta
 
 import pytest
 
+from nibog import waitlist
 from nibog.accounts.models import UserFavorite
-from nibog.booking import waitlist
 from nibog.catalog.models import GameSlot
 from nibog.content.models import ContentPage, Faq
 from nibog.core import boundary

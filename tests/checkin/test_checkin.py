@@ -1,8 +1,8 @@
 from datetime import timedelta
 
-from nibog.booking.checkin import check_in
 from nibog.booking.models import BookingItem
 from nibog.catalog.models import Event
+from nibog.checkin.service import check_in
 from nibog.core import locking
 from nibog.core.audit import AuditLog
 from nibog.core.timeutil import today_ist

@@ -165,7 +165,7 @@ def _free_seat(booking_id: int, slot_id: int, status: str = "cancelled") -> None
 
 
 def test_freed_seat_goes_to_the_first_entry_then_passes_on(client, full_slot):
-    from nibog.booking.waitlist.tasks import expire_waitlist_offers, offer_waitlist_seats
+    from nibog.waitlist.tasks import expire_waitlist_offers, offer_waitlist_seats
 
     slot, holder_booking = full_slot
     parents = [UserFactory() for _ in range(2)]
@@ -215,8 +215,8 @@ def test_freed_seat_goes_to_the_first_entry_then_passes_on(client, full_slot):
 
 
 def test_ineligible_entry_is_skipped_not_offered(client, full_slot):
-    from nibog.booking.waitlist.tasks import offer_waitlist_seats
     from nibog.core.audit import AuditLog
+    from nibog.waitlist.tasks import offer_waitlist_seats
 
     slot, holder_booking = full_slot
     early, late = UserFactory(), UserFactory()
@@ -239,7 +239,7 @@ def test_ineligible_entry_is_skipped_not_offered(client, full_slot):
 
 
 def test_paid_offer_becomes_booked(client, full_slot):
-    from nibog.booking.waitlist.tasks import offer_waitlist_seats
+    from nibog.waitlist.tasks import offer_waitlist_seats
 
     slot, holder_booking = full_slot
     parent = UserFactory()
@@ -254,8 +254,8 @@ def test_paid_offer_becomes_booked(client, full_slot):
 
 
 def test_entries_of_a_cancelled_event_are_closed_by_the_periodic_job(client, full_slot):
-    from nibog.booking.waitlist.tasks import expire_waitlist_offers
     from nibog.catalog.models import Event, EventGame
+    from nibog.waitlist.tasks import expire_waitlist_offers
 
     slot, _ = full_slot
     parent = UserFactory()

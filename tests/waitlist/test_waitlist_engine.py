@@ -103,7 +103,7 @@ def test_paid_offer_is_booked_and_leaving_an_offer_hands_it_on(client, queue):
 
 
 def test_raised_capacity_offers_to_several_in_order(queue):
-    from nibog.booking.waitlist.tasks import offer_waitlist_seats
+    from nibog.waitlist.tasks import offer_waitlist_seats
 
     slot, _, _, parents, entry_ids = queue
     db.session.get(GameSlot, slot.id).capacity = 3
@@ -116,7 +116,7 @@ def test_raised_capacity_offers_to_several_in_order(queue):
 
 def test_offer_expiry_job_passes_an_overdue_offer_on(queue):
     from nibog.booking.service import cancel_booking
-    from nibog.booking.waitlist.tasks import expire_waitlist_offers
+    from nibog.waitlist.tasks import expire_waitlist_offers
 
     slot, holder, booking_id, parents, entry_ids = queue
     cancel_booking(booking_id, actor_id=holder.id)
@@ -134,7 +134,7 @@ def test_offer_expiry_job_passes_an_overdue_offer_on(queue):
 
 
 def _two_offer_rounds(app, queue, *, forced: bool):
-    from nibog.booking.waitlist.tasks import offer_waitlist_seats
+    from nibog.waitlist.tasks import offer_waitlist_seats
     from tests.concurrency.race import interleave, race
 
     slot, _, _, _, entry_ids = queue
@@ -185,7 +185,7 @@ def test_control_without_the_round_lock_the_second_child_jumps_the_queue(app, qu
 def test_a_child_booked_meanwhile_is_passed_over(client, queue):
     from nibog.booking.moves import move_item
     from nibog.booking.service import create_booking
-    from nibog.booking.waitlist.tasks import offer_waitlist_seats
+    from nibog.waitlist.tasks import offer_waitlist_seats
 
     slot, _, _, parents, entry_ids = queue
     first, _ = _state(entry_ids)
@@ -217,7 +217,7 @@ def test_a_child_booked_meanwhile_is_passed_over(client, queue):
 def test_a_seat_freed_for_the_queue_is_not_sold_to_whoever_asks_first(client, queue):
     """Between a seat being freed and the offer round giving it to the first child in the
     queue, a direct booking cannot take it: it is told the slot is full and to join the list."""
-    from nibog.booking.waitlist.tasks import offer_waitlist_seats
+    from nibog.waitlist.tasks import offer_waitlist_seats
 
     slot, _, _, parents, entry_ids = queue
     # A seat frees without the offer round running yet (capacity raised straight in the table).
@@ -279,7 +279,7 @@ def test_reopening_a_closed_slot_offers_the_seat_freed_meanwhile(queue):
 def test_the_periodic_job_offers_a_seat_no_round_was_queued_for(queue):
     """Whatever left a free seat behind a waiting queue (a lost job, say), the periodic job
     offers it."""
-    from nibog.booking.waitlist.tasks import expire_waitlist_offers
+    from nibog.waitlist.tasks import expire_waitlist_offers
 
     slot, _, booking_id, parents, entry_ids = queue
     # The seat freed behind the engine's back: no offer round queued.
@@ -295,7 +295,7 @@ def test_joining_waits_for_a_seat_being_freed(app, queue, monkeypatch):
     sees the free seat (slot_not_full) or the offer round sees the entry - never neither."""
     import threading
 
-    from nibog.booking.waitlist import entries as waitlist
+    from nibog.waitlist import entries as waitlist
 
     slot, holder, booking_id, parents, entry_ids = queue
     # Empty the queue first, so the freed seat would go to whoever asks.

@@ -8,9 +8,9 @@ from datetime import timedelta
 import pytest
 
 from nibog.booking.models import Booking, WaitingListEntry
-from nibog.booking.waitlist.offers import close_stale_entries, offer_seats, stranded_slots
 from nibog.core.timeutil import today_ist, utcnow
 from nibog.extensions import db
+from nibog.waitlist.offers import close_stale_entries, offer_seats, stranded_slots
 from tests.factories import (
     ChildFactory,
     EventFactory,

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+from nibog import waitlist
 from nibog.accounts.models import Child, UserFavorite
-from nibog.booking import waitlist
 from nibog.booking.models import Booking, WaitingListEntry
 from nibog.core import boundary
 from nibog.core.timeutil import today_ist

@@ -10,7 +10,7 @@ from nibog.admin.views import bp
 from nibog.admin.views.access import READ, allow
 from nibog.admin.views.listing import arg, int_arg, list_args, ordered
 from nibog.admin.views.sales import date_arg
-from nibog.booking.admin_queries import page_of_rows
+from nibog.booking.admin.queries import page_of_rows
 from nibog.core.audit import AuditLog
 
 

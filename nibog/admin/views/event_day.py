@@ -16,8 +16,8 @@ from nibog.admin import event_day as day_svc
 from nibog.admin.views import bp
 from nibog.admin.views.access import ADMIN, OPERATE, READ, actor, allow
 from nibog.admin.views.forms import attempt
-from nibog.booking.checkin import ATTENDANCE_VALUES
 from nibog.catalog import event_admin, event_lifecycle
+from nibog.checkin.service import ATTENDANCE_VALUES
 from nibog.core.errors import AppError, ValidationFailed, error_response, wants_json
 from nibog.core.i18n import clock, when
 from nibog.core.timeutil import today_ist

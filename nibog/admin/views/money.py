@@ -20,7 +20,7 @@ from nibog.admin.views.forms import RupeesField
 from nibog.admin.views.labels import status_label
 from nibog.admin.views.listing import arg, int_arg, list_args, ordered
 from nibog.admin.views.sales import date_arg
-from nibog.booking.admin_queries import page_of_rows
+from nibog.booking.admin.queries import page_of_rows
 from nibog.core.errors import AppError
 from nibog.core.i18n import money
 from nibog.extensions import db

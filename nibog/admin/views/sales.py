@@ -24,8 +24,9 @@ from nibog.admin.views.labels import status_label
 from nibog.admin.views.listing import arg, int_arg, list_args, ordered
 from nibog.admin.views.sales_forms import CancelForm, ManualBookingForm, MoveForm, ResendForm
 from nibog.auth.otp import normalise_phone
-from nibog.booking import admin_actions, admin_detail
-from nibog.booking.admin_queries import BOOKING_SORTS, booking_rows, page_of_rows
+from nibog.booking.admin import actions as admin_actions
+from nibog.booking.admin import detail as admin_detail
+from nibog.booking.admin.queries import BOOKING_SORTS, booking_rows, page_of_rows
 from nibog.booking.models import BOOKING_SOURCES, BOOKING_STATUSES, Booking
 from nibog.catalog.models import Event, EventGame, GameSlot, GameTemplate
 from nibog.core.audit import record, snapshot

@@ -12,12 +12,12 @@ from nibog.admin.views.access import OPERATE, READ, actor, allow
 from nibog.admin.views.formkit import refusal
 from nibog.admin.views.listing import arg, int_arg, list_args, ordered
 from nibog.admin.views.sales import event_choices
-from nibog.booking import waitlist_admin as wl
-from nibog.booking.admin_queries import page_of_rows
+from nibog.booking.admin.queries import page_of_rows
 from nibog.booking.models import WaitingListEntry
 from nibog.catalog.models import GameSlot
 from nibog.core.errors import AppError
 from nibog.extensions import db
+from nibog.waitlist import admin as wl
 
 
 @bp.get("/waitlists")

@@ -6,9 +6,9 @@ from flask_smorest import Blueprint
 from marshmallow import Schema, fields, validate
 
 from nibog.booking.models import WAITLIST_STATUSES
-from nibog.booking.waitlist import entries as waitlist
 from nibog.core.auth import auth_required, current_user
 from nibog.core.pagination import PageArgsSchema, page_schema, paginate
+from nibog.waitlist import entries as waitlist
 
 blp = Blueprint(
     "waiting_list", __name__, url_prefix="/api", description="Waiting list for full slots"

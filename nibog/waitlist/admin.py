@@ -8,13 +8,13 @@ from sqlalchemy import func, select
 from nibog.accounts.models import Child, User
 from nibog.booking.models import Booking, WaitingListEntry
 from nibog.booking.service import create_booking
-from nibog.booking.waitlist.entries import positions, skip_reasons
-from nibog.booking.waitlist.offers import mark_offered, offer_seats
 from nibog.catalog.models import Event, EventGame, GameSlot, GameTemplate
 from nibog.core.audit import record, snapshot
 from nibog.core.errors import Conflict, NotFound
 from nibog.core.timeutil import today_ist
 from nibog.extensions import db
+from nibog.waitlist.entries import positions, skip_reasons
+from nibog.waitlist.offers import mark_offered, offer_seats
 
 _entry = WaitingListEntry
 # Entries per slot and state (one row per slot that ever had a queue).

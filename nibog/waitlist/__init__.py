@@ -6,7 +6,7 @@ answered ``slot_full`` (details ``waiting_list: true``), so a seat freed in the 
 the offer round runs cannot go to whoever asks first (``holds.reject_owed_to_waiting_list``).
 """
 
-from nibog.booking.waitlist.entries import (  # noqa: F401 - the package's public names
+from nibog.waitlist.entries import (  # noqa: F401 - the package's public names
     ACTIVE,
     check_eligible,
     describe_entries,
@@ -18,7 +18,7 @@ from nibog.booking.waitlist.entries import (  # noqa: F401 - the package's publi
     queued_for,
     skip_reasons,
 )
-from nibog.booking.waitlist.offers import (  # noqa: F401
+from nibog.waitlist.offers import (  # noqa: F401
     close_stale_entries,
     expire_offers,
     offer_seats,

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from nibog.booking.waitlist.offers import expire_offers, offer_seats, stranded_slots
 from nibog.core.jobs import job
+from nibog.waitlist.offers import expire_offers, offer_seats, stranded_slots
 
 
 def on_seats_freed(slot_id: int) -> None:

@@ -10,14 +10,16 @@ from flask_smorest import Blueprint
 from marshmallow import Schema, fields, validate, validates_schema
 from marshmallow import ValidationError as MmValidationError
 
-from nibog.booking import admin_queries, checkin, stats
-from nibog.booking.admin_actions import complete_single, confirm_offline
+from nibog.booking.admin import queries as admin_queries
+from nibog.booking.admin import stats
+from nibog.booking.admin.actions import complete_single, confirm_offline
+from nibog.booking.admin.serialize import admin_booking_detail, admin_booking_dict
 from nibog.booking.models import BOOKING_SOURCES, BOOKING_STATUSES, Booking, BookingItem
 from nibog.booking.moves import move_item
-from nibog.booking.ops_serialize import admin_booking_detail, admin_booking_dict
 from nibog.booking.schemas import BookingOut
 from nibog.booking.service import cancel_booking as engine_cancel
 from nibog.booking.service import create_booking as engine_create
+from nibog.checkin import service as checkin
 from nibog.core.audit import record, snapshot
 from nibog.core.auth import auth_required, current_user
 from nibog.core.client_ip import client_ip

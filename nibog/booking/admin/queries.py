@@ -5,9 +5,9 @@ from __future__ import annotations
 from sqlalchemy import exists, func, or_, select
 
 from nibog.accounts.models import Child, User
+from nibog.booking.admin.serialize import admin_booking_dicts
 from nibog.booking.models import Booking, BookingItem
 from nibog.booking.numbers import ALPHABET, looks_like_booking_number
-from nibog.booking.ops_serialize import admin_booking_dicts
 from nibog.catalog.models import Event
 from nibog.core.errors import AppError, NotFound
 from nibog.core.filters import contains_pattern, where_equal

@@ -5,10 +5,10 @@ from __future__ import annotations
 from flask_smorest import Blueprint
 from marshmallow import Schema, fields, validate
 
-from nibog.booking import reviews
 from nibog.core.auth import auth_required, current_user
 from nibog.core.timeutil import isoformat_ist
 from nibog.extensions import db
+from nibog.reviews import service as reviews
 
 blp = Blueprint(
     "booking_reviews", __name__, url_prefix="/api/bookings", description="Reviews of booked events"

@@ -6,7 +6,7 @@ from sqlalchemy import select
 
 from nibog.accounts.children import add_child, get_child, validate_birth_date
 from nibog.accounts.models import User
-from nibog.booking.admin_queries import require_parent
+from nibog.booking.admin.queries import require_parent
 from nibog.booking.guests import create_guest_booking
 from nibog.booking.lifecycle import cancel_booking, lock_booking, refund_amount_for
 from nibog.booking.models import CONFIRMED_BOOKING_STATUSES, Booking, BookingItem, BookingStatus

@@ -21,7 +21,6 @@ from nibog.booking.models import (
     WaitlistStatus,
 )
 from nibog.booking.service import create_booking, expire_holds
-from nibog.booking.waitlist.entries import STOP_CODES, queued_for, reconcile
 from nibog.catalog.models import Event, EventGame, EventStatus, GameSlot
 from nibog.core import locking
 from nibog.core.audit import record
@@ -30,6 +29,7 @@ from nibog.core.timeutil import as_utc, isoformat_ist, today_ist, utcnow
 from nibog.extensions import db
 from nibog.notifications.models import NotificationLog
 from nibog.notifications.service import queue_email, queue_sms
+from nibog.waitlist.entries import STOP_CODES, queued_for, reconcile
 
 log = logging.getLogger(__name__)
 

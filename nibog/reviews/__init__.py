@@ -1,0 +1,1 @@
+"""Parents' reviews of events they took part in, and their moderation."""
