@@ -122,6 +122,8 @@ def test_admin_cannot_demote_or_deactivate_themselves(client, admin):
     for change in ({"role": "parent"}, {"is_active": False}):
         resp = client.put(f"{BASE}/{admin.id}", headers=auth_headers(admin), json=change)
         assert resp.status_code == 409 and error_code(resp) == "cannot_modify_self"
+    me = client.get(f"{BASE}/{admin.id}", headers=auth_headers(admin)).get_json()
+    assert (me["role"], me["is_active"]) == ("admin", True)
 
 
 def test_delete_deactivates_and_anonymises(client, db, admin):

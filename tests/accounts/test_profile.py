@@ -61,6 +61,8 @@ def test_update_refuses_taken_email_and_phone(client):
     assert resp.status_code == 409 and error_code(resp) == "email_taken"
     resp = client.put("/api/users/me", json={"phone": "+919833333333"}, headers=auth_headers(user))
     assert resp.status_code == 409 and error_code(resp) == "phone_taken"
+    me = client.get("/api/users/me", headers=auth_headers(user)).get_json()
+    assert (me["email"], me["phone"]) == (user.email, user.phone)
 
 
 def test_delete_me_anonymises_revokes_and_releases_unpaid_holds(client, db):

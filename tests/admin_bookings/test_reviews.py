@@ -14,6 +14,10 @@ from tests.factories import (
 from tests.helpers import auth_headers, error_code
 
 
+def _reviews() -> int:
+    return db.session.scalar(db.select(db.func.count()).select_from(Review))
+
+
 def _booking(days_from_today=-1, status="confirmed"):
     event = EventFactory(event_date=today_ist() + timedelta(days=days_from_today))
     slot = GameSlotFactory(event_game=EventGameFactory(event=event))
@@ -49,6 +53,7 @@ def test_no_review_before_the_event_is_over(client):
         f"/api/bookings/{booking.id}/review", json={"rating": 5}, headers=auth_headers(parent)
     )
     assert resp.status_code == 422 and error_code(resp) == "event_not_over"
+    assert _reviews() == 0
 
 
 def test_cancelled_booking_cannot_be_reviewed(client):
@@ -57,6 +62,7 @@ def test_cancelled_booking_cannot_be_reviewed(client):
         f"/api/bookings/{booking.id}/review", json={"rating": 5}, headers=auth_headers(parent)
     )
     assert resp.status_code == 422 and error_code(resp) == "booking_not_reviewable"
+    assert _reviews() == 0
 
 
 def test_only_the_owner_and_valid_ratings(client):
@@ -68,6 +74,7 @@ def test_only_the_owner_and_valid_ratings(client):
     for bad in (0, 6):
         resp = client.post(url, json={"rating": bad}, headers=auth_headers(parent))
         assert resp.status_code == 422 and "rating" in resp.get_json()["error"]["details"]
+    assert _reviews() == 0
 
 
 def test_a_family_recorded_absent_cannot_review(client):
@@ -82,3 +89,4 @@ def test_a_family_recorded_absent_cannot_review(client):
         f"/api/bookings/{booking.id}/review", json={"rating": 1}, headers=auth_headers(parent)
     )
     assert resp.status_code == 422 and error_code(resp) == "booking_not_reviewable"
+    assert _reviews() == 0

@@ -171,11 +171,14 @@ def test_a_child_of_another_slot_is_refused(staff_client):
     response = staff_client.post(f"/admin/events/{event.id}/day/slots/{run.id}",
                                  data={f"att-{diya.id}": "attended"})
     assert response.status_code == 422 and "is not in this slot" in html(response)
+    assert fresh_items(booking)[1].attendance == "unknown"
 
 
 def test_staff_cannot_complete(staff_client):
     event, *_ = day()
     assert staff_client.post(f"/admin/events/{event.id}/day/complete").status_code == 403
+    db.session.expire_all()
+    assert db.session.get(Event, event.id).status == "published"
 
 
 def test_complete_the_event_and_certificates_are_made(admin_client, app, tmp_path):

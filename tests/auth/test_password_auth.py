@@ -7,6 +7,7 @@ from flask_jwt_extended import decode_token
 
 from nibog.accounts.models import User
 from nibog.core.errors import AppError
+from nibog.extensions import db
 from nibog.notifications.models import NotificationLog
 from tests.auth.support import PASSWORD, bearer, login, make_user
 from tests.helpers import error_code
@@ -22,6 +23,9 @@ USER_KEYS = {
     "created_at",
 }
 
+
+def _users() -> int:
+    return db.session.scalar(db.select(db.func.count()).select_from(User))
 
 def register(client, **overrides):
     body = {"email": "Asha@Example.com", "password": "long-enough-pw", "full_name": "Asha Rao"}
@@ -53,6 +57,7 @@ def test_register_rejects_duplicate_email_case_insensitively(client):
     resp = register(client, email="ASHA@example.COM")
     assert resp.status_code == 409
     assert error_code(resp) == "email_taken"
+    assert _users() == 1
 
 
 def test_register_validates_input(client):
@@ -71,6 +76,7 @@ def test_register_rejects_taken_phone(client):
     make_user(phone="+919876543210")
     resp = register(client, phone="9876543210")
     assert resp.status_code == 409 and error_code(resp) == "phone_taken"
+    assert _users() == 1
 
 
 def test_login_is_case_insensitive_on_email(client):

@@ -47,6 +47,7 @@ def test_registration_closes_when_the_event_starts(client):
     db.session.commit()
     resp = post(client, w)
     assert resp.status_code == 422 and error_code(resp) == "registration_closed"
+    assert_nothing_booked(w)
 
 
 def test_open_window_accepts(client):
@@ -165,6 +166,9 @@ def test_max_uses_exhausted(client):
     assert post(client, w, promo_code="TWO").status_code == 201
     resp = post(client, w, [{"child_id": w.children[1].id, "slot_id": w.slots[0].id}], promo_code="TWO")
     assert resp.status_code == 409 and error_code(resp) == "promo_exhausted"
+    db.session.expire_all()
+    assert db.session.scalar(select(PromoCode.used_count).where(PromoCode.code == "TWO")) == 1
+    assert db.session.get(GameSlot, w.slots[0].id).booked_count == 1  # the first booking only
 
 
 def test_validate_promo_previews_without_consuming(client):

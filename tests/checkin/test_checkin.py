@@ -157,6 +157,8 @@ def test_a_cancelled_events_tickets_do_not_check_in(client):
     resp = client.post("/api/admin/check-in", json={"booking_number": booking.booking_number},
                        headers=auth_headers(UserFactory(role="staff")))
     assert resp.status_code == 409 and error_code(resp) == "event_cancelled"
+    db.session.expire_all()
+    assert [db.session.get(BookingItem, i.id).checked_in_at for i in items] == [None] * len(items)
 
 
 def test_check_in_roles_and_input(client):

@@ -107,6 +107,9 @@ def test_an_unpaid_order_cannot_be_refunded(client, parent, admin):
     resp = refund(client, admin, order["payment_id"])
     assert resp.status_code == 409
     assert error_code(resp) == "payment_not_refundable"
+    db.session.expire_all()
+    assert db.session.scalars(select(Refund)).all() == []
+    assert db.session.get(Payment, order["payment_id"]).status == "created"
 
 
 def test_cancelling_a_paid_booking_refunds_it(client, app, parent):

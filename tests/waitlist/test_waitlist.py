@@ -30,6 +30,11 @@ def full_slot():
     return slot, booking
 
 
+def _entries_of(child) -> list:
+    return db.session.scalars(
+        db.select(WaitingListEntry).where(WaitingListEntry.child_id == child.id)).all()
+
+
 def _join(client, parent, child, slot):
     return client.post(
         "/api/waiting-list",
@@ -128,14 +133,17 @@ def test_a_child_already_in_the_slot_cannot_queue(client, full_slot):
     child = db.session.scalar(db.select(Child).where(Child.user_id == user.id))
     resp = _join(client, user, child, slot)
     assert resp.status_code == 409 and error_code(resp) == "already_booked"
+    assert _entries_of(child) == []
 
 
 def test_closed_registration_cannot_queue(client):
     event = EventFactory(registration_closes_at=utcnow() - timedelta(hours=1))
     slot = GameSlotFactory(event_game=EventGameFactory(event=event), capacity=0)
     parent = UserFactory()
-    resp = _join(client, parent, ChildFactory(parent=parent), slot)
+    child = ChildFactory(parent=parent)
+    resp = _join(client, parent, child, slot)
     assert resp.status_code == 422 and error_code(resp) == "registration_closed"
+    assert _entries_of(child) == []
 
 
 def test_leaving_someone_elses_entry_is_not_found(client, full_slot):
@@ -148,6 +156,8 @@ def test_leaving_someone_elses_entry_is_not_found(client, full_slot):
         ).status_code
         == 404
     )
+    db.session.expire_all()
+    assert db.session.get(WaitingListEntry, entry_id).status == "waiting"
     assert db.session.get(WaitingListEntry, entry_id).status == "waiting"
 
 
