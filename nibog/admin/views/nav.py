@@ -1,5 +1,5 @@
-"""The side navigation: sections, their pages and who sees them. A page whose module is not
-there yet (``PAGES`` in __init__) is left out."""
+"""The side navigation: sections, their pages and who sees them (a page the user's role may not
+open is left out)."""
 
 from __future__ import annotations
 
