@@ -173,6 +173,71 @@ def test_pay_uses_one_cached_oauth_token_and_the_booking_hold(client, phonepe, p
     assert json.loads(phonepe.pay.calls[1].request.body)["expireAfter"] == 300
 
 
+AMBIGUOUS_PAY = [
+    {"body": requests.exceptions.ReadTimeout("timed out")},
+    {"status": 500, "json": {"code": "INTERNAL_SERVER_ERROR", "message": "retry"}},
+    {"status": 503, "json": {"message": "upstream"}},
+]
+AMBIGUOUS_PAY_IDS = ["timeout", "internal-error", "503"]
+STATUS_ANY = re.compile(rf"{HOST}/checkout/v2/order/NBT[0-9A-F]+/status")
+
+
+def _pay_ids(phonepe) -> list[str]:
+    return [json.loads(c.request.body)["merchantOrderId"] for c in phonepe.calls
+            if c.request.url.endswith("/checkout/v2/pay")]
+
+
+@pytest.mark.parametrize("answer", AMBIGUOUS_PAY, ids=AMBIGUOUS_PAY_IDS)
+def test_an_unclear_pay_answer_for_an_order_phonepe_lacks_is_sent_again(
+    client, phonepe, parent, answer
+):
+    phonepe.remove(responses.POST, f"{HOST}/checkout/v2/pay")
+    phonepe.post(f"{HOST}/checkout/v2/pay", **answer)
+    phonepe.post(f"{HOST}/checkout/v2/pay", json={
+        "orderId": "OMO2403282020198641071318", "state": "PENDING",
+        "expireAt": 1703756259307, "redirectUrl": REDIRECT})
+    status = phonepe.get(STATUS_ANY, status=404,
+                         json={"code": "NOT_FOUND", "message": "Order not found"})
+    booking = make_booking(parent)
+    order = open_payment(client, parent, booking)
+    ids = _pay_ids(phonepe)
+    # Asked first, then sent again under the same merchantOrderId: one order at PhonePe.
+    assert ids == [order["provider_order_id"]] * 2
+    assert status.calls[0].request.url.endswith(f"/order/{ids[0]}/status")
+    assert order["checkout"]["redirect_url"] == REDIRECT
+    assert reload(Payment, order["payment_id"]).status == "created"
+
+
+@pytest.mark.parametrize("state", ["PENDING", "unclear"])
+def test_an_order_opened_without_its_pay_page_is_not_paid_twice(client, phonepe, parent, state):
+    phonepe.remove(responses.POST, f"{HOST}/checkout/v2/pay")
+    pay = phonepe.post(f"{HOST}/checkout/v2/pay",
+                       body=requests.exceptions.ReadTimeout("timed out"))
+    if state == "PENDING":
+        phonepe.get(STATUS_ANY, json={"merchantOrderId": "x", "state": "PENDING",
+                                      "amount": PRICE, "paymentDetails": []})
+    else:
+        phonepe.get(STATUS_ANY, status=503, json={"message": "upstream"})
+    booking = make_booking(parent)
+    resp = client.post("/api/payments/create", json={"booking_id": booking.id},
+                       headers=auth_headers(parent))
+    # PhonePe has (or may have) the order, but no one can pay it without the pay page: the
+    # parent is told to retry, nothing was charged and nothing is left open on our side.
+    assert resp.status_code == 502
+    assert error_code(resp) == "payment_gateway_error"
+    assert pay.call_count == 1  # never sent twice under an id PhonePe may hold
+    assert db.session.query(Payment).filter_by(booking_id=booking.id).count() == 0
+    assert reload(Booking, booking.id).status == "pending_payment"
+
+    phonepe.replace(responses.POST, f"{HOST}/checkout/v2/pay", json={
+        "orderId": "OMO2", "state": "PENDING", "expireAt": 1703756259307,
+        "redirectUrl": REDIRECT})
+    order = open_payment(client, parent, booking)
+    ids = _pay_ids(phonepe)
+    assert len(ids) == 2 and ids[1] == order["provider_order_id"] != ids[0]
+    assert order["checkout"]["redirect_url"] == REDIRECT
+
+
 def test_token_is_refreshed_shortly_before_it_expires(app, phonepe):
     phonepe.replace(
         responses.POST, f"{HOST}/v1/oauth/token",
