@@ -3,7 +3,8 @@
 Defaults come from the booking-burst benchmark on a 2-core machine (`make bench`;
 docs/performance.md records what every other setting gave). In short: gthread, because it holds
 thousands of open connections (sync cannot: past net.core.somaxconn they are refused) and gevent
-needs a blocking Redis pool first. Once the booking path got lighter (full-slot fast path, no fork
+needs a blocking Redis pool first (gevent is not installed by requirements.txt: a benchmark lever
+only, from requirements-bench.txt). Once the booking path got lighter (full-slot fast path, no fork
 per RQ job), 3 workers x 4 threads beat 2 x 8 by ~15 % on 2 cores; once the hold and the full-slot
 answer got lighter still, 4 workers x 2 threads beat 3 x 4 in five paired runs out of five
 (295-385 against 237-361 attempts/s): fewer threads per process contend less for the GIL. Memory is

@@ -607,7 +607,9 @@ def main() -> int:
                         help="windows per read target, interleaved with the other targets'")
     parser.add_argument("--read-concurrency", type=int, default=64)
     parser.add_argument("--pgbench-clients", type=int, default=16)
-    parser.add_argument("--levers", action="store_true", help="also compare gunicorn/pool settings")
+    parser.add_argument("--levers", action="store_true",
+                        help="also compare gunicorn/pool settings (the gevent ones need "
+                        "`pip install -r requirements-bench.txt`)")
     parser.add_argument("--only", default=None, help="with --levers: only levers whose name contains one of these "
                              "comma-separated strings")
     parser.add_argument("--burst-only", action="store_true",

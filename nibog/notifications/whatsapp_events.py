@@ -3,8 +3,9 @@
 Meta signs each POST with ``X-Hub-Signature-256: sha256=<hex HMAC-SHA256 of the raw body keyed
 with the app secret>``; nothing is read before it verifies. A ``statuses`` entry (``sent``,
 ``delivered``, ``read``, ``failed``) updates the notification log by the message id the send
-returned; a text ``STOP`` (or ``UNSUBSCRIBE``) from a parent stops WhatsApp messages to that
-number, ``START`` resumes them.
+returned; a text ``STOP`` (or ``UNSUBSCRIBE``) from a parent, or a tap on an opt-out quick-reply
+button (Meta's "Stop promotions", or one of ours whose text or payload is a stop word), stops
+WhatsApp messages to that number, ``START`` resumes them.
 """
 
 from __future__ import annotations
@@ -20,7 +21,8 @@ from nibog.core.secrets_compare import constant_time_equal
 from nibog.notifications import receipts
 from nibog.notifications.service import opt_in_whatsapp, opt_out_whatsapp
 
-STOP_WORDS = {"STOP", "UNSUBSCRIBE", "STOP ALL", "OPT OUT", "OPTOUT"}
+# "Stop promotions" is the label of Meta's marketing opt-out quick-reply button.
+STOP_WORDS = {"STOP", "UNSUBSCRIBE", "STOP ALL", "OPT OUT", "OPTOUT", "STOP PROMOTIONS"}
 START_WORDS = {"START", "SUBSCRIBE", "UNSTOP"}
 
 
@@ -49,16 +51,29 @@ def handle(body: dict[str, Any]) -> dict[str, Any]:
                 _status(status)
                 statuses += 1
             for message in value.get("messages") or []:
-                word = " ".join(
-                    str(((message or {}).get("text") or {}).get("body") or "").upper().split()
-                )
+                words = _words(message or {})
                 sender = str((message or {}).get("from") or "")
-                if word in STOP_WORDS and opt_out_whatsapp(sender, reason="wrote STOP"):
+                if words & STOP_WORDS and opt_out_whatsapp(sender, reason=_stop_reason(message)):
                     opted_out += 1
-                elif word in START_WORDS and opt_in_whatsapp(sender):
+                elif words & START_WORDS and opt_in_whatsapp(sender):
                     opted_in += 1
     return {"received": True, "statuses": statuses, "opted_out": opted_out,
             "opted_in": opted_in}
+
+
+def _words(message: dict[str, Any]) -> set[str]:
+    """What the parent said: typed text, a template's quick-reply button (``type: button``,
+    its ``text`` and ``payload``), or an interactive reply button (``button_reply``), each
+    upper-cased with runs of spaces (and a payload's ``_``) made one space."""
+    button = message.get("button") or {}
+    reply = (message.get("interactive") or {}).get("button_reply") or {}
+    said = ((message.get("text") or {}).get("body"), button.get("text"), button.get("payload"),
+            reply.get("title"), reply.get("id"))
+    return {" ".join(str(s).replace("_", " ").upper().split()) for s in said if s}
+
+
+def _stop_reason(message: dict[str, Any]) -> str:
+    return "wrote STOP" if message.get("type") == "text" else "tapped an opt-out button"
 
 
 def _status(status: dict[str, Any]) -> None:

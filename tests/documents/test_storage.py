@@ -121,6 +121,53 @@ def test_presigned_url_names_the_file_and_expires(s3, app, monkeypatch):
     assert requests.get(forged, timeout=10).status_code == 403
 
 
+TEMP_KEY = "ASIAIOSFODNN7TEMPKEY"
+TEMP_TOKEN = "IQoJb3JpZ2luX2VjEXAMPLE//////////wEaCmFwLXNvdXRoLTEiRjBEAiAtemporary+token=="
+
+
+def _sent_headers(store) -> list[dict]:
+    """The headers of every request the store's client puts on the wire (botocore's own hook,
+    after signing - nothing is replaced)."""
+    sent: list[dict] = []
+    store.client.meta.events.register(
+        "before-send.s3", lambda request, **_: sent.append(dict(request.headers)))
+    return sent
+
+
+def _round_trip_with_temporary_credentials(store) -> None:
+    sent = _sent_headers(store)
+    store.put("certificates/9/t.pdf", b"%PDF-1.4 temp", "application/pdf")
+    assert store.get("certificates/9/t.pdf") == b"%PDF-1.4 temp"
+    assert sent and all(h["X-Amz-Security-Token"] == TEMP_TOKEN.encode() for h in sent)
+    assert all(f"Credential={TEMP_KEY}/".encode() in h["Authorization"] for h in sent)
+    url = store.url("certificates/9/t.pdf", filename="t.pdf", content_type="application/pdf")
+    query = parse_qs(urlparse(url).query)
+    assert query["X-Amz-Security-Token"] == [TEMP_TOKEN]
+    assert query["X-Amz-Credential"][0].startswith(f"{TEMP_KEY}/")
+    assert requests.get(url, timeout=10).content == b"%PDF-1.4 temp"
+
+
+def test_a_session_token_setting_goes_with_every_request(s3, app, monkeypatch):
+    monkeypatch.setitem(app.config, "STORAGE_S3_ACCESS_KEY_ID", TEMP_KEY)
+    monkeypatch.setitem(app.config, "STORAGE_S3_SESSION_TOKEN", TEMP_TOKEN)
+    _round_trip_with_temporary_credentials(get_storage())
+
+
+def test_empty_key_settings_use_the_credential_chain_with_its_token(s3, app, monkeypatch,
+                                                                    tmp_path):
+    # What an IAM role hands a container: temporary keys in the environment, none in settings.
+    monkeypatch.setitem(app.config, "STORAGE_S3_ACCESS_KEY_ID", "")
+    monkeypatch.setitem(app.config, "STORAGE_S3_SECRET_ACCESS_KEY", "")
+    monkeypatch.setitem(app.config, "STORAGE_S3_SESSION_TOKEN", "")
+    monkeypatch.setitem(app.extensions, "nibog_s3_storage", {})
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", TEMP_KEY)
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "temporary/secret/EXAMPLEKEY")
+    monkeypatch.setenv("AWS_SESSION_TOKEN", TEMP_TOKEN)
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "none"))
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "none"))
+    _round_trip_with_temporary_credentials(get_storage())
+
+
 def test_ticket_and_certificate_downloads_redirect_to_the_store(s3, client):
     booking, info = make_booking(status="completed", event_date=today_ist() - timedelta(days=1))
     info["event"].status = "completed"

@@ -174,6 +174,38 @@ def _inbound(text: str, sender: str = "919876500002") -> dict:
                           "type": "text", "text": {"body": text}}]}}]}]}
 
 
+def _tapped(message: dict, sender: str = "919876500002") -> dict:
+    """An inbound button tap as Meta posts it ("Webhooks: messages" - a template's quick-reply
+    button is ``type: button``; an interactive reply button is ``button_reply``)."""
+    body = _inbound("x", sender)
+    [inbound] = body["entry"][0]["changes"][0]["value"]["messages"]
+    del inbound["text"]
+    inbound.update(context={"from": "15550783881", "id": "wamid.sent-template"}, **message)
+    return body
+
+
+@pytest.mark.parametrize("tap", [
+    {"type": "button", "button": {"text": "Stop promotions", "payload": "Stop promotions"}},
+    {"type": "button", "button": {"text": "No more messages", "payload": "STOP"}},
+    {"type": "interactive", "interactive": {
+        "type": "button_reply", "button_reply": {"id": "unsubscribe", "title": "Unsubscribe"}}},
+], ids=["meta-marketing-opt-out", "our-payload", "interactive-reply"])
+def test_an_opt_out_button_is_honoured(app, client, meta, tap):
+    resp = _signed_post(client, _tapped(tap))
+    assert resp.status_code == 200 and resp.get_json()["opted_out"] == 1
+    booking, _ = make_booking()
+    held = queue_whatsapp("booking_confirmed", PHONE, {"booking_id": booking.id},
+                          booking_id=booking.id)
+    boundary.commit()
+    assert held.status == "suppressed" and meta.send.call_count == 0
+
+
+def test_another_button_changes_nothing(app, client, meta):
+    tap = {"type": "button", "button": {"text": "See my booking", "payload": "OPEN_BOOKING"}}
+    assert _signed_post(client, _tapped(tap)).get_json()["opted_out"] == 0
+    assert db.session.scalar(select(WhatsAppOptOut.phone)) is None
+
+
 def test_stop_is_honoured_until_start(app, client, meta):
     assert _signed_post(client, _inbound(" stop ")).get_json()["opted_out"] == 1
     assert db.session.scalar(select(WhatsAppOptOut.phone)) == "919876500002"
@@ -263,3 +295,36 @@ def test_duplicate_and_out_of_order_statuses(app, client, meta, sequence, final)
     assert logged.delivered_at == first_delivered_at
     if final == "failed":
         assert logged.delivered_at is None and "131026" in logged.error
+
+
+def test_with_whatsapp_notify_on_certificates_go_as_their_template(app, meta, monkeypatch):
+    from datetime import timedelta
+
+    from nibog.core.timeutil import today_ist
+    from nibog.documents.tasks import generate_event_certificates
+
+    monkeypatch.setitem(app.config, "WHATSAPP_NOTIFY", True)
+    monkeypatch.setitem(app.config, "WHATSAPP_TEMPLATE_CERTIFICATE_READY", "nibog_certificates")
+    booking, info = make_booking(event_date=today_ist() - timedelta(days=1), title="Goa Games")
+    info["event"].status = "completed"
+    boundary.commit()
+
+    assert generate_event_certificates(info["event"].id) == 1
+    [entry] = db.session.scalars(select(NotificationLog).where(
+        NotificationLog.booking_id == booking.id, NotificationLog.channel == "whatsapp",
+        NotificationLog.template == "certificate_ready"))
+    assert entry.status == "sent" and entry.provider_message_id.startswith("wamid.")
+    assert entry.recipient.endswith(info["user"].phone[-10:])
+    body = json.loads(meta.send.calls[-1].request.body)
+    assert body["type"] == "template"
+    template = body["template"]
+    assert (template["name"], template["language"]) == ("nibog_certificates", {"code": "en_GB"})
+    values = [p["text"] for p in template["components"][0]["parameters"]]
+    # full_name, event title, booking link: the order the registered template numbers them.
+    assert values[0] == info["user"].full_name
+    assert values[1] == "Goa Games"
+    assert values[2].endswith(f"/account/bookings/{booking.id}")
+    # A second run generates nothing new and sends nothing again.
+    sends = meta.send.call_count
+    assert generate_event_certificates(info["event"].id) == 0
+    assert meta.send.call_count == sends

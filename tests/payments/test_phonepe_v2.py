@@ -173,6 +173,71 @@ def test_pay_uses_one_cached_oauth_token_and_the_booking_hold(client, phonepe, p
     assert json.loads(phonepe.pay.calls[1].request.body)["expireAfter"] == 300
 
 
+AMBIGUOUS_PAY = [
+    {"body": requests.exceptions.ReadTimeout("timed out")},
+    {"status": 500, "json": {"code": "INTERNAL_SERVER_ERROR", "message": "retry"}},
+    {"status": 503, "json": {"message": "upstream"}},
+]
+AMBIGUOUS_PAY_IDS = ["timeout", "internal-error", "503"]
+STATUS_ANY = re.compile(rf"{HOST}/checkout/v2/order/NBT[0-9A-F]+/status")
+
+
+def _pay_ids(phonepe) -> list[str]:
+    return [json.loads(c.request.body)["merchantOrderId"] for c in phonepe.calls
+            if c.request.url.endswith("/checkout/v2/pay")]
+
+
+@pytest.mark.parametrize("answer", AMBIGUOUS_PAY, ids=AMBIGUOUS_PAY_IDS)
+def test_an_unclear_pay_answer_for_an_order_phonepe_lacks_is_sent_again(
+    client, phonepe, parent, answer
+):
+    phonepe.remove(responses.POST, f"{HOST}/checkout/v2/pay")
+    phonepe.post(f"{HOST}/checkout/v2/pay", **answer)
+    phonepe.post(f"{HOST}/checkout/v2/pay", json={
+        "orderId": "OMO2403282020198641071318", "state": "PENDING",
+        "expireAt": 1703756259307, "redirectUrl": REDIRECT})
+    status = phonepe.get(STATUS_ANY, status=404,
+                         json={"code": "NOT_FOUND", "message": "Order not found"})
+    booking = make_booking(parent)
+    order = open_payment(client, parent, booking)
+    ids = _pay_ids(phonepe)
+    # Asked first, then sent again under the same merchantOrderId: one order at PhonePe.
+    assert ids == [order["provider_order_id"]] * 2
+    assert status.calls[0].request.url.endswith(f"/order/{ids[0]}/status")
+    assert order["checkout"]["redirect_url"] == REDIRECT
+    assert reload(Payment, order["payment_id"]).status == "created"
+
+
+@pytest.mark.parametrize("state", ["PENDING", "unclear"])
+def test_an_order_opened_without_its_pay_page_is_not_paid_twice(client, phonepe, parent, state):
+    phonepe.remove(responses.POST, f"{HOST}/checkout/v2/pay")
+    pay = phonepe.post(f"{HOST}/checkout/v2/pay",
+                       body=requests.exceptions.ReadTimeout("timed out"))
+    if state == "PENDING":
+        phonepe.get(STATUS_ANY, json={"merchantOrderId": "x", "state": "PENDING",
+                                      "amount": PRICE, "paymentDetails": []})
+    else:
+        phonepe.get(STATUS_ANY, status=503, json={"message": "upstream"})
+    booking = make_booking(parent)
+    resp = client.post("/api/payments/create", json={"booking_id": booking.id},
+                       headers=auth_headers(parent))
+    # PhonePe has (or may have) the order, but no one can pay it without the pay page: the
+    # parent is told to retry, nothing was charged and nothing is left open on our side.
+    assert resp.status_code == 502
+    assert error_code(resp) == "payment_gateway_error"
+    assert pay.call_count == 1  # never sent twice under an id PhonePe may hold
+    assert db.session.query(Payment).filter_by(booking_id=booking.id).count() == 0
+    assert reload(Booking, booking.id).status == "pending_payment"
+
+    phonepe.replace(responses.POST, f"{HOST}/checkout/v2/pay", json={
+        "orderId": "OMO2", "state": "PENDING", "expireAt": 1703756259307,
+        "redirectUrl": REDIRECT})
+    order = open_payment(client, parent, booking)
+    ids = _pay_ids(phonepe)
+    assert len(ids) == 2 and ids[1] == order["provider_order_id"] != ids[0]
+    assert order["checkout"]["redirect_url"] == REDIRECT
+
+
 def test_token_is_refreshed_shortly_before_it_expires(app, phonepe):
     phonepe.replace(
         responses.POST, f"{HOST}/v1/oauth/token",
@@ -493,3 +558,90 @@ def test_a_definite_refusal_fails_the_refund(client, phonepe, parent, admin):
     assert row.status == "failed"
     payment = reload(Payment, order["payment_id"])
     assert (payment.status, payment.amount_refunded) == ("captured", 0)
+
+
+# -- webhook event types --------------------------------------------------------------------------
+def _post_hook(client, body: dict, auth: str):
+    return client.post("/webhooks/payment/phonepe", data=json.dumps(body),
+                       headers={"Authorization": auth, "Content-Type": "application/json"})
+
+
+def _pending_refund(client, phonepe, parent, admin, refund_id="OMR9"):
+    booking, order = _captured(client, phonepe, parent)
+    phonepe.post(f"{HOST}/payments/v2/refund",
+                 json={"refundId": refund_id, "amount": PRICE, "state": "PENDING"})
+    row = reload(Refund, _refund(client, admin, order["payment_id"]).get_json()["id"])
+    assert row.status == "pending"
+    assert reload(Payment, order["payment_id"]).amount_refunded == PRICE  # reserved
+    return order, row
+
+
+def _refund_payload(order, row, state, refund_id="OMR9"):
+    from nibog.payments.tasks import refund_reference
+
+    payload = {
+        "merchantId": "M22SANDBOX", "merchantRefundId": refund_reference(row),
+        "originalMerchantOrderId": order["provider_order_id"], "refundId": refund_id,
+        "amount": PRICE, "state": state, "timestamp": 1730869961754,
+    }
+    if state == "FAILED":
+        payload.update(errorCode="REFUND_FAILED", detailedErrorCode="BANK_DECLINED")
+    return payload
+
+
+def test_refund_failed_event_releases_the_reservation_for_a_retry(client, phonepe, parent, admin):
+    order, row = _pending_refund(client, phonepe, parent, admin)
+    resp = webhook(client, "pg.refund.failed", _refund_payload(order, row, "FAILED"))
+    assert resp.get_json()["result"] == "refund_failed"
+    assert reload(Refund, row.id).status == "failed"
+    payment = reload(Payment, order["payment_id"])
+    assert (payment.status, payment.amount_refunded) == ("captured", 0)
+    # The money is refundable again: support can retry, under a new merchantRefundId.
+    phonepe.replace(responses.POST, f"{HOST}/payments/v2/refund",
+                    json={"refundId": "OMR10", "amount": PRICE, "state": "PENDING"})
+    again = _refund(client, admin, order["payment_id"])
+    assert again.status_code == 201, again.get_json()
+    retry = reload(Refund, again.get_json()["id"])
+    assert (retry.status, retry.provider_refund_id) == ("pending", "OMR10")
+    assert reload(Payment, order["payment_id"]).amount_refunded == PRICE
+
+
+def test_refund_accepted_event_changes_nothing(client, phonepe, parent, admin):
+    order, row = _pending_refund(client, phonepe, parent, admin)
+    # PhonePe's "accepted" (state CONFIRMED) is not paid out yet: the refund stays open.
+    resp = webhook(client, "pg.refund.accepted", _refund_payload(order, row, "CONFIRMED"))
+    assert resp.status_code == 200 and resp.get_json()["result"] == "ignored"
+    refund = reload(Refund, row.id)
+    assert (refund.status, refund.processed_at) == ("pending", None)
+    payment = reload(Payment, order["payment_id"])
+    assert (payment.status, payment.amount_refunded) == ("refunded", PRICE)
+    # Then the completed event finishes it.
+    done = webhook(client, "pg.refund.completed", _refund_payload(order, row, "COMPLETED"))
+    assert done.get_json()["result"] == "refund_processed"
+    assert reload(Refund, row.id).status == "processed"
+
+
+def test_a_body_with_only_the_old_type_field_is_read(client, phonepe, parent, admin):
+    booking = make_booking(parent)
+    order = open_payment(client, parent, booking)
+    body = {"type": "CHECKOUT_ORDER_COMPLETED", "payload": order_status(order["provider_order_id"])}
+    resp = _post_hook(client, body, hook_auth())
+    assert resp.get_json()["result"] == "captured"
+    assert reload(Payment, order["payment_id"]).status == "captured"
+    assert reload(Booking, booking.id).status == "confirmed"
+    # An unknown type is recorded and ignored, never read as an order outcome.
+    other = {"type": "SOMETHING_NEW", "payload": order_status("NBTUNKNOWN", state="FAILED")}
+    assert _post_hook(client, other, hook_auth()).get_json()["result"] == "ignored"
+
+
+def test_authorization_with_a_sha256_prefix_is_accepted(client, phonepe, parent):
+    booking = make_booking(parent)
+    order = open_payment(client, parent, booking)
+    body = {"event": "checkout.order.completed",
+            "payload": order_status(order["provider_order_id"])}
+    wrong = _post_hook(client, body, "SHA256 " + hook_auth(password="guess"))
+    assert wrong.status_code == 401
+    assert reload(Payment, order["payment_id"]).status == "created"
+    resp = _post_hook(client, body, "SHA256 " + hook_auth())
+    assert resp.status_code == 200 and resp.get_json()["result"] == "captured"
+    assert reload(Booking, booking.id).status == "confirmed"

@@ -14,13 +14,16 @@
 
 An ambiguous answer (timeout, 5xx, ``PENDING``, ``INTERNAL_SERVER_ERROR``, ``TIMED_OUT``...) is
 never read as a failure: the gateway asks the status API, and if that cannot say either it raises
-a transient ``GatewayError`` so the caller retries with the same ids.
+a transient ``GatewayError`` so the caller retries with the same ids. For the pay call the status
+check decides between sending it again under the same ``merchantOrderId`` (PhonePe has no such
+order) and a transient error (PhonePe opened an order whose pay page was lost: no one can pay it).
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import secrets
 from collections.abc import Mapping
 from datetime import datetime
@@ -43,6 +46,8 @@ from nibog.payments.gateways.base import (
     constant_time_equal,
 )
 from nibog.payments.gateways.phonepe_auth import AccessToken, TokenCache
+
+log = logging.getLogger(__name__)
 
 HOSTS = {
     # (OAuth host, payments host)
@@ -256,8 +261,7 @@ class PhonePeV2Gateway(RedirectGateway):
         try:
             data = self._call("POST", PAY_PATH, body=payload)
         except Ambiguous as exc:
-            # The parent never saw a pay page: an order PhonePe may have opened is never paid.
-            raise GatewayError(str(exc), raw=exc.raw) from exc
+            data = self._settle_ambiguous_pay(order_id, payload, exc)
         if not data.get("redirectUrl"):
             raise GatewayError("phonepe did not start the payment", transient=False, raw=data)
         checkout = {
@@ -267,6 +271,35 @@ class PhonePeV2Gateway(RedirectGateway):
             "merchant_transaction_id": order_id,
         }
         return OrderResult(order_id, checkout, data)
+
+    def _settle_ambiguous_pay(self, order_id: str, payload: dict, exc: Ambiguous) -> dict:
+        """A pay call PhonePe may or may not have acted on: ask the status of the same
+        merchantOrderId before anything else.
+
+        - PhonePe has no such order: the call never opened one, so it is sent again under the
+          same merchantOrderId (should the first call still land, PhonePe refuses the duplicate
+          id: never two orders).
+        - PhonePe has it, or cannot say: its pay page (the token in ``redirectUrl``) came only
+          in the lost answer and the status API does not return it, so no one can pay that
+          order; it lapses unpaid at ``expireAfter``. Nothing is recorded and the caller's retry
+          opens a new order (a transient error, "nothing was charged").
+        """
+        try:
+            status = self._call("GET", ORDER_STATUS_PATH.format(order_id=order_id))
+        except NotFound:
+            try:
+                return self._call("POST", PAY_PATH, body=payload)
+            except GatewayError as again:
+                # Unclear again, or refused as a duplicate of the first call landing late:
+                # either way the parent has no pay page and may simply try again.
+                raise GatewayError(str(again), raw=again.raw) from again
+        except Ambiguous as unknown:
+            log.warning("phonepe pay answer and status both unclear",
+                        extra={"merchant_order_id": order_id})
+            raise GatewayError(str(exc), raw=unknown.raw) from exc
+        log.warning("phonepe opened an order whose pay page was lost; it lapses unpaid",
+                    extra={"merchant_order_id": order_id, "state": status.get("state")})
+        raise GatewayError(f"{exc} (order opened, pay page lost)", raw=status) from exc
 
     def fetch_payment(self, provider_order_id, provider_payment_id) -> PaymentInfo:
         try:
