@@ -266,6 +266,9 @@ class Config:
     # Retention (nibog.ops.retention): message logs, and guest placeholders nobody came back for.
     NOTIFICATION_LOG_DAYS = _int("NOTIFICATION_LOG_DAYS", 180)
     GUEST_PLACEHOLDER_DAYS = _int("GUEST_PLACEHOLDER_DAYS", 90)
+    # How long a link in a guest's e-mail or SMS opens their booking (nibog.booking.access):
+    # a confirmation mail is opened again on the event day, often months later.
+    GUEST_LINK_MAX_AGE_DAYS = _int("GUEST_LINK_MAX_AGE_DAYS", 180)
 
     REQUIRED_SECRETS: tuple[str, ...] = ()
 
