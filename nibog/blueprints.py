@@ -33,6 +33,7 @@ from nibog.web import auth as web_auth
 from nibog.web import booking as web_booking
 from nibog.web import checkout as web_checkout
 from nibog.web import content as web_content
+from nibog.web import favorites as web_favorites
 from nibog.web import guest as web_guest
 from nibog.web import password_reset, prefs
 from nibog.web import views as web_views
@@ -69,6 +70,7 @@ PAGE_BLUEPRINTS = [
     web_booking.bp,
     web_checkout.bp,
     web_waitlist.bp,
+    web_favorites.bp,
     web_guest.bp,
     web_account.bp,
     web_content.bp,
