@@ -35,7 +35,7 @@ from nibog.web import checkout as web_checkout
 from nibog.web import content as web_content
 from nibog.web import favorites as web_favorites
 from nibog.web import guest as web_guest
-from nibog.web import password_reset, prefs
+from nibog.web import link_pages, password_reset, prefs
 from nibog.web import views as web_views
 from nibog.web import waitlist as web_waitlist
 
@@ -65,6 +65,7 @@ PAGE_BLUEPRINTS = [
     sandbox_views.bp,
     web_views.bp,
     password_reset.bp,
+    link_pages.bp,
     prefs.bp,
     web_auth.bp,
     web_booking.bp,

@@ -30,6 +30,9 @@ MESSAGES = {
     "booking_not_cancellable": _l("This booking can no longer be cancelled."),
     "payment_gateway_error": _l("The payment service did not answer. Nothing was charged; please try again."),
     "not_found": _l("We could not find that."),
+    "invalid_token": _l("This link has already been used or is no longer valid."),
+    "token_expired": _l("This link has expired. Ask for a new one."),
+    "already_verified": _l("Your email address is already confirmed."),
 }
 
 # Codes whose English text carries a detail worth keeping (which promo rule failed, a
