@@ -99,3 +99,12 @@ def test_a_guest_opens_the_booking_from_the_sms_on_another_phone(
     assert urlparse(browser.current_url).path == f"/bookings/{booking.id}"
     assert "Cancel this booking" in body(browser)
     check(browser, screenshot, axe_check, "08-guest-booking-from-email")
+
+
+def test_the_error_page_speaks_hindi(live_server, browser, screenshot, axe_check):
+    browser.get(live_server.url("/bookings/lookup"))
+    press(browser, "हिन्दी")
+    browser.get(live_server.url("/events/1/favourite"))  # a form's address, opened as a page
+    assert html_lang(browser) == "hi"
+    assert "यह पेज इस तरह नहीं खोला जा सकता।" in body(browser)
+    check(browser, screenshot, axe_check, "hi-09-error-page")
