@@ -64,8 +64,12 @@ def take_link_code(booking_id: int, endpoint: str):
     given = (request.args.get("code") or "").strip()
     code = given if is_link_token(given) else given.upper()
     found = db.session.get(Booking, booking_id)
-    if found is None or found.user_id is not None:
+    if found is None:
         return redirect(url_for(endpoint, booking_id=booking_id))
+    if found.user_id is not None:
+        # Booked as a guest, since joined to the account that proved the address: its page
+        # is the account's now (sign in, then back).
+        return redirect(url_for("web_account.booking", booking_id=booking_id))
     if access_code_matches(found, code):
         bk.remember_guest_code(booking_id, code)
         return redirect(url_for(endpoint, booking_id=booking_id))

@@ -286,3 +286,18 @@ def test_a_guest_link_dies_with_the_access_code(app, guest_bookings):
     resp = app.test_client().get(link, headers=BROWSER, follow_redirects=True)
     assert resp.request.path == "/bookings/lookup"
     assert confirmed.booking_number not in resp.get_data(as_text=True)
+
+
+def test_a_guest_link_after_the_booking_joined_an_account_asks_to_sign_in(
+        app, guest_bookings, client):
+    confirmed = guest_bookings["confirmed"]
+    link = _guest_link(app, confirmed)
+    owner = make_booking()[1]["user"]
+    confirmed.user_id = owner.id  # guests.attach_guest_bookings, once the address is proved
+    boundary.commit()
+    resp = app.test_client().get(link, headers=BROWSER, follow_redirects=True)
+    assert resp.request.path == "/login"
+    sign_in(client, owner)
+    page = client.get(link, headers=BROWSER, follow_redirects=True)
+    assert page.request.path == f"/account/bookings/{confirmed.id}"
+    assert confirmed.booking_number in page.get_data(as_text=True)
