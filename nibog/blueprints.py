@@ -33,8 +33,9 @@ from nibog.web import auth as web_auth
 from nibog.web import booking as web_booking
 from nibog.web import checkout as web_checkout
 from nibog.web import content as web_content
+from nibog.web import favorites as web_favorites
 from nibog.web import guest as web_guest
-from nibog.web import password_reset, prefs
+from nibog.web import link_pages, password_reset, prefs
 from nibog.web import views as web_views
 from nibog.web import waitlist as web_waitlist
 
@@ -64,11 +65,13 @@ PAGE_BLUEPRINTS = [
     sandbox_views.bp,
     web_views.bp,
     password_reset.bp,
+    link_pages.bp,
     prefs.bp,
     web_auth.bp,
     web_booking.bp,
     web_checkout.bp,
     web_waitlist.bp,
+    web_favorites.bp,
     web_guest.bp,
     web_account.bp,
     web_content.bp,

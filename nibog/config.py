@@ -136,6 +136,9 @@ class Config:
     STUCK_PAYMENT_MINUTES = _int("STUCK_PAYMENT_MINUTES", 20)
     DISPLAY_TIMEZONE = "Asia/Kolkata"
     PUBLIC_BASE_URL = os.environ.get("PUBLIC_BASE_URL", "http://127.0.0.1:5000")
+    # The site's languages, the first the default (nibog.core.i18n): a new one is its code here
+    # and its catalogue under translations/site; the switcher names it from Babel's CLDR data.
+    LANGUAGES = [c.strip() for c in os.environ.get("LANGUAGES", "en,hi").split(",") if c.strip()]
 
     # Payments
     PAYMENT_PROVIDER = os.environ.get("PAYMENT_PROVIDER", "sandbox")
@@ -266,6 +269,9 @@ class Config:
     # Retention (nibog.ops.retention): message logs, and guest placeholders nobody came back for.
     NOTIFICATION_LOG_DAYS = _int("NOTIFICATION_LOG_DAYS", 180)
     GUEST_PLACEHOLDER_DAYS = _int("GUEST_PLACEHOLDER_DAYS", 90)
+    # How long a link in a guest's e-mail or SMS opens their booking (nibog.booking.access):
+    # a confirmation mail is opened again on the event day, often months later.
+    GUEST_LINK_MAX_AGE_DAYS = _int("GUEST_LINK_MAX_AGE_DAYS", 180)
 
     REQUIRED_SECRETS: tuple[str, ...] = ()
 

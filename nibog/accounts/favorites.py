@@ -51,6 +51,14 @@ def remove_favorite(user: User, event_id: int) -> None:
     )
 
 
+def is_favorite(user: User, event_id: int) -> bool:
+    return db.session.scalar(
+        select(UserFavorite.id).where(
+            UserFavorite.user_id == user.id, UserFavorite.event_id == event_id
+        ).limit(1)
+    ) is not None
+
+
 def favorites_query(user: User) -> Select:
     """The user's favourite events, most recently added first."""
     return (

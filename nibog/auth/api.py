@@ -11,7 +11,7 @@ from nibog.auth import schemas as s
 from nibog.auth import service, tokens
 from nibog.core.auth import auth_required, current_user
 from nibog.core.errors import AppError
-from nibog.web.link_pages import browser_wants_html, email_verified_page
+from nibog.web.link_pages import browser_wants_html, email_link_confirmed, email_link_failed
 
 blp = Blueprint("auth", __name__, url_prefix="/api/auth", description="Sign-up and sign-in")
 
@@ -130,17 +130,14 @@ def verify_email(args):
     """The link emailed by POST /api/users/me/verify-email.
 
     A browser (HTML preferred over JSON) gets a page saying what happened instead of the JSON
-    answer: this is the address a parent's mail app opens.
+    answer: this is the address a parent's mail app opens (nibog/web/link_pages.py).
     """
     try:
         user = service.confirm_email(args["token"])
     except AppError as exc:
         if not browser_wants_html():
             raise
-        return email_verified_page(ok=False, message=exc.message, status=exc.status)
+        return email_link_failed(exc)
     if browser_wants_html():
-        return email_verified_page(
-            ok=True, message=f"Thank you: {user.email} is confirmed as your NIBOG address.",
-            status=200,
-        )
+        return email_link_confirmed(user.email)
     return user

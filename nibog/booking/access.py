@@ -8,6 +8,8 @@ from __future__ import annotations
 import hashlib
 import hmac
 
+from flask import current_app
+from itsdangerous import BadSignature, SignatureExpired, TimestampSigner
 from sqlalchemy import select
 
 from nibog.booking.models import Booking
@@ -33,7 +35,50 @@ def hash_access_code(code: str) -> str:
 
 
 def access_code_matches(booking: Booking, access_code: str | None) -> bool:
-    """The one-time code given at booking time, compared in constant time."""
+    """The one-time code given at booking time, compared in constant time - or a signed link
+    the platform sent the guest for this booking (``guest_link_token``), still in date."""
     if not access_code or not booking.access_code_hash:
         return False
+    if is_link_token(access_code):
+        return guest_link_state(booking, access_code) == "valid"
     return hmac.compare_digest(booking.access_code_hash, hash_access_code(access_code.strip().upper()))
+
+
+# Guest links: a guest's e-mails and SMS cannot carry the access code (only its hash is kept),
+# and a link to the lookup form would make them type it. Each link carries instead a signed,
+# dated stamp of the booking, keyed by the site's secret and the code's hash - so it stands for
+# the code until it expires, and dies with the code (retention clears it). Only the time and
+# the signature travel (about 34 characters: SMS are short); the booking id is in the address.
+LINK_SALT = "nibog.guest-booking-link"
+
+
+def _link_signer(booking: Booking) -> TimestampSigner:
+    return TimestampSigner(current_app.secret_key, salt=f"{LINK_SALT}:{booking.access_code_hash}")
+
+
+def is_link_token(value: str | None) -> bool:
+    # Access codes are letters and digits only; a stamp is "<time>.<signature>".
+    return bool(value) and "." in value
+
+
+def guest_link_token(booking: Booking) -> str | None:
+    """The stamp a guest link carries, or None (an account's booking, or no code to stand for)."""
+    if booking.user_id is not None or not booking.access_code_hash:
+        return None
+    signed = _link_signer(booking).sign(str(booking.id)).decode()
+    return signed.split(".", 1)[1]
+
+
+def guest_link_state(booking: Booking, token: str | None) -> str:
+    """"valid", "expired" (genuine but older than GUEST_LINK_MAX_AGE_DAYS) or "invalid"."""
+    if (not token or not is_link_token(token) or booking.user_id is not None
+            or not booking.access_code_hash):
+        return "invalid"
+    max_age = current_app.config["GUEST_LINK_MAX_AGE_DAYS"] * 86400
+    try:
+        _link_signer(booking).unsign(f"{booking.id}.{token.strip()}", max_age=max_age)
+    except SignatureExpired:
+        return "expired"
+    except BadSignature:
+        return "invalid"
+    return "valid"

@@ -208,7 +208,10 @@ def register_error_handlers(app: Flask) -> None:
     def handle_app_error(exc: AppError):
         if wants_json():
             return error_response(exc.status, exc.code, exc.message, exc.details, exc.headers)
-        return render_template("errors/error.html", status=exc.status, message=exc.message), exc.status
+        # The page says it in the visitor's language by code (the web layer's error_message).
+        return render_template(
+            "errors/error.html", status=exc.status, code=exc.code, message=exc.message
+        ), exc.status
 
     @app.errorhandler(HTTPException)
     def handle_http(exc: HTTPException):
@@ -238,5 +241,6 @@ def register_error_handlers(app: Flask) -> None:
         if wants_json():
             return error_response(500, "internal_error", "Something went wrong on our side")
         return render_template(
-            "errors/error.html", status=500, message="Something went wrong on our side"
+            "errors/error.html", status=500, code="internal_error",
+            message="Something went wrong on our side",
         ), 500

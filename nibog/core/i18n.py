@@ -9,7 +9,9 @@ shown in Asia/Kolkata (``Sun, 29 Dec 2026, 9:00 am``).
 from __future__ import annotations
 
 from datetime import date, datetime, time
+from functools import cache
 
+from babel import Locale, UnknownLocaleError
 from babel.dates import format_date, format_datetime, format_time
 from flask import Flask, current_app, has_request_context, request
 from flask_babel import Babel, get_locale
@@ -27,6 +29,24 @@ _TIME = "h:mm a"
 
 def languages() -> list[str]:
     return list(current_app.config.get("LANGUAGES") or ["en"])
+
+
+@cache
+def language_name(code: str) -> str:
+    """A language named in itself, from Babel's CLDR data (``hi`` → हिन्दी, ``ta`` → தமிழ்): a
+    parent who cannot read the page still finds theirs, and a new language needs no name
+    written anywhere."""
+    try:
+        name = Locale.parse(code).display_name
+    except (UnknownLocaleError, ValueError):
+        return code
+    # CLDR writes some in lower case ("español"); a button label starts with a capital.
+    return name[:1].upper() + name[1:] if name else code
+
+
+def language_choices() -> list[tuple[str, str]]:
+    """(code, native name) of every language in ``LANGUAGES``, in its order."""
+    return [(code, language_name(code)) for code in languages()]
 
 
 def select_locale() -> str:
@@ -102,4 +122,5 @@ def init_i18n(app: Flask) -> None:
     app.config.setdefault("BABEL_TRANSLATION_DIRECTORIES", f"{root}/site;{root}/admin")
     babel.init_app(app, locale_selector=select_locale)
     app.jinja_env.filters.update(money=money, when=when, day=day, clock=clock)
-    app.jinja_env.globals.update(current_language=current_language, languages=languages)
+    app.jinja_env.globals.update(current_language=current_language, languages=languages,
+                                 language_choices=language_choices)

@@ -16,6 +16,8 @@ from flask_babel import lazy_gettext as _l
 from jinja2 import TemplateNotFound
 
 from nibog.accounts.models import User
+from nibog.booking.access import guest_link_token
+from nibog.booking.models import Booking
 from nibog.core import i18n
 from nibog.core.i18n import languages
 from nibog.documents.booking_view import load_booking_view
@@ -70,6 +72,21 @@ def _deadline(iso: str, language: str) -> str:
     return f"{i18n.when(datetime.fromisoformat(iso), language)} IST"
 
 
+def _booking_links(base: str, booking_id: int) -> dict[str, str]:
+    """Where a message sends its reader for this booking. A guest has no account page and no
+    session in the browser the mail opens in: their links carry a signed stamp that opens the
+    guest booking page (and the pay page) in any browser, like the access code would."""
+    booking = db.session.get(Booking, booking_id)
+    if booking.user_id is not None:
+        return {"booking_url": f"{base}/account/bookings/{booking_id}",
+                "pay_url": f"{base}/book/{booking_id}/pay"}
+    token = guest_link_token(booking)
+    if token is None:  # no code to stand for (cleared): the lookup page says what to do
+        return {"booking_url": f"{base}/bookings/lookup", "pay_url": f"{base}/bookings/lookup"}
+    return {"booking_url": f"{base}/bookings/{booking_id}?code={token}",
+            "pay_url": f"{base}/book/{booking_id}/pay?code={token}"}
+
+
 def build_context(
     context: dict[str, Any], *, booking_id: int | None, user_id: int | None,
     language: str | None = None,
@@ -104,8 +121,7 @@ def build_context(
         booking["total_display"] = i18n.money(booking["total"], language)
         ctx["booking"] = booking
         ctx.setdefault("full_name", booking["parent_name"])
-        ctx.setdefault("booking_url", f"{base}/account/bookings/{booking_id}")
-        ctx.setdefault("pay_url", f"{base}/book/{booking_id}/pay")
+        ctx.update({k: v for k, v in _booking_links(base, int(booking_id)).items() if k not in ctx})
         ctx.setdefault("event_url", f"{base}/events/{booking['event']['id']}")
         if booking["hold_expires_at"]:
             ctx.setdefault("pay_deadline", _deadline(booking["hold_expires_at"], language))

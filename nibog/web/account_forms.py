@@ -21,10 +21,8 @@ from wtforms import (
 )
 from wtforms.validators import DataRequired, Email, EqualTo, InputRequired, Length, Optional
 
+from nibog.core.i18n import language_name
 from nibog.web.forms import PASSWORD_RULE
-
-# Each language named in itself: a parent who cannot read the page still finds theirs.
-LANGUAGE_NAMES = {"en": "English", "hi": "हिन्दी"}
 
 
 class LocalDateField(DateField):
@@ -58,7 +56,8 @@ class ProfileForm(FlaskForm):
     def set_choices(self, cities: list[dict], languages: list[str]) -> None:
         self.city_id.choices = [(None, _l("No city chosen"))] + [
             (c["id"], c["name"]) for c in cities]
-        self.language.choices = [(code, LANGUAGE_NAMES.get(code, code)) for code in languages]
+        # Each language named in itself (Babel's CLDR names): no list of names to keep.
+        self.language.choices = [(code, language_name(code)) for code in languages]
 
 
 class ChildForm(FlaskForm):

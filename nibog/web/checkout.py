@@ -19,7 +19,7 @@ from flask import (
 from flask_babel import gettext as _
 from flask_login import current_user
 
-from nibog.booking.access import access_code_matches
+from nibog.booking.access import access_code_matches, guest_link_state, is_link_token
 from nibog.booking.models import Booking
 from nibog.booking.serialize import booking_to_dict
 from nibog.core.errors import AppError
@@ -51,6 +51,39 @@ def booking_for_visitor(booking_id: int) -> tuple[Booking, str | None]:
     return booking, code
 
 
+def shown_code(code: str | None) -> str | None:
+    """The access code to show the guest: not the stamp of the link they came by."""
+    return None if is_link_token(code) else code
+
+
+def take_link_code(booking_id: int, endpoint: str):
+    """A link carrying ``?code=``: the access code (staff's payment link to a walk-in) or the
+    signed stamp of a guest's e-mail or SMS (nibog.booking.access). This browser keeps it and
+    the address loses it (it would stay in the history and go out in Referer). A link that
+    does not open the booking sends the guest to the lookup form, saying why."""
+    given = (request.args.get("code") or "").strip()
+    code = given if is_link_token(given) else given.upper()
+    found = db.session.get(Booking, booking_id)
+    if found is None:
+        return redirect(url_for(endpoint, booking_id=booking_id))
+    if found.user_id is not None:
+        # Booked as a guest, since joined to the account that proved the address: its page
+        # is the account's now (sign in, then back).
+        return redirect(url_for("web_account.booking", booking_id=booking_id))
+    if access_code_matches(found, code):
+        bk.remember_guest_code(booking_id, code)
+        return redirect(url_for(endpoint, booking_id=booking_id))
+    if access_code_matches(found, bk.guest_code(booking_id)):
+        return redirect(url_for(endpoint, booking_id=booking_id))
+    if guest_link_state(found, code) == "expired":
+        # Genuine but old: the number is no secret to its holder; the code is still needed.
+        flash(_("This link has expired. Enter the email or mobile number and the access code "
+                "to open your booking."), "info")
+        return redirect(url_for("web_guest.lookup", number=found.booking_number))
+    flash(_("This link does not open a booking. Enter your booking details to find it."), "info")
+    return redirect(url_for("web_guest.lookup"))
+
+
 def _hold_over(booking: Booking) -> bool:
     if booking.status == "expired":
         return True
@@ -60,14 +93,8 @@ def _hold_over(booking: Booking) -> bool:
 
 @bp.get("/<int:booking_id>/pay")
 def pay(booking_id: int):
-    link_code = (request.args.get("code") or "").strip().upper()
-    if link_code:
-        # The payment link staff send a walk-in (nibog.booking.admin.actions) carries the
-        # booking's access code: this browser keeps it, and the address loses it.
-        found = db.session.get(Booking, booking_id)
-        if found is not None and found.user_id is None and access_code_matches(found, link_code):
-            bk.remember_guest_code(booking_id, link_code)
-        return redirect(url_for("web_checkout.pay", booking_id=booking_id))
+    if request.args.get("code"):
+        return take_link_code(booking_id, "web_checkout.pay")
     booking, code = booking_for_visitor(booking_id)
     if booking.status in ("confirmed", "completed"):
         return redirect(url_for("web_checkout.done", booking_id=booking.id))
@@ -75,7 +102,7 @@ def pay(booking_id: int):
     return render_template(
         "web/booking/pay.html", booking=booking, view=view, expired=_hold_over(booking),
         hold_until=as_utc(booking.hold_expires_at) if booking.hold_expires_at else None,
-        guest_code=code, form=ConfirmForm(),
+        guest_code=shown_code(code), form=ConfirmForm(),
     )
 
 
@@ -142,7 +169,7 @@ def done(booking_id: int):
     ).all()
     return render_template(
         "web/booking/done.html", booking=booking, view=booking_to_dict(booking),
-        guest_code=code, payments=payments_made, expired=_hold_over(booking),
+        guest_code=shown_code(code), payments=payments_made, expired=_hold_over(booking),
     )
 
 

@@ -4,7 +4,9 @@ for the refusal's code when there is one, so Hindi pages stay Hindi."""
 
 from __future__ import annotations
 
+from flask_babel import get_locale
 from flask_babel import lazy_gettext as _l
+from werkzeug.exceptions import default_exceptions
 
 from nibog.core.errors import AppError
 
@@ -30,7 +32,31 @@ MESSAGES = {
     "booking_not_cancellable": _l("This booking can no longer be cancelled."),
     "payment_gateway_error": _l("The payment service did not answer. Nothing was charged; please try again."),
     "not_found": _l("We could not find that."),
+    "invalid_token": _l("This link has already been used or is no longer valid."),
+    "token_expired": _l("This link has expired. Ask for a new one."),
+    "already_verified": _l("Your email address is already confirmed."),
+    "waitlist_entry_closed": _l("This waiting-list entry is already closed."),
+    "busy": _l("Too many people are booking this right now. Please try again in a moment."),
+    "service_unavailable": _l("A service we depend on is not answering. Please try again in a "
+                              "moment."),
+    "internal_error": _l("Something went wrong on our side. Please try again in a moment."),
+    "forbidden": _l("You are not allowed to do this."),
+    "unauthorized": _l("Please sign in to continue."),
 }
+
+# The error page's sentence by status, when the refusal's own is not in the visitor's language.
+STATUS_MESSAGES = {
+    400: _l("This request could not be handled. Please go back, reload the page and try again."),
+    401: _l("Please sign in to continue."),
+    403: _l("You are not allowed to do this."),
+    405: _l("This page cannot be opened that way. Please go back and try again."),
+    409: _l("This cannot be done now. Please go back, reload the page and check."),
+    413: _l("What you sent is too large."),
+    503: _l("We are very busy right now. Please try again in a moment."),
+}
+SOMETHING_WRONG = _l("Something went wrong on our side. Please try again in a moment.")
+# The language the services' (and werkzeug's) own sentences are written in.
+SOURCE_LANGUAGE = "en"
 
 # Codes whose English text carries a detail worth keeping (which promo rule failed, a
 # registration date): the service's own sentence is shown after the translated one.
@@ -44,6 +70,24 @@ def message_for(exc: AppError) -> str:
     if exc.code in _KEEP_DETAIL and exc.message:
         return f"{text} ({exc.message})"
     return str(text)
+
+
+def error_message(status: int, code: str | None = None, message=None) -> str:
+    """The error page's sentence, in the visitor's language: the refusal's by its code, else a
+    page's own (already translated) sentence, else one for the status. A service's English
+    detail is shown only to a visitor reading English."""
+    if code in MESSAGES:
+        return message_for(AppError(code, str(message or ""), status))
+    default = default_exceptions.get(status)
+    is_default = default is not None and message == default.description
+    if message and not is_default and (code is None or _reads_source_language()):
+        return str(message)
+    return str(STATUS_MESSAGES.get(status, SOMETHING_WRONG))
+
+
+def _reads_source_language() -> bool:
+    locale = get_locale()
+    return locale is None or locale.language == SOURCE_LANGUAGE
 
 
 def attach(form, exc: AppError, *, field_map: dict[str, str] | None = None) -> None:

@@ -52,6 +52,16 @@ class PhoneCodeForm(FlaskForm):
     next = HiddenField()
 
 
+class ResetPasswordForm(FlaskForm):
+    token = HiddenField(validators=[DataRequired(), Length(max=1000)])
+    password = PasswordField(_l("New password"), validators=[
+        DataRequired(_l("Choose a new password.")), PASSWORD_RULE],
+        description=_l("At least 8 characters."))
+    confirm = PasswordField(_l("New password again"), validators=[
+        DataRequired(_l("Type the new password again.")),
+        EqualTo("password", _l("The two passwords differ."))])
+
+
 class ForgotPasswordForm(FlaskForm):
     email = EmailField(_l("Email"), validators=[DataRequired(_l("Enter your email.")),
                                                 Length(max=254)])

@@ -4,7 +4,7 @@ and cancel that booking (the code is kept in the session, as right after booking
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, flash, redirect, render_template, url_for
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 
 from nibog.booking import guests, lifecycle
@@ -16,7 +16,7 @@ from nibog.core.i18n import money
 from nibog.extensions import limiter
 from nibog.web import basket as bk
 from nibog.web.booking_forms import CancelForm, LookupForm
-from nibog.web.checkout import booking_for_visitor
+from nibog.web.checkout import booking_for_visitor, take_link_code
 from nibog.web.errors import message_for
 
 bp = Blueprint("web_guest", __name__, url_prefix="/bookings")
@@ -24,7 +24,10 @@ bp = Blueprint("web_guest", __name__, url_prefix="/bookings")
 
 @bp.get("/lookup")
 def lookup():
-    return render_template("web/guest/lookup.html", form=LookupForm(formdata=None))
+    # An expired e-mail link comes here with its booking number filled in.
+    number = (request.args.get("number") or "")[:20]
+    return render_template("web/guest/lookup.html",
+                           form=LookupForm(formdata=None, booking_number=number))
 
 
 @bp.post("/lookup")
@@ -47,6 +50,8 @@ def lookup_submit():
 
 @bp.get("/<int:booking_id>")
 def booking(booking_id: int):
+    if request.args.get("code"):  # a link in the guest's e-mail or SMS
+        return take_link_code(booking_id, "web_guest.booking")
     found, code = booking_for_visitor(booking_id)
     if code is None:
         abort(404)  # an account's booking lives under /account

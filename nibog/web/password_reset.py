@@ -2,60 +2,60 @@
 
 A parent opens the link in a browser, not in the app, so the link needs a page: it asks for the
 new password twice and sets it through the same service call as ``POST /api/auth/reset-password``
-(same token rules, same password rule, same sign-out everywhere). The full parent website comes
-later; this page is what makes the e-mail work until then and stays when it arrives.
+(same token rules, same password rule, same sign-out everywhere), on the site's layout and in
+the visitor's language.
 """
 
 from __future__ import annotations
 
-from flask import Blueprint, current_app, request
-from marshmallow import ValidationError
+from flask import Blueprint, request
+from flask_babel import gettext as _
 
 from nibog.auth import ratelimits as rl
 from nibog.auth import service
-from nibog.auth.schemas import ResetPasswordSchema
 from nibog.core.errors import AppError
-from nibog.extensions import csrf
+from nibog.web.errors import attach, message_for
+from nibog.web.forms import ResetPasswordForm
 from nibog.web.link_pages import link_page
 
 bp = Blueprint("password_reset", __name__)
-
-_SCHEMA = ResetPasswordSchema()
 
 
 def _page(status: int = 200, **context):
     return link_page("web/reset_password.html", status, **context)
 
 
+def _bad_link(message: str):
+    return _page(400, state="bad_link", message=message)
+
+
 @bp.get("/reset-password")
 def reset_password_form():
     token = request.args.get("token", "")
     if not token:
-        return _page(400, state="bad_link", message="This link is incomplete. "
-                     "Ask for a new one from the app's sign-in screen.")
+        return _bad_link(_("This link is incomplete. Copy the whole link from the e-mail, or "
+                           "ask for a new one."))
     try:
         service.check_reset_link(token)
     except AppError as exc:
-        return _page(400, state="bad_link", message=exc.message)
-    return _page(token=token, state="form")
+        return _bad_link(message_for(exc))
+    return _page(form=ResetPasswordForm(formdata=None, token=token), state="form")
 
 
 @bp.post("/reset-password")
 @rl.forgot_per_ip
 def reset_password_submit():
-    if current_app.config.get("WTF_CSRF_ENABLED", True):
-        csrf.protect()
-    token = request.form.get("token", "")
-    password = request.form.get("password", "")
-    if password != request.form.get("confirm", ""):
-        return _page(422, token=token, state="form", errors=["The two passwords differ"])
+    form = ResetPasswordForm()  # the site-wide CSRF check has already run
+    if not form.validate():
+        if form.token.errors:
+            return _bad_link(_("This link is incomplete. Copy the whole link from the e-mail, "
+                               "or ask for a new one."))
+        return _page(422, form=form, state="form")
     try:
-        data = _SCHEMA.load({"token": token, "password": password})
-    except ValidationError as exc:
-        errors = [m for msgs in exc.messages.values() for m in msgs]
-        return _page(422, token=token, state="form", errors=errors)
-    try:
-        service.reset_password(data["token"], data["password"])
+        service.reset_password(form.token.data, form.password.data)
     except AppError as exc:
-        return _page(400, state="bad_link", message=exc.message)
+        if exc.code == "validation_error":
+            attach(form, exc)
+            return _page(422, form=form, state="form")
+        return _bad_link(message_for(exc))
     return _page(state="done")

@@ -16,6 +16,7 @@ from flask_wtf.csrf import CSRFError
 
 from nibog.extensions import login_manager
 from nibog.web import prefs
+from nibog.web.errors import error_message
 from nibog.web.redirects import safe_next
 
 # A fingerprinted URL never changes content, so browsers may keep it for a year.
@@ -106,7 +107,8 @@ def init_web(app: Flask) -> None:
     login_manager.login_message = _l("Please sign in to continue.")
     login_manager.login_message_category = "info"
 
-    app.jinja_env.globals.update(static_url=static_url, url_with=url_with, current_path=current_path)
+    app.jinja_env.globals.update(static_url=static_url, url_with=url_with, current_path=current_path,
+                                 error_message=error_message)
     prefs.init_app(app)
     app.after_request(_headers)
     app.register_error_handler(CSRFError, _csrf_refused)

@@ -6,8 +6,10 @@ from __future__ import annotations
 import json
 
 from flask import Blueprint, abort, make_response, redirect, render_template, request, url_for
+from flask_login import current_user
 from werkzeug.datastructures import MultiDict
 
+from nibog.accounts import favorites
 from nibog.catalog import queries as q
 from nibog.catalog import service as catalog
 from nibog.content import service as content
@@ -86,4 +88,7 @@ def event(event_id: int, slug: str | None = None):
         # One address per event: the slugged one (old slugs and bare ids redirect to it).
         return redirect(url_for("web.event", event_id=event_id, slug=detail["slug"]), 301)
     reviews = json.loads(catalog.event_reviews_json(event_id))
-    return render_template("web/event.html", event=detail, reviews=reviews)
+    # Signed in means a session cookie, so this page is never the cached one (pagecache).
+    favourite = (favorites.is_favorite(current_user, event_id)
+                 if current_user.is_authenticated else None)
+    return render_template("web/event.html", event=detail, reviews=reviews, favourite=favourite)

@@ -163,7 +163,7 @@ def test_the_verification_link_opened_in_a_browser_shows_a_page(client, outbox):
     client.post("/api/users/me/verify-email", headers=bearer(access))
     url = urlparse(outbox.last("verify_email")[1]["verify_url"])
 
-    page = client.get(f"{url.path}?{url.query}", headers=BROWSER)
+    page = client.get(f"{url.path}?{url.query}", headers=BROWSER, follow_redirects=True)
     assert page.status_code == 200 and page.mimetype == "text/html"
     assert "meera@example.com is confirmed" in page.get_data(as_text=True)
     assert client.get("/api/users/me", headers=bearer(access)).get_json()["email_verified"] is True
