@@ -3,7 +3,7 @@ of the HTTP layer by its status; never the services' English to a Hindi reader."
 
 from __future__ import annotations
 
-from nibog.booking import waitlist
+from nibog import waitlist
 from nibog.core import boundary
 from nibog.extensions import db
 from tests.factories import ChildFactory, GameSlotFactory
