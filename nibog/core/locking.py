@@ -51,6 +51,9 @@ class Guards:
     booking_lock: bool = True
     # False: payments and refunds read the payment without its row lock.
     payment_lock: bool = True
+    # False: an Idempotency-Key is claimed by a read, then a write that overwrites (not one
+    # "insert unless present" statement).
+    idempotency_claim: bool = True
 
     @property
     def all_on(self) -> bool:
