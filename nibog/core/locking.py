@@ -54,6 +54,8 @@ class Guards:
     # False: an Idempotency-Key is claimed by a read, then a write that overwrites (not one
     # "insert unless present" statement).
     idempotency_claim: bool = True
+    # False: joining a waiting list reads the slot without its shared row lock.
+    waitlist_join_lock: bool = True
 
     @property
     def all_on(self) -> bool:
