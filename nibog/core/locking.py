@@ -56,6 +56,8 @@ class Guards:
     idempotency_claim: bool = True
     # False: joining a waiting list reads the slot without its shared row lock.
     waitlist_join_lock: bool = True
+    # False: two certificate runs for one event run at once (no advisory lock per event).
+    certificate_run_lock: bool = True
 
     @property
     def all_on(self) -> bool:
@@ -124,16 +126,20 @@ def lock_key(name: str) -> int:
     return int.from_bytes(hashlib.sha256(name.encode()).digest()[:8], "big", signed=True)
 
 
-def hold_for_transaction(name: str) -> None:
-    """Wait for, then hold, the lock until the session's transaction commits or rolls back."""
+def hold_for_transaction(name: str, guard: str | None = None) -> None:
+    """Wait for, then hold, the lock until the session's transaction commits or rolls back
+    (unless a test switched ``guard`` off)."""
+    if guard is not None and not getattr(guards, guard):
+        return
     if db.session.get_bind().dialect.name == "postgresql":
         db.session.execute(select(func.pg_advisory_xact_lock(lock_key(name))))
 
 
 @contextmanager
-def exclusive(name: str) -> Iterator[None]:
-    """Wait for, then hold, the lock for the ``with`` block, whatever it commits meanwhile."""
-    if db.engine.dialect.name != "postgresql":
+def exclusive(name: str, guard: str | None = None) -> Iterator[None]:
+    """Wait for, then hold, the lock for the ``with`` block, whatever it commits meanwhile
+    (unless a test switched ``guard`` off)."""
+    if db.engine.dialect.name != "postgresql" or (guard is not None and not getattr(guards, guard)):
         yield
         return
     # A transaction of its own, open for the block: the lock is transaction-scoped, so it also
