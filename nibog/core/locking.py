@@ -58,6 +58,8 @@ class Guards:
     waitlist_join_lock: bool = True
     # False: two certificate runs for one event run at once (no advisory lock per event).
     certificate_run_lock: bool = True
+    # False: a guest booking runs without its advisory lock per e-mail.
+    guest_email_lock: bool = True
 
     @property
     def all_on(self) -> bool:
