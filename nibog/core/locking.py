@@ -60,6 +60,8 @@ class Guards:
     certificate_run_lock: bool = True
     # False: a guest booking runs without its advisory lock per e-mail.
     guest_email_lock: bool = True
+    # False: a password reset checks its link without locking the account row.
+    reset_lock: bool = True
 
     @property
     def all_on(self) -> bool:

@@ -15,6 +15,7 @@ from nibog.core import locking
 from nibog.extensions import db
 from tests.booking.test_guest import guest_body
 from tests.booking.world import make_world
+from tests.concurrency.race import interleave
 from tests.helpers import auth_headers, error_code
 
 
@@ -258,8 +259,6 @@ def test_a_request_whose_key_was_taken_over_cannot_record_or_drop_it(client, mon
 def _retry_during_the_first(app, monkeypatch):
     """The retry arrives while the first request has claimed its key (or, unguarded, has read
     that nobody has) and not yet booked; it answers at once (no waiting for the first)."""
-    from tests.concurrency.race import interleave
-
     monkeypatch.setattr(idempotency, "WAIT_FOR_FIRST_SECONDS", 0.0)
     w = make_world()
     body = {"event_id": w.event.id, "items": [{"child_id": w.children[0].id, "slot_id": w.slots[0].id}]}

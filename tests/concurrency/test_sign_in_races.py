@@ -10,8 +10,13 @@ from __future__ import annotations
 
 import threading
 
+from nibog.accounts.models import User
 from nibog.auth import service
+from nibog.auth.passwords import verify_password
 from nibog.auth.tokens import make_reset_token
+from nibog.core import boundary, locking
+from nibog.extensions import db
+from tests.concurrency.race import interleave
 from tests.factories import PASSWORD, UserFactory
 from tests.helpers import auth_headers
 
@@ -90,3 +95,40 @@ def test_a_sign_in_racing_a_deactivation_gets_no_token(app, monkeypatch):
     resp = sign_in_held_after_the_password_check(app, monkeypatch, user.email, deactivate)
     # Before the fix: 200 with a token at the deactivation's new version.
     assert resp.status_code == 401, resp.get_json()
+
+
+def _one_reset_link_used_twice(app):
+    """Two resets with one link (a double click, two tabs): the second runs while the first
+    has checked the link and not yet set its password."""
+
+    user = UserFactory(email="asha@example.com")
+    with app.test_request_context():
+        token = make_reset_token(user)
+    boundary.commit()
+    user_id = user.id
+    passwords = [NEW_PASSWORD, "another-new-password"]
+    results = interleave(
+        app,
+        lambda _: service.reset_password(token, passwords[0]).id,
+        lambda _: service.reset_password(token, passwords[1]).id,
+        "reset_checked",
+    )
+    db.session.expire_all()
+    stored = db.session.get(User, user_id).password_hash
+    return results, [verify_password(stored, p) for p in passwords]
+
+
+def test_one_reset_link_used_twice_at_once_resets_once(app):
+    results, works = _one_reset_link_used_twice(app)
+    # The second waited for the first, then found the link spent.
+    assert results[1] == ("error", "invalid_token")
+    assert results[0][0] == "ok"
+    assert works == [True, False]
+
+
+def test_control_without_the_account_lock_one_link_resets_twice(app, monkeypatch):
+    monkeypatch.setattr(locking.guards, "reset_lock", False)
+    results, works = _one_reset_link_used_twice(app)
+    # Both were told their new password is set; only the last one written works.
+    assert [r[0] for r in results] == ["ok", "ok"]
+    assert works == [True, False]
