@@ -62,6 +62,9 @@ class Guards:
     guest_email_lock: bool = True
     # False: a password reset checks its link without locking the account row.
     reset_lock: bool = True
+    # False: an admin's stock edit checks what was sold against the variant as it read it
+    # with the add-ons (no row lock, no fresh read).
+    stock_edit_lock: bool = True
 
     @property
     def all_on(self) -> bool:
