@@ -65,6 +65,8 @@ class Guards:
     # False: an admin's stock edit checks what was sold against the variant as it read it
     # with the add-ons (no row lock, no fresh read).
     stock_edit_lock: bool = True
+    # False: a matching one-time code signs in even when another request already used it.
+    otp_consume_once: bool = True
 
     @property
     def all_on(self) -> bool:

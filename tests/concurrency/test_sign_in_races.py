@@ -1,4 +1,5 @@
-"""A password sign-in racing a password reset or a deactivation, on parallel connections.
+"""Sign-in races on parallel connections: a password sign-in racing a password reset or a
+deactivation; one reset link, or one SMS code, used twice at once.
 
 The sign-in checks the password (slow on purpose), and the reset or the deactivation commits
 in that moment. Whatever the sign-in then does, no token may come out of a password that is no
@@ -11,7 +12,7 @@ from __future__ import annotations
 import threading
 
 from nibog.accounts.models import User
-from nibog.auth import service
+from nibog.auth import otp, service
 from nibog.auth.passwords import verify_password
 from nibog.auth.tokens import make_reset_token
 from nibog.core import boundary, locking
@@ -132,3 +133,29 @@ def test_control_without_the_account_lock_one_link_resets_twice(app, monkeypatch
     # Both were told their new password is set; only the last one written works.
     assert [r[0] for r in results] == ["ok", "ok"]
     assert works == [True, False]
+
+
+def _one_code_used_twice(app):
+    """Two sign-ins with one SMS code at once (a double tap, a replayed request): the second
+    runs while the first has matched the code and not yet used it up."""
+    phone = "+919812345678"
+    user = UserFactory(phone=phone, phone_verified=True)
+    boundary.commit()
+    code = otp.issue_code(service.OTP_LOGIN, phone)
+
+    def sign_in(_):
+        return service.verify_phone_login(phone, code).id
+
+    return interleave(app, sign_in, sign_in, "otp_checked"), user.id
+
+
+def test_one_code_used_twice_at_once_signs_in_once(app):
+    results, user_id = _one_code_used_twice(app)
+    # The second used the code up; the first, though its code matched, finds it gone.
+    assert results == [("error", "otp_expired"), ("ok", user_id)]
+
+
+def test_control_without_single_use_one_code_signs_in_twice(app, monkeypatch):
+    monkeypatch.setattr(locking.guards, "otp_consume_once", False)
+    results, user_id = _one_code_used_twice(app)
+    assert results == [("ok", user_id), ("ok", user_id)]
