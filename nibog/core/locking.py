@@ -67,6 +67,9 @@ class Guards:
     stock_edit_lock: bool = True
     # False: a matching one-time code signs in even when another request already used it.
     otp_consume_once: bool = True
+    # False: a sign-in trusts the account row as it read it before checking the password (no
+    # locked, fresh read of it before minting tokens).
+    sign_in_lock: bool = True
 
     @property
     def all_on(self) -> bool:

@@ -81,6 +81,29 @@ def test_a_sign_in_that_checked_the_old_password_gets_nothing_after_a_reset(app,
     assert old.status_code == 401
 
 
+def test_control_without_the_sign_in_lock_the_old_password_signs_in_and_wins(app, monkeypatch):
+    monkeypatch.setattr(locking.guards, "sign_in_lock", False)
+    user = UserFactory(email="asha@example.com")
+    with app.test_request_context():
+        token = make_reset_token(user)
+    client = app.test_client()
+
+    def reset():
+        resp = client.post("/api/auth/reset-password",
+                           json={"token": token, "password": NEW_PASSWORD})
+        assert resp.status_code == 200, resp.get_json()
+
+    resp = sign_in_held_after_the_password_check(app, monkeypatch, user.email, reset)
+    # Tokens for a password that was just replaced - and its rehash wrote the old password
+    # back over the reset's.
+    assert resp.status_code == 200, resp.get_json()
+    monkeypatch.undo()
+    assert client.post("/api/auth/login", json={"email": user.email, "password": PASSWORD}
+                       ).status_code == 200
+    assert client.post("/api/auth/login", json={"email": user.email, "password": NEW_PASSWORD}
+                       ).status_code == 401
+
+
 def test_a_sign_in_racing_a_deactivation_gets_no_token(app, monkeypatch):
     user = UserFactory(email="asha@example.com")
     admin = UserFactory(role="admin")
@@ -159,3 +182,20 @@ def test_control_without_single_use_one_code_signs_in_twice(app, monkeypatch):
     monkeypatch.setattr(locking.guards, "otp_consume_once", False)
     results, user_id = _one_code_used_twice(app)
     assert results == [("ok", user_id), ("ok", user_id)]
+
+
+def test_control_without_the_sign_in_lock_a_deactivated_account_gets_a_token(app, monkeypatch):
+    monkeypatch.setattr(locking.guards, "sign_in_lock", False)
+    user = UserFactory(email="asha@example.com")
+    admin = UserFactory(role="admin")
+    client = app.test_client()
+    with app.test_request_context():
+        admin_headers = auth_headers(admin)
+
+    def deactivate():
+        resp = client.put(f"/api/admin/users/{user.id}", json={"is_active": False},
+                          headers=admin_headers)
+        assert resp.status_code == 200, resp.get_json()
+
+    resp = sign_in_held_after_the_password_check(app, monkeypatch, user.email, deactivate)
+    assert resp.status_code == 200 and resp.get_json()["access_token"], resp.get_json()
