@@ -19,6 +19,7 @@ import time
 import phonenumbers
 from flask import current_app
 
+from nibog.core import locking
 from nibog.core.errors import AppError, ValidationFailed
 from nibog.extensions import get_redis
 
@@ -123,7 +124,11 @@ def check_code(purpose: str, phone: str, code: str) -> None:
             401,
             {"attempts_left": OTP_MAX_ATTEMPTS - attempts},
         )
-    store.delete(key)
+    locking.pause("otp_checked")
+    # Single use, even for two requests with the code at once: both matched, but only the one
+    # whose delete removed the code signs in.
+    if not store.delete(key) and locking.guards.otp_consume_once:
+        raise AppError("otp_expired", "No valid code; ask for a new one", 401)
 
 
 # --- stores -------------------------------------------------------------------------------------
@@ -174,8 +179,9 @@ class RedisOtpStore:
         value, ttl = pipe.execute()
         return int(value or 0), max(1, int(ttl))
 
-    def delete(self, key: str) -> None:
-        self.conn.delete(key)
+    def delete(self, key: str) -> bool:
+        """True if this call removed the key."""
+        return bool(self.conn.delete(key))
 
 
 class MemoryOtpStore:
@@ -225,9 +231,10 @@ class MemoryOtpStore:
                 return 0, 1
             return value["count"], max(1, int(self._data[key][0] - time.monotonic()))
 
-    def delete(self, key: str) -> None:
+    def delete(self, key: str) -> bool:
+        """True if this call removed a live key."""
         with self._lock:
-            self._data.pop(key, None)
+            return self._get(key) is not None and self._data.pop(key, None) is not None
 
 
     def purge(self) -> int:

@@ -15,7 +15,7 @@ from nibog.accounts import service as accounts
 from nibog.accounts.models import User
 from nibog.auth import google, otp, tokens
 from nibog.auth.passwords import hash_password, needs_rehash, verify_password
-from nibog.core import signals
+from nibog.core import locking, signals
 from nibog.core.errors import AppError, ValidationFailed
 from nibog.core.timeutil import utcnow
 from nibog.extensions import db
@@ -46,7 +46,7 @@ def _logged_in(user: User, checked_password_hash: str | None = None) -> User:
     locked = db.session.scalar(
         select(User).where(User.id == user.id).with_for_update()
         .execution_options(populate_existing=True)
-    )
+    ) if locking.guards.sign_in_lock else user  # unguarded (tests only): the row as first read
     if locked is None or not locked.is_active or (
         checked_password_hash is not None and locked.password_hash != checked_password_hash
     ):
@@ -134,8 +134,21 @@ def _hand_over_to_mailbox_owner(user: User) -> bool:
     return True
 
 
+def _lock_user(user_id) -> User | None:
+    """The account row, locked until the transaction ends (fresh values)."""
+    if not isinstance(user_id, int):
+        return None
+    return db.session.scalar(
+        locking.for_update(select(User).where(User.id == user_id), "reset_lock")
+        .execution_options(populate_existing=True)
+    )
+
+
 def reset_password(token: str, new_password: str) -> User:
-    user = tokens.check_reset_token(token, _load_user)
+    # Checked under the account's row lock: the same link used twice at once, the second
+    # waits and then finds the password (the link's fingerprint) changed - one reset, not two.
+    user = tokens.check_reset_token(token, _lock_user)
+    locking.pause("reset_checked")
     _hand_over_to_mailbox_owner(user)
     user.password_hash = hash_password(new_password)
     # Whoever knew the old password is signed out everywhere; the link is spent with it.

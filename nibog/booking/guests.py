@@ -34,13 +34,10 @@ from nibog.extensions import db
 from nibog.payments.models import Payment
 
 ACCESS_CODE_LENGTH = 10
-# Test-only switch (the concurrency control): False books without the per-e-mail lock.
-LOCK_PER_EMAIL = True
 
 
 def _lock_email(email: str) -> None:
-    if LOCK_PER_EMAIL:
-        locking.hold_for_transaction(f"guest-email:{email}")
+    locking.hold_for_transaction(f"guest-email:{email}", "guest_email_lock")
 
 
 def _placeholder_for(email: str) -> User | None:

@@ -23,7 +23,7 @@ from sqlalchemy import delete, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from nibog.booking.models import IdempotencyKey
-from nibog.core import boundary
+from nibog.core import boundary, locking
 from nibog.core.errors import AppError, Conflict, ValidationFailed
 from nibog.core.timeutil import as_utc, utcnow
 from nibog.extensions import db
@@ -67,6 +67,31 @@ def _insert_stmt(values: dict):
     )
 
 
+def _claim(conn, values: dict) -> int | None:
+    """The key's id if this request claimed it; None if another request holds it."""
+    if locking.guards.idempotency_claim:
+        # One statement, "insert unless present" on unique (scope, key): of two requests at
+        # once exactly one gets the row.
+        return conn.execute(_insert_stmt(values).returning(IdempotencyKey.id)).scalar()
+    # Unguarded (tests only, the control): read, then write whatever is there now - two
+    # statements, so a claim made in between is overwritten (last writer wins).
+    held = conn.execute(select(IdempotencyKey.id).where(
+        IdempotencyKey.scope == values["scope"], IdempotencyKey.key == values["key"])).scalar()
+    if held is not None:
+        return None
+    locking.pause("idempotency_claim")
+    dialect = db.engine.dialect.name
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    stmt = insert(IdempotencyKey).values(**values)
+    fresh = {name: stmt.excluded[name] for name in values if name not in ("scope", "key")}
+    return conn.execute(
+        stmt.on_conflict_do_update(
+            index_elements=["scope", "key"],
+            set_={**fresh, "response_status": None, "response_body": None},
+        ).returning(IdempotencyKey.id)
+    ).scalar()
+
+
 def begin(scope: str, key: str, endpoint: str, body) -> Claim | Replay:
     """Claim the key or answer with the first request's response."""
     if not key or len(key) > MAX_KEY_LENGTH:
@@ -75,23 +100,23 @@ def begin(scope: str, key: str, endpoint: str, body) -> Claim | Replay:
     deadline = time.monotonic() + WAIT_FOR_FIRST_SECONDS
     while True:
         now = utcnow()
+        values = {"scope": scope, "key": key, "endpoint": endpoint, "request_hash": digest,
+                  "state": "in_progress", "expires_at": now + KEY_TTL, "created_at": now}
         with db.engine.begin() as conn:
-            claimed = conn.execute(
-                _insert_stmt(
-                    {"scope": scope, "key": key, "endpoint": endpoint, "request_hash": digest,
-                     "state": "in_progress", "expires_at": now + KEY_TTL, "created_at": now}
-                ).returning(IdempotencyKey.id)
-            ).scalar()
-            if claimed is not None:
-                return Claim(claimed, now)
-            row = conn.execute(
-                select(IdempotencyKey.__table__).where(
-                    IdempotencyKey.scope == scope, IdempotencyKey.key == key
-                )
-            ).one_or_none()
-            if row is not None and as_utc(row.expires_at) <= now:
-                conn.execute(delete(IdempotencyKey).where(IdempotencyKey.id == row.id))
-                continue
+            claimed = _claim(conn, values)
+            if claimed is None:
+                row = conn.execute(
+                    select(IdempotencyKey.__table__).where(
+                        IdempotencyKey.scope == scope, IdempotencyKey.key == key
+                    )
+                ).one_or_none()
+                if row is not None and as_utc(row.expires_at) <= now:
+                    conn.execute(delete(IdempotencyKey).where(IdempotencyKey.id == row.id))
+                    continue
+        if claimed is not None:
+            if locking.guards.idempotency_claim:
+                locking.pause("idempotency_claim")  # committed: a retry now finds the key
+            return Claim(claimed, now)
         if row is None:
             continue  # deleted between our insert and select: try to claim it again
         if row.request_hash != digest:

@@ -34,7 +34,7 @@ def generate_event_certificates(event_id: int) -> int:
     once both found a booking's certificates missing and e-mailed the family twice.
     Returns the number of certificates generated.
     """
-    with locking.exclusive(f"event-certificates:{event_id}"):
+    with locking.exclusive(f"event-certificates:{event_id}", "certificate_run_lock"):
         return _generate_event_certificates(event_id)
 
 
@@ -50,6 +50,7 @@ def _generate_event_certificates(event_id: int) -> int:
         try:
             with boundary.unit_of_work():
                 view = load_booking_view(booking_id)
+                locking.pause("certificates_read")
                 children = eligible_children(view)
                 new = [c for c in children if certificate_for(booking_id, c, view)[1]]
                 if new and view["email"]:

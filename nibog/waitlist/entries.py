@@ -38,6 +38,7 @@ from nibog.booking.models import (
 from nibog.booking.service import cancel_booking
 from nibog.booking.waitlist_queue import queued_for
 from nibog.catalog.models import Event, EventGame, GameSlot
+from nibog.core import locking
 from nibog.core.audit import AuditLog
 from nibog.core.errors import AppError, Conflict, NotFound
 from nibog.core.timeutil import isoformat_ist, utcnow
@@ -86,7 +87,8 @@ def join(user_id: int, slot_id: int, child_id: int) -> WaitingListEntry:
     # Shared lock: a seat freed meanwhile either commits first (this sees it: slot_not_full)
     # or waits for this entry, so the offer round its release queues finds the entry. Read
     # without it, both could miss each other and strand the seat behind the queue.
-    slot, event_game, event = _slot_with_event(slot_id, share=True)
+    slot, event_game, event = _slot_with_event(slot_id, share=locking.guards.waitlist_join_lock)
+    locking.pause("join_read")
     _check_open(event, slot)
     check_eligible(child, event_game, event)
     already = db.session.scalar(

@@ -15,6 +15,7 @@ from nibog.core import locking
 from nibog.extensions import db
 from tests.booking.test_guest import guest_body
 from tests.booking.world import make_world
+from tests.concurrency.race import interleave
 from tests.helpers import auth_headers, error_code
 
 
@@ -253,3 +254,43 @@ def test_a_request_whose_key_was_taken_over_cannot_record_or_drop_it(client, mon
     db.session.expire_all()
     (row,) = db.session.scalars(select(IdempotencyKey)).all()
     assert (row.state, row.response_status, row.response_body) == ("done", 201, {"from": "retry"})
+
+
+def _retry_during_the_first(app, monkeypatch):
+    """The retry arrives while the first request has claimed its key (or, unguarded, has read
+    that nobody has) and not yet booked; it answers at once (no waiting for the first)."""
+    monkeypatch.setattr(idempotency, "WAIT_FOR_FIRST_SECONDS", 0.0)
+    w = make_world()
+    body = {"event_id": w.event.id, "items": [{"child_id": w.children[0].id, "slot_id": w.slots[0].id}]}
+    with app.test_request_context():
+        headers = {**auth_headers(w.parent), "Idempotency-Key": "retry"}
+
+    def post(_):
+        resp = app.test_client().post("/api/bookings", json=body, headers=headers)
+        return resp.status_code, resp.get_json()
+
+    results = interleave(app, post, post, "idempotency_claim")
+    later = app.test_client().post("/api/bookings", json=body, headers=headers)
+    db.session.expire_all()
+    return [r[1] for r in results], later, db.session.get(GameSlot, w.slots[0].id).booked_count
+
+
+def test_a_retry_during_the_first_request_hears_in_progress_then_its_answer(app, monkeypatch):
+    (first, second), later, booked = _retry_during_the_first(app, monkeypatch)
+    assert first[0] == 201, first
+    assert second[0] == 409 and second[1]["error"]["code"] == "idempotency_in_progress", second
+    # The next retry gets the first request's booking.
+    assert later.status_code == 201 and later.get_json() == first[1]
+    assert later.headers.get("Idempotent-Replayed") == "true"
+    assert (bookings(), booked) == (1, 1)
+
+
+def test_control_without_the_one_statement_claim_a_retry_gets_another_answer(app, monkeypatch):
+    monkeypatch.setattr(locking.guards, "idempotency_claim", False)
+    (first, second), later, booked = _retry_during_the_first(app, monkeypatch)
+    # Both read "no such key" and both claimed it. The retry booked; the first, claiming over
+    # it, then met that booking and was refused - and its refusal is now the key's answer.
+    assert second[0] == 201, second
+    assert first[0] == 409 and first[1]["error"]["code"] == "already_booked", first
+    assert later.status_code == 409 and later.get_json() == first[1]
+    assert (bookings(), booked) == (1, 1)

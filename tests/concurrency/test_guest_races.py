@@ -2,8 +2,8 @@
 
 Guests have no account row to lock: each e-mail's placeholder owner and child are created by
 the first request. Two requests for a new e-mail at the same moment must still end as one hold
-and one ``409 already_booked``; the control switches the per-e-mail lock off and the same race
-books the one child twice.
+and one ``409 already_booked``; the control switches the per-e-mail lock off
+(``guards.guest_email_lock``) and the same forced interleaving books the one child twice.
 """
 
 from __future__ import annotations
@@ -13,13 +13,13 @@ import threading
 from sqlalchemy import func, select
 
 from nibog.accounts.models import Child
-from nibog.booking import guests
 from nibog.booking.models import Booking
 from nibog.catalog.models import GameSlot
 from nibog.core import locking
 from nibog.extensions import db
 from tests.booking.test_guest import guest_body
 from tests.booking.world import make_world
+from tests.concurrency.race import interleave
 
 # Long enough for two threads to meet; with the lock on the second never arrives (it waits for
 # the first's commit), so the first goes on after this.
@@ -81,10 +81,30 @@ def test_a_guest_double_submit_books_the_child_once(app, monkeypatch):
     assert counts(w.slots[0].id) == (1, 1, 1)
 
 
-def test_control_without_the_e_mail_lock_the_child_is_booked_twice(app, monkeypatch):
+def _a_submit_during_another(app):
+    """The second submit arrives while the first has taken its e-mail lock and made the
+    placeholder owner and child (uncommitted), and reads the slot."""
     w = make_world(n_children=0)
-    monkeypatch.setattr(guests, "LOCK_PER_EMAIL", False)
-    monkeypatch.setattr(locking.guards, "pause", meet_at("read", 2))
-    results = double_submit(app, guest_body(w))
-    assert [status for status, _ in results] == [201, 201]
-    assert counts(w.slots[0].id) == (2, 2, 2)
+    body = guest_body(w)
+
+    def submit(_):
+        resp = app.test_client().post("/api/bookings/guest", json=body)
+        return resp.status_code, resp.get_json()
+
+    results = interleave(app, submit, submit, "read")
+    return [r[1] for r in results], counts(w.slots[0].id)
+
+
+def test_a_submit_during_another_waits_for_it_and_hears_already_booked(app):
+    (first, second), state = _a_submit_during_another(app)
+    assert first[0] == 201, first
+    assert second[0] == 409 and second[1]["error"]["code"] == "already_booked", second
+    assert state == (1, 1, 1)
+
+
+def test_control_without_the_e_mail_lock_the_child_is_booked_twice(app, monkeypatch):
+    monkeypatch.setattr(locking.guards, "guest_email_lock", False)
+    (first, second), state = _a_submit_during_another(app)
+    # Neither saw the other's placeholder: two owners, two children, two seats for one child.
+    assert (first[0], second[0]) == (201, 201), (first, second)
+    assert state == (2, 2, 2)

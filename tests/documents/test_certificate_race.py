@@ -7,10 +7,10 @@ import threading
 
 from sqlalchemy import func, select
 
-from nibog.core import boundary
+from nibog.core import boundary, locking
 from nibog.documents import tasks
 from nibog.notifications.models import NotificationLog
-from tests.concurrency.race import codes, race
+from tests.concurrency.race import codes, interleave, race
 from tests.documents.helpers import make_booking
 from tests.documents.test_certificates import YESTERDAY
 
@@ -52,3 +52,33 @@ def test_two_runs_at_once_email_each_family_once(app, db, monkeypatch):
     assert sorted(value for _, value in results) == [0, 2]
     db.session.expire_all()
     assert _emails(db) == 2
+
+
+def _a_run_during_another(app, db):
+    """The second run starts while the first has read its first booking's certificates as
+    missing and not yet made them."""
+    first, info = make_booking(child_names=("Aarav",), event_date=YESTERDAY())
+    make_booking(event=info["event"], child_names=("Kabir",))
+    info["event"].status = "completed"
+    event_id = info["event"].id
+    boundary.commit()
+    results = interleave(app, lambda _: tasks.generate_event_certificates(event_id),
+                         lambda _: tasks.generate_event_certificates(event_id),
+                         "certificates_read")
+    db.session.expire_all()
+    return results, _emails(db)
+
+
+def test_a_run_started_during_another_waits_and_makes_nothing_twice(app, db):
+    results, emails = _a_run_during_another(app, db)
+    assert results == [("ok", 2), ("ok", 0)]
+    assert emails == 2
+
+
+def test_control_without_the_run_lock_a_certificate_is_made_and_sent_twice(app, db, monkeypatch):
+    monkeypatch.setattr(locking.guards, "certificate_run_lock", False)
+    results, emails = _a_run_during_another(app, db)
+    # The second run made both certificates; the first, working from the booking it read
+    # before, made Aarav's again and e-mailed his family a second time.
+    assert results == [("ok", 1), ("ok", 2)]
+    assert emails == 3

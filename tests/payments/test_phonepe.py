@@ -310,6 +310,56 @@ def test_callback_and_status_check_together_capture_once(client, phonepe, app, p
     assert messages("booking_confirmed", booking.id) == 1
 
 
+def _callback_during_status_check(client, phonepe, app, parent):
+    """PhonePe's callback has read the open payment (its row lock, if on, held) when the
+    reconciler's status check for the same payment runs."""
+    from nibog.payments import service
+    from tests.concurrency.race import interleave
+
+    booking = make_booking(parent)
+    order = open_payment(client, parent, booking)
+    mtid, payment_id = order["provider_order_id"], order["payment_id"]
+    _status(phonepe, mtid, outcome(mtid))
+    encoded = base64.b64encode(json.dumps(outcome(mtid)).encode()).decode()
+    verify = f"{sha(encoded + SALT)}###{INDEX}"
+
+    def phonepe_callback(_):
+        return app.test_client().post("/webhooks/payment/phonepe", json={"response": encoded},
+                                      headers={"X-VERIFY": verify}).status_code
+
+    results = interleave(app, phonepe_callback,
+                         lambda _: service.reconcile_payment(payment_id), "payment_read")
+    return results, len(transitions(payment_id, "captured")), booking
+
+
+@pytest.mark.parametrize("switched_off", [(), ("booking_lock",), ("payment_lock",)])
+def test_a_status_check_during_the_callback_waits_and_captures_nothing(
+        client, phonepe, app, parent, monkeypatch, switched_off):
+    """Either row lock alone (booking, then payment) makes the status check wait."""
+    from nibog.core import locking
+
+    for guard in switched_off:
+        monkeypatch.setattr(locking.guards, guard, False)
+    results, captures, booking = _callback_during_status_check(client, phonepe, app, parent)
+    assert results == [("ok", 200), ("ok", "already_captured")]
+    assert captures == 1
+    assert reload(Booking, booking.id).status == "confirmed"
+    assert messages("booking_confirmed", booking.id) == 1
+
+
+def test_control_without_the_row_locks_callback_and_status_check_both_capture(
+        client, phonepe, app, parent, monkeypatch):
+    from nibog.core import locking
+
+    monkeypatch.setattr(locking.guards, "booking_lock", False)
+    monkeypatch.setattr(locking.guards, "payment_lock", False)
+    results, captures, booking = _callback_during_status_check(client, phonepe, app, parent)
+    # The status check captured and confirmed; the callback, working from the open payment
+    # it had read, then recorded a second capture of the same money.
+    assert results == [("ok", 200), ("ok", "captured")]
+    assert captures == 2
+
+
 def _captured_phonepe(client, parent):
     booking = make_booking(parent)
     order = open_payment(client, parent, booking)

@@ -2,8 +2,8 @@
 
 The client's confirm, the gateway's webhook and the status poll (reconciliation) all report the
 same capture at the same moment. Exactly one capture, one booking confirmation and one
-confirmation message may result. The control switches the row locks off and shows the race is
-real: then every path records its own capture.
+confirmation message may result. The control switches the row locks off (``locking.guards``) and
+shows the race is real: then every path records its own capture.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from nibog.core import boundary, locking
 from nibog.extensions import db
 from nibog.payments import service
 from nibog.payments.models import Payment, WebhookEvent
-from tests.concurrency.race import join_all, without_database_rule
+from tests.concurrency.race import join_all, pause_at, without_database_rule
 from tests.helpers import auth_headers
 from tests.payments.support import (
     make_booking,
@@ -100,23 +100,11 @@ def test_confirm_webhook_and_poll_together_capture_once(client, app, parent):
 
 @pytest.fixture
 def locks_switched_off(monkeypatch):
-    """Control: plain reads instead of SELECT … FOR UPDATE, all three paths reading first."""
-    barrier = threading.Barrier(3, timeout=30)
-
-    def unlocked_booking(booking_id):
-        return db.session.get(Booking, booking_id)
-
-    seen = threading.local()
-
-    def unlocked_payment(payment_id):
-        payment = db.session.get(Payment, payment_id, populate_existing=True)
-        if not getattr(seen, "waited", False):  # the poll path reads twice; meet once
-            seen.waited = True
-            barrier.wait()
-        return payment
-
-    monkeypatch.setattr(service, "lock_booking", unlocked_booking)
-    monkeypatch.setattr(service, "lock_payment", unlocked_payment)
+    """Control: the booking and payment row locks off (``locking.guards``), all three paths
+    meeting after their first read of the payment."""
+    monkeypatch.setattr(locking.guards, "booking_lock", False)
+    monkeypatch.setattr(locking.guards, "payment_lock", False)
+    monkeypatch.setattr(locking.guards, "pause", pause_at("payment_read", 3))
 
 
 def test_control_without_locks_the_race_double_captures(client, app, parent, locks_switched_off):
