@@ -24,6 +24,8 @@ from nibog.core.timeutil import utcnow
 from nibog.extensions import db
 from tests.browser.conftest import ROOT, wait_for
 from tests.browser.flows import (
+    PHONE_AXE_TAGS,
+    TAP_PX,
     Fair,
     body,
     choose,
@@ -32,40 +34,11 @@ from tests.browser.flows import (
     html_lang,
     press,
     qr_codes,
+    small_tap_targets,
     submit_click,
     submit_css,
     tick,
 )
-
-# Phones: every button, field and choice a parent taps on the booking pages is at least this tall.
-TAP_PX = 44
-AXE_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa", "best-practice"]
-
-# Interactive elements of the page's own content and header (running-text links are exempt, as
-# in WCAG 2.5.8); a checkbox or radio counts by its label, the area a thumb actually hits.
-TAP_TARGETS_JS = """
-const need = arguments[0];
-const visible = el => { const r = el.getBoundingClientRect();
-  return r.width > 0 && r.height > 0 && getComputedStyle(el).visibility !== "hidden"; };
-const sel = ["main button", "main a.button", "main select", "main textarea",
-  "main input:not([type=hidden]):not([type=checkbox]):not([type=radio])",
-  "main .actions a", "main .change-links a", "main .option a", "main .link-list a",
-  "main .pagination a", ".site-header a", ".site-header button"].join(",");
-const small = [];
-for (const el of document.querySelectorAll(sel)) {
-  if (!visible(el)) continue;
-  const h = el.getBoundingClientRect().height;
-  if (h < need - 0.5) small.push(`${el.tagName.toLowerCase()} "${(el.innerText || el.name || "").trim().slice(0, 40)}" ${h.toFixed(1)}px`);
-}
-for (const el of document.querySelectorAll("main input[type=checkbox], main input[type=radio]")) {
-  if (!visible(el)) continue;
-  const label = el.labels && el.labels[0];
-  const h = Math.max(label && visible(label) ? label.getBoundingClientRect().height : 0,
-                     el.getBoundingClientRect().height);
-  if (h < need - 0.5) small.push(`${el.type} ${el.name}=${el.value}: label ${h.toFixed(1)}px`);
-}
-return small;
-"""
 
 
 @cache
@@ -91,14 +64,8 @@ def phone_check(browser, screenshot, axe_check):
 
     def check(name: str) -> None:
         screenshot(name)
-        axe_check(browser, tags=AXE_TAGS)
-        browser.execute_cdp_cmd("Emulation.setDeviceMetricsOverride",
-                                {"width": 360, "height": 800, "deviceScaleFactor": 1,
-                                 "mobile": True})
-        try:
-            small = browser.execute_script(TAP_TARGETS_JS, TAP_PX)
-        finally:
-            browser.execute_cdp_cmd("Emulation.clearDeviceMetricsOverride", {})
+        axe_check(browser, tags=PHONE_AXE_TAGS)
+        small = small_tap_targets(browser)
         assert not small, f"{name}: tap targets under {TAP_PX}px at 360px:\n" + "\n".join(small)
 
     return check
