@@ -1,5 +1,5 @@
 """The site's way to the real gateways and back (the sandbox has its own tests): Razorpay's hosted
-checkout, posted to by a plain form, and PhonePe's pay page. The gateways' HTTP APIs answer from
+checkout, posted to by a plain form, and PhonePe's pay page (v1 and v2). The gateways' HTTP APIs answer from
 recorded responses (``responses``), never the network."""
 
 from __future__ import annotations
@@ -23,6 +23,10 @@ from nibog.payments.models import Payment
 from tests.helpers import html, reload, sign_in
 from tests.payments.support import PRICE, make_booking, messages
 from tests.payments.test_phonepe import HOST, INDEX, MID, REDIRECT, SALT, outcome
+from tests.payments.test_phonepe_v2 import CLIENT_ID as V2_CLIENT_ID
+from tests.payments.test_phonepe_v2 import CLIENT_SECRET as V2_CLIENT_SECRET
+from tests.payments.test_phonepe_v2 import REDIRECT as V2_REDIRECT
+from tests.payments.test_phonepe_v2 import order_status, token_body
 from tests.payments.test_razorpay import (
     API,
     KEY_ID,
@@ -251,3 +255,43 @@ def test_guest_back_from_phonepe_is_led_to_the_booking_in_this_browser(client, p
     link = re.search(r'href="([^"]+)">View your booking', page.get_data(as_text=True)).group(1)
     done = html(client.get(link))
     assert 'data-state="confirmed"' in done and "Download ticket (PDF)" in done
+
+
+# --- PhonePe (v2, Standard Checkout) ------------------------------------------------------------
+
+
+@pytest.fixture
+def phonepe_v2(app, monkeypatch):
+    for key, value in (("PAYMENT_PROVIDER", "phonepe"), ("PHONEPE_API", "v2"),
+                       ("PHONEPE_ENV", "uat"), ("PHONEPE_CLIENT_ID", V2_CLIENT_ID),
+                       ("PHONEPE_CLIENT_SECRET", V2_CLIENT_SECRET),
+                       ("PHONEPE_CLIENT_VERSION", "1"), ("PUBLIC_BASE_URL", BASE)):
+        monkeypatch.setitem(app.config, key, value)
+    with responses.RequestsMock(assert_all_requests_are_fired=False) as rsps:
+        rsps.post(f"{HOST}/v1/oauth/token", json=token_body())
+        rsps.pay = rsps.post(f"{HOST}/checkout/v2/pay", json={
+            "orderId": "OMO2403282020198641071317", "state": "PENDING",
+            "expireAt": 1703756259307, "redirectUrl": V2_REDIRECT})
+        yield rsps
+
+
+@pytest.mark.parametrize("state, booking_status", [("COMPLETED", "confirmed"),
+                                                   ("FAILED", "pending_payment")])
+def test_phonepe_v2_pay_and_return(client, phonepe_v2, parent_booking, state, booking_status):
+    parent, booking = parent_booking
+    sign_in(client, parent)
+    resp = client.post(f"/book/{booking.id}/pay")
+    assert resp.status_code == 303 and resp.headers["Location"] == V2_REDIRECT
+    mtid = _payment(booking.id).provider_order_id
+    sent = json.loads(phonepe_v2.pay.calls[0].request.body)
+    assert sent["amount"] == PRICE
+    assert sent["paymentFlow"]["merchantUrls"]["redirectUrl"] == (
+        f"{BASE}/payments/phonepe/return/{mtid}")
+
+    status = phonepe_v2.get(f"{HOST}/checkout/v2/order/{mtid}/status",
+                            json=order_status(mtid, state=state))
+    page = client.get(f"/payments/phonepe/return/{mtid}")
+    assert page.status_code == 200 and status.call_count == 1
+    assert reload(Booking, booking.id).status == booking_status
+    assert _payment(booking.id).status == ("captured" if state == "COMPLETED" else "failed")
+    assert messages("booking_confirmed", booking.id) == (1 if state == "COMPLETED" else 0)
