@@ -39,28 +39,33 @@ def _failed(response) -> bool:
     return response.status_code == 401
 
 
-login_per_ip = limiter.limit(_setting("RATELIMIT_LOGIN_IP"), key_func=client_ip, scope="login-ip")
+# Shared limits: Flask-Limiter keys a plain ``limit`` by endpoint, so the site's form and the
+# API's route would each have a budget of their own and together allow twice the tries. A
+# shared limit is one bucket per scope, whichever face (or route) the request comes through.
+login_per_ip = limiter.shared_limit(
+    _setting("RATELIMIT_LOGIN_IP"), key_func=client_ip, scope="login-ip"
+)
 # Only failures count, so a parent who logs in correctly is never locked out by their own use;
 # the 11th wrong password in 15 minutes (from any IP) gets 429, and so does a correct one then.
-login_per_account = limiter.limit(
+login_per_account = limiter.shared_limit(
     _setting("RATELIMIT_LOGIN_ACCOUNT"),
     key_func=_account_key,
     scope="login-account",
     deduct_when=_failed,
 )
-register_per_ip = limiter.limit(
+register_per_ip = limiter.shared_limit(
     _setting("RATELIMIT_REGISTER"), key_func=client_ip, scope="register-ip"
 )
-otp_request_per_ip = limiter.limit(
+otp_request_per_ip = limiter.shared_limit(
     _setting("RATELIMIT_OTP_REQUEST"), key_func=client_ip, scope="otp-request-ip"
 )
-otp_verify_per_ip = limiter.limit(
+otp_verify_per_ip = limiter.shared_limit(
     _setting("RATELIMIT_OTP_VERIFY"), key_func=client_ip, scope="otp-verify-ip"
 )
-forgot_per_ip = limiter.limit(
+forgot_per_ip = limiter.shared_limit(
     _setting("RATELIMIT_FORGOT_PASSWORD"), key_func=client_ip, scope="forgot-ip"
 )
-forgot_per_email = limiter.limit(
+forgot_per_email = limiter.shared_limit(
     _setting("RATELIMIT_FORGOT_PASSWORD"),
     key_func=lambda: f"forgot:{_json_field('email')}",
     scope="forgot-email",

@@ -21,8 +21,11 @@ from nibog.extensions import limiter
 
 blp = Blueprint("bookings", __name__, url_prefix="/api/bookings", description="Bookings")
 
-# Number + e-mail is the guest's only key: slow down anyone trying many combinations.
+# Number + e-mail is the guest's only key: slow down anyone trying many combinations. One bucket
+# per address for looking up and cancelling, here and on the site's lookup pages (nibog.web.guest).
 GUEST_LOOKUP_LIMIT = "30 per minute"
+guest_lookup_limit = limiter.shared_limit(GUEST_LOOKUP_LIMIT, scope="guest-lookup",
+                                          key_func=client_ip)
 
 
 def _raw_body():
@@ -148,7 +151,7 @@ def create_guest(args):
 
 
 @blp.post("/guest/lookup")
-@limiter.limit(GUEST_LOOKUP_LIMIT, key_func=client_ip)
+@guest_lookup_limit
 @blp.arguments(s.GuestBookingLookupIn)
 @blp.response(200, s.BookingEnvelope)
 def guest_lookup(args):
@@ -158,7 +161,7 @@ def guest_lookup(args):
 
 
 @blp.post("/guest/cancel")
-@limiter.limit(GUEST_LOOKUP_LIMIT, key_func=client_ip)
+@guest_lookup_limit
 @blp.arguments(s.GuestBookingCancelIn)
 @blp.response(200, s.BookingCancelOut)
 def guest_cancel(args):

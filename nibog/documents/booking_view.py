@@ -15,6 +15,7 @@ from nibog.booking.models import (
 )
 from nibog.booking.serialize import item_rows
 from nibog.catalog.models import City, Event, GameSlot, Venue
+from nibog.core import i18n
 from nibog.core.errors import NotFound
 from nibog.core.money import format_inr
 from nibog.core.timeutil import isoformat_ist
@@ -24,7 +25,15 @@ TICKET_STATUSES = CONFIRMED_BOOKING_STATUSES
 
 
 def _hm(value) -> str:
+    # The API's form; documents and messages write it the Indian way (``i18n.clock``).
     return value.strftime("%H:%M") if value else ""
+
+
+def document_language(view: dict[str, Any], language: str | None = None) -> str:
+    """The language a document is printed in: the one asked for (the page or message it comes
+    from), else the account's (``User.language``), else the request's, else the site's first."""
+    language = language or view.get("language") or i18n.current_language()
+    return language if language in i18n.languages() else i18n.languages()[0]
 
 
 def load_booking_view(booking_id: int) -> dict[str, Any]:
@@ -64,6 +73,7 @@ def load_booking_view(booking_id: int) -> dict[str, Any]:
         "booking_number": booking.booking_number,
         "status": booking.status,
         "user_id": booking.user_id,
+        "language": owner.language if owner else None,
         "parent_name": (owner.full_name if owner else None) or booking.guest_name or "",
         "email": (owner.email if owner else None) or booking.guest_email,
         "phone": (owner.phone if owner else None) or booking.guest_phone,

@@ -21,10 +21,11 @@ from reportlab.pdfgen import canvas
 from sqlalchemy import update
 
 from nibog.booking.models import BookingItem
+from nibog.core import i18n
 from nibog.core.errors import AppError, NotFound
 from nibog.core.timeutil import IST
 from nibog.documents import typeset
-from nibog.documents.booking_view import TICKET_STATUSES, load_booking_view
+from nibog.documents.booking_view import TICKET_STATUSES, document_language, load_booking_view
 from nibog.documents.storage import StorageError, get_storage
 from nibog.extensions import db
 
@@ -100,7 +101,8 @@ def certificate_items(view: dict[str, Any], child_id: int) -> list[dict[str, Any
     return eligible
 
 
-def _draw_page(c: canvas.Canvas, tpl: CertificateTemplate, view: dict, item: dict) -> None:
+def _draw_page(c: canvas.Canvas, tpl: CertificateTemplate, view: dict, item: dict,
+               language: str) -> None:
     width, height = landscape(A4)
     c.setStrokeColor(tpl.border)
     c.setLineWidth(6)
@@ -135,7 +137,8 @@ def _draw_page(c: canvas.Canvas, tpl: CertificateTemplate, view: dict, item: dic
     typeset.draw_centred(c, centre, height - 124 * mm, f"at {event['title']}", 16,
                          latin=tpl.body_font)
     typeset.draw_centred(
-        c, centre, height - 134 * mm, f"{venue['name']}, {venue['city']} - {event['date_display']}",
+        c, centre, height - 134 * mm,
+        f"{venue['name']}, {venue['city']} - {i18n.day(event['event_date'], language)}",
         12, latin=tpl.body_font,
     )
     c.line(width - 110 * mm, 38 * mm, width - 40 * mm, 38 * mm)
@@ -145,41 +148,47 @@ def _draw_page(c: canvas.Canvas, tpl: CertificateTemplate, view: dict, item: dic
     c.drawString(30 * mm, 32 * mm, f"Booking {view['booking_number']}")
 
 
-def render_certificate_pdf(booking_id: int, child_id: int, view: dict | None = None) -> bytes:
+def render_certificate_pdf(booking_id: int, child_id: int, view: dict | None = None,
+                           language: str | None = None) -> bytes:
+    """The child's certificate; its date written in ``language`` (see ``document_language``)."""
     view = view or load_booking_view(booking_id)
     items = certificate_items(view, child_id)
+    language = document_language(view, language)
     tpl = TEMPLATES.get(view["event"]["certificate_template"], TEMPLATES[DEFAULT_TEMPLATE])
     buf = io.BytesIO()
     c = canvas.Canvas(buf, pagesize=landscape(A4))
     c.setTitle(f"NIBOG certificate {view['booking_number']} - {items[0]['child_name']}")
     c.setAuthor("NIBOG")
     for item in items:
-        _draw_page(c, tpl, view, item)
+        _draw_page(c, tpl, view, item, language)
         c.showPage()
     c.save()
     return buf.getvalue()
 
 
-def _storage_key(view: dict, child_id: int) -> str:
-    # The key changes with anything printed on the certificate, so a corrected result or a new
-    # template regenerates it instead of serving the stale file.
+def _storage_key(view: dict, child_id: int, language: str) -> str:
+    # The key changes with anything printed on the certificate, so a corrected result, a new
+    # template or another language regenerates it instead of serving the stale file.
     items = [i for i in view["live_items"] if i["child_id"] == child_id]
     fingerprint = json.dumps(
-        [view["event"]["certificate_template"], view["event"]["status"], view["event"]["title"]]
+        [view["event"]["certificate_template"], view["event"]["status"], view["event"]["title"],
+         view["event"]["event_date"], language]
         + [[i["id"], i["child_name"], i["attendance"], i["result_position"]] for i in items]
     )
     digest = hashlib.sha256(fingerprint.encode()).hexdigest()[:12]
     return f"certificates/{view['event']['id']}/{view['booking_id']}-{child_id}-{digest}.pdf"
 
 
-def certificate_for(booking_id: int, child_id: int, view: dict | None = None) -> tuple[bytes, bool]:
-    """The stored certificate, generating and storing it first if needed.
+def certificate_for(booking_id: int, child_id: int, view: dict | None = None,
+                    language: str | None = None) -> tuple[bytes, bool]:
+    """The stored certificate in ``language``, generating and storing it first if needed.
 
     Returns (pdf, created). Marks the child's items with the file's key (flushes only).
     """
     view = view or load_booking_view(booking_id)
     certificate_items(view, child_id)  # raises when not available
-    key = _storage_key(view, child_id)
+    language = document_language(view, language)
+    key = _storage_key(view, child_id, language)
     storage = get_storage()
     items = [i for i in view["live_items"] if i["child_id"] == child_id]
     if all(i["certificate_path"] == key for i in items):
@@ -187,7 +196,7 @@ def certificate_for(booking_id: int, child_id: int, view: dict | None = None) ->
             return storage.get(key), False
         except StorageError:
             pass  # lost file: regenerate below
-    pdf = render_certificate_pdf(booking_id, child_id, view)
+    pdf = render_certificate_pdf(booking_id, child_id, view, language)
     storage.put(key, pdf, "application/pdf")
     db.session.execute(
         update(BookingItem).where(BookingItem.id.in_([i["id"] for i in items])).values(certificate_path=key)
@@ -195,17 +204,19 @@ def certificate_for(booking_id: int, child_id: int, view: dict | None = None) ->
     return pdf, True
 
 
-def stored_certificate(booking_id: int, child_id: int, view: dict) -> str:
+def stored_certificate(booking_id: int, child_id: int, view: dict,
+                       language: str | None = None) -> str:
     """The certificate's storage key, generating and storing it first if needed (flushes).
 
     Unlike ``certificate_for`` it never downloads the file: a download is a redirect to it.
     """
     certificate_items(view, child_id)  # raises when not available
-    key = _storage_key(view, child_id)
+    language = document_language(view, language)
+    key = _storage_key(view, child_id, language)
     items = [i for i in view["live_items"] if i["child_id"] == child_id]
     if all(i["certificate_path"] == key for i in items) and get_storage().exists(key):
         return key
-    certificate_for(booking_id, child_id, view)
+    certificate_for(booking_id, child_id, view, language)
     return key
 
 

@@ -22,28 +22,33 @@ def owned_booking(booking_id: int, user) -> Booking:
     return booking
 
 
-def ticket_pdf(booking_id: int, user) -> tuple[bytes, str]:
+def ticket_pdf(booking_id: int, user, language: str | None = None) -> tuple[bytes, str]:
+    """``language``: the page's the parent downloads it from; else their account's."""
     booking = owned_booking(booking_id, user)
-    return tickets.render_ticket_pdf(booking.id), f"ticket-{booking.booking_number}.pdf"
+    return (tickets.render_ticket_pdf(booking.id, language=language),
+            f"ticket-{booking.booking_number}.pdf")
 
 
-def ticket_download(booking_id: int, user, *, inline: bool = True) -> Download:
+def ticket_download(booking_id: int, user, *, inline: bool = True,
+                    language: str | None = None) -> Download:
     """The ticket, as it stands now (rendered per request: its status may have changed)."""
-    data, filename = ticket_pdf(booking_id, user)
+    data, filename = ticket_pdf(booking_id, user, language)
     return downloads.generated(
         f"tickets/{booking_id}/{filename}", data, filename=filename, content_type=PDF,
         inline=inline,
     )
 
 
-def guest_ticket_pdf(booking_id: int, access_code: str | None) -> tuple[bytes, str]:
+def guest_ticket_pdf(booking_id: int, access_code: str | None,
+                     language: str | None = None) -> tuple[bytes, str]:
     """A guest booking's ticket for whoever holds its access code (404 otherwise)."""
     booking = db.session.get(Booking, booking_id)
     if booking is None or booking.user_id is not None or not access_code_matches(
         booking, access_code
     ):
         raise NotFound("Booking")
-    return tickets.render_ticket_pdf(booking.id), f"ticket-{booking.booking_number}.pdf"
+    return (tickets.render_ticket_pdf(booking.id, language=language),
+            f"ticket-{booking.booking_number}.pdf")
 
 
 def ticket_json(booking_id: int, user) -> dict:
@@ -63,13 +68,14 @@ def _pick_child(view: dict, child_id: int | None) -> int:
 
 
 def certificate_download(
-    booking_id: int, user, child_id: int | None, *, inline: bool = True
+    booking_id: int, user, child_id: int | None, *, inline: bool = True,
+    language: str | None = None,
 ) -> Download:
     """The child's certificate, generated and stored on first request (flushes)."""
     owned_booking(booking_id, user)
     view = load_booking_view(booking_id)
     child_id = _pick_child(view, child_id)
-    key = certificates.stored_certificate(booking_id, child_id, view)
+    key = certificates.stored_certificate(booking_id, child_id, view, language)
     return downloads.stored(
         key, filename=certificates.certificate_filename(view, child_id), content_type=PDF,
         inline=inline,

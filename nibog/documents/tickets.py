@@ -15,9 +15,10 @@ from reportlab.platypus import Image, Paragraph, SimpleDocTemplate, Spacer, Tabl
 from sqlalchemy import select
 
 from nibog.booking.models import Booking, BookingItem
+from nibog.core import i18n
 from nibog.core.errors import AppError, NotFound
 from nibog.documents import typeset
-from nibog.documents.booking_view import TICKET_STATUSES, load_booking_view
+from nibog.documents.booking_view import TICKET_STATUSES, document_language, load_booking_view
 from nibog.documents.qr import sign_ticket, ticket_data
 from nibog.extensions import db
 
@@ -87,10 +88,17 @@ def _styles() -> dict[str, ParagraphStyle]:
     return out
 
 
-def render_ticket_pdf(booking_id: int, view: dict | None = None) -> bytes:
+def _span(start: str, end: str, language: str) -> str:
+    return f"{i18n.clock(start, language)} - {i18n.clock(end, language)}"
+
+
+def render_ticket_pdf(booking_id: int, view: dict | None = None, language: str | None = None) -> bytes:
+    """The ticket; its date and times in IST written the Indian way in ``language`` (see
+    ``document_language``), as the pages and e-mails write them."""
     view = view or load_booking_view(booking_id)
     if view["status"] not in TICKET_STATUSES:
         raise TicketUnavailable(view["status"])
+    language = document_language(view, language)
     payload = qr_payload(booking_id)
     styles = _styles()
     h1, body, small = styles["Title"], styles["BodyText"], styles["Italic"]
@@ -107,7 +115,8 @@ def render_ticket_pdf(booking_id: int, view: dict | None = None) -> bytes:
                     p("NIBOG entry ticket", h1),
                     p(f"Booking {view['booking_number']}", styles["Heading2"]),
                     p(event["title"], styles["Heading3"]),
-                    p(f"Date: {event['date_display']}, {event['start_time']} - {event['end_time']}"),
+                    p(f"Date: {i18n.day(event['event_date'], language)}, "
+                      f"{_span(event['start_time'], event['end_time'], language)}"),
                     p(f"Venue: {venue['name']}, {venue['address']}, {venue['city']}"),
                     p(f"Parent: {view['parent_name']}"),
                 ],
@@ -119,7 +128,7 @@ def render_ticket_pdf(booking_id: int, view: dict | None = None) -> bytes:
     header.setStyle(TableStyle([("VALIGN", (0, 0), (-1, -1), "TOP")]))
 
     rows = [["Child", "Game", "Slot"]] + [
-        [p(i["child_name"]), p(i["game_name"]), f"{i['start_time']} - {i['end_time']}"]
+        [p(i["child_name"]), p(i["game_name"]), _span(i["start_time"], i["end_time"], language)]
         for i in view["live_items"]
     ]
     games = Table(rows, colWidths=[60 * mm, 75 * mm, 40 * mm], repeatRows=1)

@@ -204,13 +204,15 @@ def render_short_text(template: str, ctx: dict[str, Any]) -> str:
 def attachments_for(template: str, ctx: dict[str, Any]) -> list[Attachment]:
     booking = ctx.get("booking")
     if template == "booking_confirmed" and booking:
-        pdf = render_ticket_pdf(booking["booking_id"], booking)
+        # In the e-mail's language, as the e-mail writes the same dates.
+        pdf = render_ticket_pdf(booking["booking_id"], booking, ctx.get("language"))
         return [Attachment(f"ticket-{booking['booking_number']}.pdf", "application/pdf", pdf)]
     if template == "certificate_ready" and booking:
         child_ids = ctx.get("child_ids") or eligible_children(booking)
         out = []
         for child_id in child_ids:
-            pdf, _ = certificate_for(booking["booking_id"], int(child_id), booking)
+            pdf, _ = certificate_for(booking["booking_id"], int(child_id), booking,
+                                     ctx.get("language"))
             out.append(Attachment(certificate_filename(booking, int(child_id)), "application/pdf", pdf))
         return out
     return []

@@ -36,6 +36,15 @@ def _booking_number(payment: Payment) -> str:
     return db.session.get(Booking, payment.booking_id).booking_number
 
 
+def _booking_url(payment: Payment) -> str:
+    """Where the parent sees the booking: their account's page, or for a guest the booking's
+    page in this browser (which holds the access code since booking)."""
+    booking = db.session.get(Booking, payment.booking_id)
+    if booking.user_id is None:
+        return f"/book/{booking.id}/done"
+    return f"/account/bookings/{booking.id}"
+
+
 def _sandbox_allowed() -> None:
     if (current_app.config.get("ENV_NAME") == "production"
             and not current_app.config.get("PAYMENT_SANDBOX_ALLOWED")) or (
@@ -105,5 +114,6 @@ def phonepe_return(merchant_transaction_id: str):
             boundary.rollback()  # the S2S callback or the sweep will settle it
         db.session.refresh(payment)
     return render_template(
-        "payments/result.html", payment=payment, booking_number=_booking_number(payment)
+        "payments/result.html", payment=payment, booking_number=_booking_number(payment),
+        booking_url=_booking_url(payment),
     )

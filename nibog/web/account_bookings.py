@@ -13,7 +13,7 @@ from flask_login import current_user
 from nibog.booking import overview
 from nibog.booking import service as booking_service
 from nibog.core.errors import AppError
-from nibog.core.i18n import money
+from nibog.core.i18n import current_language, money
 from nibog.documents import downloads
 from nibog.documents import service as documents
 from nibog.reviews import service as reviews
@@ -52,14 +52,16 @@ def booking(booking_id: int):
 @bp.get("/bookings/<int:booking_id>/ticket.pdf")
 def ticket(booking_id: int):
     return downloads.send(
-        documents.ticket_download(booking_id, current_user._get_current_object(), inline=False)
+        documents.ticket_download(booking_id, current_user._get_current_object(), inline=False,
+                                  language=current_language())
     )
 
 
 @bp.get("/bookings/<int:booking_id>/certificates/<int:child_id>.pdf")
 def certificate(booking_id: int, child_id: int):
     return downloads.send(documents.certificate_download(
-        booking_id, current_user._get_current_object(), child_id, inline=False))
+        booking_id, current_user._get_current_object(), child_id, inline=False,
+        language=current_language()))
 
 
 # --- cancelling ---------------------------------------------------------------------------------

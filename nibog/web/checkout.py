@@ -23,6 +23,7 @@ from nibog.booking.access import access_code_matches, guest_link_state, is_link_
 from nibog.booking.models import Booking
 from nibog.booking.serialize import booking_to_dict
 from nibog.core.errors import AppError
+from nibog.core.i18n import current_language
 from nibog.core.timeutil import as_utc, utcnow
 from nibog.documents import service as documents
 from nibog.documents.http import pdf_response
@@ -178,9 +179,9 @@ def ticket(booking_id: int):
     booking, code = booking_for_visitor(booking_id)
     try:
         if code is not None:
-            pdf, filename = documents.guest_ticket_pdf(booking.id, code)
+            pdf, filename = documents.guest_ticket_pdf(booking.id, code, current_language())
         else:
-            pdf, filename = documents.ticket_pdf(booking.id, current_user)
+            pdf, filename = documents.ticket_pdf(booking.id, current_user, current_language())
     except AppError as exc:
         if exc.status == 404:
             abort(404)

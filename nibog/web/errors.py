@@ -30,6 +30,8 @@ MESSAGES = {
     "hold_expired": _l("Your seats were held for a limited time and the hold has expired."),
     "booking_not_payable": _l("This booking cannot be paid now."),
     "booking_not_cancellable": _l("This booking can no longer be cancelled."),
+    "invalid_signature": _l("We could not verify this payment, so the booking is not paid yet. "
+                            "Please try again."),
     "payment_gateway_error": _l("The payment service did not answer. Nothing was charged; please try again."),
     "not_found": _l("We could not find that."),
     "invalid_token": _l("This link has already been used or is no longer valid."),

@@ -8,12 +8,10 @@ from flask import Blueprint, abort, flash, redirect, render_template, request, u
 from flask_babel import gettext as _
 
 from nibog.booking import guests, lifecycle
-from nibog.booking.api import GUEST_LOOKUP_LIMIT
+from nibog.booking.api import guest_lookup_limit
 from nibog.booking.serialize import booking_to_dict
-from nibog.core.client_ip import client_ip
 from nibog.core.errors import AppError
 from nibog.core.i18n import money
-from nibog.extensions import limiter
 from nibog.web import basket as bk
 from nibog.web.booking_forms import CancelForm, LookupForm
 from nibog.web.checkout import booking_for_visitor, take_link_code
@@ -31,7 +29,7 @@ def lookup():
 
 
 @bp.post("/lookup")
-@limiter.limit(GUEST_LOOKUP_LIMIT, key_func=client_ip, scope="guest-lookup")
+@guest_lookup_limit
 def lookup_submit():
     form = LookupForm()
     if not form.validate():
@@ -62,7 +60,7 @@ def booking(booking_id: int):
 
 
 @bp.post("/<int:booking_id>/cancel")
-@limiter.limit(GUEST_LOOKUP_LIMIT, key_func=client_ip, scope="guest-lookup")
+@guest_lookup_limit
 def cancel(booking_id: int):
     found, code = booking_for_visitor(booking_id)
     if code is None:

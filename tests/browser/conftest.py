@@ -197,6 +197,9 @@ def screenshot(browser, request):
     return take
 
 
+AXE_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "best-practice"]
+
+
 def _axe_source() -> str:
     return AXE_JS.read_text(encoding="utf-8")
 
@@ -207,7 +210,9 @@ def axe_check():
     page; fails listing every serious or critical violation. Returns the full result."""
     source = _axe_source()
 
-    def check(driver, *, context=None):
+    def check(driver, *, context=None, tags=None):
+        """``tags``: axe's rule tags (WCAG 2.1 A/AA and best practices unless given; the parent
+        site's phone checks add ``wcag22aa`` for the target-size rule)."""
         if not driver.execute_script("return typeof window.axe !== 'undefined'"):
             driver.execute_script(source)
         driver.set_script_timeout(30)
@@ -215,15 +220,14 @@ def axe_check():
             """
             const done = arguments[arguments.length - 1];
             axe.run(arguments[0] || document,
-                    {runOnly: {type: "tag", values: ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa",
-                                                      "best-practice"]}})
+                    {runOnly: {type: "tag", values: arguments[1]}})
                .then(r => done({violations: r.violations.map(v => ({
                    id: v.id, impact: v.impact, help: v.help,
                    nodes: v.nodes.slice(0, 5).map(n => n.target.join(" ") + " :: " +
                                                     (n.failureSummary || ""))}))}))
                .catch(e => done({error: String(e)}));
             """,
-            context,
+            context, tags or AXE_TAGS,
         )
         assert "error" not in result, result.get("error")
         bad = [v for v in result["violations"] if v["impact"] in ("serious", "critical")]

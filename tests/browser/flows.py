@@ -25,6 +25,48 @@ from tests.factories import (
     birth_date_for_age,
 )
 
+# Phones: every button, field and choice a parent taps on the site's pages is at least this tall,
+# and axe runs WCAG 2.2's target-size rule (wcag22aa) too.
+TAP_PX = 44
+PHONE_AXE_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa", "best-practice"]
+
+# Interactive elements of the page's own content and header (running-text links are exempt, as
+# in WCAG 2.5.8); a checkbox or radio counts by its label, the area a thumb actually hits.
+TAP_TARGETS_JS = """
+const need = arguments[0];
+const visible = el => { const r = el.getBoundingClientRect();
+  return r.width > 0 && r.height > 0 && getComputedStyle(el).visibility !== "hidden"; };
+if (!document.querySelector(".site-header")) return [];  // the sandbox's stand-in page
+const sel = ["main button", "main a.button", "main select", "main textarea",
+  "main input:not([type=hidden]):not([type=checkbox]):not([type=radio])",
+  "main .actions a", "main .change-links a", "main .option a", "main .link-list a",
+  "main .pagination a", ".site-header a", ".site-header button"].join(",");
+const small = [];
+for (const el of document.querySelectorAll(sel)) {
+  if (!visible(el)) continue;
+  const h = el.getBoundingClientRect().height;
+  if (h < need - 0.5) small.push(`${el.tagName.toLowerCase()} "${(el.innerText || el.name || "").trim().slice(0, 40)}" ${h.toFixed(1)}px`);
+}
+for (const el of document.querySelectorAll("main input[type=checkbox], main input[type=radio]")) {
+  if (!visible(el)) continue;
+  const label = el.labels && el.labels[0];
+  const h = Math.max(label && visible(label) ? label.getBoundingClientRect().height : 0,
+                     el.getBoundingClientRect().height);
+  if (h < need - 0.5) small.push(`${el.type} ${el.name}=${el.value}: label ${h.toFixed(1)}px`);
+}
+return small;
+"""
+
+
+def small_tap_targets(driver) -> list[str]:
+    """The tap targets of the current page under TAP_PX tall at 360 px (empty when none)."""
+    driver.execute_cdp_cmd("Emulation.setDeviceMetricsOverride",
+                           {"width": 360, "height": 800, "deviceScaleFactor": 1, "mobile": True})
+    try:
+        return driver.execute_script(TAP_TARGETS_JS, TAP_PX)
+    finally:
+        driver.execute_cdp_cmd("Emulation.clearDeviceMetricsOverride", {})
+
 
 class Fair:
     """A published event with two toddler games (three slots each), a big kids' race, a T-shirt

@@ -16,6 +16,8 @@ from nibog.booking.models import Booking
 from nibog.extensions import db
 from tests.browser.conftest import wait_for
 from tests.browser.flows import (
+    PHONE_AXE_TAGS,
+    TAP_PX,
     Fair,
     body,
     choose,
@@ -25,6 +27,7 @@ from tests.browser.flows import (
     html_lang,
     press,
     qr_codes,
+    small_tap_targets,
     submit_click,
     submit_css,
     tick,
@@ -38,7 +41,9 @@ def fair(app):
 
 def check(browser, screenshot, axe_check, name: str) -> None:
     screenshot(name)
-    axe_check(browser)
+    axe_check(browser, tags=PHONE_AXE_TAGS)
+    small = small_tap_targets(browser)
+    assert not small, f"{name}: tap targets under {TAP_PX}px at 360px:\n" + "\n".join(small)
 
 
 def pay_in_sandbox(browser, screenshot, axe_check, name: str) -> None:

@@ -172,6 +172,18 @@ def test_a_cancelled_booking_cannot_be_cancelled_again(client):
     assert db.session.query(Refund).count() == 0
 
 
+@pytest.mark.parametrize("status", ["cancelled", "expired"])
+def test_a_dead_booking_promises_no_ticket(client, status):
+    user = sign_in(client)
+    booking, _ = make_booking(user=user, status=status)
+    page = html(client.get(f"/account/bookings/{booking.id}"))
+    assert "The ticket is ready once the booking is confirmed." not in page
+    assert 'id="docs-h"' not in page
+    held, _ = make_booking(user=user, status="pending_payment")
+    assert "The ticket is ready once the booking is confirmed." in html(
+        client.get(f"/account/bookings/{held.id}"))
+
+
 def test_cancel_form_refuses_a_post_without_its_csrf_token(client, app):
     user = sign_in(client)
     booking, _ = make_booking(user=user, status="pending_payment")
