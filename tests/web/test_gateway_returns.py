@@ -295,3 +295,15 @@ def test_phonepe_v2_pay_and_return(client, phonepe_v2, parent_booking, state, bo
     assert reload(Booking, booking.id).status == booking_status
     assert _payment(booking.id).status == ("captured" if state == "COMPLETED" else "failed")
     assert messages("booking_confirmed", booking.id) == (1 if state == "COMPLETED" else 0)
+
+
+def test_the_phonepe_return_page_speaks_the_parents_language(client, phonepe, parent_booking):
+    parent, booking = parent_booking
+    sign_in(client, parent)
+    mtid = _to_phonepe(client, booking)
+    _status_answer(phonepe, mtid, outcome(mtid, code="PAYMENT_PENDING", state="PENDING"))
+    client.set_cookie("lang", "hi")
+    page = html(client.get(f"/payments/phonepe/return/{mtid}"))
+    assert '<html lang="hi"' in page
+    assert "भुगतान प्रक्रिया में है" in page and "बुकिंग देखें" in page
+    assert "waiting for the bank" not in page
