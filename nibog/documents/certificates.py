@@ -1,7 +1,9 @@
 """Participation and winner certificates, one PDF per child per booking (a page per game).
 
 The look comes from the template an admin picks per event (``Event.certificate_template``);
-a winner page (``BookingItem.result_position`` set) names the place.
+a winner page (``BookingItem.result_position`` set) names the place. Every word is in the
+document's language (``document_language``) and drawn through ``typeset`` in the shipped Noto
+fonts: the standard PDF fonts have no Devanagari, so a Hindi title would print as boxes.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from flask_babel import force_locale, gettext
 from reportlab.lib import colors
 from reportlab.lib.pagesizes import A4, landscape
 from reportlab.lib.units import mm
@@ -36,18 +39,18 @@ class CertificateTemplate:
     label: str
     border: colors.Color
     accent: colors.Color
-    title_font: str
-    body_font: str
+    # Noto Serif (the classic look, as Times was) or Noto Sans (as Helvetica was).
+    serif: bool
 
 
 TEMPLATES: dict[str, CertificateTemplate] = {
     "classic": CertificateTemplate(
         "classic", "Classic", colors.HexColor("#8a6d1d"), colors.HexColor("#1f4e9c"),
-        "Times-Bold", "Times-Roman",
+        serif=True,
     ),
     "playful": CertificateTemplate(
         "playful", "Playful", colors.HexColor("#ff7a00"), colors.HexColor("#d6246e"),
-        "Helvetica-Bold", "Helvetica",
+        serif=False,
     ),
 }
 DEFAULT_TEMPLATE = "classic"
@@ -57,9 +60,16 @@ def available_templates() -> list[dict[str, str]]:
     return [{"name": t.name, "label": t.label} for t in TEMPLATES.values()]
 
 
-def ordinal(n: int) -> str:
-    suffix = "th" if 10 <= n % 100 <= 20 else {1: "st", 2: "nd", 3: "rd"}.get(n % 10, "th")
-    return f"{n}{suffix}"
+def winning_line(position: int, game: str) -> str:
+    """What the child won, in the current locale: whole sentences, as word order and ordinals
+    differ between languages (``for winning 1st place in …``, ``… में पहला स्थान …``)."""
+    if position == 1:
+        return gettext("for winning 1st place in %(game)s", game=game)
+    if position == 2:
+        return gettext("for winning 2nd place in %(game)s", game=game)
+    if position == 3:
+        return gettext("for winning 3rd place in %(game)s", game=game)
+    return gettext("for winning place %(number)s in %(game)s", number=position, game=game)
 
 
 class CertificateUnavailable(AppError):
@@ -116,36 +126,36 @@ def _draw_page(c: canvas.Canvas, tpl: CertificateTemplate, view: dict, item: dic
             c.circle(width - 30 * mm - i * 12 * mm, 30 * mm, 4 * mm, stroke=0, fill=1)
 
     position = item["result_position"]
-    title = "Certificate of Achievement" if position else "Certificate of Participation"
-    centre = width / 2
-    c.setFillColor(tpl.accent)
-    c.setFont(tpl.title_font, 34)
-    c.drawCentredString(centre, height - 55 * mm, title)
-    c.setFillColor(colors.black)
-    c.setFont(tpl.body_font, 16)
-    c.drawCentredString(centre, height - 75 * mm, "This certificate is proudly presented to")
-    # Names, games, titles and venues may be in an Indian script: typeset draws each script in
-    # its font, shaped; Latin stays in the template's own font.
-    typeset.draw_centred(c, centre, height - 95 * mm, item["child_name"], 30, bold=True,
-                         latin=tpl.title_font)
     if position:
-        line = f"for winning {ordinal(position)} place in {item['game_name']}"
+        title = gettext("Certificate of Achievement")
+        line = winning_line(position, item["game_name"])
     else:
-        line = f"for taking part in {item['game_name']}"
-    typeset.draw_centred(c, centre, height - 112 * mm, line, 16, latin=tpl.body_font)
+        title = gettext("Certificate of Participation")
+        line = gettext("for taking part in %(game)s", game=item["game_name"])
     event, venue = view["event"], view["venue"]
-    typeset.draw_centred(c, centre, height - 124 * mm, f"at {event['title']}", 16,
-                         latin=tpl.body_font)
-    typeset.draw_centred(
+    centre, room = width / 2, width - 60 * mm  # inside the inner border, with a margin
+    # Names, games, titles and venues may be in an Indian script, the labels in Hindi: typeset
+    # draws each script in its font, shaped, in the template's serif or sans cut.
+    look = {"serif": tpl.serif, "centred": True, "max_width": room}
+    c.setFillColor(tpl.accent)
+    typeset.draw(c, centre, height - 55 * mm, title, 34, bold=True, **look)
+    c.setFillColor(colors.black)
+    typeset.draw(c, centre, height - 75 * mm, gettext("This certificate is proudly presented to"),
+                 16, **look)
+    typeset.draw(c, centre, height - 95 * mm, item["child_name"], 30, bold=True, **look)
+    typeset.draw(c, centre, height - 112 * mm, line, 16, **look)
+    typeset.draw(c, centre, height - 124 * mm, gettext("at %(event)s", event=event["title"]), 16,
+                 **look)
+    typeset.draw(
         c, centre, height - 134 * mm,
-        f"{venue['name']}, {venue['city']} - {i18n.day(event['event_date'], language)}",
-        12, latin=tpl.body_font,
+        f"{venue['name']}, {venue['city']} - {i18n.day(event['event_date'], language)}", 12, **look,
     )
     c.line(width - 110 * mm, 38 * mm, width - 40 * mm, 38 * mm)
-    c.setFont(tpl.body_font, 12)
-    c.drawCentredString(width - 75 * mm, 32 * mm, "NIBOG - New India Baby Olympic Games")
-    c.setFont(tpl.body_font, 9)
-    c.drawString(30 * mm, 32 * mm, f"Booking {view['booking_number']}")
+    typeset.draw(c, width - 75 * mm, 32 * mm,
+                 gettext("NIBOG - %(name)s", name=gettext("New India Baby Olympic Games")), 12,
+                 serif=tpl.serif, centred=True, max_width=90 * mm)
+    typeset.draw(c, 30 * mm, 32 * mm,
+                 gettext("Booking %(number)s", number=view["booking_number"]), 9, serif=tpl.serif)
 
 
 def render_certificate_pdf(booking_id: int, child_id: int, view: dict | None = None,
@@ -156,12 +166,17 @@ def render_certificate_pdf(booking_id: int, child_id: int, view: dict | None = N
     language = document_language(view, language)
     tpl = TEMPLATES.get(view["event"]["certificate_template"], TEMPLATES[DEFAULT_TEMPLATE])
     buf = io.BytesIO()
-    c = canvas.Canvas(buf, pagesize=landscape(A4))
-    c.setTitle(f"NIBOG certificate {view['booking_number']} - {items[0]['child_name']}")
-    c.setAuthor("NIBOG")
-    for item in items:
-        _draw_page(c, tpl, view, item, language)
-        c.showPage()
+    typeset.register_fonts()
+    # Not the default Helvetica as the page's first font: every font in the file is embedded,
+    # and /Lang tells screen readers the language.
+    c = canvas.Canvas(buf, pagesize=landscape(A4), initialFontName=typeset.BASE, lang=language)
+    with force_locale(language):  # the site catalogue's words in the document's language
+        c.setTitle(gettext("NIBOG certificate %(number)s - %(name)s",
+                           number=view["booking_number"], name=items[0]["child_name"]))
+        c.setAuthor("NIBOG")
+        for item in items:
+            _draw_page(c, tpl, view, item, language)
+            c.showPage()
     c.save()
     return buf.getvalue()
 

@@ -1,5 +1,9 @@
 """Ticket PDF: booking number, event, venue, date, each child's games and slot times, add-ons,
-and a QR code carrying the signed payload check-in verifies offline (``documents/qr.py``)."""
+and a QR code carrying the signed payload check-in verifies offline (``documents/qr.py``).
+
+Every word is in the document's language (``document_language``), set in the shipped Noto fonts
+through ``typeset``, labels and table headers included (Devanagari in a standard font is boxes).
+"""
 
 from __future__ import annotations
 
@@ -7,6 +11,7 @@ import io
 from typing import Any
 
 import qrcode
+from flask_babel import force_locale, gettext, pgettext
 from reportlab.lib import colors
 from reportlab.lib.pagesizes import A4
 from reportlab.lib.styles import ParagraphStyle, getSampleStyleSheet
@@ -93,66 +98,82 @@ def _span(start: str, end: str, language: str) -> str:
 
 
 def render_ticket_pdf(booking_id: int, view: dict | None = None, language: str | None = None) -> bytes:
-    """The ticket; its date and times in IST written the Indian way in ``language`` (see
-    ``document_language``), as the pages and e-mails write them."""
+    """The ticket in ``language`` (see ``document_language``): its labels from the site
+    catalogue, its date and times in IST written the Indian way, as the pages and e-mails do."""
     view = view or load_booking_view(booking_id)
     if view["status"] not in TICKET_STATUSES:
         raise TicketUnavailable(view["status"])
     language = document_language(view, language)
     payload = qr_payload(booking_id)
+    buf = io.BytesIO()
+    with force_locale(language):
+        _build(buf, view, payload, language)
+    return buf.getvalue()
+
+
+def _build(buf: io.BytesIO, view: dict, payload: str, language: str) -> None:
     styles = _styles()
     h1, body, small = styles["Title"], styles["BodyText"], styles["Italic"]
     event, venue = view["event"], view["venue"]
+    head = ParagraphStyle("ticket-head", parent=body, fontName=f"{typeset.BASE}-Bold",
+                          textColor=colors.white)
 
     def p(text: str, style=body) -> Paragraph:
-        # Names and titles may be in an Indian script: each script in its font, shaped.
+        # Names and titles may be in an Indian script, labels in Hindi: each script in its font,
+        # shaped.
         return Paragraph(typeset.markup(str(text), bold=style.fontName.endswith("-Bold")), style)
 
+    times = _span(event["start_time"], event["end_time"], language)
+    place = f"{venue['name']}, {venue['address']}, {venue['city']}"
     header = Table(
         [
             [
                 [
-                    p("NIBOG entry ticket", h1),
-                    p(f"Booking {view['booking_number']}", styles["Heading2"]),
+                    p(gettext("NIBOG entry ticket"), h1),
+                    p(gettext("Booking %(number)s", number=view["booking_number"]),
+                      styles["Heading2"]),
                     p(event["title"], styles["Heading3"]),
-                    p(f"Date: {i18n.day(event['event_date'], language)}, "
-                      f"{_span(event['start_time'], event['end_time'], language)}"),
-                    p(f"Venue: {venue['name']}, {venue['address']}, {venue['city']}"),
-                    p(f"Parent: {view['parent_name']}"),
+                    p(gettext("Date: %(day)s, %(times)s",
+                              day=i18n.day(event["event_date"], language), times=times)),
+                    p(gettext("Venue: %(place)s", place=place)),
+                    p(gettext("Parent: %(name)s", name=view["parent_name"])),
                 ],
                 Image(io.BytesIO(qr_png(payload)), width=55 * mm, height=55 * mm),
             ]
         ],
         colWidths=[115 * mm, 60 * mm],
     )
-    header.setStyle(TableStyle([("VALIGN", (0, 0), (-1, -1), "TOP")]))
+    # A table sets its cells' font (Helvetica unless told) even around paragraphs.
+    header.setStyle(TableStyle([("VALIGN", (0, 0), (-1, -1), "TOP"),
+                                ("FONTNAME", (0, 0), (-1, -1), typeset.BASE)]))
 
-    rows = [["Child", "Game", "Slot"]] + [
-        [p(i["child_name"]), p(i["game_name"]), _span(i["start_time"], i["end_time"], language)]
+    rows = [[p(gettext("Child"), head), p(gettext("Game"), head), p(gettext("Slot"), head)]] + [
+        [p(i["child_name"]), p(i["game_name"]),
+         p(_span(i["start_time"], i["end_time"], language))]
         for i in view["live_items"]
     ]
     games = Table(rows, colWidths=[60 * mm, 75 * mm, 40 * mm], repeatRows=1)
     games.setStyle(
         TableStyle(
             [
-                ("FONTNAME", (0, 0), (-1, 0), f"{typeset.BASE}-Bold"),
-                ("FONTNAME", (0, 1), (-1, -1), typeset.BASE),
+                ("FONTNAME", (0, 0), (-1, -1), typeset.BASE),
                 ("BACKGROUND", (0, 0), (-1, 0), BRAND),
-                ("TEXTCOLOR", (0, 0), (-1, 0), colors.white),
                 ("GRID", (0, 0), (-1, -1), 0.5, colors.grey),
                 ("VALIGN", (0, 0), (-1, -1), "MIDDLE"),
             ]
         )
     )
-    story = [header, Spacer(1, 6 * mm), p("Games", styles["Heading3"]), games]
+    story = [header, Spacer(1, 6 * mm), p(gettext("Games"), styles["Heading3"]), games]
     if view["addons"]:
-        story += [Spacer(1, 4 * mm), p("Add-ons", styles["Heading3"])]
+        # A context of its own: the dashboard's catalogue, merged over the site's, has "Add-ons"
+        # in its admin wording.
+        story += [Spacer(1, 4 * mm), p(pgettext("ticket", "Add-ons"), styles["Heading3"])]
         story += [p(f"{a['quantity']} x {a['name']}") for a in view["addons"]]
     story += [
         Spacer(1, 6 * mm),
-        p("Show the QR code at the entrance. Please arrive 30 minutes before your first slot.", small),
+        p(gettext("Show the QR code at the entrance. Please arrive 30 minutes before your first "
+                  "slot."), small),
     ]
-    buf = io.BytesIO()
     doc = SimpleDocTemplate(
         buf,
         pagesize=A4,
@@ -160,9 +181,12 @@ def render_ticket_pdf(booking_id: int, view: dict | None = None, language: str |
         rightMargin=18 * mm,
         topMargin=15 * mm,
         bottomMargin=15 * mm,
-        title=f"NIBOG ticket {view['booking_number']}",
+        title=gettext("NIBOG ticket %(number)s", number=view["booking_number"]),
         author="NIBOG",
         subject=event["title"],
+        # Not the default Helvetica as each page's first font: every font in the file is
+        # embedded, and /Lang tells screen readers the language.
+        initialFontName=typeset.BASE,
+        lang=language,
     )
     doc.build(story)
-    return buf.getvalue()

@@ -6,6 +6,10 @@ Devanagari, Telugu, Tamil and Kannada, one font per script, so a text is cut int
 and each run is drawn in its script's font. Conjuncts and vowel signs need OpenType shaping
 (HarfBuzz, through reportlab's ``uharfbuzz`` support): without it ``क्ष`` or ``கொ`` come out as
 loose letters. Adding a script is a line in ``SCRIPTS`` and its two font files.
+
+Labels go through here too, not only names: a Hindi ticket or certificate is Devanagari from its
+title down. ``serif=True`` (the classic certificate) swaps each family for its serif cut where
+one is shipped (``SERIF``); a script without one keeps its sans font.
 """
 
 from __future__ import annotations
@@ -30,6 +34,8 @@ SCRIPTS: dict[str, tuple[tuple[int, int], ...]] = {
     "NotoSansTelugu": ((0x0C00, 0x0C7F),),
     "NotoSansKannada": ((0x0C80, 0x0CFF),),
 }
+# Family -> its serif cut (Noto Serif, Noto Serif Devanagari); others have none shipped.
+SERIF: dict[str, str] = {BASE: "NotoSerif", "NotoSansDevanagari": "NotoSerifDevanagari"}
 # Joiners and spaces belong to the run they sit in (a ZWJ inside a conjunct must be shaped with
 # it; a space between two Devanagari words keeps the run whole).
 _NEUTRAL = frozenset(" \u00a0\u200c\u200d")
@@ -39,7 +45,7 @@ _WORDS = re.compile(r"\s+|\S+")
 @cache
 def register_fonts() -> None:
     """Register every shipped font with reportlab (once per process)."""
-    for family in (BASE, *SCRIPTS):
+    for family in (BASE, *SCRIPTS, *SERIF.values()):
         for weight in ("Regular", "Bold"):
             name = family if weight == "Regular" else f"{family}-Bold"
             pdfmetrics.registerFont(TTFont(name, str(FONT_DIR / f"{family}-{weight}.ttf")))
@@ -58,28 +64,25 @@ def _family_of(ch: str) -> str | None:
     return None
 
 
-def runs(text: str, latin: str = BASE) -> list[tuple[str, str]]:
-    """``text`` cut into (font name, piece) runs by script.
+def runs(text: str) -> list[tuple[str, str]]:
+    """``text`` cut into (font family, piece) runs by script.
 
-    ``latin``: the font for Latin-1 letters (a standard PDF font such as Times-Bold is fine
-    there); other characters outside the Indian scripts go to the shipped Noto Sans. Digits and
-    ASCII punctuation inside a word written in an Indian script stay in that script's font (it
-    has them), so ``(आरव)`` is one run.
+    Characters outside the Indian scripts go to Noto Sans. Digits and ASCII punctuation inside a
+    word written in an Indian script stay in that script's font (it has them), so ``(आरव)`` is one
+    run.
     """
     out: list[tuple[str, str]] = []
     for word in _WORDS.findall(text):
         script = next((f for f in map(_family_of, word) if f), None)
-        # A letter the standard fonts lack (Ł, ő) takes its whole word to Noto Sans: one look.
-        plain = BASE if any(ord(c) >= 0x100 and not _family_of(c) for c in word) else latin
         for ch in word:
             if ch in _NEUTRAL:
-                font = out[-1][0] if out else plain
+                font = out[-1][0] if out else BASE
             elif (family := _family_of(ch)) is not None:
                 font = family
             elif script is not None and ch.isascii() and not ch.isalpha():
                 font = script
             else:
-                font = plain
+                font = BASE
             if out and out[-1][0] == font:
                 out[-1] = (font, out[-1][1] + ch)
             else:
@@ -87,10 +90,11 @@ def runs(text: str, latin: str = BASE) -> list[tuple[str, str]]:
     return out
 
 
-def _weighted(font: str, bold: bool) -> str:
-    if bold and (font == BASE or font in SCRIPTS):
-        return f"{font}-Bold"
-    return font
+def _face(family: str, bold: bool, serif: bool = False) -> str:
+    """The registered font name of ``family`` in this weight and style."""
+    if serif:
+        family = SERIF.get(family, family)
+    return f"{family}-Bold" if bold else family
 
 
 def markup(text: str, *, bold: bool = False) -> str:
@@ -106,7 +110,7 @@ def markup(text: str, *, bold: bool = False) -> str:
             # A change of script inside a word: reportlab shapes a word in its first font, so
             # the word is split (a zero-width space) and each part is shaped in its own.
             out.append("\u200b")
-        out.append(f'<font face="{_weighted(font, bold)}">{escape(piece)}</font>')
+        out.append(f'<font face="{_face(font, bold)}">{escape(piece)}</font>')
         previous = piece
     return "".join(out)
 
@@ -121,29 +125,43 @@ def _shaped(piece: str, font: str, size: float) -> tuple[str, float]:
 
 
 def shaped_runs(
-    text: str, size: float, *, bold: bool = False, latin: str = BASE
+    text: str, size: float, *, bold: bool = False, serif: bool = False
 ) -> list[tuple[str, str, float]]:
     """(font, glyphs as laid out, width in points) for each script run of ``text``."""
     register_fonts()
     out = []
-    for font, piece in runs(str(text), latin):
-        font = _weighted(font, bold)
+    for family, piece in runs(str(text)):
+        font = _face(family, bold, serif)
         out.append((font, *_shaped(piece, font, size)))
     return out
 
 
-def text_width(text: str, size: float, *, bold: bool = False, latin: str = BASE) -> float:
-    return sum(width for _, _, width in shaped_runs(text, size, bold=bold, latin=latin))
+def text_width(text: str, size: float, *, bold: bool = False, serif: bool = False) -> float:
+    return sum(width for _, _, width in shaped_runs(text, size, bold=bold, serif=serif))
 
 
-def draw_centred(
+def draw(
     c: Canvas, x: float, y: float, text: str, size: float, *, bold: bool = False,
-    latin: str = BASE,
+    serif: bool = False, centred: bool = False, max_width: float | None = None,
 ) -> None:
-    """``canvas.drawCentredString`` for text in any of the shipped scripts, shaped."""
-    pieces = shaped_runs(text, size, bold=bold, latin=latin)
-    left = x - sum(width for _, _, width in pieces) / 2
+    """``canvas.drawString`` (or ``drawCentredString``) for text in any shipped script, shaped.
+
+    ``max_width``: a longer text (a long game name, a wordier language) is set smaller to fit
+    instead of running off the page.
+    """
+    pieces = shaped_runs(text, size, bold=bold, serif=serif)
+    total = sum(width for _, _, width in pieces)
+    if max_width and total > max_width:
+        size = size * max_width / total
+        pieces = shaped_runs(text, size, bold=bold, serif=serif)
+        total = sum(width for _, _, width in pieces)
+    left = x - total / 2 if centred else x
     for font, glyphs, width in pieces:
         c.setFont(font, size)
         c.drawString(left, y, glyphs)
         left += width
+
+
+def draw_centred(c: Canvas, x: float, y: float, text: str, size: float, **kwargs) -> None:
+    """``canvas.drawCentredString`` for text in any of the shipped scripts, shaped."""
+    draw(c, x, y, text, size, centred=True, **kwargs)

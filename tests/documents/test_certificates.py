@@ -57,7 +57,7 @@ def test_completed_event_gives_winner_and_participation_pages(client, db):
     assert "Aarav" in winner and "1st place" in winner and "Pune Games" in winner
     other = next(p for p in pages if "Participation" in p)
     assert "taking part in Running Race" in other
-    assert any("Times" in f for f in _fonts(resp.data))  # the default "classic" template
+    assert any("NotoSerif-Bold" in f for f in _fonts(resp.data))  # the default "classic" one
 
     path = db.session.scalar(select(BookingItem.certificate_path).where(BookingItem.id == first.id))
     assert path and path.startswith(f"certificates/{info['event'].id}/")
@@ -71,7 +71,7 @@ def test_event_template_changes_the_look(client, db):
     resp = client.get(f"/api/bookings/{booking.id}/certificate", headers=auth_headers(info["user"]))
     assert resp.status_code == 200
     fonts = _fonts(resp.data)
-    assert any("Helvetica" in f for f in fonts) and not any("Times" in f for f in fonts)
+    assert any("NotoSans-Bold" in f for f in fonts) and not any("Serif" in f for f in fonts)
 
 
 def test_certificate_only_after_the_event_and_only_for_attendees(client, db):
