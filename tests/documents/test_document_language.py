@@ -205,3 +205,14 @@ def test_a_long_game_name_is_set_smaller_to_stay_on_the_page(tmp_path):
     xs = [float(x) for x in re.findall(r'xMax="([\d.]+)"', boxes)]
     page_width = 841.89  # A4 landscape, points
     assert xs and max(xs) < page_width - 17 * 72 / 25.4
+
+
+def test_the_playful_signature_line_clears_the_corner_dots(tmp_path):
+    booking, child = _certificate_booking("en", "playful")
+    path = tmp_path / "playful.pdf"
+    path.write_bytes(certificates.render_certificate_pdf(booking.id, child))
+    boxes = subprocess.run(["pdftotext", "-f", "1", "-l", "1", "-bbox", str(path), "-"],
+                           check=True, capture_output=True, text=True).stdout
+    bottoms = [float(y) for y in re.findall(r'yMax="([\d.]+)">(?:Olympic|Games)<', boxes)]
+    dots_top = 595.28 - 34 * 72 / 25.4  # the lower dots reach 34 mm up from the page's foot
+    assert bottoms and max(bottoms) < dots_top
