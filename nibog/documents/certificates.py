@@ -150,12 +150,13 @@ def _draw_page(c: canvas.Canvas, tpl: CertificateTemplate, view: dict, item: dic
         c, centre, height - 134 * mm,
         f"{venue['name']}, {venue['city']} - {i18n.day(event['event_date'], language)}", 12, **look,
     )
-    # Above the playful template's corner dots (up to 34 mm), which the words used to cross.
+    # Above the playful template's corner dots (up to 34 mm), which the words used to cross;
+    # the booking number on the same baseline.
     c.line(width - 110 * mm, 46 * mm, width - 40 * mm, 46 * mm)
     typeset.draw(c, width - 75 * mm, 40 * mm,
                  gettext("NIBOG - %(name)s", name=gettext("New India Baby Olympic Games")), 12,
                  serif=tpl.serif, centred=True, max_width=90 * mm)
-    typeset.draw(c, 30 * mm, 32 * mm,
+    typeset.draw(c, 30 * mm, 40 * mm,
                  gettext("Booking %(number)s", number=view["booking_number"]), 9, serif=tpl.serif)
 
 
