@@ -17,6 +17,9 @@ from tests.booking.test_guest import guest_body
 from tests.booking.world import make_world
 from tests.helpers import auth_headers, error_code
 
+# Commit mode (docs/testing.md, "Isolation"): keys are claimed and answered in transactions of their own (idempotency.py).
+pytestmark = pytest.mark.commits
+
 
 def bookings():
     return db.session.scalar(select(func.count()).select_from(Booking))

@@ -153,6 +153,7 @@ def _two_offer_rounds(app, queue, *, forced: bool):
     return results, [e.status for e in _state(entry_ids)], db.session.get(GameSlot, slot_id)
 
 
+@pytest.mark.commits  # a race between threads
 def test_concurrent_offer_rounds_offer_a_seat_once(app, queue):
     """Two workers react to the same freed seat: one offer, the queue order kept."""
     results, statuses, slot = _two_offer_rounds(app, queue, forced=False)
@@ -161,6 +162,7 @@ def test_concurrent_offer_rounds_offer_a_seat_once(app, queue):
     assert slot.booked_count == 2
 
 
+@pytest.mark.commits  # a race between threads
 def test_a_round_started_during_another_waits_for_it(app, queue):
     """The second round starts while the first has picked the first child and not yet
     booked: it waits for the slot, then finds no seat left; the queue order is kept."""
@@ -170,6 +172,7 @@ def test_a_round_started_during_another_waits_for_it(app, queue):
     assert slot.booked_count == 2
 
 
+@pytest.mark.commits  # a race between threads
 def test_control_without_the_round_lock_the_second_child_jumps_the_queue(app, queue, monkeypatch):
     from nibog.core import locking
 
@@ -290,6 +293,7 @@ def test_the_periodic_job_offers_a_seat_no_round_was_queued_for(queue):
     assert [e.status for e in _state(entry_ids)] == ["offered", "waiting"]
 
 
+@pytest.mark.commits  # a race between threads
 def test_joining_waits_for_a_seat_being_freed(app, queue, monkeypatch):
     """A parent joins while the holder's cancellation is freeing the seat: either the join
     sees the free seat (slot_not_full) or the offer round sees the entry - never neither."""
