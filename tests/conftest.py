@@ -1,20 +1,29 @@
 """Test fixtures (flaskr's names: app, client, runner).
 
 The schema is built once per run by applying the migrations to a fresh PostgreSQL database, so
-migrations are tested too. Tests commit for real (requests, jobs, the outbox and idempotency
-bookkeeping, threads and browser servers all use connections of their own) and each test ends by
-emptying the tables it wrote to, restarting the sequences it used and flushing its Redis database:
-no test sees another's rows or ids. With pytest-xdist each worker gets its own database and Redis
-database number. Why not a rolled-back transaction per test: docs/testing.md, "Isolation".
+migrations are tested too. With pytest-xdist each worker gets its own database and Redis database
+number. Two isolation modes (docs/testing.md, "Isolation"):
+
+- rollback (the default): the test runs inside one transaction on one connection, which
+  ``db.session`` joins with a SAVEPOINT per unit of work (the boundary's commit releases it); the
+  transaction is rolled back at the end;
+- commit (``@pytest.mark.commits``, and every test in tests/concurrency and tests/browser): the
+  test commits for real, for code that works on connections of its own (the outbox hand-over,
+  idempotency keys, reports, other threads), and ends by emptying the tables it wrote to.
+
+Either way the sequences restart and the Redis database is flushed: no test sees another's rows or
+ids. ``NIBOG_TEST_ISOLATION=commit`` puts every test in commit mode.
 """
 
 from __future__ import annotations
 
 import os
+import threading
 
 import pytest
 import redis as redis_lib
 import sqlalchemy as sa
+from flask_sqlalchemy.session import Session as _FlaskSession
 from sqlalchemy.engine import make_url
 
 os.environ["NIBOG_ENV"] = "testing"
@@ -99,8 +108,8 @@ def truncate_all(app) -> None:
             conn.execute(sa.text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
 
 
-def clean_database(app) -> None:
-    """Empty the tables a test wrote to and restart the sequences it used.
+def clean_database(app) -> list[str]:
+    """Empty the tables a test wrote to and restart the sequences it used; the tables emptied.
 
     TRUNCATE of all 38 tables costs a new file per table and index and was half the suite's
     time; a probe of each table (a few rows at most) and a DELETE of the few that have any
@@ -120,16 +129,50 @@ def clean_database(app) -> None:
                 conn.exec_driver_sql("; ".join([*deletes, _RESTART_SEQUENCES]))
         if bulk:
             truncate_all(app)
+    return [name for name, n in rows.items() if n]
 
 
-@pytest.fixture(autouse=True)
-def _clean_state(app):
-    ctx = app.app_context()
-    ctx.push()
-    yield
-    _db.session.remove()
-    ctx.pop()
-    clean_database(app)
+# --- isolation modes ------------------------------------------------------------------------
+
+TESTS = os.path.dirname(os.path.abspath(__file__))
+# Whole folders that need real commits: races between connections, and a live server in a
+# thread of its own. Other tests say so with @pytest.mark.commits (docs/testing.md).
+COMMIT_FOLDERS = ("concurrency", "browser")
+ALL_COMMIT = os.environ.get("NIBOG_TEST_ISOLATION", "rollback") == "commit"
+
+
+def pytest_collection_modifyitems(config, items):
+    for item in items:
+        folder = os.path.relpath(str(item.path), TESTS).split(os.sep)[0]
+        if folder in COMMIT_FOLDERS or item.get_closest_marker("concurrency"):
+            item.add_marker(pytest.mark.commits)
+
+
+class _JoinedSession(_FlaskSession):
+    """``db.session`` in a rollback test: every unit of work runs on the test's connection."""
+
+    owner: int | None = None  # the test's thread
+
+    def get_bind(self, mapper=None, clause=None, bind=None, **kwargs):
+        if bind is not None:
+            return bind
+        if threading.get_ident() != _JoinedSession.owner:
+            # One connection cannot serve two threads; and the thread's work would not be
+            # isolated from the test's as it is in production.
+            raise RuntimeError(
+                "db.session used from another thread in a rollback-mode test: "
+                "mark the test @pytest.mark.commits"
+            )
+        return self.bind
+
+
+@pytest.fixture(scope="session")
+def _joined_session(app):
+    """A scoped session like Flask-SQLAlchemy's, bound per test to the test's connection."""
+    return _db._make_scoped_session({"class_": _JoinedSession})
+
+
+def _clear_caches(app) -> None:
     redis_lib.Redis.from_url(app.config["REDIS_URL"]).flushdb()
     from nibog.catalog import microcache
     from nibog.web import pagecache
@@ -139,6 +182,70 @@ def _clean_state(app):
     from nibog.extensions import limiter
 
     limiter.reset()
+
+
+@pytest.fixture(autouse=True)
+def _clean_state(request, app, _joined_session):
+    try:
+        if ALL_COMMIT or request.node.get_closest_marker("commits"):
+            yield from _commit_mode(app)
+        else:
+            yield from _rollback_mode(app, _joined_session)
+    finally:
+        _clear_caches(app)
+
+
+def _commit_mode(app):
+    ctx = app.app_context()
+    ctx.push()
+    yield
+    _db.session.remove()
+    ctx.pop()
+    clean_database(app)
+
+
+def _rollback_mode(app, joined):
+    """SQLAlchemy's "Joining a Session into an External Transaction": the boundary's commit()
+    releases a SAVEPOINT, its rollback() rolls back to it, the test's end rolls back it all."""
+    ctx = app.app_context()
+    ctx.push()
+    engine = _db.engine
+    conn = engine.connect()
+    outer = conn.begin()
+    joined.configure(bind=conn, join_transaction_mode="create_savepoint")
+    _JoinedSession.owner = threading.get_ident()
+    own_session, _db.session = _db.session, joined
+    elsewhere: list[sa.Connection] = []  # commits on connections other than the test's
+
+    def committed(connection):
+        if connection is not conn:
+            elsewhere.append(connection)
+
+    sa.event.listen(engine, "commit", committed)
+    try:
+        yield
+    finally:
+        sa.event.remove(engine, "commit", committed)
+        joined.remove()
+        ctx.pop()
+        _db.session = own_session
+        _JoinedSession.owner = None
+        outer.rollback()
+        # Sequences are not rolled back: restart the used ones, as commit mode does. Nothing here
+        # needs to survive a crash, so the commit does not wait for the disk.
+        conn.exec_driver_sql(f"SET LOCAL synchronous_commit = off; {_RESTART_SEQUENCES}")
+        conn.commit()
+        conn.close()
+    if elsewhere:
+        # Code on a connection of its own committed for real: empty what it left so no other test
+        # sees it, and tell the test it needs commit mode.
+        leaked = clean_database(app)
+        if leaked:
+            pytest.fail(
+                f"rows committed on another connection in a rollback-mode test "
+                f"({', '.join(leaked)}): mark it @pytest.mark.commits",
+                pytrace=False,
+            )
 
 
 @pytest.fixture

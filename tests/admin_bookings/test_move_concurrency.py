@@ -2,6 +2,8 @@
 
 import threading
 
+import pytest
+
 from nibog.booking import moves
 from nibog.booking.models import BookingItem
 from nibog.catalog.models import GameSlot
@@ -16,6 +18,9 @@ from tests.factories import (
     UserFactory,
     make_booking,
 )
+
+# Commit mode (docs/testing.md, "Isolation"): races between threads, each on its own connection.
+pytestmark = pytest.mark.commits
 
 
 def _race(app, monkeypatch, *, guarded: bool):

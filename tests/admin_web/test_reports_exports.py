@@ -21,6 +21,9 @@ from tests.booking.world import make_promo, make_world
 from tests.factories import make_booking, pay
 from tests.helpers import html
 
+# Commit mode (docs/testing.md, "Isolation"): report jobs read on a connection of their own (admin/reports.py).
+pytestmark = pytest.mark.commits
+
 
 @pytest.fixture(autouse=True)
 def _files_in_tmp(app, tmp_path, monkeypatch):

@@ -97,6 +97,7 @@ def test_a_revoked_token_is_refused_not_told_the_slot_is_full(client, view_calls
     assert len(view_calls) == before + 1
 
 
+@pytest.mark.commits  # Idempotency-Key: claimed in a transaction of its own
 def test_an_idempotency_key_replays_the_first_answer_even_once_the_slot_is_full(client):
     w = make_world(capacity=1)
     headers = {**auth_headers(w.parent), "Idempotency-Key": "first-try"}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 from sqlalchemy import func, select
 
 from nibog.accounts.models import Child, User
@@ -139,6 +140,7 @@ def test_deleting_the_account_forgets_the_guest_details_of_its_bookings(client):
     assert lookup.status_code == 404
 
 
+@pytest.mark.commits  # Idempotency-Key: claimed in a transaction of its own
 def test_a_long_guest_address_can_book_with_an_idempotency_key(client):
     w = make_world(n_children=0)
     email = ("a" * 60) + "@example.com"

@@ -18,6 +18,9 @@ from tests.booking.world import make_world
 from tests.concurrency.race import interleave
 from tests.helpers import auth_headers, error_code
 
+# Commit mode (docs/testing.md, "Isolation"): keys are claimed and answered in transactions of their own (idempotency.py).
+pytestmark = pytest.mark.commits
+
 
 def bookings():
     return db.session.scalar(select(func.count()).select_from(Booking))

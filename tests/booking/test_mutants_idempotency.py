@@ -18,6 +18,9 @@ from nibog.extensions import db
 from tests.booking.world import make_world
 from tests.helpers import auth_headers, error_code
 
+# Commit mode (docs/testing.md, "Isolation"): keys are claimed and answered in transactions of their own (idempotency.py).
+pytestmark = pytest.mark.commits
+
 ENDPOINT = "POST /api/bookings"
 
 

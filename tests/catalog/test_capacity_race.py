@@ -21,6 +21,9 @@ from nibog.extensions import db
 from tests.concurrency.race import race
 from tests.factories import ChildFactory, EventGameFactory, GameSlotFactory, UserFactory
 
+# Commit mode (docs/testing.md, "Isolation"): races between threads, each on its own connection.
+pytestmark = pytest.mark.commits
+
 
 @pytest.fixture
 def setup(app):

@@ -1,5 +1,7 @@
 from datetime import timedelta
 
+import pytest
+
 from nibog.booking.models import BookingItem
 from nibog.catalog.models import Event
 from nibog.checkin.service import check_in
@@ -185,6 +187,7 @@ def test_check_in_roles_and_input(client):
     assert resp.status_code == 422 and error_code(resp) == "invalid_ticket"
 
 
+@pytest.mark.commits  # a race between threads
 def test_two_scanners_at_once_check_in_once(app):
     import threading
 
@@ -223,11 +226,13 @@ def _scan_twice_interleaved(app):
     return results, items
 
 
+@pytest.mark.commits  # a race between threads
 def test_a_scan_in_the_middle_of_another_waits_and_hears_already_checked_in(app):
     results, items = _scan_twice_interleaved(app)
     assert results == [("ok", [items[0].id]), ("error", "already_checked_in")]
 
 
+@pytest.mark.commits  # a race between threads
 def test_control_without_the_booking_lock_one_ticket_checks_in_twice(app, monkeypatch):
     monkeypatch.setattr(locking.guards, "checkin_lock", False)
     results, items = _scan_twice_interleaved(app)

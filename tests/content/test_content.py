@@ -148,6 +148,7 @@ def test_contact_is_rate_limited_per_client(client):
     assert other.status_code == 201
 
 
+@pytest.mark.commits  # a second admin in a thread of its own
 def test_a_page_created_by_another_admin_meanwhile_is_updated_not_a_500(app, admin_h):
     """Two admins PUT the same new page at once: neither read a row to lock, so the second
     insert meets the first's unique slug. It becomes an update of that page (what the PUT would

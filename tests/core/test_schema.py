@@ -146,6 +146,7 @@ def test_city_with_venues_cannot_be_deleted(db):
     db.session.rollback()
 
 
+@pytest.mark.commits  # now() is the transaction's start: one transaction, one now()
 def test_updated_at_moves_on_change(db):
     slot = GameSlotFactory()
     before = slot.updated_at

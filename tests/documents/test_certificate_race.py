@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import threading
 
+import pytest
 from sqlalchemy import func, select
 
 from nibog.core import boundary, locking
@@ -13,6 +14,9 @@ from nibog.notifications.models import NotificationLog
 from tests.concurrency.race import codes, interleave, race
 from tests.documents.helpers import make_booking
 from tests.documents.test_certificates import YESTERDAY
+
+# Commit mode (docs/testing.md, "Isolation"): races between threads, each on its own connection.
+pytestmark = pytest.mark.commits
 
 MEET_SECONDS = 2
 

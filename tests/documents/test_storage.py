@@ -198,6 +198,7 @@ def test_ticket_and_certificate_downloads_redirect_to_the_store(s3, client):
     assert stranger.status_code == 404
 
 
+@pytest.mark.commits  # the report job reads on a connection of its own
 def test_report_download_redirects_as_an_attachment(s3, client):
     make_booking()
     headers = auth_headers(UserFactory(role="admin"))

@@ -12,6 +12,9 @@ from nibog.payments.models import WebhookEvent
 from tests.factories import EventFactory, EventGameFactory, GameSlotFactory, birth_date_for_age
 from tests.helpers import error_code, in_threads
 
+# Commit mode (docs/testing.md, "Isolation"): the delivery log is written in transactions of its own (integrations/service.py).
+pytestmark = pytest.mark.commits
+
 SECRET = "partner-secret-123"
 
 

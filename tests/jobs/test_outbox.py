@@ -3,6 +3,7 @@ rollback, and nothing lost when Redis is down at the moment of the commit."""
 
 from __future__ import annotations
 
+import pytest
 from sqlalchemy import func, select
 
 from nibog.core import boundary
@@ -16,6 +17,9 @@ from nibog.notifications.service import queue_email
 from tests.documents.helpers import make_booking
 from tests.factories import UserFactory
 from tests.helpers import auth_headers
+
+# Commit mode (docs/testing.md, "Isolation"): the outbox marks hand-overs and relays on connections of its own.
+pytestmark = pytest.mark.commits
 
 RUNS: list = []
 

@@ -82,6 +82,7 @@ def backups_in(app, tmp_path):
     app.config["STORAGE_LOCAL_PATH"], app.config["STORAGE_BACKEND"] = previous
 
 
+@pytest.mark.commits  # pg_dump reads committed rows only
 def test_backup_then_restore_into_a_new_database_gives_the_same_rows_and_money(
     app, client, runner, fresh_database, backups_in
 ):

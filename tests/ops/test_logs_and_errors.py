@@ -75,6 +75,7 @@ def test_a_job_runs_under_the_id_of_the_request_that_queued_it(app):
     assert get_redis().get("probe:direct") == b"rid-direct"
 
 
+@pytest.mark.commits  # the outbox relay reads on a connection of its own
 def test_a_relayed_job_keeps_the_request_id(app):
     app.config["JOBS_HANDOFF"], app.config["JOBS_SYNC"] = "relay", False
     try:

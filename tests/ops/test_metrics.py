@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+import pytest
 from sqlalchemy import insert, update
 
 from nibog.booking.service import cancel_booking, create_booking, expire_holds
@@ -55,6 +56,7 @@ def test_requests_are_counted_by_route_template_never_by_path(client):
     assert not any("9876543210" in r or str(w.event.id) in r for r in routes if r)
 
 
+@pytest.mark.commits  # the scrape reads the state on a connection of its own
 def test_bookings_count_once_committed(client, app):
     w = make_world(capacity=1)
     with Delta(client, "nibog_bookings_total", status="held") as held:
@@ -140,6 +142,7 @@ def test_cache_hits_and_misses(client):
     assert misses.value >= 1 and hits.value >= 1
 
 
+@pytest.mark.commits  # the scrape reads the state on a connection of its own
 def test_state_gauges_show_outbox_lag_stuck_payments_and_failed_jobs(client, app, parent):
     db.session.execute(insert(OutboxJob).values(
         queue="default", func="nibog.core.housekeeping.purge_expired", args=[],
@@ -169,6 +172,7 @@ def test_state_gauges_show_outbox_lag_stuck_payments_and_failed_jobs(client, app
     assert sample(text, "nibog_metrics_state_errors") == 0
 
 
+@pytest.mark.commits  # the scrape reads the state on a connection of its own
 def test_state_is_shared_for_its_lifetime(client, app):
     app.config["METRICS_STATE_SECONDS"] = 30
     try:

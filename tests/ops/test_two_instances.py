@@ -33,6 +33,9 @@ from tests.factories import PASSWORD, ChildFactory, UserFactory, birth_date_for_
 from tests.helpers import auth_headers
 from tests.ops.processes import answers, child_env, free_port, http, spawn, stop, wait_until
 
+# Commit mode (docs/testing.md, "Isolation"): two app instances (threads, own connections) share one database.
+pytestmark = pytest.mark.commits
+
 
 class Recorder:
     def __init__(self):

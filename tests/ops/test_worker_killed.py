@@ -16,6 +16,7 @@ import os
 import signal
 import threading
 
+import pytest
 from aiosmtpd.controller import Controller
 from rq import Queue
 from rq.job import Job
@@ -31,6 +32,9 @@ from nibog.notifications.service import queue_email
 from nibog.notifications.tasks import DELIVER
 from tests.factories import UserFactory
 from tests.ops.processes import child_env, free_port, spawn, wait_until
+
+# Commit mode (docs/testing.md, "Isolation"): a worker process on its own connection.
+pytestmark = pytest.mark.commits
 
 
 class HoldFirstMessage:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from nibog.booking.models import Booking
 from nibog.payments.gateways.razorpay import order_signature
 from nibog.payments.models import Payment, PaymentStatusChange
@@ -45,6 +47,7 @@ def test_create_is_idempotent_while_the_order_is_open(client, parent):
     assert len(payments_of(booking.id)) == 1
 
 
+@pytest.mark.commits  # Idempotency-Key: claimed in a transaction of its own
 def test_idempotency_key_replays_and_refuses_a_different_body(client, parent):
     booking = make_booking(parent)
     other = make_booking(parent)

@@ -29,6 +29,9 @@ from tests.payments.support import (
     webhook_for,
 )
 
+# Commit mode (docs/testing.md, "Isolation"): races between threads, each on its own connection.
+pytestmark = pytest.mark.commits
+
 ROUNDS = 4
 
 

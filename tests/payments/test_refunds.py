@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+import pytest
 from sqlalchemy import select
 
 from nibog.booking.models import Booking
@@ -362,6 +363,7 @@ def _refund_webhook(app, payment, refund_id, amount, status="processed"):
     return webhook_for(app, f"refund.{status}", entity, refund_entity)
 
 
+@pytest.mark.commits  # a second connection and a thread
 def test_refund_webhook_that_races_the_refund_job_settles_the_refund(client, app, parent):
     """The refund job holds its row across the gateway call; the gateway's webhook arrives
     before the job commits the gateway's refund id. The webhook waits, then settles it."""
@@ -425,6 +427,7 @@ def refund_booking_payments_left(booking_id):
     return refund_booking_payments(booking_id, PRICE, reason="again", actor_id=None)
 
 
+@pytest.mark.commits  # a second connection holds the row lock
 def test_a_refund_job_that_finds_its_row_busy_retries_instead_of_giving_up(client, app, parent):
     import pytest
     import sqlalchemy as sa

@@ -20,6 +20,9 @@ from tests.documents.helpers import make_booking
 from tests.factories import UserFactory
 from tests.helpers import auth_headers, error_code
 
+# Commit mode (docs/testing.md, "Isolation"): report jobs read on a connection of their own (admin/reports.py).
+pytestmark = pytest.mark.commits
+
 
 @pytest.fixture(autouse=True)
 def _files_in_tmp(app, tmp_path, monkeypatch):

@@ -21,6 +21,9 @@ from schemathesis import checks as st_checks
 from tests.factories import UserFactory
 from tests.helpers import auth_headers
 
+# Commit mode (docs/testing.md, "Isolation"): generated requests send Idempotency-Keys, claimed in transactions of their own.
+pytestmark = pytest.mark.commits
+
 EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "8"))
 SEED = int(os.environ.get("FUZZ_SEED", "19"))
 # Answers a client is told to expect when a provider is not configured on this server.

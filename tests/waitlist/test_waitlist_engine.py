@@ -153,6 +153,7 @@ def _two_offer_rounds(app, queue, *, forced: bool):
     return results, [e.status for e in _state(entry_ids)], db.session.get(GameSlot, slot_id)
 
 
+@pytest.mark.commits  # a race between threads
 def test_concurrent_offer_rounds_offer_a_seat_once(app, queue):
     """Two workers react to the same freed seat: one offer, the queue order kept."""
     results, statuses, slot = _two_offer_rounds(app, queue, forced=False)
@@ -161,6 +162,7 @@ def test_concurrent_offer_rounds_offer_a_seat_once(app, queue):
     assert slot.booked_count == 2
 
 
+@pytest.mark.commits  # a race between threads
 def test_a_round_started_during_another_waits_for_it(app, queue):
     """The second round starts while the first has picked the first child and not yet
     booked: it waits for the slot, then finds no seat left; the queue order is kept."""
@@ -170,6 +172,7 @@ def test_a_round_started_during_another_waits_for_it(app, queue):
     assert slot.booked_count == 2
 
 
+@pytest.mark.commits  # a race between threads
 def test_control_without_the_round_lock_the_second_child_jumps_the_queue(app, queue, monkeypatch):
     from nibog.core import locking
 
@@ -317,6 +320,7 @@ def _join_during_a_cancel(app, queue):
     return results, entry, db.session.get(GameSlot, slot_id)
 
 
+@pytest.mark.commits  # a race between threads
 def test_joining_waits_for_a_seat_being_freed(app, queue):
     """The cancellation waits for the join's shared lock on the slot, so its offer round finds
     the new entry: the joining child is offered the freed seat."""
@@ -327,6 +331,7 @@ def test_joining_waits_for_a_seat_being_freed(app, queue):
     assert slot.booked_count == 1
 
 
+@pytest.mark.commits  # a race between threads
 def test_control_without_the_join_lock_the_freed_seat_is_stranded(app, queue, monkeypatch):
     from nibog.core import locking
 
