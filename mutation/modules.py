@@ -18,8 +18,14 @@ MODULES: dict[str, tuple[list[str], list[str]]] = {
     ),
     "booking/claim": (
         ["nibog/booking/fastpath/claim.py", "nibog/core/locking.py"],
-        ["tests/booking", "tests/concurrency/test_seat_races.py",
-         "tests/concurrency/test_lock_timeout.py"],
+        # The booking paths that claim seats or lock rows, and the races whose controls switch
+        # each guard off (only they notice a lock that is not taken).
+        ["tests/booking/test_create.py", "tests/booking/test_full_marks.py",
+         "tests/booking/test_full_slot_gate.py", "tests/booking/test_guest.py",
+         "tests/booking/test_lifecycle.py",
+         "tests/concurrency/test_seat_races.py", "tests/concurrency/test_lock_timeout.py",
+         "tests/concurrency/test_guest_races.py", "tests/concurrency/test_lifecycle_races.py",
+         "tests/concurrency/test_promo_and_stock_races.py", "tests/payments/test_race.py"],
     ),
     "booking/idempotency": (
         ["nibog/booking/idempotency.py"],

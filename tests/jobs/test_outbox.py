@@ -3,6 +3,7 @@ rollback, and nothing lost when Redis is down at the moment of the commit."""
 
 from __future__ import annotations
 
+import pytest
 from sqlalchemy import func, select
 
 from nibog.core import boundary
@@ -18,6 +19,12 @@ from tests.factories import UserFactory
 from tests.helpers import auth_headers
 
 RUNS: list = []
+
+
+@pytest.fixture(autouse=True)
+def _no_earlier_runs():
+    """Each test starts with no recorded run, whatever ran before it (mutmut reorders tests)."""
+    RUNS.clear()
 
 
 def record_run(*args):
