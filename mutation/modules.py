@@ -14,12 +14,25 @@ MODULES: dict[str, tuple[list[str], list[str]]] = {
     ),
     "booking/holds": (
         ["nibog/booking/holds.py"],
-        ["tests/booking", "tests/jobs/test_booking_engine.py"],
+        # Booking, confirming after expiry, cancelling and expiring (seats, stock, duplicates),
+        # the waiting list's owed seats and the seat and stock races.
+        ["tests/booking/test_create.py", "tests/booking/test_full_marks.py",
+         "tests/booking/test_full_slot_gate.py", "tests/booking/test_lifecycle.py",
+         "tests/booking/test_rules.py", "tests/booking/test_guest.py",
+         "tests/booking/test_mutants_holds.py", "tests/waitlist/test_waitlist_engine.py",
+         "tests/concurrency/test_seat_races.py",
+         "tests/concurrency/test_promo_and_stock_races.py", "tests/jobs/test_booking_engine.py"],
     ),
     "booking/claim": (
         ["nibog/booking/fastpath/claim.py", "nibog/core/locking.py"],
-        ["tests/booking", "tests/concurrency/test_seat_races.py",
-         "tests/concurrency/test_lock_timeout.py"],
+        # The booking paths that claim seats or lock rows, and the races whose controls switch
+        # each guard off (only they notice a lock that is not taken).
+        ["tests/booking/test_create.py", "tests/booking/test_full_marks.py",
+         "tests/booking/test_full_slot_gate.py", "tests/booking/test_guest.py",
+         "tests/booking/test_lifecycle.py",
+         "tests/concurrency/test_seat_races.py", "tests/concurrency/test_lock_timeout.py",
+         "tests/concurrency/test_guest_races.py", "tests/concurrency/test_lifecycle_races.py",
+         "tests/concurrency/test_promo_and_stock_races.py", "tests/payments/test_race.py"],
     ),
     "booking/idempotency": (
         ["nibog/booking/idempotency.py"],
@@ -27,7 +40,12 @@ MODULES: dict[str, tuple[list[str], list[str]]] = {
     ),
     "payments/refunds": (
         ["nibog/payments/refunds.py"],
-        ["tests/payments", "tests/booking/test_lifecycle.py"],
+        # Staff and cancellation refunds, the gateways' refund calls and webhooks, the sweep.
+        ["tests/payments/test_refunds.py", "tests/payments/test_mutants_refunds.py",
+         "tests/payments/test_razorpay.py", "tests/payments/test_phonepe.py",
+         "tests/payments/test_phonepe_v2.py", "tests/payments/test_webhooks.py",
+         "tests/payments/test_reconcile.py", "tests/payments/test_race.py",
+         "tests/booking/test_lifecycle.py"],
     ),
     "core/boundary": (
         ["nibog/core/boundary.py"],

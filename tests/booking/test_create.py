@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from datetime import timedelta
 
+import pytest
 from sqlalchemy import select
 
 from nibog.booking.fastpath import claim, one_statement
@@ -366,3 +367,184 @@ def test_a_child_rebooked_into_its_own_full_slot_hears_already_booked(client):
     assert again.status_code == 409 and error_code(again) == "already_booked"
     assert again.get_json()["error"]["details"]["items"][0]["booking_id"] == \
         first.get_json()["booking"]["id"]
+
+
+# --- rules found missing by mutation testing (booking/claim: fastpath/claim.py, core/locking.py)
+
+
+def _slot_statements(engine):
+    """Record every statement that touches game_slots while the block runs."""
+    seen: list[str] = []
+
+    def record(conn, cursor, statement, parameters, context, executemany):
+        if "game_slots" in statement:
+            seen.append(" ".join(statement.split()))
+
+    return seen, record
+
+
+@pytest.mark.parametrize("one_statement_guard", [True, False])
+def test_a_one_slot_booking_with_an_addon_claims_its_seats_without_a_locking_read(
+        client, app, monkeypatch, one_statement_guard):
+    """Two children in one slot with an add-on (not the one-statement hold's shape): the
+    seats are claimed by one conditional UPDATE, to the last seat, without the lock-then-claim
+    path. Its control (guard off) claims the same seats with a read and a write - the lost
+    update the race tests provoke at the "seats_read" pause."""
+    from sqlalchemy import event as sa_event
+
+    from nibog.core import locking
+
+    w = make_world(capacity=2, n_slots=1)
+    variant = add_variant(w.event, stock=5)
+    slot = w.slots[0]
+    monkeypatch.setattr(locking.guards, "claim_in_one_statement", one_statement_guard)
+    stages: list[str] = []
+    monkeypatch.setattr(locking.guards, "pause", stages.append)
+    seen, record = _slot_statements(db.engine)
+    sa_event.listen(db.engine, "before_cursor_execute", record)
+    try:
+        resp = post(client, w.parent, {
+            "event_id": w.event.id,
+            "items": [{"child_id": c.id, "slot_id": slot.id} for c in w.children],
+            "addons": [{"addon_id": variant.addon_id, "variant_id": variant.id}]})
+    finally:
+        sa_event.remove(db.engine, "before_cursor_execute", record)
+    assert resp.status_code == 201, resp.get_json()
+    db.session.expire_all()
+    assert db.session.get(GameSlot, slot.id).booked_count == 2  # both seats, the last one too
+    updates = [s for s in seen if s.startswith("UPDATE game_slots")]
+    assert len(updates) == 1, seen
+    assert ("RETURNING" in updates[0]) is one_statement_guard
+    assert not [s for s in seen if "FOR UPDATE" in s], seen
+    assert stages.count("seats_read") == 1
+
+
+@pytest.mark.parametrize("one_statement_guard", [True, False])
+@pytest.mark.parametrize("change, status, code", [
+    ({"booked_count": 2}, 409, "slot_full"), ({"is_open": False}, 422, "slot_closed")])
+def test_a_slot_filled_or_closed_after_the_unlocked_read_is_refused_by_the_claim(
+        client, monkeypatch, one_statement_guard, change, status, code):
+    """Another request takes the last seats, or staff close the slot, after this request read
+    the slot free and open: the claim decides on the row as it is now (so does its control,
+    without a race), and nothing is booked."""
+    from nibog.core import locking
+
+    w = make_world(capacity=3, n_slots=1)
+    variant = add_variant(w.event, stock=5)
+    slot = w.slots[0]
+    db.session.commit()
+    monkeypatch.setattr(locking.guards, "claim_in_one_statement", one_statement_guard)
+
+    def meanwhile(stage):
+        if stage == "read":
+            with db.engine.begin() as other:
+                other.execute(db.update(GameSlot).where(GameSlot.id == slot.id).values(**change))
+
+    monkeypatch.setattr(locking.guards, "pause", meanwhile)
+    resp = post(client, w.parent, {
+        "event_id": w.event.id,
+        "items": [{"child_id": c.id, "slot_id": slot.id} for c in w.children],
+        "addons": [{"addon_id": variant.addon_id, "variant_id": variant.id}]})
+    assert resp.status_code == status and error_code(resp) == code, resp.get_json()
+    db.session.expire_all()
+    assert db.session.get(GameSlot, slot.id).booked_count == change.get("booked_count", 0)
+    assert db.session.scalar(select(BookingItem.id)) is None
+
+
+def test_a_one_slot_claim_in_a_savepoint_takes_the_locked_path(app):
+    """Inside a savepoint the claim goes through the unit of work (claim_seats), so that the
+    savepoint's rollback also rolls back the slot object."""
+    from collections import Counter
+
+    w = make_world(capacity=2, n_slots=1)
+    slot = w.slots[0]
+    db.session.commit()
+    with db.session.begin_nested():
+        assert claim.claim_free_seats(Counter({slot.id: 1})) is None
+    assert claim.claim_free_seats(Counter({slot.id: 1, w.slots[0].id + 10_000: 1})) is None
+    taken = claim.claim_free_seats(Counter({slot.id: 2}))
+    assert taken is not None and taken[slot.id].booked_count == 2
+    assert claim.claim_free_seats(Counter({slot.id: 1})) is None  # full now
+    db.session.rollback()
+
+
+def test_row_locks_default_to_the_row_lock_guard(app, monkeypatch):
+    """for_update() without a guard name (capacity edits, admin moves) locks unless the
+    row-lock guard is off - not unless some other guard is."""
+    from nibog.core import locking
+
+    stmt = select(GameSlot)
+    assert "FOR UPDATE" in str(locking.for_update(stmt).compile(db.engine))
+    monkeypatch.setattr(locking.guards, "lock_rows", False)
+    assert "FOR UPDATE" not in str(locking.for_update(stmt).compile(db.engine))
+
+
+def test_lock_timeout_option_only_for_a_positive_timeout():
+    """DB_LOCK_TIMEOUT_MS=0 (PgBouncer, which refuses start-up options) sends no option."""
+    from nibog.core import locking
+
+    assert locking.connect_options(1500) == {"options": "-c lock_timeout=1500"}
+    assert locking.connect_options(1) == {"options": "-c lock_timeout=1"}
+    assert locking.connect_options(0) == {}
+    assert locking.connect_options(-5) == {}
+
+
+def test_a_locked_read_sees_the_row_as_committed_not_the_sessions_copy(app):
+    """The promo's use count read under its row lock is the committed one, even when this
+    session loaded the promo before another transaction used it (the per-code use cap)."""
+    from nibog.booking.models import PromoCode
+    from nibog.core import locking
+
+    promo = make_promo("FRESH10")
+    db.session.commit()
+    read_before = db.session.get(PromoCode, promo.id)  # held: the session keeps it while used
+    assert read_before.used_count == 0
+    with db.engine.begin() as other:
+        other.execute(db.update(PromoCode).where(PromoCode.id == promo.id).values(used_count=3))
+    assert locking.lock_one(PromoCode, promo.id) is read_before
+    assert read_before.used_count == 3
+    assert locking.lock_rows(PromoCode, [promo.id])[promo.id].used_count == 3
+    db.session.rollback()
+
+
+def test_without_the_row_lock_guard_a_read_is_the_sessions_copy(app, monkeypatch):
+    """The control of the lost update (row locks off) reads what this session read before,
+    however stale; a row it never read is read from the table."""
+    from nibog.booking.models import PromoCode
+    from nibog.core import locking
+
+    promo_id = make_promo("STALE10").id
+    db.session.commit()
+    read_before = db.session.get(PromoCode, promo_id)  # held: the session keeps it while used
+    assert read_before.used_count == 0
+    with db.engine.begin() as other:
+        other.execute(db.update(PromoCode).where(PromoCode.id == promo_id).values(used_count=3))
+    monkeypatch.setattr(locking.guards, "lock_rows", False)
+    assert locking.lock_one(PromoCode, promo_id) is read_before
+    assert read_before.used_count == 0
+    db.session.rollback()
+    db.session.expunge_all()
+    assert locking.lock_one(PromoCode, promo_id).used_count == 3
+    assert locking.lock_one(PromoCode, promo_id + 1000) is None
+    db.session.rollback()
+
+
+def test_rows_are_locked_in_ascending_id_order(app):
+    """One statement locks every row, in id order whatever order they were asked in: two
+    requests needing the same slots queue instead of deadlocking."""
+    from sqlalchemy import event as sa_event
+
+    from nibog.core import locking
+
+    w = make_world(n_slots=2)
+    low, high = sorted(s.id for s in w.slots)
+    db.session.commit()
+    seen, record = _slot_statements(db.engine)
+    sa_event.listen(db.engine, "before_cursor_execute", record)
+    try:
+        locked = locking.lock_rows(GameSlot, [high, low, high])
+    finally:
+        sa_event.remove(db.engine, "before_cursor_execute", record)
+    assert list(locked) == [low, high]
+    assert len(seen) == 1 and "ORDER BY game_slots.id FOR UPDATE" in seen[0], seen
+    db.session.rollback()

@@ -7,6 +7,7 @@ import pathlib
 
 import click
 import pytest
+from flask import Flask
 from sqlalchemy import func, select
 
 from nibog.catalog.models import City
@@ -147,3 +148,119 @@ def test_a_command_commits_once_when_it_returns(app, runner):
     result = runner.invoke(group, ["make-city", "from-cli"])
     assert result.exit_code == 0, result.output
     assert _cities() == ["from-cli"]
+
+
+# --- rules found missing by mutation testing (docs/testing.md, "Mutation testing") -----------
+
+# Commits and rollbacks seen by hooks while a test listens. Hooks are process-wide and stay
+# registered (there is no unregister), so each test registers fresh ones that go quiet after it.
+COMMITS: list[str] = []
+ROLLBACKS: list[str] = []
+
+
+def _fail() -> None:
+    raise RuntimeError("boom")
+
+
+@pytest.fixture
+def hooks(app):
+    listening = [True]
+
+    def on_commit():
+        if listening:
+            COMMITS.append("commit")
+
+    def on_rollback():
+        if listening:
+            ROLLBACKS.append("rollback")
+
+    COMMITS.clear()
+    ROLLBACKS.clear()
+    assert boundary.after_commit(on_commit) is on_commit
+    assert boundary.after_rollback(on_rollback) is on_rollback
+    yield on_commit, on_rollback
+    listening.clear()
+
+
+@pytest.fixture
+def commits(hooks):
+    return COMMITS
+
+
+def test_hooks_run_after_each_commit_or_rollback_once_however_often_registered(hooks):
+    on_commit, on_rollback = hooks
+    # Registered again (a second app in the same process registers its hooks again): still once.
+    boundary.after_commit(on_commit)
+    boundary.after_rollback(on_rollback)
+    boundary.run_unit(_queue_a_city, "hooked")
+    assert COMMITS == ["commit"] and ROLLBACKS == []
+    with pytest.raises(RuntimeError):
+        boundary.run_unit(_fail)
+    assert COMMITS == ["commit"] and ROLLBACKS == ["rollback"]
+
+
+def test_a_committed_units_rollback_callbacks_are_forgotten(app):
+    released = []
+    boundary.run_unit(lambda: boundary.on_rollback(lambda: released.append("committed unit")))
+    # The next unit rolls back: only its own callbacks run, not the committed unit's.
+    with pytest.raises(RuntimeError):
+        boundary.run_unit(_fail)
+    assert released == []
+
+
+def test_a_view_wrapped_twice_commits_once(app, commits):
+    view = boundary.transactional(_view("succeeds"))
+    assert boundary.transactional(view) is view
+    with app.test_request_context("/", method="POST"):
+        view()
+    assert commits == ["commit"]
+    assert _cities() == ["succeeds"]
+
+
+def test_every_view_but_static_is_wrapped_and_a_late_view_is_named():
+    # A bare app of its own: the suite's app has every view installed already.
+    mini = Flask("boundary_test", static_folder=str(NIBOG.parent / "static"))
+    static = mini.view_functions["static"]
+
+    def hello():
+        return "hi"
+
+    def late():
+        return "late"
+
+    mini.add_url_rule("/hello", "hello", hello)
+    boundary.install_request_boundary(mini)
+    assert mini.view_functions["static"] is static  # files need no transaction
+    assert mini.view_functions["hello"].__wrapped__ is hello
+    assert boundary.unguarded_endpoints(mini) == []
+    mini.add_url_rule("/late", "late", late)
+    assert boundary.unguarded_endpoints(mini) == ["late"]
+
+
+def test_commands_are_wrapped_once_ours_only_in_every_group(app, runner, commits):
+    def make(name, module):
+        @click.command(name)
+        def command():
+            db.session.add(City(name=name, slug=name))
+
+        command.callback.__module__ = module
+        return command
+
+    foreign = make("foreign", "flask_migrate.cli")
+    foreign_callback = foreign.callback
+    sub = click.Group("sub", commands={"in-sub": make("in-sub", "nibog.test_command")})
+    # A group and a foreign command come first: the commands after them are still wrapped.
+    group = click.Group(commands={"sub": sub, "foreign": foreign,
+                                  "ours": make("ours", "nibog.test_command")})
+    boundary.install_command_boundary(group)
+    wrapped = group.commands["ours"].callback
+    boundary.install_command_boundary(group)  # a second app installs it again
+    assert group.commands["ours"].callback is wrapped
+    assert foreign.callback is foreign_callback  # Flask-Migrate's commands manage their own
+
+    result = runner.invoke(group, ["ours"])
+    assert result.exit_code == 0, result.output
+    assert commits == ["commit"]  # once, not once per install
+    result = runner.invoke(group, ["sub", "in-sub"])
+    assert result.exit_code == 0, result.output
+    assert _cities() == ["in-sub", "ours"]

@@ -24,6 +24,12 @@ pytestmark = pytest.mark.commits
 RUNS: list = []
 
 
+@pytest.fixture(autouse=True)
+def _no_earlier_runs():
+    """Each test starts with no recorded run, whatever ran before it (mutmut reorders tests)."""
+    RUNS.clear()
+
+
 def record_run(*args):
     """A job for these tests: remembers that it ran."""
     RUNS.append(args)

@@ -234,6 +234,8 @@ def test_a_seat_freed_for_the_queue_is_not_sold_to_whoever_asks_first(client, qu
     assert refused.status_code == 409, refused.get_json()
     assert refused.get_json()["error"]["code"] == "slot_full"
     assert refused.get_json()["error"]["details"] == {"slot_ids": [slot.id], "waiting_list": True}
+    assert refused.get_json()["error"]["message"] == (
+        "Seats in this slot go to its waiting list first; join the waiting list")
     # Joining is the way in (the slot has a free seat, but it is the queue's).
     joined = client.post("/api/waiting-list", json={"slot_id": slot.id, "child_id": kid.id},
                          headers=auth_headers(newcomer))

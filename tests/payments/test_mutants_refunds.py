@@ -1,0 +1,298 @@
+"""Rules of nibog/payments/refunds.py that mutation testing found no test holding
+(docs/testing.md, "Mutation testing"): refund caps, reservations and the gateway calls."""
+
+from __future__ import annotations
+
+from nibog.booking.admin.actions import refund_options
+from nibog.booking.lifecycle import cancellation_terms
+from nibog.extensions import db
+from tests.factories import PaymentFactory
+from tests.helpers import auth_headers
+from tests.payments.support import PRICE, make_booking
+
+
+def _paid(parent, **fields):
+    booking = make_booking(parent, status="confirmed")
+    for name, value in fields.items():
+        setattr(booking, name, value)
+    db.session.commit()
+    return booking
+
+
+def test_a_cancellation_offers_no_more_than_the_payments_can_still_give_back(app, parent):
+    """Staff refunded part of an online payment: cancelling now offers the rest, not the
+    booking's price; a failed attempt and another booking's payment give nothing back."""
+    booking = _paid(parent)
+    PaymentFactory(booking=booking, status="partially_refunded", amount_refunded=30000)
+    PaymentFactory(booking=booking, status="failed", provider_order_id="order_failed",
+                   provider_payment_id="pay_failed", captured_at=None)
+    other = _paid(parent)
+    PaymentFactory(booking=other)
+    db.session.commit()
+    assert cancellation_terms(booking).refund == PRICE - 30000
+    assert refund_options(booking.id)["max"] == PRICE - 30000
+    assert refund_options(booking.id)["policy"] == PRICE - 30000
+    assert cancellation_terms(other).refund == PRICE
+
+
+def test_a_fully_refunded_payment_leaves_nothing_to_offer(app, parent):
+    booking = _paid(parent)
+    PaymentFactory(booking=booking, status="refunded", amount_refunded=PRICE)
+    db.session.commit()
+    terms = cancellation_terms(booking)
+    assert terms.refund == 0 and terms.method is None
+    assert refund_options(booking.id)["max"] == 0
+
+
+def test_a_cash_booking_is_refunded_at_the_desk_whatever_was_paid_online(app, parent):
+    """Cash goes back at the desk: no online payment bounds it."""
+    booking = _paid(parent, payment_mode="cash")
+    terms = cancellation_terms(booking)
+    assert terms.refund == PRICE and terms.method == "cash"
+    assert refund_options(booking.id)["max"] == PRICE
+
+
+def test_a_failed_refund_is_recorded_on_its_own_history_once(app, parent):
+    """The gateway refused: the refund's history shows pending → failed (support reads it),
+    the reservation is given back, and a repeated failure report changes nothing."""
+    from sqlalchemy import select
+
+    from nibog.core import boundary, jobs
+    from nibog.payments.history import lock_booking, lock_payment
+    from nibog.payments.models import Payment, PaymentFlag, PaymentStatusChange
+    from nibog.payments.refunds import create_refund, mark_refund_failed, mark_refund_processed
+
+    booking = _paid(parent)
+    payment_id = PaymentFactory(booking=booking).id
+    db.session.commit()
+    lock_booking(booking.id)
+    refund = create_refund(lock_payment(payment_id), 10000, reason="goodwill", actor_id=None,
+                           source="admin")
+    jobs.discard_pending_jobs()  # the gateway call is not made: it "refuses" below
+    boundary.commit()
+    assert mark_refund_failed(refund, "gateway refused", source="job") is True
+    boundary.commit()
+    history = db.session.execute(
+        select(PaymentStatusChange.refund_id, PaymentStatusChange.from_status,
+               PaymentStatusChange.to_status, PaymentStatusChange.note)
+        .where(PaymentStatusChange.payment_id == payment_id).order_by(PaymentStatusChange.id)
+    ).all()
+    assert (refund.id, "pending", "failed", "gateway refused") in history
+    assert (None, "partially_refunded", "captured",
+            f"refund #{refund.id} failed: gateway refused") in history
+    payment = db.session.get(Payment, payment_id)
+    assert (payment.status, payment.amount_refunded) == ("captured", 0)
+    flags = db.session.execute(select(PaymentFlag.kind, PaymentFlag.note)
+                               .where(PaymentFlag.payment_id == payment_id)).all()
+    assert flags == [("refund_failed",
+                      f"refund #{refund.id} of 10000 failed at the gateway: gateway refused")]
+    assert mark_refund_failed(refund, "gateway refused again", source="webhook") is False
+    # Paid out after all (the gateway changed its mind), then reported again: recorded once.
+    assert mark_refund_processed(refund, "rfnd_late", source="webhook") is True
+    assert mark_refund_processed(refund, "rfnd_late", source="webhook") is False
+
+
+def _reserve(booking_id, amount):
+    """What cancelling a booking refunds, as the booking engine asks (its lock held)."""
+    from nibog.core import boundary, jobs
+    from nibog.payments.history import lock_booking
+    from nibog.payments.refunds import refund_booking_payments
+
+    lock_booking(booking_id)
+    refunds = refund_booking_payments(booking_id, amount, reason="cancelled", actor_id=None)
+    jobs.discard_pending_jobs()
+    boundary.commit()
+    return [(r.payment_id, r.amount) for r in refunds]
+
+
+def test_a_cancellation_refunds_only_its_own_bookings_payments(app, parent):
+    """Another booking's payment (made first, so first by id) is never touched; one paisa is
+    a refund too; nothing asked, nothing refunded."""
+    from nibog.payments.models import Payment
+
+    other = _paid(parent)
+    other_payment = PaymentFactory(booking=other).id
+    booking = _paid(parent)
+    payment_id = PaymentFactory(booking=booking).id
+    db.session.commit()
+    assert _reserve(booking.id, 0) == []
+    assert _reserve(booking.id, 1) == [(payment_id, 1)]
+    assert _reserve(booking.id, PRICE) == [(payment_id, PRICE - 1)]
+    assert db.session.get(Payment, other_payment).amount_refunded == 0
+
+
+def test_a_cancellation_refund_counts_what_was_refunded_meanwhile(app, parent):
+    """The payment was read before another transaction refunded part of it: the refund
+    under the lock gives back only what is left, never more than was captured."""
+    from sqlalchemy import update
+
+    from nibog.payments.models import Payment
+
+    booking = _paid(parent)
+    payment_id = PaymentFactory(booking=booking).id
+    db.session.commit()
+    read_before = db.session.get(Payment, payment_id)  # held: the session keeps it
+    assert read_before.amount_refunded == 0
+    with db.engine.begin() as other:
+        other.execute(update(Payment).where(Payment.id == payment_id)
+                      .values(amount_refunded=30000, status="partially_refunded"))
+    assert _reserve(booking.id, PRICE) == [(payment_id, PRICE - 30000)]
+    db.session.expire_all()
+    assert db.session.get(Payment, payment_id).amount_refunded == PRICE
+
+
+def test_a_staff_refund_is_recorded_as_staffs(app, parent, admin):
+    """The payment's history says a refund came from staff (not the booking engine or a
+    webhook): support reads it when a parent asks why money came back."""
+    from sqlalchemy import select
+
+    from nibog.core import boundary, jobs
+    from nibog.payments.models import PaymentStatusChange
+    from nibog.payments.refunds import refund_payment
+
+    booking = _paid(parent)
+    payment_id = PaymentFactory(booking=booking).id
+    db.session.commit()
+    refund = refund_payment(payment_id, 10000, reason="goodwill", actor_id=admin.id)
+    jobs.discard_pending_jobs()
+    boundary.commit()
+    sources = set(db.session.scalars(select(PaymentStatusChange.source)
+                                     .where(PaymentStatusChange.payment_id == payment_id)))
+    assert sources == {"admin"} and refund.requested_by_id == admin.id
+    assert refund.reason == "goodwill"
+
+
+def _booking_paid_twice(parent):
+    """A booking paid in two captured payments of PRICE each (a repaid hold, say)."""
+    booking = _paid(parent)
+    booking.total = booking.subtotal = 2 * PRICE
+    first = PaymentFactory(booking=booking, amount=PRICE).id
+    second = PaymentFactory(booking=booking, amount=PRICE, provider_order_id="order_second",
+                            provider_payment_id="pay_second").id
+    db.session.commit()
+    return booking, first, second
+
+
+def test_a_cancellation_refund_spreads_over_the_payments_in_order(app, parent, admin):
+    """First payment first, then the next for what is left - to the paisa; the refunds are
+    the cancelling staff member's and the history says the booking engine made them."""
+    from sqlalchemy import select
+
+    from nibog.payments.models import PaymentStatusChange, Refund
+
+    booking, first, second = _booking_paid_twice(parent)
+    from nibog.core import boundary, jobs
+    from nibog.payments.history import lock_booking
+    from nibog.payments.refunds import refund_booking_payments
+
+    lock_booking(booking.id)
+    refunds = refund_booking_payments(booking.id, PRICE + 1, reason="cancelled",
+                                      actor_id=admin.id)
+    jobs.discard_pending_jobs()
+    boundary.commit()
+    assert [(r.payment_id, r.amount) for r in refunds] == [(first, PRICE), (second, 1)]
+    assert {r.requested_by_id for r in db.session.scalars(select(Refund))} == {admin.id}
+    assert set(db.session.scalars(select(PaymentStatusChange.source))) == {"booking"}
+
+
+def test_a_cancellation_refund_above_what_was_captured_is_capped(app, parent):
+    """Asked for more than the payments can give back: all of it is refunded, no more."""
+    booking, first, second = _booking_paid_twice(parent)
+    assert _reserve(booking.id, 2 * PRICE + 1) == [(first, PRICE), (second, PRICE)]
+    assert _reserve(booking.id, 1) == []
+
+
+def test_the_last_paisa_can_be_refunded_and_then_nothing(client, app, parent, admin):
+    """Staff refund all but one paisa, then the last one; then the payment is refused with
+    its status named."""
+    booking = _paid(parent)
+    payment_id = PaymentFactory(booking=booking).id
+    db.session.commit()
+
+    def staff_refund(amount=None):
+        body = {"payment_id": payment_id, "reason": "goodwill"}
+        if amount is not None:
+            body["amount"] = amount
+        return client.post("/api/payments/refund", json=body, headers=auth_headers(admin))
+
+    assert staff_refund(PRICE - 1).status_code == 201
+    last = staff_refund()
+    assert last.status_code == 201 and last.get_json()["amount"] == 1
+    refused = staff_refund()
+    assert refused.status_code == 409
+    assert refused.get_json()["error"] == {
+        "code": "payment_not_refundable",
+        "message": f"Payment {payment_id} is refunded; nothing can be refunded",
+        "details": {"status": "refunded"}}
+    missing = client.post("/api/payments/refund", json={"payment_id": payment_id + 1000,
+                                                         "reason": "x"},
+                          headers=auth_headers(admin))
+    assert missing.status_code == 404
+    assert missing.get_json()["error"]["message"] == "Payment not found"
+
+
+def _failed_refund(payment_id, amount):
+    from nibog.core import boundary, jobs
+    from nibog.payments.history import lock_booking, lock_payment
+    from nibog.payments.models import Payment
+    from nibog.payments.refunds import create_refund, mark_refund_failed
+
+    lock_booking(db.session.get(Payment, payment_id).booking_id)
+    refund = create_refund(lock_payment(payment_id), amount, reason="goodwill", actor_id=None,
+                           source="admin")
+    jobs.discard_pending_jobs()
+    mark_refund_failed(refund, "gateway refused", source="job")
+    boundary.commit()
+    return refund
+
+
+def test_a_failed_refund_paid_out_after_all_counts_on_top_of_earlier_refunds(app, parent):
+    """The gateway refused, then paid out after all: counted again on top of what was
+    refunded before - reaching exactly the captured amount is no overflow."""
+    from sqlalchemy import select
+
+    from nibog.core import boundary
+    from nibog.payments.models import Payment, PaymentFlag, PaymentStatusChange
+    from nibog.payments.refunds import mark_refund_processed
+
+    booking = _paid(parent)
+    payment_id = PaymentFactory(booking=booking, status="partially_refunded",
+                                amount_refunded=PRICE - 10000).id
+    db.session.commit()
+    refund = _failed_refund(payment_id, 10000)
+    assert mark_refund_processed(refund, "rfnd_after_all", source="webhook") is True
+    boundary.commit()
+    payment = db.session.get(Payment, payment_id)
+    assert (payment.status, payment.amount_refunded) == ("refunded", PRICE)
+    assert db.session.scalars(select(PaymentFlag.kind)
+                              .where(PaymentFlag.payment_id == payment_id)).all() == [
+        "refund_failed"]  # the failure's flag only: nothing exceeds what was captured
+    assert ("partially_refunded", "refunded", f"refund #{refund.id} paid out after failing") in \
+        db.session.execute(select(PaymentStatusChange.from_status, PaymentStatusChange.to_status,
+                                  PaymentStatusChange.note)
+                           .where(PaymentStatusChange.refund_id.is_(None))).all()
+
+
+def test_a_failed_refund_paid_out_after_the_money_went_back_another_way_is_flagged(app, parent):
+    """Refused, refunded again by staff in full, then paid out after all: the payment counts
+    no more than was captured and support is told the refunds exceed it."""
+    from sqlalchemy import select
+
+    from nibog.core import boundary, jobs
+    from nibog.payments.models import Payment, PaymentFlag
+    from nibog.payments.refunds import mark_refund_processed, refund_payment
+
+    booking = _paid(parent)
+    payment_id = PaymentFactory(booking=booking).id
+    db.session.commit()
+    refund = _failed_refund(payment_id, 10000)
+    refund_payment(payment_id, None, reason="again", actor_id=None)
+    jobs.discard_pending_jobs()
+    boundary.commit()
+    assert mark_refund_processed(refund, "rfnd_after_all", source="webhook") is True
+    boundary.commit()
+    payment = db.session.get(Payment, payment_id)
+    assert (payment.status, payment.amount_refunded) == ("refunded", PRICE)
+    assert sorted(db.session.scalars(select(PaymentFlag.kind)
+                                     .where(PaymentFlag.payment_id == payment_id))) == [
+        "refund_failed", "refund_failed"]
