@@ -1,0 +1,172 @@
+"""Waiting-list rules that mutation testing (`make mutate MODULE=waitlist/offers`) found no test
+holding: what the audit log says about a passed-over entry, and the periodic job settling an
+offer whose booking changed behind the list's back when nobody else is waiting."""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+
+from nibog.booking.models import Booking, BookingItem, WaitingListEntry
+from nibog.catalog.models import GameSlot
+from nibog.core import boundary
+from nibog.core.audit import AuditLog
+from nibog.extensions import db
+from nibog.waitlist.offers import offer_seats
+from tests.factories import (
+    ChildFactory,
+    EventFactory,
+    EventGameFactory,
+    GameSlotFactory,
+    UserFactory,
+    birth_date_for_age,
+)
+
+
+def _waiting(slot, child=None):
+    parent = child.parent if child is not None else UserFactory()
+    child = child or ChildFactory(parent=parent)
+    entry = WaitingListEntry(slot_id=slot.id, child_id=child.id, user_id=parent.id,
+                             status="waiting")
+    db.session.add(entry)
+    db.session.commit()
+    return entry
+
+
+def _slot(capacity=1):
+    return GameSlotFactory(event_game=EventGameFactory(event=EventFactory()), capacity=capacity)
+
+
+def test_the_audit_log_says_why_an_entry_was_passed_over():
+    """The admin's audit log shows the skipped entry's new status, the refusal's code and its
+    message (the parent's page shows only the code)."""
+    slot = _slot()
+    too_young = ChildFactory(date_of_birth=birth_date_for_age(2))
+    skipped = _waiting(slot, too_young)
+    assert offer_seats(slot.id) == 0
+    db.session.commit()
+    row = db.session.scalar(sa.select(AuditLog).where(AuditLog.action == "waitlist.skipped"))
+    assert (row.entity_type, row.entity_id) == ("waiting_list", str(skipped.id))
+    assert set(row.after) == {"status", "reason", "message"}
+    assert (row.after["status"], row.after["reason"]) == ("cancelled", "child_not_eligible")
+    assert "age" in row.after["message"].lower()
+
+
+def _offered_alone():
+    """A slot whose one waiting child was offered its seat; nobody else waits."""
+    slot = _slot()
+    entry = _waiting(slot)
+    assert offer_seats(slot.id) == 1
+    db.session.commit()
+    db.session.refresh(entry)
+    assert entry.status == "offered"
+    return slot, entry
+
+
+def _booking_became(entry, status, *, seat_freed):
+    """The offered booking changed without the waiting list hearing of it (a lost job)."""
+    db.session.execute(sa.update(Booking).where(Booking.id == entry.offered_booking_id)
+                       .values(status=status))
+    if seat_freed:
+        db.session.execute(sa.update(BookingItem)
+                           .where(BookingItem.booking_id == entry.offered_booking_id)
+                           .values(is_live=False))
+        db.session.execute(sa.update(GameSlot).where(GameSlot.id == entry.slot_id)
+                           .values(booked_count=GameSlot.booked_count - 1))
+    db.session.commit()
+
+
+def _status(entry):
+    db.session.expire_all()
+    return db.session.get(WaitingListEntry, entry.id).status
+
+
+def test_the_periodic_job_closes_a_lapsed_offer_with_nobody_behind_it():
+    """No child waits behind the offer, so no offer round runs for the slot: the periodic job
+    itself must mark the offer expired (the admin's queue would show it offered for ever)."""
+    from nibog.waitlist.tasks import expire_waitlist_offers
+
+    slot, entry = _offered_alone()
+    _booking_became(entry, "expired", seat_freed=True)
+    assert boundary.run_unit(expire_waitlist_offers) == 1  # the slot is offered again
+    assert _status(entry) == "expired"
+
+
+def test_the_periodic_job_marks_an_offer_paid_meanwhile_booked():
+    from nibog.waitlist.tasks import expire_waitlist_offers
+
+    slot, entry = _offered_alone()
+    _booking_became(entry, "confirmed", seat_freed=False)
+    assert boundary.run_unit(expire_waitlist_offers) == 0
+    assert _status(entry) == "booked"
+
+
+def test_an_offer_passes_on_at_its_very_deadline(monkeypatch):
+    """An offer is overdue at its deadline, the same instant its hold is (``expire_holds``:
+    ``hold_expires_at <= now``), not a moment later."""
+    from datetime import timedelta
+
+    from nibog.core.timeutil import utcnow
+    from nibog.waitlist import offers
+    from nibog.waitlist.tasks import expire_waitlist_offers
+
+    slot, entry = _offered_alone()
+    deadline = utcnow() - timedelta(seconds=1)
+    entry.offer_expires_at = deadline
+    db.session.get(Booking, entry.offered_booking_id).hold_expires_at = deadline
+    db.session.commit()
+    monkeypatch.setattr(offers, "utcnow", lambda: deadline)
+    boundary.run_unit(expire_waitlist_offers)
+    assert _status(entry) == "expired"
+    assert db.session.get(Booking, entry.offered_booking_id).status == "expired"
+
+
+def test_an_entry_stays_while_registration_closes_this_very_moment(monkeypatch):
+    """Booking is refused only once ``now > registration_closes_at``; the queue is closed on
+    the same rule, not an instant earlier."""
+    from nibog.core.timeutil import utcnow
+    from nibog.waitlist import offers
+
+    closes = utcnow()
+    slot = GameSlotFactory(event_game=EventGameFactory(event=EventFactory(
+        registration_closes_at=closes)), capacity=1)
+    entry = _waiting(slot)
+    monkeypatch.setattr(offers, "utcnow", lambda: closes)
+    assert offers.close_stale_entries() == 0
+    assert _status(entry) == "waiting"
+
+
+def test_an_offer_never_shortens_the_checkout_hold(app, monkeypatch):
+    """With an offer window shorter than the checkout hold, the parent keeps the hold's time:
+    the offer lasts as long as the held booking, never less."""
+    from datetime import timedelta
+
+    monkeypatch.setitem(app.config, "WAITLIST_OFFER_SECONDS", 60)
+    slot, entry = _offered_alone()
+    held = db.session.get(Booking, entry.offered_booking_id)
+    assert entry.offer_expires_at == held.hold_expires_at
+    hold_seconds = app.config["BOOKING_HOLD_SECONDS"]
+    assert entry.offer_expires_at - entry.offered_at >= timedelta(seconds=hold_seconds - 5)
+
+
+def test_the_parent_sees_when_the_seat_was_offered(client):
+    from nibog.accounts.models import User
+    from nibog.core.timeutil import isoformat_ist
+    from tests.helpers import auth_headers
+
+    slot, entry = _offered_alone()
+    assert entry.offered_at is not None
+    parent = db.session.get(User, entry.user_id)
+    [listed] = client.get("/api/waiting-list", headers=auth_headers(parent)).get_json()["items"]
+    assert listed["offered_at"] == isoformat_ist(entry.offered_at)
+
+
+def test_the_hold_mail_is_marked_superseded_by_the_offer_mail():
+    """The admin's message log shows why the engine's 'complete your payment' mail for the
+    offered hold was not sent: the waiting-list offer mail replaced it."""
+    from nibog.notifications.models import NotificationLog
+
+    slot, entry = _offered_alone()
+    logs = {n.template: (n.status, n.error) for n in db.session.scalars(
+        sa.select(NotificationLog).where(NotificationLog.booking_id == entry.offered_booking_id))}
+    assert logs["booking_held"] == ("suppressed", "superseded by waitlist_offer")
+    assert logs["waitlist_offer"][0] == "queued"
