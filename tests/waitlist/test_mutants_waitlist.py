@@ -170,3 +170,72 @@ def test_the_hold_mail_is_marked_superseded_by_the_offer_mail():
         sa.select(NotificationLog).where(NotificationLog.booking_id == entry.offered_booking_id))}
     assert logs["booking_held"] == ("suppressed", "superseded by waitlist_offer")
     assert logs["waitlist_offer"][0] == "queued"
+
+
+# ---------------------------------------------------------------- entries (waitlist/entries)
+
+
+def _parent_of(entry):
+    from nibog.accounts.models import User
+
+    return db.session.get(User, entry.user_id)
+
+
+def test_someone_elses_entry_is_not_found_with_its_message(client):
+    from tests.helpers import auth_headers
+
+    entry = _waiting(_slot())
+    stranger = auth_headers(UserFactory())
+    for resp in (client.get(f"/api/waiting-list/{entry.id}", headers=stranger),
+                 client.delete(f"/api/waiting-list/{entry.id}", headers=stranger)):
+        assert resp.status_code == 404
+        assert resp.get_json()["error"]["code"] == "not_found"
+        assert resp.get_json()["error"]["message"] == "Waiting list entry not found"
+    assert _status(entry) == "waiting"
+
+
+def test_leaving_a_closed_entry_says_it_is_closed(client):
+    from tests.helpers import auth_headers
+
+    slot, entry = _offered_alone()
+    _booking_became(entry, "confirmed", seat_freed=False)
+    resp = client.delete(f"/api/waiting-list/{entry.id}", headers=auth_headers(_parent_of(entry)))
+    assert resp.status_code == 409
+    error = resp.get_json()["error"]
+    assert (error["code"], error["message"], error["details"]) == (
+        "waitlist_entry_closed", "This entry is already booked", {"status": "booked"})
+
+
+def test_one_entry_shows_an_offer_paid_meanwhile_as_booked(client):
+    """Reading one entry settles that entry's offer first, as the list does."""
+    from tests.helpers import auth_headers
+
+    slot, entry = _offered_alone()
+    _booking_became(entry, "confirmed", seat_freed=False)
+    resp = client.get(f"/api/waiting-list/{entry.id}", headers=auth_headers(_parent_of(entry)))
+    assert resp.status_code == 200
+    assert resp.get_json()["status"] == "booked"
+    assert _status(entry) == "booked"
+
+
+def test_leaving_rereads_an_entry_another_transaction_closed(app):
+    """The entry was read before (and so sits in the session) when another transaction expired
+    it: leaving reads the locked row afresh and refuses, rather than cancelling from the stale
+    copy and overwriting the other transaction's verdict."""
+    from nibog.core.errors import AppError
+    from nibog.waitlist.entries import leave
+
+    entry = _waiting(_slot())
+    entry_id, user_id = entry.id, entry.user_id
+    assert db.session.get(WaitingListEntry, entry_id).status == "waiting"  # in the session
+    with db.engine.begin() as other:
+        other.execute(sa.update(WaitingListEntry).where(WaitingListEntry.id == entry_id)
+                      .values(status="expired"))
+    try:
+        leave(user_id, entry_id)
+    except AppError as exc:
+        assert exc.code == "waitlist_entry_closed"
+    else:
+        raise AssertionError("left an entry another transaction had closed")
+    db.session.rollback()
+    assert _status(entry) == "expired"
