@@ -239,3 +239,38 @@ def test_leaving_rereads_an_entry_another_transaction_closed(app):
         raise AssertionError("left an entry another transaction had closed")
     db.session.rollback()
     assert _status(entry) == "expired"
+
+
+def test_the_offer_mail_names_the_child_and_the_deadline(app):
+    from nibog.notifications.channels import CONSOLE_OUTBOX
+    from nibog.waitlist.tasks import offer_waitlist_seats
+
+    slot = _slot()
+    parent = UserFactory()
+    entry = _waiting(slot, ChildFactory(parent=parent, full_name="Ishaan Rao"))
+    CONSOLE_OUTBOX.clear()
+    assert boundary.run_unit(offer_waitlist_seats, slot.id) == 1
+    [mail] = [m for m in CONSOLE_OUTBOX if m["To"] == parent.email]
+    body = mail.get_body(("plain",)).get_content()
+    assert "a seat opened up for Ishaan Rao" in body
+    assert "holding it for you until" in body
+    assert "Ishaan Rao" in mail["Subject"]
+    assert _status(entry) == "offered"
+
+
+def test_an_offer_leaves_other_bookings_hold_mails_alone():
+    """Only the offered booking's own 'complete your payment' mail is superseded."""
+    from nibog.notifications.models import NotificationLog
+    from tests.factories import make_booking
+
+    other_parent = UserFactory()
+    other = make_booking(other_parent, [(ChildFactory(parent=other_parent), _slot(capacity=3))],
+                         status="pending_payment")
+    mail = NotificationLog(channel="email", template="booking_held", status="queued",
+                           recipient=other_parent.email, user_id=other_parent.id,
+                           booking_id=other.id)
+    db.session.add(mail)
+    db.session.commit()
+    _offered_alone()
+    db.session.expire_all()
+    assert db.session.get(NotificationLog, mail.id).status == "queued"
