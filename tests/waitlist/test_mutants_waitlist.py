@@ -274,3 +274,16 @@ def test_an_offer_leaves_other_bookings_hold_mails_alone():
     _offered_alone()
     db.session.expire_all()
     assert db.session.get(NotificationLog, mail.id).status == "queued"
+
+
+def test_leaving_an_offer_says_why_its_hold_was_cancelled(client):
+    """The admin's booking page shows why the held booking was cancelled."""
+    from tests.helpers import auth_headers
+
+    slot, entry = _offered_alone()
+    resp = client.delete(f"/api/waiting-list/{entry.id}", headers=auth_headers(_parent_of(entry)))
+    assert resp.status_code == 204
+    db.session.expire_all()
+    held = db.session.get(Booking, entry.offered_booking_id)
+    assert (held.status, held.cancel_reason) == ("cancelled", "left the waiting list")
+    assert _status(entry) == "cancelled"
