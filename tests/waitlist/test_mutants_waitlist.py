@@ -11,6 +11,7 @@ from nibog.catalog.models import GameSlot
 from nibog.core import boundary
 from nibog.core.audit import AuditLog
 from nibog.extensions import db
+from nibog.notifications.models import NotificationLog
 from nibog.waitlist.offers import offer_seats
 from tests.factories import (
     ChildFactory,
@@ -256,6 +257,22 @@ def test_the_offer_mail_names_the_child_and_the_deadline(app):
     assert "holding it for you until" in body
     assert "Ishaan Rao" in mail["Subject"]
     assert _status(entry) == "offered"
+    # Kept in the parent's message log (the admin finds it under the parent).
+    note = db.session.scalar(sa.select(NotificationLog).where(
+        NotificationLog.template == "waitlist_offer"))
+    assert (note.user_id, note.recipient) == (parent.id, parent.email)
+
+
+def test_a_parent_without_an_email_is_offered_the_seat_by_sms():
+    slot = _slot()
+    parent = UserFactory(email=None)
+    _waiting(slot, ChildFactory(parent=parent))
+    assert offer_seats(slot.id) == 1
+    db.session.commit()
+    notes = db.session.scalars(sa.select(NotificationLog).where(
+        NotificationLog.user_id == parent.id)).all()
+    assert ("sms", "waitlist_offer", parent.phone) in {
+        (n.channel, n.template, n.recipient) for n in notes}
 
 
 def test_an_offer_leaves_other_bookings_hold_mails_alone():
