@@ -20,6 +20,7 @@ from tests.factories import (
     GameSlotFactory,
     UserFactory,
     birth_date_for_age,
+    make_booking,
 )
 
 
@@ -264,21 +265,66 @@ def test_the_offer_mail_names_the_child_and_the_deadline(app):
 
 
 def test_a_parent_without_an_email_is_offered_the_seat_by_sms():
+    from nibog.notifications.channels import CONSOLE_OUTBOX
+    from nibog.waitlist.tasks import offer_waitlist_seats
+
     slot = _slot()
     parent = UserFactory(email=None)
-    _waiting(slot, ChildFactory(parent=parent))
+    entry = _waiting(slot, ChildFactory(parent=parent, full_name="Meher Das"))
+    CONSOLE_OUTBOX.clear()
+    assert boundary.run_unit(offer_waitlist_seats, slot.id) == 1
+    db.session.refresh(entry)
+    notes = db.session.scalars(sa.select(NotificationLog).where(
+        NotificationLog.template == "waitlist_offer")).all()
+    assert [(n.channel, n.recipient, n.user_id, n.booking_id) for n in notes] == [
+        ("sms", parent.phone, parent.id, entry.offered_booking_id)]
+    [sms] = [m for m in CONSOLE_OUTBOX if getattr(m, "to", None) == parent.phone]
+    assert "Meher Das" in sms.body
+
+
+def test_a_round_counts_seats_freed_since_the_slot_was_read(app):
+    """The slot was read earlier in this session when another transaction raised its capacity:
+    the round reads the locked row afresh and offers the new seat."""
+    slot = _slot()
+    holder = UserFactory()
+
+    make_booking(holder, [(ChildFactory(parent=holder), slot)])
+    entry = _waiting(slot)
+    assert db.session.get(GameSlot, slot.id).capacity == 1  # in the session
+    with db.engine.begin() as other:
+        other.execute(sa.update(GameSlot).where(GameSlot.id == slot.id).values(capacity=2))
     assert offer_seats(slot.id) == 1
     db.session.commit()
-    notes = db.session.scalars(sa.select(NotificationLog).where(
-        NotificationLog.user_id == parent.id)).all()
-    assert ("sms", "waitlist_offer", parent.phone) in {
-        (n.channel, n.template, n.recipient) for n in notes}
+    assert _status(entry) == "offered"
+
+
+def test_the_seat_goes_to_the_child_shown_first_in_the_queue(client):
+    """Queue order is arrival time, then id: an entry whose transaction began first (its
+    created_at is earlier) but committed second is first in line, as its position says."""
+    from datetime import timedelta
+
+    from tests.helpers import auth_headers
+
+    slot = _slot()
+    holder = UserFactory()
+
+    make_booking(holder, [(ChildFactory(parent=holder), slot)])
+    later, earlier = _waiting(slot), _waiting(slot)
+    earlier.created_at = later.created_at - timedelta(seconds=1)
+    db.session.commit()
+    shown = client.get(f"/api/waiting-list/{earlier.id}",
+                       headers=auth_headers(_parent_of(earlier))).get_json()
+    assert shown["position"] == 1
+    db.session.execute(sa.update(GameSlot).where(GameSlot.id == slot.id).values(capacity=2))
+    db.session.commit()
+    assert offer_seats(slot.id) == 1
+    db.session.commit()
+    assert (_status(earlier), _status(later)) == ("offered", "waiting")
 
 
 def test_an_offer_leaves_other_bookings_hold_mails_alone():
     """Only the offered booking's own 'complete your payment' mail is superseded."""
     from nibog.notifications.models import NotificationLog
-    from tests.factories import make_booking
 
     other_parent = UserFactory()
     other = make_booking(other_parent, [(ChildFactory(parent=other_parent), _slot(capacity=3))],
