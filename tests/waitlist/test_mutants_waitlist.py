@@ -350,3 +350,25 @@ def test_leaving_an_offer_says_why_its_hold_was_cancelled(client):
     held = db.session.get(Booking, entry.offered_booking_id)
     assert (held.status, held.cancel_reason) == ("cancelled", "left the waiting list")
     assert _status(entry) == "cancelled"
+
+
+def test_a_parents_list_filters_by_status_newest_first(client):
+    """``?status=`` keeps only that status; newest first by the time of joining (then id),
+    each with its id and the child's name."""
+    from datetime import timedelta
+
+    from tests.helpers import auth_headers
+
+    parent = UserFactory()
+    kids = [ChildFactory(parent=parent, full_name=n) for n in ("Asha", "Bela", "Chand")]
+    first, second, left = (_waiting(_slot(), kid) for kid in kids)
+    second.created_at = first.created_at - timedelta(minutes=5)  # joined before the first
+    left.status = "cancelled"
+    db.session.commit()
+    for path in ("/api/waiting-list", "/api/users/me/waiting-list"):
+        items = client.get(f"{path}?status=waiting", headers=auth_headers(parent)).get_json()[
+            "items"]
+        assert [(i["id"], i["child"]["full_name"]) for i in items] == [
+            (first.id, "Asha"), (second.id, "Bela")]
+    items = client.get("/api/waiting-list", headers=auth_headers(parent)).get_json()["items"]
+    assert [i["id"] for i in items] == [left.id, first.id, second.id]
