@@ -12,7 +12,7 @@ from nibog.core import boundary
 from nibog.core.audit import AuditLog
 from nibog.extensions import db
 from nibog.notifications.models import NotificationLog
-from nibog.waitlist.offers import offer_seats
+from nibog.waitlist.offers import close_stale_entries, offer_seats
 from tests.factories import (
     ChildFactory,
     EventFactory,
@@ -372,3 +372,31 @@ def test_a_parents_list_filters_by_status_newest_first(client):
             (first.id, "Asha"), (second.id, "Bela")]
     items = client.get("/api/waiting-list", headers=auth_headers(parent)).get_json()["items"]
     assert [i["id"] for i in items] == [left.id, first.id, second.id]
+
+
+def test_closing_stale_entries_leaves_settled_ones_alone():
+    """Only waiting entries of an event that is over are closed: a booked (or left) entry of
+    that event keeps its status, which the parent's list shows."""
+    event = EventFactory(status="completed")
+    waiting = _waiting(_slot_in(event))
+    booked, left = _waiting(_slot_in(event)), _waiting(_slot_in(event))
+    booked.status, left.status = "booked", "cancelled"
+    db.session.commit()
+    assert close_stale_entries() == 1
+    assert [_status(e) for e in (waiting, booked, left)] == ["expired", "booked", "cancelled"]
+
+
+def _slot_in(event, capacity=1):
+    return GameSlotFactory(event_game=EventGameFactory(event=event), capacity=capacity)
+
+
+def test_a_round_for_a_closed_slot_offers_nothing_and_says_so():
+    """A closed slot stops the round (the queue keeps its order) and the round reports 0
+    offers, which the admin's 'offer now' button shows as 'no offer made'."""
+    slot = _slot(capacity=2)
+    slot.is_open = False
+    db.session.commit()
+    entry = _waiting(slot)
+    assert offer_seats(slot.id) == 0
+    db.session.commit()
+    assert _status(entry) == "waiting"
