@@ -400,3 +400,80 @@ def test_a_round_for_a_closed_slot_offers_nothing_and_says_so():
     assert offer_seats(slot.id) == 0
     db.session.commit()
     assert _status(entry) == "waiting"
+
+
+def test_an_offered_entry_is_described_in_full(client):
+    """Everything the parent's app shows for an entry: child, slot times, event, the held
+    booking to pay and the offer's times, in IST."""
+    from nibog.accounts.models import Child
+    from nibog.catalog.models import Event, EventGame
+    from nibog.core.timeutil import isoformat_ist
+    from tests.helpers import auth_headers
+
+    slot, entry = _offered_alone()
+    held = db.session.get(Booking, entry.offered_booking_id)
+    game = db.session.get(EventGame, slot.event_game_id)
+    event = db.session.get(Event, game.event_id)
+    child = db.session.get(Child, entry.child_id)
+    got = client.get(f"/api/waiting-list/{entry.id}",
+                     headers=auth_headers(_parent_of(entry))).get_json()
+    assert got == {
+        "id": entry.id, "status": "offered", "position": None,
+        "child": {"id": child.id, "full_name": child.full_name},
+        "slot": {"id": slot.id, "game_name": game.template.name,
+                 "start_time": slot.start_time.strftime("%H:%M"),
+                 "end_time": slot.end_time.strftime("%H:%M")},
+        "event": {"id": event.id, "title": event.title,
+                  "event_date": event.event_date.isoformat()},
+        "offered_booking": {"id": held.id, "booking_number": held.booking_number,
+                            "status": "pending_payment", "total": held.total,
+                            "hold_expires_at": isoformat_ist(held.hold_expires_at)},
+        "offered_at": isoformat_ist(entry.offered_at),
+        "offer_expires_at": isoformat_ist(entry.offer_expires_at),
+        "created_at": isoformat_ist(entry.created_at),
+        "closed_reason": None,
+    }
+    assert got["slot"]["start_time"].count(":") == 1 and got["offered_at"] is not None
+
+
+def test_joining_a_closed_or_unknown_slot_is_refused_with_its_message(client):
+    from tests.helpers import auth_headers
+
+    parent = UserFactory()
+    kid = ChildFactory(parent=parent)
+    closed = _slot()
+    closed.is_open = False
+    db.session.commit()
+    resp = client.post("/api/waiting-list", json={"slot_id": closed.id, "child_id": kid.id},
+                       headers=auth_headers(parent))
+    assert resp.status_code == 422
+    assert resp.get_json()["error"] == {"code": "registration_closed",
+                                        "message": "This slot is closed for booking",
+                                        "details": {"slot_id": closed.id}}
+    resp = client.post("/api/waiting-list", json={"slot_id": closed.id + 999, "child_id": kid.id},
+                       headers=auth_headers(parent))
+    assert resp.status_code == 404
+    assert resp.get_json()["error"]["message"] == "Slot not found"
+
+
+def test_joining_rereads_a_slot_another_transaction_freed():
+    """The slot was read earlier in this session when another transaction freed a seat (and
+    nobody waits): the join reads the locked row afresh and says to book directly."""
+    from nibog.core.errors import AppError
+    from nibog.waitlist.entries import join
+
+    slot = _slot()
+    holder = UserFactory()
+    make_booking(holder, [(ChildFactory(parent=holder), slot)])
+    parent = UserFactory()
+    kid = ChildFactory(parent=parent)
+    assert db.session.get(GameSlot, slot.id).capacity == 1  # in the session
+    with db.engine.begin() as other:
+        other.execute(sa.update(GameSlot).where(GameSlot.id == slot.id).values(capacity=2))
+    try:
+        join(parent.id, slot.id, kid.id)
+    except AppError as exc:
+        assert exc.code == "slot_not_full"
+    else:
+        raise AssertionError("queued for a slot with a free seat")
+    db.session.rollback()
