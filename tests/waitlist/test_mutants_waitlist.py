@@ -390,16 +390,35 @@ def _slot_in(event, capacity=1):
     return GameSlotFactory(event_game=EventGameFactory(event=event), capacity=capacity)
 
 
-def test_a_round_for_a_closed_slot_offers_nothing_and_says_so():
+def test_a_round_for_a_closed_slot_offers_nothing_and_says_so(monkeypatch):
     """A closed slot stops the round (the queue keeps its order) and the round reports 0
-    offers, which the admin's 'offer now' button shows as 'no offer made'."""
+    offers, which the admin's 'offer now' button shows as 'no offer made'; the log says which
+    slot stopped and why (the only trace of a round that offered nothing)."""
+    import logging
+
     slot = _slot(capacity=2)
     slot.is_open = False
     db.session.commit()
     entry = _waiting(slot)
-    assert offer_seats(slot.id) == 0
+    records: list[logging.LogRecord] = []
+    handler = logging.Handler(logging.INFO)
+    handler.emit = records.append
+    logger = logging.getLogger("nibog.waitlist.offers")
+    monkeypatch.setattr(logger, "level", logging.INFO)
+    monkeypatch.setattr(logger, "disabled", False)  # a logging config may have disabled it
+    logger.addHandler(handler)
+    try:
+        assert offer_seats(slot.id) == 0
+    finally:
+        logger.removeHandler(handler)
     db.session.commit()
     assert _status(entry) == "waiting"
+    stops = [r.getMessage() for r in records]
+    assert stops == [f"waitlist offers for slot {slot.id} stopped: slot_closed"]
+
+
+def test_a_round_for_a_slot_gone_meanwhile_offers_nothing():
+    assert offer_seats(987654) == 0
 
 
 def test_an_offered_entry_is_described_in_full(client):
