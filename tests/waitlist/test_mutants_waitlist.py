@@ -473,6 +473,12 @@ def test_joining_a_closed_or_unknown_slot_is_refused_with_its_message(client):
                        headers=auth_headers(parent))
     assert resp.status_code == 404
     assert resp.get_json()["error"]["message"] == "Slot not found"
+    # Someone else's child is no child of this parent.
+    resp = client.post("/api/waiting-list", json={"slot_id": closed.id,
+                                                  "child_id": ChildFactory().id},
+                       headers=auth_headers(parent))
+    assert resp.status_code == 404
+    assert resp.get_json()["error"]["message"] == "Child not found"
 
 
 def test_joining_rereads_a_slot_another_transaction_freed():
