@@ -502,3 +502,39 @@ def test_joining_rereads_a_slot_another_transaction_freed():
     else:
         raise AssertionError("queued for a slot with a free seat")
     db.session.rollback()
+
+
+def test_join_refusals_say_what_is_wrong(client):
+    """Each refusal of a join, with its message and details; a seat elsewhere, or a cancelled
+    one here, does not stop a child queuing."""
+    from tests.helpers import auth_headers
+
+    slot = _slot(capacity=3)
+    parent = UserFactory()
+    booked, queued, was_here, elsewhere = (ChildFactory(parent=parent) for _ in range(4))
+    make_booking(parent, [(booked, slot)])
+
+    def join(kid):
+        return client.post("/api/waiting-list", json={"slot_id": slot.id, "child_id": kid.id},
+                           headers=auth_headers(parent))
+
+    resp = join(queued)
+    assert resp.status_code == 409
+    assert resp.get_json()["error"] == {
+        "code": "slot_not_full", "message": "This slot still has seats; book it directly",
+        "details": {"slot_id": slot.id, "seats_left": 2}}
+    others = UserFactory()
+    make_booking(others, [(ChildFactory(parent=others), slot), (ChildFactory(parent=others), slot)])
+    make_booking(parent, [(was_here, slot)], status="cancelled")
+    make_booking(parent, [(elsewhere, _slot(capacity=5))])
+
+    resp = join(booked)
+    assert resp.status_code == 409
+    assert resp.get_json()["error"]["message"] == "This child already has a seat in this slot"
+    assert join(queued).status_code == 201
+    resp = join(queued)
+    assert resp.status_code == 409
+    assert resp.get_json()["error"]["message"] == (
+        "This child is already on the waiting list for this slot")
+    assert join(was_here).status_code == 201
+    assert join(elsewhere).status_code == 201
