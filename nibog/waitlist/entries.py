@@ -127,6 +127,9 @@ def _has_queue(slot_id: int) -> bool:
 
 
 def leave(user_id: int, entry_id: int, *, actor_id: int | None = None) -> WaitingListEntry:
+    # An offer paid (or lapsed) since it was last settled is booked (expired), not left: without
+    # this, leaving a paid offer marked the entry cancelled beside its confirmed booking.
+    reconcile(select(WaitingListEntry.id).where(WaitingListEntry.id == entry_id))
     entry = db.session.scalar(
         select(WaitingListEntry)
         .where(WaitingListEntry.id == entry_id)
