@@ -422,6 +422,7 @@ def test_a_one_slot_booking_with_an_addon_claims_its_seats_without_a_locking_rea
 @pytest.mark.parametrize("one_statement_guard", [True, False])
 @pytest.mark.parametrize("change, status, code", [
     ({"booked_count": 2}, 409, "slot_full"), ({"is_open": False}, 422, "slot_closed")])
+@pytest.mark.commits  # another connection commits during the test
 def test_a_slot_filled_or_closed_after_the_unlocked_read_is_refused_by_the_claim(
         client, monkeypatch, one_statement_guard, change, status, code):
     """Another request takes the last seats, or staff close the slot, after this request read
@@ -489,6 +490,7 @@ def test_lock_timeout_option_only_for_a_positive_timeout():
     assert locking.connect_options(-5) == {}
 
 
+@pytest.mark.commits  # another connection commits during the test
 def test_a_locked_read_sees_the_row_as_committed_not_the_sessions_copy(app):
     """The promo's use count read under its row lock is the committed one, even when this
     session loaded the promo before another transaction used it (the per-code use cap)."""
@@ -507,6 +509,7 @@ def test_a_locked_read_sees_the_row_as_committed_not_the_sessions_copy(app):
     db.session.rollback()
 
 
+@pytest.mark.commits  # another connection commits during the test
 def test_without_the_row_lock_guard_a_read_is_the_sessions_copy(app, monkeypatch):
     """The control of the lost update (row locks off) reads what this session read before,
     however stale; a row it never read is read from the table."""

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import pytest
 from sqlalchemy import update
 
 from nibog.catalog.models import AddOnVariant, GameSlot
@@ -71,6 +72,7 @@ def _meanwhile_at_read(monkeypatch, slot_id: int, stages: list, **values) -> Non
     monkeypatch.setattr(locking.guards, "pause", pause)
 
 
+@pytest.mark.commits  # another connection commits during the test
 def test_a_slot_closed_after_the_unlocked_read_is_refused_under_the_lock(client, monkeypatch):
     w = make_world(n_slots=2)
     closing, other = w.slots
@@ -89,6 +91,7 @@ def test_a_slot_closed_after_the_unlocked_read_is_refused_under_the_lock(client,
     assert [db.session.get(GameSlot, s.id).booked_count for s in w.slots] == [0, 0]
 
 
+@pytest.mark.commits  # another connection commits during the test
 def test_a_slot_short_of_seats_but_not_full_is_not_marked_full(client, monkeypatch):
     """Two seats asked, one left: refused, but the slot is not marked full - the next parent
     asking for one seat gets it."""

@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from nibog.booking.admin.actions import refund_options
 from nibog.booking.lifecycle import cancellation_terms
 from nibog.extensions import db
@@ -121,6 +123,7 @@ def test_a_cancellation_refunds_only_its_own_bookings_payments(app, parent):
     assert db.session.get(Payment, other_payment).amount_refunded == 0
 
 
+@pytest.mark.commits  # another connection commits during the test
 def test_a_cancellation_refund_counts_what_was_refunded_meanwhile(app, parent):
     """The payment was read before another transaction refunded part of it: the refund
     under the lock gives back only what is left, never more than was captured."""

@@ -333,6 +333,7 @@ def _callback_during_status_check(client, phonepe, app, parent):
     return results, len(transitions(payment_id, "captured")), booking
 
 
+@pytest.mark.commits  # another connection commits during the test
 @pytest.mark.parametrize("switched_off", [(), ("booking_lock",), ("payment_lock",)])
 def test_a_status_check_during_the_callback_waits_and_captures_nothing(
         client, phonepe, app, parent, monkeypatch, switched_off):
@@ -348,6 +349,7 @@ def test_a_status_check_during_the_callback_waits_and_captures_nothing(
     assert messages("booking_confirmed", booking.id) == 1
 
 
+@pytest.mark.commits  # another connection commits during the test
 def test_control_without_the_row_locks_callback_and_status_check_both_capture(
         client, phonepe, app, parent, monkeypatch):
     from nibog.core import locking

@@ -4,6 +4,7 @@ offer whose booking changed behind the list's back when nobody else is waiting."
 
 from __future__ import annotations
 
+import pytest
 import sqlalchemy as sa
 
 from nibog.booking.models import Booking, BookingItem, WaitingListEntry
@@ -220,6 +221,7 @@ def test_one_entry_shows_an_offer_paid_meanwhile_as_booked(client):
     assert _status(entry) == "booked"
 
 
+@pytest.mark.commits  # another connection commits during the test
 def test_leaving_rereads_an_entry_another_transaction_closed(app):
     """The entry was read before (and so sits in the session) when another transaction expired
     it: leaving reads the locked row afresh and refuses, rather than cancelling from the stale
@@ -282,6 +284,7 @@ def test_a_parent_without_an_email_is_offered_the_seat_by_sms():
     assert "Meher Das" in sms.body
 
 
+@pytest.mark.commits  # another connection commits during the test
 def test_a_round_counts_seats_freed_since_the_slot_was_read(app):
     """The slot was read earlier in this session when another transaction raised its capacity:
     the round reads the locked row afresh and offers the new seat."""
@@ -481,6 +484,7 @@ def test_joining_a_closed_or_unknown_slot_is_refused_with_its_message(client):
     assert resp.get_json()["error"]["message"] == "Child not found"
 
 
+@pytest.mark.commits  # another connection commits during the test
 def test_joining_rereads_a_slot_another_transaction_freed():
     """The slot was read earlier in this session when another transaction freed a seat (and
     nobody waits): the join reads the locked row afresh and says to book directly."""
