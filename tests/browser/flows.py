@@ -10,7 +10,6 @@ import pypdf
 import zxingcpp
 from selenium.common.exceptions import TimeoutException, WebDriverException
 from selenium.webdriver.common.by import By
-from selenium.webdriver.support.expected_conditions import staleness_of
 from selenium.webdriver.support.select import Select
 from selenium.webdriver.support.wait import WebDriverWait
 
@@ -133,9 +132,20 @@ def press(driver, text: str, *, navigates: bool = True) -> None:
     page = driver.find_element(By.TAG_NAME, "html")
     elements[0].click()
     if navigates:
-        WebDriverWait(driver, 20).until(staleness_of(page))
+        WebDriverWait(driver, 20).until(lambda d: _gone(page))
         WebDriverWait(driver, 20).until(
             lambda d: d.execute_script("return document.readyState") == "complete")
+
+
+def _gone(element) -> bool:
+    """The old page's element is detached. Chromium sometimes answers a detached node with
+    "Node ... does not belong to the document" rather than a stale-element error, which
+    selenium's ``staleness_of`` does not catch."""
+    try:
+        element.is_enabled()
+    except WebDriverException:
+        return True
+    return False
 
 
 def quote(text: str) -> str:
@@ -158,7 +168,7 @@ def submit_click(driver, element) -> None:
     page = driver.find_element(By.TAG_NAME, "html")
     driver.execute_script("arguments[0].scrollIntoView({block: 'center'})", element)
     element.click()
-    WebDriverWait(driver, 20).until(staleness_of(page))
+    WebDriverWait(driver, 20).until(lambda d: _gone(page))
     WebDriverWait(driver, 20).until(
         lambda d: d.execute_script("return document.readyState") == "complete")
 
