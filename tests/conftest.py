@@ -185,6 +185,16 @@ def _clear_caches(app) -> None:
 
 
 @pytest.fixture(autouse=True)
+def _pause_points_reached():
+    """A race control's forced interleaving (``race.pause_at``) must really have happened."""
+    from tests.concurrency.race import _pause_hooks, check_pauses_reached
+
+    _pause_hooks.clear()
+    yield
+    check_pauses_reached()
+
+
+@pytest.fixture(autouse=True)
 def _clean_state(request, app, _joined_session):
     try:
         if ALL_COMMIT or request.node.get_closest_marker("commits"):

@@ -123,17 +123,38 @@ def pause_at(stage: str, parties: int):
     """A locking.guards.pause hook that lines ``parties`` threads up at ``stage`` (once per thread).
 
     Used only by the controls: with the guard off, every thread reads the counter before any
-    thread writes it, so the lost update happens every time instead of by luck.
+    thread writes it, so the lost update happens every time instead of by luck. The hook is
+    registered and ``check_pauses_reached`` (a fixture, after each test) fails the test unless
+    every party reached the stage: a control whose pause point was renamed or moved off its path
+    would otherwise still pass whenever the race happens by luck.
     """
     barrier = threading.Barrier(parties, timeout=BARRIER_TIMEOUT)
     seen = threading.local()
+    lock = threading.Lock()
 
     def hook(name: str) -> None:
         if name == stage and not getattr(seen, "done", False):
             seen.done = True
+            with lock:
+                hook.reached += 1
             barrier.wait()
 
+    hook.stage, hook.parties, hook.reached = stage, parties, 0
+    _pause_hooks.append(hook)
     return hook
+
+
+_pause_hooks: list = []
+
+
+def check_pauses_reached() -> None:
+    """Every ``pause_at`` hook made since the last call was reached by all its parties."""
+    hooks = list(_pause_hooks)
+    _pause_hooks.clear()
+    for hook in hooks:
+        assert hook.reached == hook.parties, (
+            f"pause point {hook.stage!r} reached by {hook.reached} of {hook.parties} threads: "
+            "the control no longer forces its interleaving")
 
 
 def codes(results) -> list:
