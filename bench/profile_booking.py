@@ -84,6 +84,9 @@ def main() -> None:
     ap.add_argument("--cpu-clock", action="store_true",
                     help="profile with process CPU time instead of wall time (waits on "
                          "PostgreSQL and Redis then count for nothing)")
+    ap.add_argument("--statements", action="store_true",
+                    help="also count the SQL statements each kind of answer sends (and print "
+                         "the first answer's)")
     ap.add_argument("--reset", action="store_true",
                     help="first delete every booking, notification and outbox row and free all seats")
     opts = ap.parse_args()
@@ -136,11 +139,22 @@ def main() -> None:
         return sum(procstat.cpu_seconds(pid) for pid in stack.postgres_backend_pids())
 
     pg_ms = {}
+    sent: list[str] = []
+    if opts.statements:
+        from sqlalchemy import event
+
+        with app.app_context():
+            from nibog.extensions import db
+
+            @event.listens_for(db.engine, "before_cursor_execute")
+            def _count(conn, cursor, statement, parameters, context, executemany):
+                sent.append(statement.split(None, 1)[0] if len(sent) > 50 else statement)
 
     def run(indexes, expect: int, profile: bool, send=None, kind=None) -> float:
         """CPU ms per answer of ``send(i)`` (default: the hold of attempt i) over ``indexes``."""
         send = send or (lambda i: call(app, *request_for(i)))
         pg0 = postgres_cpu()
+        sent.clear()
         clock = (time.process_time,) if opts.cpu_clock else ()
         prof = cProfile.Profile(*clock) if profile else None
         t0 = time.process_time()
@@ -158,6 +172,11 @@ def main() -> None:
             pstats.Stats(prof, stream=s).sort_stats(opts.sort).print_stats(opts.top)
             print(s.getvalue())
         pg_ms[kind or expect] = (postgres_cpu() - pg0) * 1000 / len(indexes)
+        if opts.statements:
+            per = len(sent) / len(indexes)
+            first = [" ".join(x.split())[-230:] for x in sent[:12]]
+            print(f"{kind or expect}: {per:.2f} SQL statements per answer; the first ones:",
+                  *first, sep="\n  ")
         return (time.process_time() - t0) * 1000 / len(indexes)
 
     random.seed(1)
