@@ -66,7 +66,7 @@ MODULES: dict[str, tuple[list[str], list[str]]] = {
         ["tests/waitlist", "tests/booking/test_lifecycle.py"],
     ),
     "payments/service": (
-        ["nibog/payments/service.py"],
+        ["nibog/payments/service.py", "nibog/payments/statements.py"],
         ["tests/payments"],
     ),
 }

@@ -10,23 +10,65 @@ import hmac
 
 from flask import current_app
 from itsdangerous import BadSignature, SignatureExpired, TimestampSigner
-from sqlalchemy import select
+from sqlalchemy import event, select
+from sqlalchemy.orm import Session
 
 from nibog.booking.models import Booking
 from nibog.core import locking
 from nibog.core.errors import NotFound
 from nibog.extensions import db
 
+# The bookings this session's transaction has locked: {"tx": root transaction, "rows": {id:
+# booking}}. A capture locks its booking, then the booking engine's confirmation (a signal
+# receiver, a layer above) locks it again: the second SELECT ... FOR UPDATE would only read
+# back the row this transaction already holds (its changes go through this same object). Any
+# rollback forgets them all (rolling back to a savepoint releases the row locks taken after
+# it); the commit forgets them too.
+_HELD = "nibog.booking_locks"
+
+
+def held_booking(booking_id: int) -> Booking | None:
+    """The booking if this session's transaction holds its row lock (current: every change
+    since went through this object), else None."""
+    session = db.session()
+    held = session.info.get(_HELD)
+    tx = session.get_transaction()
+    if held is None or tx is None or held["tx"] is not tx:
+        return None
+    return held["rows"].get(booking_id)
+
 
 def lock_booking(booking_id: int) -> Booking:
+    booking = held_booking(booking_id)
+    if booking is not None:
+        locking.pause("booking_read")
+        return booking
     booking = db.session.scalar(
         locking.for_update(select(Booking).where(Booking.id == booking_id), "booking_lock")
         .execution_options(populate_existing=True)
     )
     if booking is None:
         raise NotFound("Booking")
+    if locking.guards.booking_lock:
+        session = db.session()
+        tx = session.get_transaction()
+        held = session.info.get(_HELD)
+        if held is None or held["tx"] is not tx:
+            held = session.info[_HELD] = {"tx": tx, "rows": {}}
+        held["rows"][booking_id] = booking
     locking.pause("booking_read")
     return booking
+
+
+@event.listens_for(Session, "after_soft_rollback")
+def _forget_locks_on_rollback(session, previous_transaction) -> None:
+    session.info.pop(_HELD, None)
+
+
+@event.listens_for(Session, "after_commit")
+def _forget_locks_on_commit(session) -> None:
+    if session.get_nested_transaction() is None:  # not a savepoint's release: locks are kept
+        session.info.pop(_HELD, None)
 
 
 def hash_access_code(code: str) -> str:

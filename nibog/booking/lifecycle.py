@@ -116,7 +116,7 @@ def confirm_booking(booking_id: int, *, source: str) -> Booking:
         # booking can miss the cancellation's sweep by committing just after it. Reviving an
         # expired hold is booking again, so a payment must also come within the registration
         # window; a live hold was taken inside it, and the admin at the desk may confirm after.
-        event = db.session.get(Event, booking.event_id)
+        event = _registration_window(booking.event_id)
         ensure_registration_open(event, utcnow(), walk_in=source == "admin" or not revive)
         if revive:
             with db.session.begin_nested():
@@ -128,6 +128,16 @@ def confirm_booking(booking_id: int, *, source: str) -> Booking:
     log.info("booking %s confirmed via %s", booking.booking_number, source)
     _mark_confirmed(booking)
     return booking
+
+
+# What ensure_registration_open reads of an event: a row of these, not the whole Event object
+# (a confirmation reads nothing else of it).
+_WINDOW = (Event.status, Event.event_date, Event.start_time, Event.end_time,
+           Event.registration_opens_at, Event.registration_closes_at)
+
+
+def _registration_window(event_id: int):
+    return db.session.execute(select(*_WINDOW).where(Event.id == event_id)).one()
 
 
 def _retake(booking: Booking) -> None:

@@ -7,9 +7,10 @@ from flask_smorest import Blueprint
 from sqlalchemy import select
 
 from nibog.booking import idempotency
+from nibog.booking.access import held_booking
 from nibog.booking.models import Booking
 from nibog.core.audit import record
-from nibog.core.auth import auth_required, current_user
+from nibog.core.auth import auth_required, current_user, current_user_id
 from nibog.core.errors import NotFound
 from nibog.core.pagination import PageArgsSchema, paginate
 from nibog.core.timeutil import isoformat_ist
@@ -54,27 +55,28 @@ def payments_to_dicts(payments: list[Payment]) -> list[dict]:
         select(Refund).where(Refund.payment_id.in_(ids)).order_by(Refund.id)
     ):
         refunds.setdefault(refund.payment_id, []).append(refund_to_dict(refund))
-    return [
-        {
-            "id": p.id,
-            "booking_id": p.booking_id,
-            "booking_number": bookings[p.booking_id].booking_number,
-            "booking_status": bookings[p.booking_id].status,
-            "provider": p.provider,
-            "provider_order_id": p.provider_order_id,
-            "provider_payment_id": p.provider_payment_id,
-            "amount": p.amount,
-            "amount_refunded": p.amount_refunded,
-            "currency": p.currency,
-            "status": p.status,
-            "method": p.method,
-            "failure_reason": p.failure_reason,
-            "captured_at": isoformat_ist(p.captured_at),
-            "created_at": isoformat_ist(p.created_at),
-            "refunds": refunds.get(p.id, []),
-        }
-        for p in payments
-    ]
+    return [payment_to_dict(p, bookings[p.booking_id], refunds.get(p.id, [])) for p in payments]
+
+
+def payment_to_dict(p: Payment, booking: Booking, refunds: list[dict]) -> dict:
+    return {
+        "id": p.id,
+        "booking_id": p.booking_id,
+        "booking_number": booking.booking_number,
+        "booking_status": booking.status,
+        "provider": p.provider,
+        "provider_order_id": p.provider_order_id,
+        "provider_payment_id": p.provider_payment_id,
+        "amount": p.amount,
+        "amount_refunded": p.amount_refunded,
+        "currency": p.currency,
+        "status": p.status,
+        "method": p.method,
+        "failure_reason": p.failure_reason,
+        "captured_at": isoformat_ist(p.captured_at),
+        "created_at": isoformat_ist(p.created_at),
+        "refunds": refunds,
+    }
 
 
 def _order_out(payment: Payment) -> dict:
@@ -101,16 +103,18 @@ def create_payment(data: dict):
     sending its ``access_code``. While an order is open, the same one is returned. Accepts an
     ``Idempotency-Key`` header.
     """
-    user = current_user(optional=True)
+    # The token's version (checked in Redis with the token) vouches for the account, as for
+    # the hold: the booking's read brings the payer's contact, no account row is loaded.
+    user_id = current_user_id(optional=True)
 
     def produce():
         payment = service.create_payment(
-            data["booking_id"], user=user, access_code=data.get("access_code")
+            data["booking_id"], payer_id=user_id, access_code=data.get("access_code")
         )
         return _order_out(payment), 201
 
     return idempotency.respond(
-        scope=f"user:{user.id}" if user is not None else "guest",
+        scope=f"user:{user_id}" if user_id is not None else "guest",
         key=request.headers.get("Idempotency-Key"),
         endpoint="payments.create",
         body=data,
@@ -128,12 +132,19 @@ def confirm_payment(data: dict):
     A bad signature is ``422 invalid_signature`` and changes nothing; confirming twice is
     harmless. For PhonePe (no client signature) the server asks PhonePe's status API instead.
     """
-    payment = service.confirm_payment(
+    payment, outcome = service.confirm_with_outcome(
         data["payment_id"],
         user=current_user(optional=True),
         provider_payment_id=data.get("provider_payment_id"),
         signature=data.get("signature"),
     )
+    if outcome == "captured":
+        # Captured and confirmed by this request: the booking is locked and current in the
+        # session (its number and status are loaded; no read), and an order that was open
+        # until now has no refunds.
+        booking = held_booking(payment.booking_id)
+        if booking is not None:
+            return payment_to_dict(payment, booking, [])
     return payments_to_dicts([payment])[0]
 
 

@@ -19,18 +19,18 @@ from datetime import timedelta
 
 from flask import current_app
 from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
 
 from nibog.booking.access import access_code_matches
-from nibog.booking.models import CONFIRMED_BOOKING_STATUSES, Booking, BookingStatus
-from nibog.catalog.models import Event, EventStatus
+from nibog.booking.models import CONFIRMED_BOOKING_STATUSES, BookingStatus
+from nibog.catalog.models import EventStatus
 from nibog.core import signals
 from nibog.core.errors import AppError, NotFound
 from nibog.core.timeutil import as_utc, utcnow
 from nibog.extensions import db
+from nibog.payments import statements
 from nibog.payments.gateways import GatewayError, get_gateway
 from nibog.payments.gateways.base import PaymentInfo
-from nibog.payments.history import booking_contact, flag, lock_booking, lock_payment, record
+from nibog.payments.history import flag, lock_booking, lock_payment, record
 from nibog.payments.models import Payment, PaymentStatus, Refund, RefundStatus
 from nibog.payments.refunds import (  # noqa: F401 - the cross-team names live here
     LATE_PAYMENT_REASON,
@@ -55,10 +55,13 @@ def gateway_unavailable(exc: GatewayError) -> AppError:
 
 
 # -- create ------------------------------------------------------------------------------------
-def _payable_booking(booking_id: int, *, user, access_code: str | None):
-    booking = db.session.get(Booking, booking_id)
-    if user is not None:
-        if booking is None or booking.user_id != user.id:
+def _payable_booking(booking_id: int, *, payer_id: int | None, access_code: str | None):
+    """The booking's row (``statements.payable``) if this caller may pay it now, else the error.
+
+    ``payer_id``: the signed-in caller (None: a guest, who proves the booking with its code)."""
+    booking = statements.payable(booking_id)
+    if payer_id is not None:
+        if booking is None or booking.user_id != payer_id:
             raise NotFound("Booking")
     elif (
         booking is None
@@ -83,7 +86,7 @@ def _payable_booking(booking_id: int, *, user, access_code: str | None):
     if booking.total <= 0:
         raise AppError("booking_not_payable", "This booking has nothing to pay", 409)
 
-    event_status = db.session.scalar(select(Event.status).where(Event.id == booking.event_id))
+    event_status = booking.event_status
     if event_status != EventStatus.PUBLISHED:
         # A hold that missed the cancellation's sweep: nothing to pay for (and a payment
         # would only be refunded, confirm_booking refuses it).
@@ -103,20 +106,24 @@ def _open_payment(booking_id: int) -> Payment | None:
     ).first()
 
 
-def create_payment(booking_id: int, *, user, access_code: str | None = None) -> Payment:
-    """Open (or return the already open) gateway order for a booking awaiting payment."""
-    booking = _payable_booking(booking_id, user=user, access_code=access_code)
-    existing = _open_payment(booking.id)
+def create_payment(booking_id: int, *, payer_id: int | None,
+                   access_code: str | None = None) -> Payment:
+    """Open (or return the already open) gateway order for a booking awaiting payment.
+
+    One read (the booking, its event's status, its contact and its open order) and, for a new
+    order, one write (the order and its history row): ``payments.statements``."""
+    booking = _payable_booking(booking_id, payer_id=payer_id, access_code=access_code)
+    existing = statements.open_order(booking)
     if existing is not None:
         return existing
     gateway = get_gateway()
-    _booking, email = booking_contact(booking.id)
+    signed_in = booking.user_id is not None
     customer = {
-        "name": user.full_name if user is not None else booking.guest_name,
-        "email": email,
-        "phone": (user.phone if user is not None else booking.guest_phone) or "",
+        "name": booking.user_name if signed_in else booking.guest_name,
+        "email": (booking.user_email if signed_in else None) or booking.guest_email,
+        "phone": (booking.user_phone if signed_in else booking.guest_phone) or "",
         "description": booking.booking_number,
-        "merchant_user_id": f"U{user.id}" if user is not None else "GUEST",
+        "merchant_user_id": f"U{booking.user_id}" if signed_in else "GUEST",
     }
     # The network call happens before anything is locked or written.
     try:
@@ -130,28 +137,23 @@ def create_payment(booking_id: int, *, user, access_code: str | None = None) -> 
     except GatewayError as exc:
         log.warning("gateway create_order failed", extra={"booking_id": booking.id})
         raise gateway_unavailable(exc) from exc
-    payment = Payment(
-        booking_id=booking.id,
-        user_id=booking.user_id,
-        provider=gateway.name,
-        provider_order_id=order.provider_order_id,
-        amount=booking.total,
-        currency=booking.currency,
-        status=PaymentStatus.CREATED,
-        raw={"order": order.raw, "checkout": order.checkout},
-    )
-    try:
-        with db.session.begin_nested():
-            db.session.add(payment)
-            db.session.flush()
-    except IntegrityError:
+    values = {
+        "booking_id": booking.id,
+        "user_id": booking.user_id,
+        "provider": gateway.name,
+        "provider_order_id": order.provider_order_id,
+        "amount": booking.total,
+        "currency": booking.currency,
+        "status": PaymentStatus.CREATED,
+        "raw": {"order": order.raw, "checkout": order.checkout},
+    }
+    payment = statements.insert_open_order(values, source="api", note=f"order {order.provider_order_id}")
+    if payment is None:
         # A parallel request opened one first (partial unique index): that one is the answer;
         # the extra gateway order is never paid and is harmless.
-        winner = _open_payment(booking.id)
-        if winner is None:
-            raise
-        return winner
-    record(payment, None, source="api", note=f"order {order.provider_order_id}")
+        payment = _open_payment(booking.id)
+        if payment is None:
+            raise RuntimeError(f"booking {booking.id}: open order conflict, and none is open")
     return payment
 
 
@@ -169,6 +171,25 @@ def confirm_payment(
 
     ``check_owner=False`` is for the sandbox checkout page, which plays the parent's browser.
     """
+    return confirm_with_outcome(
+        payment_id, user=user, provider_payment_id=provider_payment_id, signature=signature,
+        check_owner=check_owner, source=source,
+    )[0]
+
+
+def confirm_with_outcome(
+    payment_id: int,
+    *,
+    user,
+    provider_payment_id: str | None,
+    signature: str | None,
+    check_owner: bool = True,
+    source: str = "api",
+) -> tuple[Payment, str]:
+    """``confirm_payment``, and what it did (``apply_outcome``'s answer; ``already_captured``
+    for a repeated confirmation). ``captured``: this call captured the order and confirmed the
+    booking, so the booking is locked and current in the session and the payment, open until
+    now, has no refunds."""
     payment = db.session.get(Payment, payment_id)
     if payment is None or (
         check_owner and payment.user_id is not None and (user is None or user.id != payment.user_id)
@@ -196,15 +217,15 @@ def confirm_payment(
                 {"signature": ["does not match this order and payment"]},
             )
         if payment.status in PAID_STATUSES and payment.provider_payment_id == provider_payment_id:
-            return payment  # confirming twice is harmless
+            return payment, "already_captured"  # confirming twice is harmless
     try:
         info = gateway.fetch_payment(payment.provider_order_id, provider_payment_id)
     except GatewayError as exc:
         raise gateway_unavailable(exc) from exc
-    apply_outcome(payment.id, info, source=source)
+    outcome = apply_outcome(payment.id, info, source=source)
     db.session.flush()
     # lock_payment loaded the locked row into this same identity: `payment` is current.
-    return payment
+    return payment, outcome
 
 
 def apply_outcome(payment_id: int, info: PaymentInfo, *, source: str) -> str:
@@ -236,14 +257,9 @@ def apply_capture(payment_id: int, info: PaymentInfo, *, source: str) -> str:
         )
         payment.failure_reason = "amount_mismatch"
         return "amount_mismatch"
-    before = payment.status
-    payment.status = PaymentStatus.CAPTURED
-    payment.provider_payment_id = info.provider_payment_id
-    payment.method = (info.method or "")[:30] or None
-    payment.captured_at = utcnow()
-    payment.failure_reason = None
-    record(payment, before, source=source, note=f"payment {info.provider_payment_id}")
-    db.session.flush()
+    statements.capture(payment, provider_payment_id=info.provider_payment_id,
+                       method=(info.method or "")[:30] or None, captured_at=utcnow(),
+                       source=source, note=f"payment {info.provider_payment_id}")
     return _confirm_booking_or_refund(payment, booking, source)
 
 

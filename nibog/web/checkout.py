@@ -114,7 +114,7 @@ def pay_submit(booking_id: int):
         abort(400)
     try:
         payment = payments.create_payment(
-            booking.id, user=current_user if booking.user_id is not None else None,
+            booking.id, payer_id=current_user.id if booking.user_id is not None else None,
             access_code=code)
     except AppError as exc:
         flash(message_for(exc), "error")

@@ -118,6 +118,27 @@ def test_confirm_captures_and_confirms_the_booking_once(client, parent, app):
     assert reload(Booking, booking.id).status == "confirmed"
 
 
+@pytest.mark.parametrize("meanwhile", ["cancelled", "confirmed"])
+def test_a_payment_the_booking_no_longer_takes_answers_with_its_refund(
+        client, parent, app, meanwhile):
+    from nibog.core import boundary
+
+    booking = make_booking(parent)
+    body = open_payment(client, parent, booking)
+    paid = sandbox(app).simulate_payment(body["provider_order_id"])
+    # While the parent pays: they cancel it, or it is paid at the desk.
+    reload(Booking, booking.id).status = meanwhile
+    boundary.commit()
+
+    resp = confirm(client, parent, body["payment_id"], paid["payment"]["id"], paid["signature"])
+    assert resp.status_code == 200, resp.get_json()
+    out = resp.get_json()
+    # The money goes back, and the answer says so (not a bare capture).
+    assert out["booking_status"] == meanwhile
+    assert [(r["amount"], r["status"]) for r in out["refunds"]] == [(PRICE, "pending")]
+    assert out["amount_refunded"] == PRICE
+
+
 def test_a_bad_signature_is_refused_and_changes_nothing(client, parent, app):
     booking = make_booking(parent)
     body = open_payment(client, parent, booking)

@@ -15,7 +15,7 @@ import pytest
 from nibog.booking.models import Booking
 from nibog.core import boundary, locking
 from nibog.extensions import db
-from nibog.payments import service
+from nibog.payments import service, statements
 from nibog.payments.models import Payment, WebhookEvent
 from tests.concurrency.race import join_all, pause_at, without_database_rule
 from tests.helpers import auth_headers
@@ -202,11 +202,11 @@ def _parallel_creates(parent):
     headers = auth_headers(parent)
     db.session.commit()
     first_read = threading.Barrier(3, timeout=30)
-    real = service._open_payment
+    real = statements.payable
 
     def open_payment_after_all_read(booking_id):
-        # Every request looks for an open order before any has written one; later lookups
-        # (the loser's, after the unique index refused it) go straight through.
+        # Every request reads the booking and its open order (one statement) before any has
+        # written one; the loser's later lookup of the winner goes straight through.
         found = real(booking_id)
         seen = getattr(_reads, "n", 0)
         _reads.n = seen + 1
@@ -269,7 +269,7 @@ def refunded(payment_id):
 
 def test_parallel_creates_open_one_order(client, app, parent, monkeypatch):
     booking_id, hook, create = _parallel_creates(parent)
-    monkeypatch.setattr(service, "_open_payment", hook)
+    monkeypatch.setattr(statements, "payable", hook)
     out = _in_parallel(app, {i: create for i in range(3)})
     assert [status for status, _ in out.values()] == [201, 201, 201]
     assert len({body["payment_id"] for _, body in out.values()}) == 1
@@ -279,7 +279,7 @@ def test_parallel_creates_open_one_order(client, app, parent, monkeypatch):
 def test_control_without_the_open_order_rule_parallel_creates_open_three(
         client, app, parent, monkeypatch):
     booking_id, hook, create = _parallel_creates(parent)
-    monkeypatch.setattr(service, "_open_payment", hook)
+    monkeypatch.setattr(statements, "payable", hook)
     with without_database_rule(
         "DROP INDEX uq_payments_open_per_booking",
         "CREATE UNIQUE INDEX uq_payments_open_per_booking ON payments (booking_id)"

@@ -145,7 +145,7 @@ def world(app):
                              items=[{"child_id": w.children[0].id, "slot_id": w.slots[0].id}],
                              source="app")
     boundary.commit()
-    payment = payments.create_payment(booking.id, user=a)
+    payment = payments.create_payment(booking.id, payer_id=a.id)
     boundary.commit()
     db.session.add(WaitingListEntry(slot_id=w.slots[1].id, child_id=w.children[1].id,
                                     user_id=a.id))
