@@ -119,6 +119,8 @@ def test_a_cancellation_refunds_only_its_own_bookings_payments(app, parent):
     db.session.commit()
     assert _reserve(booking.id, 0) == []
     assert _reserve(booking.id, 1) == [(payment_id, 1)]
+    # One paisa back is a partial refund: the parent sees it, and the rest can still be given.
+    assert db.session.get(Payment, payment_id).status == "partially_refunded"
     assert _reserve(booking.id, PRICE) == [(payment_id, PRICE - 1)]
     assert db.session.get(Payment, other_payment).amount_refunded == 0
 
@@ -296,6 +298,67 @@ def test_a_failed_refund_paid_out_after_the_money_went_back_another_way_is_flagg
     boundary.commit()
     payment = db.session.get(Payment, payment_id)
     assert (payment.status, payment.amount_refunded) == ("refunded", PRICE)
-    assert sorted(db.session.scalars(select(PaymentFlag.kind)
+    assert sorted(db.session.execute(select(PaymentFlag.kind, PaymentFlag.note)
                                      .where(PaymentFlag.payment_id == payment_id))) == [
-        "refund_failed", "refund_failed"]
+        ("refund_failed", f"refund #{refund.id} of 10000 failed at the gateway: gateway refused"),
+        ("refund_failed", f"refund #{refund.id} paid out after it had failed, and the payment's "
+                          "refunds now exceed what was captured")]
+
+
+# --- the payout: what the parent is told and what is recorded (2026-12-05, second run) -------
+
+def _paid_out(parent, amount):
+    """A staff refund of ``amount`` on the parent's captured payment, paid out by the gateway
+    (its webhook); the "refund processed" e-mail is delivered at the commit."""
+    from nibog.core import boundary, jobs
+    from nibog.notifications.channels import CONSOLE_OUTBOX
+    from nibog.payments.refunds import mark_refund_processed, refund_payment
+
+    booking = _paid(parent)
+    payment_id = PaymentFactory(booking=booking).id
+    db.session.commit()
+    refund = refund_payment(payment_id, amount, reason="goodwill", actor_id=None)
+    jobs.discard_pending_jobs()  # the gateway call is not made: its webhook reports it below
+    boundary.commit()
+    CONSOLE_OUTBOX.clear()
+    assert mark_refund_processed(refund, "rfnd_paid", source="webhook") is True
+    boundary.commit()
+    return booking, payment_id, refund
+
+
+def test_a_paid_out_refund_is_mailed_to_the_parent_in_their_language(app, parent):
+    """The parent reads which booking, how much (to the paisa) and in their own language."""
+    from nibog.notifications.channels import CONSOLE_OUTBOX
+
+    parent.language = "hi"
+    booking, _, refund = _paid_out(parent, 10050)
+    [mail] = [m for m in CONSOLE_OUTBOX if m["To"] == parent.email]
+    assert mail["Subject"] == f"बुकिंग {booking.booking_number} की धनवापसी"
+    text = mail.get_body(preferencelist=("plain",)).get_content()
+    assert "आपकी ₹100.50 की धनवापसी हो गई है।" in text
+    assert len(CONSOLE_OUTBOX) == 1
+
+
+def test_a_paid_out_refund_shows_when_it_was_paid_and_its_history(client, app, parent):
+    """The parent's payment shows the refund processed, and when; the refund's own history
+    says pending → processed, from the webhook."""
+    from datetime import timedelta
+
+    from sqlalchemy import select
+
+    from nibog.core.timeutil import utcnow
+    from nibog.payments.models import PaymentStatusChange
+
+    before = utcnow()
+    _, payment_id, refund = _paid_out(parent, 10000)
+    [shown] = client.get(f"/api/payments/{payment_id}",
+                         headers=auth_headers(parent)).get_json()["refunds"]
+    assert (shown["status"], shown["provider_refund_id"]) == ("processed", "rfnd_paid")
+    assert shown["processed_at"] is not None
+    db.session.expire_all()
+    assert before - timedelta(seconds=1) <= refund.processed_at <= utcnow()
+    assert db.session.execute(
+        select(PaymentStatusChange.from_status, PaymentStatusChange.to_status,
+               PaymentStatusChange.source)
+        .where(PaymentStatusChange.refund_id == refund.id).order_by(PaymentStatusChange.id)
+    ).all() == [(None, "pending", "admin"), ("pending", "processed", "webhook")]
