@@ -340,8 +340,9 @@ def test_a_paid_out_refund_is_mailed_to_the_parent_in_their_language(app, parent
 
 
 def test_a_paid_out_refund_shows_when_it_was_paid_and_its_history(client, app, parent):
-    """The parent's payment shows the refund processed, and when; the refund's own history
-    says pending → processed, from the webhook."""
+    """The parent's payment shows the refund processed, and when; the payment's history (what
+    support reads) says who asked for how much and why, then pending → processed by the
+    webhook."""
     from datetime import timedelta
 
     from sqlalchemy import select
@@ -357,11 +358,17 @@ def test_a_paid_out_refund_shows_when_it_was_paid_and_its_history(client, app, p
     assert shown["processed_at"] is not None
     db.session.expire_all()
     assert before - timedelta(seconds=1) <= refund.processed_at <= utcnow()
-    assert db.session.execute(
-        select(PaymentStatusChange.from_status, PaymentStatusChange.to_status,
-               PaymentStatusChange.source)
-        .where(PaymentStatusChange.refund_id == refund.id).order_by(PaymentStatusChange.id)
-    ).all() == [(None, "pending", "admin"), ("pending", "processed", "webhook")]
+    history = db.session.execute(
+        select(PaymentStatusChange.refund_id, PaymentStatusChange.from_status,
+               PaymentStatusChange.to_status, PaymentStatusChange.source,
+               PaymentStatusChange.note)
+        .where(PaymentStatusChange.payment_id == payment_id).order_by(PaymentStatusChange.id)
+    ).all()
+    assert history == [
+        (None, "captured", "partially_refunded", "admin", f"refund #{refund.id} of 10000 requested"),
+        (refund.id, None, "pending", "admin", "goodwill"),
+        (refund.id, "pending", "processed", "webhook", ""),
+    ]
 
 
 def test_what_a_cancellation_could_not_refund_is_logged_for_ops(app, parent, caplog, monkeypatch):
