@@ -392,3 +392,20 @@ def test_what_a_cancellation_could_not_refund_is_logged_for_ops(app, parent, cap
     assert (warning.levelname, warning.getMessage()) == ("WARNING",
                                                          "refund capped at captured amount")
     assert (warning.booking_id, warning.asked, warning.not_refunded) == (booking.id, 2, 1)
+
+
+def test_a_refund_above_what_is_left_says_how_much_can_go_back(client, app, parent, admin):
+    """Staff asked for one paisa more than is left: 422, and the answer names what can still
+    be refunded (the admin form shows it under the amount)."""
+    booking = _paid(parent)
+    payment_id = PaymentFactory(booking=booking, status="partially_refunded",
+                                amount_refunded=30000).id
+    db.session.commit()
+    over = client.post("/api/payments/refund",
+                       json={"payment_id": payment_id, "amount": PRICE - 30000 + 1,
+                             "reason": "goodwill"}, headers=auth_headers(admin))
+    assert over.status_code == 422
+    assert over.get_json()["error"] == {
+        "code": "refund_exceeds_captured",
+        "message": f"At most {PRICE - 30000} paise can be refunded on this payment",
+        "details": {"amount": [f"must be between 1 and {PRICE - 30000}"]}}
