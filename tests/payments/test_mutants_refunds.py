@@ -409,3 +409,18 @@ def test_a_refund_above_what_is_left_says_how_much_can_go_back(client, app, pare
         "code": "refund_exceeds_captured",
         "message": f"At most {PRICE - 30000} paise can be refunded on this payment",
         "details": {"amount": [f"must be between 1 and {PRICE - 30000}"]}}
+
+
+def test_a_payment_that_never_went_through_has_nothing_to_refund(app, parent, admin):
+    """Staff open a failed payment in the dashboard: nothing is left to refund, and there is
+    no refund form to send."""
+    from tests.helpers import html, sign_in
+
+    booking = _paid(parent)
+    payment_id = PaymentFactory(booking=booking, status="failed", captured_at=None).id
+    db.session.commit()
+    staff = app.test_client()
+    sign_in(staff, admin)
+    body = html(staff.get(f"/admin/payments/{payment_id}"))
+    assert "Nothing is left to refund on this payment." in body
+    assert f"/admin/payments/{payment_id}/refund" not in body
