@@ -180,12 +180,17 @@ def _booking_paid_twice(parent):
 
 def test_a_cancellation_refund_spreads_over_the_payments_in_order(app, parent, admin):
     """First payment first, then the next for what is left - to the paisa; the refunds are
-    the cancelling staff member's and the history says the booking engine made them."""
-    from sqlalchemy import select
+    the cancelling staff member's and the history says the booking engine made them. The
+    first payment was captured after the second (its row, and its index entries, written
+    again after the second's, so the table alone now returns it second): still first."""
+    from sqlalchemy import select, update
 
-    from nibog.payments.models import PaymentStatusChange, Refund
+    from nibog.core.timeutil import utcnow
+    from nibog.payments.models import Payment, PaymentStatusChange, Refund
 
     booking, first, second = _booking_paid_twice(parent)
+    db.session.execute(update(Payment).where(Payment.id == first).values(captured_at=utcnow()))
+    db.session.commit()
     from nibog.core import boundary, jobs
     from nibog.payments.history import lock_booking
     from nibog.payments.refunds import refund_booking_payments
