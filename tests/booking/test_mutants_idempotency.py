@@ -172,18 +172,21 @@ def test_a_finished_key_is_never_taken_over(app):
         201, {"ok": True})
 
 
-@pytest.mark.parametrize("ending", ["abandon", "refused"])
+@pytest.mark.parametrize("ending", ["abandon", "refused", "answered"])
 def test_a_request_ends_its_own_key_only(app, ending):
-    """Two requests claimed keys in the same microsecond; one fails or is refused: the other
-    keeps its key as it was."""
+    """Two requests claimed keys in the same microsecond; one fails, is refused or answers:
+    the other keeps its key as it was."""
     mine = idempotency.begin("user:1", "k-mine", ENDPOINT, {})
     theirs = idempotency.begin("user:2", "k-theirs", ENDPOINT, {})
     db.session.execute(IdempotencyKey.__table__.update().values(created_at=mine.at))
     db.session.commit()
     if ending == "abandon":
         idempotency.abandon(mine)
-    else:
+    elif ending == "refused":
         idempotency._finish_refused(mine, Conflict("slot_full", "full"))
+    else:
+        idempotency.finish(mine, 201, {"ok": True})
+        db.session.commit()
     assert [(k.id, k.state) for k in keys() if k.id != mine.id] == [(theirs.id, "in_progress")]
 
 
@@ -210,3 +213,48 @@ def test_purge_drops_expired_keys_only(app):
     db.session.commit()
     assert [k.key for k in keys()] == ["new"]
     assert idempotency.purge_expired() == 0
+
+
+# --- found by the second mutation run (booking/idempotency, 2026-12-05) ------------------------
+
+
+def test_a_key_deleted_between_claim_and_read_is_claimed_again(app, monkeypatch):
+    """The first request lets its key go (abandons it) just after a retry's claim met it and
+    before the retry reads it: the retry finds no key and claims a fresh one."""
+    body = {"x": 1}
+    first = idempotency.begin("user:1", "k-gone", ENDPOINT, body)
+    real_claim = idempotency._claim
+
+    def claim_then_the_first_lets_go(conn, values):
+        claimed = real_claim(conn, values)
+        if claimed is None:
+            idempotency.abandon(first)  # on its own connection, committed
+        return claimed
+
+    monkeypatch.setattr(idempotency, "_claim", claim_then_the_first_lets_go)
+    retry = idempotency.begin("user:1", "k-gone", ENDPOINT, body)
+    assert isinstance(retry, idempotency.Claim) and retry.id != first.id
+    (key,) = keys()
+    assert (key.id, key.state, key.created_at) == (retry.id, "in_progress", retry.at)
+
+
+def test_a_refusal_about_a_key_inside_the_work_frees_the_key(client, monkeypatch):
+    """An `idempotency_*` 409 raised by the work itself (a key it used was busy) is about
+    that key, not this request: it is not stored as the answer, and a retry runs again."""
+    from nibog.booking import service
+
+    w = make_world()
+    headers = {**auth_headers(w.parent), "Idempotency-Key": "k-nested"}
+    real = service.create_booking
+
+    def busy(**kwargs):
+        raise idempotency.KeyInProgress()
+
+    monkeypatch.setattr(service, "create_booking", busy)
+    resp = client.post("/api/bookings", json=one_child_body(w), headers=headers)
+    assert resp.status_code == 409 and error_code(resp) == "idempotency_in_progress"
+    assert keys() == []
+    monkeypatch.setattr(service, "create_booking", real)
+    again = client.post("/api/bookings", json=one_child_body(w), headers=headers)
+    assert again.status_code == 201 and "Idempotent-Replayed" not in again.headers
+    assert bookings() == 1
