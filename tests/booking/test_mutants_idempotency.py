@@ -12,7 +12,7 @@ from sqlalchemy import func, select
 from nibog.booking import idempotency
 from nibog.booking.models import Booking, IdempotencyKey
 from nibog.catalog.models import GameSlot
-from nibog.core.errors import Conflict
+from nibog.core.errors import AppError, Conflict
 from nibog.core.timeutil import utcnow
 from nibog.extensions import db
 from tests.booking.world import make_world
@@ -238,23 +238,31 @@ def test_a_key_deleted_between_claim_and_read_is_claimed_again(app, monkeypatch)
     assert (key.id, key.state, key.created_at) == (retry.id, "in_progress", retry.at)
 
 
-def test_a_refusal_about_a_key_inside_the_work_frees_the_key(client, monkeypatch):
-    """An `idempotency_*` 409 raised by the work itself (a key it used was busy) is about
-    that key, not this request: it is not stored as the answer, and a retry runs again."""
+@pytest.mark.parametrize("error, kept", [
+    (idempotency.KeyInProgress(), False),  # about a key the work used, not this request
+    (AppError("bad_request", "Not like this", 400), True),  # the lowest 4xx: a final answer
+    (AppError("internal", "Broke", 500), False),  # a 5xx is no answer
+])
+def test_which_refusals_from_the_work_are_the_keys_answer(client, monkeypatch, error, kept):
+    """A 4xx refusal is the key's answer, replayed; a 5xx, or an `idempotency_*` 409 raised
+    by the work itself, frees the key and a retry runs the request again."""
     from nibog.booking import service
 
     w = make_world()
-    headers = {**auth_headers(w.parent), "Idempotency-Key": "k-nested"}
+    headers = {**auth_headers(w.parent), "Idempotency-Key": "k-work"}
     real = service.create_booking
 
-    def busy(**kwargs):
-        raise idempotency.KeyInProgress()
+    def refuse(**kwargs):
+        raise error
 
-    monkeypatch.setattr(service, "create_booking", busy)
+    monkeypatch.setattr(service, "create_booking", refuse)
     resp = client.post("/api/bookings", json=one_child_body(w), headers=headers)
-    assert resp.status_code == 409 and error_code(resp) == "idempotency_in_progress"
-    assert keys() == []
+    assert (resp.status_code, error_code(resp)) == (error.status, error.code)
     monkeypatch.setattr(service, "create_booking", real)
     again = client.post("/api/bookings", json=one_child_body(w), headers=headers)
-    assert again.status_code == 201 and "Idempotent-Replayed" not in again.headers
-    assert bookings() == 1
+    if kept:
+        assert again.status_code == 400 and again.get_json() == resp.get_json()
+        assert again.headers.get("Idempotent-Replayed") == "true" and bookings() == 0
+    else:
+        assert again.status_code == 201 and "Idempotent-Replayed" not in again.headers
+        assert bookings() == 1
