@@ -266,3 +266,16 @@ def test_which_refusals_from_the_work_are_the_keys_answer(client, monkeypatch, e
     else:
         assert again.status_code == 201 and "Idempotent-Replayed" not in again.headers
         assert bookings() == 1
+
+
+def test_a_key_sent_to_another_endpoint_is_refused_as_reused(app):
+    """One parent's key, the same body, another endpoint (a booking, then a payment): not the
+    first endpoint's answer replayed, but 409 `idempotency_key_reused`."""
+    claim = idempotency.begin("user:1", "k-endpoint", ENDPOINT, {"x": 1})
+    idempotency.finish(claim, 201, {"booking": 1})
+    db.session.commit()
+    with pytest.raises(Conflict) as reused:
+        idempotency.begin("user:1", "k-endpoint", "payments.create", {"x": 1})
+    assert (reused.value.status, reused.value.code, reused.value.message) == (
+        409, "idempotency_key_reused",
+        "This Idempotency-Key was already used with a different request")
