@@ -78,6 +78,7 @@ def request_phone_verification():
 @blp.arguments(s.OtpConfirmSchema)
 @blp.response(200, s.ProfileSchema)
 @rl.otp_verify_per_ip
+@rl.own_retry_after
 def confirm_phone(data):
     user = auth_service.confirm_phone(current_user(), data["otp"])
     return user

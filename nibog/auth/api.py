@@ -64,6 +64,7 @@ def login_phone(data):
 @blp.arguments(s.PhoneVerifySchema)
 @blp.response(200, s.TokenResponseSchema)
 @rl.otp_verify_per_ip
+@rl.own_retry_after
 def login_phone_verify(data):
     """Creates the account on the first verified login."""
     user = service.verify_phone_login(data["phone"], data["otp"])

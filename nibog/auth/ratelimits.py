@@ -73,7 +73,8 @@ forgot_per_email = limiter.shared_limit(
 
 
 def own_retry_after(fn):
-    """For views that raise their own 429 (the OTP resend gap) with an exact Retry-After.
+    """For views that raise their own 429 with an exact Retry-After (the OTP resend gap, a
+    number's codes or wrong guesses this hour: requesting and checking codes).
 
     Flask-Limiter would otherwise rewrite Retry-After on the way out to the reset time of the
     view's (unbreached) per-IP window - an hour away - and send the client to sleep for nothing.

@@ -402,3 +402,87 @@ def test_memory_store_purge_drops_only_what_expired(memory):
     assert otp.purge_expired() == 0
     memory.now += otp.OTP_LIMIT_WINDOW
     assert otp.purge_expired() == 1
+
+
+# --- rules found missing by mutation testing, second run (auth/otp, 2026-12-05) ---------------
+
+
+@pytest.mark.parametrize("raw", ["not a number", "12345"])
+def test_a_phone_that_is_no_number_is_refused_in_words(client, raw):
+    """Unparseable ("not a number") or parsed but not a real number ("12345"): the same 422."""
+    resp = request_code(client, raw)
+    assert resp.status_code == 422
+    assert resp.get_json()["error"]["details"] == {"phone": ["Not a valid phone number"]}
+
+
+def test_the_resend_wait_counts_down_from_thirty_seconds_on_redis(client, outbox):
+    """Right after a code the wait is (nearly) the whole 30 s, said in the header and in words;
+    the resend gap expires by itself, it is not a lock until someone deletes it."""
+    assert request_code(client).status_code == 202
+    resp = request_code(client)
+    wait = int(resp.headers["Retry-After"])
+    assert resp.status_code == 429 and 25 <= wait <= otp.OTP_RESEND_SECONDS
+    assert resp.get_json()["error"]["message"] == (
+        f"Please wait {wait} seconds before asking for another code")
+    assert 0 < get_redis().ttl(otp.gap_key("login", PHONE)) <= otp.OTP_RESEND_SECONDS
+
+
+def test_in_the_last_second_of_a_redis_window_the_wait_is_one_second(client, outbox):
+    """Each limit's Retry-After in its window's last second (Redis rounds what is left to 1
+    or 0) is 1: never 0, nor a second more than needed."""
+    conn = get_redis()
+    conn.set(otp.gap_key("login", PHONE), "1", px=1499)
+    resent = request_code(client)
+    assert (resent.status_code, resent.headers["Retry-After"]) == (429, "1")
+
+    conn.delete(otp.gap_key("login", PHONE))
+    conn.set(otp.sent_key("login", PHONE), otp.OTP_MAX_CODES, px=1499)
+    capped = request_code(client)
+    assert (capped.status_code, capped.headers["Retry-After"]) == (429, "1")
+    assert capped.get_json()["error"]["message"] == (
+        "Too many codes sent to this number; try again within the hour")
+
+    conn.set(otp.fails_key("login", PHONE), otp.OTP_MAX_FAILS, px=1499)
+    locked = verify(client, "123456")
+    assert (locked.status_code, locked.headers["Retry-After"]) == (429, "1")
+    assert locked.get_json()["error"] == {
+        "code": "rate_limited",
+        "message": "Too many wrong codes for this number; try again within the hour",
+        "details": {}}
+
+
+def test_a_number_locked_by_wrong_guesses_loses_its_code(client, outbox):
+    """Refused for the hour's wrong guesses, the number's code is dropped: when the hour is
+    over the old code does not sign in (a new one must be asked for)."""
+    request_code(client)
+    code = outbox.last("login_otp")[1]["otp"]
+    get_redis().set(otp.fails_key("login", PHONE), otp.OTP_MAX_FAILS, ex=otp.OTP_LIMIT_WINDOW)
+    assert verify(client, code).status_code == 429
+    get_redis().delete(otp.fails_key("login", PHONE))  # the hour is over
+    resp = verify(client, code)
+    assert resp.status_code == 401 and error_code(resp) == "otp_expired"
+
+
+def test_codes_sent_are_counted_per_number_and_purpose(client, outbox):
+    """Five login codes use up that number's login codes only: another number still gets a
+    login code, and the same number still gets its profile verification code."""
+    make_user(email="meera@example.com", phone=PHONE, phone_verified=False)
+    access = login(client, "meera@example.com").get_json()["access_token"]
+    for _ in range(otp.OTP_MAX_CODES):
+        next_code(client, outbox)
+    get_redis().delete(otp.gap_key("login", PHONE))
+    assert request_code(client).status_code == 429
+    assert request_code(client, "+919812345679").status_code == 202
+    assert client.post("/api/users/me/verify-phone", headers=bearer(access)).status_code == 202
+    assert outbox.last("phone_verify_otp")[0] == PHONE
+
+
+def test_codes_are_six_random_digits(memory, monkeypatch):
+    """Codes are drawn from the whole million (not a small set a guesser could cover)."""
+    monkeypatch.setattr(otp, "OTP_MAX_CODES", 100)
+    codes = []
+    for _ in range(20):
+        codes.append(otp.issue_code("login", PHONE))
+        memory.now += otp.OTP_RESEND_SECONDS
+    assert all(len(code) == 6 and code.isdigit() for code in codes)
+    assert max(int(code) for code in codes) >= 100_000 and len(set(codes)) >= 15

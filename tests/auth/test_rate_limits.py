@@ -138,3 +138,25 @@ def test_otp_request_and_verify_are_limited_per_ip(app, client, monkeypatch):
     )
     assert_rate_limited(resp)
     assert error_code(resp) == "rate_limited"
+
+
+def test_a_numbers_own_lockout_keeps_its_retry_after_when_checking_codes(app, client):
+    """A number out of wrong guesses for the hour is refused with the time its hour has left,
+    on the sign-in and on the profile's phone confirmation - not stretched to the reset of the
+    per-IP limit (15 minutes) the view also has."""
+    from nibog.auth import otp
+    from nibog.extensions import get_redis
+    from tests.auth.support import bearer
+
+    phone = "+919876500011"
+    user = make_user(email="locked@example.com", phone=phone, phone_verified=False)
+    access = login(client, "locked@example.com").get_json()["access_token"]
+    for purpose in ("login", "verify"):
+        get_redis().set(otp.fails_key(purpose, phone), otp.OTP_MAX_FAILS, ex=60)
+    signed_in = client.post("/api/auth/login/phone/verify", json={"phone": phone, "otp": "000000"})
+    confirmed = client.post("/api/users/me/verify-phone/confirm", json={"otp": "000000"},
+                            headers=bearer(access))
+    for resp in (signed_in, confirmed):
+        assert_rate_limited(resp)
+        assert 50 <= int(resp.headers["Retry-After"]) <= 60
+    assert user.phone_verified is False

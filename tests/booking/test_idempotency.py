@@ -12,6 +12,7 @@ from nibog.booking import idempotency
 from nibog.booking.models import Booking, IdempotencyKey
 from nibog.catalog.models import GameSlot
 from nibog.core import locking
+from nibog.core.errors import Conflict
 from nibog.extensions import db
 from tests.booking.test_guest import guest_body
 from tests.booking.world import make_world
@@ -261,10 +262,14 @@ def test_a_request_whose_key_was_taken_over_cannot_record_or_drop_it(client, mon
 
 def _retry_during_the_first(app, monkeypatch):
     """The retry arrives while the first request has claimed its key (or, unguarded, has read
-    that nobody has) and not yet booked; it answers at once (no waiting for the first)."""
+    that nobody has) and not yet booked; it answers at once (no waiting for the first).
+    Beside it: the same key of another parent, and another key of this parent (answered)."""
     monkeypatch.setattr(idempotency, "WAIT_FOR_FIRST_SECONDS", 0.0)
     w = make_world()
     body = {"event_id": w.event.id, "items": [{"child_id": w.children[0].id, "slot_id": w.slots[0].id}]}
+    for scope, key in (("user:0", "retry"), (f"user:{w.parent.id}", "other")):
+        claim = idempotency.begin(scope, key, "POST /api/bookings", {})
+        idempotency._finish_refused(claim, Conflict("slot_full", "This slot is full"))
     with app.test_request_context():
         headers = {**auth_headers(w.parent), "Idempotency-Key": "retry"}
 
@@ -295,5 +300,7 @@ def test_control_without_the_one_statement_claim_a_retry_gets_another_answer(app
     # it, then met that booking and was refused - and its refusal is now the key's answer.
     assert second[0] == 201, second
     assert first[0] == 409 and first[1]["error"]["code"] == "already_booked", first
+    # The control still reads the key before writing it: a finished key is replayed.
     assert later.status_code == 409 and later.get_json() == first[1]
+    assert later.headers.get("Idempotent-Replayed") == "true"
     assert (bookings(), booked) == (1, 1)

@@ -12,7 +12,7 @@ from sqlalchemy import func, select
 from nibog.booking import idempotency
 from nibog.booking.models import Booking, IdempotencyKey
 from nibog.catalog.models import GameSlot
-from nibog.core.errors import Conflict
+from nibog.core.errors import AppError, Conflict
 from nibog.core.timeutil import utcnow
 from nibog.extensions import db
 from tests.booking.world import make_world
@@ -172,18 +172,21 @@ def test_a_finished_key_is_never_taken_over(app):
         201, {"ok": True})
 
 
-@pytest.mark.parametrize("ending", ["abandon", "refused"])
+@pytest.mark.parametrize("ending", ["abandon", "refused", "answered"])
 def test_a_request_ends_its_own_key_only(app, ending):
-    """Two requests claimed keys in the same microsecond; one fails or is refused: the other
-    keeps its key as it was."""
+    """Two requests claimed keys in the same microsecond; one fails, is refused or answers:
+    the other keeps its key as it was."""
     mine = idempotency.begin("user:1", "k-mine", ENDPOINT, {})
     theirs = idempotency.begin("user:2", "k-theirs", ENDPOINT, {})
     db.session.execute(IdempotencyKey.__table__.update().values(created_at=mine.at))
     db.session.commit()
     if ending == "abandon":
         idempotency.abandon(mine)
-    else:
+    elif ending == "refused":
         idempotency._finish_refused(mine, Conflict("slot_full", "full"))
+    else:
+        idempotency.finish(mine, 201, {"ok": True})
+        db.session.commit()
     assert [(k.id, k.state) for k in keys() if k.id != mine.id] == [(theirs.id, "in_progress")]
 
 
@@ -210,3 +213,69 @@ def test_purge_drops_expired_keys_only(app):
     db.session.commit()
     assert [k.key for k in keys()] == ["new"]
     assert idempotency.purge_expired() == 0
+
+
+# --- found by the second mutation run (booking/idempotency, 2026-12-05) ------------------------
+
+
+def test_a_key_deleted_between_claim_and_read_is_claimed_again(app, monkeypatch):
+    """The first request lets its key go (abandons it) just after a retry's claim met it and
+    before the retry reads it: the retry finds no key and claims a fresh one."""
+    body = {"x": 1}
+    first = idempotency.begin("user:1", "k-gone", ENDPOINT, body)
+    real_claim = idempotency._claim
+
+    def claim_then_the_first_lets_go(conn, values):
+        claimed = real_claim(conn, values)
+        if claimed is None:
+            idempotency.abandon(first)  # on its own connection, committed
+        return claimed
+
+    monkeypatch.setattr(idempotency, "_claim", claim_then_the_first_lets_go)
+    retry = idempotency.begin("user:1", "k-gone", ENDPOINT, body)
+    assert isinstance(retry, idempotency.Claim) and retry.id != first.id
+    (key,) = keys()
+    assert (key.id, key.state, key.created_at) == (retry.id, "in_progress", retry.at)
+
+
+@pytest.mark.parametrize("error, kept", [
+    (idempotency.KeyInProgress(), False),  # about a key the work used, not this request
+    (AppError("bad_request", "Not like this", 400), True),  # the lowest 4xx: a final answer
+    (AppError("internal", "Broke", 500), False),  # a 5xx is no answer
+])
+def test_which_refusals_from_the_work_are_the_keys_answer(client, monkeypatch, error, kept):
+    """A 4xx refusal is the key's answer, replayed; a 5xx, or an `idempotency_*` 409 raised
+    by the work itself, frees the key and a retry runs the request again."""
+    from nibog.booking import service
+
+    w = make_world()
+    headers = {**auth_headers(w.parent), "Idempotency-Key": "k-work"}
+    real = service.create_booking
+
+    def refuse(**kwargs):
+        raise error
+
+    monkeypatch.setattr(service, "create_booking", refuse)
+    resp = client.post("/api/bookings", json=one_child_body(w), headers=headers)
+    assert (resp.status_code, error_code(resp)) == (error.status, error.code)
+    monkeypatch.setattr(service, "create_booking", real)
+    again = client.post("/api/bookings", json=one_child_body(w), headers=headers)
+    if kept:
+        assert again.status_code == 400 and again.get_json() == resp.get_json()
+        assert again.headers.get("Idempotent-Replayed") == "true" and bookings() == 0
+    else:
+        assert again.status_code == 201 and "Idempotent-Replayed" not in again.headers
+        assert bookings() == 1
+
+
+def test_a_key_sent_to_another_endpoint_is_refused_as_reused(app):
+    """One parent's key, the same body, another endpoint (a booking, then a payment): not the
+    first endpoint's answer replayed, but 409 `idempotency_key_reused`."""
+    claim = idempotency.begin("user:1", "k-endpoint", ENDPOINT, {"x": 1})
+    idempotency.finish(claim, 201, {"booking": 1})
+    db.session.commit()
+    with pytest.raises(Conflict) as reused:
+        idempotency.begin("user:1", "k-endpoint", "payments.create", {"x": 1})
+    assert (reused.value.status, reused.value.code, reused.value.message) == (
+        409, "idempotency_key_reused",
+        "This Idempotency-Key was already used with a different request")
