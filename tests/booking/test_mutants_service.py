@@ -236,3 +236,11 @@ def test_a_booking_is_found_for_its_parent_only(app):
         with pytest.raises(AppError) as missing:
             service.get_booking_for_user(booking_id, user_id)
         assert (missing.value.status, missing.value.message) == (404, "Booking not found")
+
+
+def test_booking_for_an_event_that_does_not_exist_is_404_event_not_found(client):
+    w = make_world()
+    resp = post(client, w.parent, {"event_id": w.event.id + 1000, "items": one_item(w)})
+    assert resp.status_code == 404, resp.get_json()
+    assert resp.get_json()["error"]["message"] == "Event not found"
+    assert_nothing_booked(w)
