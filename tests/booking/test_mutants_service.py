@@ -244,3 +244,27 @@ def test_booking_for_an_event_that_does_not_exist_is_404_event_not_found(client)
     assert resp.status_code == 404, resp.get_json()
     assert resp.get_json()["error"]["message"] == "Event not found"
     assert_nothing_booked(w)
+
+
+@pytest.mark.commits  # the refusal reads the seat's holder on a connection of its own
+def test_a_duplicate_in_a_two_slot_booking_caught_by_the_index_names_the_booking_holding_it(
+        client, monkeypatch):
+    """With both duplicate checks bypassed, the partial unique index refuses the second item
+    row of a two-slot booking (the path that inserts items after the seats): already_booked,
+    naming the child's seat and the booking holding it, and nothing of the request is kept."""
+    from nibog.booking import holds
+
+    w = make_world()
+    first = post(client, w.parent, {"event_id": w.event.id, "items": one_item(w)})
+    assert first.status_code == 201
+    monkeypatch.setattr(holds, "ensure_not_booked", lambda *a, **k: None)
+    resp = post(client, w.parent, {"event_id": w.event.id,
+                                   "items": one_item(w, child=1, slot=1) + one_item(w)})
+    assert resp.status_code == 409, resp.get_json()
+    error = resp.get_json()["error"]
+    assert error["code"] == "already_booked"
+    assert error["details"] == {"items": [{"child_id": w.children[0].id, "slot_id": w.slots[0].id,
+                                           "booking_id": first.get_json()["booking"]["id"]}]}
+    db.session.expire_all()
+    assert db.session.scalar(select(func.count()).select_from(Booking)) == 1
+    assert [db.session.get(type(s), s.id).booked_count for s in w.slots] == [1, 0]
