@@ -268,3 +268,18 @@ def test_a_duplicate_in_a_two_slot_booking_caught_by_the_index_names_the_booking
     db.session.expire_all()
     assert db.session.scalar(select(func.count()).select_from(Booking)) == 1
     assert [db.session.get(type(s), s.id).booked_count for s in w.slots] == [1, 0]
+
+
+@pytest.mark.parametrize("junk", ["junk", None, {"slot_id": 1}, {"child_id": "1", "slot_id": 1},
+                                  {"child_id": True, "slot_id": 1}])
+def test_a_malformed_item_given_to_the_engine_is_refused_as_invalid_not_a_crash(app, junk):
+    """Callers other than the API's schema (the site's basket, the desk) hand items over as
+    they are: a malformed one beside a good one is a 422 naming the field, and nothing is
+    booked."""
+    w = make_world()
+    with pytest.raises(AppError) as refused:
+        create(w, items=[*one_item(w), junk])
+    assert refused.value.status == 422 and refused.value.code == "validation_error"
+    assert "items" in refused.value.details
+    boundary.rollback()
+    assert_nothing_booked(w)
