@@ -283,3 +283,20 @@ def test_a_malformed_item_given_to_the_engine_is_refused_as_invalid_not_a_crash(
     assert "items" in refused.value.details
     boundary.rollback()
     assert_nothing_booked(w)
+
+
+def test_a_booking_number_taken_meanwhile_is_retried_by_a_fresh_process(client, monkeypatch):
+    """The booking INSERT (ON CONFLICT on the number DO NOTHING) is built once per process and
+    database; built afresh, a taken number is still retried with a new one, not a 500."""
+    w = make_world()
+    first = post(client, w.parent, {"event_id": w.event.id, "items": one_item(w)})
+    assert first.status_code == 201
+    taken = first.get_json()["booking"]["booking_number"]
+    numbers = iter([taken, taken, "NIB-26-FRESH1"])
+    monkeypatch.setattr(service, "new_booking_number", lambda today=None: next(numbers))
+    monkeypatch.setattr(service, "_insert_booking_stmts", {})
+    two = post(client, w.parent, {"event_id": w.event.id,
+                                  "items": one_item(w, child=1) + one_item(w, child=1, slot=1)})
+    assert two.status_code == 201, two.get_json()
+    assert two.get_json()["booking"]["booking_number"] == "NIB-26-FRESH1"
+    assert len(two.get_json()["booking"]["items"]) == 2
