@@ -300,3 +300,18 @@ def test_a_booking_number_taken_meanwhile_is_retried_by_a_fresh_process(client, 
     assert two.status_code == 201, two.get_json()
     assert two.get_json()["booking"]["booking_number"] == "NIB-26-FRESH1"
     assert len(two.get_json()["booking"]["items"]) == 2
+
+
+def test_booking_numbers_carry_the_indian_calendar_year(client, monkeypatch):
+    """From 18:30 UTC on 31 December it is already the new year in India: the numbers of
+    bookings made then carry the new year (the server's own date would give the old one)."""
+    from datetime import date
+
+    w = make_world()
+    monkeypatch.setattr(service, "today_ist", lambda: date(2031, 1, 1))
+    one = post(client, w.parent, {"event_id": w.event.id, "items": one_item(w)})
+    two = post(client, w.parent, {"event_id": w.event.id,
+                                  "items": one_item(w, child=1) + one_item(w, child=1, slot=1)})
+    assert one.status_code == 201 and two.status_code == 201
+    assert one.get_json()["booking"]["booking_number"].startswith("NIB-31-")
+    assert two.get_json()["booking"]["booking_number"].startswith("NIB-31-")
