@@ -9,7 +9,9 @@ import pytest
 import responses
 from sqlalchemy import select
 
+from nibog.booking.access import hash_access_code
 from nibog.booking.models import Booking
+from nibog.catalog.models import Event
 from nibog.extensions import db
 from nibog.payments.gateways.razorpay import order_signature
 from nibog.payments.models import Payment, PaymentFlag, Refund
@@ -19,6 +21,7 @@ from tests.helpers import auth_headers
 from tests.payments.support import (
     PRICE,
     confirm,
+    create_payment,
     make_booking,
     open_payment,
     post_webhook,
@@ -58,6 +61,67 @@ def _expire(booking_id: int) -> None:
     assert expire_holds(now=utcnow() + timedelta(hours=1)) >= 1
     boundary.commit()
     assert reload(Booking, booking_id).status == "expired"
+
+
+# -- create: the order and the refusals -----------------------------------------------------------
+def test_the_checkout_is_prefilled_with_the_parents_or_the_guests_details(client, app, parent):
+    booking = make_booking(parent)
+    order = open_payment(client, parent, booking)
+    assert order["checkout"]["description"] == booking.booking_number
+    assert order["checkout"]["prefill"] == {"name": parent.full_name, "email": parent.email,
+                                            "contact": parent.phone}
+    payment = reload(Payment, order["payment_id"])
+    assert (payment.user_id, payment.provider, payment.amount) == (parent.id, "sandbox", PRICE)
+    assert payment.raw["order"]["id"] == order["provider_order_id"]
+
+    guest = make_booking(None, guest_email="guest@example.com")
+    guest = db.session.get(Booking, guest.id)
+    guest.access_code_hash = hash_access_code("K7M2Q9")
+    db.session.commit()
+    order = create_payment(client, None, guest, access_code="K7M2Q9").get_json()
+    assert order["checkout"]["prefill"] == {"name": "Guest Parent",
+                                            "email": "guest@example.com", "contact": ""}
+    assert reload(Payment, order["payment_id"]).user_id is None
+
+
+def test_create_refusals_say_what_is_wrong(client, parent, other_parent):
+    not_found = {"code": "not_found", "message": "Booking not found", "details": {}}
+    resp = create_payment(client, parent, make_booking(other_parent))
+    assert (resp.status_code, _error(resp)) == (404, not_found)
+    resp = create_payment(client, None, make_booking(parent), access_code="K7M2Q9")
+    assert (resp.status_code, _error(resp)) == (404, not_found)
+
+    paid = make_booking(parent, status="confirmed")
+    resp = create_payment(client, parent, paid)
+    assert (resp.status_code, _error(resp)) == (409, {
+        "code": "booking_not_payable",
+        "message": f"Booking {paid.booking_number} is confirmed and cannot be paid",
+        "details": {"status": "confirmed"}})
+
+    lapsed = make_booking(parent, hold_seconds=-1)
+    resp = create_payment(client, parent, lapsed)
+    assert (resp.status_code, _error(resp)) == (409, {
+        "code": "hold_expired", "message": "The seats hold has expired; please book again",
+        "details": {"status": "expired"}})
+
+    free = make_booking(parent, total=0)
+    resp = create_payment(client, parent, free)
+    assert (resp.status_code, _error(resp)) == (409, {
+        "code": "booking_not_payable", "message": "This booking has nothing to pay",
+        "details": {}})
+
+    held = make_booking(parent)
+    event = db.session.get(Event, held.event_id)
+    event.status = "cancelled"
+    db.session.commit()
+    resp = create_payment(client, parent, held)
+    assert (resp.status_code, _error(resp)) == (409, {
+        "code": "booking_not_payable",
+        "message": f"The event of booking {held.booking_number} is cancelled",
+        "details": {"event_status": "cancelled"}})
+    opened = [b.id for b in (paid, lapsed, free, held)
+              if db.session.scalar(select(Payment.id).where(Payment.booking_id == b.id))]
+    assert opened == []
 
 
 # -- confirm: what the parent is answered -------------------------------------------------------
