@@ -76,3 +76,28 @@ def test_the_sweep_retries_refunds_never_accepted_and_asks_about_accepted_ones(a
     assert awaiting_refund_ids(now=now) == [accepted]
     assert fresh_unsent not in stale_refund_ids(now=now) + awaiting_refund_ids(now=now)
     assert fresh_accepted not in stale_refund_ids(now=now) + awaiting_refund_ids(now=now)
+
+
+def test_the_sweep_counts_its_windows_to_the_microsecond(app, parent, monkeypatch):
+    """An order exactly STUCK_PAYMENT_MINUTES old is not stuck yet, one asked about exactly a
+    quarter of that ago is not asked again yet; a refund exactly 10 (never accepted) or 30
+    (accepted) minutes old is not retried or asked about yet."""
+    monkeypatch.setitem(app.config, "STUCK_PAYMENT_MINUTES", 40)
+    now = utcnow() + timedelta(minutes=7)
+    _payment(parent, now, minutes_old=40)
+    _payment(parent, now, minutes_old=60, checked_minutes_ago=10)
+    assert stuck_payment_ids(now=now) == []
+    _refund(parent, now, minutes_old=10, accepted=False)
+    _refund(parent, now, minutes_old=30, accepted=True)
+    assert stale_refund_ids(now=now) == []
+    assert awaiting_refund_ids(now=now) == []
+
+
+def test_a_short_stuck_time_still_waits_a_minute_between_questions(app, parent, monkeypatch):
+    """STUCK_PAYMENT_MINUTES=3: a quarter of it is under a minute, so the sweep waits one
+    minute (not less, not more) before asking about the same order again."""
+    monkeypatch.setitem(app.config, "STUCK_PAYMENT_MINUTES", 3)
+    now = utcnow() + timedelta(minutes=7)
+    _payment(parent, now, minutes_old=10, checked_minutes_ago=0.5)
+    asked_before = _payment(parent, now, minutes_old=10, checked_minutes_ago=1.5)
+    assert stuck_payment_ids(now=now) == [asked_before]
