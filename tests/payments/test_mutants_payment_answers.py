@@ -5,6 +5,9 @@ outages answer, and what a capture, a failure and the status poll leave for supp
 
 from __future__ import annotations
 
+import base64
+import json
+
 import pytest
 import responses
 from sqlalchemy import select
@@ -82,6 +85,34 @@ def test_the_checkout_is_prefilled_with_the_parents_or_the_guests_details(client
     assert order["checkout"]["prefill"] == {"name": "Guest Parent",
                                             "email": "guest@example.com", "contact": ""}
     assert reload(Payment, order["payment_id"]).user_id is None
+
+
+def test_phonepe_is_told_who_pays_a_parent_by_account_a_guest_as_guest(client, app, parent,
+                                                                       monkeypatch):
+    """PhonePe (v1) asks for the payer's id and phone: the parent's account and phone, or
+    "GUEST" and the phone the guest gave."""
+    host = "https://api-preprod.phonepe.com/apis/pg-sandbox"
+    for key, value in (("PAYMENT_PROVIDER", "phonepe"), ("PHONEPE_API", "v1"),
+                       ("PHONEPE_MERCHANT_ID", "PGTESTPAYUAT"), ("PHONEPE_ENV", "uat"),
+                       ("PHONEPE_SALT_KEY", "099eb0cd-02cf-4e2a-8aca-3e6c6aff0399"),
+                       ("PHONEPE_SALT_INDEX", "1")):
+        monkeypatch.setitem(app.config, key, value)
+    guest = make_booking(None, guest_email="guest@example.com")
+    guest = db.session.get(Booking, guest.id)
+    guest.access_code_hash = hash_access_code("K7M2Q9")
+    guest.guest_phone = "+919000000001"
+    db.session.commit()
+    with responses.RequestsMock(assert_all_requests_are_fired=False) as rsps:
+        rsps.post(f"{host}/pg/v1/pay", json={
+            "success": True, "code": "PAYMENT_INITIATED",
+            "data": {"instrumentResponse": {"type": "PAY_PAGE", "redirectInfo": {
+                "url": "https://mercury-uat.phonepe.com/transact/simulator", "method": "GET"}}}})
+        open_payment(client, parent, make_booking(parent))
+        assert create_payment(client, None, guest, access_code="K7M2Q9").status_code == 201
+        sent = [json.loads(base64.b64decode(json.loads(call.request.body)["request"]))
+                for call in rsps.calls]
+    assert [(p["merchantUserId"], p["mobileNumber"]) for p in sent] == [
+        (f"U{parent.id}", parent.phone[-10:]), ("GUEST", "9000000001")]
 
 
 def test_create_refusals_say_what_is_wrong(client, parent, other_parent):
