@@ -141,6 +141,9 @@ def test_create_refusals_say_what_is_wrong(client, parent, other_parent):
         "code": "booking_not_payable", "message": "This booking has nothing to pay",
         "details": {}})
 
+    one_paisa = make_booking(parent, total=1)
+    assert open_payment(client, parent, one_paisa)["amount"] == 1
+
     held = make_booking(parent)
     event = db.session.get(Event, held.event_id)
     event.status = "cancelled"
@@ -305,6 +308,22 @@ def test_a_gateway_outage_or_refusal_on_confirm_is_told_and_changes_nothing(
     assert reload(Payment, order["payment_id"]).status == "created"
     assert len(transitions(order["payment_id"])) == 1
     assert reload(Booking, booking.id).status == "pending_payment"
+
+
+def test_confirming_twice_does_not_ask_the_gateway_again(client, razorpay, parent):
+    order_id, pay_id = "order_EKwxwAgItmmXdp", "pay_29QQoUBi66xm2f"
+    razorpay.post(f"{RAZORPAY}/orders", json={"id": order_id, "amount": PRICE,
+                                              "currency": "INR", "status": "created"})
+    razorpay.get(f"{RAZORPAY}/payments/{pay_id}", json={
+        "id": pay_id, "entity": "payment", "amount": PRICE, "currency": "INR",
+        "status": "captured", "order_id": order_id, "method": "upi"})
+    order = open_payment(client, parent, make_booking(parent))
+    signature = order_signature(order_id, pay_id, KEY_SECRET)
+    assert confirm(client, parent, order["payment_id"], pay_id, signature).status_code == 200
+    asked = len(razorpay.calls)
+    again = confirm(client, parent, order["payment_id"], pay_id, signature)
+    assert (again.status_code, again.get_json()["status"]) == (200, "captured")
+    assert len(razorpay.calls) == asked
 
 
 # -- capture: what support reads ------------------------------------------------------------------
