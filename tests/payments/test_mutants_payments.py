@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+import pytest
 from sqlalchemy import update
 
 from nibog.core.timeutil import utcnow
@@ -69,11 +70,13 @@ def test_the_sweep_retries_refunds_never_accepted_and_asks_about_accepted_ones(a
     unsent_too = _refund(parent, now, minutes_old=50, accepted=False)
     fresh_accepted = _refund(parent, now, minutes_old=29, accepted=True)
     accepted = _refund(parent, now, minutes_old=31, accepted=True)
+    accepted_too = _refund(parent, now, minutes_old=45, accepted=True)
     _refund(parent, now, minutes_old=60, accepted=False, status="failed")
     _refund(parent, now, minutes_old=60, accepted=True, status="processed")
     assert stale_refund_ids(now=now) == [unsent, unsent_too]
     assert stale_refund_ids(now=now, limit=1) == [unsent]
-    assert awaiting_refund_ids(now=now) == [accepted]
+    assert awaiting_refund_ids(now=now) == [accepted, accepted_too]
+    assert awaiting_refund_ids(now=now, limit=1) == [accepted]
     assert fresh_unsent not in stale_refund_ids(now=now) + awaiting_refund_ids(now=now)
     assert fresh_accepted not in stale_refund_ids(now=now) + awaiting_refund_ids(now=now)
 
@@ -93,11 +96,15 @@ def test_the_sweep_counts_its_windows_to_the_microsecond(app, parent, monkeypatc
     assert awaiting_refund_ids(now=now) == []
 
 
-def test_a_short_stuck_time_still_waits_a_minute_between_questions(app, parent, monkeypatch):
+@pytest.mark.parametrize("stuck_minutes, asked_minutes_ago", [(3, 1.5), (6, 1.25)])
+def test_a_short_stuck_time_waits_whole_minutes_between_questions(app, parent, monkeypatch,
+                                                                   stuck_minutes,
+                                                                   asked_minutes_ago):
     """STUCK_PAYMENT_MINUTES=3: a quarter of it is under a minute, so the sweep waits one
-    minute (not less, not more) before asking about the same order again."""
-    monkeypatch.setitem(app.config, "STUCK_PAYMENT_MINUTES", 3)
+    minute before asking about the same order again; 6: a quarter is 1.5 minutes, counted as
+    one whole minute."""
+    monkeypatch.setitem(app.config, "STUCK_PAYMENT_MINUTES", stuck_minutes)
     now = utcnow() + timedelta(minutes=7)
     _payment(parent, now, minutes_old=10, checked_minutes_ago=0.5)
-    asked_before = _payment(parent, now, minutes_old=10, checked_minutes_ago=1.5)
+    asked_before = _payment(parent, now, minutes_old=10, checked_minutes_ago=asked_minutes_ago)
     assert stuck_payment_ids(now=now) == [asked_before]
