@@ -236,6 +236,18 @@ def test_an_order_stays_with_its_gateway_after_the_site_switches_provider(client
     assert reload(Booking, booking.id).status == "confirmed"
 
 
+def test_the_poll_asks_the_gateway_the_order_was_opened_with(client, app, parent,
+                                                             monkeypatch):
+    booking = make_booking(parent)
+    order = open_payment(client, parent, booking)
+    sandbox(app).simulate_payment(order["provider_order_id"])
+    monkeypatch.setitem(app.config, "PAYMENT_PROVIDER", "razorpay")
+    with responses.RequestsMock(assert_all_requests_are_fired=False) as rsps:
+        assert reconcile_payment(order["payment_id"]) == "captured"
+        assert len(rsps.calls) == 0
+    assert reload(Booking, booking.id).status == "confirmed"
+
+
 def test_a_second_capture_on_a_paid_order_is_flagged_not_taken(client, app, parent):
     """The parent's bank pushed a second attempt on the same order through: the first capture
     stays, the second is flagged for support (its money must go back by hand)."""

@@ -17,9 +17,10 @@ from tests.factories import PaymentFactory
 from tests.payments.support import make_booking
 
 
-def _payment(parent, now, *, minutes_old, checked_minutes_ago=None, failure_reason=None):
+def _payment(parent, now, *, minutes_old, checked_minutes_ago=None, failure_reason=None,
+             status="created"):
     booking = make_booking(parent)
-    payment_id = PaymentFactory(booking=booking, status="created", captured_at=None).id
+    payment_id = PaymentFactory(booking=booking, status=status, captured_at=None).id
     db.session.execute(update(Payment).where(Payment.id == payment_id).values(
         created_at=now - timedelta(minutes=minutes_old),
         last_checked_at=None if checked_minutes_ago is None
@@ -42,6 +43,8 @@ def test_the_sweep_asks_about_payments_stuck_past_their_time_oldest_first(app, p
     asked_a_while_ago = _payment(parent, now, minutes_old=60, checked_minutes_ago=11)
     _payment(parent, now, minutes_old=120, failure_reason="amount_mismatch")
     other_reason = _payment(parent, now, minutes_old=100, failure_reason="gateway timeout")
+    _payment(parent, now, minutes_old=120, status="captured")  # settled: nothing to ask
+    _payment(parent, now, minutes_old=120, status="failed")
     ids = stuck_payment_ids(now=now)
     assert ids == [other_reason, older, asked_a_while_ago, old]
     assert young not in ids and just_asked not in ids
