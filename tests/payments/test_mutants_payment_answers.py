@@ -13,6 +13,7 @@ import responses
 from sqlalchemy import select
 
 from nibog.booking.access import hash_access_code
+from nibog.booking.guests import attach_guest_bookings
 from nibog.booking.models import Booking
 from nibog.catalog.models import Event
 from nibog.extensions import db
@@ -113,6 +114,20 @@ def test_phonepe_is_told_who_pays_a_parent_by_account_a_guest_as_guest(client, a
                 for call in rsps.calls]
     assert [(p["merchantUserId"], p["mobileNumber"]) for p in sent] == [
         (f"U{parent.id}", parent.phone[-10:]), ("GUEST", "9000000001")]
+
+
+def test_a_guest_booking_claimed_by_an_account_is_no_longer_paid_with_its_code(client, parent):
+    """Once the parent's new account took the guest booking over, the guest's access code no
+    longer opens an order for it signed out: the account pays it."""
+    booking = make_booking(None, guest_email=parent.email)
+    booking = db.session.get(Booking, booking.id)
+    booking.access_code_hash = hash_access_code("K7M2Q9")
+    db.session.commit()
+    assert attach_guest_bookings(parent) == 1
+    db.session.commit()
+    resp = create_payment(client, None, booking, access_code="K7M2Q9")
+    assert (resp.status_code, _error(resp)["code"]) == (404, "not_found")
+    assert create_payment(client, parent, booking).status_code == 201
 
 
 def test_create_refusals_say_what_is_wrong(client, parent, other_parent):
