@@ -304,6 +304,15 @@ GATEWAY_ERROR = {"code": "payment_gateway_error",
                  "details": {}}
 
 
+def test_opening_an_open_order_again_asks_the_gateway_once(client, razorpay, parent):
+    razorpay.post(f"{RAZORPAY}/orders", json={"id": "order_EKwxwAgItmmXdp", "amount": PRICE,
+                                              "currency": "INR", "status": "created"})
+    booking = make_booking(parent)
+    first = open_payment(client, parent, booking)
+    assert open_payment(client, parent, booking) == first
+    assert len(razorpay.calls) == 1
+
+
 @pytest.mark.parametrize("gateway_status, answer", [(503, 502), (400, 422)])
 def test_a_gateway_outage_or_refusal_on_create_is_told_to_the_parent(client, razorpay, parent,
                                                                       gateway_status, answer):
