@@ -67,6 +67,7 @@ def test_expired_code_is_refused(client, outbox):
     conn.expire(otp.code_key("login", PHONE), 0)  # five minutes have passed
     resp = verify(client, code)
     assert resp.status_code == 401 and error_code(resp) == "otp_expired"
+    assert resp.get_json()["error"]["message"] == "No valid code; ask for a new one"
 
 
 def test_five_wrong_attempts_burn_the_code(client, outbox):
@@ -486,3 +487,26 @@ def test_codes_are_six_random_digits(memory, monkeypatch):
         memory.now += otp.OTP_RESEND_SECONDS
     assert all(len(code) == 6 and code.isdigit() for code in codes)
     assert max(int(code) for code in codes) >= 100_000 and len(set(codes)) >= 15
+
+
+def test_a_code_used_up_by_another_request_meanwhile_is_refused_in_words(client, outbox,
+                                                                          monkeypatch):
+    """Two requests matched the same code; the other one's delete won (done here at the
+    ``otp_checked`` pause, where the race control parks a request): this one is told, in
+    words and with 401, that there is no valid code, and signs nobody in (found by mutation
+    testing: only the code of this answer was checked)."""
+    from nibog.core import locking
+
+    request_code(client)
+    code = outbox.last("login_otp")[1]["otp"]
+
+    def other_request_used_it(stage: str) -> None:
+        if stage == "otp_checked":
+            get_redis().delete(otp.code_key("login", PHONE))
+
+    monkeypatch.setattr(locking.guards, "pause", other_request_used_it)
+    resp = verify(client, code)
+    assert resp.status_code == 401
+    error = resp.get_json()["error"]
+    assert (error["code"], error["message"]) == ("otp_expired", "No valid code; ask for a new one")
+    assert "access_token" not in resp.get_json()
