@@ -99,3 +99,11 @@ def _pk_key(model: type) -> str:
         [column] = inspect(model).primary_key
         key = _pk_keys[model] = column.key
     return key
+
+
+class Part:
+    """The columns of one table in a row that joins several, each column labelled
+    ``<prefix><key>``: what ``load``/``adopt`` read for that table's object."""
+
+    def __init__(self, row, prefix: str, table) -> None:
+        self._mapping = {c.key: row._mapping[f"{prefix}{c.key}"] for c in table.c}

@@ -52,13 +52,6 @@ def _statement(name: str, build):
     return stmt
 
 
-class Part:
-    """The columns of one table in a combined row, as ``rows.load``/``adopt`` read them."""
-
-    def __init__(self, row, prefix: str, table) -> None:
-        self._mapping = {c.key: row._mapping[f"{prefix}{c.key}"] for c in table.c}
-
-
 # -- opening an order --------------------------------------------------------------------------
 def _build_payable():
     open_order = _P.alias("open_order")
@@ -94,7 +87,7 @@ def open_order(row) -> Payment | None:
     """The booking's open order read with ``payable``, as the session's object."""
     if row._mapping["p_id"] is None:
         return None
-    return rows.load(Payment, Part(row, "p_", _P))
+    return rows.load(Payment, rows.Part(row, "p_", _P))
 
 
 def _typed(table, name: str, prefix: str = "o_"):

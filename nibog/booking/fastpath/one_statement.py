@@ -96,13 +96,6 @@ def _statement(guarded: bool):
     return stmt
 
 
-class _Part:
-    """The columns of one table in the combined row, as ``rows.load``/``adopt`` read them."""
-
-    def __init__(self, row, prefix: str, table) -> None:
-        self._mapping = {c.key: row._mapping[f"{prefix}{c.key}"] for c in table.c}
-
-
 def applies(seats_needed, lines: int, promo_id, addon_lines) -> bool:
     """One line, one slot, nothing else to lock; on PostgreSQL, outside a savepoint."""
     return (
@@ -129,9 +122,9 @@ def hold(slot_id: int, seats: int, booked_read: int, child_id: int, price: int,
         return None
     if guarded:
         locking.pause("seats_read")
-    slot = rows.load(GameSlot, _Part(row, "s_", _S))
+    slot = rows.load(GameSlot, rows.Part(row, "s_", _S))
     if row._mapping["b_id"] is None:
         return slot, None, None
-    booking = rows.adopt(Booking, _Part(row, "b_", _B))
-    item = rows.adopt(BookingItem, _Part(row, "i_", _I))
+    booking = rows.adopt(Booking, rows.Part(row, "b_", _B))
+    item = rows.adopt(BookingItem, rows.Part(row, "i_", _I))
     return slot, booking, [item]
