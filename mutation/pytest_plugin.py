@@ -8,13 +8,17 @@ tests/conftest.py:
 - gives each running session a slot (an exclusive lock on a file): slot N uses the database
   and Redis number that pytest-xdist worker gwN would use, so parallel mutants never share;
 - replaces the migration run by a copy of a template database that run.py migrated once
-  (CREATE DATABASE ... TEMPLATE, well under a second).
+  (CREATE DATABASE ... TEMPLATE, well under a second);
+- empties the statement caches (``_STATEMENTS`` of a ``nibog`` module) before every test: a
+  statement built on first use is otherwise built once in mutmut's stats run, and every
+  forked mutant session inherits it, so no mutant of its builder could ever be run.
 """
 
 from __future__ import annotations
 
 import fcntl
 import os
+import sys
 
 _slot_fd: int | None = None
 _saved_worker: str | None = None
@@ -46,6 +50,15 @@ def pytest_configure(config):
         import flask_migrate
 
         flask_migrate.upgrade = _copy_template(template)
+
+
+def pytest_runtest_setup(item):
+    if not os.environ.get("MUTATE_LOCK_DIR"):
+        return
+    for name, module in list(sys.modules.items()):
+        cache = getattr(module, "_STATEMENTS", None) if name.startswith("nibog.") else None
+        if isinstance(cache, dict):
+            cache.clear()
 
 
 def pytest_unconfigure(config):
