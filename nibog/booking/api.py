@@ -5,7 +5,6 @@ from __future__ import annotations
 import hashlib
 
 from flask import request
-from flask_smorest import Blueprint
 from sqlalchemy import select
 
 from nibog.booking import guests, idempotency, service
@@ -15,11 +14,12 @@ from nibog.booking.models import Booking
 from nibog.booking.serialize import booking_to_dict, bookings_to_dicts
 from nibog.core.auth import auth_required, current_user, current_user_id
 from nibog.core.client_ip import client_ip
+from nibog.core.loaded_in_front import FrontLoadedBlueprint
 from nibog.core.money import CURRENCY
 from nibog.core.pagination import paginate
 from nibog.extensions import limiter
 
-blp = Blueprint("bookings", __name__, url_prefix="/api/bookings", description="Bookings")
+blp = FrontLoadedBlueprint("bookings", __name__, url_prefix="/api/bookings", description="Bookings")
 
 # Number + e-mail is the guest's only key: slow down anyone trying many combinations. One bucket
 # per address for looking up and cancelling, here and on the site's lookup pages (nibog.web.guest).
@@ -41,8 +41,8 @@ def _full_mark_keys() -> list[str]:
 # The slots' full-marks come with the token check's Redis read: a burst's typical answer is
 # slot_full, and this makes it one round trip instead of two.
 @auth_required(also_read=_full_mark_keys)
-# An instance, not the class: webargs would build a fresh schema (and its nested one) per request.
-@blp.arguments(s.CreateBookingIn())
+# The gate's instance: a request it passes on brings the arguments it loaded (no second load).
+@blp.arguments(s.CREATE_BOOKING_IN)
 @blp.response(201, s.BookingEnvelope)
 @blp.doc(parameters=[{"in": "header", "name": "Idempotency-Key", "schema": {"type": "string"}}])
 def create(args):

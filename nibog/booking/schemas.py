@@ -33,6 +33,11 @@ class CreateBookingIn(_In):
     promo_code = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=40))
 
 
+# One instance for the view and the full-slot gate: the gate hands the view the arguments it
+# loaded with it (core.loaded_in_front), and a fresh instance per request would cost a build.
+CREATE_BOOKING_IN = CreateBookingIn()
+
+
 class PromoPreviewItemIn(_In):
     # Optional: a guest previews a code before any child exists; then eligibility is not checked.
     child_id = fields.Integer(load_default=None, allow_none=True, strict=True)

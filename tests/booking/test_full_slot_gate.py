@@ -167,3 +167,70 @@ def test_a_token_check_handed_on_counts_only_for_its_own_token(client, app):
     assert resp.status_code == 201, resp.get_json()
     booking = db.session.get(Booking, resp.get_json()["booking"]["id"])
     assert booking.user_id == w.parent.id
+
+
+def _items(booking_id):
+    from sqlalchemy import select
+
+    from nibog.booking.models import BookingItem
+
+    return db.session.execute(select(BookingItem.child_id, BookingItem.slot_id)
+                              .where(BookingItem.booking_id == booking_id)).all()
+
+
+def _counted_loads(monkeypatch):
+    from nibog.booking.schemas import CREATE_BOOKING_IN
+
+    loads = []
+    real_load = CREATE_BOOKING_IN.load
+
+    def counted(*args, **kwargs):
+        loads.append(1)
+        return real_load(*args, **kwargs)
+
+    monkeypatch.setattr(CREATE_BOOKING_IN, "load", counted)
+    return loads
+
+
+def test_a_hold_the_gate_lets_through_has_its_body_loaded_once(client, app, monkeypatch):
+    """The view takes the arguments the gate loaded with the same schema: one load per hold,
+    and the booking is the one the body asked for."""
+    w = make_world(capacity=5)
+    loads = _counted_loads(monkeypatch)
+    for gate_on, kid in ((True, w.children[0]), (False, w.children[1])):
+        app.config["FULL_SLOT_GATE"] = gate_on
+        try:
+            before = len(loads)
+            resp = client.post("/api/bookings", headers=auth_headers(w.parent), json={
+                "event_id": w.event.id, "items": [{"child_id": kid.id, "slot_id": w.slots[1].id}],
+                "ignored_field": "the schema drops it, gate or not",
+            })
+        finally:
+            app.config["FULL_SLOT_GATE"] = True
+        assert resp.status_code == 201, resp.get_json()
+        assert len(loads) - before == 1, f"gate {'on' if gate_on else 'off'}: loaded once"
+        assert _items(resp.get_json()["booking"]["id"]) == [(kid.id, w.slots[1].id)]
+
+
+def test_arguments_loaded_for_another_body_never_stand_for_this_one(client, app):
+    """Arguments a front layer loaded count only for the very bytes it loaded them from."""
+    import json
+
+    from nibog.booking.schemas import CREATE_BOOKING_IN
+    from nibog.core.loaded_in_front import remember_loaded
+
+    w = make_world(capacity=5, n_slots=3)
+    planted_body = {"event_id": w.event.id,
+                    "items": [{"child_id": w.children[1].id, "slot_id": w.slots[2].id}]}
+    environ = {}
+    remember_loaded(environ, CREATE_BOOKING_IN, json.dumps(planted_body).encode(),
+                    CREATE_BOOKING_IN.load(planted_body))
+    app.config["FULL_SLOT_GATE"] = False  # only the planted arguments, none of the gate's own
+    try:
+        resp = client.post("/api/bookings", headers=auth_headers(w.parent), environ_base=environ,
+                           json={"event_id": w.event.id,
+                                 "items": [{"child_id": w.children[0].id, "slot_id": w.slots[0].id}]})
+    finally:
+        app.config["FULL_SLOT_GATE"] = True
+    assert resp.status_code == 201, resp.get_json()
+    assert _items(resp.get_json()["booking"]["id"]) == [(w.children[0].id, w.slots[0].id)]

@@ -11,7 +11,8 @@ sends the same ``409 slot_full`` the view would. Every other request, and any re
 least doubt about (a missing or odd header, a revoked token, a body the schema refuses, a slot
 not marked, Redis unavailable), goes on to Flask, which answers it as always; when the token
 check passed, the request carries that check to the view (``core.auth.remember_checked_token``),
-which then does not repeat it.
+which then does not repeat it, and so does the body the schema loaded
+(``core.loaded_in_front``).
 
 ``FULL_SLOT_GATE=false`` switches it off (then every request takes the view's path).
 """
@@ -26,10 +27,11 @@ from flask import Flask
 from marshmallow import ValidationError
 
 from nibog.booking.fastpath import full_marks
-from nibog.booking.schemas import CreateBookingIn
+from nibog.booking.schemas import CREATE_BOOKING_IN
 from nibog.core import prefetch, security_headers
 from nibog.core.auth import remember_checked_token, verify_token
 from nibog.core.errors import AppError, error_response
+from nibog.core.loaded_in_front import remember_loaded
 from nibog.core.logging import request_id_for
 from nibog.core.observability import remember_route
 from nibog.extensions import get_redis
@@ -46,7 +48,7 @@ class FullSlotGate:
         self.app = app
         self.wsgi_app = wsgi_app
 
-        self.schema = CreateBookingIn()
+        self.schema = CREATE_BOOKING_IN
 
     def __call__(self, environ, start_response):
         if (
@@ -97,6 +99,8 @@ class FullSlotGate:
                 args = self.schema.load(data)
             except ValidationError:
                 return None
+            # The view would load the same bytes with the same schema: it takes these instead.
+            remember_loaded(environ, self.schema, body, args)
             try:
                 full_marks.reject_known_full(args["event_id"], args["items"])
             except AppError as exc:
