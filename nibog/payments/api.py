@@ -132,7 +132,7 @@ def confirm_payment(data: dict):
     A bad signature is ``422 invalid_signature`` and changes nothing; confirming twice is
     harmless. For PhonePe (no client signature) the server asks PhonePe's status API instead.
     """
-    payment, outcome = service.confirm_with_outcome(
+    payment, outcome = service.confirm_payment(
         data["payment_id"],
         user=current_user(optional=True),
         provider_payment_id=data.get("provider_payment_id"),

@@ -166,30 +166,14 @@ def confirm_payment(
     signature: str | None,
     check_owner: bool = True,
     source: str = "api",
-) -> Payment:
+) -> tuple[Payment, str]:
     """The client's "I paid": verified on the server, then the shared capture path.
 
-    ``check_owner=False`` is for the sandbox checkout page, which plays the parent's browser.
-    """
-    return confirm_with_outcome(
-        payment_id, user=user, provider_payment_id=provider_payment_id, signature=signature,
-        check_owner=check_owner, source=source,
-    )[0]
-
-
-def confirm_with_outcome(
-    payment_id: int,
-    *,
-    user,
-    provider_payment_id: str | None,
-    signature: str | None,
-    check_owner: bool = True,
-    source: str = "api",
-) -> tuple[Payment, str]:
-    """``confirm_payment``, and what it did (``apply_outcome``'s answer; ``already_captured``
+    Returns the payment and what was done (``apply_outcome``'s answer; ``already_captured``
     for a repeated confirmation). ``captured``: this call captured the order and confirmed the
     booking, so the booking is locked and current in the session and the payment, open until
-    now, has no refunds."""
+    now, has no refunds. ``check_owner=False`` is for the pages that play the parent's browser
+    (the gateway's return page, the sandbox checkout)."""
     payment = db.session.get(Payment, payment_id)
     if payment is None or (
         check_owner and payment.user_id is not None and (user is None or user.id != payment.user_id)
