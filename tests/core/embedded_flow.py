@@ -53,6 +53,22 @@ def main() -> None:
     payment = expect(c.post("/api/payments/create", headers=headers,
                             json={"booking_id": booking["id"]}), 201)
     assert payment["amount"] == booking["total"], payment
+
+    # Paid in the sandbox, as its checkout page does: the capture's SQLite path (PostgreSQL
+    # captures in one statement, payments.statements).
+    from nibog.payments.gateways import get_gateway
+
+    with app.app_context():
+        paid = get_gateway("sandbox").simulate_payment(payment["provider_order_id"])
+    confirm = {"payment_id": payment["payment_id"], "provider_payment_id": paid["payment"]["id"],
+               "signature": paid["signature"]}
+    for _attempt in range(2):  # confirming twice is harmless
+        done = expect(c.post("/api/payments/confirm", headers=headers, json=confirm), 200)
+        assert (done["status"], done["booking_status"], done["provider_payment_id"]) == (
+            "captured", "confirmed", paid["payment"]["id"]), done
+        assert done["captured_at"] and done["method"] == "upi", done
+    booking = expect(c.get(f"/api/bookings/{booking['id']}", headers=headers), 200)["booking"]
+    assert booking["status"] == "confirmed", booking
     print("embedded flow ok")
 
 
