@@ -67,8 +67,23 @@ def main() -> None:
         assert (done["status"], done["booking_status"], done["provider_payment_id"]) == (
             "captured", "confirmed", paid["payment"]["id"]), done
         assert done["captured_at"] and done["method"] == "upi", done
+        assert done["failure_reason"] is None, done
     booking = expect(c.get(f"/api/bookings/{booking['id']}", headers=headers), 200)["booking"]
     assert booking["status"] == "confirmed", booking
+    # Support's record of the payment: opened, then captured once (the repeat changed nothing).
+    from sqlalchemy import select
+
+    from nibog.extensions import db
+    from nibog.payments.models import PaymentStatusChange as H
+
+    with app.app_context():
+        history = db.session.execute(
+            select(H.from_status, H.to_status, H.source, H.note)
+            .where(H.payment_id == payment["payment_id"]).order_by(H.id)).all()
+    assert [tuple(h) for h in history] == [
+        (None, "created", "api", f"order {payment['provider_order_id']}"),
+        ("created", "captured", "api", f"payment {paid['payment']['id']}"),
+    ], history
     print("embedded flow ok")
 
 
