@@ -276,6 +276,29 @@ def test_parallel_creates_open_one_order(client, app, parent, monkeypatch):
     assert db.session.query(Payment).filter_by(booking_id=booking_id).count() == 1
 
 
+def test_a_create_that_loses_the_race_answers_with_this_bookings_open_order(
+        client, app, parent, monkeypatch):
+    """The losers of a parallel create look the winner's order up: this booking's open one,
+    not another booking's open order nor this booking's earlier failed one (both older)."""
+    from sqlalchemy import update
+
+    from tests.factories import UserFactory
+    from tests.payments.support import payments_of
+
+    other_parent = UserFactory()
+    open_payment(client, other_parent, make_booking(other_parent))
+    booking_id, hook, create = _parallel_creates(parent)
+    failed = open_payment(client, parent, db.session.get(Booking, booking_id))
+    db.session.execute(update(Payment).where(Payment.id == failed["payment_id"])
+                       .values(status="failed"))
+    db.session.commit()
+    monkeypatch.setattr(statements, "payable", hook)
+    out = _in_parallel(app, {i: create for i in range(3)})
+    assert [status for status, _ in out.values()] == [201, 201, 201]
+    [new] = [p.id for p in payments_of(booking_id) if p.status == "created"]
+    assert {body["payment_id"] for _, body in out.values()} == {new}
+
+
 def test_control_without_the_open_order_rule_parallel_creates_open_three(
         client, app, parent, monkeypatch):
     booking_id, hook, create = _parallel_creates(parent)
