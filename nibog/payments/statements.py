@@ -90,7 +90,7 @@ def open_order(row) -> Payment | None:
     return rows.load(Payment, rows.Part(row, "p_", _P))
 
 
-def _typed(table, name: str, prefix: str = "o_"):
+def _typed(table, name: str, prefix: str):
     return cast(bindparam(f"{prefix}{name}"), table.c[name].type)
 
 
