@@ -429,3 +429,133 @@ def test_a_payment_that_never_went_through_has_nothing_to_refund(app, parent, ad
     body = html(staff.get(f"/admin/payments/{payment_id}"))
     assert "Nothing is left to refund on this payment." in body
     assert f"/admin/payments/{payment_id}/refund" not in body
+
+
+# -- the refund jobs' bodies (send_refund, ask_about_refund), mutated since 6 Dec 2026 ---------
+def _reserved_refunds(parent, *amounts):
+    """Staff refunds of ``amounts`` on one captured payment, reserved and not yet sent (their
+    jobs held back), as the refund job finds them."""
+    from nibog.core import boundary, jobs
+    from nibog.payments.refunds import refund_payment
+
+    booking = _paid(parent)
+    payment_id = PaymentFactory(booking=booking).id
+    db.session.commit()
+    refunds = [refund_payment(payment_id, amount, reason="goodwill", actor_id=None)
+               for amount in amounts]
+    jobs.discard_pending_jobs()
+    boundary.commit()
+    return payment_id, [r.id for r in refunds]
+
+
+def _accepted(refund_id, provider_refund_id):
+    """The gateway took the refund and will pay it out later: pending with its id."""
+    from nibog.payments.models import Refund
+
+    db.session.get(Refund, refund_id).provider_refund_id = provider_refund_id
+    db.session.commit()
+
+
+def _refund_row(refund_id):
+    from nibog.payments.models import Refund
+
+    db.session.expire_all()
+    r = db.session.get(Refund, refund_id)
+    return r.status, r.provider_refund_id
+
+
+def _gateway_calls(monkeypatch, name, result=None):
+    """Count the sandbox gateway's ``name`` calls (the refund ids asked about); ``result``
+    (status, provider id) replaces its answer, as another gateway might reply."""
+    from nibog.payments.gateways.base import RefundResult
+    from nibog.payments.gateways.sandbox import SandboxGateway
+
+    calls = []
+    real = getattr(SandboxGateway, name)
+
+    def counted(self, **kwargs):
+        calls.append(kwargs)
+        if result is not None:
+            return RefundResult(result[1], result[0], {"id": result[1], "status": result[0]})
+        return real(self, **kwargs)
+
+    monkeypatch.setattr(SandboxGateway, name, counted)
+    return calls
+
+
+def test_the_refund_job_sends_its_own_refund_and_only_once(app, parent, monkeypatch):
+    """Two refunds wait on one payment: the job for the second sends the second (its amount),
+    the first stays waiting; run again, it finds nothing to do and asks the gateway nothing."""
+    from nibog.core import boundary
+    from nibog.payments.refunds import process_refund
+
+    _, (first, second) = _reserved_refunds(parent, 10000, 20000)
+    calls = _gateway_calls(monkeypatch, "refund")
+    assert boundary.run_unit(process_refund, second) == "processed"
+    assert [c["amount"] for c in calls] == [20000]
+    assert _refund_row(second)[0] == "processed" and _refund_row(first) == ("pending", None)
+    assert boundary.run_unit(process_refund, second) == "nothing_to_do"
+    assert len(calls) == 1, "a refund paid out is never sent again"
+
+
+def test_the_refund_check_asks_about_its_own_accepted_refund_only(app, parent, monkeypatch):
+    """The status check is for a refund the gateway accepted and has not paid out: it settles
+    that one; one not sent yet (no gateway id) or already settled is nothing to do, and the
+    gateway is not asked."""
+    from nibog.core import boundary
+    from nibog.payments.refunds import check_refund
+
+    _, (accepted, other_accepted, unsent) = _reserved_refunds(parent, 10000, 10000, 5000)
+    _accepted(other_accepted, "rfnd_other")
+    _accepted(accepted, "rfnd_accepted")
+    calls = _gateway_calls(monkeypatch, "refund_status")
+    assert boundary.run_unit(check_refund, unsent) == "nothing_to_do"
+    assert calls == [] and _refund_row(unsent) == ("pending", None)
+    assert boundary.run_unit(check_refund, accepted) == "processed"
+    assert [c["provider_refund_id"] for c in calls] == ["rfnd_accepted"]
+    assert _refund_row(accepted) == ("processed", "rfnd_accepted")
+    assert _refund_row(other_accepted) == ("pending", "rfnd_other")
+    assert boundary.run_unit(check_refund, accepted) == "nothing_to_do"
+    assert len(calls) == 1
+
+
+def test_the_refund_check_records_what_the_gateway_said(app, parent, monkeypatch):
+    """Paid out: the refund keeps the id the gateway reports and its history says the check
+    (reconcile) settled it; refused: failed with the reason support reads."""
+    from sqlalchemy import select
+
+    from nibog.core import boundary
+    from nibog.payments.models import PaymentStatusChange
+    from nibog.payments.refunds import check_refund
+
+    payment_id, (paid, refused) = _reserved_refunds(parent, 10000, 5000)
+    _accepted(paid, "rfnd_asked")
+    _accepted(refused, "rfnd_refused")
+    _gateway_calls(monkeypatch, "refund_status", ("processed", "rfnd_final"))
+    assert boundary.run_unit(check_refund, paid) == "processed"
+    assert _refund_row(paid) == ("processed", "rfnd_final")
+    _gateway_calls(monkeypatch, "refund_status", ("failed", "rfnd_refused"))
+    assert boundary.run_unit(check_refund, refused) == "failed"
+    assert _refund_row(refused)[0] == "failed"
+    history = db.session.execute(
+        select(PaymentStatusChange.refund_id, PaymentStatusChange.to_status,
+               PaymentStatusChange.source, PaymentStatusChange.note)
+        .where(PaymentStatusChange.payment_id == payment_id,
+               PaymentStatusChange.source == "reconcile")
+        .order_by(PaymentStatusChange.id)).all()
+    assert (paid, "processed", "reconcile", "") in history
+    assert (refused, "failed", "reconcile", "gateway reports the refund failed") in history
+
+
+def test_the_refund_check_asks_the_gateway_the_payment_was_made_with(app, parent, monkeypatch):
+    """The business moved to another gateway: a refund of an older payment is still asked
+    about at the gateway that took the payment."""
+    from nibog.core import boundary
+    from nibog.payments.refunds import check_refund
+
+    _, (refund_id,) = _reserved_refunds(parent, 10000)
+    _accepted(refund_id, "rfnd_old_gateway")
+    calls = _gateway_calls(monkeypatch, "refund_status")
+    monkeypatch.setitem(app.config, "PAYMENT_PROVIDER", "razorpay")
+    assert boundary.run_unit(check_refund, refund_id) == "processed"
+    assert len(calls) == 1 and _refund_row(refund_id)[0] == "processed"
