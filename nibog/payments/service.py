@@ -120,7 +120,8 @@ def create_payment(booking_id: int, *, payer_id: int | None,
     signed_in = booking.user_id is not None
     customer = {
         "name": booking.user_name if signed_in else booking.guest_name,
-        "email": (booking.user_email if signed_in else None) or booking.guest_email,
+        # An account's address, else the one a guest booked with (a guest has no account row).
+        "email": booking.user_email or booking.guest_email,
         "phone": (booking.user_phone if signed_in else booking.guest_phone) or "",
         "description": booking.booking_number,
         "merchant_user_id": f"U{booking.user_id}" if signed_in else "GUEST",

@@ -57,7 +57,7 @@ def _build_payable():
     open_order = _P.alias("open_order")
     return (
         select(
-            _B.c.id, _B.c.user_id, _B.c.event_id, _B.c.booking_number, _B.c.status,
+            _B.c.id, _B.c.user_id, _B.c.booking_number, _B.c.status,
             _B.c.hold_expires_at, _B.c.total, _B.c.currency, _B.c.access_code_hash,
             _B.c.guest_name, _B.c.guest_email, _B.c.guest_phone,
             _E.c.status.label("event_status"),
