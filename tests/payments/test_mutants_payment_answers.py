@@ -515,3 +515,30 @@ def test_a_poll_that_finds_the_payment_records_its_source(client, app, parent):
     assert reconcile_payment(order["payment_id"], source="redirect") == "captured"
     assert [c.source for c in transitions(order["payment_id"], "captured")] == ["redirect"]
     assert reload(Booking, booking.id).status == "confirmed"
+
+
+def test_a_gateway_refusing_to_open_an_order_is_logged_with_the_booking(
+        client, app, parent, caplog, monkeypatch):
+    """The parent is told to try again (nothing written); ops get a warning naming the
+    booking, to match against the gateway's own records."""
+    import logging
+
+    from nibog.payments.gateways.base import GatewayError
+    from nibog.payments.gateways.sandbox import SandboxGateway
+
+    logger = logging.getLogger("nibog.payments.service")
+    # Alembic's fileConfig (the test session's migration run) disables existing loggers.
+    monkeypatch.setattr(logger, "disabled", False)
+
+    def refuse(self, **kwargs):
+        raise GatewayError("sandbox: down", transient=True)
+
+    monkeypatch.setattr(SandboxGateway, "create_order", refuse)
+    booking = make_booking(parent)
+    with caplog.at_level(logging.WARNING, logger=logger.name):
+        resp = create_payment(client, parent, booking)
+    assert resp.status_code == 502 and resp.get_json()["error"]["code"] == "payment_gateway_error"
+    assert db.session.scalars(select(Payment.id).where(Payment.booking_id == booking.id)).all() == []
+    [warning] = [r for r in caplog.records if r.name == logger.name]
+    assert (warning.levelname, warning.getMessage(), warning.booking_id) == (
+        "WARNING", "gateway create_order failed", booking.id)
