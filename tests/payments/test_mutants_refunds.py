@@ -559,3 +559,84 @@ def test_the_refund_check_asks_the_gateway_the_payment_was_made_with(app, parent
     monkeypatch.setitem(app.config, "PAYMENT_PROVIDER", "razorpay")
     assert boundary.run_unit(check_refund, refund_id) == "processed"
     assert len(calls) == 1 and _refund_row(refund_id)[0] == "processed"
+
+
+def _gateway_refunds(monkeypatch, answers):
+    """The sandbox's ``refund`` answering from ``answers`` (refund amount -> (status, gateway
+    id), or a GatewayError to raise), as a real gateway might."""
+    from nibog.payments.gateways.base import RefundResult
+    from nibog.payments.gateways.sandbox import SandboxGateway
+
+    def refund(self, *, amount, **_kwargs):
+        answer = answers[amount]
+        if isinstance(answer, Exception):
+            raise answer
+        return RefundResult(answer[1], answer[0], {"id": answer[1], "status": answer[0]})
+
+    monkeypatch.setattr(SandboxGateway, "refund", refund)
+
+
+def _refund_history(payment_id, refund_id):
+    from sqlalchemy import select
+
+    from nibog.payments.models import PaymentStatusChange as H
+
+    return db.session.execute(select(H.to_status, H.source, H.note)
+                              .where(H.payment_id == payment_id, H.refund_id == refund_id)
+                              .order_by(H.id)).all()
+
+
+def test_the_refund_job_records_what_the_gateway_said(app, parent, monkeypatch):
+    """Paid out, refused with its id, refused by an error: each refund's status, gateway id
+    and history (by the job, with the reason support reads), and the job's own answer."""
+    from nibog.core import boundary
+    from nibog.payments.gateways.base import GatewayError
+    from nibog.payments.refunds import process_refund
+
+    payment_id, (paid, refused, errored) = _reserved_refunds(parent, 1000, 2000, 3000)
+    _gateway_refunds(monkeypatch, {
+        1000: ("processed", "rfnd_paid"), 2000: ("failed", "rfnd_refused"),
+        3000: GatewayError("card network said no", transient=False)})
+    assert boundary.run_unit(process_refund, paid) == "processed"
+    assert boundary.run_unit(process_refund, refused) == "failed"
+    assert boundary.run_unit(process_refund, errored) == "failed"
+    assert (_refund_row(paid), _refund_row(refused), _refund_row(errored)) == (
+        ("processed", "rfnd_paid"), ("failed", "rfnd_refused"), ("failed", None))
+    assert _refund_history(payment_id, paid)[-1] == ("processed", "job", "")
+    assert _refund_history(payment_id, refused)[-1] == ("failed", "job", "gateway refused the refund")
+    assert _refund_history(payment_id, errored)[-1] == ("failed", "job", "card network said no")
+
+
+def test_a_refund_the_gateway_could_not_take_yet_is_retried_and_logged(
+        app, parent, monkeypatch, caplog):
+    """A timeout: the job fails so RQ retries it, the refund stays reserved and waiting, and
+    ops get a warning naming the refund."""
+    import logging
+
+    from nibog.core import boundary
+    from nibog.payments.gateways.base import GatewayError
+    from nibog.payments.refunds import process_refund
+
+    logger = logging.getLogger("nibog.payments.refunds")
+    monkeypatch.setattr(logger, "disabled", False)  # see the cancellation's log test above
+    _, (refund_id,) = _reserved_refunds(parent, 1000)
+    _gateway_refunds(monkeypatch, {1000: GatewayError("timed out", transient=True)})
+    with caplog.at_level(logging.WARNING, logger=logger.name), \
+            pytest.raises(GatewayError):
+        boundary.run_unit(process_refund, refund_id)
+    assert _refund_row(refund_id) == ("pending", None)
+    [warning] = [r for r in caplog.records if r.name == logger.name]
+    assert (warning.getMessage(), warning.refund_id) == (
+        "refund gateway call failed; will retry", refund_id)
+
+
+def test_the_refund_job_sends_to_the_gateway_the_payment_was_made_with(app, parent, monkeypatch):
+    """After a switch of gateway, a refund of an older payment goes where the money came from."""
+    from nibog.core import boundary
+    from nibog.payments.refunds import process_refund
+
+    _, (refund_id,) = _reserved_refunds(parent, 1000)
+    calls = _gateway_calls(monkeypatch, "refund")
+    monkeypatch.setitem(app.config, "PAYMENT_PROVIDER", "razorpay")
+    assert boundary.run_unit(process_refund, refund_id) == "processed"
+    assert len(calls) == 1
