@@ -152,6 +152,11 @@ def run(module: str, e: dict[str, str], retest: bool = False) -> int:
     if retest and not names:
         print(f"{module}: no surviving mutants")
         return 0
+    if retest:
+        # mutmut keeps which tests call which function from its first run and only adds new
+        # tests to it: after a rename or a changed caller the survivors would run the old
+        # callers' tests. A re-test collects that map afresh (one run of the selection).
+        (wd / "mutants" / "mutmut-stats.json").unlink(missing_ok=True)
     started = time.monotonic()
     cmd = [str(BIN / "mutmut"), "run", "--max-children", jobs, *names]
     rc = subprocess.run(cmd, cwd=wd, env=e).returncode
