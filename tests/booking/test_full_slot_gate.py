@@ -143,6 +143,20 @@ def test_a_request_the_gate_lets_through_is_not_checked_twice(client, app, monke
     assert resp.status_code == 201 and len(reads) == 2, "the view checks on its own"
 
 
+def _first_child_booked_with_planted(client, app, w, environ):
+    """The parent books their first child into the first slot with ``environ`` planted and the
+    gate off (so only what was planted, nothing of the gate's own, reaches the view)."""
+    app.config["FULL_SLOT_GATE"] = False
+    try:
+        resp = client.post("/api/bookings", headers=auth_headers(w.parent), environ_base=environ,
+                           json={"event_id": w.event.id,
+                                 "items": [{"child_id": w.children[0].id, "slot_id": w.slots[0].id}]})
+    finally:
+        app.config["FULL_SLOT_GATE"] = True
+    assert resp.status_code == 201, resp.get_json()
+    return resp
+
+
 def test_a_token_check_handed_on_counts_only_for_its_own_token(client, app):
     """The view takes the front layer's check only for the very token it checked: a check of
     another parent's token never makes a request run as that parent."""
@@ -157,14 +171,7 @@ def test_a_token_check_handed_on_counts_only_for_its_own_token(client, app):
         checked = verify_token(other_token)
     environ = {}
     remember_checked_token(environ, other_token, checked, {})
-    app.config["FULL_SLOT_GATE"] = False  # only the planted check, none of the gate's own
-    try:
-        resp = client.post("/api/bookings", headers=auth_headers(w.parent), environ_base=environ,
-                           json={"event_id": w.event.id,
-                                 "items": [{"child_id": w.children[0].id, "slot_id": w.slots[0].id}]})
-    finally:
-        app.config["FULL_SLOT_GATE"] = True
-    assert resp.status_code == 201, resp.get_json()
+    resp = _first_child_booked_with_planted(client, app, w, environ)
     booking = db.session.get(Booking, resp.get_json()["booking"]["id"])
     assert booking.user_id == w.parent.id
 
@@ -225,12 +232,5 @@ def test_arguments_loaded_for_another_body_never_stand_for_this_one(client, app)
     environ = {}
     remember_loaded(environ, CREATE_BOOKING_IN, json.dumps(planted_body).encode(),
                     CREATE_BOOKING_IN.load(planted_body))
-    app.config["FULL_SLOT_GATE"] = False  # only the planted arguments, none of the gate's own
-    try:
-        resp = client.post("/api/bookings", headers=auth_headers(w.parent), environ_base=environ,
-                           json={"event_id": w.event.id,
-                                 "items": [{"child_id": w.children[0].id, "slot_id": w.slots[0].id}]})
-    finally:
-        app.config["FULL_SLOT_GATE"] = True
-    assert resp.status_code == 201, resp.get_json()
+    resp = _first_child_booked_with_planted(client, app, w, environ)
     assert _items(resp.get_json()["booking"]["id"]) == [(w.children[0].id, w.slots[0].id)]
