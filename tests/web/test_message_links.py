@@ -208,6 +208,9 @@ def test_every_link_in_a_guests_messages_opens_their_booking_in_a_fresh_browser(
         booking = guest_bookings[which]
         rendered = _render(channel, name, {"booking_id": booking.id, "language": language,
                                            **extra}, None, booking.id, language)
+        # A guest has no account to look in (the certificates' SMS said so once).
+        assert "your account" not in rendered and "आपके खाते" not in rendered, (
+            f"{channel}/{name} tells a guest about their account")
         for path in _site_links(app, rendered):
             assert not path.startswith("/account"), f"{channel}/{name} sends a guest to {path}"
             browser = app.test_client()  # the phone's mail app: no session, no cookie
