@@ -193,6 +193,9 @@ class Config:
     EXOTEL_SUBDOMAIN = os.environ.get("EXOTEL_SUBDOMAIN", "api.in.exotel.com")
     EXOTEL_SMS_FROM = os.environ.get("EXOTEL_SMS_FROM", "")
     EXOTEL_STATUS_CALLBACK = os.environ.get("EXOTEL_STATUS_CALLBACK", "")
+    # Exotel does not sign its callbacks: the callback URL carries this secret
+    # (/webhooks/exotel/sms-status/<token>); empty refuses every callback.
+    EXOTEL_CALLBACK_TOKEN = os.environ.get("EXOTEL_CALLBACK_TOKEN", "")
     # The class body's namespace: every SMS_DLT_TEMPLATE_* variable becomes a setting.
     locals().update(
         {name: value for name, value in os.environ.items() if name.startswith("SMS_DLT_TEMPLATE_")}
@@ -360,6 +363,10 @@ class ProductionConfig(Config):
         if not settings.get("TRUSTED_PROXY_COUNT"):
             log.warning("TRUSTED_PROXY_COUNT is 0: behind a proxy every per-IP rate limit is "
                         "shared by all clients")
+        callback, token = settings.get("EXOTEL_STATUS_CALLBACK"), settings.get("EXOTEL_CALLBACK_TOKEN")
+        if callback and not (token and callback.rstrip("/").endswith("/" + token)):
+            log.warning("EXOTEL_STATUS_CALLBACK does not end with EXOTEL_CALLBACK_TOKEN: Exotel's "
+                        "delivery reports will be refused")
 
 
 CONFIGS = {

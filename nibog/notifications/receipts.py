@@ -50,6 +50,24 @@ def verify_twilio_signature(url: str, params: list[tuple[str, str]], signature: 
         raise AppError("invalid_signature", "Webhook signature does not match", 401)
 
 
+def verify_exotel_token(token: str) -> None:
+    expected = current_app.config.get("EXOTEL_CALLBACK_TOKEN", "")
+    if not expected or not constant_time_equal(expected, token):
+        raise AppError("invalid_signature", "Webhook token does not match", 401)
+
+
+# Exotel's SMS states (Status, DetailedStatusCode) as receipts read them: "sent" with 20000
+# (DELIVERED_TO_HANDSET) is a delivery; the rest of "sent" and the queued states change nothing.
+EXOTEL_FAILED = frozenset({"failed", "failed_dnd", "undelivered", "expired"})
+
+
+def exotel_status(status: str, detailed_code: str) -> str:
+    status = status.strip().lower().replace("-", "_")
+    if status == "delivered" or (status == "sent" and detailed_code.strip() == "20000"):
+        return "delivered"
+    return "failed" if status in EXOTEL_FAILED else status
+
+
 def _claim_event(provider: str, event_id: str, event_type: str, payload: dict) -> bool:
     """Record the event; False if it was seen before (a replay)."""
     if db.session.get_bind().dialect.name == "postgresql":

@@ -1,5 +1,6 @@
 """Provider delivery receipts: POST /webhooks/email/delivery, /webhooks/email/bounce and
 /webhooks/sms/delivery, Twilio's own status callback, POST /webhooks/twilio/sms-status,
+Exotel's, POST /webhooks/exotel/sms-status/<token>,
 Amazon SES notifications through SNS, POST /webhooks/ses (``notifications.ses``), and the
 WhatsApp Cloud API webhook, GET/POST /webhooks/whatsapp (``notifications.whatsapp_events``).
 
@@ -124,6 +125,36 @@ def twilio_sms_status():
         payload["reason"] = f"twilio {error}"
     result = receipts.record_receipt("sms_delivery", f"{sid}:{status}", payload)
     return result
+
+
+EXOTEL_DOC = {
+    "summary": "Exotel's SMS status callback (its own form fields; a secret in the URL)",
+    "description": (
+        "Form-encoded as Exotel sends it (SmsSid, Status, DetailedStatus, DetailedStatusCode, "
+        "...). Exotel signs nothing, so the URL it was given (EXOTEL_STATUS_CALLBACK) ends with "
+        "EXOTEL_CALLBACK_TOKEN; any other token is 401. One event per message and status, so "
+        "Exotel's retries change nothing."
+    ),
+}
+
+
+@blp.route("/exotel/sms-status/<token>", methods=["POST"])
+@blp.doc(**EXOTEL_DOC)
+@blp.response(200, ReceiptResultSchema)
+def exotel_sms_status(token: str):
+    receipts.verify_exotel_token(token)
+    sid = request.form.get("SmsSid", "").strip()
+    raw_status = request.form.get("Status", "").strip()
+    if not sid or not raw_status:
+        raise ValidationFailed({"SmsSid": ["SmsSid and Status are required"]})
+    code = request.form.get("DetailedStatusCode", "")
+    status = receipts.exotel_status(raw_status, code)
+    payload = {"message_id": sid, "status": status}
+    detail = " ".join(part for part in (code.strip(), request.form.get("DetailedStatus", "").strip())
+                      if part)
+    if status == "failed":
+        payload["reason"] = f"exotel {raw_status.lower()} {detail}".strip()
+    return receipts.record_receipt("sms_delivery", f"exotel:{sid}:{status}", payload)
 
 
 SES_DOC = {

@@ -239,11 +239,16 @@ def test_production_warns_about_console_messages_and_hides_sql_values(monkeypatc
 
     _production_secrets(monkeypatch)
     monkeypatch.setattr(ProductionConfig, "PAYMENT_SANDBOX_ALLOWED", True)  # a staging copy
+    # Exotel's callback URL without the token it must carry: its reports would all be refused.
+    monkeypatch.setattr(ProductionConfig, "EXOTEL_STATUS_CALLBACK",
+                        "https://nibog.example/webhooks/exotel/sms-status/old-token")
+    monkeypatch.setattr(ProductionConfig, "EXOTEL_CALLBACK_TOKEN", "new-token")
     with caplog.at_level(logging.WARNING, logger="nibog.config"):
         app = create_app(ProductionConfig)
     said = " ".join(r.getMessage() for r in caplog.records)
     assert "MAIL_BACKEND is console" in said and "SMS_BACKEND is console" in said
     assert "TRUSTED_PROXY_COUNT is 0" in said
+    assert "EXOTEL_STATUS_CALLBACK does not end with EXOTEL_CALLBACK_TOKEN" in said
     assert app.config["SQLALCHEMY_ENGINE_OPTIONS"]["hide_parameters"] is True
 
 

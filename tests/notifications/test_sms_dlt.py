@@ -72,3 +72,63 @@ def test_a_dlt_refusal_fails_the_message(app, exotel):
     boundary.commit()
     logged = _log(entry.id)
     assert logged.status == "failed" and "DLT template id does not match" in logged.error
+
+
+# -- Exotel's delivery callback (form fields as Exotel's "Send SMS" reference lists them) -------
+CALLBACK_TOKEN = "exotel-callback-secret-1"
+
+
+def _sent_otp(app, exotel, monkeypatch):
+    monkeypatch.setitem(app.config, "EXOTEL_CALLBACK_TOKEN", CALLBACK_TOKEN)
+    monkeypatch.setitem(app.config, "EXOTEL_STATUS_CALLBACK",
+                        f"https://nibog.example/webhooks/exotel/sms-status/{CALLBACK_TOKEN}")
+    entry = queue_sms("login_otp", "+919876500001", {"otp": "123456", "expires_minutes": 5})
+    boundary.commit()
+    sent = parse_qs(exotel.send.calls[0].request.body)
+    assert sent["StatusCallback"] == [app.config["EXOTEL_STATUS_CALLBACK"]]
+    return entry.id
+
+
+def _callback(client, status, code, detail, token=CALLBACK_TOKEN,
+              sid="b6aa3d2a5b1e4c8f9d0e1f2a3b4c5d6e"):
+    return client.post(f"/webhooks/exotel/sms-status/{token}", data={
+        "SmsSid": sid, "To": "09876500001", "Status": status, "SmsUnits": "1",
+        "DetailedStatus": detail, "DetailedStatusCode": code, "DateSent": "2026-12-04 19:00:05"})
+
+
+def test_exotels_callback_marks_the_sms_delivered_once(app, client, exotel, monkeypatch):
+    entry_id = _sent_otp(app, exotel, monkeypatch)
+    queued = _callback(client, "submitted", "20002", "SUBMITTED_TO_CARRIER")
+    assert queued.status_code == 200 and _log(entry_id).status == "sent"
+    delivered = _callback(client, "sent", "20000", "DELIVERED_TO_HANDSET")
+    assert delivered.status_code == 200 and delivered.get_json()["status"] == "delivered"
+    first = _log(entry_id).delivered_at
+    assert first is not None
+    again = _callback(client, "sent", "20000", "DELIVERED_TO_HANDSET")  # Exotel's retry
+    assert again.get_json() == {"received": True, "duplicate": True}
+    assert _log(entry_id).delivered_at == first
+
+
+def test_an_sms_a_carrier_refused_is_failed_with_exotels_reason(app, client, exotel, monkeypatch):
+    entry_id = _sent_otp(app, exotel, monkeypatch)
+    resp = _callback(client, "failed-dnd", "30007", "DND_NUMBER")
+    assert resp.status_code == 200 and resp.get_json()["status"] == "failed"
+    row = _log(entry_id)
+    assert (row.status, row.error) == ("failed", "exotel failed-dnd 30007 DND_NUMBER")
+    late = _callback(client, "sent", "20000", "DELIVERED_TO_HANDSET")
+    assert late.get_json()["status"] == "failed", "a final failure is not overwritten"
+
+
+def test_a_callback_without_the_secret_changes_nothing(app, client, exotel, monkeypatch):
+    from tests.helpers import error_code
+
+    entry_id = _sent_otp(app, exotel, monkeypatch)
+    forged = _callback(client, "sent", "20000", "DELIVERED_TO_HANDSET", token="guessed")
+    assert forged.status_code == 401 and error_code(forged) == "invalid_signature"
+    monkeypatch.setitem(app.config, "EXOTEL_CALLBACK_TOKEN", "")  # not configured: none pass
+    unset = _callback(client, "sent", "20000", "DELIVERED_TO_HANDSET", token="")
+    assert unset.status_code in (401, 404, 405)
+    assert _log(entry_id).status == "sent"
+    monkeypatch.setitem(app.config, "EXOTEL_CALLBACK_TOKEN", CALLBACK_TOKEN)
+    incomplete = client.post(f"/webhooks/exotel/sms-status/{CALLBACK_TOKEN}", data={"Status": "sent"})
+    assert incomplete.status_code == 422 and error_code(incomplete) == "validation_error"

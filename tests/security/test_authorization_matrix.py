@@ -69,6 +69,8 @@ PUBLIC = {
     ("POST", "/webhooks/payment/refund"), ("POST", "/webhooks/payment/success"),
     ("POST", "/webhooks/ses"), ("POST", "/webhooks/sms/delivery"),
     ("POST", "/webhooks/twilio/sms-status"), ("POST", "/webhooks/whatsapp"),
+    # Exotel signs nothing: its callback URL carries a secret token instead.
+    ("POST", "/webhooks/exotel/sms-status/<token>"),
     # Meta's subscription handshake: answers only with the configured verify token.
     ("GET", "/webhooks/whatsapp"),
 }
