@@ -48,6 +48,16 @@ def make_booking(
     )
 
 
+def expire_hold(booking_id: int) -> None:
+    """The hold-expiry sweep run an hour from now: the booking's hold is expired."""
+    from nibog.booking.service import expire_holds
+    from nibog.core import boundary
+
+    assert expire_holds(now=utcnow() + timedelta(hours=1)) >= 1
+    boundary.commit()
+    assert reload(Booking, booking_id).status == "expired"
+
+
 def sandbox(app) -> SandboxGateway:
     return SandboxGateway(app.config)
 

@@ -26,6 +26,7 @@ from tests.payments.support import (
     PRICE,
     confirm,
     create_payment,
+    expire_hold,
     make_booking,
     open_payment,
     post_webhook,
@@ -53,18 +54,6 @@ def _refunds(payment_id: int) -> list[Refund]:
     db.session.expire_all()
     return list(db.session.scalars(
         select(Refund).where(Refund.payment_id == payment_id).order_by(Refund.id)))
-
-
-def _expire(booking_id: int) -> None:
-    from datetime import timedelta
-
-    from nibog.booking.service import expire_holds
-    from nibog.core import boundary
-    from nibog.core.timeutil import utcnow
-
-    assert expire_holds(now=utcnow() + timedelta(hours=1)) >= 1
-    boundary.commit()
-    assert reload(Booking, booking_id).status == "expired"
 
 
 # -- create: the order and the refusals -----------------------------------------------------------
@@ -442,7 +431,7 @@ def test_a_late_payment_without_seats_is_refunded_and_left_for_support(client, a
     slot = GameSlotFactory(capacity=1)
     booking = make_booking(parent, slot=slot)
     order = open_payment(client, parent, booking)
-    _expire(booking.id)
+    expire_hold(booking.id)
     make_booking(other_parent, slot=slot)  # the freed seat is sold to someone else
     paid = sandbox(app).simulate_payment(order["provider_order_id"])
     resp = post_webhook(client, *webhook_for(app, "payment.captured", paid["payment"]))
@@ -497,7 +486,7 @@ def test_the_poll_leaves_closed_and_unknown_payments_alone(client, app, parent):
 def test_an_abandoned_order_is_closed_saying_why(client, app, parent):
     booking = make_booking(parent)
     order = open_payment(client, parent, booking)
-    _expire(booking.id)
+    expire_hold(booking.id)
     assert reconcile_payment(order["payment_id"], source="redirect") == "failed"
     payment = reload(Payment, order["payment_id"])
     reason = "abandoned: booking expired, nothing paid"

@@ -9,7 +9,6 @@ from sqlalchemy import select
 
 from nibog.booking.models import Booking
 from nibog.core import boundary
-from nibog.core.timeutil import utcnow
 from nibog.extensions import db
 from nibog.payments.models import Payment, PaymentStatusChange, Refund
 from tests.factories import GameSlotFactory
@@ -18,6 +17,7 @@ from tests.payments.support import (
     PRICE,
     confirm,
     create_payment,
+    expire_hold,
     make_booking,
     messages,
     open_payment,
@@ -170,18 +170,10 @@ def test_refund_booking_payments_is_capped_at_what_was_paid(client, app, parent)
     assert reload(Payment, payment_id).amount_refunded == PRICE
 
 
-def _expire(booking_id):
-    from nibog.booking.service import expire_holds
-
-    assert expire_holds(now=utcnow() + timedelta(hours=1)) >= 1
-    boundary.commit()
-    assert reload(Booking, booking_id).status == "expired"
-
-
 def test_late_payment_retakes_free_seats(client, app, parent):
     booking = make_booking(parent)
     order = open_payment(client, parent, booking)
-    _expire(booking.id)
+    expire_hold(booking.id)
 
     paid = sandbox(app).simulate_payment(order["provider_order_id"])
     resp = post_webhook(client, *webhook_for(app, "payment.captured", paid["payment"]))
@@ -195,7 +187,7 @@ def test_late_payment_without_seats_is_refunded_in_full(client, app, parent, oth
     slot = GameSlotFactory(capacity=1)
     booking = make_booking(parent, slot=slot)
     order = open_payment(client, parent, booking)
-    _expire(booking.id)
+    expire_hold(booking.id)
     make_booking(other_parent, slot=slot)  # the freed seat is sold to someone else
 
     paid = sandbox(app).simulate_payment(order["provider_order_id"])
@@ -237,7 +229,7 @@ def test_late_payment_for_a_cancelled_event_is_refunded(client, app, parent, adm
     bookings); the payment lands after: the money goes back, the booking is not revived."""
     booking = make_booking(parent)
     order = open_payment(client, parent, booking)
-    _expire(booking.id)
+    expire_hold(booking.id)
     event = _event_of(booking)
     resp = client.post(f"/api/admin/events/{event.id}/status", json={"status": "cancelled"},
                        headers=auth_headers(admin))
@@ -253,7 +245,7 @@ def test_late_payment_for_an_event_that_is_over_is_refunded(client, app, parent)
 
     booking = make_booking(parent)
     order = open_payment(client, parent, booking)
-    _expire(booking.id)
+    expire_hold(booking.id)
     _event_of(booking).event_date = today_ist() - timedelta(days=2)
     boundary.commit()
     paid = sandbox(app).simulate_payment(order["provider_order_id"])
@@ -289,7 +281,7 @@ def test_desk_confirmation_after_a_refunded_late_payment_counts_as_cash(
     slot = GameSlotFactory(capacity=1)
     booking = make_booking(parent, slot=slot)
     order = open_payment(client, parent, booking)
-    _expire(booking.id)
+    expire_hold(booking.id)
     taker = make_booking(other_parent, slot=slot)
     paid = sandbox(app).simulate_payment(order["provider_order_id"])
     post_webhook(client, *webhook_for(app, "payment.captured", paid["payment"]))
