@@ -48,6 +48,18 @@ def make_booking(
     )
 
 
+def paid_on_a_second_order(client, app, user, booking) -> tuple[dict, dict]:
+    """The first order's payment fails, a second order is opened and paid and confirmed: the
+    two orders (the first can still be paid late)."""
+    first = open_payment(client, user, booking)
+    failed = sandbox(app).simulate_payment(first["provider_order_id"], outcome="failed")
+    post_webhook(client, *webhook_for(app, "payment.failed", failed["payment"]), route="failure")
+    second = open_payment(client, user, booking)
+    paid = sandbox(app).simulate_payment(second["provider_order_id"])
+    confirm(client, user, second["payment_id"], paid["payment"]["id"], paid["signature"])
+    return first, second
+
+
 def expire_hold(booking_id: int) -> None:
     """The hold-expiry sweep run an hour from now: the booking's hold is expired."""
     from nibog.booking.service import expire_holds

@@ -29,6 +29,7 @@ from tests.payments.support import (
     expire_hold,
     make_booking,
     open_payment,
+    paid_on_a_second_order,
     post_webhook,
     reload,
     sandbox,
@@ -410,12 +411,7 @@ def test_a_capture_after_a_reported_failure_clears_the_failure(client, app, pare
 
 def test_a_payment_for_a_booking_paid_already_goes_back_as_a_duplicate(client, app, parent):
     booking = make_booking(parent)
-    first = open_payment(client, parent, booking)
-    failed = sandbox(app).simulate_payment(first["provider_order_id"], outcome="failed")
-    post_webhook(client, *webhook_for(app, "payment.failed", failed["payment"]), route="failure")
-    second = open_payment(client, parent, booking)
-    paid = sandbox(app).simulate_payment(second["provider_order_id"])
-    confirm(client, parent, second["payment_id"], paid["payment"]["id"], paid["signature"])
+    first, _ = paid_on_a_second_order(client, app, parent, booking)
     late = sandbox(app).simulate_payment(first["provider_order_id"])
     resp = post_webhook(client, *webhook_for(app, "payment.captured", late["payment"]))
     assert resp.get_json()["result"] == "duplicate_payment_refunded"

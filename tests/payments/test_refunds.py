@@ -21,6 +21,7 @@ from tests.payments.support import (
     make_booking,
     messages,
     open_payment,
+    paid_on_a_second_order,
     post_webhook,
     reload,
     sandbox,
@@ -297,12 +298,7 @@ def test_desk_confirmation_after_a_refunded_late_payment_counts_as_cash(
 
 def test_a_second_payment_for_a_paid_booking_is_refunded(client, app, parent):
     booking = make_booking(parent)
-    first = open_payment(client, parent, booking)
-    failed = sandbox(app).simulate_payment(first["provider_order_id"], outcome="failed")
-    post_webhook(client, *webhook_for(app, "payment.failed", failed["payment"]), route="failure")
-    second = open_payment(client, parent, booking)
-    paid = sandbox(app).simulate_payment(second["provider_order_id"])
-    confirm(client, parent, second["payment_id"], paid["payment"]["id"], paid["signature"])
+    first, second = paid_on_a_second_order(client, app, parent, booking)
     assert reload(Booking, booking.id).status == "confirmed"
 
     # The parent's bank finally pushes through a retry on the first order as well.
