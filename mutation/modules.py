@@ -73,3 +73,12 @@ MODULES: dict[str, tuple[list[str], list[str]]] = {
         ["tests/payments"],
     ),
 }
+
+# mutmut counts a mutant as timed out (killed) after (its tests' measured time + 30 s) x this,
+# wall clock; 10 unless named here. A module whose code waits in a loop (the idempotency retry
+# polls every 50 ms until its deadline) has mutants that loop forever: at 10 each of them held a
+# job for 400 s or more, and nine of them kept a full run over an hour (6 Dec). 3 still leaves a
+# mutant's session three times the time its tests took in the stats run plus 90 s - two mutants
+# at once on two cores take at most about twice it - and `run.py` prints how many mutants
+# timed out, so a limit that cuts honest runs short would show.
+TIMEOUT_MULTIPLIER: dict[str, int] = {"booking/idempotency": 3}

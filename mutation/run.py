@@ -28,7 +28,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "mutation"))
-from modules import MODULES  # noqa: E402
+from modules import MODULES, TIMEOUT_MULTIPLIER  # noqa: E402
 
 BIN = ROOT / ".venv" / "bin"
 WORK = ROOT / ".mutmut"
@@ -36,7 +36,8 @@ WORK = ROOT / ".mutmut"
 LINKED = ["migrations", "templates", "static", "translations", "pytest.ini"]
 DEFAULT_DB = "postgresql://postgres@127.0.0.1:5432/nibog_test"
 DEFAULT_REDIS = "redis://127.0.0.1:6379/15"
-KILLED = {1, 3, 36, -24, 24, 152, 255}  # mutmut's "killed" and "timeout" exit codes
+TIMED_OUT = {36, -24, 24, 152, 255}  # mutmut's "timeout" exit codes (SIGXCPU, its wall limit)
+KILLED = {1, 3} | TIMED_OUT  # a mutant that hangs the tests is caught, as mutmut counts it
 
 
 def workdir(module: str) -> Path:
@@ -67,7 +68,7 @@ def prepare(module: str) -> Path:
         # A mutant's test session also builds the app and copies the database (not counted in
         # the measured test durations): a constant allowance before a mutant counts as a timeout.
         "timeout_constant = 30",
-        "timeout_multiplier = 10",
+        f"timeout_multiplier = {TIMEOUT_MULTIPLIER.get(module, 10)}",
         "mutate_only_covered_lines = false",
         "",
     ]
@@ -127,13 +128,15 @@ def results(module: str) -> dict[str, int]:
 def summary(module: str) -> str:
     codes = results(module)
     killed = sum(1 for c in codes.values() if c in KILLED)
+    timed_out = sum(1 for c in codes.values() if c in TIMED_OUT)
     survived = sorted(k for k, c in codes.items() if c == 0)
     untested = sorted(k for k, c in codes.items() if c in (5, 33))
     unchecked = [k for k, c in codes.items() if c is None]
     other = sorted(k for k, c in codes.items() if c not in KILLED and c not in (0, 5, 33, None))
     checked = len(codes) - len(unchecked)
     score = 100.0 * killed / checked if checked else 0.0
-    lines = [f"{module}: {len(codes)} mutants, {checked} checked: {killed} killed ({score:.1f} %), "
+    lines = [f"{module}: {len(codes)} mutants, {checked} checked: {killed} killed ({score:.1f} %; "
+             f"{timed_out} of them timed out), "
              f"{len(survived)} survived, {len(untested)} without tests, {len(other)} other; "
              f"{len(unchecked)} not checked yet (run again to go on)"]
     lines += [f"  survived  {k}" for k in survived]
