@@ -1,8 +1,13 @@
 """Password hashing with argon2id (memory-hard).
 
-Production uses argon2-cffi's defaults. Under ``app.testing`` a much cheaper parameter set is
-used so the suite is not dominated by deliberate slowness; hashes carry their own parameters,
-so either kind verifies anywhere.
+Production uses OWASP's second recommended argon2id set (Password Storage Cheat Sheet): 19 MiB,
+two passes, one lane. argon2-cffi's default (64 MiB, three passes, four lanes) cost 175 ms of CPU
+per sign-in on a 2-core web host - both cores at once - so a sale's opening minute of sign-ins
+starved every other request (docs/performance.md); this set costs ~22 ms on one core, and OWASP
+lists it as equivalent protection. A hash with other parameters is replaced at the next sign-in
+(``needs_rehash``). Under ``app.testing`` a much cheaper set is used so the suite is not
+dominated by deliberate slowness; hashes carry their own parameters, so any kind verifies
+anywhere.
 """
 
 from __future__ import annotations
@@ -18,7 +23,7 @@ from flask import current_app, has_app_context
 def _hasher(cheap: bool) -> PasswordHasher:
     if cheap:
         return PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
-    return PasswordHasher()
+    return PasswordHasher(time_cost=2, memory_cost=19 * 1024, parallelism=1)
 
 
 @cache
