@@ -9,6 +9,12 @@ more reads than writes. The data (city, events, parents) comes from ``LOAD_DATA`
 
 A ``409 slot_full`` or ``already_booked`` answer is a correct answer of a full or repeated booking,
 not an error: it is counted under its own name. Everything else that is not 2xx is a failure.
+
+The writes behave as the mobile app is told to (api-contract.md): a booking and a payment order
+carry an ``Idempotency-Key``, and a write whose kept-alive connection was dropped before any
+answer (status 0: the server closed an idle connection as the client reused it, a race every
+HTTP/1.1 keep-alive server has) is sent once more, with the same key, and answers as the first
+would have. Each such retry is counted under "connection dropped, retried", so it shows.
 """
 
 from __future__ import annotations
@@ -42,6 +48,22 @@ class Parent(HttpUser):
 
     def _event(self) -> dict:
         return random.choice(DATA["events"])
+
+    def _write(self, path: str, body: dict, name: str, key: str | None = None):
+        """POST ``body``; sent once more (same key) if the connection dropped before an answer."""
+        headers = {**self._auth(), **({"Idempotency-Key": key} if key else {})}
+        # Not entered here: the caller's ``with`` judges and reports the answer once.
+        first = self.client.post(path, json=body, headers=headers, name=name,
+                                 catch_response=True)
+        if first.status_code != 0:
+            return first
+        with first:
+            first.success()  # not an answer: the retry's is
+        self.environment.events.request.fire(
+            request_type="outcome", name=f"{name}: connection dropped, retried",
+            response_time=0, response_length=0, exception=None, context={})
+        return self.client.post(path, json=body, headers=headers, name=name,
+                                catch_response=True)
 
     # -- journeys ------------------------------------------------------------------------------
     @task(1)
@@ -90,8 +112,8 @@ class Parent(HttpUser):
         event = self._event()
         body = {"event_id": event["id"],
                 "items": [{"child_id": self.me["child_id"], "slot_id": random.choice(event["slot_ids"])}]}
-        with self.client.post("/api/bookings", json=body, headers=self._auth(),
-                              name="POST /api/bookings", catch_response=True) as resp:
+        with self._write("/api/bookings", body, "POST /api/bookings",
+                         key=secrets.token_hex(16)) as resp:
             if resp.status_code == 409:
                 code = resp.json().get("error", {}).get("code")
                 if code in ("slot_full", "already_booked"):
@@ -104,9 +126,8 @@ class Parent(HttpUser):
                 resp.failure(f"{resp.status_code} {resp.text[:120]}")
                 return
             booking_id = resp.json()["booking"]["id"]
-        with self.client.post("/api/payments/create", json={"booking_id": booking_id},
-                              headers=self._auth(), name="POST /api/payments/create",
-                              catch_response=True) as resp:
+        with self._write("/api/payments/create", {"booking_id": booking_id},
+                         "POST /api/payments/create", key=secrets.token_hex(16)) as resp:
             if resp.status_code != 201:
                 resp.failure(f"{resp.status_code} {resp.text[:120]}")
                 return
@@ -115,10 +136,11 @@ class Parent(HttpUser):
         signature = hmac.new(DATA["key_secret"].encode(),
                              f"{order['provider_order_id']}|{ref}".encode(),
                              hashlib.sha256).hexdigest()
-        with self.client.post("/api/payments/confirm", headers=self._auth(),
-                              json={"payment_id": order["payment_id"],
-                                    "provider_payment_id": ref, "signature": signature},
-                              name="POST /api/payments/confirm", catch_response=True) as resp:
+        # Confirming is idempotent by itself: a second confirm of a captured payment answers
+        # as the first did.
+        with self._write("/api/payments/confirm",
+                         {"payment_id": order["payment_id"], "provider_payment_id": ref,
+                          "signature": signature}, "POST /api/payments/confirm") as resp:
             if resp.status_code == 200 and resp.json().get("booking_status") == "confirmed":
                 self.paid.append(booking_id)
             else:
