@@ -130,6 +130,8 @@ def main() -> int:
     wall = time.perf_counter() - t0
     cpu = meter.stop()
     (out_dir / "locust.out").write_text(proc.stdout + proc.stderr)
+    # urllib3's warning for each GET sent again after its kept-alive connection dropped.
+    resent = (proc.stdout + proc.stderr).count("Retrying (")
     rows, ok = report(out_dir / "locust_stats.csv")
     print("\n| endpoint / page | kind | requests | req/s | errors | p50 ms | p95 ms | p99 ms "
           "| max ms | p95 target |\n|---|---|---|---|---|---|---|---|---|---|")
@@ -143,7 +145,8 @@ def main() -> int:
     total = sum(r.get("count", 0) for r in rows if r["kind"] != "outcome")
     errors = sum(r.get("failures", 0) for r in rows if r["kind"] != "outcome")
     server = sum(cpu[g]["cpu_s"] for g in ("web", "rq_worker", "postgres", "redis"))
-    log(f"{total} requests in {wall:.0f} s (ramp-up {ramp:.0f} s not counted), {errors} errors; "
+    log(f"{total} requests in {wall:.0f} s (ramp-up {ramp:.0f} s not counted), {errors} errors, "
+        f"{resent} GETs sent again after a dropped kept-alive connection; "
         f"CPU s: web {cpu['web']['cpu_s']}, worker {cpu['rq_worker']['cpu_s']}, postgres "
         f"{cpu['postgres']['cpu_s']}, redis {cpu['redis']['cpu_s']} (server {server:.1f}), "
         f"machine {cpu['machine']['cpu_s']} ({cpu['machine']['util_pct']} % of all cores)")
@@ -152,7 +155,8 @@ def main() -> int:
         log("failures:\n" + failures.read_text()[:2000])
     log(f"targets (reads p95 < {READ_P95_MS} ms, writes p95 < {WRITE_P95_MS} ms, 0 errors): "
         f"{'met' if ok else 'NOT met'}; files in {out_dir}")
-    result = {"args": vars(args), "rows": rows, "cpu": cpu, "wall_s": wall, "ok": ok}
+    result = {"args": vars(args), "rows": rows, "cpu": cpu, "wall_s": wall, "ok": ok,
+              "gets_resent": resent}
     Path(args.json or out_dir / "results.json").write_text(json.dumps(result, indent=2))
     stack.stop_all()
     return 0 if ok else 1
