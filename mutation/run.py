@@ -13,6 +13,7 @@ database and Redis number, as pytest-xdist workers gw0, gw1 ... would.
     python mutation/run.py --list            # the modules and their test selections
     python mutation/run.py --retest MODULE   # only the survivors again (after new tests)
     python mutation/run.py --survivors MODULE  # diff of every surviving mutant
+    python mutation/run.py --only 'x_begin*' MODULE  # only these mutants (fnmatch), checked again
 """
 
 from __future__ import annotations
@@ -145,13 +146,15 @@ def summary(module: str) -> str:
     return "\n".join(lines)
 
 
-def run(module: str, e: dict[str, str], retest: bool = False) -> int:
+def run(module: str, e: dict[str, str], retest: bool = False, only: list[str] | None = None) -> int:
     wd = prepare(module)
     jobs = e.get("MUTATE_JOBS", "2")
     e = dict(e, MUTATE_LOCK_DIR=str(wd), MUTATE_SLOTS=jobs)
     # A finished mutant keeps its verdict; --retest runs the survivors (and those no test
     # reached) again, after new tests were written for them.
     names = [k for k, c in results(module).items() if c in (0, 5, 33)] if retest else []
+    # mutmut matches each name with fnmatch against the full names (`nibog.<module>.x_...`).
+    names += [f"*.{pattern}" if "." not in pattern else pattern for pattern in only or []]
     if retest and not names:
         print(f"{module}: no surviving mutants")
         return 0
@@ -188,6 +191,10 @@ def main(argv: list[str]) -> int:
     retest = argv[:1] == ["--retest"]
     if retest:
         argv = argv[1:]
+    only = []
+    while argv[:1] == ["--only"] and len(argv) > 1:
+        only.append(argv[1])
+        argv = argv[2:]
     modules = argv or list(MODULES)
     unknown = [m for m in modules if m not in MODULES]
     if unknown:
@@ -196,7 +203,7 @@ def main(argv: list[str]) -> int:
     e["MUTATE_TEMPLATE_DB"] = make_template(e)
     rc = 0
     for module in modules:
-        rc = run(module, e, retest) or rc
+        rc = run(module, e, retest, only) or rc
     if len(modules) > 1:
         print("\n" + "\n".join(summary(m).splitlines()[0] for m in modules))
     return rc
