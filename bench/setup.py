@@ -5,8 +5,8 @@ Through the API: the admin's login, the city, venue, game template, every event 
 add their child with ``POST /api/users/me/children``.
 
 In bulk, straight into the database: the rest of the parents and children. Registering 5000
-parents through the API costs 5000 argon2 hashes (memory-hard by design, ~0.1 s of a core each),
-which would dominate the run; a bulk row gets the hash of the same password, computed once, so
+parents through the API costs 5000 argon2 hashes (memory-hard by design, ~22 ms of a core each,
+about a minute on two cores), which would dominate the set-up; a bulk row gets the hash of the same password, computed once, so
 those parents could log in like any other. Their access tokens are minted with the app's own
 ``create_access_token`` (same claims as a login: role and token version) instead of 5000 argon2
 verifications. Nothing in the burst path is bypassed: every booking request still carries a JWT
