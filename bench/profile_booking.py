@@ -65,6 +65,21 @@ def call(app, token: str, payload: dict, path: str = "/api/bookings") -> tuple[i
     return status["code"], json.loads(out)
 
 
+def get(app, token: str | None, path: str) -> tuple[int, bytes]:
+    """A GET answered by the WSGI app directly (with the parent's token, or none)."""
+    environ = environ_for(token or "", b"", path)
+    environ.update(REQUEST_METHOD="GET", CONTENT_TYPE="", CONTENT_LENGTH="0")
+    if token is None:
+        del environ["HTTP_AUTHORIZATION"]
+    status = {}
+
+    def start_response(s, headers, exc_info=None):
+        status["code"] = int(s.split()[0])
+
+    out = b"".join(app(environ, start_response))
+    return status["code"], out
+
+
 def sandbox_signature(order_id: str, payment_ref: str) -> str:
     """What the sandbox checkout hands back after the parent pays (Razorpay's scheme)."""
     return hmac.new(PAY_KEY_SECRET.encode(), f"{order_id}|{payment_ref}".encode(),
@@ -189,6 +204,14 @@ def main() -> None:
     print(f"event {event_id}: held {free} at {held_ms:.2f} ms CPU each "
           f"(incl. in-process jobs); slot_full {opts.n} at {full_ms:.2f} ms CPU each; "
           f"PostgreSQL's CPU per answer: held {pg_ms[201]:.2f} ms, slot_full {pg_ms[409]:.2f} ms")
+    # The floor under any hold: what the app spends answering at all, and answering a signed-in
+    # parent (token checked, revocation asked, the user read) with no booking work.
+    healthz_ms = run(range(opts.n), 200, False, kind="healthz",
+                     send=lambda i: get(app, None, "/healthz"))
+    me_ms = run(range(opts.n), 200, False, kind="me",
+                send=lambda i: get(app, request_for(i)[0], "/api/users/me"))
+    print(f"floors: GET /healthz {healthz_ms:.2f} ms CPU each; GET /api/users/me (a signed-in "
+          f"parent, no booking work) {me_ms:.2f} ms CPU each, PostgreSQL {pg_ms['me']:.2f} ms")
 
 
 def run_pay(app, run, request_for, free: int, pg_ms: dict, event_id: int, profile: str | None
