@@ -6,7 +6,9 @@
 Needs the database and Redis that ``bench/run.py`` left behind (``nibog_bench``, Redis db 1):
 it picks the event with the most free seats, fills it through the app (the ``held`` answers),
 then sends ``--n`` more requests for its full slots (the ``slot_full`` answers), calling the
-WSGI app directly so only the app's own work is measured. Prints CPU ms per answer and, with
+WSGI app directly so only the app's own work is measured; then, as the floor under any hold,
+``--n`` answers of ``GET /healthz`` and of ``GET /api/users/me`` (a signed-in parent, no booking
+work). Prints CPU ms per answer and, with
 ``--profile``, the top of a cProfile of that kind of answer. Jobs run in-process
 (JOBS_SYNC) so the held path's after-commit work is counted too, as the worker's share.
 
