@@ -15,7 +15,6 @@ from sqlalchemy import select
 
 from nibog.core.errors import AppError, NotFound
 from nibog.core.jobs import job
-from nibog.core.money import format_inr
 from nibog.core.timeutil import as_utc, utcnow
 from nibog.extensions import db
 from nibog.notifications.service import queue_email
@@ -213,13 +212,9 @@ def _notify_refund(payment: Payment, refund: Refund) -> None:
         queue_email(
             "late_payment_refunded" if late else "refund_processed",
             email,
-            {
-                "booking_number": booking.booking_number,
-                "amount": refund.amount,
-                "amount_display": format_inr(refund.amount),
-                "currency": payment.currency,
-                "refund_id": refund.id,
-            },
+            # The booking (number, links) is read from `booking_id` at send time, and the amount
+            # written in the reader's language then (`build_context`).
+            {"amount": refund.amount},
             user_id=booking.user_id,
             booking_id=booking.id,
         )
