@@ -56,15 +56,20 @@ def environ_for(token: str, body: bytes, path: str = "/api/bookings") -> dict:
     }
 
 
-def call(app, token: str, payload: dict, path: str = "/api/bookings") -> tuple[int, dict]:
-    body = json.dumps(payload).encode()
+def answer(app, environ: dict) -> tuple[int, bytes]:
+    """Status code and body of the WSGI app's answer to ``environ``."""
     status = {}
 
     def start_response(s, headers, exc_info=None):
         status["code"] = int(s.split()[0])
 
-    out = b"".join(app(environ_for(token, body, path), start_response))
-    return status["code"], json.loads(out)
+    out = b"".join(app(environ, start_response))
+    return status["code"], out
+
+
+def call(app, token: str, payload: dict, path: str = "/api/bookings") -> tuple[int, dict]:
+    code, out = answer(app, environ_for(token, json.dumps(payload).encode(), path))
+    return code, json.loads(out)
 
 
 def get(app, token: str | None, path: str) -> tuple[int, bytes]:
@@ -73,13 +78,7 @@ def get(app, token: str | None, path: str) -> tuple[int, bytes]:
     environ.update(REQUEST_METHOD="GET", CONTENT_TYPE="", CONTENT_LENGTH="0")
     if token is None:
         del environ["HTTP_AUTHORIZATION"]
-    status = {}
-
-    def start_response(s, headers, exc_info=None):
-        status["code"] = int(s.split()[0])
-
-    out = b"".join(app(environ, start_response))
-    return status["code"], out
+    return answer(app, environ)
 
 
 def sandbox_signature(order_id: str, payment_ref: str) -> str:
