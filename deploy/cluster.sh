@@ -46,6 +46,8 @@ DATABASE_REPLICA_URL=postgresql://postgres@127.0.0.1:$REPLICA/nibog
 DIRECT_DATABASE_URL=postgresql://postgres@127.0.0.1:$PRIMARY/nibog
 # PgBouncer refuses the lock_timeout startup parameter: the database carries it (ALTER DATABASE).
 DB_LOCK_TIMEOUT_MS=0
+# Transaction pooling changes the server session under a client: no PREPAREd statements.
+DB_PREPARED_STATEMENTS=false
 REDIS_URL=redis://127.0.0.1:$REDIS/0
 TRUSTED_PROXY_COUNT=1
 PUBLIC_BASE_URL=http://127.0.0.1:$LB

@@ -12,7 +12,7 @@ def create_app(config: type[Config] | dict | None = None) -> Flask:
     # lazy: importing any nibog module runs this package first; the app loads in create_app()
     from nibog import blueprints, subscriptions
     from nibog import extensions as ext
-    from nibog.core import boundary, jobs, outbox  # noqa: F401 - outbox: the after-commit hand-over
+    from nibog.core import boundary, jobs, outbox, prepared  # noqa: F401 - outbox: the after-commit hand-over
     from nibog.core.api import Api, require_json_bodies
     from nibog.core.auth import register_jwt_callbacks
     from nibog.core.errors import register_error_handlers
@@ -48,6 +48,8 @@ def create_app(config: type[Config] | dict | None = None) -> Flask:
     configure_logging(app)
     app.session_interface = PageSessionInterface()
     ext.db.init_app(app)
+    with app.app_context():
+        prepared.install(ext.db.engine, app.config["DB_PREPARED_STATEMENTS"])
     ext.migrate.init_app(app, ext.db, directory=str(_root() / "migrations"), render_as_batch=True)
     ext.login_manager.init_app(app)
     ext.jwt.init_app(app)

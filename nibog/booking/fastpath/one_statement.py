@@ -81,7 +81,9 @@ def _build(guarded: bool):
         *[c.label(f"s_{c.key}") for c in claimed.c],
         *[c.label(f"b_{c.key}") for c in booking.c],
         *[c.label(f"i_{c.key}") for c in item.c],
-    ).select_from(claimed.outerjoin(booking, true()).outerjoin(item, true()))
+    ).select_from(
+        claimed.outerjoin(booking, true()).outerjoin(item, true())
+    ).execution_options(prepare=True)  # planned once per connection (core/prepared.py)
 
 
 # Built on first use: a foreign key column's type (child_id, user_id) is only known once the
