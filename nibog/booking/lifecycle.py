@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from flask import current_app
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, select, update
 
 from nibog.accounts.models import User
 from nibog.booking import holds, promos
@@ -134,10 +134,12 @@ def confirm_booking(booking_id: int, *, source: str) -> Booking:
 # (a confirmation reads nothing else of it).
 _WINDOW = (Event.status, Event.event_date, Event.start_time, Event.end_time,
            Event.registration_opens_at, Event.registration_closes_at)
+_WINDOW_READ = (select(*_WINDOW).where(Event.id == bindparam("event_id"))
+                .execution_options(prepare=True))  # every confirmation (core/prepared.py)
 
 
 def _registration_window(event_id: int):
-    return db.session.execute(select(*_WINDOW).where(Event.id == event_id)).one()
+    return db.session.execute(_WINDOW_READ, {"event_id": event_id}).one()
 
 
 def _retake(booking: Booking) -> None:

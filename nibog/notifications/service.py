@@ -16,7 +16,7 @@ from functools import partial
 from typing import Any
 
 from flask import has_request_context
-from sqlalchemy import bindparam, case, delete, func, insert, literal, select
+from sqlalchemy import Integer, String, bindparam, case, cast, delete, func, insert, literal, select
 
 from nibog.accounts.models import User
 from nibog.core import rows, signals
@@ -136,15 +136,18 @@ _INSERT_EMAIL_UNLESS_BOUNCED = (
         ["channel", "template", "recipient", "user_id", "booking_id", "status", "error"],
         select(
             literal("email"),
-            bindparam("template"),
-            bindparam("recipient"),
-            bindparam("user_id"),
-            bindparam("booking_id"),
+            # Typed, so PostgreSQL can prepare it: an untyped value in a SELECT list is text
+            # (the address is compared with a VARCHAR column too).
+            cast(bindparam("template"), String),
+            cast(bindparam("recipient"), String),
+            cast(bindparam("user_id"), Integer),
+            cast(bindparam("booking_id"), Integer),
             case((_BOUNCED, "suppressed"), else_="queued"),
             case((_BOUNCED, "address bounced"), else_=None),
         ),
     )
     .returning(*NotificationLog.__table__.c)
+    .execution_options(prepare=True)  # every booking queues one (core/prepared.py)
 )
 
 

@@ -6,9 +6,11 @@ from __future__ import annotations
 from sqlalchemy import text
 
 from nibog import create_app
+from nibog.booking.models import Booking
 from nibog.extensions import db
 from tests.booking.world import make_world
 from tests.helpers import auth_headers
+from tests.payments.support import confirm, open_payment, sandbox
 
 # Both ':a's are one parameter; the literal's % reaches PostgreSQL as one %.
 TWICE = text("SELECT CAST(:a AS int) + CAST(:a AS int) AS twice, 'x%y' AS pct, "
@@ -20,7 +22,7 @@ def _prepared_on(conn) -> dict[str, str]:
 
 
 def _ours(conn, fragment: str) -> list[str]:
-    return [name for name, sql in _prepared_on(conn).items() if fragment in sql]
+    return [name for name, sql in _prepared_on(conn).items() if fragment in " ".join(sql.split())]
 
 
 def test_a_statement_is_prepared_once_per_connection_and_answers_as_its_text():
@@ -105,10 +107,29 @@ def test_a_hold_reads_and_claims_through_prepared_statements(client):
             conn = db.session.connection()
             first_read = _ours(conn, "JOIN event_games")
             claim = _ours(conn, "WITH claimed AS")
+            email = _ours(conn, "INSERT INTO notifications")
             count = len(_prepared_on(conn))
     assert [a.status_code for a in answers] == [201, 201], [a.get_json() for a in answers]
     children = [a.get_json()["booking"]["items"][0]["child"]["id"] for a in answers]
     assert children == [c.id for c in w.children]
-    assert len(first_read) == 1 and len(claim) == 1
+    assert len(first_read) == 1 and len(claim) == 1 and len(email) == 1
     # The second hold ran by name: nothing new was prepared.
     assert len(_prepared_on(db.session.connection())) == count
+
+
+def test_a_payment_opens_and_captures_through_prepared_statements(client, app):
+    w = make_world(n_children=1, n_slots=1)
+    held = client.post("/api/bookings", headers=auth_headers(w.parent), json={
+        "event_id": w.event.id, "items": [{"child_id": w.children[0].id, "slot_id": w.slots[0].id}]})
+    booking = db.session.get(Booking, held.get_json()["booking"]["id"])
+    order = open_payment(client, w.parent, booking)
+    paid = sandbox(app).simulate_payment(order["provider_order_id"], method="upi")
+    resp = confirm(client, w.parent, order["payment_id"], paid["payment"]["id"], paid["signature"])
+    assert resp.status_code == 200, resp.get_json()
+    assert resp.get_json()["booking_status"] == "confirmed"
+    conn = db.session.connection()
+    for statement in ("LEFT OUTER JOIN payments AS open_order",  # the booking to pay
+                      "INSERT INTO payments (",  # the order and its history
+                      "UPDATE payments SET",  # the capture and its history
+                      "registration_closes_at FROM events WHERE"):  # the confirmation's window
+        assert len(_ours(conn, statement)) == 1, statement
