@@ -164,6 +164,8 @@ def main() -> None:
 
             @event.listens_for(db.engine, "before_cursor_execute")
             def _count(conn, cursor, statement, parameters, context, executemany):
+                # As written: a prepared statement goes on the wire as EXECUTE name(...).
+                statement = context.statement if context is not None else statement
                 sent.append(statement.split(None, 1)[0] if len(sent) > 50 else statement)
 
     def run(indexes, expect: int, profile: bool, send=None, kind=None) -> float:

@@ -45,7 +45,7 @@ def lock_booking(booking_id: int) -> Booking:
         return booking
     booking = db.session.scalar(
         locking.for_update(select(Booking).where(Booking.id == booking_id), "booking_lock")
-        .execution_options(populate_existing=True)
+        .execution_options(populate_existing=True, prepare=True)
     )
     if booking is None:
         raise NotFound("Booking")

@@ -196,7 +196,8 @@ def current_user(optional: bool = False):
     principal = _principal(optional)
     if principal is None:
         return None
-    user = db.session.get(User, principal.id)
+    # Every signed-in request reads its user: planned once per connection (core/prepared.py).
+    user = db.session.get(User, principal.id, execution_options={"prepare": True})
     # A deactivated/deleted user, or one whose token version moved on (password change,
     # reset), is unauthenticated at once.
     if user is None or not user.is_active or user.token_version != principal.token_version:

@@ -7,7 +7,9 @@ database connection and EXECUTEd by name from then on; after five executions Pos
 generic plan and plans no more. Only the text on the wire changes: the rows, their types and the
 errors (a unique violation, a lock timeout) are the statement's own. One difference had to be
 kept out: an integer too large for its parameter's type (a fuzzed id) fails an EXECUTE but is
-merely unequal in the text, so such a call runs as text.
+merely unequal in the text, so such a call runs as text. And a migration that changes the
+type of a column such a statement returns makes PostgreSQL refuse it on the connections that
+prepared it: each fails once and is replaced (``_stale_after_migration``).
 
 The PREPARE is made in a savepoint, so a statement PostgreSQL cannot prepare (an untyped
 parameter) is remembered as such and simply runs as text, never failing the caller's
@@ -41,7 +43,18 @@ def install(engine: Engine, enabled: bool) -> bool:
         return False
     if not event.contains(engine, "before_cursor_execute", _by_name):
         event.listen(engine, "before_cursor_execute", _by_name, retval=True)
+        event.listen(engine, "handle_error", _stale_after_migration)
     return True
+
+
+def _stale_after_migration(context) -> None:
+    """A migration changed the type of a column a prepared statement returns: PostgreSQL refuses
+    to run it again on that connection. The request fails once; the connection is dropped
+    (``is_disconnect``), and its replacement prepares the statement afresh."""
+    orig = context.original_exception
+    stale = "cached plan must not change result type"
+    if getattr(orig, "pgcode", None) == "0A000" and stale in str(orig):
+        context.is_disconnect = True
 
 
 def _by_name(conn, cursor, statement, parameters, context, executemany):

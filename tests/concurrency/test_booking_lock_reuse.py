@@ -36,7 +36,8 @@ def a_held_booking() -> int:
 def test_a_second_lock_in_the_same_transaction_reads_nothing(app):
     booking_id = a_held_booking()
     sent = []
-    listener = lambda *args: sent.append(args[2])  # noqa: E731 - the statement
+    # The statement as written (a prepared one goes on the wire as EXECUTE name(...)).
+    listener = lambda *args: sent.append(args[4].statement)  # noqa: E731
     event.listen(db.engine, "before_cursor_execute", listener)
     try:
         first = lock_booking(booking_id)

@@ -3,7 +3,9 @@ PostgreSQL connection and answers exactly as the text it replaces."""
 
 from __future__ import annotations
 
+import pytest
 from sqlalchemy import text
+from sqlalchemy.exc import DBAPIError
 
 from nibog import create_app
 from nibog.booking.models import Booking
@@ -60,6 +62,24 @@ def test_a_statement_postgresql_cannot_prepare_runs_as_text_and_the_transaction_
         assert conn.execute(untyped, {"a": 5}).scalar() == 10
         assert conn.execute(text("SELECT 1")).scalar() == 1
         assert _ours(conn, "$1 + $1") == []
+        conn.rollback()
+
+
+def test_a_column_type_changed_under_a_prepared_statement_costs_one_failure_per_connection():
+    pick = text("SELECT n FROM prepared_probe").execution_options(prepare=True)
+    with db.engine.connect() as conn:
+        conn.execute(text("CREATE TEMP TABLE prepared_probe (n int)"))
+        conn.execute(text("INSERT INTO prepared_probe VALUES (7)"))
+        assert conn.execute(pick).scalar() == 7
+        conn.execute(text("ALTER TABLE prepared_probe ALTER COLUMN n TYPE bigint"))
+        with pytest.raises(DBAPIError, match="cached plan must not change result type"):
+            conn.execute(pick)
+        # Dropped, not kept: the next statement runs on a fresh connection that prepares anew.
+        assert conn.invalidated
+        conn.rollback()
+        conn.execute(text("CREATE TEMP TABLE prepared_probe (n bigint)"))
+        conn.execute(text("INSERT INTO prepared_probe VALUES (8)"))
+        assert conn.execute(pick).scalar() == 8
         conn.rollback()
 
 
@@ -131,5 +151,15 @@ def test_a_payment_opens_and_captures_through_prepared_statements(client, app):
     for statement in ("LEFT OUTER JOIN payments AS open_order",  # the booking to pay
                       "INSERT INTO payments (",  # the order and its history
                       "UPDATE payments SET",  # the capture and its history
-                      "registration_closes_at FROM events WHERE"):  # the confirmation's window
+                      "registration_closes_at FROM events WHERE",  # the confirmation's window
+                      "FROM bookings WHERE bookings.id = $1 FOR UPDATE"):  # the booking locked
         assert len(_ours(conn, statement)) == 1, statement
+
+
+def test_a_signed_in_request_reads_its_user_through_a_prepared_statement(client):
+    w = make_world(n_children=1, n_slots=1)
+    headers, parent_id = auth_headers(w.parent), w.parent.id
+    db.session.expunge_all()  # as in a real request, the user is not in the session yet
+    resp = client.get("/api/users/me", headers=headers)
+    assert resp.status_code == 200 and resp.get_json()["id"] == parent_id
+    assert len(_ours(db.session.connection(), "FROM users WHERE users.id = $1")) == 1
