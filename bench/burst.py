@@ -38,7 +38,8 @@ async def main(plan: dict) -> dict:
     httpload.raise_nofile(len(attempts) + 1024)
     if plan.get("path"):
         # The reference burst: the same connections and timing, a trivial endpoint.
-        requests = [httpload.build_request("GET", plan["path"]) for _ in attempts]
+        requests = [httpload.build_request("GET", plan["path"], token=a.get("token"))
+                    for a in attempts]
     else:
         requests = [
             httpload.build_request(

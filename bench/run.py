@@ -7,8 +7,9 @@
 3. Set-up through the public API (bench/setup.py says what goes in bulk, and why).
 4. The burst: one connection per attempt, all opened first, then every booking request written at
    once, each for a random one of the event's 10 slots x 50 seats. Checked against the database.
-5. Reference points in the same run: /healthz throughput with the same generator, pgbench running
-   the booking transaction's SQL (bench/pgbench_booking.sql), and the read benchmark.
+5. Reference points in the same run: /healthz throughput with the same generator, /healthz and a
+   signed-in GET /api/users/me in the burst's shape, pgbench running the booking transaction's
+   SQL (bench/pgbench_booking.sql), and the read benchmark.
 6. With --levers: the same burst (on a fresh event each time) under each gunicorn/pool setting.
 
 Every process it starts is stopped on exit. Results: printed, and saved as JSON under
@@ -228,12 +229,17 @@ def run_burst(web: stack.Web, worker: stack.RqWorker, data: dict, attempts: int,
 
 
 def run_trivial_burst(web: stack.Web, worker: stack.RqWorker, attempts: int,
-                      timeout: float = 300.0) -> dict:
+                      timeout: float = 300.0, path: str = "/healthz",
+                      tokens: list[str] | None = None) -> dict:
     """The burst's shape (N connections opened first, N requests written at once) against
-    ``/healthz``: what this server and machine can answer at all in this shape."""
+    ``/healthz``: what this server and machine can answer at all in this shape. With
+    ``tokens`` (one per attempt) each request is signed in as its own parent: against
+    ``/api/users/me`` that is the floor under any hold - token checked, revocation list asked,
+    the user read - with no booking work."""
     wait_for_jobs(worker)
     plan = {"host": "127.0.0.1", "port": web.port, "timeout": timeout, "connect_parallel": 500,
-            "path": "/healthz", "attempts": [{}] * attempts}
+            "path": path,
+            "attempts": [{"token": t} for t in tokens] if tokens else [{}] * attempts}
     result, cpu, _memory = _drive(web, worker, plan, timeout)
     result["cpu"] = cpu
     result["ok"] = result["errors"] == 0 and result["ok_answers"] == attempts
@@ -551,6 +557,14 @@ def reference_points(args, web, worker, data, burst, results) -> None:
         f"web CPU {trivial['cpu']['web']['cpu_s']} s = "
         f"{1000 * trivial['cpu']['web']['cpu_s'] / args.attempts:.2f} ms per request, "
         f"errors {trivial['errors']}, ok {trivial['ok']}")
+    signed = run_trivial_burst(web, worker, args.attempts, path="/api/users/me",
+                               tokens=[p["token"] for p in data["parents"][: args.attempts]])
+    results["signed_in_burst"] = signed
+    log(f"signed-in floor: {args.attempts} x GET /api/users/me (each its own parent) in the "
+        f"burst's shape: {signed['attempts_per_s']:.1f}/s (wall {signed['wall_s']} s, p99 "
+        f"{signed['p99_ms']} ms), web CPU {signed['cpu']['web']['cpu_s']} s = "
+        f"{1000 * signed['cpu']['web']['cpu_s'] / args.attempts:.2f} ms per request, postgres "
+        f"{signed['cpu']['postgres']['cpu_s']} s, errors {signed['errors']}, ok {signed['ok']}")
 
     pg = run_pgbench(data, web.url(""), args.pgbench_clients, args.attempts)
     results["pgbench"] = pg
