@@ -9,7 +9,7 @@ errors (a unique violation, a lock timeout) are the statement's own. One differe
 kept out: an integer too large for its parameter's type (a fuzzed id) fails an EXECUTE but is
 merely unequal in the text, so such a call runs as text. And a migration that changes the
 type of a column such a statement returns makes PostgreSQL refuse it on the connections that
-prepared it: each fails once and is replaced (``_stale_after_migration``).
+prepared it: each fails once and is replaced (``_on_error``).
 
 The PREPARE is made in a savepoint, so a statement PostgreSQL cannot prepare (an untyped
 parameter) is remembered as such and simply runs as text, never failing the caller's
@@ -19,12 +19,15 @@ SQLAlchemy clears when the connection is invalidated.
 
 Off with ``DB_PREPARED_STATEMENTS=false`` behind a pooler that hands one client's transactions
 to several server connections (PgBouncer in transaction mode): SQL-level PREPARE needs the
-server session to stay the same.
+server session to stay the same. Left on there by mistake, the first EXECUTE that finds no such
+statement fails its request and switches preparing off for the process, with a warning.
 """
 
 from __future__ import annotations
 
+import logging
 import re
+import weakref
 
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
@@ -35,6 +38,7 @@ _INFO_KEY = "nibog_prepared"
 # this many, and runs any further text unprepared.
 MAX_PER_CONNECTION = 32
 _PLACEHOLDER = re.compile(r"%\((\w+)\)s")
+log = logging.getLogger(__name__)
 
 
 def install(engine: Engine, enabled: bool) -> bool:
@@ -43,23 +47,38 @@ def install(engine: Engine, enabled: bool) -> bool:
         return False
     if not event.contains(engine, "before_cursor_execute", _by_name):
         event.listen(engine, "before_cursor_execute", _by_name, retval=True)
-        event.listen(engine, "handle_error", _stale_after_migration)
+        event.listen(engine, "handle_error", _on_error)
     return True
 
 
-def _stale_after_migration(context) -> None:
-    """A migration changed the type of a column a prepared statement returns: PostgreSQL refuses
-    to run it again on that connection. The request fails once; the connection is dropped
-    (``is_disconnect``), and its replacement prepares the statement afresh."""
+# Engines whose server sessions turned out not to keep what was prepared (a transaction pooler
+# the settings did not mention): they run every statement as text from then on.
+_SWITCHED_OFF: weakref.WeakSet = weakref.WeakSet()
+
+
+def _on_error(context) -> None:
     orig = context.original_exception
-    stale = "cached plan must not change result type"
-    if getattr(orig, "pgcode", None) == "0A000" and stale in str(orig):
+    code = getattr(orig, "pgcode", None)
+    if code == "0A000" and "cached plan must not change result type" in str(orig):
+        # A migration changed the type of a column a prepared statement returns: PostgreSQL
+        # refuses it on this connection. The request fails once; the connection is dropped and
+        # its replacement prepares the statement afresh.
+        context.is_disconnect = True
+    elif code == "26000" and (context.statement or "").startswith("EXECUTE nibog_p"):
+        # The server session does not have what this connection prepared: a pooler in
+        # transaction mode is in between (DB_PREPARED_STATEMENTS should be false there). One
+        # request fails; this process then sends text only, and says so.
+        if context.engine is not None and context.engine not in _SWITCHED_OFF:
+            _SWITCHED_OFF.add(context.engine)
+            log.warning("prepared statements switched off: the database session changed under "
+                        "a connection (a pooler in transaction mode?); set "
+                        "DB_PREPARED_STATEMENTS=false for it")
         context.is_disconnect = True
 
 
 def _by_name(conn, cursor, statement, parameters, context, executemany):
     if (executemany or context is None or not context.execution_options.get(OPTION)
-            or not isinstance(parameters, dict)):
+            or not isinstance(parameters, dict) or conn.engine in _SWITCHED_OFF):
         return statement, parameters
     made = conn.connection.info.setdefault(_INFO_KEY, {})
     entry = made.get(statement)

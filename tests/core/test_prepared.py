@@ -3,12 +3,15 @@ PostgreSQL connection and answers exactly as the text it replaces."""
 
 from __future__ import annotations
 
+import logging
+
 import pytest
 from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
 
 from nibog import create_app
 from nibog.booking.models import Booking
+from nibog.core import prepared
 from nibog.extensions import db
 from tests.booking.world import make_world
 from tests.helpers import auth_headers
@@ -17,6 +20,15 @@ from tests.payments.support import confirm, open_payment, sandbox
 # Both ':a's are one parameter; the literal's % reaches PostgreSQL as one %.
 TWICE = text("SELECT CAST(:a AS int) + CAST(:a AS int) AS twice, 'x%y' AS pct, "
              "CAST(:b AS timestamptz) AS at").execution_options(prepare=True)
+
+
+class _Records(logging.Handler):
+    def __init__(self):
+        super().__init__(logging.WARNING)
+        self.messages: list[str] = []
+
+    def emit(self, record):
+        self.messages.append(record.getMessage())
 
 
 def _prepared_on(conn) -> dict[str, str]:
@@ -101,6 +113,39 @@ def test_a_hold_for_ids_no_row_can_have_is_refused_as_for_any_unknown_id(client)
             "event_id": w.event.id, "items": [{"child_id": child_id, "slot_id": slot_id}]})
         assert resp.status_code == status, resp.get_json()
         assert resp.get_json()["error"]["code"] == code
+
+
+def test_a_session_that_lost_its_statements_switches_preparing_off_for_the_process(app):
+    """What a transaction pooler does (the next transaction on another server session): the
+    first EXECUTE fails, then the process sends text only."""
+    other = create_app({"SQLALCHEMY_DATABASE_URI": app.config["SQLALCHEMY_DATABASE_URI"],
+                        "REDIS_URL": app.config["REDIS_URL"]})
+    warnings = _Records()
+    prepared.log.addHandler(warnings)
+    # Alembic's fileConfig (the suite's migrations) disables the loggers that existed then.
+    disabled, prepared.log.disabled = prepared.log.disabled, False
+    with other.app_context():
+        try:
+            with db.engine.connect() as conn:
+                assert conn.execute(TWICE, {"a": 1, "b": "2026-12-06T00:00:00Z"}).one().twice == 2
+                conn.exec_driver_sql("DEALLOCATE ALL")  # as if another server session
+                with pytest.raises(DBAPIError, match="does not exist"):
+                    conn.execute(TWICE, {"a": 2, "b": "2026-12-06T00:00:00Z"})
+                assert conn.invalidated
+                conn.rollback()
+                assert conn.execute(TWICE, {"a": 3, "b": "2026-12-06T00:00:00Z"}).one().twice == 6
+                assert _prepared_on(conn) == {}
+                conn.rollback()
+        finally:
+            db.engine.dispose()
+            prepared.log.removeHandler(warnings)
+            prepared.log.disabled = disabled
+    assert any("DB_PREPARED_STATEMENTS=false" in m for m in warnings.messages)
+    # The app under test (another engine) still prepares.
+    with db.engine.connect() as conn:
+        conn.execute(TWICE, {"a": 4, "b": "2026-12-06T00:00:00Z"})
+        assert len(_ours(conn, "'x%y'")) == 1
+        conn.rollback()
 
 
 def test_switched_off_nothing_is_prepared(app):
