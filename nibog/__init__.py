@@ -12,12 +12,13 @@ def create_app(config: type[Config] | dict | None = None) -> Flask:
     # lazy: importing any nibog module runs this package first; the app loads in create_app()
     from nibog import blueprints, subscriptions
     from nibog import extensions as ext
-    from nibog.core import boundary, jobs, outbox, prepared  # noqa: F401 - outbox: the after-commit hand-over
+    from nibog.core import boundary, jobs, outbox  # noqa: F401 - outbox: the after-commit hand-over
     from nibog.core.api import Api, require_json_bodies
     from nibog.core.auth import register_jwt_callbacks
     from nibog.core.errors import register_error_handlers
     from nibog.core.i18n import init_i18n
     from nibog.core.logging import configure_logging
+    from nibog.core.prepared import install as prepare_statements
     from nibog.core.security_headers import install_security_headers
     from nibog.core.sessions import PageSessionInterface
 
@@ -49,7 +50,7 @@ def create_app(config: type[Config] | dict | None = None) -> Flask:
     app.session_interface = PageSessionInterface()
     ext.db.init_app(app)
     with app.app_context():
-        prepared.install(ext.db.engine, app.config["DB_PREPARED_STATEMENTS"])
+        prepare_statements(ext.db.engine, app.config["DB_PREPARED_STATEMENTS"])
     ext.migrate.init_app(app, ext.db, directory=str(_root() / "migrations"), render_as_batch=True)
     ext.login_manager.init_app(app)
     ext.jwt.init_app(app)

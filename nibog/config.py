@@ -62,7 +62,7 @@ class Config:
     DB_POOL_PRE_PING = _bool("DB_POOL_PRE_PING", True)
     # A row lock waited for longer than this fails (503 busy) instead of piling up connections.
     DB_LOCK_TIMEOUT_MS = _int("DB_LOCK_TIMEOUT_MS", 5000)
-    # The hold's heaviest statements are PREPAREd once per connection (nibog/core/prepared.py);
+    # The hot path's heaviest statements are PREPAREd once per connection (core/prepared.py);
     # off behind PgBouncer in transaction mode, where the server session changes under a client.
     DB_PREPARED_STATEMENTS = _bool("DB_PREPARED_STATEMENTS", True)
 
